@@ -1,0 +1,49 @@
+import Foundation
+
+/// Rules for keeping secrets out of logs, shared by every bridge and the service chassis.
+public enum Redaction {
+    public static let placeholder = "[redacted]"
+
+    /// Substrings that mark a configuration key as secret (matched case-insensitively).
+    static let secretMarkers = ["password", "secret", "token", "credential", "key.pem", "ssl.key", "passphrase",
+                                "sasl.oauthbearer.config", "private"]
+
+    /// Whether a configuration key names a secret value.
+    public static func isSecret(key: String) -> Bool {
+        let lowered = key.lowercased()
+        return secretMarkers.contains { lowered.contains($0) }
+    }
+
+    /// A copy of `properties` whose secret values are replaced by ``placeholder``.
+    public static func redact(_ properties: [String: String]) -> [String: String] {
+        var copy = properties
+        for key in properties.keys where isSecret(key: key) { copy[key] = placeholder }
+        return copy
+    }
+
+    /// A connection URL with its password removed: `postgres://u:pw@h/db` -> `postgres://u:[redacted]@h/db`.
+    /// Also redacts `password=` pairs in libpq keyword/value strings and query parameters.
+    public static func redactURL(_ url: String) -> String {
+        var result = url
+        if let schemeEnd = result.range(of: "://") {
+            let rest = result[schemeEnd.upperBound...]
+            if let at = rest.lastIndex(of: "@") {
+                let userInfo = rest[rest.startIndex..<at]
+                if let colon = userInfo.firstIndex(of: ":") {
+                    result.replaceSubrange(result.index(after: colon)..<at, with: placeholder)
+                }
+            }
+        }
+        // keyword=value forms (libpq conninfo or URL query parameters)
+        var output = ""
+        var remainder = Substring(result)
+        while let range = remainder.range(of: "password=", options: .caseInsensitive) {
+            output += remainder[..<range.upperBound]
+            output += placeholder
+            remainder = remainder[range.upperBound...]
+            let end = remainder.firstIndex { $0 == "&" || $0 == " " } ?? remainder.endIndex
+            remainder = remainder[end...]
+        }
+        return output + remainder
+    }
+}

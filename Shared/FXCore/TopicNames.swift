@@ -1,0 +1,27 @@
+/// The Kafka topics of the pipeline, derived from one prefix (`TOPIC_PREFIX`, default `fx.`).
+///
+/// | topic | written by | read by |
+/// |---|---|---|
+/// | `<prefix>ticks` | ingestor | aggregator |
+/// | `<prefix>gaps` | ingestor, aggregator | backfiller, monitor |
+/// | `<prefix>health` | every service | monitor |
+/// | `<prefix>rejects` | ingestor, aggregator | people and their agents |
+/// | `<prefix>candles` | aggregator, backfiller | downstream agents |
+public struct TopicNames: Sendable, Hashable {
+    public static let defaultPrefix = "fx."
+
+    public let prefix: String
+
+    public init(prefix: String = TopicNames.defaultPrefix) {
+        self.prefix = prefix
+    }
+
+    public var ticks: String { prefix + "ticks" }
+    public var gaps: String { prefix + "gaps" }
+    public var health: String { prefix + "health" }
+    public var rejects: String { prefix + "rejects" }
+    public var candles: String { prefix + "candles" }
+
+    /// Every topic of the pipeline, in a stable order.
+    public var all: [String] { [ticks, gaps, health, rejects, candles] }
+}

@@ -1,0 +1,44 @@
+import FXCore
+
+/// librdkafka properties for one client, passed through verbatim (any property of librdkafka's
+/// CONFIGURATION.md, SASL/SSL included). Secrets are kept out of logs: see ``redactedProperties``.
+public struct KafkaConfiguration: Sendable {
+    /// The properties given to librdkafka, after the client kind's defaults.
+    public var properties: [String: String]
+
+    /// - Parameters:
+    ///   - bootstrapServers: `bootstrap.servers`, e.g. `127.0.0.1:9092`.
+    ///   - properties: any further librdkafka properties; they win over the defaults.
+    public init(bootstrapServers: String, properties: [String: String] = [:]) {
+        var all = properties
+        all["bootstrap.servers"] = bootstrapServers
+        self.properties = all
+    }
+
+    public subscript(key: String) -> String? {
+        get { properties[key] }
+        set { properties[key] = newValue }
+    }
+
+    /// The properties with every secret-looking value replaced: the only form that may be logged.
+    public var redactedProperties: [String: String] { Redaction.redact(properties) }
+
+    /// Producer defaults: idempotent, `acks=all`. Caller-supplied properties win.
+    static let producerDefaults: [String: String] = [
+        "enable.idempotence": "true",
+        "acks": "all",
+        "linger.ms": "5",
+    ]
+
+    /// Consumer defaults: manual offset management. Caller-supplied properties win.
+    static let consumerDefaults: [String: String] = [
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": "false",
+    ]
+
+    func merged(withDefaults defaults: [String: String]) -> [String: String] {
+        properties.merging(defaults) { mine, _ in mine }
+    }
+}

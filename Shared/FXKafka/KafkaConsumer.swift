@@ -1,0 +1,283 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A consumer-group member with manual offset management.
+///
+/// - ``events`` yields messages and rebalance events in order, with backpressure.
+/// - On assignment, ``KafkaRebalanceHandler/partitionsAssigned`` chooses the start offsets (e.g. offsets
+///   stored in a database), and the partitions are assigned at exactly those offsets.
+/// - Offsets are committed only when the caller says so (``commit(_:)``); `enable.auto.commit=false`.
+/// - A dedicated thread polls librdkafka; commits run on a dispatch queue of their own.
+/// - As a `Service`, it leaves the group cleanly on graceful shutdown; otherwise call ``close()``.
+public final class KafkaConsumer: Service, Sendable {
+    private let core: ConsumerCore
+    public let events: KafkaConsumerEvents
+
+    /// - Parameters:
+    ///   - groupID: `group.id`.
+    ///   - topics: topics to subscribe to.
+    ///   - rebalanceHandler: where start offsets come from; nil uses committed offsets.
+    ///   - bufferCapacity: events held for the caller before the poll thread waits.
+    public init(configuration: KafkaConfiguration, groupID: String, topics: [String],
+                rebalanceHandler: KafkaRebalanceHandler? = nil, bufferCapacity: Int = 1000, logger: Logger) throws {
+        var properties = configuration.merged(withDefaults: KafkaConfiguration.consumerDefaults)
+        properties["group.id"] = groupID
+        let buffer = BackpressuredBuffer<KafkaConsumerEvent>(capacity: bufferCapacity)
+        self.core = try ConsumerCore(properties: properties, topics: topics, rebalanceHandler: rebalanceHandler,
+                                     buffer: buffer, logger: logger)
+        self.events = KafkaConsumerEvents(buffer: buffer)
+        core.start()
+    }
+
+    /// Commits the given next-offsets-to-read for the group (synchronously with the broker).
+    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws {
+        try await core.commit(offsets)
+    }
+
+    /// Commits past `message` (its offset + 1).
+    public func commit(_ message: KafkaConsumerMessage) async throws {
+        try await core.commit([message.topicPartition: message.offset + 1])
+    }
+
+    /// The group's committed offsets for these partitions (nil where none is committed).
+    public func committedOffsets(for partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws -> [KafkaTopicPartition: Int64?] {
+        try await core.committed(partitions, timeout: timeout)
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() throws -> [KafkaTopicPartition] {
+        try core.assignment()
+    }
+
+    /// Stops fetching these partitions until ``resume(_:)``.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        try core.pauseOrResume(partitions, pause: true)
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) throws {
+        try core.pauseOrResume(partitions, pause: false)
+    }
+
+    /// Leaves the group (revoking partitions through the handler) and ends ``events``.
+    public func close() async {
+        await core.close()
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then leaves the group.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+}
+
+/// The consumer's internals: the librdkafka handle, its poll thread and the event buffer.
+final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
+    private let client: RDKafkaClient
+    private let rebalanceHandler: KafkaRebalanceHandler?
+    private let buffer: BackpressuredBuffer<KafkaConsumerEvent>
+    private let logger: Logger
+    private let blockingQueue = DispatchQueue(label: "fxstream.kafka.consumer.blocking")
+    private let closing = Atomic<Bool>(false)
+    private let closed = DispatchSemaphore(value: 0)
+    private let topics: [String]
+
+    init(properties: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler?,
+         buffer: BackpressuredBuffer<KafkaConsumerEvent>, logger: Logger) throws {
+        self.client = try RDKafkaClient(kind: .consumer, properties: properties, logger: logger)
+        self.rebalanceHandler = rebalanceHandler
+        self.buffer = buffer
+        self.logger = logger
+        self.topics = topics
+        // Route the main queue (logs, errors) into the consumer queue served by rd_kafka_consumer_poll.
+        rd_kafka_poll_set_consumer(client.handle)
+        let list = RDKafkaTopicPartitionList(capacity: topics.count)
+        for topic in topics { list.add(KafkaTopicPartition(topic: topic, partition: RD_KAFKA_PARTITION_UA), offset: 0) }
+        let result = rd_kafka_subscribe(client.handle, list.pointer)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: .subscribe, rdkafka: result, context: ["topics": topics.joined(separator: ",")])
+        }
+    }
+
+    func start() {
+        client.attach(handler: self)
+        let thread = Thread { [self] in pollLoop() }
+        thread.name = "fx-kafka-consumer-poll"
+        thread.start()
+    }
+
+    private var shouldStop: Bool { closing.load(ordering: .acquiring) }
+
+    private func pollLoop() {
+        while !shouldStop {
+            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                handleConsumeError(message)
+                continue
+            }
+            _ = buffer.push(.message(Self.copy(message)), shouldStop: { self.shouldStop })
+        }
+        // Leaves the group: serves the final revoke through rebalance() on this thread.
+        let result = rd_kafka_consumer_close(client.handle)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("kafka consumer close: \(String(cString: rd_kafka_err2str(result)))")
+        }
+        buffer.finish()
+        closed.signal()
+    }
+
+    private func handleConsumeError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let code = message.pointee.err
+        if code == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
+        if let fatal = client.fatalError() {
+            logger.critical("kafka consumer fatal error: \(fatal)")
+            buffer.finish(error: fatal)
+            closing.store(true, ordering: .releasing)
+            return
+        }
+        var context: [String: String] = [:]
+        if let topic = message.pointee.rkt { context["topic"] = String(cString: rd_kafka_topic_name(topic)) }
+        logger.warning("kafka consume error: \(KafkaError(code: .consume, rdkafka: code, context: context))")
+    }
+
+    private static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaConsumerMessage {
+        let m = message.pointee
+        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        var headers: [KafkaHeader] = []
+        var headerList: OpaquePointer?
+        if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var valuePointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                headers.append(KafkaHeader(key: name.map { String(cString: $0) } ?? "", value: bytes))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return KafkaConsumerMessage(
+            topic: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+            partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
+            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+    }
+
+    // MARK: RDKafkaEventHandler (called on the poll thread)
+
+    func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {}
+
+    func clientError(_ error: rd_kafka_resp_err_t, reason: String) {
+        logger.warning("kafka consumer error: \(reason)",
+                       metadata: ["rdkafka.error": .string(String(cString: rd_kafka_err2name(error)))])
+    }
+
+    func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
+                   _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let partitions = RDKafkaTopicPartitionList.partitions(of: list).map(\.0).sorted()
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if let handler = rebalanceHandler, !shouldStop {
+                switch BlockingBridge.wait({ try await handler.partitionsAssigned(partitions) }) {
+                case .success(let offsets):
+                    RDKafkaTopicPartitionList.setOffsets(offsets, on: list)
+                case .failure(let failure):
+                    logger.error("rebalance handler failed to choose offsets; stopping consumer: \(failure)")
+                    buffer.finish(error: KafkaError(code: .rebalance, message: "rebalance handler failed: \(failure)"))
+                    closing.store(true, ordering: .releasing)
+                    return
+                }
+            }
+            let result = cooperative ? takeError(rd_kafka_incremental_assign(handle, list)) : rd_kafka_assign(handle, list)
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.error("kafka assign failed: \(KafkaError(code: .rebalance, rdkafka: result))")
+            }
+            logger.info("kafka partitions assigned", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
+            _ = buffer.push(.partitionsAssigned(partitions), shouldStop: { self.shouldStop })
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            if let handler = rebalanceHandler {
+                _ = BlockingBridge.wait({ await handler.partitionsRevoked(partitions) })
+            }
+            _ = cooperative ? takeError(rd_kafka_incremental_unassign(handle, list)) : rd_kafka_assign(handle, nil)
+            logger.info("kafka partitions revoked", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
+            _ = buffer.push(.partitionsRevoked(partitions), shouldStop: { self.shouldStop })
+        default:
+            logger.error("kafka rebalance error: \(KafkaError(code: .rebalance, rdkafka: error))")
+            _ = rd_kafka_assign(handle, nil)
+        }
+    }
+
+    private func takeError(_ error: OpaquePointer?) -> rd_kafka_resp_err_t {
+        guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+        defer { rd_kafka_error_destroy(error) }
+        return rd_kafka_error_code(error)
+    }
+
+    // MARK: Caller operations
+
+    func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws {
+        guard !offsets.isEmpty else { return }
+        let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
+            blockingQueue.async { [client] in
+                let list = RDKafkaTopicPartitionList(Array(offsets.keys), offsets: offsets)
+                continuation.resume(returning: rd_kafka_commit(client.handle, list.pointer, 0))
+            }
+        }
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: .commit, rdkafka: result)
+        }
+    }
+
+    func committed(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws -> [KafkaTopicPartition: Int64?] {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let outcome: Result<[KafkaTopicPartition: Int64?], KafkaError> = await withCheckedContinuation { continuation in
+            blockingQueue.async { [client] in
+                let list = RDKafkaTopicPartitionList(partitions)
+                let result = rd_kafka_committed(client.handle, list.pointer, milliseconds)
+                guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    continuation.resume(returning: .failure(KafkaError(code: .commit, rdkafka: result)))
+                    return
+                }
+                var offsets: [KafkaTopicPartition: Int64?] = [:]
+                for (partition, offset, _) in RDKafkaTopicPartitionList.partitions(of: list.pointer) {
+                    offsets[partition] = offset >= 0 ? offset : nil
+                }
+                continuation.resume(returning: .success(offsets))
+            }
+        }
+        return try outcome.get()
+    }
+
+    func assignment() throws -> [KafkaTopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let result = rd_kafka_assignment(client.handle, &list)
+        defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .consume, rdkafka: result) }
+        return RDKafkaTopicPartitionList.partitions(of: list).map(\.0).sorted()
+    }
+
+    func pauseOrResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws {
+        let list = RDKafkaTopicPartitionList(partitions)
+        let result = pause ? rd_kafka_pause_partitions(client.handle, list.pointer)
+                           : rd_kafka_resume_partitions(client.handle, list.pointer)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .consume, rdkafka: result) }
+    }
+
+    func close() async {
+        closing.store(true, ordering: .releasing)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            blockingQueue.async { [closed] in
+                closed.wait()
+                closed.signal() // let a second close() through too
+                continuation.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all` unless overridden).
+///
+/// - ``send(_:)`` resolves on the broker's delivery report: the partition and offset, or a
+///   ``KafkaError`` saying whether the message may be persisted anyway.
+/// - When librdkafka's local queue is full (`queue.buffering.max.messages`/`.kbytes`), `send` waits for
+///   room instead of dropping.
+/// - A dedicated thread polls librdkafka (delivery reports, logs, errors); flushes run on a dispatch
+///   queue of their own: nothing here blocks Swift's cooperative pool.
+/// - As a `Service`, it flushes on graceful shutdown; otherwise call ``shutdown(flushTimeout:)``.
+public final class KafkaProducer: Service, Sendable {
+    private let core: ProducerCore
+    public let flushTimeout: Duration
+
+    public init(configuration: KafkaConfiguration, flushTimeout: Duration = .seconds(30), logger: Logger) throws {
+        self.core = try ProducerCore(properties: configuration.merged(withDefaults: KafkaConfiguration.producerDefaults),
+                                     logger: logger)
+        self.flushTimeout = flushTimeout
+        core.start()
+    }
+
+    /// Sends one message and waits for the broker's acknowledgement.
+    @discardableResult
+    public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
+        while true {
+            let outcome = try await withCheckedThrowingContinuation { continuation in
+                core.enqueue(message, continuation: continuation)
+            }
+            switch outcome {
+            case .delivered(let report):
+                return report
+            case .queueFull:
+                await core.waitForCapacity()
+                try Task.checkCancellation()
+            }
+        }
+    }
+
+    /// Waits until every message sent so far is acknowledged or failed, up to `timeout`.
+    public func flush(timeout: Duration) async throws {
+        try await core.flush(timeout: timeout)
+    }
+
+    /// Messages not yet acknowledged, in librdkafka's queues.
+    public var inFlight: Int { Int(core.client.outQueueLength) }
+
+    /// Flushes, then fails whatever is still unacknowledged (with its persistence status) and stops polling.
+    public func shutdown(flushTimeout: Duration? = nil) async {
+        await core.shutdown(flushTimeout: flushTimeout ?? self.flushTimeout)
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then flushes and stops.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}
+
+/// The producer's internals: the librdkafka handle, the state machine and the poll thread.
+final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
+    let client: RDKafkaClient
+    private let state = Mutex(ProducerStateMachine())
+    private let logger: Logger
+    private let blockingQueue = DispatchQueue(label: "fxstream.kafka.producer.blocking")
+    private let stopPolling = Atomic<Bool>(false)
+    private let pollThreadDone = DispatchSemaphore(value: 0)
+
+    init(properties: [String: String], logger: Logger) throws {
+        self.logger = logger
+        self.client = try RDKafkaClient(kind: .producer, properties: properties, logger: logger)
+    }
+
+    func start() {
+        client.attach(handler: self)
+        let thread = Thread { [self] in pollLoop() }
+        thread.name = "fx-kafka-producer-poll"
+        thread.start()
+    }
+
+    private func pollLoop() {
+        while !stopPolling.load(ordering: .acquiring) {
+            rd_kafka_poll(client.handle, 100)
+            let waiters = state.withLock { $0.takeCapacityWaiters() }
+            for waiter in waiters { waiter.resume() }
+        }
+        // Serve what the final purge produced.
+        rd_kafka_poll(client.handle, 0)
+        pollThreadDone.signal()
+    }
+
+    func enqueue(_ message: KafkaProducerMessage, continuation: ProducerStateMachine.DeliveryContinuation) {
+        let action = state.withLock { $0.register(continuation) }
+        let id: UInt
+        switch action {
+        case .fail(let error):
+            continuation.resume(throwing: error)
+            return
+        case .produce(let registered):
+            id = registered
+        }
+        guard let error = produce(message, id: id) else { return }
+        let waiting = state.withLock { $0.complete(id: id) }
+        if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            rd_kafka_error_destroy(error)
+            waiting?.resume(returning: .queueFull)
+        } else {
+            var kafkaError = KafkaError(code: .produce, consuming: error, context: ["topic": message.topic])
+            kafkaError.persistence = .notPersisted
+            waiting?.resume(throwing: kafkaError)
+        }
+    }
+
+    /// Enqueues into librdkafka, copying key, value and headers. Returns librdkafka's error, if any.
+    private func produce(_ message: KafkaProducerMessage, id: UInt) -> OpaquePointer? {
+        let headers = rd_kafka_headers_new(message.headers.count)
+        for header in message.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { bytes in
+                    _ = rd_kafka_header_add(headers, header.key, -1, bytes.baseAddress, bytes.count)
+                }
+            } else {
+                _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+            }
+        }
+        let error: OpaquePointer? = message.topic.withCString { topic in
+            message.value.withUnsafeBytes { value in
+                withOptionalBytes(message.key) { key in
+                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    values[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    values[0].u.cstr = topic
+                    values[1].vtype = RD_KAFKA_VTYPE_VALUE
+                    values[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    values[1].u.mem.size = value.count
+                    values[2].vtype = RD_KAFKA_VTYPE_KEY
+                    values[2].u.mem.ptr = key.map { UnsafeMutableRawPointer(mutating: $0.baseAddress) } ?? nil
+                    values[2].u.mem.size = key?.count ?? 0
+                    values[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    values[3].u.i = RD_KAFKA_MSG_F_COPY
+                    values[4].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    values[4].u.ptr = UnsafeMutableRawPointer(bitPattern: id)
+                    values[5].vtype = RD_KAFKA_VTYPE_PARTITION
+                    values[5].u.i32 = message.partition ?? RD_KAFKA_PARTITION_UA
+                    values[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                    values[6].u.headers = headers
+                    return rd_kafka_produceva(client.handle, &values, values.count)
+                }
+            }
+        }
+        // On success librdkafka owns the headers; on failure they are still ours.
+        if error != nil { rd_kafka_headers_destroy(headers) }
+        return error
+    }
+
+    func waitForCapacity() async {
+        await withCheckedContinuation { continuation in
+            let action = state.withLock { $0.waitForCapacity(continuation) }
+            if case .resumeNow = action { continuation.resume() }
+        }
+    }
+
+    // MARK: RDKafkaEventHandler (called on the poll thread)
+
+    func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
+        let id = UInt(bitPattern: message.pointee._private)
+        guard let continuation = state.withLock({ $0.complete(id: id) }) else { return }
+        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            continuation.resume(returning: .delivered(KafkaDeliveryReport(
+                topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
+            return
+        }
+        var error = KafkaError(code: .delivery, rdkafka: message.pointee.err,
+                               context: ["topic": topic, "partition": String(message.pointee.partition)])
+        switch rd_kafka_message_status(message) {
+        case RD_KAFKA_MSG_STATUS_PERSISTED: error.persistence = .persisted
+        case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED: error.persistence = .possiblyPersisted
+        default: error.persistence = .notPersisted
+        }
+        if let fatal = client.fatalError() {
+            error.isFatal = true
+            state.withLock { $0.recordFatal(fatal) }
+        }
+        continuation.resume(throwing: error)
+    }
+
+    func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
+                   _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {}
+
+    func clientError(_ error: rd_kafka_resp_err_t, reason: String) {
+        if error == RD_KAFKA_RESP_ERR__FATAL, let fatal = client.fatalError() {
+            logger.critical("kafka producer fatal error: \(fatal)")
+            state.withLock { $0.recordFatal(fatal) }
+            return
+        }
+        logger.warning("kafka producer error: \(reason)",
+                       metadata: ["rdkafka.error": .string(String(cString: rd_kafka_err2name(error)))])
+    }
+
+    // MARK: Shutdown
+
+    func flush(timeout: Duration) async throws {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
+                                 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
+            blockingQueue.async { [client] in
+                continuation.resume(returning: rd_kafka_flush(client.handle, milliseconds))
+            }
+        }
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: .flush, rdkafka: result, context: ["in_flight": String(client.outQueueLength)])
+        }
+    }
+
+    func shutdown(flushTimeout: Duration) async {
+        let waiters = state.withLock { $0.beginClosing() }
+        for waiter in waiters { waiter.resume() }
+        do {
+            try await flush(timeout: flushTimeout)
+        } catch {
+            logger.error("kafka producer flush incomplete at shutdown: \(error)")
+        }
+        // Whatever is left fails with its persistence status via delivery reports.
+        rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        if !stopPolling.exchange(true, ordering: .acquiringAndReleasing) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                blockingQueue.async { [pollThreadDone] in
+                    pollThreadDone.wait()
+                    continuation.resume()
+                }
+            }
+        }
+        let abandoned = state.withLock { $0.close() }
+        for continuation in abandoned {
+            continuation.resume(throwing: KafkaError(code: .shutdown, message: "producer shut down before delivery",
+                                                     persistence: .possiblyPersisted))
+        }
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}

@@ -1,0 +1,131 @@
+import CRdKafka
+import Logging
+
+/// What librdkafka's callbacks call into. Implemented by the producer and consumer internals.
+/// Every method runs on the thread that polls the handle (never on Swift's cooperative pool).
+protocol RDKafkaEventHandler: AnyObject, Sendable {
+    func delivered(_ message: UnsafePointer<rd_kafka_message_t>)
+    func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
+                   _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>)
+    func clientError(_ error: rd_kafka_resp_err_t, reason: String)
+}
+
+/// The callback target reached through librdkafka's configuration opaque.
+private final class RDKafkaCallbackBox {
+    let logger: Logger
+    weak var handler: (any RDKafkaEventHandler)?
+    init(logger: Logger) {
+        self.logger = logger
+    }
+}
+
+/// A thin owner of one `rd_kafka_t` handle.
+///
+/// Lifetime: the handle is created in `init` and destroyed in `deinit` (`rd_kafka_destroy`, which blocks
+/// until librdkafka's threads stop; callers drop the last reference on a thread of their own, not on the
+/// cooperative pool). The callback box is retained from `rd_kafka_new` until after the destroy, so no
+/// callback can reach freed memory. Logs are queued (`log.queue=true`) and served by the owner's poll loop.
+final class RDKafkaClient: @unchecked Sendable {
+    enum Kind { case producer, consumer }
+
+    let handle: OpaquePointer
+    let kind: Kind
+    let logger: Logger
+    private let box: Unmanaged<RDKafkaCallbackBox>
+
+    /// - Parameter queueLogs: true when the owner polls the handle (logs are then served by its poll loop);
+    ///   false for handles nobody polls (admin), whose logs come straight from librdkafka's threads.
+    init(kind: Kind, properties: [String: String], queueLogs: Bool = true, logger: Logger) throws {
+        var properties = properties
+        if queueLogs { properties["log.queue"] = "true" }
+        let conf = try RDKafkaConfig.make(properties)
+        let box = Unmanaged.passRetained(RDKafkaCallbackBox(logger: logger))
+        rd_kafka_conf_set_opaque(conf, box.toOpaque())
+        rd_kafka_conf_set_log_cb(conf, rdkafkaLogCallback)
+        rd_kafka_conf_set_error_cb(conf, rdkafkaErrorCallback)
+        switch kind {
+        case .producer: rd_kafka_conf_set_dr_msg_cb(conf, rdkafkaDeliveryCallback)
+        case .consumer: rd_kafka_conf_set_rebalance_cb(conf, rdkafkaRebalanceCallback)
+        }
+
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
+        // rd_kafka_new takes ownership of conf on success only.
+        guard let handle = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            box.release()
+            throw KafkaError(code: .clientCreation, message: String(errorBuffer: errorBuffer))
+        }
+        if queueLogs { rd_kafka_set_log_queue(handle, nil) }
+        self.handle = handle
+        self.kind = kind
+        self.logger = logger
+        self.box = box
+    }
+
+    /// Connects librdkafka's callbacks to their handler (held weakly). Call before the first poll.
+    func attach(handler: any RDKafkaEventHandler) {
+        box.takeUnretainedValue().handler = handler
+    }
+
+    deinit {
+        rd_kafka_destroy(handle)
+        box.release()
+    }
+
+    /// The name librdkafka gave this client instance (e.g. `rdkafka#producer-1`).
+    var name: String { String(cString: rd_kafka_name(handle)) }
+
+    /// Messages and requests not yet acknowledged by the broker.
+    var outQueueLength: Int32 { rd_kafka_outq_len(handle) }
+
+    /// librdkafka's fatal error, if the instance has raised one (idempotent producer guarantees broken).
+    func fatalError() -> KafkaError? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle, &buffer, buffer.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        var error = KafkaError(code: .fatal, rdkafka: code)
+        error.message = String(errorBuffer: buffer)
+        error.isFatal = true
+        return error
+    }
+}
+
+private func box(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaCallbackBox? {
+    opaque.map { Unmanaged<RDKafkaCallbackBox>.fromOpaque($0).takeUnretainedValue() }
+}
+
+private let rdkafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    handle, level, facility, message in
+    guard let handle, let target = box(rd_kafka_opaque(handle)) else { return }
+    RDKafkaLogging.log(target.logger, level: level, facility: facility, message: message)
+}
+
+private let rdkafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+    _, error, reason, opaque in
+    guard let target = box(opaque) else { return }
+    let code = rd_kafka_resp_err_t(rawValue: error)
+    let text = reason.map { String(cString: $0) } ?? ""
+    if let handler = target.handler {
+        handler.clientError(code, reason: text)
+    } else {
+        target.logger.warning("librdkafka error: \(text)")
+    }
+}
+
+private let rdkafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+    _, message, opaque in
+    guard let message, let target = box(opaque) else { return }
+    target.handler?.delivered(message)
+}
+
+private let rdkafkaRebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
+    handle, error, partitions, opaque in
+    guard let handle, let partitions else { return }
+    guard let target = box(opaque), let handler = target.handler else {
+        // Nobody to ask for offsets: fall back to plain (un)assignment so the group keeps working.
+        _ = error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? rd_kafka_assign(handle, partitions) : rd_kafka_assign(handle, nil)
+        return
+    }
+    handler.rebalance(handle, error, partitions)
+}

