@@ -1,0 +1,72 @@
+import FXKafka
+import FXTestSupport
+import Testing
+
+@Suite("Kafka: produce and consume through a consumer group")
+struct ProducerConsumerRoundTripTests {
+    @Test("every produced message arrives once, with its key, value and headers, in order per key")
+    func roundTrip() async throws {
+        let topic = try await KafkaTestKit.makeTopic("roundtrip")
+        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        var reports: [KafkaDeliveryReport] = []
+        for index in 0..<90 {
+            let key = "key-\(index % 9)"
+            reports.append(try await producer.send(KafkaProducerMessage(
+                topic: topic, key: key, value: "value-\(index)",
+                headers: [KafkaHeader(key: "index", string: String(index)), KafkaHeader(key: "empty", value: nil)])))
+        }
+        await producer.shutdown()
+        #expect(Set(reports.map(\.partition)).count > 1, "keys spread over partitions")
+
+        let consumer = try KafkaTestKit.consumer(topics: [topic])
+        let messages = try await KafkaTestKit.collect(90, from: consumer)
+        await consumer.close()
+
+        #expect(messages.count == 90)
+        #expect(Set(messages.map(\.valueString)) == Set((0..<90).map { "value-\($0)" }))
+        for message in messages {
+            let index = Int(message.valueString.dropFirst("value-".count))!
+            #expect(message.keyString == "key-\(index % 9)")
+            #expect(message.headers == [KafkaHeader(key: "index", string: String(index)), KafkaHeader(key: "empty", value: nil)])
+        }
+        // Same key -> same partition -> produced order.
+        for keyIndex in 0..<9 {
+            let indices = messages.filter { $0.keyString == "key-\(keyIndex)" }.map { Int($0.valueString.dropFirst(6))! }
+            #expect(indices == indices.sorted())
+        }
+    }
+
+    @Test("delivery reports of the idempotent producer give distinct, increasing offsets per partition")
+    func deliveryReports() async throws {
+        let topic = try await KafkaTestKit.makeTopic("reports", partitions: 2)
+        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let reports = try await withThrowingTaskGroup(of: KafkaDeliveryReport.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    try await producer.send(KafkaProducerMessage(topic: topic, partition: Int32(index % 2), key: nil, value: "m\(index)"))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        await producer.shutdown()
+        #expect(reports.count == 200)
+        for partition in Int32(0)...1 {
+            let offsets = reports.filter { $0.partition == partition }.map(\.offset).sorted()
+            #expect(offsets == Array(0..<100), "partition \(partition) holds each message once, gap-free")
+        }
+        #expect(reports.allSatisfy { $0.topic == topic })
+    }
+
+    @Test("a message with a nil key and an empty value survives the trip")
+    func emptyValue() async throws {
+        let topic = try await KafkaTestKit.makeTopic("empty", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: [UInt8]()))
+        await producer.shutdown()
+        let consumer = try KafkaTestKit.consumer(topics: [topic])
+        let messages = try await KafkaTestKit.collect(1, from: consumer)
+        await consumer.close()
+        #expect(messages.first?.key == nil)
+        #expect(messages.first?.value == [])
+    }
+}
