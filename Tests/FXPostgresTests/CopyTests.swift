@@ -1,0 +1,52 @@
+import FXPostgres
+import FXTestSupport
+import Testing
+
+@Suite("PostgreSQL: COPY FROM STDIN")
+struct CopyTests {
+    @Test("COPY loads 100k rows exactly, escapes included")
+    func copyHundredThousand() async throws {
+        let db = try await PostgresTestKit.connect()
+        let table = PostgresTestKit.uniqueTable("copy")
+        try await db.query("CREATE TABLE \(table) (id int PRIMARY KEY, symbol text NOT NULL, price numeric NOT NULL, note text)")
+        let rows: [[String?]] = (0..<100_000).map { index in
+            [String(index), "EUR/USD", "1.\(String(index).leftPadded(to: 6))",
+             index % 1000 == 0 ? "tab\tnewline\nbackslash\\ end" : (index % 2 == 0 ? nil : "n\(index)")]
+        }
+        let copied = try await db.copyIn("COPY \(table) (id, symbol, price, note) FROM STDIN", rows: rows)
+        #expect(copied == 100_000)
+        let summary = try #require(try await db.query("""
+            SELECT count(*) AS n, sum(price) AS total, count(note) AS notes,
+                   (SELECT note FROM \(table) WHERE id = 1000) AS escaped
+            FROM \(table)
+            """).first)
+        #expect(summary["n"] == "100000")
+        // sum over i of 1.iiiiii = 100000 + sum(i)/10^6 = 100000 + 4999950000/10^6
+        #expect(summary["total"] == "104999.950000")
+        #expect(summary["notes"] == "50100", "odd rows plus every 1000th")
+        #expect(summary["escaped"] == "tab\tnewline\nbackslash\\ end")
+        try await db.query("DROP TABLE \(table)")
+        await db.close()
+    }
+
+    @Test("a row the table refuses fails the whole COPY with its SQLSTATE, and nothing is loaded")
+    func copyFailure() async throws {
+        let db = try await PostgresTestKit.connect()
+        let table = PostgresTestKit.uniqueTable("copyfail")
+        try await db.query("CREATE TABLE \(table) (id int PRIMARY KEY, price numeric NOT NULL)")
+        let rows: [[String?]] = [["1", "1.5"], ["2", "not-a-number"], ["3", "2.5"]]
+        await #expect { try await db.copyIn("COPY \(table) FROM STDIN", rows: rows) } throws: { error in
+            (error as! PostgresError).sqlState == .invalidTextRepresentation
+        }
+        #expect(try await db.query("SELECT count(*) AS n FROM \(table)").first?["n"] == "0")
+        #expect(try await db.query("SELECT 1 AS one").first?["one"] == "1", "connection usable after a failed COPY")
+        try await db.query("DROP TABLE \(table)")
+        await db.close()
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
