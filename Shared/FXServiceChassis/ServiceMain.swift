@@ -1,0 +1,9 @@
+/// The body of every service executable's `main`: resolve configuration, bootstrap logging and
+/// metrics (the only place that does), run the service group.
+public enum ServiceMain {
+    public static func run(role: ServiceRole, options: CommonOptions) async throws {
+        let settings = try options.resolve(serviceName: role.name, defaultHTTPPort: role.defaultHTTPPort)
+        let observability = Observability.bootstrap(settings)
+        try await ServiceRunner.run(role: role, settings: settings, observability: observability)
+    }
+}
