@@ -44,8 +44,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     public func resolve(serviceName: String, defaultHTTPPort: Int,
                         environment: EnvironmentReader = EnvironmentReader()) throws -> ServiceSettings {
         let brokers = try self.brokers ?? environment.value("KAFKA_BROKERS") ?? ServiceSettings.defaultBrokers
-        var properties = try Self.parseProperties(environment.value("KAFKA_PROPERTIES")?.split(separator: ",").map(String.init) ?? [],
-                                                  source: "KAFKA_PROPERTIES")
+        // KAFKA_PROPERTIES is read as is (no _FILE fallback): KAFKA_PROPERTIES_FILE has a line format of its own.
+        let inline = environment.values["KAFKA_PROPERTIES"]?.split(separator: ",").map(String.init) ?? []
+        var properties = try Self.parseProperties(inline, source: "KAFKA_PROPERTIES")
         if let path = environment.values["KAFKA_PROPERTIES_FILE"], !path.isEmpty {
             let contents: String
             do { contents = try String(contentsOfFile: path, encoding: .utf8) }
@@ -111,7 +112,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
                 throw ConfigurationError(key: source, reason: "entry \(index + 1) is not key=value")
             }
             let key = pair[..<equals].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty else { throw ConfigurationError(key: source, reason: "empty property name") }
+            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw ConfigurationError(key: source, reason: "entry \(index + 1) has an invalid property name")
+            }
             properties[key] = String(pair[pair.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
         }
         return properties

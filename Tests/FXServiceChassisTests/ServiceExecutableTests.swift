@@ -1,0 +1,39 @@
+import FXTestSupport
+import Testing
+
+@Suite("Service executables: health, metrics, graceful shutdown")
+struct ServiceExecutableTests {
+    @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM", arguments: ["aggregator", "ingestor"])
+    func readyAndGracefulShutdown(executable: String) async throws {
+        let service = try ServiceProcess(executable)
+        #expect(try await TestEnvironment.eventually { await service.get("/health/ready")?.status == 200 }, "ready; log:\n\(service.log)")
+        let ready = try #require(await service.get("/health/ready"))
+        #expect(ready.body.contains("kafka: ok"))
+        #expect(await service.get("/health/live")?.status == 200)
+        let metrics = try #require(await service.get("/metrics"))
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("fx_dependency_up{dependency=\"kafka\"} 1"))
+        #expect(await service.terminate() == 0, "clean exit on SIGTERM; log:\n\(service.log)")
+        #expect(service.log.contains("\(executable) stopped"))
+    }
+
+    @Test("with the broker unreachable the service stays live but reports not ready, naming the dependency")
+    func notReadyWithoutBroker() async throws {
+        let deadPort = try TestEnvironment.freePort()
+        let service = try ServiceProcess("aggregator", environment: ["KAFKA_BROKERS": "127.0.0.1:\(deadPort)"])
+        #expect(try await TestEnvironment.eventually { await service.get("/health/live")?.status == 200 })
+        let ready = try #require(await service.get("/health/ready"))
+        #expect(ready.status == 503)
+        #expect(ready.body.contains("kafka: failing"))
+        #expect(try await TestEnvironment.eventually { await service.get("/metrics")?.body.contains("fx_dependency_up{dependency=\"kafka\"} 0") == true })
+        #expect(await service.terminate() == 0)
+    }
+
+    @Test("a bad configuration value stops the service at once with the key named")
+    func badConfiguration() async throws {
+        let service = try ServiceProcess("monitor", environment: ["LOG_LEVEL": "loud"])
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(10)) { !service.process.isRunning })
+        #expect(service.process.terminationStatus != 0)
+        #expect(service.log.contains("LOG_LEVEL"))
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One of the project's executables, started as a child process for end-to-end tests.
+public final class ServiceProcess: @unchecked Sendable {
+    public let process = Process()
+    public let port: Int
+    private let output: URL
+
+    /// The directory of the built executables: `FX_BIN_DIR`, else next to the test bundle.
+    public static var binDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["FX_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    public init(_ executable: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        port = try TestEnvironment.freePort()
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.executableURL = Self.binDirectory.appendingPathComponent(executable)
+        process.arguments = ["--http-port", String(port)] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["KAFKA_BROKERS"] = TestEnvironment.brokers
+        env["DATABASE_URL"] = TestEnvironment.databaseURL
+        env.merge(environment) { $1 }
+        process.environment = env
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// Everything the process wrote so far.
+    public var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    /// GET a path of its HTTP server: status and body, nil while it does not answer.
+    public func get(_ path: String) async -> (status: Int, body: String)? {
+        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
+        guard let (data, response) = try? await URLSession.shared.data(from: url),
+              let http = response as? HTTPURLResponse else { return nil }
+        return (http.statusCode, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit; returns the exit status (nil on timeout).
+    public func terminate(timeout: Duration = .seconds(15)) async -> Int32? {
+        process.terminate()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: output)
+    }
+}
