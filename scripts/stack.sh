@@ -11,8 +11,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 KAFKA_PORT="${FX_KAFKA_PORT:-19092}"
 PG_PORT="${FX_PG_PORT:-15432}"
 STATE="${FX_STACK_DIR:-$FX_ROOT/.stack}"
-PGDATA="$STATE/pg/data"
-PGRUN="$STATE/pg/run"
+PGROOT="$STATE/pg"
+# The server runs as the postgres user when we are root: if that user cannot reach the checkout
+# (e.g. a clone under /root), keep the cluster in a temporary directory named after the checkout.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$FX_ROOT" 2>/dev/null; then
+  PGROOT="${TMPDIR:-/tmp}/fxstream-pg-$(printf '%s' "$FX_ROOT" | cksum | cut -d' ' -f1)"
+fi
+PGDATA="$PGROOT/data"
+PGRUN="$PGROOT/run"
 log() { printf '[stack] %s\n' "$*" >&2; }
 
 as_postgres() {
@@ -46,11 +52,11 @@ start_broker() {
 start_pg() {
   if pg_running; then log "postgres already running on 127.0.0.1:$PG_PORT"; return; fi
   mkdir -p "$PGDATA" "$PGRUN"
-  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$STATE/pg"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$PGROOT"
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$STATE/initdb.log" 2>&1
   fi
-  as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$STATE/pg/postgres.log" -w -t 60 \
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/postgres.log" -w -t 60 \
     -o "-p $PG_PORT -k $PGRUN -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
   as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fxstream'" | grep -q 1 \
     || as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE fxstream"
