@@ -18,7 +18,6 @@ if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$FX_ROOT" 2>/dev/nu
   PGROOT="${TMPDIR:-/tmp}/fxstream-pg-$(printf '%s' "$FX_ROOT" | cksum | cut -d' ' -f1)"
 fi
 PGDATA="$PGROOT/data"
-PGRUN="$PGROOT/run"
 log() { printf '[stack] %s\n' "$*" >&2; }
 
 as_postgres() {
@@ -51,13 +50,13 @@ start_broker() {
 
 start_pg() {
   if pg_running; then log "postgres already running on 127.0.0.1:$PG_PORT"; return; fi
-  mkdir -p "$PGDATA" "$PGRUN"
+  mkdir -p "$PGDATA"
   [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$PGROOT"
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$STATE/initdb.log" 2>&1
   fi
   as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/postgres.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PGRUN -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+    -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
   as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fxstream'" | grep -q 1 \
     || as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE fxstream"
   log "postgres started on 127.0.0.1:$PG_PORT (data $PGDATA)"
