@@ -30,7 +30,9 @@ public final class KafkaProducer: Service, Sendable {
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
         while true {
             let outcome = try await withCheckedThrowingContinuation { continuation in
-                core.enqueue(message, continuation: continuation)
+                if !core.enqueue(message, waiter: .single(continuation)) {
+                    continuation.resume(returning: .queueFull)
+                }
             }
             switch outcome {
             case .delivered(let report):
@@ -39,6 +41,35 @@ public final class KafkaProducer: Service, Sendable {
                 await core.waitForCapacity()
                 try Task.checkCancellation()
             }
+        }
+    }
+
+    /// Sends many messages, in order, and waits for all their delivery reports: one result per message,
+    /// in the same order. Cheaper per message than concurrent ``send(_:)`` calls (no task per message).
+    /// Waits for queue room like `send`; if the task is cancelled meanwhile, the messages not yet
+    /// handed to librdkafka fail as `not_persisted`.
+    public func send(contentsOf messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard !messages.isEmpty else { return [] }
+        let batch = ProducerBatch(count: messages.count)
+        var cancelled = false
+        for (index, message) in messages.enumerated() {
+            if cancelled {
+                core.fail(batch: batch, index: index, with: KafkaError(code: .produce, message: "send cancelled",
+                                                                       persistence: .notPersisted))
+                continue
+            }
+            while !core.enqueue(message, waiter: .batch(batch, index: index)) {
+                await core.waitForCapacity()
+                if Task.isCancelled {
+                    cancelled = true
+                    core.fail(batch: batch, index: index, with: KafkaError(code: .produce, message: "send cancelled",
+                                                                           persistence: .notPersisted))
+                    break
+                }
+            }
+        }
+        return await withCheckedContinuation { continuation in
+            core.awaitBatch(batch, continuation: continuation)
         }
     }
 
@@ -94,31 +125,42 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         pollThreadDone.signal()
     }
 
-    func enqueue(_ message: KafkaProducerMessage, continuation: ProducerStateMachine.DeliveryContinuation) {
-        let action = state.withLock { $0.register(continuation) }
+    /// Hands a message to librdkafka with its waiter registered. Returns false when librdkafka's queue is
+    /// full (nothing registered: wait for capacity and call again); every other outcome reaches the waiter.
+    func enqueue(_ message: KafkaProducerMessage, waiter: ProducerStateMachine.Waiter) -> Bool {
+        let action = state.withLock { $0.register(waiter) }
         let id: UInt
         switch action {
         case .fail(let error):
-            continuation.resume(throwing: error)
-            return
+            state.withLock { _ in ProducerStateMachine.resumption(for: waiter, with: .failure(error)) }.resume()
+            return true
         case .produce(let registered):
             id = registered
         }
-        guard let error = produce(message, id: id) else { return }
-        let waiting = state.withLock { $0.complete(id: id) }
+        guard let error = produce(message, id: id) else { return true }
         if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
             rd_kafka_error_destroy(error)
-            waiting?.resume(returning: .queueFull)
-        } else {
-            var kafkaError = KafkaError(code: .produce, consuming: error, context: ["topic": message.topic])
-            kafkaError.persistence = .notPersisted
-            waiting?.resume(throwing: kafkaError)
+            _ = state.withLock { $0.unregister(id: id) }
+            return false
         }
+        var kafkaError = KafkaError(code: .produce, consuming: error, context: ["topic": message.topic])
+        kafkaError.persistence = .notPersisted
+        state.withLock { $0.complete(id: id, with: .failure(kafkaError)) }.resume()
+        return true
+    }
+
+    /// Records a failure for a batch message that is never handed to librdkafka.
+    func fail(batch: ProducerBatch, index: Int, with error: KafkaError) {
+        state.withLock { _ in ProducerStateMachine.resumption(for: .batch(batch, index: index), with: .failure(error)) }.resume()
+    }
+
+    func awaitBatch(_ batch: ProducerBatch, continuation: ProducerBatch.Continuation) {
+        state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
     }
 
     /// Enqueues into librdkafka, copying key, value and headers. Returns librdkafka's error, if any.
     private func produce(_ message: KafkaProducerMessage, id: UInt) -> OpaquePointer? {
-        let headers = rd_kafka_headers_new(message.headers.count)
+        let headers: OpaquePointer? = message.headers.isEmpty ? nil : rd_kafka_headers_new(message.headers.count)
         for header in message.headers {
             if let value = header.value {
                 value.withUnsafeBytes { bytes in
@@ -131,7 +173,8 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         let error: OpaquePointer? = message.topic.withCString { topic in
             message.value.withUnsafeBytes { value in
                 withOptionalBytes(message.key) { key in
-                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { values in
+                    values.initialize(repeating: rd_kafka_vu_t())
                     values[0].vtype = RD_KAFKA_VTYPE_TOPIC
                     values[0].u.cstr = topic
                     values[1].vtype = RD_KAFKA_VTYPE_VALUE
@@ -148,12 +191,13 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                     values[5].u.i32 = message.partition ?? RD_KAFKA_PARTITION_UA
                     values[6].vtype = RD_KAFKA_VTYPE_HEADERS
                     values[6].u.headers = headers
-                    return rd_kafka_produceva(client.handle, &values, values.count)
+                    return rd_kafka_produceva(client.handle, values.baseAddress, headers == nil ? 6 : 7)
+                    }
                 }
             }
         }
         // On success librdkafka owns the headers; on failure they are still ours.
-        if error != nil { rd_kafka_headers_destroy(headers) }
+        if error != nil, let headers { rd_kafka_headers_destroy(headers) }
         return error
     }
 
@@ -168,11 +212,10 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
-        guard let continuation = state.withLock({ $0.complete(id: id) }) else { return }
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            continuation.resume(returning: .delivered(KafkaDeliveryReport(
-                topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
+            let report = KafkaDeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)
+            state.withLock { $0.complete(id: id, with: .success(report)) }.resume()
             return
         }
         var error = KafkaError(code: .delivery, rdkafka: message.pointee.err,
@@ -186,7 +229,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
             error.isFatal = true
             state.withLock { $0.recordFatal(fatal) }
         }
-        continuation.resume(throwing: error)
+        state.withLock { $0.complete(id: id, with: .failure(error)) }.resume()
     }
 
     func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
@@ -235,11 +278,11 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                 }
             }
         }
-        let abandoned = state.withLock { $0.close() }
-        for continuation in abandoned {
-            continuation.resume(throwing: KafkaError(code: .shutdown, message: "producer shut down before delivery",
-                                                     persistence: .possiblyPersisted))
+        let abandoned = state.withLock {
+            $0.close(failing: KafkaError(code: .shutdown, message: "producer shut down before delivery",
+                                         persistence: .possiblyPersisted))
         }
+        for resumption in abandoned { resumption.resume() }
     }
 }
 

@@ -6,10 +6,33 @@ struct ProducerStateMachine {
 
     typealias DeliveryContinuation = CheckedContinuation<ProducerSendOutcome, Error>
     typealias CapacityContinuation = CheckedContinuation<Void, Never>
+    typealias DeliveryResult = Result<KafkaDeliveryReport, KafkaError>
+
+    /// Who waits for one message's delivery report.
+    enum Waiter {
+        case single(DeliveryContinuation)
+        case batch(ProducerBatch, index: Int)
+    }
+
+    /// What to resume after a delivery report, outside the lock.
+    enum Resumption {
+        case none
+        case single(DeliveryContinuation, DeliveryResult)
+        case batch(ProducerBatch.Continuation, [DeliveryResult])
+
+        func resume() {
+            switch self {
+            case .none: break
+            case .single(let continuation, .success(let report)): continuation.resume(returning: .delivered(report))
+            case .single(let continuation, .failure(let error)): continuation.resume(throwing: error)
+            case .batch(let continuation, let results): continuation.resume(returning: results)
+            }
+        }
+    }
 
     private(set) var phase: Phase = .running
     private var nextID: UInt = 1
-    private var pending: [UInt: DeliveryContinuation] = [:]
+    private var pending: [UInt: Waiter] = [:]
     private var capacityWaiters: [CapacityContinuation] = []
     private(set) var fatal: KafkaError?
 
@@ -20,20 +43,44 @@ struct ProducerStateMachine {
         case fail(KafkaError)
     }
 
-    mutating func register(_ continuation: DeliveryContinuation) -> RegisterAction {
+    /// Registers a waiter before its message is handed to librdkafka (the report may come at once).
+    mutating func register(_ waiter: Waiter) -> RegisterAction {
         if let fatal { return .fail(fatal) }
         guard phase == .running else {
             return .fail(KafkaError(code: .shutdown, message: "producer is shutting down", persistence: .notPersisted))
         }
         let id = nextID
         nextID &+= 1
-        pending[id] = continuation
+        pending[id] = waiter
         return .produce(id: id)
     }
 
-    /// The send with this id is finished (delivered, failed or not enqueued).
-    mutating func complete(id: UInt) -> DeliveryContinuation? {
+    /// Forgets a registration whose message librdkafka did not take (queue full: it will be sent again).
+    mutating func unregister(id: UInt) -> Waiter? {
         pending.removeValue(forKey: id)
+    }
+
+    /// The message with this id is finished: delivered, failed, or refused when enqueued.
+    mutating func complete(id: UInt, with result: DeliveryResult) -> Resumption {
+        guard let waiter = pending.removeValue(forKey: id) else { return .none }
+        return Self.resumption(for: waiter, with: result)
+    }
+
+    /// Records `result` for a waiter that is not (or no longer) registered. Call under the lock.
+    static func resumption(for waiter: Waiter, with result: DeliveryResult) -> Resumption {
+        switch waiter {
+        case .single(let continuation):
+            return .single(continuation, result)
+        case .batch(let batch, let index):
+            batch.results[index] = result
+            return batch.release()
+        }
+    }
+
+    /// The sender has handed over every message of the batch and now waits for the rest.
+    mutating func awaitBatch(_ batch: ProducerBatch, continuation: ProducerBatch.Continuation) -> Resumption {
+        batch.continuation = continuation
+        return batch.release()
     }
 
     enum WaitAction {
@@ -62,11 +109,34 @@ struct ProducerStateMachine {
         return takeCapacityWaiters()
     }
 
-    /// Closes for good; returns sends still waiting, which the caller fails.
-    mutating func close() -> [DeliveryContinuation] {
+    /// Closes for good; every send still waiting fails with `error`.
+    mutating func close(failing error: KafkaError) -> [Resumption] {
         phase = .closed
         defer { pending = [:] }
-        return Array(pending.values)
+        return pending.values.map { Self.resumption(for: $0, with: .failure(error)) }
+    }
+}
+
+/// One ``KafkaProducer/send(contentsOf:)`` call: its results, filled under the producer's lock.
+/// `remaining` counts unfinished messages plus one for the sender until it has handed over all of them.
+final class ProducerBatch: @unchecked Sendable {
+    typealias Continuation = CheckedContinuation<[ProducerStateMachine.DeliveryResult], Never>
+
+    var results: [ProducerStateMachine.DeliveryResult?]
+    var remaining: Int
+    var continuation: Continuation?
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+        remaining = count + 1
+    }
+
+    /// One part is done; returns the resumption when it was the last.
+    func release() -> ProducerStateMachine.Resumption {
+        remaining -= 1
+        guard remaining == 0, let continuation else { return .none }
+        self.continuation = nil
+        return .batch(continuation, results.map { $0! })
     }
 }
 

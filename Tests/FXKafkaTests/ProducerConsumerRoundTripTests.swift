@@ -70,3 +70,22 @@ struct ProducerConsumerRoundTripTests {
         #expect(messages.first?.value == [])
     }
 }
+
+extension ProducerConsumerRoundTripTests {
+    @Test("a batch send returns one result per message, in order, and the messages arrive in that order")
+    func batchSend() async throws {
+        let topic = try await KafkaTestKit.makeTopic("batch", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(["queue.buffering.max.messages": "100"]),
+                                         logger: TestEnvironment.logger("producer"))
+        let messages = (0..<1_000).map { KafkaProducerMessage(topic: topic, key: "k", value: "b\($0)") }
+        let results = await producer.send(contentsOf: messages)
+        await producer.shutdown()
+        let offsets = try results.map { try $0.get().offset }
+        #expect(offsets == Array(0..<1_000), "results in message order, although the queue held only 100 at a time")
+
+        let consumer = try KafkaTestKit.consumer(topics: [topic])
+        let received = try await KafkaTestKit.collect(1_000, from: consumer)
+        await consumer.close()
+        #expect(received.map(\.valueString) == (0..<1_000).map { "b\($0)" })
+    }
+}

@@ -78,3 +78,21 @@ struct ProducerFailureTests {
         #expect(configuration.redactedProperties["sasl.username"] == "user")
     }
 }
+
+extension ProducerFailureTests {
+    @Test("a batch sent while the broker is down fails message by message, none reported as delivered")
+    func batchWithBrokerDown() async throws {
+        let broker = try PrivateBroker()
+        let topic = try await KafkaTestKit.makeTopic("batchdown", partitions: 1, brokers: broker.brokers)
+        let producer = try KafkaProducer(
+            configuration: KafkaTestKit.configuration(brokers: broker.brokers, ["message.timeout.ms": "2000",
+                                                                                "queue.buffering.max.messages": "10"]),
+            logger: TestEnvironment.logger("producer"))
+        try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: "up"))
+        broker.kill()
+        let results = await producer.send(contentsOf: (0..<30).map { KafkaProducerMessage(topic: topic, key: nil, value: "m\($0)") })
+        await producer.shutdown(flushTimeout: .seconds(1))
+        #expect(results.count == 30)
+        #expect(results.allSatisfy { if case .failure(let error) = $0 { error.persistence != nil } else { false } })
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct FXBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fxbench",
+        abstract: "Benchmarks of the bridges against raw baselines measured in the same run (ratios go to BENCHMARKS.md).",
+        subcommands: [KafkaProduceBenchmark.self, KafkaConsumeBenchmark.self, CopyBenchmark.self])
+}
+
+/// Options every benchmark shares.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers (env KAFKA_BROKERS).")
+    var brokers: String = ProcessInfo.processInfo.environment["KAFKA_BROKERS"] ?? "127.0.0.1:19092"
+
+    @Option(help: "PostgreSQL URL (env DATABASE_URL).")
+    var databaseURL: String = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:15432/fxstream"
+
+    @Option(help: "Rounds; each runs baseline and bridge back to back. The median ratio is reported.")
+    var rounds: Int = 3
+}
+
+/// Median of measured ratios, and the per-round lines.
+struct RatioReport {
+    var name: String
+    var unit: String
+    var rows: [(baseline: Double, bridge: Double)] = []
+
+    mutating func add(baseline: Double, bridge: Double) {
+        rows.append((baseline, bridge))
+        print(String(format: "  round %d: baseline %.0f %@, bridge %.0f %@, ratio %.2f",
+                     rows.count, baseline, unit, bridge, unit, bridge / baseline))
+    }
+
+    func printSummary(goal: Double) {
+        let ratios = rows.map { $0.bridge / $0.baseline }.sorted()
+        let median = ratios[ratios.count / 2]
+        let baselines = rows.map(\.baseline).sorted()
+        let bridges = rows.map(\.bridge).sorted()
+        print(String(format: "%@: median ratio %.2f (goal >= %.2f: %@); median baseline %.0f %@, bridge %.0f %@",
+                     name, median, goal, median >= goal ? "met" : "NOT met",
+                     baselines[baselines.count / 2], unit, bridges[bridges.count / 2], unit))
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}

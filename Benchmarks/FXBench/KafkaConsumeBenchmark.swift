@@ -1,0 +1,89 @@
+import ArgumentParser
+import CRdKafka
+import Foundation
+import FXKafka
+import Logging
+
+/// Bridge consume throughput (messages per second through `KafkaConsumer.events`, payloads copied out)
+/// vs a raw `rd_kafka_consumer_poll` loop, both in a fresh consumer group over the same topic. Timing
+/// starts at the first message, so the group join is not measured.
+struct KafkaConsumeBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kafka-consume")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Messages in the topic.") var messages: Int = 200_000
+    @Option(help: "Value size in bytes.") var size: Int = 200
+
+    static let groupProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": "false"]
+
+    func run() async throws {
+        var logger = Logger(label: "fxbench")
+        logger.logLevel = .error
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: options.brokers), logger: logger)
+        let topic = "bench-consume-\(UUID().uuidString.prefix(6))"
+        _ = try await admin.createTopics([KafkaTopicSpec(name: topic, partitions: 3)])
+        _ = try KafkaProduceBenchmark.rawProduce(brokers: options.brokers, topic: topic,
+                                                 value: [UInt8](repeating: 0x41, count: size), count: messages)
+        var report = RatioReport(name: "kafka consume (\(messages) x \(size) B)", unit: "msg/s")
+        for _ in 0..<options.rounds {
+            let raw = try Self.rawConsume(brokers: options.brokers, topic: topic, count: messages)
+            let bridge = try await bridgeConsume(topic: topic, logger: logger)
+            report.add(baseline: Double(messages) / raw, bridge: Double(messages) / bridge)
+        }
+        report.printSummary(goal: 0.70)
+    }
+
+    func bridgeConsume(topic: String, logger: Logger) async throws -> Double {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.groupProperties),
+            groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], logger: logger)
+        var received = 0
+        var bytes = 0
+        var start: ContinuousClock.Instant?
+        for try await event in consumer.events {
+            guard case .message(let message) = event else { continue }
+            if start == nil { start = .now }
+            received += 1
+            bytes += message.value.count
+            if received == messages { break }
+        }
+        let elapsed = seconds(ContinuousClock.now - start!)
+        await consumer.close()
+        precondition(bytes == messages * size)
+        return elapsed
+    }
+
+    static func rawConsume(brokers: String, topic: String, count: Int) throws -> Double {
+        let conf = rd_kafka_conf_new()
+        var error = [CChar](repeating: 0, count: 512)
+        let properties = groupProperties.merging(["bootstrap.servers": brokers, "group.id": "bench-raw-\(UUID().uuidString.prefix(8))"]) { $1 }
+        for (key, value) in properties {
+            guard rd_kafka_conf_set(conf, key, value, &error, error.count) == RD_KAFKA_CONF_OK else {
+                throw ValidationError("raw consumer config \(key)")
+            }
+        }
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &error, error.count) else { throw ValidationError("raw consumer") }
+        defer { rd_kafka_destroy(handle) }
+        rd_kafka_poll_set_consumer(handle)
+        let list = rd_kafka_topic_partition_list_new(1)
+        rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        rd_kafka_subscribe(handle, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        var received = 0
+        var bytes = 0
+        var start: ContinuousClock.Instant?
+        while received < count {
+            guard let message = rd_kafka_consumer_poll(handle, 100) else { continue }
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if start == nil { start = .now }
+                received += 1
+                bytes += message.pointee.len
+            }
+            rd_kafka_message_destroy(message)
+        }
+        let elapsed = seconds(ContinuousClock.now - start!)
+        rd_kafka_consumer_close(handle)
+        precondition(bytes > 0)
+        return elapsed
+    }
+}
