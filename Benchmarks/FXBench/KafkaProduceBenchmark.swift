@@ -12,7 +12,8 @@ struct KafkaProduceBenchmark: AsyncParsableCommand {
     @OptionGroup var options: BenchOptions
     @Option(help: "Messages per round.") var messages: Int = 200_000
     @Option(help: "Value size in bytes.") var size: Int = 200
-    @Option(help: "Sends in flight at once through the bridge.") var window: Int = 5_000
+    @Option(help: "Single sends in flight at once through the bridge.") var window: Int = 5_000
+    @Option(help: "Messages per send(contentsOf:) batch; 4 batches are in flight at once.") var batch: Int = 5_000
 
     static let properties = ["enable.idempotence": "true", "acks": "all", "linger.ms": "5"]
 
@@ -21,15 +22,48 @@ struct KafkaProduceBenchmark: AsyncParsableCommand {
         logger.logLevel = .error
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: options.brokers), logger: logger)
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: size)
-        var report = RatioReport(name: "kafka produce (\(messages) x \(size) B)", unit: "msg/s")
+        var singles = RatioReport(name: "kafka produce, send() x \(window) concurrent (\(messages) x \(size) B)", unit: "msg/s")
+        var batches = RatioReport(name: "kafka produce, send(contentsOf:) batches of \(batch) (\(messages) x \(size) B)", unit: "msg/s")
         for round in 0..<options.rounds {
             let topic = "bench-produce-\(round)-\(UUID().uuidString.prefix(6))"
             _ = try await admin.createTopics([KafkaTopicSpec(name: topic, partitions: 3)])
             let raw = try Self.rawProduce(brokers: options.brokers, topic: topic, value: value, count: messages)
-            let bridge = try await bridgeProduce(topic: topic, value: value, logger: logger)
-            report.add(baseline: Double(messages) / raw, bridge: Double(messages) / bridge)
+            let single = try await bridgeProduce(topic: topic, value: value, logger: logger)
+            let batched = try await bridgeBatchProduce(topic: topic, value: value, logger: logger)
+            print("round \(round + 1):")
+            singles.add(baseline: Double(messages) / raw, bridge: Double(messages) / single)
+            batches.add(baseline: Double(messages) / raw, bridge: Double(messages) / batched)
         }
-        report.printSummary(goal: 0.70)
+        singles.printSummary(goal: 0.70)
+        batches.printSummary(goal: 0.70)
+    }
+
+    /// Seconds to produce and have acknowledged `messages` through `send(contentsOf:)`.
+    func bridgeBatchProduce(topic: String, value: [UInt8], logger: Logger) async throws -> Double {
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.properties),
+                                         logger: logger)
+        let message = KafkaProducerMessage(topic: topic, key: nil, value: value)
+        let start = ContinuousClock.now
+        let failures = await withTaskGroup(of: Int.self) { group in
+            var sent = 0
+            var inFlight = 0
+            var failures = 0
+            while sent < messages {
+                if inFlight == 4 { failures += await group.next()!; inFlight -= 1 }
+                let count = min(batch, messages - sent)
+                group.addTask {
+                    await producer.send(contentsOf: Array(repeating: message, count: count)).filter { (try? $0.get()) == nil }.count
+                }
+                sent += count
+                inFlight += 1
+            }
+            for await failed in group { failures += failed }
+            return failures
+        }
+        let elapsed = seconds(ContinuousClock.now - start)
+        await producer.shutdown()
+        guard failures == 0 else { throw ValidationError("bridge batch: \(failures) failed deliveries") }
+        return elapsed
     }
 
     /// Seconds to produce and have acknowledged `count` messages through the bridge.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A bounded hand-off from one producing thread to one async consumer.
 ///
-/// The producing thread (a poll loop, never the cooperative pool) blocks in ``push(_:)`` while the buffer
+/// The producing thread (a poll loop, never the cooperative pool) blocks in ``push(contentsOf:shouldStop:)`` while the buffer
 /// is full, which stops it from polling librdkafka for more: librdkafka's own bounded prefetch
 /// (`queued.max.messages.kbytes`) then holds the rest. The consumer side never blocks a thread; it suspends.
 final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
@@ -21,9 +21,10 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
 
     private var count: Int { elements.count - head }
 
-    /// Hands `element` over, blocking the calling thread while the buffer is full.
-    /// Returns false, dropping the element, once the buffer is finished or `shouldStop()` turns true.
-    func push(_ element: Element, shouldStop: () -> Bool) -> Bool {
+    /// Hands several elements over at once (the buffer may then exceed its capacity by this batch),
+    /// blocking while it is full. Returns false, dropping them, once finished or stopped.
+    func push(contentsOf batch: [Element], shouldStop: () -> Bool) -> Bool {
+        guard let first = batch.first else { return true }
         condition.lock()
         while !finished, waiter == nil, count >= capacity {
             if shouldStop() {
@@ -38,11 +39,12 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
         }
         if let waiter {
             self.waiter = nil
+            elements.append(contentsOf: batch.dropFirst())
             condition.unlock()
-            waiter.resume(returning: element)
+            waiter.resume(returning: first)
             return true
         }
-        elements.append(element)
+        elements.append(contentsOf: batch)
         condition.unlock()
         return true
     }
@@ -65,19 +67,43 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Every buffered element (at least one), suspending while none is buffered; empty once finished
+    /// and drained. Taking all at once keeps the lock traffic per element low.
+    func nextBatch() async throws -> [Element] {
+        if let batch = tryTakeAll() { return batch }
+        guard let first = try await next() else { return [] }
+        return [first]
+    }
+
+    private func tryTakeAll() -> [Element]? {
+        condition.lock()
+        defer { condition.unlock() }
+        return count > 0 ? takeAllLocked() : nil
+    }
+
+    private func tryPop() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        return count > 0 ? popLocked() : nil
+    }
+
+    private func takeAllLocked() -> [Element] {
+        let batch = head == 0 ? elements : Array(elements[head...])
+        elements.removeAll(keepingCapacity: true)
+        head = 0
+        condition.broadcast()
+        return batch
+    }
+
     /// The next element, suspending while none is buffered; nil once finished and drained.
     func next() async throws -> Element? {
-        try await withTaskCancellationHandler {
+        // Fast path: no continuation when an element is ready.
+        if let element = tryPop() { return element }
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Element?, Error>) in
                 condition.lock()
                 if count > 0 {
-                    let element = elements[head]
-                    head += 1
-                    if head > 1024, head * 2 > elements.count {
-                        elements.removeFirst(head)
-                        head = 0
-                    }
-                    condition.signal()
+                    let element = popLocked()
                     condition.unlock()
                     continuation.resume(returning: element)
                 } else if finished {
@@ -91,7 +117,6 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
                 } else {
                     precondition(waiter == nil, "BackpressuredBuffer supports one consumer at a time")
                     waiter = continuation
-                    condition.signal()
                     condition.unlock()
                 }
             }
@@ -102,5 +127,19 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
             condition.unlock()
             waiter?.resume(throwing: CancellationError())
         }
+    }
+
+    private func popLocked() -> Element {
+        let element = elements[head]
+        head += 1
+        if head == elements.count {
+            elements.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024, head * 2 > elements.count {
+            elements.removeFirst(head)
+            head = 0
+        }
+        condition.signal()
+        return element
     }
 }

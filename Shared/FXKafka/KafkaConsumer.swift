@@ -111,23 +111,41 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     private var shouldStop: Bool { closing.load(ordering: .acquiring) }
 
+    /// Events gathered by the poll thread (messages and rebalances, in order) before one hand-off.
+    private var gathered: [KafkaConsumerEvent] = []
+    private static let gatherLimit = 512
+
     private func pollLoop() {
         while !shouldStop {
-            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
-            defer { rd_kafka_message_destroy(message) }
-            if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                handleConsumeError(message)
-                continue
+            // Wait only when nothing is gathered; otherwise take what is ready and hand it over.
+            let message = rd_kafka_consumer_poll(client.handle, gathered.isEmpty ? 100 : 0)
+            if let message {
+                if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    gathered.append(.message(copy(message)))
+                } else {
+                    handleConsumeError(message)
+                }
+                rd_kafka_message_destroy(message)
             }
-            _ = buffer.push(.message(Self.copy(message)), shouldStop: { self.shouldStop })
+            if !gathered.isEmpty, message == nil || gathered.count >= Self.gatherLimit {
+                handOver()
+            }
         }
         // Leaves the group: serves the final revoke through rebalance() on this thread.
         let result = rd_kafka_consumer_close(client.handle)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("kafka consumer close: \(String(cString: rd_kafka_err2str(result)))")
         }
+        handOver()
         buffer.finish()
         closed.signal()
+    }
+
+    /// Pushes the gathered events, waiting while the caller's buffer is full.
+    private func handOver() {
+        guard !gathered.isEmpty else { return }
+        _ = buffer.push(contentsOf: gathered, shouldStop: { self.shouldStop })
+        gathered.removeAll(keepingCapacity: true)
     }
 
     private func handleConsumeError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
@@ -135,6 +153,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         if code == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
         if let fatal = client.fatalError() {
             logger.critical("kafka consumer fatal error: \(fatal)")
+            handOver()
             buffer.finish(error: fatal)
             closing.store(true, ordering: .releasing)
             return
@@ -144,7 +163,18 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         logger.warning("kafka consume error: \(KafkaError(code: .consume, rdkafka: code, context: context))")
     }
 
-    private static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaConsumerMessage {
+    /// Topic names by handle; touched by the poll thread only.
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    private func topicName(_ topic: OpaquePointer?) -> String {
+        guard let topic else { return "" }
+        if let name = topicNames[topic] { return name }
+        let name = String(cString: rd_kafka_topic_name(topic))
+        topicNames[topic] = name
+        return name
+    }
+
+    private func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaConsumerMessage {
         let m = message.pointee
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
@@ -164,7 +194,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         return KafkaConsumerMessage(
-            topic: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+            topic: topicName(m.rkt),
             partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
@@ -190,6 +220,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
                     RDKafkaTopicPartitionList.setOffsets(offsets, on: list)
                 case .failure(let failure):
                     logger.error("rebalance handler failed to choose offsets; stopping consumer: \(failure)")
+                    handOver()
                     buffer.finish(error: KafkaError(code: .rebalance, message: "rebalance handler failed: \(failure)"))
                     closing.store(true, ordering: .releasing)
                     return
@@ -200,14 +231,16 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
                 logger.error("kafka assign failed: \(KafkaError(code: .rebalance, rdkafka: result))")
             }
             logger.info("kafka partitions assigned", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
-            _ = buffer.push(.partitionsAssigned(partitions), shouldStop: { self.shouldStop })
+            gathered.append(.partitionsAssigned(partitions))
+            handOver()
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             if let handler = rebalanceHandler {
                 _ = BlockingBridge.wait({ await handler.partitionsRevoked(partitions) })
             }
             _ = cooperative ? takeError(rd_kafka_incremental_unassign(handle, list)) : rd_kafka_assign(handle, nil)
             logger.info("kafka partitions revoked", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
-            _ = buffer.push(.partitionsRevoked(partitions), shouldStop: { self.shouldStop })
+            gathered.append(.partitionsRevoked(partitions))
+            handOver()
         default:
             logger.error("kafka rebalance error: \(KafkaError(code: .rebalance, rdkafka: error))")
             _ = rd_kafka_assign(handle, nil)

@@ -7,8 +7,18 @@ public struct KafkaConsumerEvents: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let buffer: BackpressuredBuffer<KafkaConsumerEvent>
+        /// Events taken from the shared buffer in one go, handed out one by one.
+        var local: [KafkaConsumerEvent] = []
+        var position = 0
+
         public mutating func next() async throws -> KafkaConsumerEvent? {
-            try await buffer.next()
+            if position == local.count {
+                local = try await buffer.nextBatch()
+                position = 0
+                if local.isEmpty { return nil }
+            }
+            defer { position += 1 }
+            return local[position]
         }
     }
 

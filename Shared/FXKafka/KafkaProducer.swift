@@ -49,28 +49,16 @@ public final class KafkaProducer: Service, Sendable {
     /// Waits for queue room like `send`; if the task is cancelled meanwhile, the messages not yet
     /// handed to librdkafka fail as `not_persisted`.
     public func send(contentsOf messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        guard !messages.isEmpty else { return [] }
-        let batch = ProducerBatch(count: messages.count)
-        var cancelled = false
-        for (index, message) in messages.enumerated() {
-            if cancelled {
-                core.fail(batch: batch, index: index, with: KafkaError(code: .produce, message: "send cancelled",
-                                                                       persistence: .notPersisted))
-                continue
-            }
-            while !core.enqueue(message, waiter: .batch(batch, index: index)) {
-                await core.waitForCapacity()
-                if Task.isCancelled {
-                    cancelled = true
-                    core.fail(batch: batch, index: index, with: KafkaError(code: .produce, message: "send cancelled",
-                                                                           persistence: .notPersisted))
-                    break
-                }
-            }
+        var results: [Result<KafkaDeliveryReport, KafkaError>] = []
+        results.reserveCapacity(messages.count)
+        // Batches are registered once; each holds at most maxBatchSize messages.
+        var start = 0
+        while start < messages.count {
+            let end = min(start + ProducerStateMachine.maxBatchSize, messages.count)
+            results += await core.sendBatch(messages[start..<end])
+            start = end
         }
-        return await withCheckedContinuation { continuation in
-            core.awaitBatch(batch, continuation: continuation)
-        }
+        return results
     }
 
     /// Waits until every message sent so far is acknowledged or failed, up to `timeout`.
@@ -100,6 +88,8 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     private let logger: Logger
     private let blockingQueue = DispatchQueue(label: "fxstream.kafka.producer.blocking")
     private let stopPolling = Atomic<Bool>(false)
+    /// Set when shutdown starts: batch senders stop handing messages over.
+    private let closing = Atomic<Bool>(false)
     private let pollThreadDone = DispatchSemaphore(value: 0)
 
     init(properties: [String: String], logger: Logger) throws {
@@ -128,6 +118,12 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// Hands a message to librdkafka with its waiter registered. Returns false when librdkafka's queue is
     /// full (nothing registered: wait for capacity and call again); every other outcome reaches the waiter.
     func enqueue(_ message: KafkaProducerMessage, waiter: ProducerStateMachine.Waiter) -> Bool {
+        guard let topic = client.topicHandle(message.topic) else {
+            let error = KafkaError(code: .produce, message: "librdkafka refused the topic name", persistence: .notPersisted,
+                                   context: ["topic": message.topic])
+            state.withLock { _ in ProducerStateMachine.resumption(for: waiter, with: .failure(error)) }.resume()
+            return true
+        }
         let action = state.withLock { $0.register(waiter) }
         let id: UInt
         switch action {
@@ -137,7 +133,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         case .produce(let registered):
             id = registered
         }
-        guard let error = produce(message, id: id) else { return true }
+        guard let error = produce(message, topic: topic, id: id) else { return true }
         if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
             rd_kafka_error_destroy(error)
             _ = state.withLock { $0.unregister(id: id) }
@@ -149,17 +145,56 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         return true
     }
 
-    /// Records a failure for a batch message that is never handed to librdkafka.
-    func fail(batch: ProducerBatch, index: Int, with error: KafkaError) {
-        state.withLock { _ in ProducerStateMachine.resumption(for: .batch(batch, index: index), with: .failure(error)) }.resume()
+    /// Sends a batch: one registration, one lock per message for its result, one resumption at the end.
+    func sendBatch(_ messages: ArraySlice<KafkaProducerMessage>) async -> [ProducerStateMachine.DeliveryResult] {
+        guard !messages.isEmpty else { return [] }
+        let batch = ProducerBatch(count: messages.count)
+        let batchID: UInt
+        switch state.withLock({ $0.register(.batch(batch)) }) {
+        case .fail(let error):
+            return Array(repeating: .failure(error), count: messages.count)
+        case .produce(let id):
+            batchID = id
+            batch.id = id
+        }
+        var topics: [String: OpaquePointer] = [:]
+        for (index, message) in messages.enumerated() {
+            while true {
+                if Task.isCancelled || closing.load(ordering: .acquiring) {
+                    settle(batch, index, .failure(KafkaError(code: .produce, message: Task.isCancelled ? "send cancelled" : "producer is shutting down",
+                                                             persistence: .notPersisted)))
+                    break
+                }
+                guard let topic = topics[message.topic] ?? client.topicHandle(message.topic) else {
+                    settle(batch, index, .failure(KafkaError(code: .produce, message: "librdkafka refused the topic name",
+                                                             persistence: .notPersisted, context: ["topic": message.topic])))
+                    break
+                }
+                topics[message.topic] = topic
+                let id = ProducerStateMachine.batchMessageID(batch: batchID, index: index)
+                guard let error = produce(message, topic: topic, id: id) else { break }
+                if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    rd_kafka_error_destroy(error)
+                    await waitForCapacity()
+                    continue
+                }
+                var kafkaError = KafkaError(code: .produce, consuming: error, context: ["topic": message.topic])
+                kafkaError.persistence = .notPersisted
+                settle(batch, index, .failure(kafkaError))
+                break
+            }
+        }
+        return await withCheckedContinuation { continuation in
+            state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
+        }
     }
 
-    func awaitBatch(_ batch: ProducerBatch, continuation: ProducerBatch.Continuation) {
-        state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
+    private func settle(_ batch: ProducerBatch, _ index: Int, _ result: ProducerStateMachine.DeliveryResult) {
+        state.withLock { $0.settle(batch, index: index, with: result) }.resume()
     }
 
     /// Enqueues into librdkafka, copying key, value and headers. Returns librdkafka's error, if any.
-    private func produce(_ message: KafkaProducerMessage, id: UInt) -> OpaquePointer? {
+    private func produce(_ message: KafkaProducerMessage, topic: OpaquePointer, id: UInt) -> OpaquePointer? {
         let headers: OpaquePointer? = message.headers.isEmpty ? nil : rd_kafka_headers_new(message.headers.count)
         for header in message.headers {
             if let value = header.value {
@@ -170,13 +205,13 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                 _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
             }
         }
-        let error: OpaquePointer? = message.topic.withCString { topic in
+        let error: OpaquePointer? = {
             message.value.withUnsafeBytes { value in
                 withOptionalBytes(message.key) { key in
-                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { values in
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { values -> OpaquePointer? in
                     values.initialize(repeating: rd_kafka_vu_t())
-                    values[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    values[0].u.cstr = topic
+                    values[0].vtype = RD_KAFKA_VTYPE_RKT
+                    values[0].u.rkt = topic
                     values[1].vtype = RD_KAFKA_VTYPE_VALUE
                     values[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
                     values[1].u.mem.size = value.count
@@ -195,7 +230,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                     }
                 }
             }
-        }
+        }()
         // On success librdkafka owns the headers; on failure they are still ours.
         if error != nil, let headers { rd_kafka_headers_destroy(headers) }
         return error
@@ -212,12 +247,17 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
-        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let rkt = message.pointee.rkt.map(UnsafeTransferPointer.init)
         if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let report = KafkaDeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)
-            state.withLock { $0.complete(id: id, with: .success(report)) }.resume()
+            let partition = message.pointee.partition
+            let offset = message.pointee.offset
+            state.withLock { state in
+                let report = KafkaDeliveryReport(topic: state.topicName(rkt), partition: partition, offset: offset)
+                return state.complete(id: id, with: .success(report))
+            }.resume()
             return
         }
+        let topic = state.withLock { $0.topicName(rkt) }
         var error = KafkaError(code: .delivery, rdkafka: message.pointee.err,
                                context: ["topic": topic, "partition": String(message.pointee.partition)])
         switch rd_kafka_message_status(message) {
@@ -261,6 +301,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     }
 
     func shutdown(flushTimeout: Duration) async {
+        closing.store(true, ordering: .releasing)
         let waiters = state.withLock { $0.beginClosing() }
         for waiter in waiters { waiter.resume() }
         do {

@@ -1,3 +1,5 @@
+import CRdKafka
+
 /// The producer's bookkeeping as a value type: which sends await a delivery report and which await room
 /// in librdkafka's queue. Kept behind a lock; every mutation returns what to resume, and the caller
 /// resumes it outside the lock.
@@ -11,7 +13,16 @@ struct ProducerStateMachine {
     /// Who waits for one message's delivery report.
     enum Waiter {
         case single(DeliveryContinuation)
-        case batch(ProducerBatch, index: Int)
+        /// A whole ``ProducerBatch``: registered once; its messages carry ``batchMessageID(batch:index:)``.
+        case batch(ProducerBatch)
+    }
+
+    /// Message ids with this bit set belong to a batch: bits 24...62 hold the batch's id, 0...23 the index.
+    static let batchTag: UInt = 1 << 63
+    static let maxBatchSize = 1 << 24
+
+    static func batchMessageID(batch: UInt, index: Int) -> UInt {
+        batchTag | (batch << 24) | UInt(index)
     }
 
     /// What to resume after a delivery report, outside the lock.
@@ -35,6 +46,16 @@ struct ProducerStateMachine {
     private var pending: [UInt: Waiter] = [:]
     private var capacityWaiters: [CapacityContinuation] = []
     private(set) var fatal: KafkaError?
+    /// Topic names by librdkafka topic handle, so delivery reports do not re-read C strings.
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    mutating func topicName(_ handle: UnsafeTransferPointer?) -> String {
+        guard let topic = handle?.pointer else { return "" }
+        if let name = topicNames[topic] { return name }
+        let name = String(cString: rd_kafka_topic_name(topic))
+        topicNames[topic] = name
+        return name
+    }
 
     var pendingCount: Int { pending.count }
 
@@ -62,25 +83,44 @@ struct ProducerStateMachine {
 
     /// The message with this id is finished: delivered, failed, or refused when enqueued.
     mutating func complete(id: UInt, with result: DeliveryResult) -> Resumption {
+        if id & Self.batchTag != 0 {
+            let batchID = (id & ~Self.batchTag) >> 24
+            guard case .batch(let batch)? = pending[batchID] else { return .none }
+            return finishIfDone(batch, batch.settle(index: Int(id & 0xFF_FFFF), with: result))
+        }
         guard let waiter = pending.removeValue(forKey: id) else { return .none }
         return Self.resumption(for: waiter, with: result)
     }
 
-    /// Records `result` for a waiter that is not (or no longer) registered. Call under the lock.
+    /// Records `result` for a single waiter that is not (or no longer) registered. Call under the lock.
     static func resumption(for waiter: Waiter, with result: DeliveryResult) -> Resumption {
         switch waiter {
         case .single(let continuation):
             return .single(continuation, result)
-        case .batch(let batch, let index):
-            batch.results[index] = result
-            return batch.release()
+        case .batch(let batch):
+            var last = Resumption.none
+            for index in batch.results.indices {
+                let resumption = batch.settle(index: index, with: result)
+                if case .batch = resumption { last = resumption }
+            }
+            return last
         }
+    }
+
+    /// Records the result of one batch message that never reached librdkafka.
+    mutating func settle(_ batch: ProducerBatch, index: Int, with result: DeliveryResult) -> Resumption {
+        finishIfDone(batch, batch.settle(index: index, with: result))
     }
 
     /// The sender has handed over every message of the batch and now waits for the rest.
     mutating func awaitBatch(_ batch: ProducerBatch, continuation: ProducerBatch.Continuation) -> Resumption {
         batch.continuation = continuation
-        return batch.release()
+        return finishIfDone(batch, batch.release())
+    }
+
+    private mutating func finishIfDone(_ batch: ProducerBatch, _ resumption: Resumption) -> Resumption {
+        if case .batch = resumption, let id = batch.id { pending[id] = nil }
+        return resumption
     }
 
     enum WaitAction {
@@ -125,10 +165,19 @@ final class ProducerBatch: @unchecked Sendable {
     var results: [ProducerStateMachine.DeliveryResult?]
     var remaining: Int
     var continuation: Continuation?
+    /// The registration id, once registered.
+    var id: UInt?
 
     init(count: Int) {
         results = Array(repeating: nil, count: count)
         remaining = count + 1
+    }
+
+    /// Records the first result for `index` (later ones are ignored) and releases its part.
+    func settle(index: Int, with result: ProducerStateMachine.DeliveryResult) -> ProducerStateMachine.Resumption {
+        if case .some = results[index] { return .none }
+        results[index] = result
+        return release()
     }
 
     /// One part is done; returns the resumption when it was the last.

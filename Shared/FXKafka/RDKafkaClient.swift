@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// What librdkafka's callbacks call into. Implemented by the producer and consumer internals.
 /// Every method runs on the thread that polls the handle (never on Swift's cooperative pool).
@@ -32,6 +33,12 @@ final class RDKafkaClient: @unchecked Sendable {
     let kind: Kind
     let logger: Logger
     private let box: Unmanaged<RDKafkaCallbackBox>
+    /// Topic handles by name, created once and destroyed before the client.
+    private let topics = Mutex(TopicHandles())
+
+    private struct TopicHandles: @unchecked Sendable {
+        var byName: [String: OpaquePointer] = [:]
+    }
 
     /// - Parameter queueLogs: true when the owner polls the handle (logs are then served by its poll loop);
     ///   false for handles nobody polls (admin), whose logs come straight from librdkafka's threads.
@@ -68,7 +75,20 @@ final class RDKafkaClient: @unchecked Sendable {
         box.takeUnretainedValue().handler = handler
     }
 
+    /// The librdkafka handle of a topic, created on first use and kept for the client's lifetime.
+    func topicHandle(_ name: String) -> OpaquePointer? {
+        topics.withLock { topics -> UnsafeTransferPointer? in
+            if let existing = topics.byName[name] { return UnsafeTransferPointer(existing) }
+            guard let created = rd_kafka_topic_new(handle, name, nil) else { return nil }
+            topics.byName[name] = created
+            return UnsafeTransferPointer(created)
+        }?.pointer
+    }
+
     deinit {
+        for topic in topics.withLock({ Array($0.byName.values.map(UnsafeTransferPointer.init)) }) {
+            rd_kafka_topic_destroy(topic.pointer)
+        }
         rd_kafka_destroy(handle)
         box.release()
     }
@@ -89,6 +109,12 @@ final class RDKafkaClient: @unchecked Sendable {
         error.isFatal = true
         return error
     }
+}
+
+/// Carries a C handle across a lock boundary.
+struct UnsafeTransferPointer: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }
 
 private func box(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaCallbackBox? {

@@ -136,3 +136,21 @@ final class RecordedEvents: Sendable {
         }
     }
 }
+
+extension ConsumerGroupTests {
+    @Test("with a tiny event buffer and a slow reader, every message still arrives once, in order")
+    func backpressureKeepsOrder() async throws {
+        let topic = try await KafkaTestKit.makeTopic("backpressure", partitions: 1)
+        try await produce(300, to: topic, partition: 0)
+        let consumer = try KafkaTestKit.consumer(topics: [topic], bufferCapacity: 5)
+        var offsets: [Int64] = []
+        for try await event in consumer.events {
+            guard case .message(let message) = event else { continue }
+            offsets.append(message.offset)
+            if offsets.count % 50 == 0 { try await Task.sleep(for: .milliseconds(200)) } // a slow reader
+            if offsets.count == 300 { break }
+        }
+        await consumer.close()
+        #expect(offsets == Array(0..<300))
+    }
+}
