@@ -11,6 +11,7 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "kafka-consume")
     @OptionGroup var options: BenchOptions
     @Option(help: "Messages in the topic.") var messages: Int = 200_000
+    @Option(help: "The bridge consumer's event buffer capacity.") var capacity: Int = 10_000
     @Option(help: "Value size in bytes.") var size: Int = 200
 
     static let groupProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
@@ -36,7 +37,7 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
     func bridgeConsume(topic: String, logger: Logger) async throws -> Double {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.groupProperties),
-            groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], logger: logger)
+            groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], bufferCapacity: capacity, logger: logger)
         var received = 0
         var bytes = 0
         var start: ContinuousClock.Instant?

@@ -23,7 +23,7 @@ public final class KafkaConsumer: Service, Sendable {
     ///   - rebalanceHandler: where start offsets come from; nil uses committed offsets.
     ///   - bufferCapacity: events held for the caller before the poll thread waits.
     public init(configuration: KafkaConfiguration, groupID: String, topics: [String],
-                rebalanceHandler: KafkaRebalanceHandler? = nil, bufferCapacity: Int = 1000, logger: Logger) throws {
+                rebalanceHandler: KafkaRebalanceHandler? = nil, bufferCapacity: Int = 10_000, logger: Logger) throws {
         var properties = configuration.merged(withDefaults: KafkaConfiguration.consumerDefaults)
         properties["group.id"] = groupID
         let buffer = BackpressuredBuffer<KafkaConsumerEvent>(capacity: bufferCapacity)

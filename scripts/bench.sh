@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every benchmark of fxbench (release build) against the local stack. Each reports its bridge
+# against a baseline measured in the same run, as ratios (the machines are shared and noisy).
+#   FX_BENCH_ROUNDS (default 5), FX_BENCH_MESSAGES (default 100000), FX_BENCH_ROWS (default 300000)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$FX_ROOT"
+bash scripts/stack.sh start
+source scripts/env.sh
+eval "$(bash scripts/stack.sh env)"
+swift build -c release --product fxbench >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+ROUNDS="${FX_BENCH_ROUNDS:-5}"
+echo "# $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+"$BIN/fxbench" kafka-produce --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
+"$BIN/fxbench" kafka-consume --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
+"$BIN/fxbench" copy --rounds "$ROUNDS" --rows "${FX_BENCH_ROWS:-300000}"
