@@ -64,6 +64,7 @@ let package = Package(
         .target(name: "FXTestSupport", dependencies: ["FXKafka", "FXPostgres",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FXTestSupport"),
+        .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXTestSupport"], path: "Tests/FXServiceChassisTests"),

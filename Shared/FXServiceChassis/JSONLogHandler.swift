@@ -1,4 +1,5 @@
 import Foundation
+import FXCore
 import Logging
 
 /// A swift-log handler writing one JSON object per line to standard error, for log shippers.
@@ -53,22 +54,7 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal with every control character escaped.
     static func quote(_ string: String) -> String {
-        var output = "\""
-        output.reserveCapacity(string.utf8.count + 2)
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                output += String(format: "\\u%04x", scalar.value)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
+        JSONWriter.quoted(string)
     }
 }

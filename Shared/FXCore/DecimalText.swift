@@ -1,0 +1,119 @@
+/// An exact decimal number kept as canonical base-10 text: prices and sizes travel from the wire to the
+/// database this way, never through binary floating point.
+///
+/// Canonical form: optional `-`, integer digits without leading zeros (`0` when none), and, when the
+/// value has a fraction, `.` and the fractional digits without trailing zeros. No exponent, no `+`,
+/// no `-0`. Equal values have equal text, so `==` and hashing are value comparisons.
+public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let text: String
+
+    /// Parses plain decimal text (`"1.0850"`, `"-0.5"`, `"42"`, `"+3"`, `".5"` is refused). Refuses
+    /// exponents, NaN, infinities, empty text and anything else that is not a plain decimal.
+    public init?(_ text: some StringProtocol) {
+        guard let canonical = Self.canonicalize(Array(text.utf8), allowExponent: false) else { return nil }
+        self.text = canonical
+    }
+
+    /// Parses a JSON number literal exactly, exponent included (`1.25e-3` -> `0.00125`).
+    public init?(jsonNumber bytes: some Collection<UInt8>) {
+        guard let canonical = Self.canonicalize(Array(bytes), allowExponent: true) else { return nil }
+        self.text = canonical
+    }
+
+    public var description: String { text }
+    public var isNegative: Bool { text.utf8.first == UInt8(ascii: "-") }
+    public var isZero: Bool { text == "0" }
+    public var isPositive: Bool { !isNegative && !isZero }
+
+    /// Exponents larger than this are refused (a price is never 10^1000; the text would be huge).
+    static let maxExponent = 64
+
+    private static func canonicalize(_ bytes: [UInt8], allowExponent: Bool) -> String? {
+        var index = 0
+        var negative = false
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
+        }
+        var integer: [UInt8] = []
+        while index < bytes.count, isDigit(bytes[index]) { integer.append(bytes[index]); index += 1 }
+        guard !integer.isEmpty else { return nil }
+        var fraction: [UInt8] = []
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < bytes.count, isDigit(bytes[index]) { fraction.append(bytes[index]); index += 1 }
+            guard !fraction.isEmpty else { return nil }
+        }
+        var exponent = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            guard allowExponent else { return nil }
+            index += 1
+            var exponentNegative = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            var digits = 0
+            while index < bytes.count, isDigit(bytes[index]) {
+                exponent = exponent * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                guard exponent <= maxExponent * 10 else { return nil }
+                digits += 1
+                index += 1
+            }
+            guard digits > 0, exponent <= maxExponent else { return nil }
+            if exponentNegative { exponent = -exponent }
+        }
+        guard index == bytes.count else { return nil }
+        // Shift the decimal point by the exponent, exactly.
+        var digits = integer + fraction
+        var pointPosition = integer.count + exponent
+        if pointPosition < 0 {
+            digits = [UInt8](repeating: UInt8(ascii: "0"), count: -pointPosition) + digits
+            pointPosition = 0
+        } else if pointPosition > digits.count {
+            digits += [UInt8](repeating: UInt8(ascii: "0"), count: pointPosition - digits.count)
+        }
+        var integerPart = Array(digits[..<pointPosition])
+        var fractionPart = Array(digits[pointPosition...])
+        while let first = integerPart.first, first == UInt8(ascii: "0") { integerPart.removeFirst() }
+        while let last = fractionPart.last, last == UInt8(ascii: "0") { fractionPart.removeLast() }
+        if integerPart.isEmpty { integerPart = [UInt8(ascii: "0")] }
+        var result: [UInt8] = []
+        let isZero = integerPart == [UInt8(ascii: "0")] && fractionPart.isEmpty
+        if negative && !isZero { result.append(UInt8(ascii: "-")) }
+        result += integerPart
+        if !fractionPart.isEmpty { result.append(UInt8(ascii: ".")); result += fractionPart }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    /// Numeric order, computed on the canonical text.
+    public static func < (lhs: DecimalText, rhs: DecimalText) -> Bool {
+        if lhs.isNegative != rhs.isNegative { return lhs.isNegative }
+        let magnitudeLess = compareMagnitude(lhs.magnitude, rhs.magnitude)
+        return lhs.isNegative ? magnitudeLess == .greater : magnitudeLess == .less
+    }
+
+    private var magnitude: (integer: Substring, fraction: Substring) {
+        let unsigned = isNegative ? text.dropFirst() : Substring(text)
+        guard let dot = unsigned.firstIndex(of: ".") else { return (unsigned, "") }
+        return (unsigned[..<dot], unsigned[unsigned.index(after: dot)...])
+    }
+
+    private enum Order { case less, equal, greater }
+
+    private static func compareMagnitude(_ a: (integer: Substring, fraction: Substring),
+                                         _ b: (integer: Substring, fraction: Substring)) -> Order {
+        if a.integer.count != b.integer.count { return a.integer.count < b.integer.count ? .less : .greater }
+        if a.integer != b.integer { return a.integer < b.integer ? .less : .greater }
+        // Same integer part: compare fractions digit by digit (missing digits are zeros).
+        let fa = Array(a.fraction.utf8), fb = Array(b.fraction.utf8)
+        for position in 0..<max(fa.count, fb.count) {
+            let da = position < fa.count ? fa[position] : UInt8(ascii: "0")
+            let db = position < fb.count ? fb[position] : UInt8(ascii: "0")
+            if da != db { return da < db ? .less : .greater }
+        }
+        return .equal
+    }
+}

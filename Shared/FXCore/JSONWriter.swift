@@ -1,0 +1,96 @@
+/// Builds compact JSON text into bytes, with every string escaped per RFC 8259. Used for the topic
+/// contracts (stable field order) and for JSON log lines.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma: [Bool] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+
+    public mutating func endObject() {
+        needsComma.removeLast()
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    public mutating func key(_ name: String) {
+        separate()
+        Self.appendQuoted(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        pendingValueAfterKey = true
+    }
+
+    /// Set between a member name and its value: the value needs no separator.
+    private var pendingValueAfterKey = false
+
+    public mutating func string(_ value: String?) {
+        separate()
+        if let value { Self.appendQuoted(value, to: &bytes) } else { appendLiteral("null") }
+    }
+
+    /// A number written from exact text (decimal or integer literal).
+    public mutating func number(_ literal: String) {
+        separate()
+        bytes.append(contentsOf: literal.utf8)
+    }
+
+    public mutating func number(_ value: Int64?) {
+        separate()
+        if let value { bytes.append(contentsOf: String(value).utf8) } else { appendLiteral("null") }
+    }
+
+    public mutating func bool(_ value: Bool) {
+        separate()
+        appendLiteral(value ? "true" : "false")
+    }
+
+    public mutating func null() {
+        separate()
+        appendLiteral("null")
+    }
+
+    private mutating func appendLiteral(_ literal: StaticString) {
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func separate() {
+        if pendingValueAfterKey {
+            pendingValueAfterKey = false
+            return
+        }
+        guard !needsComma.isEmpty else { return }
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    /// A JSON string literal with quotes, backslashes and every control character escaped.
+    public static func quoted(_ string: String) -> String {
+        var bytes: [UInt8] = []
+        appendQuoted(string, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendQuoted(_ string: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,75 @@
+/// One normalized market event: the message contract of `<prefix>ticks` (schema version 1).
+///
+/// JSON, one event per message, key `<source>:<symbol>`:
+/// `v`, `kind` (`trade`|`quote`), `source`, `symbol` (canonical `BASE/QUOTE`), `venue_symbol`,
+/// `ts` and `recv_ts` (integer nanoseconds since the Unix epoch, UTC), `seq` (integer or null);
+/// trades add `price`, `size` (decimal strings), `side` (`buy`|`sell`|null, the taker's side),
+/// `trade_id` (string or null); quotes add `bid`, `ask`, `bid_size`, `ask_size` (decimal strings or null).
+public struct Tick: Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public enum Kind: String, Sendable { case trade, quote }
+    public enum Side: String, Sendable { case buy, sell }
+
+    public enum Payload: Sendable, Equatable {
+        case trade(price: DecimalText, size: DecimalText, side: Side?, tradeID: String?)
+        case quote(bid: DecimalText?, ask: DecimalText?, bidSize: DecimalText?, askSize: DecimalText?)
+    }
+
+    public var source: String
+    public var symbol: String
+    public var venueSymbol: String
+    /// Event time, nanoseconds since the Unix epoch (UTC).
+    public var timestamp: Int64
+    /// Receive time, nanoseconds since the Unix epoch (UTC).
+    public var receivedAt: Int64
+    public var sequence: Int64?
+    public var payload: Payload
+
+    public init(source: String, symbol: String, venueSymbol: String, timestamp: Int64, receivedAt: Int64,
+                sequence: Int64?, payload: Payload) {
+        self.source = source
+        self.symbol = symbol
+        self.venueSymbol = venueSymbol
+        self.timestamp = timestamp
+        self.receivedAt = receivedAt
+        self.sequence = sequence
+        self.payload = payload
+    }
+
+    public var kind: Kind {
+        if case .trade = payload { return .trade }
+        return .quote
+    }
+
+    /// The Kafka message key: `<source>:<symbol>`.
+    public var key: String { "\(source):\(symbol)" }
+
+    /// The JSON message, fields in contract order.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        writer.key("v"); writer.number(Int64(Self.schemaVersion))
+        writer.key("kind"); writer.string(kind.rawValue)
+        writer.key("source"); writer.string(source)
+        writer.key("symbol"); writer.string(symbol)
+        writer.key("venue_symbol"); writer.string(venueSymbol)
+        writer.key("ts"); writer.number(timestamp)
+        writer.key("recv_ts"); writer.number(receivedAt)
+        writer.key("seq"); writer.number(sequence)
+        switch payload {
+        case .trade(let price, let size, let side, let tradeID):
+            writer.key("price"); writer.string(price.text)
+            writer.key("size"); writer.string(size.text)
+            writer.key("side"); writer.string(side?.rawValue)
+            writer.key("trade_id"); writer.string(tradeID)
+        case .quote(let bid, let ask, let bidSize, let askSize):
+            writer.key("bid"); writer.string(bid?.text)
+            writer.key("ask"); writer.string(ask?.text)
+            writer.key("bid_size"); writer.string(bidSize?.text)
+            writer.key("ask_size"); writer.string(askSize?.text)
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+}
