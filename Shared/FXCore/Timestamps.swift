@@ -1,0 +1,82 @@
+/// Exact conversions of provider timestamps to integer nanoseconds since the Unix epoch (UTC),
+/// without `Date` or `Double`.
+public enum Timestamps {
+    /// Parses RFC 3339 / ISO 8601 UTC-or-offset timestamps such as `2014-11-07T08:19:27.028459Z` or
+    /// `2026-11-25T07:00:00.5+01:00`. Fractions beyond nanoseconds are refused rather than rounded.
+    public static func nanoseconds(rfc3339 text: some StringProtocol) -> Int64? {
+        let b = Array(text.utf8)
+        func digits(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= b.count else { return nil }
+            var value = 0
+            for i in start..<(start + count) {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                value = value * 10 + Int(b[i] - 0x30)
+            }
+            return value
+        }
+        guard b.count >= 20, let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
+              b[7] == UInt8(ascii: "-"), let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " "),
+              let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
+              let second = digits(17, 2),
+              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+              hour < 24, minute < 60, second < 61 else { return nil }
+        var index = 19
+        var fractionNanos = 0
+        if index < b.count, b[index] == UInt8(ascii: ".") {
+            index += 1
+            var digitsRead = 0
+            while index < b.count, b[index] >= 0x30, b[index] <= 0x39 {
+                guard digitsRead < 9 else { return nil }
+                fractionNanos = fractionNanos * 10 + Int(b[index] - 0x30)
+                digitsRead += 1
+                index += 1
+            }
+            guard digitsRead > 0 else { return nil }
+            for _ in digitsRead..<9 { fractionNanos *= 10 }
+        }
+        guard index < b.count else { return nil }
+        var offsetSeconds = 0
+        if b[index] == UInt8(ascii: "Z") || b[index] == UInt8(ascii: "z") {
+            index += 1
+        } else if b[index] == UInt8(ascii: "+") || b[index] == UInt8(ascii: "-") {
+            let sign = b[index] == UInt8(ascii: "-") ? -1 : 1
+            guard let hours = digits(index + 1, 2), index + 3 < b.count, b[index + 3] == UInt8(ascii: ":"),
+                  let minutes = digits(index + 4, 2), hours < 24, minutes < 60 else { return nil }
+            offsetSeconds = sign * (hours * 3600 + minutes * 60)
+            index += 6
+        } else {
+            return nil
+        }
+        guard index == b.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        return product + Int64(fractionNanos)
+    }
+
+    /// Milliseconds since the epoch (as Finnhub sends) to nanoseconds; nil on overflow or negative input.
+    public static func nanoseconds(milliseconds: Int64) -> Int64? {
+        guard milliseconds >= 0 else { return nil }
+        let (product, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? nil : product
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+}
