@@ -31,6 +31,7 @@ let package = Package(
 
         // Shared libraries.
         .target(name: "FXCore", path: "Shared/FXCore"),
+        .target(name: "FXIngest", dependencies: ["FXCore"], path: "Shared/FXIngest"),
         .target(name: "FXKafka", dependencies: [
             "CRdKafka", "FXCore",
             .product(name: "Logging", package: "swift-log"),
@@ -65,6 +66,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FXTestSupport"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
+        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore"], path: "Tests/FXIngestTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXTestSupport"], path: "Tests/FXServiceChassisTests"),

@@ -1,6 +1,6 @@
 /// A strict, bounded JSON parser (RFC 8259) over bytes: invalid UTF-8, trailing garbage, nesting deeper
 /// than `maxDepth` and documents longer than `maxBytes` are errors with the byte offset, never crashes.
-public struct JSONParser {
+public struct JSONParser: Sendable {
     public struct Error: Swift.Error, CustomStringConvertible, Sendable, Equatable {
         public enum Code: String, Sendable {
             case tooLarge = "too_large"
