@@ -14,6 +14,12 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
         self.text = canonical
     }
 
+    /// Parses plain decimal text given as UTF-8 bytes.
+    public init?(bytes: some Collection<UInt8>) {
+        guard let canonical = Self.canonicalize(Array(bytes), allowExponent: false) else { return nil }
+        self.text = canonical
+    }
+
     /// Parses a JSON number literal exactly, exponent included (`1.25e-3` -> `0.00125`).
     public init?(jsonNumber bytes: some Collection<UInt8>) {
         guard let canonical = Self.canonicalize(Array(bytes), allowExponent: true) else { return nil }
@@ -29,6 +35,7 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
     static let maxExponent = 64
 
     private static func canonicalize(_ bytes: [UInt8], allowExponent: Bool) -> String? {
+        if isCanonical(bytes) { return String(decoding: bytes, as: UTF8.self) }
         var index = 0
         var negative = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
@@ -84,6 +91,24 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
         result += integerPart
         if !fractionPart.isEmpty { result.append(UInt8(ascii: ".")); result += fractionPart }
         return String(decoding: result, as: UTF8.self)
+    }
+
+    /// Already canonical: `-`? then `0` or a non-zero-led integer, then optionally `.digits` not ending in 0.
+    private static func isCanonical(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        let integerCount = index - integerStart
+        guard integerCount > 0, integerCount == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return false }
+        if index == bytes.count {
+            // "-0" is not canonical.
+            return !(integerStart == 1 && integerCount == 1 && bytes[integerStart] == UInt8(ascii: "0"))
+        }
+        guard bytes[index] == UInt8(ascii: "."), index + 1 < bytes.count else { return false }
+        index += 1
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        return index == bytes.count && bytes[bytes.count - 1] != UInt8(ascii: "0")
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -12,18 +12,19 @@ public protocol FrameNormalizer: Sendable {
 }
 
 extension FrameNormalizer {
-    /// Parses a frame, mapping parser failures to rejects.
-    func parse(_ frame: [UInt8], parser: JSONParser) -> Result<JSONValue, Rejected> {
-        do {
-            return .success(try parser.parse(frame))
-        } catch {
-            let reason: RejectReason = switch error.code {
-            case .invalidUTF8: .invalidUTF8
-            case .tooLarge: .tooLarge
-            case .tooDeep, .syntax: .malformedJSON
-            }
-            return .failure(Rejected(.reject(reason, detail: error.description)))
+    /// The reject for a frame the JSON reader refused.
+    static func reject(for error: JSONParser.Error) -> NormalizedEvent {
+        let reason: RejectReason = switch error.code {
+        case .invalidUTF8: .invalidUTF8
+        case .tooLarge: .tooLarge
+        case .tooDeep, .syntax: .malformedJSON
         }
+        return .reject(reason, detail: error.description)
+    }
+
+    /// The reject for a frame over the size cap (checked before any parsing).
+    static func oversized(_ count: Int, limit: Int) -> NormalizedEvent {
+        .reject(.tooLarge, detail: "frame of \(count) bytes exceeds \(limit)")
     }
 }
 

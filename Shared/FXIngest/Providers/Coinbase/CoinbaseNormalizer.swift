@@ -7,104 +7,139 @@ import FXCore
 /// - `ticker` -> quote ticks (best bid/ask and sizes).
 /// - `heartbeat` -> heartbeats with `sequence` and `last_trade_id`.
 /// - `subscriptions` -> control; `error` -> provider error; anything else -> reject `unknown_type`.
+///
+/// Frames are read with ``JSONScanner``: only the fields used here are materialized.
 public struct CoinbaseNormalizer: FrameNormalizer {
     public let source = "coinbase"
-    let parser: JSONParser
+    public let maxFrameBytes: Int
 
     public init(maxFrameBytes: Int = 64 * 1024) {
-        parser = JSONParser(maxDepth: 16, maxBytes: maxFrameBytes)
+        self.maxFrameBytes = maxFrameBytes
+    }
+
+    /// The members this normalizer reads.
+    private struct Fields {
+        var type, productID, time, sequence, price, size, side, tradeID, lastTradeID: JSONScanner.Token?
+        var bestBid, bestAsk, bestBidSize, bestAskSize, message, reason: JSONScanner.Token?
     }
 
     public func normalize(_ frame: [UInt8], receivedAt: Int64) -> [NormalizedEvent] {
-        let message: JSONValue
-        switch parse(frame, parser: parser) {
-        case .success(let value): message = value
-        case .failure(let rejected): return [rejected.event]
+        guard frame.count <= maxFrameBytes else { return [Self.oversized(frame.count, limit: maxFrameBytes)] }
+        let scanner = JSONScanner(frame, maxDepth: 16)
+        var f = Fields()
+        do {
+            try scanner.forEachMember { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+                switch name.count {
+                case 4:
+                    if scanner.name(name, equals: "type") { f.type = value }
+                    else if scanner.name(name, equals: "time") { f.time = value }
+                    else if scanner.name(name, equals: "size") { f.size = value }
+                    else if scanner.name(name, equals: "side") { f.side = value }
+                case 5: if scanner.name(name, equals: "price") { f.price = value }
+                case 6: if scanner.name(name, equals: "reason") { f.reason = value }
+                case 7: if scanner.name(name, equals: "message") { f.message = value }
+                case 8:
+                    if scanner.name(name, equals: "sequence") { f.sequence = value }
+                    else if scanner.name(name, equals: "trade_id") { f.tradeID = value }
+                    else if scanner.name(name, equals: "best_bid") { f.bestBid = value }
+                    else if scanner.name(name, equals: "best_ask") { f.bestAsk = value }
+                case 10: if scanner.name(name, equals: "product_id") { f.productID = value }
+                case 13:
+                    if scanner.name(name, equals: "last_trade_id") { f.lastTradeID = value }
+                    else if scanner.name(name, equals: "best_bid_size") { f.bestBidSize = value }
+                    else if scanner.name(name, equals: "best_ask_size") { f.bestAskSize = value }
+                default: break
+                }
+            }
+        } catch {
+            return [Self.reject(for: error)]
         }
-        guard let type = message["type"]?.stringValue else {
+        guard let typeToken = f.type, let type = scanner.string(typeToken) else {
             return [.reject(.missingField, detail: "no 'type'")]
         }
         switch type {
-        case "match", "last_match": return [trade(message, receivedAt: receivedAt)]
-        case "ticker": return [quote(message, receivedAt: receivedAt)]
-        case "heartbeat": return [heartbeat(message)]
+        case "match", "last_match": return [trade(f, scanner, receivedAt: receivedAt)]
+        case "ticker": return [quote(f, scanner, receivedAt: receivedAt)]
+        case "heartbeat": return [heartbeat(f, scanner)]
         case "subscriptions": return [.control("subscriptions")]
         case "error":
-            let text = [message["message"]?.stringValue, message["reason"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
+            let text = [f.message, f.reason].compactMap { $0.flatMap(scanner.string) }.joined(separator: ": ")
             return [.providerError(text.isEmpty ? "error without message" : text)]
         default:
             return [.reject(.unknownType, detail: "type '\(type.prefix(40))'")]
         }
     }
 
-    private func common(_ message: JSONValue) -> Result<(venue: String, symbol: String, ts: Int64, seq: Int64?), Rejected> {
-        guard let venue = message["product_id"]?.stringValue else { return .failure(Rejected(.reject(.missingField, detail: "no 'product_id'"))) }
+    private struct Common {
+        var venue: String
+        var symbol: String
+        var ts: Int64
+        var seq: Int64?
+    }
+
+    private func common(_ f: Fields, _ scanner: JSONScanner) -> Result<Common, Rejected> {
+        guard let venue = f.productID.flatMap(scanner.string) else {
+            return .failure(Rejected(.reject(.missingField, detail: "no 'product_id'")))
+        }
         guard let symbol = SymbolMapper.coinbase(venue) else {
             return .failure(Rejected(.reject(.unmappedSymbol, detail: "product '\(venue.prefix(40))'")))
         }
-        guard let time = message["time"]?.stringValue else { return .failure(Rejected(.reject(.missingField, detail: "no 'time'"))) }
+        guard let time = f.time.flatMap(scanner.string) else {
+            return .failure(Rejected(.reject(.missingField, detail: "no 'time'")))
+        }
         guard let ts = Timestamps.nanoseconds(rfc3339: time) else {
             return .failure(Rejected(.reject(.invalidTimestamp, detail: "time '\(time.prefix(40))'")))
         }
-        return .success((venue, symbol, ts, message["sequence"]?.int64Value))
+        return .success(Common(venue: venue, symbol: symbol, ts: ts, seq: f.sequence.flatMap(scanner.int64)))
     }
 
-    private func trade(_ message: JSONValue, receivedAt: Int64) -> NormalizedEvent {
-        let base: (venue: String, symbol: String, ts: Int64, seq: Int64?)
-        switch common(message) {
+    private func trade(_ f: Fields, _ scanner: JSONScanner, receivedAt: Int64) -> NormalizedEvent {
+        let base: Common
+        switch common(f, scanner) {
         case .success(let value): base = value
         case .failure(let rejected): return rejected.event
         }
-        guard let price = message["price"]?.decimal else { return .reject(.invalidPrice, detail: "price missing or not a decimal") }
+        guard let price = f.price.flatMap(scanner.decimal) else { return .reject(.invalidPrice, detail: "price missing or not a decimal") }
         guard price.isPositive else { return .reject(.invalidPrice, detail: "price \(price) is not positive") }
-        guard let size = message["size"]?.decimal else { return .reject(.invalidSize, detail: "size missing or not a decimal") }
+        guard let size = f.size.flatMap(scanner.decimal) else { return .reject(.invalidSize, detail: "size missing or not a decimal") }
         guard size.isPositive else { return .reject(.invalidSize, detail: "size \(size) is not positive") }
-        let taker: Tick.Side? = switch message["side"]?.stringValue {
+        let taker: Tick.Side? = switch f.side.flatMap(scanner.string) {
         case "sell": .buy
         case "buy": .sell
         default: nil
         }
-        let tradeID: String? = switch message["trade_id"] {
-        case .number(let literal)?: literal
-        case .string(let text)?: text
-        default: nil
-        }
         return .tick(Tick(source: source, symbol: base.symbol, venueSymbol: base.venue, timestamp: base.ts, receivedAt: receivedAt,
-                          sequence: base.seq, payload: .trade(price: price, size: size, side: taker, tradeID: tradeID)))
+                          sequence: base.seq,
+                          payload: .trade(price: price, size: size, side: taker, tradeID: f.tradeID.flatMap(scanner.text))))
     }
 
-    private func quote(_ message: JSONValue, receivedAt: Int64) -> NormalizedEvent {
-        let base: (venue: String, symbol: String, ts: Int64, seq: Int64?)
-        switch common(message) {
+    private func quote(_ f: Fields, _ scanner: JSONScanner, receivedAt: Int64) -> NormalizedEvent {
+        let base: Common
+        switch common(f, scanner) {
         case .success(let value): base = value
         case .failure(let rejected): return rejected.event
         }
-        let bid = message["best_bid"]?.decimal
-        let ask = message["best_ask"]?.decimal
-        for (name, value) in [("best_bid", bid), ("best_ask", ask)] {
-            if let value, !value.isPositive { return .reject(.invalidPrice, detail: "\(name) \(value) is not positive") }
-            if value == nil, let raw = message[name], !raw.isNull {
-                return .reject(.invalidPrice, detail: "\(name) is not a decimal")
-            }
+        var prices: [DecimalText?] = []
+        for (name, token) in [("best_bid", f.bestBid), ("best_ask", f.bestAsk)] {
+            guard let token, token.kind != .null else { prices.append(nil); continue }
+            guard let value = scanner.decimal(token) else { return .reject(.invalidPrice, detail: "\(name) is not a decimal") }
+            guard value.isPositive else { return .reject(.invalidPrice, detail: "\(name) \(value) is not positive") }
+            prices.append(value)
         }
-        guard bid != nil || ask != nil else { return .reject(.missingField, detail: "ticker without best_bid or best_ask") }
-        let bidSize = message["best_bid_size"]?.decimal
-        let askSize = message["best_ask_size"]?.decimal
-        for (name, value) in [("best_bid_size", bidSize), ("best_ask_size", askSize)] {
+        guard prices[0] != nil || prices[1] != nil else { return .reject(.missingField, detail: "ticker without best_bid or best_ask") }
+        var sizes: [DecimalText?] = []
+        for (name, token) in [("best_bid_size", f.bestBidSize), ("best_ask_size", f.bestAskSize)] {
+            let value = token.flatMap(scanner.decimal)
             if let value, value.isNegative { return .reject(.invalidSize, detail: "\(name) \(value) is negative") }
+            sizes.append(value)
         }
         return .tick(Tick(source: source, symbol: base.symbol, venueSymbol: base.venue, timestamp: base.ts, receivedAt: receivedAt,
-                          sequence: base.seq, payload: .quote(bid: bid, ask: ask, bidSize: bidSize, askSize: askSize)))
+                          sequence: base.seq, payload: .quote(bid: prices[0], ask: prices[1], bidSize: sizes[0], askSize: sizes[1])))
     }
 
-    private func heartbeat(_ message: JSONValue) -> NormalizedEvent {
-        guard let venue = message["product_id"]?.stringValue else { return .reject(.missingField, detail: "no 'product_id'") }
-        let lastTradeID: String? = switch message["last_trade_id"] {
-        case .number(let literal)?: literal
-        case .string(let text)?: text
-        default: nil
-        }
-        return .heartbeat(venueSymbol: venue, sequence: message["sequence"]?.int64Value, lastTradeID: lastTradeID,
-                          timestamp: message["time"]?.stringValue.flatMap { Timestamps.nanoseconds(rfc3339: $0) })
+    private func heartbeat(_ f: Fields, _ scanner: JSONScanner) -> NormalizedEvent {
+        guard let venue = f.productID.flatMap(scanner.string) else { return .reject(.missingField, detail: "no 'product_id'") }
+        return .heartbeat(venueSymbol: venue, sequence: f.sequence.flatMap(scanner.int64), lastTradeID: f.lastTradeID.flatMap(scanner.text),
+                          timestamp: f.time.flatMap(scanner.string).flatMap { Timestamps.nanoseconds(rfc3339: $0) })
     }
 }

@@ -7,26 +7,43 @@ import FXCore
 /// reject of its own. Finnhub has no sequence numbers (`seq` null) and no trade ids or sides.
 public struct FinnhubNormalizer: FrameNormalizer {
     public let source = "finnhub"
-    let parser: JSONParser
+    public let maxFrameBytes: Int
 
     public init(maxFrameBytes: Int = 256 * 1024) {
-        parser = JSONParser(maxDepth: 16, maxBytes: maxFrameBytes)
+        self.maxFrameBytes = maxFrameBytes
     }
 
     public func normalize(_ frame: [UInt8], receivedAt: Int64) -> [NormalizedEvent] {
-        let message: JSONValue
-        switch parse(frame, parser: parser) {
-        case .success(let value): message = value
-        case .failure(let rejected): return [rejected.event]
+        guard frame.count <= maxFrameBytes else { return [Self.oversized(frame.count, limit: maxFrameBytes)] }
+        let scanner = JSONScanner(frame, maxDepth: 16)
+        var type: JSONScanner.Token?
+        var data: JSONScanner.Token?
+        var message: JSONScanner.Token?
+        do {
+            try scanner.forEachMember { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+                if scanner.name(name, equals: "type") { type = value }
+                else if scanner.name(name, equals: "data") { data = value }
+                else if scanner.name(name, equals: "msg") { message = value }
+            }
+        } catch {
+            return [Self.reject(for: error)]
         }
-        switch message["type"]?.stringValue {
+        switch type.flatMap(scanner.string) {
         case "trade"?:
-            guard let items = message["data"]?.arrayValue else { return [.reject(.missingField, detail: "trade without 'data' array")] }
-            return items.map { trade($0, receivedAt: receivedAt) }
+            guard let data, data.kind == .array else { return [.reject(.missingField, detail: "trade without 'data' array")] }
+            var events: [NormalizedEvent] = []
+            do {
+                try scanner.forEachElement(of: data) { (item: JSONScanner.Token) throws(JSONParser.Error) in
+                    events.append(try trade(item, scanner, receivedAt: receivedAt))
+                }
+            } catch {
+                return [Self.reject(for: error)]
+            }
+            return events
         case "ping"?:
             return [.control("ping")]
         case "error"?:
-            return [.providerError(message["msg"]?.stringValue ?? "error without msg")]
+            return [.providerError(message.flatMap(scanner.string) ?? "error without msg")]
         case let other?:
             return [.reject(.unknownType, detail: "type '\(other.prefix(40))'")]
         case nil:
@@ -34,14 +51,23 @@ public struct FinnhubNormalizer: FrameNormalizer {
         }
     }
 
-    private func trade(_ item: JSONValue, receivedAt: Int64) -> NormalizedEvent {
-        guard let venue = item["s"]?.stringValue else { return .reject(.missingField, detail: "trade without 's'") }
+    private func trade(_ item: JSONScanner.Token, _ scanner: JSONScanner, receivedAt: Int64) throws(JSONParser.Error) -> NormalizedEvent {
+        guard item.kind == .object else { return .reject(.missingField, detail: "trade item is not an object") }
+        var s, p, t, v: JSONScanner.Token?
+        try scanner.forEachMember(of: item) { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+            guard name.count == 1 else { return }
+            if scanner.name(name, equals: "s") { s = value }
+            else if scanner.name(name, equals: "p") { p = value }
+            else if scanner.name(name, equals: "t") { t = value }
+            else if scanner.name(name, equals: "v") { v = value }
+        }
+        guard let venue = s.flatMap(scanner.string) else { return .reject(.missingField, detail: "trade without 's'") }
         guard let symbol = SymbolMapper.finnhub(venue) else { return .reject(.unmappedSymbol, detail: "symbol '\(venue.prefix(40))'") }
-        guard let price = item["p"]?.decimal else { return .reject(.invalidPrice, detail: "\(venue): 'p' missing or not a number") }
+        guard let price = p.flatMap(scanner.decimal) else { return .reject(.invalidPrice, detail: "\(venue): 'p' missing or not a number") }
         guard price.isPositive else { return .reject(.invalidPrice, detail: "\(venue): price \(price) is not positive") }
-        guard let size = item["v"]?.decimal else { return .reject(.invalidSize, detail: "\(venue): 'v' missing or not a number") }
+        guard let size = v.flatMap(scanner.decimal) else { return .reject(.invalidSize, detail: "\(venue): 'v' missing or not a number") }
         guard !size.isNegative else { return .reject(.invalidSize, detail: "\(venue): volume \(size) is negative") }
-        guard let milliseconds = item["t"]?.int64Value, let ts = Timestamps.nanoseconds(milliseconds: milliseconds) else {
+        guard let milliseconds = t.flatMap(scanner.int64), let ts = Timestamps.nanoseconds(milliseconds: milliseconds) else {
             return .reject(.invalidTimestamp, detail: "\(venue): 't' missing or not epoch milliseconds")
         }
         return .tick(Tick(source: source, symbol: symbol, venueSymbol: venue, timestamp: ts, receivedAt: receivedAt, sequence: nil,
