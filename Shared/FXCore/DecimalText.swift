@@ -111,7 +111,7 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
         return index == bytes.count && bytes[bytes.count - 1] != UInt8(ascii: "0")
     }
 
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    private static func isDigit(_ byte: UInt8) -> Bool { JSONLexing.isDigit(byte) }
 
     /// Numeric order, computed on the canonical text.
     public static func < (lhs: DecimalText, rhs: DecimalText) -> Bool {

@@ -48,14 +48,7 @@ public struct JSONParser: Sendable {
             Error(code: code, offset: index, message: message)
         }
 
-        mutating func skipWhitespace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return
-                }
-            }
-        }
+        mutating func skipWhitespace() { JSONLexing.skipWhitespace(bytes, &index) }
 
         mutating func parseValue(depth: Int) throws(Error) -> JSONValue {
             guard index < bytes.count else { throw error(.syntax, "unexpected end of input") }
@@ -71,15 +64,7 @@ public struct JSONParser: Sendable {
             }
         }
 
-        mutating func expect(_ literal: StaticString) throws(Error) {
-            let count = literal.utf8CodeUnitCount
-            guard index + count <= bytes.count else { throw error(.syntax, "unexpected end of input") }
-            let matches = literal.withUTF8Buffer { expected in
-                (0..<count).allSatisfy { bytes[index + $0] == expected[$0] }
-            }
-            guard matches else { throw error(.syntax, "invalid literal") }
-            index += count
-        }
+        mutating func expect(_ literal: StaticString) throws(Error) { try JSONLexing.literal(literal, bytes, &index) }
 
         mutating func parseObject(depth: Int) throws(Error) -> JSONValue {
             guard depth <= maxDepth else { throw error(.tooDeep, "nesting deeper than \(maxDepth)") }
@@ -122,26 +107,7 @@ public struct JSONParser: Sendable {
         }
 
         mutating func parseNumber() throws(Error) -> String {
-            let start = index
-            if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error(.syntax, "invalid number") }
-            if bytes[index] == UInt8(ascii: "0") {
-                index += 1
-            } else {
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-                index += 1
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error(.syntax, "invalid number fraction") }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-                index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error(.syntax, "invalid number exponent") }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-            return String(decoding: bytes[start..<index], as: UTF8.self)
+            String(decoding: bytes[try JSONLexing.number(bytes, &index)], as: UTF8.self)
         }
 
         mutating func parseString() throws(Error) -> String {
@@ -232,6 +198,5 @@ public struct JSONParser: Sendable {
             return string
         }
 
-        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
     }
 }

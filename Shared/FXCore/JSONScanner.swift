@@ -133,14 +133,7 @@ public struct JSONScanner: Sendable {
             JSONParser.Error(code: code, offset: index, message: message)
         }
 
-        mutating func skipWhitespace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return
-                }
-            }
-        }
+        mutating func skipWhitespace() { JSONLexing.skipWhitespace(bytes, &index) }
 
         /// Reads the object starting at `index` ('{'), visiting members; returns the index after '}'.
         mutating func object(depth: Int, visit: (Range<Int>, Token) throws(JSONParser.Error) -> Void) throws(JSONParser.Error) -> Int {
@@ -205,30 +198,9 @@ public struct JSONScanner: Sendable {
             }
         }
 
-        mutating func literal(_ text: StaticString) throws(JSONParser.Error) {
-            let count = text.utf8CodeUnitCount
-            guard index + count <= bytes.count else { throw error(.syntax, "unexpected end of input") }
-            let matches = text.withUTF8Buffer { expected in (0..<count).allSatisfy { bytes[index + $0] == expected[$0] } }
-            guard matches else { throw error(.syntax, "invalid literal") }
-            index += count
-        }
+        mutating func literal(_ text: StaticString) throws(JSONParser.Error) { try JSONLexing.literal(text, bytes, &index) }
 
-        mutating func number() throws(JSONParser.Error) {
-            if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error(.syntax, "invalid number") }
-            if bytes[index] == UInt8(ascii: "0") { index += 1 } else { while index < bytes.count, isDigit(bytes[index]) { index += 1 } }
-            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-                index += 1
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error(.syntax, "invalid number fraction") }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-                index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error(.syntax, "invalid number exponent") }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-        }
+        mutating func number() throws(JSONParser.Error) { _ = try JSONLexing.number(bytes, &index) }
 
         /// Reads a string at `index` ('"'): the range inside the quotes and whether it has escapes.
         /// Validates escapes, control characters and UTF-8.
@@ -266,6 +238,5 @@ public struct JSONScanner: Sendable {
             throw error(.syntax, "unterminated string")
         }
 
-        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
     }
 }

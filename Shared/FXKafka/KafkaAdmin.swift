@@ -22,7 +22,7 @@ public final class KafkaAdmin: Sendable {
     /// is not changed) and reported as `alreadyExisted`.
     public func createTopics(_ specs: [KafkaTopicSpec], timeout: Duration = .seconds(30)) async throws -> [String: CreationOutcome] {
         guard !specs.isEmpty else { return [:] }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let milliseconds = timeout.rdkafkaMilliseconds
         let outcome: Result<[String: CreationOutcome], KafkaError> = await run { client in
             Self.createTopicsBlocking(client: client, specs: specs, milliseconds: milliseconds)
         }
@@ -85,7 +85,7 @@ public final class KafkaAdmin: Sendable {
 
     /// Describes the named topics (all topics when `names` is nil). Unknown names are left out.
     public func describeTopics(_ names: [String]? = nil, timeout: Duration = .seconds(10)) async throws -> [KafkaTopicDescription] {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let milliseconds = timeout.rdkafkaMilliseconds
         let outcome: Result<[KafkaTopicDescription], KafkaError> = await run { client in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let result = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)

@@ -164,15 +164,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     }
 
     /// Topic names by handle; touched by the poll thread only.
-    private var topicNames: [OpaquePointer: String] = [:]
-
-    private func topicName(_ topic: OpaquePointer?) -> String {
-        guard let topic else { return "" }
-        if let name = topicNames[topic] { return name }
-        let name = String(cString: rd_kafka_topic_name(topic))
-        topicNames[topic] = name
-        return name
-    }
+    private var topicNames = RDKafkaTopicNames()
 
     private func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaConsumerMessage {
         let m = message.pointee
@@ -194,7 +186,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         return KafkaConsumerMessage(
-            topic: topicName(m.rkt),
+            topic: topicNames.name(of: m.rkt),
             partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
@@ -269,7 +261,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     }
 
     func committed(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws -> [KafkaTopicPartition: Int64?] {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let milliseconds = timeout.rdkafkaMilliseconds
         let outcome: Result<[KafkaTopicPartition: Int64?], KafkaError> = await withCheckedContinuation { continuation in
             blockingQueue.async { [client] in
                 let list = RDKafkaTopicPartitionList(partitions)

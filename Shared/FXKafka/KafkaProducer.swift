@@ -288,8 +288,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     // MARK: Shutdown
 
     func flush(timeout: Duration) async throws {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
-                                 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = timeout.rdkafkaMilliseconds
         let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
             blockingQueue.async { [client] in
                 continuation.resume(returning: rd_kafka_flush(client.handle, milliseconds))

@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// The producer's bookkeeping as a value type: which sends await a delivery report and which await room
 /// in librdkafka's queue. Kept behind a lock; every mutation returns what to resume, and the caller
 /// resumes it outside the lock.
@@ -46,18 +44,12 @@ struct ProducerStateMachine {
     private var pending: [UInt: Waiter] = [:]
     private var capacityWaiters: [CapacityContinuation] = []
     private(set) var fatal: KafkaError?
-    /// Topic names by librdkafka topic handle, so delivery reports do not re-read C strings.
-    private var topicNames: [OpaquePointer: String] = [:]
+    /// Topic names for delivery reports.
+    private var topicNames = RDKafkaTopicNames()
 
     mutating func topicName(_ handle: UnsafeTransferPointer?) -> String {
-        guard let topic = handle?.pointer else { return "" }
-        if let name = topicNames[topic] { return name }
-        let name = String(cString: rd_kafka_topic_name(topic))
-        topicNames[topic] = name
-        return name
+        topicNames.name(of: handle?.pointer)
     }
-
-    var pendingCount: Int { pending.count }
 
     enum RegisterAction {
         case produce(id: UInt)
