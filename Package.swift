@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "backfiller", targets: ["Backfiller"]),
         .executable(name: "monitor", targets: ["Monitor"]),
         .executable(name: "fxadmin", targets: ["FXAdmin"]),
+        .executable(name: "fxsim", targets: ["FXSimulator"]),
         .executable(name: "fxbench", targets: ["FXBench"]),
     ],
     dependencies: [
@@ -21,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // C bridges (system libraries).
@@ -31,7 +37,24 @@ let package = Package(
 
         // Shared libraries.
         .target(name: "FXCore", path: "Shared/FXCore"),
-        .target(name: "FXIngest", dependencies: ["FXCore"], path: "Shared/FXIngest"),
+        .target(name: "FXIngest", dependencies: [
+            "FXCore", "FXKafka", "FXServiceChassis",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Shared/FXIngest"),
+        .target(name: "FXSim", dependencies: [
+            "FXCore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/FXSim"),
         .target(name: "FXKafka", dependencies: [
             "CRdKafka", "FXCore",
             .product(name: "Logging", package: "swift-log"),
@@ -52,7 +75,10 @@ let package = Package(
         ], path: "Shared/FXServiceChassis"),
 
         // Thin executables.
-        .executableTarget(name: "Ingestor", dependencies: ["FXServiceChassis"], path: "Services/Ingestor"),
+        .executableTarget(name: "Ingestor", dependencies: ["FXServiceChassis", "FXIngest"], path: "Services/Ingestor"),
+        .executableTarget(name: "FXSimulator", dependencies: ["FXSim",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/FXSim"),
         .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis"], path: "Services/Aggregator"),
         .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis"], path: "Services/Backfiller"),
         .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis"], path: "Services/Monitor"),
@@ -66,7 +92,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FXTestSupport"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
-        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore"], path: "Tests/FXIngestTests"),
+        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport"], path: "Tests/FXIngestTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXTestSupport"], path: "Tests/FXServiceChassisTests"),

@@ -19,6 +19,23 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    public mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+
+    public mutating func endArray() {
+        needsComma.removeLast()
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    public mutating func stringArray(_ values: [String]) {
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
+
     public mutating func key(_ name: String) {
         separate()
         Self.appendQuoted(name, to: &bytes)

@@ -61,6 +61,15 @@ public final class KafkaProducer: Service, Sendable {
         return results
     }
 
+    /// Hands `messages` to librdkafka, in order, and returns without waiting for their delivery reports:
+    /// await ``KafkaPendingBatch/results()`` for those. Lets one task keep several batches in flight
+    /// while keeping the order in which they were handed over (per-partition order is preserved).
+    /// Waits for queue room like ``send(_:)``. At most 16,777,216 messages per call.
+    public func enqueue(contentsOf messages: [KafkaProducerMessage]) async -> KafkaPendingBatch {
+        precondition(messages.count <= ProducerStateMachine.maxBatchSize, "batch too large")
+        return KafkaPendingBatch(core: core, batch: await core.startBatch(messages[...]), count: messages.count)
+    }
+
     /// Waits until every message sent so far is acknowledged or failed, up to `timeout`.
     public func flush(timeout: Duration) async throws {
         try await core.flush(timeout: timeout)
@@ -78,6 +87,21 @@ public final class KafkaProducer: Service, Sendable {
     public func run() async throws {
         try? await gracefulShutdown()
         await shutdown()
+    }
+}
+
+/// Messages handed to librdkafka by ``KafkaProducer/enqueue(contentsOf:)`` whose delivery reports are
+/// still to come. Await ``results()`` exactly once.
+public struct KafkaPendingBatch: Sendable {
+    fileprivate let core: ProducerCore
+    fileprivate let batch: ProducerBatch?
+    /// How many messages the batch holds.
+    public let count: Int
+
+    /// One result per message, in the order they were handed over.
+    public func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard let batch else { return [] }
+        return await core.results(of: batch)
     }
 }
 
@@ -148,11 +172,23 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// Sends a batch: one registration, one lock per message for its result, one resumption at the end.
     func sendBatch(_ messages: ArraySlice<KafkaProducerMessage>) async -> [ProducerStateMachine.DeliveryResult] {
         guard !messages.isEmpty else { return [] }
+        guard let batch = await startBatch(messages) else {
+            return []
+        }
+        return await results(of: batch)
+    }
+
+    /// Registers and hands over a batch; nil for an empty one. A batch refused at registration (producer
+    /// closed) has all its results failed already.
+    func startBatch(_ messages: ArraySlice<KafkaProducerMessage>) async -> ProducerBatch? {
+        guard !messages.isEmpty else { return nil }
         let batch = ProducerBatch(count: messages.count)
         let batchID: UInt
         switch state.withLock({ $0.register(.batch(batch)) }) {
         case .fail(let error):
-            return Array(repeating: .failure(error), count: messages.count)
+            for index in 0..<messages.count { batch.results[index] = .failure(error) }
+            batch.refused = true
+            return batch
         case .produce(let id):
             batchID = id
             batch.id = id
@@ -184,6 +220,12 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                 break
             }
         }
+        return batch
+    }
+
+    /// Waits for every result of a batch handed over by ``startBatch(_:)``.
+    func results(of batch: ProducerBatch) async -> [ProducerStateMachine.DeliveryResult] {
+        if batch.refused { return batch.results.map { $0! } }
         return await withCheckedContinuation { continuation in
             state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
         }

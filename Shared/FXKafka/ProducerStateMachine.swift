@@ -155,6 +155,8 @@ final class ProducerBatch: @unchecked Sendable {
     typealias Continuation = CheckedContinuation<[ProducerStateMachine.DeliveryResult], Never>
 
     var results: [ProducerStateMachine.DeliveryResult?]
+    /// Set when the producer refused the whole batch at registration: `results` are all filled in.
+    var refused = false
     var remaining: Int
     var continuation: Continuation?
     /// The registration id, once registered.

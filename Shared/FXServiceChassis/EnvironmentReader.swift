@@ -26,5 +26,11 @@ public struct EnvironmentReader: Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var key: String
     public var reason: String
+
+    public init(key: String, reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
     public var description: String { "configuration error for \(key): \(reason)" }
 }

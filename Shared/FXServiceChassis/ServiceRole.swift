@@ -13,7 +13,7 @@ public struct ServiceRole: Sendable {
 
     public static let ingestor = ServiceRole(name: "ingestor", defaultHTTPPort: 9101, usesDatabase: false,
                                              requiredTopics: { [$0.ticks, $0.gaps, $0.health, $0.rejects] },
-                                             pendingWork: "provider ingestion is not built yet (issue #3): serving health, metrics and dependency checks only")
+                                             pendingWork: nil)
     public static let aggregator = ServiceRole(name: "aggregator", defaultHTTPPort: 9102, usesDatabase: true,
                                                requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] },
                                                pendingWork: "candle aggregation is not built yet (issue #4): serving health, metrics and dependency checks only")

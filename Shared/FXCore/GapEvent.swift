@@ -1,0 +1,91 @@
+/// One `<prefix>gaps` message: a window of event time whose data for one symbol may be missing.
+/// The backfiller repairs the window from the provider's REST history; the monitor counts it.
+///
+/// JSON (contract v1; fields in this order), key `<source>:<symbol>`:
+/// `v`, `source`, `symbol`, `venue_symbol`, `from_ts`, `to_ts` (ns since the epoch, UTC; the window
+/// `[from_ts, to_ts]` may be missing data), `reason` (`disconnect` | `sequence` | `stale` | `delivery`),
+/// `detected_ts` (ns), `detail` (human-readable), `instance` (the ingestor instance that saw it).
+/// `venue_symbol` and `instance` are additions to the field list.
+public struct GapEvent: Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public enum Reason: String, Sendable, CaseIterable {
+        /// The connection carrying the symbol was down.
+        case disconnect
+        /// The provider's sequence number jumped.
+        case sequence
+        /// The feed (or the symbol) went silent while its market was open.
+        case stale
+        /// Data was received but could not be delivered to Kafka (or was dropped under overload).
+        case delivery
+    }
+
+    public var source: String
+    public var symbol: String
+    public var venueSymbol: String
+    public var from: Int64
+    public var to: Int64
+    public var reason: Reason
+    public var detectedAt: Int64
+    public var detail: String
+    public var instance: String
+
+    public init(source: String, symbol: String, venueSymbol: String, from: Int64, to: Int64, reason: Reason,
+                detectedAt: Int64, detail: String, instance: String) {
+        self.source = source
+        self.symbol = symbol
+        self.venueSymbol = venueSymbol
+        self.from = min(from, to)
+        self.to = max(from, to)
+        self.reason = reason
+        self.detectedAt = detectedAt
+        self.detail = detail
+        self.instance = instance
+    }
+
+    public var key: String { "\(source):\(symbol)" }
+
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        writer.key("v"); writer.number(Int64(Self.schemaVersion))
+        writer.key("source"); writer.string(source)
+        writer.key("symbol"); writer.string(symbol)
+        writer.key("venue_symbol"); writer.string(venueSymbol)
+        writer.key("from_ts"); writer.number(from)
+        writer.key("to_ts"); writer.number(to)
+        writer.key("reason"); writer.string(reason.rawValue)
+        writer.key("detected_ts"); writer.number(detectedAt)
+        writer.key("detail"); writer.string(detail)
+        writer.key("instance"); writer.string(instance)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// Reads a message written by ``jsonBytes()`` (for consumers: backfiller, monitor, tests).
+    public init(json: [UInt8]) throws {
+        let value = try JSONParser().parse(json)
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
+            guard let member = value[name], let result = read(member) else {
+                throw ContractError(message: "gap event: missing or invalid '\(name)'")
+            }
+            return result
+        }
+        guard try field("v", { $0.int64Value }) == Int64(Self.schemaVersion) else {
+            throw ContractError(message: "gap event: unsupported version")
+        }
+        self.init(source: try field("source", { $0.stringValue }), symbol: try field("symbol", { $0.stringValue }),
+                  venueSymbol: try field("venue_symbol", { $0.stringValue }),
+                  from: try field("from_ts", { $0.int64Value }), to: try field("to_ts", { $0.int64Value }),
+                  reason: try field("reason", { $0.stringValue.flatMap(Reason.init(rawValue:)) }),
+                  detectedAt: try field("detected_ts", { $0.int64Value }), detail: try field("detail", { $0.stringValue }),
+                  instance: try field("instance", { $0.stringValue }))
+    }
+}
+
+/// A message that does not follow its topic's contract.
+public struct ContractError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// One `<prefix>rejects` message: input that failed validation, kept with its reason and a bounded copy
+/// of the raw payload so nothing is lost silently.
+///
+/// JSON (v1), key `<source>` (or `<source>:<symbol>` when the symbol is known):
+/// `v`, `source`, `stage` (`ingest` here; later the aggregator uses `aggregate`), `reason` (a stable code,
+/// e.g. `malformed_json`), `detail`, `recv_ts` (ns), `raw` (the payload: UTF-8 text as is, otherwise
+/// base64), `raw_encoding` (`utf8` | `base64`), `raw_bytes` (the payload's full length), `truncated`
+/// (true when `raw` holds only the first ``maxRawBytes`` bytes), `instance`.
+public struct RejectRecord: Sendable, Equatable {
+    public static let schemaVersion = 1
+    /// At most this many payload bytes are kept.
+    public static let maxRawBytes = 4096
+
+    public var source: String
+    public var stage: String
+    public var reason: String
+    public var detail: String
+    public var receivedAt: Int64
+    public var raw: [UInt8]
+    public var rawLength: Int
+    public var instance: String
+    public var key: String
+
+    public init(source: String, stage: String = "ingest", reason: String, detail: String, receivedAt: Int64,
+                payload: some Collection<UInt8>, rawLength: Int? = nil, instance: String, key: String? = nil) {
+        self.source = source
+        self.stage = stage
+        self.reason = reason
+        self.detail = detail
+        self.receivedAt = receivedAt
+        self.raw = Array(payload.prefix(Self.maxRawBytes))
+        self.rawLength = max(rawLength ?? payload.count, self.raw.count)
+        self.instance = instance
+        self.key = key ?? source
+    }
+
+    public var truncated: Bool { raw.count < rawLength }
+
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 256 + raw.count)
+        writer.beginObject()
+        writer.key("v"); writer.number(Int64(Self.schemaVersion))
+        writer.key("source"); writer.string(source)
+        writer.key("stage"); writer.string(stage)
+        writer.key("reason"); writer.string(reason)
+        writer.key("detail"); writer.string(detail)
+        writer.key("recv_ts"); writer.number(receivedAt)
+        // A cut may split a UTF-8 sequence: cut text is still valid if the prefix decodes.
+        if let text = String(validating: raw, as: UTF8.self) {
+            writer.key("raw"); writer.string(text)
+            writer.key("raw_encoding"); writer.string("utf8")
+        } else {
+            writer.key("raw"); writer.string(Data(raw).base64EncodedString())
+            writer.key("raw_encoding"); writer.string("base64")
+        }
+        writer.key("raw_bytes"); writer.number(Int64(rawLength))
+        writer.key("truncated"); writer.bool(truncated)
+        writer.key("instance"); writer.string(instance)
+        writer.endObject()
+        return writer.bytes
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// One provider feed of an ingestor: which symbols, where, with which credentials. Several feeds (of the
+/// same or different providers) may run in one process.
+public struct FeedConfiguration: Sendable {
+    /// Provider id: `coinbase` or `finnhub`.
+    public var provider: String
+    /// Provider symbols (`BTC-USD`, `OANDA:EUR_USD`).
+    public var symbols: [String]
+    /// Overrides the provider's WebSocket endpoint (tests and `fxsim` use this).
+    public var webSocketURL: String?
+    /// Overrides the provider's REST endpoint (used by the backfiller; carried here so one file configures both).
+    public var restURL: String?
+    /// API credentials; a provider with one connection per key (Finnhub) needs one per connection.
+    public var credentials: [ProviderCredential]
+    public var maxSymbolsPerConnection: Int?
+    public var connectionStaleAfter: Duration?
+    public var symbolStaleAfter: Duration?
+
+    public init(provider: String, symbols: [String], webSocketURL: String? = nil, restURL: String? = nil,
+                credentials: [ProviderCredential] = [], maxSymbolsPerConnection: Int? = nil,
+                connectionStaleAfter: Duration? = nil, symbolStaleAfter: Duration? = nil) {
+        self.provider = provider
+        self.symbols = symbols
+        self.webSocketURL = webSocketURL
+        self.restURL = restURL
+        self.credentials = credentials
+        self.maxSymbolsPerConnection = maxSymbolsPerConnection
+        self.connectionStaleAfter = connectionStaleAfter
+        self.symbolStaleAfter = symbolStaleAfter
+    }
+}
+
+/// The connections a feed needs: symbols sharded within the per-connection limit, credentials assigned
+/// within the per-credential connection limit.
+public struct ConnectionPlan: Sendable {
+    public struct Shard: Sendable {
+        public var id: String
+        public var symbols: [String]
+        public var credential: ProviderCredential?
+    }
+
+    public var provider: any MarketDataProvider
+    public var webSocketBase: String
+    public var tracker: FeedTracker.Settings
+    public var shards: [Shard]
+
+    /// - Throws: ``ProviderError`` with a clear message: unknown provider, unmappable symbol, missing
+    ///   credentials, or more symbols than the credentials allow.
+    public static func make(_ feed: FeedConfiguration, firstIndex: Int = 0) throws(ProviderError) -> ConnectionPlan {
+        let provider = try ProviderRegistry.provider(feed.provider)
+        let defaults = provider.defaults
+        var seen = Set<String>()
+        var symbols: [String] = []
+        for raw in feed.symbols {
+            let symbol = raw.trimmingCharacters(in: .whitespaces)
+            guard !symbol.isEmpty, seen.insert(symbol).inserted else { continue }
+            guard provider.canonicalSymbol(symbol) != nil else {
+                throw ProviderError(.invalidSymbol, provider: provider.id, "'\(symbol.prefix(60))' cannot be mapped to BASE/QUOTE")
+            }
+            symbols.append(symbol)
+        }
+        guard !symbols.isEmpty else { throw ProviderError(.invalidSymbol, provider: provider.id, "no symbols configured") }
+        let perConnection = max(1, feed.maxSymbolsPerConnection ?? defaults.maxSymbolsPerConnection)
+        let chunks = stride(from: 0, to: symbols.count, by: perConnection).map { Array(symbols[$0..<min($0 + perConnection, symbols.count)]) }
+        if defaults.requiresCredential, feed.credentials.isEmpty {
+            throw ProviderError(.missingCredential, provider: provider.id,
+                                "an API key is required (\(provider.id.uppercased())_API_KEY or \(provider.id.uppercased())_API_KEY_FILE)")
+        }
+        if let perCredential = defaults.connectionsPerCredential, !feed.credentials.isEmpty,
+           chunks.count > feed.credentials.count * perCredential {
+            throw ProviderError(.tooManySymbols, provider: provider.id,
+                                "\(symbols.count) symbols need \(chunks.count) connections of at most \(perConnection) symbols, but " +
+                                "\(feed.credentials.count) API key(s) allow \(feed.credentials.count * perCredential); add keys or remove symbols")
+        }
+        let shards = chunks.enumerated().map { index, chunk in
+            let credential: ProviderCredential? = feed.credentials.isEmpty ? nil
+                : feed.credentials[(index / (defaults.connectionsPerCredential ?? Int.max)) % feed.credentials.count]
+            return Shard(id: "\(provider.id)-\(firstIndex + index)", symbols: chunk, credential: credential)
+        }
+        var tracker = defaults.tracker
+        if let value = feed.connectionStaleAfter { tracker.connectionStaleAfter = value }
+        if let value = feed.symbolStaleAfter { tracker.symbolStaleAfter = value }
+        return ConnectionPlan(provider: provider, webSocketBase: feed.webSocketURL ?? defaults.webSocketURL,
+                              tracker: tracker, shards: shards)
+    }
+}

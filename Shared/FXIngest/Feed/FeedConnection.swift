@@ -1,0 +1,331 @@
+import FXCore
+import Logging
+import NIOCore
+import Synchronization
+import WSClient
+
+/// One persistent WebSocket connection to a provider, carrying a shard of its symbols. Runs until
+/// cancelled: connect (unless the provider's circuit is open), subscribe, read frames, normalize,
+/// queue for Kafka; on any end, record `disconnect` gaps and reconnect after a capped, fully jittered
+/// backoff. A watchdog task closes a connection that went silent with TCP open.
+///
+/// Frames are read as raw bytes (UTF-8 is validated by the JSON reader, so invalid text becomes a
+/// reject instead of being silently repaired). A message over `maxMessageBytes` is discarded after
+/// its first bytes (kept in the reject); a single frame over `hardFrameLimit` closes the connection.
+public final class FeedConnection: Sendable {
+    public struct Settings: Sendable {
+        public var webSocketBase: String
+        public var symbols: [String]
+        public var credential: ProviderCredential?
+        public var maxMessageBytes: Int
+        public var pingInterval: Duration
+        public var watchdogInterval: Duration
+        public var backoff: Backoff
+        /// How long a connection waits for room in the publish queue before dropping (and recording a gap).
+        public var enqueueMaxWait: Duration
+
+        public init(webSocketBase: String, symbols: [String], credential: ProviderCredential?, maxMessageBytes: Int = 1 << 20,
+                    pingInterval: Duration = .seconds(15), watchdogInterval: Duration = .seconds(1),
+                    backoff: Backoff = Backoff(), enqueueMaxWait: Duration = .seconds(2)) {
+            self.webSocketBase = webSocketBase
+            self.symbols = symbols
+            self.credential = credential
+            self.maxMessageBytes = maxMessageBytes
+            self.pingInterval = pingInterval
+            self.watchdogInterval = watchdogInterval
+            self.backoff = backoff
+            self.enqueueMaxWait = enqueueMaxWait
+        }
+
+        var hardFrameLimit: Int { maxMessageBytes * 8 }
+    }
+
+    public let id: String
+    public let provider: any MarketDataProvider
+    let settings: Settings
+    private let normalizer: any FrameNormalizer
+    private let tracker: Mutex<FeedTracker>
+    private let circuit: ProviderCircuit
+    private let queue: PublishQueue
+    private let topics: TopicNames
+    private let instance: String
+    private let counters: IngestCounters
+    private let metrics: IngestMetrics.Source
+    private let clock: IngestClock
+    private let logger: Logger
+    private let rejectLog = LogRateLimiter(interval: .seconds(10))
+
+    public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
+                circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
+                counters: IngestCounters, metrics: IngestMetrics, clock: IngestClock, logger: Logger) {
+        self.id = id
+        self.provider = provider
+        self.settings = settings
+        self.normalizer = provider.makeNormalizer(maxFrameBytes: settings.maxMessageBytes)
+        let symbols = settings.symbols.map { venue in
+            (venue: venue, symbol: provider.canonicalSymbol(venue) ?? venue, hours: provider.marketHours(for: venue))
+        }
+        self.tracker = Mutex(FeedTracker(source: provider.id, connectionID: id, instance: instance, settings: tracker,
+                                         symbols: symbols, now: clock.now()))
+        self.circuit = circuit
+        self.queue = queue
+        self.topics = topics
+        self.instance = instance
+        self.counters = counters
+        self.metrics = metrics.source(provider.id)
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "connection"] = .string(id)
+        self.logger = logger
+    }
+
+    // MARK: Lifecycle
+
+    /// Connects and reconnects until the task is cancelled.
+    public func run() async {
+        var backoff = settings.backoff
+        while !Task.isCancelled {
+            if case .waitUntil(let until) = circuit.beforeConnecting(now: clock.now()) {
+                tracker.withLock { $0.circuitOpen() }
+                let wait = max(0, min(until - clock.now(), 5_000_000_000))
+                do { try await Task.sleep(for: .nanoseconds(wait)) } catch { break }
+                continue
+            }
+            tracker.withLock { $0.connecting() }
+            let attempt = Attempt()
+            let detail = await connectOnce(attempt)
+            if Task.isCancelled { break }
+            let now = clock.now()
+            tracker.withLock { $0.disconnected(now: now, detail: detail) }
+            metrics.reconnects.increment()
+            if attempt.deliveredData.load(ordering: .acquiring) {
+                backoff.reset()
+            } else {
+                circuit.recordFailure(now: now)
+            }
+            let wait = backoff.next()
+            logger.warning("connection ended; reconnecting", metadata: [
+                "reason": .string(detail), "retry_in_ms": .stringConvertible(wait.nanosecondsClamped / 1_000_000)])
+            do { try await Task.sleep(for: wait) } catch { break }
+        }
+    }
+
+    /// Per-connection-attempt flags.
+    final class Attempt: Sendable {
+        let deliveredData = Atomic<Bool>(false)
+        let closeReason = Mutex<String?>(nil)
+    }
+
+    private func connectOnce(_ attempt: Attempt) async -> String {
+        let url: String
+        let subscribe: [String]
+        do {
+            url = try provider.webSocketURL(base: settings.webSocketBase, credential: settings.credential)
+            subscribe = try provider.subscribeMessages(symbols: settings.symbols, credential: settings.credential, now: clock.now())
+        } catch {
+            logger.error("cannot build the connection: \(error)")
+            return error.description
+        }
+        let configuration = WebSocketClientConfiguration(maxFrameSize: settings.hardFrameLimit, closeTimeout: .seconds(2),
+                                                         autoPing: .enabled(timePeriod: settings.pingInterval),
+                                                         validateUTF8: false)
+        var wsLogger = logger
+        wsLogger.logLevel = max(logger.logLevel, .notice)
+        let client = WebSocketClient(url: url, configuration: configuration, logger: wsLogger) { inbound, outbound, _ in
+            self.tracker.withLock { $0.connected(now: self.clock.now()) }
+            self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.control(outbound, subscribe: subscribe, attempt: attempt) }
+                try await self.read(inbound, attempt: attempt)
+                group.cancelAll()
+            }
+        }
+        var detail: String
+        do {
+            if let close = try await client.run() {
+                detail = "closed by the server (code \(close.closeCode)\(close.reason.map { ": \($0)" } ?? ""))"
+            } else {
+                detail = "connection closed"
+            }
+        } catch {
+            detail = "\(error)"
+        }
+        if let forced = attempt.closeReason.withLock({ $0 }) { detail = forced }
+        return detail
+    }
+
+    /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
+    private func control(_ outbound: WebSocketOutboundWriter, subscribe: [String], attempt: Attempt) async throws {
+        for message in subscribe { try await outbound.write(.text(message)) }
+        tracker.withLock { $0.subscribed(now: clock.now()) }
+        while true {
+            do {
+                try await Task.sleep(for: settings.watchdogInterval)
+            } catch {
+                attempt.closeReason.withLock { $0 = $0 ?? "shutdown" }
+                try? await outbound.close(.normalClosure, reason: "shutdown")
+                return
+            }
+            let now = clock.now()
+            if let reason = tracker.withLock({ $0.watchdog(now: now) }) {
+                logger.warning("feed stale; reconnecting", metadata: ["reason": .string(reason)])
+                attempt.closeReason.withLock { $0 = "stale: \(reason)" }
+                try? await outbound.close(.goingAway, reason: "stale feed")
+                return
+            }
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, attempt: Attempt) async throws {
+        var message: [UInt8] = []
+        var total = 0
+        let limit = settings.maxMessageBytes
+        for try await frame in inbound {
+            if frame.opcode != .continuation {
+                message.removeAll(keepingCapacity: message.capacity <= 64 * 1024)
+                total = 0
+            }
+            let size = frame.data.readableBytes
+            total += size
+            if total <= limit {
+                frame.data.withUnsafeReadableBytes { message.append(contentsOf: $0) }
+            } else if message.count < RejectRecord.maxRawBytes {
+                let keep = RejectRecord.maxRawBytes - message.count
+                frame.data.withUnsafeReadableBytes { message.append(contentsOf: $0.prefix(keep)) }
+            }
+            guard frame.fin else { continue }
+            if total > limit {
+                oversized(message, total: total)
+            } else {
+                await handle(message, attempt: attempt)
+            }
+        }
+    }
+
+    // MARK: Frames
+
+    private func handle(_ frame: [UInt8], attempt: Attempt) async {
+        let receivedAt = clock.now()
+        let instant = ContinuousClock.now
+        counters.frames.add(1, ordering: .relaxed)
+        metrics.frames.increment()
+        let events = normalizer.normalize(frame, receivedAt: receivedAt)
+        var items: [PublishItem] = []
+        items.reserveCapacity(events.count)
+        var gaps: [GapEvent] = []
+        tracker.withLock { tracker in
+            tracker.frameReceived(now: receivedAt)
+            for event in events {
+                switch event {
+                case .tick(let tick):
+                    gaps += tracker.observe(venueSymbol: tick.venueSymbol, eventTs: tick.timestamp, sequence: tick.sequence, now: receivedAt)
+                case .heartbeat(let venue, let sequence, _, let timestamp):
+                    gaps += tracker.observe(venueSymbol: venue, eventTs: timestamp ?? receivedAt, sequence: sequence, now: receivedAt)
+                case .control(let what):
+                    if what == "subscriptions" { tracker.subscribed(now: receivedAt) }
+                case .providerError(let message):
+                    tracker.providerError(message)
+                case .reject:
+                    break
+                }
+            }
+        }
+        for event in events {
+            switch event {
+            case .tick(let tick):
+                counters.ticks.add(1, ordering: .relaxed)
+                if tick.kind == .trade { metrics.trades.increment() } else { metrics.quotes.increment() }
+                items.append(.tick(tick, topics: topics, receivedAt: instant))
+            case .heartbeat:
+                counters.heartbeats.add(1, ordering: .relaxed)
+            case .control:
+                break
+            case .providerError(let message):
+                counters.providerErrors.add(1, ordering: .relaxed)
+                metrics.providerErrors.increment()
+                let tooMany = message.lowercased().contains("too many symbols")
+                logger.error(tooMany
+                    ? "provider refused symbols: too many on this connection; lower max_symbols_per_connection or add API keys"
+                    : "provider error", metadata: ["message": .string(String(message.prefix(300)))])
+            case .reject(let reason, let detail):
+                items.append(reject(reason.rawValue, detail: detail, payload: frame, rawLength: frame.count, receivedAt: receivedAt))
+            }
+        }
+        if !attempt.deliveredData.load(ordering: .relaxed), tracker.withLock({ $0.deliveredData }) {
+            attempt.deliveredData.store(true, ordering: .releasing)
+            circuit.recordSuccess()
+        }
+        publish(gaps: gaps)
+        guard !items.isEmpty else { return }
+        let dropped = await queue.push(items, maxWait: settings.enqueueMaxWait)
+        if !dropped.isEmpty {
+            counters.dropped.add(dropped.count, ordering: .relaxed)
+            let lost = DeliveryGaps.make(lost: dropped, detail: "dropped: the publish queue stayed full (Kafka slower than the feed)",
+                                         instance: instance, now: clock.now())
+            publish(gaps: lost)
+            if rejectLog.allow() {
+                logger.error("publish queue full: dropped \(dropped.count) item(s), recorded as delivery gaps")
+            }
+        }
+    }
+
+    private func oversized(_ prefix: [UInt8], total: Int) {
+        let receivedAt = clock.now()
+        counters.frames.add(1, ordering: .relaxed)
+        tracker.withLock { $0.frameReceived(now: receivedAt) }
+        let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(settings.maxMessageBytes)-byte cap",
+                          payload: prefix, rawLength: total, receivedAt: receivedAt)
+        queue.pushUrgent([item])
+    }
+
+    private func reject(_ reason: String, detail: String, payload: [UInt8], rawLength: Int, receivedAt: Int64) -> PublishItem {
+        counters.rejects.add(1, ordering: .relaxed)
+        metrics.reject(reason)
+        if rejectLog.allow() {
+            let suppressed = rejectLog.takeSuppressed()
+            logger.warning("rejected input", metadata: ["reason": .string(reason), "detail": .string(String(detail.prefix(200))),
+                                                        "similar_suppressed": .stringConvertible(suppressed)])
+        }
+        return .reject(RejectRecord(source: provider.id, reason: reason, detail: detail, receivedAt: receivedAt,
+                                    payload: payload, rawLength: rawLength, instance: instance), topics: topics)
+    }
+
+    private func publish(gaps: [GapEvent]) {
+        guard !gaps.isEmpty else { return }
+        counters.gaps.add(gaps.count, ordering: .relaxed)
+        for gap in gaps {
+            metrics.gap(gap.reason)
+            logger.notice("gap", metadata: ["symbol": .string(gap.symbol), "reason": .string(gap.reason.rawValue),
+                                            "from_ts": .stringConvertible(gap.from), "to_ts": .stringConvertible(gap.to)])
+        }
+        queue.pushUrgent(gaps.map { .gap($0, topics: topics) })
+    }
+
+    /// At shutdown (after ``run()`` returned): publishes the gaps still open.
+    public func closeOpenGaps() {
+        publish(gaps: tracker.withLock { $0.closeAll(now: clock.now()) })
+    }
+
+    /// This connection's part of the health heartbeat.
+    public var health: ConnectionHealth {
+        tracker.withLock { tracker in
+            ConnectionHealth(id: id, source: provider.id, state: tracker.state.rawValue, symbols: tracker.venueSymbols.count,
+                             messages: tracker.frames, lastMessageAt: tracker.lastMessageAt, reconnects: tracker.reconnects,
+                             staleSymbols: tracker.staleSymbols, openGaps: tracker.symbolsWithOpenGaps, lastError: tracker.lastError)
+        }
+    }
+}
+
+/// One connection in the `<prefix>health` heartbeat.
+public struct ConnectionHealth: Sendable, Equatable {
+    public var id: String
+    public var source: String
+    public var state: String
+    public var symbols: Int
+    public var messages: Int
+    public var lastMessageAt: Int64?
+    public var reconnects: Int
+    public var staleSymbols: Int
+    public var openGaps: Int
+    public var lastError: String?
+}

@@ -1,0 +1,219 @@
+import FXCore
+
+/// The state of one provider connection and of every symbol it carries: a value type (keep it behind a
+/// lock) whose methods return the gap events to publish. It decides:
+/// - **disconnect**: when the connection drops, every symbol gets an open gap from its last event time;
+///   the first event after the reconnect closes it (`to_ts` = that event's time).
+/// - **stale**: no frame at all for `connectionStaleAfter` while a symbol's market is open -> open
+///   `stale` gaps and ask for a reconnect; one symbol silent for `symbolStaleAfter` while its market is
+///   open (measured from the later of its last message and the market's last opening, so the forex
+///   weekend never counts) -> an open `stale` gap for that symbol, closed by its next event.
+/// - **sequence**: a provider sequence that jumps by more than one -> a gap between the two events.
+/// Heartbeats count as life and carry sequences like data.
+public struct FeedTracker: Sendable {
+    public struct Settings: Sendable, Equatable {
+        public var connectionStaleAfter: Duration
+        public var symbolStaleAfter: Duration
+        public var tracksSequence: Bool
+
+        public init(connectionStaleAfter: Duration = .seconds(30), symbolStaleAfter: Duration = .seconds(120),
+                    tracksSequence: Bool = false) {
+            self.connectionStaleAfter = connectionStaleAfter
+            self.symbolStaleAfter = symbolStaleAfter
+            self.tracksSequence = tracksSequence
+        }
+    }
+
+    public enum State: String, Sendable {
+        case connecting, subscribing, streaming, stale, backoff
+        case circuitOpen = "circuit_open"
+        case stopped
+    }
+
+    struct OpenGap: Sendable {
+        var from: Int64
+        var reason: GapEvent.Reason
+        var detail: String
+    }
+
+    struct SymbolState: Sendable {
+        let venueSymbol: String
+        let symbol: String
+        let hours: MarketHours
+        var lastEventTs: Int64?
+        var lastSeenAt: Int64?
+        var lastSequence: Int64?
+        var openGap: OpenGap?
+        var events = 0
+    }
+
+    public let source: String
+    public let connectionID: String
+    public let instance: String
+    public let settings: Settings
+    public private(set) var state: State = .connecting
+    private(set) var symbols: [String: SymbolState]
+    /// Venue symbols in subscription order.
+    public let venueSymbols: [String]
+    private let startedAt: Int64
+    private var subscribedAt: Int64?
+    private var lastFrameAt: Int64?
+    public private(set) var frames = 0
+    public private(set) var reconnects = 0
+    public private(set) var gapsOpened = 0
+    public private(set) var lastError: String?
+    /// Data arrived since the current connection opened (resets the backoff, closes the circuit).
+    public private(set) var deliveredData = false
+    private var hasConnectedBefore = false
+
+    /// - Parameter symbols: `(venue symbol, canonical symbol, market hours)` for every subscribed symbol.
+    public init(source: String, connectionID: String, instance: String, settings: Settings,
+                symbols: [(venue: String, symbol: String, hours: MarketHours)], now: Int64) {
+        self.source = source
+        self.connectionID = connectionID
+        self.instance = instance
+        self.settings = settings
+        self.startedAt = now
+        self.venueSymbols = symbols.map(\.venue)
+        var table: [String: SymbolState] = [:]
+        for entry in symbols {
+            table[entry.venue] = SymbolState(venueSymbol: entry.venue, symbol: entry.symbol, hours: entry.hours)
+        }
+        self.symbols = table
+    }
+
+    // MARK: Connection lifecycle
+
+    public mutating func connecting() {
+        state = .connecting
+    }
+
+    public mutating func circuitOpen() {
+        state = .circuitOpen
+    }
+
+    public mutating func connected(now: Int64) {
+        state = .subscribing
+        lastFrameAt = now
+        deliveredData = false
+        if hasConnectedBefore { reconnects += 1 }
+        hasConnectedBefore = true
+    }
+
+    public mutating func subscribed(now: Int64) {
+        if state == .subscribing { state = .streaming }
+        subscribedAt = subscribedAt ?? now
+        deliveredData = true
+    }
+
+    public mutating func frameReceived(now: Int64) {
+        frames += 1
+        lastFrameAt = now
+    }
+
+    public mutating func providerError(_ message: String) {
+        lastError = message
+    }
+
+    /// The connection ended (or an attempt failed): every symbol without an open gap gets a `disconnect`
+    /// gap from its last event; sequences restart (the gap covers the jump).
+    public mutating func disconnected(now: Int64, detail: String) {
+        state = .backoff
+        lastError = detail
+        for venue in venueSymbols {
+            guard var entry = symbols[venue] else { continue }
+            if entry.openGap == nil {
+                entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .disconnect,
+                                        detail: "connection \(connectionID) lost: \(detail)")
+                gapsOpened += 1
+            }
+            entry.lastSequence = nil
+            symbols[venue] = entry
+        }
+    }
+
+    // MARK: Events
+
+    /// A tick or heartbeat for `venueSymbol` with event time `eventTs`: closes the symbol's open gap or
+    /// reports a sequence jump. Unknown symbols (not subscribed here) are ignored.
+    public mutating func observe(venueSymbol: String, eventTs: Int64, sequence: Int64?, now: Int64) -> [GapEvent] {
+        guard var entry = symbols[venueSymbol] else { return [] }
+        deliveredData = true
+        if state == .subscribing || state == .stale { state = .streaming }
+        var gaps: [GapEvent] = []
+        if let open = entry.openGap {
+            gaps.append(gap(entry, from: open.from, to: eventTs, reason: open.reason, detail: open.detail, now: now))
+            entry.openGap = nil
+        } else if settings.tracksSequence, let sequence, let last = entry.lastSequence, sequence > last &+ 1 {
+            gapsOpened += 1
+            gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
+                            detail: "sequence jumped from \(last) to \(sequence): \(sequence - last - 1) missing", now: now))
+        }
+        if let sequence, sequence > (entry.lastSequence ?? .min) { entry.lastSequence = sequence }
+        entry.lastEventTs = max(entry.lastEventTs ?? eventTs, eventTs)
+        entry.lastSeenAt = now
+        entry.events += 1
+        symbols[venueSymbol] = entry
+        return gaps
+    }
+
+    // MARK: Watchdog
+
+    /// Checks for silence at `now`. Returns a reason when the connection should be dropped and
+    /// re-established (its open `stale` gaps then close on the first events after resubscribing).
+    public mutating func watchdog(now: Int64) -> String? {
+        guard state == .subscribing || state == .streaming || state == .stale else { return nil }
+        let connectionLimit = settings.connectionStaleAfter.nanosecondsClamped
+        if let lastFrameAt, now - lastFrameAt > connectionLimit {
+            let open = venueSymbols.filter { symbols[$0]?.hours.isOpen(at: now) == true }
+            if !open.isEmpty {
+                let seconds = (now - lastFrameAt) / 1_000_000_000
+                for venue in open { openStaleGap(venue, detail: "connection \(connectionID) silent for \(seconds)s with TCP open") }
+                state = .stale
+                return "no frames for \(seconds)s while markets are open"
+            }
+        }
+        let symbolLimit = settings.symbolStaleAfter.nanosecondsClamped
+        for venue in venueSymbols {
+            guard let entry = symbols[venue], entry.openGap == nil, entry.hours.isOpen(at: now) else { continue }
+            let since = max(entry.lastSeenAt ?? subscribedAt ?? now, entry.hours.lastOpening(atOrBefore: now) ?? .min)
+            if now - since > symbolLimit {
+                openStaleGap(venue, detail: "no data for \((now - since) / 1_000_000_000)s while the market is open")
+            }
+        }
+        return nil
+    }
+
+    private mutating func openStaleGap(_ venue: String, detail: String) {
+        guard var entry = symbols[venue], entry.openGap == nil else { return }
+        entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .stale, detail: detail)
+        gapsOpened += 1
+        symbols[venue] = entry
+    }
+
+    /// At shutdown: every open gap is published with `to_ts` = now, so the record of holes is complete.
+    public mutating func closeAll(now: Int64) -> [GapEvent] {
+        state = .stopped
+        var gaps: [GapEvent] = []
+        for venue in venueSymbols {
+            guard var entry = symbols[venue], let open = entry.openGap else { continue }
+            gaps.append(gap(entry, from: open.from, to: now, reason: open.reason,
+                            detail: open.detail + "; still open when the ingestor stopped", now: now))
+            entry.openGap = nil
+            symbols[venue] = entry
+        }
+        return gaps
+    }
+
+    private func gap(_ entry: SymbolState, from: Int64, to: Int64, reason: GapEvent.Reason, detail: String, now: Int64) -> GapEvent {
+        GapEvent(source: source, symbol: entry.symbol, venueSymbol: entry.venueSymbol, from: from, to: to, reason: reason,
+                 detectedAt: now, detail: detail, instance: instance)
+    }
+
+    // MARK: Health
+
+    public var staleSymbols: Int { symbols.values.filter { $0.openGap?.reason == .stale }.count }
+    public var symbolsWithOpenGaps: Int { symbols.values.filter { $0.openGap != nil }.count }
+    public var lastMessageAt: Int64? { lastFrameAt }
+    public func canonicalSymbol(_ venue: String) -> String? { symbols[venue]?.symbol }
+}

@@ -1,0 +1,42 @@
+import FXCore
+import FXKafka
+
+/// One message on its way to Kafka, with what the publisher needs to account for it.
+public struct PublishItem: Sendable {
+    public enum Kind: Sendable {
+        /// A tick: on delivery failure it becomes part of a `delivery` gap.
+        case tick(source: String, symbol: String, venueSymbol: String, ts: Int64)
+        /// A gap event: retried on failure (it is the record of a hole).
+        case gap(GapEvent)
+        case reject(reason: String)
+        case health
+    }
+
+    public var message: KafkaProducerMessage
+    public var kind: Kind
+    /// When the frame that produced it was received (monotonic), for frame-to-ack latency.
+    public var receivedAt: ContinuousClock.Instant?
+    public var attempts = 0
+
+    public init(message: KafkaProducerMessage, kind: Kind, receivedAt: ContinuousClock.Instant? = nil) {
+        self.message = message
+        self.kind = kind
+        self.receivedAt = receivedAt
+    }
+
+    public static func tick(_ tick: Tick, topics: TopicNames, receivedAt: ContinuousClock.Instant?) -> PublishItem {
+        PublishItem(message: KafkaProducerMessage(topic: topics.ticks, key: Array(tick.key.utf8), value: tick.jsonBytes()),
+                    kind: .tick(source: tick.source, symbol: tick.symbol, venueSymbol: tick.venueSymbol, ts: tick.timestamp),
+                    receivedAt: receivedAt)
+    }
+
+    public static func gap(_ gap: GapEvent, topics: TopicNames) -> PublishItem {
+        PublishItem(message: KafkaProducerMessage(topic: topics.gaps, key: Array(gap.key.utf8), value: gap.jsonBytes()),
+                    kind: .gap(gap))
+    }
+
+    public static func reject(_ record: RejectRecord, topics: TopicNames) -> PublishItem {
+        PublishItem(message: KafkaProducerMessage(topic: topics.rejects, key: Array(record.key.utf8), value: record.jsonBytes()),
+                    kind: .reject(reason: record.reason))
+    }
+}

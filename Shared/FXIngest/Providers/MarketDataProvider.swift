@@ -1,0 +1,93 @@
+import FXCore
+
+/// A venue plug-in: everything venue-specific lives in one folder under `Providers/` and is reached
+/// through this protocol (adding a venue = a new folder + one line in ``ProviderRegistry``).
+public protocol MarketDataProvider: Sendable {
+    /// The `source` id in every message (e.g. `coinbase`).
+    var id: String { get }
+    var defaults: ProviderDefaults { get }
+    func makeNormalizer(maxFrameBytes: Int) -> any FrameNormalizer
+    /// The URL one connection opens (e.g. with the API token as a query parameter).
+    func webSocketURL(base: String, credential: ProviderCredential?) throws(ProviderError) -> String
+    /// The text frames that subscribe `symbols` on a fresh connection.
+    func subscribeMessages(symbols: [String], credential: ProviderCredential?, now: Int64) throws(ProviderError) -> [String]
+    /// Canonical `BASE/QUOTE` for a venue symbol, nil if it cannot be mapped.
+    func canonicalSymbol(_ venueSymbol: String) -> String?
+    func marketHours(for venueSymbol: String) -> MarketHours
+}
+
+/// A provider's defaults, each overridable per feed in the configuration.
+public struct ProviderDefaults: Sendable {
+    public var webSocketURL: String
+    public var restURL: String
+    /// Symbols one connection may carry.
+    public var maxSymbolsPerConnection: Int
+    /// Connections one credential may hold open (Finnhub: 1 per API key); nil = unlimited.
+    public var connectionsPerCredential: Int?
+    public var requiresCredential: Bool
+    public var tracker: FeedTracker.Settings
+
+    public init(webSocketURL: String, restURL: String, maxSymbolsPerConnection: Int, connectionsPerCredential: Int?,
+                requiresCredential: Bool, tracker: FeedTracker.Settings) {
+        self.webSocketURL = webSocketURL
+        self.restURL = restURL
+        self.maxSymbolsPerConnection = maxSymbolsPerConnection
+        self.connectionsPerCredential = connectionsPerCredential
+        self.requiresCredential = requiresCredential
+        self.tracker = tracker
+    }
+}
+
+/// API credentials for one connection. Never logged: `description` shows the key's last 4 characters only.
+public struct ProviderCredential: Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var secret: String?
+    public var passphrase: String?
+
+    public init(key: String, secret: String? = nil, passphrase: String? = nil) {
+        self.key = key
+        self.secret = secret
+        self.passphrase = passphrase
+    }
+
+    public var description: String { "credential(...\(key.suffix(4)))" }
+}
+
+/// A provider-level problem: bad configuration or a credential that cannot be used.
+public struct ProviderError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case unknownProvider = "unknown_provider"
+        case invalidSymbol = "invalid_symbol"
+        case missingCredential = "missing_credential"
+        case invalidCredential = "invalid_credential"
+        case tooManySymbols = "too_many_symbols"
+        case invalidURL = "invalid_url"
+    }
+
+    public var code: Code
+    public var provider: String
+    public var message: String
+
+    public init(_ code: Code, provider: String, _ message: String) {
+        self.code = code
+        self.provider = provider
+        self.message = message
+    }
+
+    public var description: String { "\(provider): \(code.rawValue): \(message)" }
+}
+
+/// The providers this build knows.
+public enum ProviderRegistry {
+    public static let all: [String: any MarketDataProvider] = [
+        CoinbaseProvider().id: CoinbaseProvider(),
+        FinnhubProvider().id: FinnhubProvider(),
+    ]
+
+    public static func provider(_ id: String) throws(ProviderError) -> any MarketDataProvider {
+        guard let provider = all[id.lowercased()] else {
+            throw ProviderError(.unknownProvider, provider: id, "known providers: \(all.keys.sorted().joined(separator: ", "))")
+        }
+        return provider
+    }
+}
