@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C bridges (system libraries).
@@ -43,6 +44,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "DequeModule", package: "swift-collections"),
@@ -54,6 +56,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
         ], path: "Shared/FXSim"),
         .target(name: "FXKafka", dependencies: [
             "CRdKafka", "FXCore",
@@ -78,6 +82,8 @@ let package = Package(
         .executableTarget(name: "Ingestor", dependencies: ["FXServiceChassis", "FXIngest"], path: "Services/Ingestor"),
         .executableTarget(name: "FXSimulator", dependencies: ["FXSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Services/FXSim"),
         .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis"], path: "Services/Aggregator"),
         .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis"], path: "Services/Backfiller"),

@@ -50,7 +50,7 @@ public final class IngestorService: Service, Sendable {
                                        metrics: metrics, logger: logger, latencyObserver: latencyObserver)
         await withDiscardingTaskGroup { group in
             group.addTask { await publisher.run() }
-            try? await cancelWhenGracefulShutdown {
+            await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { feeds in
                     for connection in connections { feeds.addTask { await connection.run() } }
                     feeds.addTask { await self.heartbeats(connections, circuits, startedAt: startedAt) }

@@ -4,6 +4,9 @@ import FXCore
 /// and a bad item becomes a ``reject`` without losing its good neighbours.
 public enum NormalizedEvent: Sendable, Equatable {
     case tick(Tick)
+    /// A historical event the provider resends on subscribe (Coinbase `last_match`): published like a
+    /// tick, but its old time and sequence must not close gaps or count as a sequence jump.
+    case replayedTick(Tick)
     /// Proof of life for a product, with the provider's sequence when it has one.
     case heartbeat(venueSymbol: String, sequence: Int64?, lastTradeID: String?, timestamp: Int64?)
     /// Subscription acknowledgements, pings and other protocol traffic that carries no market data.

@@ -29,3 +29,17 @@ struct TimestampTests {
         #expect(Timestamps.nanoseconds(milliseconds: Int64.max / 10) == nil)
     }
 }
+
+@Suite("RFC 3339 formatting")
+struct TimestampFormattingTests {
+    @Test("formats exactly, truncating the fraction, and parses back", arguments: [
+        ("2014-11-07T08:19:27.028459Z", Int64(1_415_348_367_028_459_000)),
+        ("1970-01-01T00:00:00.000000Z", Int64(0)),
+        ("2024-02-29T23:59:59.999999Z", Int64(1_709_251_199_999_999_000)),
+    ])
+    func roundTrip(text: String, nanoseconds: Int64) {
+        #expect(Timestamps.rfc3339(nanoseconds: nanoseconds) == text)
+        #expect(Timestamps.nanoseconds(rfc3339: text) == nanoseconds)
+        #expect(Timestamps.rfc3339(nanoseconds: nanoseconds + 999, fractionDigits: 6) == text)
+    }
+}

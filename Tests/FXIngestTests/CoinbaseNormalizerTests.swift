@@ -19,10 +19,10 @@ struct CoinbaseNormalizerTests {
                                       payload: .trade(price: DecimalText("400.23")!, size: DecimalText("5.23512")!, side: .buy, tradeID: "10")))])
     }
 
-    @Test("last_match is a trade too; maker buy means taker sell")
+    @Test("last_match is a replayed trade (published, not used for gap tracking); maker buy means taker sell")
     func lastMatch() throws {
         let result = events(#"{"type":"last_match","trade_id":11,"sequence":51,"time":"2014-11-07T08:19:28Z","product_id":"ETH-EUR","size":"1","price":"2000.10","side":"buy"}"#)
-        guard case .tick(let tick)? = result.first, case .trade(_, _, let side, let id) = tick.payload else {
+        guard case .replayedTick(let tick)? = result.first, case .trade(_, _, let side, let id) = tick.payload else {
             Issue.record("expected a trade, got \(result)"); return
         }
         #expect(side == .sell)

@@ -225,14 +225,14 @@ public final class FeedConnection: Sendable {
                     if what == "subscriptions" { tracker.subscribed(now: receivedAt) }
                 case .providerError(let message):
                     tracker.providerError(message)
-                case .reject:
+                case .reject, .replayedTick:
                     break
                 }
             }
         }
         for event in events {
             switch event {
-            case .tick(let tick):
+            case .tick(let tick), .replayedTick(let tick):
                 counters.ticks.add(1, ordering: .relaxed)
                 if tick.kind == .trade { metrics.trades.increment() } else { metrics.quotes.increment() }
                 items.append(.tick(tick, topics: topics, receivedAt: instant))

@@ -2,7 +2,7 @@ import FXCore
 
 /// Coinbase Exchange WebSocket feed (`matches`, `ticker`, `heartbeat` channels).
 ///
-/// - `match` / `last_match` -> trade ticks. Coinbase's `side` is the **maker's** side, so the taker
+/// - `match` -> trade ticks; `last_match` (sent once on subscribe) -> a replayed trade tick. Coinbase's `side` is the **maker's** side, so the taker
 ///   side in the tick is the opposite (maker `sell` -> taker `buy`).
 /// - `ticker` -> quote ticks (best bid/ask and sizes).
 /// - `heartbeat` -> heartbeats with `sequence` and `last_trade_id`.
@@ -58,7 +58,11 @@ public struct CoinbaseNormalizer: FrameNormalizer {
             return [.reject(.missingField, detail: "no 'type'")]
         }
         switch type {
-        case "match", "last_match": return [trade(f, scanner, receivedAt: receivedAt)]
+        case "match": return [trade(f, scanner, receivedAt: receivedAt)]
+        case "last_match":
+            let event = trade(f, scanner, receivedAt: receivedAt)
+            if case .tick(let tick) = event { return [.replayedTick(tick)] }
+            return [event]
         case "ticker": return [quote(f, scanner, receivedAt: receivedAt)]
         case "heartbeat": return [heartbeat(f, scanner)]
         case "subscriptions": return [.control("subscriptions")]

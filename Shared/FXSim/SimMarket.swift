@@ -1,0 +1,202 @@
+import FXCore
+import Synchronization
+
+/// The simulated exchanges: instruments that random-walk on a fixed step, the clients subscribed to
+/// them, the candle book behind the REST endpoints, and the faults injected on command.
+public final class SimMarket: Sendable {
+    struct State {
+        var instruments: [String: SimInstrument] = [:]
+        var candles = SimCandleBook()
+        var clients: [Int: SimClient] = [:]
+        var nextClientID = 0
+        /// Instrument key -> messages still to skip (sequence numbers consumed, nothing sent).
+        var skip: [String: Int] = [:]
+        /// Venue -> (REST answers still to refuse with 429, Retry-After seconds).
+        var rateLimit: [SimInstrument.Venue: (count: Int, retryAfter: Int)] = [:]
+        var lastHeartbeat: Int64 = 0
+        var messagesSent = 0
+        var restRequests = 0
+    }
+
+    let configuration: SimConfiguration
+    let state = Mutex(State())
+
+    public init(configuration: SimConfiguration) {
+        self.configuration = configuration
+        state.withLock { state in
+            for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }
+            for symbol in configuration.finnhubSymbols { state.instruments[Self.key(.finnhub, symbol)] = SimInstrument(venue: .finnhub, symbol: symbol, seed: configuration.seed) }
+        }
+    }
+
+    static func key(_ venue: SimInstrument.Venue, _ symbol: String) -> String { venue.rawValue + ":" + symbol }
+
+    // MARK: Clients
+
+    func connect(_ venue: SimInstrument.Venue, now: Int64) -> SimClient {
+        state.withLock { state in
+            let client = SimClient(id: state.nextClientID, venue: venue, bufferLimit: configuration.clientBuffer, now: now)
+            state.nextClientID += 1
+            state.clients[client.id] = client
+            return client
+        }
+    }
+
+    func disconnect(_ client: SimClient) {
+        _ = state.withLock { $0.clients.removeValue(forKey: client.id) }
+        client.close()
+    }
+
+    /// Adds `symbol` to the client's subscriptions, creating the instrument on first use.
+    func subscribe(_ client: SimClient, symbol: String) {
+        state.withLock { state in
+            let key = Self.key(client.venue, symbol)
+            if state.instruments[key] == nil {
+                state.instruments[key] = SimInstrument(venue: client.venue, symbol: symbol, seed: configuration.seed)
+            }
+        }
+        client.state.withLock { clientState in
+            if clientState.subscribedSet.insert(symbol).inserted { clientState.symbols.append(symbol) }
+        }
+    }
+
+    func lastTrade(_ venue: SimInstrument.Venue, _ symbol: String) -> SimInstrument? {
+        state.withLock { $0.instruments[Self.key(venue, symbol)] }
+    }
+
+    func clients(of venue: SimInstrument.Venue?) -> [SimClient] {
+        state.withLock { state in state.clients.values.filter { venue == nil || $0.venue == venue } }
+    }
+
+    // MARK: The market step
+
+    /// One step at `now` (ns): trades, tickers, heartbeats, Finnhub pings; messages sent outside the lock.
+    func step(now: Int64) {
+        var outgoing: [(SimClient, SimClient.Outgoing)] = []
+        state.withLock { state in
+            let clients = Array(state.clients.values)
+            let heartbeatDue = now - state.lastHeartbeat >= configuration.heartbeatInterval.nanoseconds
+            if heartbeatDue { state.lastHeartbeat = now }
+            var finnhubBatches: [Int: [String]] = [:]
+            for key in state.instruments.keys.sorted() {
+                guard var instrument = state.instruments[key] else { continue }
+                let trade = instrument.step(tradeProbability: configuration.tradeProbability)
+                let subscribers = clients.filter { $0.venue == instrument.venue && $0.isSubscribed(instrument.symbol) }
+                var messages: [String] = []
+                switch instrument.venue {
+                case .coinbase:
+                    let time = now / 1_000 * 1_000  // Coinbase times carry microseconds
+                    if let trade {
+                        state.candles.record(symbol: key, atNanoseconds: time, priceUnits: trade.priceUnits, sizeUnits: trade.sizeUnits)
+                        messages.append(CoinbaseSimProtocol.match(instrument, trade, sequence: instrument.nextSequence(), time: time))
+                        messages.append(CoinbaseSimProtocol.ticker(instrument, trade, sequence: instrument.nextSequence(), time: time))
+                    }
+                    if heartbeatDue {
+                        messages.append(CoinbaseSimProtocol.heartbeat(instrument, sequence: instrument.nextSequence(), time: time))
+                    }
+                case .finnhub:
+                    let time = now / 1_000_000 * 1_000_000  // Finnhub times are milliseconds
+                    if let trade {
+                        state.candles.record(symbol: key, atNanoseconds: time, priceUnits: trade.priceUnits, sizeUnits: trade.sizeUnits)
+                        let item = FinnhubSimProtocol.tradeItem(instrument, trade, time: time)
+                        if state.skip[key, default: 0] > 0 {
+                            state.skip[key]! -= 1
+                        } else {
+                            for client in subscribers { finnhubBatches[client.id, default: []].append(item) }
+                        }
+                    }
+                }
+                for message in messages {
+                    if state.skip[key, default: 0] > 0 {
+                        state.skip[key]! -= 1
+                        continue
+                    }
+                    for client in subscribers { outgoing.append((client, .text(message))) }
+                }
+                state.instruments[key] = instrument
+            }
+            for (id, items) in finnhubBatches {
+                guard let client = state.clients[id] else { continue }
+                outgoing.append((client, .text(FinnhubSimProtocol.tradeMessage(items))))
+            }
+            let pingIdle = configuration.finnhubPingIdle.nanoseconds
+            for client in clients where client.venue == .finnhub && finnhubBatches[client.id] == nil {
+                if now - client.state.withLock({ $0.lastSentAt }) >= pingIdle { outgoing.append((client, .text(#"{"type":"ping"}"#))) }
+            }
+            state.messagesSent += outgoing.count
+        }
+        for (client, message) in outgoing { client.send(message, now: now) }
+    }
+
+    // MARK: Faults
+
+    /// Closes every connection of `venue` (nil = all).
+    public func dropConnections(_ venue: String?) -> Int {
+        let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
+        for client in targets { disconnect(client) }
+        return targets.count
+    }
+
+    /// Stops sending anything (data, heartbeats, pings) to `venue`'s clients for `seconds`, TCP kept open.
+    public func silence(_ venue: String?, seconds: Double, now: Int64) -> Int {
+        let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
+        let until = now + Int64(seconds * 1_000_000_000)
+        for client in targets { client.state.withLock { $0.silentUntil = until } }
+        return targets.count
+    }
+
+    /// The next `count` messages of `symbol` are not sent to anyone (their sequence numbers are used up).
+    public func skip(venue: String, symbol: String, count: Int) {
+        state.withLock { $0.skip[venue + ":" + symbol, default: 0] += count }
+    }
+
+    /// Sends one malformed frame of `kind` to every client of `venue`.
+    public func sendMalformed(_ venue: String?, kind: String, size: Int, now: Int64) throws(SimError) -> Int {
+        let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
+        for client in targets {
+            let symbol = client.state.withLock { $0.symbols.first } ?? "BTC-USD"
+            client.send(try SimFaults.malformed(kind: kind, venue: client.venue, symbol: symbol, size: size, now: now), now: now, force: true)
+        }
+        return targets.count
+    }
+
+    public func rateLimit(venue: String, count: Int, retryAfter: Int) throws(SimError) {
+        guard let parsed = SimInstrument.Venue(rawValue: venue) else { throw SimError("unknown venue '\(venue)'") }
+        state.withLock { $0.rateLimit[parsed] = (count, retryAfter) }
+    }
+
+    /// Consumes one injected 429, if any: the Retry-After seconds.
+    func takeRateLimit(_ venue: SimInstrument.Venue) -> Int? {
+        state.withLock { state in
+            state.restRequests += 1
+            guard let limit = state.rateLimit[venue], limit.count > 0 else { return nil }
+            state.rateLimit[venue] = (limit.count - 1, limit.retryAfter)
+            return limit.retryAfter
+        }
+    }
+
+    func candles(_ venue: SimInstrument.Venue, symbol: String, granularity: Int64, start: Int64, end: Int64)
+        -> (instrument: SimInstrument?, rows: [(time: Int64, candle: SimCandleBook.Candle)]) {
+        state.withLock { state in
+            let key = Self.key(venue, symbol)
+            return (state.instruments[key], state.candles.candles(symbol: key, granularity: granularity, start: start, end: end))
+        }
+    }
+
+    public var stats: [String: Int] {
+        state.withLock { ["clients": $0.clients.count, "instruments": $0.instruments.count,
+                          "messages_sent": $0.messagesSent, "rest_requests": $0.restRequests] }
+    }
+}
+
+public struct SimError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

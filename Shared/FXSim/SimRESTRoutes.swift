@@ -1,0 +1,110 @@
+import FXCore
+import Hummingbird
+
+/// REST: the venues' candle endpoints (agreeing with the streamed trades) and the fault-injection API.
+struct SimRESTRoutes: Sendable {
+    let market: SimMarket
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/coinbase/products/:product/candles") { request, context -> Response in
+            try coinbaseCandles(request, context)
+        }
+        router.get("/finnhub/api/v1/forex/candle") { request, _ -> Response in
+            try finnhubCandles(request)
+        }
+        router.post("/control/drop") { request, _ -> Response in
+            json(["dropped": market.dropConnections(request.uri.queryParameters["venue"].map(String.init))])
+        }
+        router.post("/control/silence") { request, _ -> Response in
+            let seconds = Double(String(request.uri.queryParameters["seconds"] ?? "10")) ?? 10
+            return json(["silenced": market.silence(request.uri.queryParameters["venue"].map(String.init), seconds: seconds,
+                                                    now: WallClockSim.nanoseconds())])
+        }
+        router.post("/control/skip") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            guard let venue = query["venue"], let symbol = query["symbol"] else { return error(.badRequest, "venue and symbol are required") }
+            market.skip(venue: String(venue), symbol: String(symbol), count: Int(String(query["count"] ?? "1")) ?? 1)
+            return json(["ok": 1])
+        }
+        router.post("/control/malformed") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            do {
+                let sent = try market.sendMalformed(query["venue"].map(String.init), kind: String(query["kind"] ?? "json"),
+                                                    size: Int(String(query["size"] ?? "2000000")) ?? 2_000_000, now: WallClockSim.nanoseconds())
+                return json(["sent": sent])
+            } catch {
+                return self.error(.badRequest, "\(error)")
+            }
+        }
+        router.post("/control/rate-limit") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            do {
+                try market.rateLimit(venue: String(query["venue"] ?? "coinbase"), count: Int(String(query["count"] ?? "1")) ?? 1,
+                                     retryAfter: Int(String(query["retry_after"] ?? "1")) ?? 1)
+                return json(["ok": 1])
+            } catch {
+                return self.error(.badRequest, "\(error)")
+            }
+        }
+        router.get("/control/stats") { _, _ -> Response in json(market.stats) }
+    }
+
+    private func coinbaseCandles(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+        if let retryAfter = market.takeRateLimit(.coinbase) { return tooManyRequests(retryAfter) }
+        guard let product = context.parameters.get("product") else { return error(.badRequest, "product required") }
+        let query = request.uri.queryParameters
+        let granularity = Int64(String(query["granularity"] ?? "60")) ?? 0
+        guard CoinbaseSimProtocol.granularities.contains(granularity) else {
+            return error(.badRequest, "Unsupported granularity")
+        }
+        let now = WallClockSim.nanoseconds() / 1_000_000_000
+        let end = query["end"].flatMap { Timestamps.nanoseconds(rfc3339: $0) }.map { $0 / 1_000_000_000 } ?? now
+        let start = query["start"].flatMap { Timestamps.nanoseconds(rfc3339: $0) }.map { $0 / 1_000_000_000 } ?? (end - granularity * 300)
+        guard start <= end else { return error(.badRequest, "start must be before end") }
+        guard (end - start) / granularity <= 300 else {
+            return error(.badRequest, "granularity too small for the requested time range. Count of aggregations requested exceeds 300")
+        }
+        let (instrument, rows) = market.candles(.coinbase, symbol: product, granularity: granularity, start: start, end: end)
+        guard let instrument else { return error(.notFound, "NotFound") }
+        return body(CoinbaseSimProtocol.candlesBody(rows, instrument: instrument))
+    }
+
+    private func finnhubCandles(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        guard let token = query["token"], !token.isEmpty else { return error(.unauthorized, "Invalid API key") }
+        if let retryAfter = market.takeRateLimit(.finnhub) { return tooManyRequests(retryAfter) }
+        guard let symbol = query["symbol"], let resolution = query["resolution"].flatMap({ FinnhubSimProtocol.resolutions[String($0)] }),
+              let from = query["from"].flatMap({ Int64(String($0)) }), let to = query["to"].flatMap({ Int64(String($0)) }) else {
+            return error(.badRequest, "symbol, resolution, from and to are required")
+        }
+        let (instrument, rows) = market.candles(.finnhub, symbol: String(symbol), granularity: resolution, start: from, end: to)
+        guard let instrument else { return body(#"{"s":"no_data"}"#) }
+        return body(FinnhubSimProtocol.candlesBody(rows, instrument: instrument))
+    }
+
+    private func body(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func json(_ values: [String: Int]) -> Response {
+        var w = JSONWriter()
+        w.beginObject()
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) { w.key(key); w.number(Int64(value)) }
+        w.endObject()
+        return body(String(decoding: w.bytes, as: UTF8.self))
+    }
+
+    private func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("message"); w.string(message)
+        w.endObject()
+        return body(String(decoding: w.bytes, as: UTF8.self), status: status)
+    }
+
+    private func tooManyRequests(_ retryAfter: Int) -> Response {
+        var response = error(.tooManyRequests, "rate limit exceeded")
+        response.headers[.retryAfter] = String(retryAfter)
+        return response
+    }
+}

@@ -1,0 +1,124 @@
+import FXCore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// The WebSocket side of the simulator: one handler per venue protocol.
+struct SimWebSocketRoutes: Sendable {
+    let market: SimMarket
+    let configuration: SimConfiguration
+    let logger: Logger
+
+    func add(to router: Router<BasicWebSocketRequestContext>) {
+        router.ws("/coinbase") { inbound, outbound, _ in
+            try await serve(.coinbase, inbound: inbound, outbound: outbound)
+        }
+        router.ws("/finnhub", shouldUpgrade: { request, _ in
+            guard let token = request.uri.queryParameters["token"], !token.isEmpty else { return .dontUpgrade }
+            return .upgrade([:])
+        }) { inbound, outbound, _ in
+            try await serve(.finnhub, inbound: inbound, outbound: outbound)
+        }
+    }
+
+    private func serve(_ venue: SimInstrument.Venue, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let client = market.connect(venue, now: WallClockSim.nanoseconds())
+        defer { market.disconnect(client) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in client.outbox {
+                    switch message {
+                    case .text(let text): try await outbound.write(.text(text))
+                    case .rawText(let bytes):
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))))
+                    }
+                }
+            }
+            group.addTask {
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    switch venue {
+                    case .coinbase: handleCoinbase(text, client: client)
+                    case .finnhub: handleFinnhub(text, client: client)
+                    }
+                }
+            }
+            if venue == .coinbase {
+                group.addTask {
+                    try await Task.sleep(for: configuration.coinbaseSubscribeTimeout)
+                    if client.state.withLock({ $0.symbols.isEmpty }) {
+                        client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "no subscribe message received in time")),
+                                    now: WallClockSim.nanoseconds(), force: true)
+                        client.close()
+                    }
+                    try await Task.sleep(for: .seconds(1_000_000))
+                }
+            }
+            // The first to end (client dropped, peer closed) ends the connection.
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func handleCoinbase(_ text: String, client: SimClient) {
+        let now = WallClockSim.nanoseconds()
+        guard let request = try? JSONParser().parse(text), request["type"]?.stringValue == "subscribe" else {
+            client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "expected a subscribe message")), now: now, force: true)
+            return
+        }
+        let products = request["product_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        var channels: [String] = []
+        for channel in request["channels"]?.arrayValue ?? [] {
+            if let name = channel.stringValue ?? channel["name"]?.stringValue { channels.append(name) }
+        }
+        if request["signature"] != nil, request["key"]?.stringValue == nil || request["passphrase"] == nil || request["timestamp"] == nil {
+            client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "authentication requires key, passphrase, timestamp")), now: now, force: true)
+            return
+        }
+        let valid = products.filter { product in
+            let parts = product.split(separator: "-", omittingEmptySubsequences: false)
+            return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isUppercase || $0.isNumber } }
+        }
+        if let bad = products.first(where: { !valid.contains($0) }) {
+            client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "\(bad) is not a valid product")), now: now, force: true)
+            return
+        }
+        guard !valid.isEmpty, !channels.isEmpty else {
+            client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "product_ids and channels are required")), now: now, force: true)
+            return
+        }
+        for product in valid { market.subscribe(client, symbol: product) }
+        client.send(.text(CoinbaseSimProtocol.subscriptions(channels: channels, products: valid)), now: now)
+        if channels.contains("matches") {
+            for product in valid {
+                guard let instrument = market.lastTrade(.coinbase, product), instrument.lastTradeID > 0 else { continue }
+                let trade = SimTrade(priceUnits: instrument.priceUnits, sizeUnits: 1_000_000, tradeID: instrument.lastTradeID, makerSideSell: true)
+                client.send(.text(CoinbaseSimProtocol.match(instrument, trade, sequence: instrument.sequence, time: now / 1_000 * 1_000 - 1_000_000_000,
+                                                            type: "last_match")), now: now)
+            }
+        }
+    }
+
+    private func handleFinnhub(_ text: String, client: SimClient) {
+        let now = WallClockSim.nanoseconds()
+        guard let request = try? JSONParser().parse(text), let symbol = request["symbol"]?.stringValue, !symbol.isEmpty else { return }
+        switch request["type"]?.stringValue {
+        case "subscribe":
+            let count = client.state.withLock { $0.symbols.count }
+            if count >= configuration.finnhubMaxSymbols, !client.isSubscribed(symbol) {
+                client.send(.text(FinnhubSimProtocol.tooManySymbols), now: now, force: true)
+                return
+            }
+            market.subscribe(client, symbol: symbol)
+        case "unsubscribe":
+            client.state.withLock { state in
+                state.subscribedSet.remove(symbol)
+                state.symbols.removeAll { $0 == symbol }
+            }
+        default:
+            return
+        }
+    }
+}

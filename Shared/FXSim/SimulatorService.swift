@@ -1,0 +1,94 @@
+import FXCore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// `fxsim`: Coinbase and Finnhub WebSocket feeds and REST candle endpoints on one HTTP port, plus a
+/// control API for fault injection.
+///
+/// | endpoint | what |
+/// |---|---|
+/// | `GET /coinbase` (WebSocket) | Coinbase Exchange feed: `subscribe` with `product_ids` + `channels` (`matches`, `ticker`, `heartbeat`) |
+/// | `GET /coinbase/products/{id}/candles?granularity&start&end` | `[[time, low, high, open, close, volume], ...]` newest first, ≤ 300 rows |
+/// | `GET /finnhub?token=KEY` (WebSocket) | Finnhub feed: `{"type":"subscribe","symbol":...}` per symbol, ≤ `finnhubMaxSymbols` per connection |
+/// | `GET /finnhub/api/v1/forex/candle?symbol&resolution&from&to&token` | `{"s":"ok","t":[],"o":[],"h":[],"l":[],"c":[],"v":[]}` |
+/// | `POST /control/drop?venue=` | close every connection (of one venue) |
+/// | `POST /control/silence?venue=&seconds=` | send nothing for a while, TCP kept open |
+/// | `POST /control/skip?venue=&symbol=&count=` | skip the next `count` messages of a symbol (sequence numbers used up) |
+/// | `POST /control/malformed?venue=&kind=&size=` | one bad frame: `json`, `utf8`, `nan`, `negative`, `zero`, `unknown_type`, `missing_field`, `oversized` |
+/// | `POST /control/rate-limit?venue=&count=&retry_after=` | the next `count` REST answers are 429 with `Retry-After` |
+/// | `GET /control/stats` | clients, instruments, messages sent, REST requests |
+public final class SimulatorService: Service, Sendable {
+    public let market: SimMarket
+    private let configuration: SimConfiguration
+    private let logger: Logger
+    private let listening = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    public init(configuration: SimConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.market = SimMarket(configuration: configuration)
+        self.logger = logger
+    }
+
+    /// The bound port, once the server listens.
+    public func port() async -> Int {
+        await withCheckedContinuation { continuation in
+            let port = listening.withLock { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let port { continuation.resume(returning: port) }
+        }
+    }
+
+    public func run() async throws {
+        let http = Router()
+        SimRESTRoutes(market: market).add(to: http)
+        let webSockets = Router(context: BasicWebSocketRequestContext.self)
+        SimWebSocketRoutes(market: market, configuration: configuration, logger: logger).add(to: webSockets)
+        let app = Application(
+            router: http,
+            server: .http1WebSocketUpgrade(webSocketRouter: webSockets,
+                                           configuration: .init(maxFrameSize: 1 << 24, autoPing: .enabled(timePeriod: .seconds(30)))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fxsim"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                let waiters = self.listening.withLock { state in
+                    state.port = port
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume(returning: port) }
+            },
+            logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await app.runService() }
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        self.market.step(now: WallClockSim.nanoseconds())
+                        try? await Task.sleep(for: self.configuration.stepInterval)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum WallClockSim {
+    static func nanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+}
