@@ -162,8 +162,8 @@ public final class FeedConnection: Sendable {
             do {
                 try await Task.sleep(for: settings.watchdogInterval)
             } catch {
-                attempt.closeReason.withLock { $0 = $0 ?? "shutdown" }
-                try? await outbound.close(.normalClosure, reason: "shutdown")
+                // Cancelled: the read loop ended (its reason stands) or the service is stopping.
+                try? await outbound.close(.normalClosure, reason: "closing")
                 return
             }
             let now = clock.now()

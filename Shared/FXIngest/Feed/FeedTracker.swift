@@ -176,7 +176,7 @@ public struct FeedTracker: Sendable {
         let symbolLimit = settings.symbolStaleAfter.nanosecondsClamped
         for venue in venueSymbols {
             guard let entry = symbols[venue], entry.openGap == nil, entry.hours.isOpen(at: now) else { continue }
-            let since = max(entry.lastSeenAt ?? subscribedAt ?? now, entry.hours.lastOpening(atOrBefore: now) ?? .min)
+            let since = max(entry.lastSeenAt ?? subscribedAt ?? startedAt, entry.hours.lastOpening(atOrBefore: now) ?? .min)
             if now - since > symbolLimit {
                 openStaleGap(venue, detail: "no data for \((now - since) / 1_000_000_000)s while the market is open")
             }

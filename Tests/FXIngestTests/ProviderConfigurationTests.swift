@@ -1,0 +1,73 @@
+import Foundation
+import FXCore
+@testable import FXIngest
+import FXServiceChassis
+import Testing
+
+@Suite("Providers and configuration")
+struct ProviderConfigurationTests {
+    @Test("Coinbase authenticated subscribe carries the documented HMAC-SHA256 signature")
+    func coinbaseSignature() throws {
+        let credential = ProviderCredential(key: "k", secret: "ZnhzdHJlYW0tdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==", passphrase: "p")
+        #expect(try CoinbaseProvider.signature(credential: credential, timestamp: "1700000000") == "yF8ueyjea9eeeRVqCyp5n0u0iscynKvHZq2bQEZsjkY=")
+        let message = try CoinbaseProvider().subscribeMessages(symbols: ["BTC-USD"], credential: credential, now: 1_700_000_000_000_000_000)
+        let json = try JSONParser().parse(message[0])
+        #expect(json["signature"]?.stringValue == "yF8ueyjea9eeeRVqCyp5n0u0iscynKvHZq2bQEZsjkY=")
+        #expect(json["timestamp"]?.stringValue == "1700000000")
+        #expect(json["channels"]?.arrayValue?.compactMap(\.stringValue) == ["matches", "ticker", "heartbeat"])
+        #expect(throws: ProviderError.self) { try CoinbaseProvider.signature(credential: ProviderCredential(key: "k", secret: "%%%"), timestamp: "1") }
+    }
+
+    @Test("symbols are sharded within the per-connection limit; Finnhub needs one key per connection")
+    func sharding() throws {
+        let symbols = (0..<120).map { "OANDA:C\($0)_USD" }
+        let keys = ["key1", "key2", "key3"].map { ProviderCredential(key: $0) }
+        let plan = try ConnectionPlan.make(FeedConfiguration(provider: "finnhub", symbols: symbols, credentials: keys))
+        #expect(plan.shards.map(\.symbols.count) == [50, 50, 20])
+        #expect(plan.shards.map { $0.credential?.key } == ["key1", "key2", "key3"])
+        #expect(Set(plan.shards.flatMap(\.symbols)) == Set(symbols))
+        do {
+            _ = try ConnectionPlan.make(FeedConfiguration(provider: "finnhub", symbols: symbols, credentials: Array(keys.prefix(2))))
+            Issue.record("expected too_many_symbols")
+        } catch {
+            #expect(error.code == .tooManySymbols)
+            #expect(error.message.contains("120 symbols need 3 connections"))
+        }
+        #expect(throws: ProviderError.self) { try ConnectionPlan.make(FeedConfiguration(provider: "finnhub", symbols: ["OANDA:EUR_USD"])) }
+        #expect(throws: ProviderError.self) { try ConnectionPlan.make(FeedConfiguration(provider: "coinbase", symbols: ["NOTASYMBOL"])) }
+        #expect(throws: ProviderError.self) { try ConnectionPlan.make(FeedConfiguration(provider: "kraken", symbols: ["X-Y"])) }
+        let coinbase = try ConnectionPlan.make(FeedConfiguration(provider: "coinbase", symbols: (0..<1000).map { "S\($0)-USD" }))
+        #expect(coinbase.shards.count == 10)
+    }
+
+    @Test("a YAML file configures several feeds; secrets come from the environment, never the file")
+    func yaml() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ingestor-\(UUID().uuidString).yaml").path
+        try """
+        partitions: 6
+        queue_capacity: 5000
+        feeds:
+          - provider: coinbase
+            symbols: [BTC-USD, ETH-USD]
+            ws_url: ws://127.0.0.1:1/coinbase
+            max_symbols_per_connection: 1
+          - provider: finnhub
+            symbols: "OANDA:EUR_USD, OANDA:GBP_USD"
+            symbol_stale_after_ms: 5000
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var options = IngestorOptions()
+        options.config = path
+        let configuration = try options.resolve(environment: EnvironmentReader(["FINNHUB_API_KEY": "a,b"]))
+        #expect(configuration.partitions == 6)
+        #expect(configuration.queueCapacity == 5000)
+        let plans = try configuration.plans()
+        #expect(plans.map(\.shards.count) == [2, 1])
+        #expect(plans[1].shards[0].credential?.key == "a")
+        #expect(plans[1].tracker.symbolStaleAfter == .milliseconds(5000))
+        #expect(plans[0].webSocketBase == "ws://127.0.0.1:1/coinbase")
+
+        try "feeds:\n  - provider: finnhub\n    symbols: [OANDA:EUR_USD]\n    api_key: inline-secret\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.self) { try options.resolve(environment: EnvironmentReader(["FINNHUB_API_KEY": "a"])) }
+    }
+}
