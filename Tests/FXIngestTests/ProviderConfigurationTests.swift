@@ -56,8 +56,7 @@ struct ProviderConfigurationTests {
             symbol_stale_after_ms: 5000
         """.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var options = IngestorOptions()
-        options.config = path
+        let options = try IngestorOptions.parse(["--config", path])
         let configuration = try options.resolve(environment: EnvironmentReader(["FINNHUB_API_KEY": "a,b"]))
         #expect(configuration.partitions == 6)
         #expect(configuration.queueCapacity == 5000)
