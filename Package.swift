@@ -95,10 +95,14 @@ let package = Package(
 
         // Tests.
         .target(name: "FXTestSupport", dependencies: ["FXKafka", "FXPostgres",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FXTestSupport"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
-        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport"], path: "Tests/FXIngestTests"),
+        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Tests/FXIngestTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXTestSupport"], path: "Tests/FXServiceChassisTests"),

@@ -23,7 +23,7 @@ enum SimFaults {
         case "zero": return .text(trade(price: "0"))
         case "unknown_type": return .text(#"{"type":"surprise","product_id":"\#(symbol)"}"#)
         case "missing_field":
-            return .text(venue == .coinbase ? #"{"type":"match","product_id":"\#(symbol)","time":"\#(time)"}"# : #"{"data":[{"s":"\#(symbol)","t":\#(ms)}],"type":"trade"}"#)
+            return .text(venue == .coinbase ? #"{"type":"match","trade_id":1,"size":"1.0","price":"1.0","time":"\#(time)"}"# : #"{"data":[{"s":"\#(symbol)","t":\#(ms)}],"type":"trade"}"#)
         case "oversized":
             return .text(#"{"type":"match","padding":""# + String(repeating: "x", count: max(size, 1)) + #""}"#)
         default:

@@ -13,6 +13,8 @@ struct SimInstrument: Sendable {
     private(set) var priceUnits: Int64
     private(set) var sequence: Int64
     private(set) var lastTradeID: Int64 = 0
+    /// The last trade as streamed (for Coinbase's `last_match` on subscribe), with its sequence and time.
+    private(set) var lastTrade: (trade: SimTrade, sequence: Int64, time: Int64)?
     private var random: SplitMix64
 
     init(venue: Venue, symbol: String, seed: UInt64) {
@@ -52,6 +54,10 @@ struct SimInstrument: Sendable {
         lastTradeID += 1
         let makerSell = random.next() & 1 == 0
         return SimTrade(priceUnits: priceUnits, sizeUnits: sizeUnits, tradeID: lastTradeID, makerSideSell: makerSell)
+    }
+
+    mutating func recordLast(_ trade: SimTrade, sequence: Int64, time: Int64) {
+        lastTrade = (trade, sequence, time)
     }
 
     /// The next provider sequence number (one per message for this product).

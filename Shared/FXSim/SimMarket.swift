@@ -60,7 +60,7 @@ public final class SimMarket: Sendable {
         }
     }
 
-    func lastTrade(_ venue: SimInstrument.Venue, _ symbol: String) -> SimInstrument? {
+    func instrument(_ venue: SimInstrument.Venue, _ symbol: String) -> SimInstrument? {
         state.withLock { $0.instruments[Self.key(venue, symbol)] }
     }
 
@@ -88,7 +88,9 @@ public final class SimMarket: Sendable {
                     let time = now / 1_000 * 1_000  // Coinbase times carry microseconds
                     if let trade {
                         state.candles.record(symbol: key, atNanoseconds: time, priceUnits: trade.priceUnits, sizeUnits: trade.sizeUnits)
-                        messages.append(CoinbaseSimProtocol.match(instrument, trade, sequence: instrument.nextSequence(), time: time))
+                        let sequence = instrument.nextSequence()
+                        instrument.recordLast(trade, sequence: sequence, time: time)
+                        messages.append(CoinbaseSimProtocol.match(instrument, trade, sequence: sequence, time: time))
                         messages.append(CoinbaseSimProtocol.ticker(instrument, trade, sequence: instrument.nextSequence(), time: time))
                     }
                     if heartbeatDue {

@@ -93,10 +93,9 @@ struct SimWebSocketRoutes: Sendable {
         client.send(.text(CoinbaseSimProtocol.subscriptions(channels: channels, products: valid)), now: now)
         if channels.contains("matches") {
             for product in valid {
-                guard let instrument = market.lastTrade(.coinbase, product), instrument.lastTradeID > 0 else { continue }
-                let trade = SimTrade(priceUnits: instrument.priceUnits, sizeUnits: 1_000_000, tradeID: instrument.lastTradeID, makerSideSell: true)
-                client.send(.text(CoinbaseSimProtocol.match(instrument, trade, sequence: instrument.sequence, time: now / 1_000 * 1_000 - 1_000_000_000,
-                                                            type: "last_match")), now: now)
+                guard let instrument = market.instrument(.coinbase, product), let last = instrument.lastTrade else { continue }
+                client.send(.text(CoinbaseSimProtocol.match(instrument, last.trade, sequence: last.sequence, time: last.time, type: "last_match")),
+                            now: now)
             }
         }
     }
