@@ -10,7 +10,7 @@ struct FXSimCommand: AsyncParsableCommand {
         abstract: "Exchange simulator: Coinbase and Finnhub WebSocket feeds and REST candles, with fault injection.")
 
     @Option(help: "Listen address.") var host = "127.0.0.1"
-    @Option(help: "Listen port (0 = any free port).") var port = 8790
+    @Option(name: [.customLong("port"), .customLong("http-port")], help: "Listen port (0 = any free port).") var port = 8790
     @Option(help: "Random-walk seed: the same seed gives the same price path per symbol.") var seed: UInt64 = 42
     @Option(help: "Market step in milliseconds.") var stepMs = 100
     @Option(help: "Probability that an instrument trades in a step.") var tradeProbability = 0.3

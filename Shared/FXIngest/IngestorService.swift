@@ -35,21 +35,18 @@ public final class IngestorService: Service, Sendable {
 
     public func run() async throws {
         let plans = try configuration.plans()
-        let producer = try KafkaProducer(configuration: kafka, logger: logger)
-        guard await ensureTopics() else {
-            await producer.shutdown()
-            return
-        }
+        guard await ensureTopics() else { return }
         let (connections, circuits) = makeConnections(plans)
         logger.info("ingesting", metadata: [
             "connections": .stringConvertible(connections.count),
             "symbols": .stringConvertible(plans.reduce(0) { $0 + $1.shards.reduce(0) { $0 + $1.symbols.count } }),
             "providers": .string(circuits.keys.sorted().joined(separator: ","))])
         let startedAt = clock.now()
-        let publisher = KafkaPublisher(producer: producer, queue: queue, topics: topics, instance: instance, counters: counters,
+        let publisher = KafkaPublisher(makeProducer: { [kafka, logger] in try KafkaProducer(configuration: kafka, logger: logger) },
+                                       queue: queue, topics: topics, instance: instance, counters: counters,
                                        metrics: metrics, logger: logger, latencyObserver: latencyObserver)
-        await withDiscardingTaskGroup { group in
-            group.addTask { await publisher.run() }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await publisher.run() }
             await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { feeds in
                     for connection in connections { feeds.addTask { await connection.run() } }
@@ -61,7 +58,6 @@ public final class IngestorService: Service, Sendable {
             queue.pushUrgent([heartbeat(connections, circuits, startedAt: startedAt)])
             queue.finish()
         }
-        await producer.shutdown()
         logger.info("ingestor drained", metadata: counters.snapshot.reduce(into: Logger.Metadata()) { $0[$1.0] = .stringConvertible($1.1) })
     }
 

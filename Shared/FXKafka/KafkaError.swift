@@ -78,6 +78,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
                   context: context)
     }
 
+    /// The producer instance cannot go on (a fatal error, or its idempotent producer id was fenced by the
+    /// broker): only a new producer can deliver again.
+    public var requiresNewProducer: Bool {
+        isFatal || ["PRODUCER_FENCED", "_FENCED", "INVALID_PRODUCER_EPOCH", "UNKNOWN_PRODUCER_ID"].contains(rdkafkaName ?? "")
+    }
+
     public var description: String {
         var text = "KafkaError(\(code)): \(message)"
         if let rdkafkaName { text += " [\(rdkafkaName)]" }

@@ -18,7 +18,7 @@ struct SimRESTRoutes: Sendable {
         router.post("/control/silence") { request, _ -> Response in
             let seconds = Double(String(request.uri.queryParameters["seconds"] ?? "10")) ?? 10
             return json(["silenced": market.silence(request.uri.queryParameters["venue"].map(String.init), seconds: seconds,
-                                                    now: WallClockSim.nanoseconds())])
+                                                    now: WallClock.nanoseconds())])
         }
         router.post("/control/skip") { request, _ -> Response in
             let query = request.uri.queryParameters
@@ -30,7 +30,7 @@ struct SimRESTRoutes: Sendable {
             let query = request.uri.queryParameters
             do {
                 let sent = try market.sendMalformed(query["venue"].map(String.init), kind: String(query["kind"] ?? "json"),
-                                                    size: Int(String(query["size"] ?? "2000000")) ?? 2_000_000, now: WallClockSim.nanoseconds())
+                                                    size: Int(String(query["size"] ?? "2000000")) ?? 2_000_000, now: WallClock.nanoseconds())
                 return json(["sent": sent])
             } catch {
                 return self.error(.badRequest, "\(error)")
@@ -57,7 +57,7 @@ struct SimRESTRoutes: Sendable {
         guard CoinbaseSimProtocol.granularities.contains(granularity) else {
             return error(.badRequest, "Unsupported granularity")
         }
-        let now = WallClockSim.nanoseconds() / 1_000_000_000
+        let now = WallClock.nanoseconds() / 1_000_000_000
         let end = query["end"].flatMap { Timestamps.nanoseconds(rfc3339: $0) }.map { $0 / 1_000_000_000 } ?? now
         let start = query["start"].flatMap { Timestamps.nanoseconds(rfc3339: $0) }.map { $0 / 1_000_000_000 } ?? (end - granularity * 300)
         guard start <= end else { return error(.badRequest, "start must be before end") }

@@ -24,7 +24,7 @@ struct SimWebSocketRoutes: Sendable {
     }
 
     private func serve(_ venue: SimInstrument.Venue, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let client = market.connect(venue, now: WallClockSim.nanoseconds())
+        let client = market.connect(venue, now: WallClock.nanoseconds())
         defer { market.disconnect(client) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -50,7 +50,7 @@ struct SimWebSocketRoutes: Sendable {
                     try await Task.sleep(for: configuration.coinbaseSubscribeTimeout)
                     if client.state.withLock({ $0.symbols.isEmpty }) {
                         client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "no subscribe message received in time")),
-                                    now: WallClockSim.nanoseconds(), force: true)
+                                    now: WallClock.nanoseconds(), force: true)
                         client.close()
                     }
                     try await Task.sleep(for: .seconds(1_000_000))
@@ -63,7 +63,7 @@ struct SimWebSocketRoutes: Sendable {
     }
 
     private func handleCoinbase(_ text: String, client: SimClient) {
-        let now = WallClockSim.nanoseconds()
+        let now = WallClock.nanoseconds()
         guard let request = try? JSONParser().parse(text), request["type"]?.stringValue == "subscribe" else {
             client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "expected a subscribe message")), now: now, force: true)
             return
@@ -101,7 +101,7 @@ struct SimWebSocketRoutes: Sendable {
     }
 
     private func handleFinnhub(_ text: String, client: SimClient) {
-        let now = WallClockSim.nanoseconds()
+        let now = WallClock.nanoseconds()
         guard let request = try? JSONParser().parse(text), let symbol = request["symbol"]?.stringValue, !symbol.isEmpty else { return }
         switch request["type"]?.stringValue {
         case "subscribe":

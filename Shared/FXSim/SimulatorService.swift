@@ -70,25 +70,11 @@ public final class SimulatorService: Service, Sendable {
             group.addTask {
                 await cancelWhenGracefulShutdown {
                     while !Task.isCancelled {
-                        self.market.step(now: WallClockSim.nanoseconds())
+                        self.market.step(now: WallClock.nanoseconds())
                         try? await Task.sleep(for: self.configuration.stepInterval)
                     }
                 }
             }
         }
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-enum WallClockSim {
-    static func nanoseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 }

@@ -24,6 +24,8 @@ struct IngestHarness {
                     feeds: (Int) -> [FeedConfiguration],
                     tune: (inout IngestorConfiguration) -> Void = { _ in },
                     clock: IngestClock = .system,
+                    brokers: String = TestEnvironment.brokers,
+                    kafkaProperties: [String: String] = [:],
                     _ body: (IngestHarness) async throws -> Void) async throws {
         var simConfiguration = SimConfiguration()
         simConfiguration.port = 0
@@ -36,15 +38,16 @@ struct IngestHarness {
         let port = await simulator.port()
 
         let topics = TopicNames(prefix: TestEnvironment.uniqueName("ingest") + ".")
-        let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: logger)
+        let kafka = KafkaTestKit.configuration(brokers: brokers, kafkaProperties)
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.health, topics.rejects].map { KafkaTopicSpec(name: $0, partitions: 3) })
-        let recorder = try TopicRecorder(topics: [topics.ticks, topics.gaps, topics.health, topics.rejects])
+        let recorder = try TopicRecorder(topics: [topics.ticks, topics.gaps, topics.health, topics.rejects], brokers: brokers)
 
         var configuration = IngestorConfiguration(feeds: feeds(port))
         configuration.healthInterval = .seconds(1)
         configuration.backoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
         tune(&configuration)
-        let ingestor = IngestorService(configuration: configuration, kafka: KafkaTestKit.configuration(), topics: topics,
+        let ingestor = IngestorService(configuration: configuration, kafka: kafka, topics: topics,
                                        instance: "test", metricsFactory: NOOPMetricsHandler.instance, clock: clock, logger: logger)
         let ingestGroup = ServiceGroup(configuration: .init(services: [.init(service: ingestor)], logger: logger))
         let ingestTask = Task { try await ingestGroup.run() }

@@ -201,6 +201,26 @@ struct IngestorIntegrationTests {
         }
     }
 
+    @Test("ticks Kafka does not acknowledge become delivery gaps covering their event times, published once Kafka is back")
+    func deliveryGap() async throws {
+        let broker = try PrivateBroker()
+        try await IngestHarness.run(feeds: { [coinbase($0, ["BTC-USD"])] }, brokers: broker.brokers,
+                                    kafkaProperties: ["message.timeout.ms": "2000"]) { h in
+            try await h.waitForTicks("first ticks") { !$0.isEmpty }
+            let pausedAt = WallClock.nanoseconds()
+            broker.pause()
+            try await Task.sleep(for: .seconds(4))
+            broker.resume()
+            let gaps = try await h.waitForGaps("a delivery gap", timeout: .seconds(60)) { $0.contains { $0.reason == .delivery } }
+            let gap = try #require(gaps.first { $0.reason == .delivery })
+            #expect(gap.symbol == "BTC/USD")
+            #expect(gap.from >= pausedAt - 1_000_000_000 && gap.to <= pausedAt + 6_000_000_000)
+            #expect(gap.detail.contains("not delivered"))
+            #expect(gaps.filter { $0.reason == .delivery }.count <= 2, "the outage is merged into one window per symbol")
+            try await h.waitForTicks("ticks flow again") { $0.contains { ($0["ts"]?.int64Value ?? 0) > pausedAt + 5_000_000_000 } }
+        }
+    }
+
     @Test("1,000 symbols are sharded over 10 pooled connections and all stream")
     func thousandSymbols() async throws {
         let products = (0..<1_000).map { String(format: "P%04d-USD", $0) }

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Service executables: health, metrics, graceful shutdown")
 struct ServiceExecutableTests {
-    @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM", arguments: ["aggregator", "ingestor"])
+    @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM", arguments: ["aggregator", "backfiller", "monitor"])
     func readyAndGracefulShutdown(executable: String) async throws {
         let service = try ServiceProcess(executable)
         #expect(try await TestEnvironment.eventually { await service.get("/health/ready")?.status == 200 }, "ready; log:\n\(service.log)")

@@ -28,7 +28,16 @@ public final class PrivateBroker: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    deinit { kill() }
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing is answered — an unresponsive Kafka.
+    public func pause() { Foundation.kill(process.processIdentifier, SIGSTOP) }
+
+    /// Lets a paused broker run again (SIGCONT).
+    public func resume() { Foundation.kill(process.processIdentifier, SIGCONT) }
+
+    deinit {
+        resume()
+        kill()
+    }
 
     static func waitForPort(_ port: Int, open: Bool, attempts: Int = 100) -> Bool {
         for _ in 0..<attempts {

@@ -11,8 +11,8 @@ public final class TopicRecorder: Sendable {
     private let store = Store()
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    public init(topics: [String]) throws {
-        consumer = try KafkaTestKit.consumer(topics: topics, bufferCapacity: 100_000)
+    public init(topics: [String], brokers: String = TestEnvironment.brokers) throws {
+        consumer = try KafkaTestKit.consumer(topics: topics, brokers: brokers, bufferCapacity: 100_000)
         let reader = Task { [consumer, store] in
             do {
                 for try await event in consumer.events {

@@ -1,3 +1,5 @@
+import FXCore
+
 /// Where the ingestor reads wall-clock time (ns since the epoch): the system clock, or a shifted one in
 /// tests (e.g. to run the watchdog inside the forex weekend).
 public struct IngestClock: Sendable {

@@ -1,21 +1,25 @@
 import FXCore
 import FXKafka
 import Logging
+import Synchronization
 
 /// Drains the ``PublishQueue`` into Kafka with several batches in flight (handed over in queue order, so
 /// per-key order holds), then accounts for every delivery report:
-/// - ticks that fail become `delivery` gap events (one per symbol, covering the lost event times);
+/// - ticks that fail become `delivery` gap events: lost event times are merged per symbol and published
+///   once Kafka acknowledges again (or every `deliveryGapFlush`), so an outage is one gap, not thousands;
 /// - gap events that fail are re-queued up to `gapRetryLimit` times, then logged in full at `critical`;
+/// - a producer that cannot go on (fatal error, fenced producer id) is replaced by a new one;
 /// - frame-to-acknowledgement latency goes to `fx_ingest_frame_to_ack_seconds` and `latencyObserver`.
-/// Returns once the queue is finished and every report is in.
+/// Returns once the queue is finished and every report is in; the last producer is shut down (flushed).
 public final class KafkaPublisher: Sendable {
     public struct Settings: Sendable {
         public var maxBatch = 2_000
         public var gapRetryLimit = 5
+        public var deliveryGapFlush: Duration = .seconds(5)
         public init() {}
     }
 
-    private let producer: KafkaProducer
+    private let makeProducer: @Sendable () throws -> KafkaProducer
     private let queue: PublishQueue
     private let topics: TopicNames
     private let instance: String
@@ -25,11 +29,13 @@ public final class KafkaPublisher: Sendable {
     private let logger: Logger
     private let latencyObserver: (@Sendable (Duration) -> Void)?
     private let rateLimiter = LogRateLimiter(interval: .seconds(10))
+    private let needsNewProducer = Atomic<Bool>(false)
+    private let lostTicks = Mutex<[PublishItem]>([])
 
-    public init(producer: KafkaProducer, queue: PublishQueue, topics: TopicNames, instance: String, counters: IngestCounters,
-                metrics: IngestMetrics, settings: Settings = Settings(), logger: Logger,
+    public init(makeProducer: @escaping @Sendable () throws -> KafkaProducer, queue: PublishQueue, topics: TopicNames, instance: String,
+                counters: IngestCounters, metrics: IngestMetrics, settings: Settings = Settings(), logger: Logger,
                 latencyObserver: (@Sendable (Duration) -> Void)? = nil) {
-        self.producer = producer
+        self.makeProducer = makeProducer
         self.queue = queue
         self.topics = topics
         self.instance = instance
@@ -40,18 +46,32 @@ public final class KafkaPublisher: Sendable {
         self.latencyObserver = latencyObserver
     }
 
-    public func run() async {
+    public func run() async throws {
+        var producer = try makeProducer()
+        var retired: [KafkaProducer] = []
         let (reports, continuation) = AsyncStream.makeStream(of: InFlight.self)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.settle(reports) }
             let depth = metrics.queueDepth
             while let batch = await queue.next(max: settings.maxBatch) {
+                if needsNewProducer.exchange(false, ordering: .acquiringAndReleasing) {
+                    do {
+                        let replacement = try makeProducer()
+                        retired.append(producer)
+                        producer = replacement
+                        logger.warning("kafka producer replaced after a fatal or fencing error")
+                    } catch {
+                        logger.error("cannot create a new kafka producer: \(error)")
+                    }
+                }
                 let pending = await producer.enqueue(contentsOf: batch.map(\.message))
                 continuation.yield(InFlight(items: batch, pending: pending))
                 depth.record(queue.count)
             }
             continuation.finish()
+            for old in retired { await old.shutdown(flushTimeout: .seconds(1)) }
         }
+        await producer.shutdown()
     }
 
     struct InFlight: Sendable {
@@ -63,13 +83,14 @@ public final class KafkaPublisher: Sendable {
         let timer = metrics.frameToAck
         let deliveredTicks = metrics.delivered("ticks"), failedTicks = metrics.deliveryFailures("ticks")
         let deliveredOther = metrics.delivered("control"), failedOther = metrics.deliveryFailures("control")
+        var firstLoss: ContinuousClock.Instant?
+        var lastError = ""
         for await inFlight in reports {
             let results = await inFlight.pending.results()
             let now = ContinuousClock.now
-            var lostTicks: [PublishItem] = []
             var retryGaps: [PublishItem] = []
             var firstError: KafkaError?
-            var delivered = 0
+            var delivered = 0, lost = 0
             for (item, result) in zip(inFlight.items, results) {
                 switch result {
                 case .success:
@@ -86,11 +107,13 @@ public final class KafkaPublisher: Sendable {
                     }
                 case .failure(let error):
                     firstError = firstError ?? error
+                    if error.requiresNewProducer { needsNewProducer.store(true, ordering: .releasing) }
                     counters.deliveryFailures.add(1, ordering: .relaxed)
                     switch item.kind {
                     case .tick:
                         failedTicks.increment()
-                        lostTicks.append(item)
+                        lostTicks.withLock { $0.append(item) }
+                        lost += 1
                     case .gap(let gap):
                         failedOther.increment()
                         var retry = item
@@ -110,18 +133,38 @@ public final class KafkaPublisher: Sendable {
             }
             counters.delivered.add(delivered, ordering: .relaxed)
             if let firstError {
+                lastError = firstError.description
+                if lost > 0 { firstLoss = firstLoss ?? now }
                 if rateLimiter.allow() {
                     logger.error("kafka delivery failed", metadata: ["error": .string(firstError.description),
-                                                                      "failed_ticks": .stringConvertible(lostTicks.count)])
+                                                                      "failed_ticks": .stringConvertible(lost)])
                 }
             }
-            if !lostTicks.isEmpty {
-                let gaps = DeliveryGaps.make(lost: lostTicks, detail: firstError?.description ?? "delivery failed",
-                                             instance: instance, now: WallClock.nanoseconds())
-                counters.gaps.add(gaps.count, ordering: .relaxed)
-                retryGaps += gaps.map { PublishItem.gap($0, topics: topics) }
+            // Kafka acknowledges again, or the outage has lasted a while: publish the merged windows.
+            if let since = firstLoss, (firstError == nil && delivered > 0) || now - since >= settings.deliveryGapFlush {
+                retryGaps += flushDeliveryGaps(detail: lastError)
+                firstLoss = nil
             }
             if !retryGaps.isEmpty { queue.pushUrgent(retryGaps) }
         }
+        // The queue is finished: what is still pending can only be logged.
+        for gap in flushDeliveryGaps(detail: lastError) {
+            counters.gapsLost.add(1, ordering: .relaxed)
+            if case .gap(let event) = gap.kind {
+                logger.critical("delivery gap at shutdown could not be published; recorded here only",
+                                metadata: ["gap": .string(String(decoding: event.jsonBytes(), as: UTF8.self))])
+            }
+        }
+    }
+
+    private func flushDeliveryGaps(detail: String) -> [PublishItem] {
+        let lost = lostTicks.withLock { lost -> [PublishItem] in
+            defer { lost = [] }
+            return lost
+        }
+        let gaps = DeliveryGaps.make(lost: lost, detail: detail.isEmpty ? "delivery failed" : detail, instance: instance,
+                                     now: WallClock.nanoseconds())
+        counters.gaps.add(gaps.count, ordering: .relaxed)
+        return gaps.map { PublishItem.gap($0, topics: topics) }
     }
 }
