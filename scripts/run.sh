@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, starts the local stack (broker + PostgreSQL, topics, migrations),
-# builds and runs the pipeline's services, waits until each reports ready, then keeps them running until
-# Ctrl-C (or for FX_RUN_SECONDS seconds), and shuts them down gracefully (SIGTERM: flush, commit, close).
+# builds and runs the exchange simulator (fxsim, port 8790) and the pipeline's services — the ingestor
+# streams the simulator's Coinbase and Finnhub feeds (deploy/ingestor.local.yaml, or INGESTOR_CONFIG) —
+# waits until each reports ready, then keeps them running until Ctrl-C (or for FX_RUN_SECONDS seconds),
+# and shuts them down gracefully (SIGTERM: flush, commit, close).
 #   FX_BUILD_CONFIG=release   build optimized (default debug: faster first build)
 #   FX_RUN_SECONDS=N          stop after N seconds (smoke runs)
 set -euo pipefail
@@ -28,6 +30,10 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
+"$BIN/fxsim" --port 8790 >".stack/logs/fxsim.log" 2>&1 &
+PIDS[fxsim]=$!
+export INGESTOR_CONFIG="${INGESTOR_CONFIG:-$FX_ROOT/deploy/ingestor.local.yaml}"
+export FINNHUB_API_KEY="${FINNHUB_API_KEY:-simulator-token}"   # fxsim accepts any token
 for s in "${SERVICES[@]}"; do
   "$BIN/$s" --http-port "${PORTS[$s]}" >".stack/logs/$s.log" 2>&1 &
   PIDS[$s]=$!
@@ -57,8 +63,12 @@ grep -h "not built yet" .stack/logs/*.log | sed 's/^.*\] /  note: /' || true
 echo
 echo "Topics:"; "$BIN/fxadmin" describe-topics | sed 's/^/  /'
 echo
+echo "Simulator: http://127.0.0.1:8790/control/stats (faults: POST /control/drop|silence|skip|malformed|rate-limit)"
+echo
 if [ -n "${FX_RUN_SECONDS:-}" ]; then
   log "running for $FX_RUN_SECONDS s"; sleep "$FX_RUN_SECONDS"
+  echo "Ingestor counters after $FX_RUN_SECONDS s:"
+  curl -fsS http://127.0.0.1:9101/metrics | grep -E '^fx_ingest_(ticks|gaps|rejects)_total' | grep -v ' 0$' | sed 's/^/  /' || true
 else
   log "press Ctrl-C to stop"; wait
 fi
