@@ -38,6 +38,28 @@ config = next(d for d in docs if d and d.get("kind") == "ConfigMap")["data"]
 if "DATABASE_URL" in config or not config.get("DATABASE_URL_FILE"):
     failures.append("k8s: the database URL must come from a mounted secret file")
 
+# The ingestor's feed files (the service's own parser is tested in FXIngestTests; here: shape + wiring).
+def check_feeds(label, document):
+    feeds = (document or {}).get("feeds") or []
+    if not feeds:
+        failures.append(f"{label}: no feeds")
+    for feed in feeds:
+        if feed.get("provider") not in ("coinbase", "finnhub") or not feed.get("symbols"):
+            failures.append(f"{label}: feed needs a known provider and symbols: {feed}")
+        if any(k in feed for k in ("api_key", "secret", "passphrase", "token")):
+            failures.append(f"{label}: secrets belong in the environment or files")
+for path in ("deploy/ingestor.local.yaml", "deploy/ingestor.compose.yaml"):
+    check_feeds(path, yaml.safe_load(open(f"{root}/{path}")))
+ingestor_maps = [d for d in docs if d and d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "ingestor-config"]
+if not ingestor_maps:
+    failures.append("k8s: ConfigMap ingestor-config missing")
+else:
+    check_feeds("k8s ingestor-config", yaml.safe_load(ingestor_maps[0]["data"]["ingestor.yaml"]))
+if compose["services"].get("ingestor", {}).get("environment", {}).get("INGESTOR_CONFIG") is None:
+    failures.append("docker-compose.yml: the ingestor has no INGESTOR_CONFIG")
+if "fxsim" not in compose.get("services", {}):
+    failures.append("docker-compose.yml: the fxsim simulator is missing")
+
 prometheus = yaml.safe_load(open(f"{root}/deploy/prometheus.yml"))
 targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
 if len(targets) != 4:
