@@ -91,6 +91,10 @@ let package = Package(
         .executableTarget(name: "FXAdmin", dependencies: ["FXServiceChassis"], path: "Services/FXAdmin"),
         .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXCore", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Benchmarks/FXBench"),
 
         // Tests.

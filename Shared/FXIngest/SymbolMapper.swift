@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Maps provider symbols to the canonical upper-case `BASE/QUOTE` form.
 public enum SymbolMapper {
     /// Quote currencies recognised at the end of concatenated symbols (`BTCUSDT`), longest first.
@@ -25,9 +27,34 @@ public enum SymbolMapper {
     }
 
     private static func pair(_ parts: [Substring]) -> String? {
-        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }) else {
+        // Byte-level ASCII check: Character.isLetter consults Unicode tables and dominated the profile.
+        guard parts.count == 2, parts.allSatisfy({ part in
+            !part.isEmpty && part.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            }
+        }) else {
             return nil
         }
         return "\(parts[0].uppercased())/\(parts[1].uppercased())"
+    }
+}
+
+/// Remembers venue symbol -> canonical symbol for one normalizer (a feed repeats a few symbols millions of
+/// times). Bounded: past `limit` entries new symbols are mapped without being remembered.
+final class SymbolCache: Sendable {
+    private let entries = Mutex<[String: String]>([:])
+    private let limit: Int
+    private let map: @Sendable (String) -> String?
+
+    init(limit: Int = 10_000, map: @escaping @Sendable (String) -> String?) {
+        self.limit = limit
+        self.map = map
+    }
+
+    func canonical(_ venue: String) -> String? {
+        if let hit = entries.withLock({ $0[venue] }) { return hit }
+        guard let mapped = map(venue) else { return nil }
+        entries.withLock { if $0.count < limit { $0[venue] = mapped } }
+        return mapped
     }
 }

@@ -16,6 +16,7 @@ public final class KafkaPublisher: Sendable {
         public var maxBatch = 2_000
         public var gapRetryLimit = 5
         public var deliveryGapFlush: Duration = .seconds(5)
+        public var gather: Duration = .milliseconds(1)
         public init() {}
     }
 
@@ -67,6 +68,9 @@ public final class KafkaPublisher: Sendable {
                 let pending = await producer.enqueue(contentsOf: batch.map(\.message))
                 continuation.yield(InFlight(items: batch, pending: pending))
                 depth.record(queue.count)
+                // A small batch means the queue ran dry: let a few more frames gather instead of waking
+                // per frame (librdkafka lingers 5 ms anyway; this adds at most `gather` to latency).
+                if batch.count < settings.maxBatch / 8 { try? await Task.sleep(for: settings.gather) }
             }
             continuation.finish()
             for old in retired { await old.shutdown(flushTimeout: .seconds(1)) }

@@ -12,6 +12,7 @@ import FXCore
 public struct CoinbaseNormalizer: FrameNormalizer {
     public let source = "coinbase"
     public let maxFrameBytes: Int
+    private let symbols = SymbolCache { SymbolMapper.coinbase($0) }
 
     public init(maxFrameBytes: Int = 64 * 1024) {
         self.maxFrameBytes = maxFrameBytes
@@ -85,7 +86,7 @@ public struct CoinbaseNormalizer: FrameNormalizer {
         guard let venue = f.productID.flatMap(scanner.string) else {
             return .failure(Rejected(.reject(.missingField, detail: "no 'product_id'")))
         }
-        guard let symbol = SymbolMapper.coinbase(venue) else {
+        guard let symbol = symbols.canonical(venue) else {
             return .failure(Rejected(.reject(.unmappedSymbol, detail: "product '\(venue.prefix(40))'")))
         }
         guard let time = f.time.flatMap(scanner.string) else {

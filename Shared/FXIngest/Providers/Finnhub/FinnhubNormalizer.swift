@@ -8,6 +8,7 @@ import FXCore
 public struct FinnhubNormalizer: FrameNormalizer {
     public let source = "finnhub"
     public let maxFrameBytes: Int
+    private let symbols = SymbolCache { SymbolMapper.finnhub($0) }
 
     public init(maxFrameBytes: Int = 256 * 1024) {
         self.maxFrameBytes = maxFrameBytes
@@ -62,7 +63,7 @@ public struct FinnhubNormalizer: FrameNormalizer {
             else if scanner.name(name, equals: "v") { v = value }
         }
         guard let venue = s.flatMap(scanner.string) else { return .reject(.missingField, detail: "trade without 's'") }
-        guard let symbol = SymbolMapper.finnhub(venue) else { return .reject(.unmappedSymbol, detail: "symbol '\(venue.prefix(40))'") }
+        guard let symbol = symbols.canonical(venue) else { return .reject(.unmappedSymbol, detail: "symbol '\(venue.prefix(40))'") }
         guard let price = p.flatMap(scanner.decimal) else { return .reject(.invalidPrice, detail: "\(venue): 'p' missing or not a number") }
         guard price.isPositive else { return .reject(.invalidPrice, detail: "\(venue): price \(price) is not positive") }
         guard let size = v.flatMap(scanner.decimal) else { return .reject(.invalidSize, detail: "\(venue): 'v' missing or not a number") }

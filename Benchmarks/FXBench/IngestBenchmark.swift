@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import FXCore
+import FXIngest
+import FXKafka
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Frames -> Kafka-acknowledged ticks through the whole ingestor (WebSocket client, normalizer, tracker,
+/// publish queue, pipelined producer) vs a raw librdkafka producer of the same tick bytes; plus the
+/// latency from frame received to delivery report, at saturation and at a paced rate.
+struct IngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Frames (Coinbase matches) per round.") var messages: Int = 100_000
+    @Option(help: "Products the frames are spread over.") var products: Int = 10
+    @Option(help: "Frames per second in the paced latency run.") var pacedRate: Int = 2_000
+    @Option(help: "Seconds of the paced latency run.") var pacedSeconds: Int = 5
+
+    func run() async throws {
+        var logger = Logger(label: "fxbench")
+        logger.logLevel = .error
+        let symbols = (0..<products).map { "B\($0)-USD" }
+        let frames = Self.frames(count: messages, symbols: symbols)
+        // The bytes the pipeline publishes for a frame, for the raw baseline.
+        guard case .tick(let sample)? = CoinbaseNormalizer().normalize(Array(frames[0].utf8), receivedAt: 1).first else {
+            throw ValidationError("sample frame does not normalize")
+        }
+        let tickBytes = sample.jsonBytes()
+        var report = RatioReport(name: "ingest frames -> kafka-acked ticks (\(messages) Coinbase matches, \(tickBytes.count) B ticks)", unit: "msg/s")
+        var saturated: [Duration] = []
+        for round in 0..<options.rounds {
+            let topic = "bench-ingest-raw-\(round)-\(UUID().uuidString.prefix(6))"
+            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: options.brokers), logger: logger)
+            _ = try await admin.createTopics([KafkaTopicSpec(name: topic, partitions: 3)])
+            let raw = try KafkaProduceBenchmark.rawProduce(brokers: options.brokers, topic: topic, value: tickBytes, count: messages)
+            let (elapsed, latencies) = try await pipeline(frames: frames, symbols: symbols, rate: nil, logger: logger)
+            saturated += latencies
+            print("round \(round + 1):")
+            report.add(baseline: Double(messages) / raw, bridge: Double(messages) / elapsed)
+        }
+        report.printSummary(goal: 0.70)
+        Self.printLatency("frame received -> delivery report at saturation", saturated)
+        let paced = Array(frames.prefix(pacedRate * pacedSeconds))
+        let (_, pacedLatencies) = try await pipeline(frames: paced, symbols: symbols, rate: pacedRate, logger: logger)
+        Self.printLatency("frame received -> delivery report at \(pacedRate) frames/s", pacedLatencies)
+    }
+
+    static func printLatency(_ name: String, _ latencies: [Duration]) {
+        let sorted = latencies.sorted()
+        guard !sorted.isEmpty else { return }
+        func ms(_ q: Double) -> Double { seconds(sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]) * 1000 }
+        print(String(format: "%@: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d ticks)", name, ms(0.5), ms(0.99), ms(1.0), sorted.count))
+    }
+
+    /// Coinbase `match` frames, round-robin over `symbols`, sequences contiguous per product.
+    static func frames(count: Int, symbols: [String]) -> [String] {
+        var sequence = [Int](repeating: 1_000, count: symbols.count)
+        return (0..<count).map { index in
+            let s = index % symbols.count
+            sequence[s] += 1
+            let micros = 1_795_000_000_000_000 + Int64(index)
+            let time = Timestamps.rfc3339(nanoseconds: micros * 1_000)
+            return #"{"type":"match","trade_id":\#(index + 1),"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","side":"\#(index % 2 == 0 ? "sell" : "buy")","size":"0.\#(String(format: "%08d", index % 99_999_999 + 1))","price":"\#(50_000 + index % 500).\#(String(format: "%02d", index % 100))","product_id":"\#(symbols[s])","sequence":\#(sequence[s]),"time":"\#(time)"}"#
+        }
+    }
+
+    /// Seconds from the first frame sent to the last tick acknowledged, and every tick's latency.
+    func pipeline(frames: [String], symbols: [String], rate: Int?, logger: Logger) async throws -> (Double, [Duration]) {
+        let server = BlastServer(frames: frames, rate: rate)
+        let latencies = Mutex<[Duration]>([])
+        let done = Atomic<Int>(0)
+        let finished = Mutex<ContinuousClock.Instant?>(nil)
+        let expected = frames.count
+        let app = server.application()
+        let serverGroup = ServiceGroup(configuration: .init(services: [.init(service: app)], logger: logger))
+        let serverTask = Task { try await serverGroup.run() }
+        let port = await server.port()
+
+        var configuration = IngestorConfiguration(feeds: [
+            FeedConfiguration(provider: "coinbase", symbols: symbols, webSocketURL: "ws://127.0.0.1:\(port)/feed")])
+        configuration.queueCapacity = 100_000
+        let ingestor = IngestorService(
+            configuration: configuration, kafka: KafkaConfiguration(bootstrapServers: options.brokers),
+            topics: TopicNames(prefix: "bench-ingest-\(UUID().uuidString.prefix(6))."), instance: "bench",
+            metricsFactory: NOOPMetricsHandler.instance, logger: logger,
+            latencyObserver: { latency in
+                latencies.withLock { $0.append(latency) }
+                if done.add(1, ordering: .relaxed).newValue == expected { finished.withLock { $0 = ContinuousClock.now } }
+            })
+        let group = ServiceGroup(configuration: .init(services: [.init(service: ingestor)], logger: logger))
+        let task = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(300)
+        while finished.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        await group.triggerGracefulShutdown()
+        try await task.value
+        await serverGroup.triggerGracefulShutdown()
+        _ = await serverTask.result
+        guard let start = server.started.withLock({ $0 }), let end = finished.withLock({ $0 }) else {
+            throw ValidationError("ingest run incomplete: \(done.load(ordering: .relaxed)) of \(expected) ticks acknowledged")
+        }
+        return (seconds(end - start), latencies.withLock { $0 })
+    }
+}
+
+/// A WebSocket server that answers a Coinbase subscribe and then sends pre-built frames as fast as the
+/// connection takes them (or at `rate` per second).
+final class BlastServer: Sendable {
+    let frames: [String]
+    let rate: Int?
+    let started = Mutex<ContinuousClock.Instant?>(nil)
+    private let bound = Mutex<(Int?, [CheckedContinuation<Int, Never>])>((nil, []))
+
+    init(frames: [String], rate: Int?) {
+        self.frames = frames
+        self.rate = rate
+    }
+
+    func port() async -> Int {
+        await withCheckedContinuation { continuation in
+            let port = bound.withLock { state -> Int? in
+                if let port = state.0 { return port }
+                state.1.append(continuation)
+                return nil
+            }
+            if let port { continuation.resume(returning: port) }
+        }
+    }
+
+    func application() -> some Service {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("/feed") { inbound, outbound, _ in
+            var iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            _ = try await iterator.next()  // the subscribe message
+            try await outbound.write(.text(#"{"type":"subscriptions","channels":[]}"#))
+            self.started.withLock { $0 = ContinuousClock.now }
+            let begin = ContinuousClock.now
+            for (index, frame) in self.frames.enumerated() {
+                if let rate = self.rate, index % 100 == 0 {
+                    let due = begin + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
+                    if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                }
+                try await outbound.write(.text(frame))
+            }
+            for try await _ in inbound.messages(maxSize: 1 << 20) {}
+        }
+        return Application(router: Router(), server: .http1WebSocketUpgrade(webSocketRouter: router),
+                           configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                           onServerRunning: { channel in
+                               let port = channel.localAddress?.port ?? 0
+                               let waiters = self.bound.withLock { state in
+                                   state.0 = port
+                                   defer { state.1 = [] }
+                                   return state.1
+                               }
+                               for waiter in waiters { waiter.resume(returning: port) }
+                           })
+    }
+}
