@@ -26,6 +26,27 @@ struct IngestorExecutableTests {
         #expect(await sim.terminate() == 0)
     }
 
+    @Test("a Finnhub API key never reaches the log, even at trace level and across reconnects")
+    func secretsStayOutOfLogs() async throws {
+        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        let key = "sk-fxstream-test-\(UInt32.random(in: 100_000...999_999))"
+        let ingestor = try ServiceProcess("ingestor", arguments: [
+            "--provider", "finnhub", "--symbols", "OANDA:EUR_USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/finnhub",
+            "--topic-prefix", TestEnvironment.uniqueName("secret") + ".", "--log-level", "trace"],
+            environment: ["FINNHUB_API_KEY": key])
+        let reconnected = try await TestEnvironment.eventually(timeout: .seconds(40)) {
+            _ = await sim.post("/control/drop?venue=finnhub")
+            try await Task.sleep(for: .milliseconds(500))
+            return await ingestor.get("/metrics")?.body.contains("fx_ingest_reconnects_total{source=\"finnhub\"} 0") == false
+        }
+        #expect(reconnected, "log:\n\(ingestor.log.suffix(3000))")
+        #expect(await ingestor.terminate() == 0)
+        #expect(!ingestor.log.isEmpty)
+        #expect(!ingestor.log.contains(key), "the API key leaked into the log")
+        #expect(await sim.terminate() == 0)
+    }
+
     @Test("the ingestor refuses to start without a feed, naming the missing setting")
     func noFeed() async throws {
         let ingestor = try ServiceProcess("ingestor")

@@ -43,6 +43,15 @@ public final class ServiceProcess: @unchecked Sendable {
         return (http.statusCode, String(decoding: data, as: UTF8.self))
     }
 
+    /// POST to a path of its HTTP server: status and body, nil while it does not answer.
+    public func post(_ path: String) async -> (status: Int, body: String)? {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = "POST"
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+              let http = response as? HTTPURLResponse else { return nil }
+        return (http.statusCode, String(decoding: data, as: UTF8.self))
+    }
+
     /// Sends SIGTERM and waits up to `timeout` for the exit; returns the exit status (nil on timeout).
     public func terminate(timeout: Duration = .seconds(15)) async -> Int32? {
         process.terminate()

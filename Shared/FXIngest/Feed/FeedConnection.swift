@@ -1,3 +1,4 @@
+import Foundation
 import FXCore
 import Logging
 import NIOCore
@@ -123,8 +124,8 @@ public final class FeedConnection: Sendable {
             url = try provider.webSocketURL(base: settings.webSocketBase, credential: settings.credential)
             subscribe = try provider.subscribeMessages(symbols: settings.symbols, credential: settings.credential, now: clock.now())
         } catch {
-            logger.error("cannot build the connection: \(error)")
-            return error.description
+            logger.error("cannot build the connection: \(redacted(error.description))")
+            return redacted(error.description)
         }
         let configuration = WebSocketClientConfiguration(maxFrameSize: settings.hardFrameLimit, closeTimeout: .seconds(2),
                                                          autoPing: .enabled(timePeriod: settings.pingInterval),
@@ -151,13 +152,19 @@ public final class FeedConnection: Sendable {
             detail = "\(error)"
         }
         if let forced = attempt.closeReason.withLock({ $0 }) { detail = forced }
-        return detail
+        return redacted(detail)
+    }
+
+    /// Error texts may quote the URL, which carries Finnhub's API key: never let it reach a log or a gap.
+    private func redacted(_ text: String) -> String {
+        guard let key = settings.credential?.key, key.count >= 4 else { return text }
+        return text.replacingOccurrences(of: key, with: "[redacted]")
     }
 
     /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
     private func control(_ outbound: WebSocketOutboundWriter, subscribe: [String], attempt: Attempt) async throws {
         for message in subscribe { try await outbound.write(.text(message)) }
-        tracker.withLock { $0.subscribed(now: clock.now()) }
+        tracker.withLock { $0.subscribed(now: clock.now(), acknowledged: false) }
         while true {
             do {
                 try await Task.sleep(for: settings.watchdogInterval)
@@ -222,9 +229,9 @@ public final class FeedConnection: Sendable {
                 case .heartbeat(let venue, let sequence, _, let timestamp):
                     gaps += tracker.observe(venueSymbol: venue, eventTs: timestamp ?? receivedAt, sequence: sequence, now: receivedAt)
                 case .control(let what):
-                    if what == "subscriptions" { tracker.subscribed(now: receivedAt) }
+                    if what == "subscriptions" { tracker.subscribed(now: receivedAt, acknowledged: true) }
                 case .providerError(let message):
-                    tracker.providerError(message)
+                    tracker.providerError(redacted(message))
                 case .reject, .replayedTick:
                     break
                 }
@@ -246,7 +253,7 @@ public final class FeedConnection: Sendable {
                 let tooMany = message.lowercased().contains("too many symbols")
                 logger.error(tooMany
                     ? "provider refused symbols: too many on this connection; lower max_symbols_per_connection or add API keys"
-                    : "provider error", metadata: ["message": .string(String(message.prefix(300)))])
+                    : "provider error", metadata: ["message": .string(redacted(String(message.prefix(300))))])
             case .reject(let reason, let detail):
                 items.append(reject(reason.rawValue, detail: detail, payload: frame, rawLength: frame.count, receivedAt: receivedAt))
             }

@@ -100,10 +100,12 @@ public struct FeedTracker: Sendable {
         hasConnectedBefore = true
     }
 
-    public mutating func subscribed(now: Int64) {
+    /// Subscriptions were sent (`acknowledged` false) or confirmed by the provider (true). Only a
+    /// confirmation or data counts as a working connection for the backoff and the circuit breaker.
+    public mutating func subscribed(now: Int64, acknowledged: Bool) {
         if state == .subscribing { state = .streaming }
         subscribedAt = subscribedAt ?? now
-        deliveredData = true
+        if acknowledged { deliveredData = true }
     }
 
     public mutating func frameReceived(now: Int64) {

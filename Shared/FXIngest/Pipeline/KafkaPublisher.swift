@@ -49,7 +49,6 @@ public final class KafkaPublisher: Sendable {
 
     public func run() async throws {
         var producer = try makeProducer()
-        var retired: [KafkaProducer] = []
         let (reports, continuation) = AsyncStream.makeStream(of: InFlight.self)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.settle(reports) }
@@ -58,7 +57,8 @@ public final class KafkaPublisher: Sendable {
                 if needsNewProducer.exchange(false, ordering: .acquiringAndReleasing) {
                     do {
                         let replacement = try makeProducer()
-                        retired.append(producer)
+                        // The old one's pending reports fail (they are accounted for); stop it off this loop.
+                        group.addTask { [old = producer] in await old.shutdown(flushTimeout: .seconds(2)) }
                         producer = replacement
                         logger.warning("kafka producer replaced after a fatal or fencing error")
                     } catch {
@@ -73,7 +73,6 @@ public final class KafkaPublisher: Sendable {
                 if batch.count < settings.maxBatch / 8 { try? await Task.sleep(for: settings.gather) }
             }
             continuation.finish()
-            for old in retired { await old.shutdown(flushTimeout: .seconds(1)) }
         }
         await producer.shutdown()
     }
