@@ -50,6 +50,13 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/FXIngest"),
+        .target(name: "FXAggregate", dependencies: [
+            "FXCore", "FXKafka", "FXPostgres", "FXServiceChassis",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Shared/FXAggregate"),
         .target(name: "FXSim", dependencies: [
             "FXCore",
             .product(name: "Logging", package: "swift-log"),
@@ -85,7 +92,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Services/FXSim"),
-        .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis"], path: "Services/Aggregator"),
+        .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis", "FXAggregate"], path: "Services/Aggregator"),
         .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis"], path: "Services/Backfiller"),
         .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis"], path: "Services/Monitor"),
         .executableTarget(name: "FXAdmin", dependencies: ["FXServiceChassis"], path: "Services/FXAdmin"),
@@ -108,6 +115,10 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXIngestTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
+        .testTarget(name: "FXAggregateTests", dependencies: ["FXAggregate", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Tests/FXAggregateTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXTestSupport"], path: "Tests/FXServiceChassisTests"),
     ]

@@ -1,0 +1,91 @@
+import FXCore
+
+/// One `fx.ticks` message as the aggregator uses it, validated against the v1 contract.
+public struct TickRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable { case trade, quote }
+
+    public var source: String
+    public var symbol: String
+    public var kind: Kind
+    public var ts: Int64
+    public var seq: Int64?
+    public var tradeID: String?
+    public var price: DecimalText?
+    public var size: DecimalText?
+    public var bid: DecimalText?
+    public var ask: DecimalText?
+    public var bidSize: DecimalText?
+    public var askSize: DecimalText?
+
+    /// Why a message is not a valid tick (the `<prefix>rejects` reason).
+    public struct Invalid: Error, Sendable, Equatable {
+        public var reason: String
+        public var detail: String
+    }
+
+    public init(json: [UInt8]) throws(Invalid) {
+        let value: JSONValue
+        do { value = try JSONParser(maxDepth: 4, maxBytes: 64 * 1024).parse(json) }
+        catch { throw Invalid(reason: "malformed_json", detail: error.description) }
+        guard value["v"]?.int64Value == 1 else { throw Invalid(reason: "unsupported_version", detail: "v must be 1") }
+        func text(_ name: String) throws(Invalid) -> String {
+            guard let text = value[name]?.stringValue, !text.isEmpty else { throw Invalid(reason: "missing_field", detail: "'\(name)'") }
+            return text
+        }
+        func decimal(_ name: String, positive: Bool, required: Bool) throws(Invalid) -> DecimalText? {
+            guard let member = value[name], !member.isNull else {
+                if required { throw Invalid(reason: "missing_field", detail: "'\(name)'") }
+                return nil
+            }
+            guard let string = member.stringValue, let decimal = DecimalText(string) else {
+                throw Invalid(reason: "invalid_decimal", detail: "'\(name)' is not a decimal string")
+            }
+            if positive ? !decimal.isPositive : decimal.isNegative {
+                throw Invalid(reason: "invalid_price", detail: "'\(name)' = \(decimal)")
+            }
+            return decimal
+        }
+        source = try text("source")
+        symbol = try text("symbol")
+        guard let parsedKind = Kind(rawValue: try text("kind")) else { throw Invalid(reason: "unknown_kind", detail: "kind") }
+        kind = parsedKind
+        guard let ts = value["ts"]?.int64Value, ts > 0 else { throw Invalid(reason: "invalid_timestamp", detail: "'ts'") }
+        self.ts = ts
+        seq = value["seq"]?.int64Value
+        tradeID = value["trade_id"]?.stringValue
+        switch kind {
+        case .trade:
+            price = try decimal("price", positive: true, required: true)
+            size = try decimal("size", positive: false, required: true)
+        case .quote:
+            bid = try decimal("bid", positive: true, required: false)
+            ask = try decimal("ask", positive: true, required: false)
+            bidSize = try decimal("bid_size", positive: false, required: false)
+            askSize = try decimal("ask_size", positive: false, required: false)
+            guard bid != nil || ask != nil else { throw Invalid(reason: "missing_field", detail: "a quote needs bid or ask") }
+            if let bid, let ask, ask < bid { throw Invalid(reason: "crossed_quote", detail: "ask \(ask) < bid \(bid)") }
+        }
+    }
+
+    /// The tick's identity for duplicate suppression: trades by `trade_id`, everything else by content.
+    public var identity: String {
+        switch kind {
+        case .trade:
+            if let tradeID { return "t:" + tradeID }
+            return "T:\(ts):\(seq.map(String.init) ?? ""):\(price?.text ?? ""):\(size?.text ?? "")"
+        case .quote:
+            return "q:\(ts):\(seq.map(String.init) ?? ""):\(bid?.text ?? ""):\(ask?.text ?? ""):\(bidSize?.text ?? ""):\(askSize?.text ?? "")"
+        }
+    }
+
+    /// Byte-comparable order: event time, then sequence, then trade id (numeric ids in numeric order),
+    /// then identity — so open/close do not depend on arrival order.
+    public var orderKey: String {
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let id = tradeID ?? ""
+        return pad(ts, 20) + "|" + pad((seq ?? -1) + 1, 20) + "|" + pad(Int64(id.utf8.count), 4) + id + "|" + identity
+    }
+}
