@@ -53,6 +53,12 @@ public final class KafkaConsumer: Service, Sendable {
         try core.assignment()
     }
 
+    /// The partition's high watermark (next offset to be written) as last seen by fetches: a local cached
+    /// value, no broker round trip (nil until a fetch reported it). For lag: high watermark - next offset.
+    public func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? {
+        core.cachedHighWatermark(partition)
+    }
+
     /// Stops fetching these partitions until ``resume(_:)``.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
         try core.pauseOrResume(partitions, pause: true)
@@ -278,6 +284,12 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             }
         }
         return try outcome.get()
+    }
+
+    func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? {
+        var low: Int64 = -1, high: Int64 = -1
+        let result = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        return result == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
     }
 
     func assignment() throws -> [KafkaTopicPartition] {

@@ -16,7 +16,7 @@ public struct ServiceRole: Sendable {
                                              pendingWork: nil)
     public static let aggregator = ServiceRole(name: "aggregator", defaultHTTPPort: 9102, usesDatabase: true,
                                                requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] },
-                                               pendingWork: "candle aggregation is not built yet (issue #4): serving health, metrics and dependency checks only")
+                                               pendingWork: nil)
     public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103, usesDatabase: true,
                                                requiredTopics: { [$0.gaps, $0.candles, $0.health] },
                                                pendingWork: "gap repair is not built yet: serving health, metrics and dependency checks only")

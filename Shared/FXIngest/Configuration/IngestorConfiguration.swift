@@ -1,3 +1,4 @@
+import FXCore
 /// The ingestor's own settings (the shared ones — brokers, topic prefix, HTTP, logging — are in
 /// `ServiceSettings`). Each key, once:
 ///

@@ -1,3 +1,4 @@
+import FXCore
 /// A circuit breaker for one provider, shared by all its connections (a value type; keep it behind a
 /// lock). After `failureThreshold` consecutive failed connections (refused, closed before any data, or
 /// provider errors) it opens: no connection attempt for `openDuration`, doubling up to `maxOpenDuration`

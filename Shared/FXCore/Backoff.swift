@@ -37,7 +37,7 @@ public struct Backoff: Sendable, Equatable {
 
 extension Duration {
     /// Whole nanoseconds, clamped to `Int64`.
-    var nanosecondsClamped: Int64 {
+    public var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }

@@ -1,0 +1,75 @@
+import FXCore
+import FXKafka
+import FXPostgres
+
+extension AggregatorService {
+    /// Every `maintenanceInterval`: forget tick identities older than the duplicate window (by event time,
+    /// relative to the newest tick), and delete candles past their timeframe's retention, in batches.
+    func maintenanceLoop(connection: PostgresConnection) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.maintenanceInterval) } catch { return }
+            do {
+                let horizon = WallClock.nanoseconds() - configuration.dedupWindow.nanosecondsClamped
+                var deleted = 0
+                repeat {
+                    deleted = try await connection.query("""
+                        DELETE FROM tick_dedup WHERE ctid IN (SELECT ctid FROM tick_dedup WHERE ts < $1 LIMIT 10000)
+                        """, [horizon]).affectedRows
+                } while deleted == 10_000 && !Task.isCancelled
+                for (timeframe, days) in configuration.retentionDays where days > 0 {
+                    repeat {
+                        deleted = try await connection.query("""
+                            DELETE FROM candles WHERE ctid IN (SELECT ctid FROM candles
+                                WHERE timeframe = $1 AND bucket < now() - make_interval(days => $2) LIMIT 10000)
+                            """, [timeframe, days]).affectedRows
+                        counters.rowsDeleted.add(deleted, ordering: .relaxed)
+                    } while deleted == 10_000 && !Task.isCancelled
+                }
+            } catch {
+                logger.warning("maintenance failed (retried next round): \(error)")
+            }
+        }
+    }
+
+    /// Every `healthInterval`: a heartbeat on `<prefix>health` (JSON v1, key `aggregator:<instance>`):
+    /// `v`, `service`, `instance`, `ts`, `partitions` (`partition`, `generation`, `consumed_offset`,
+    /// `high_watermark`, `lag`, `pending`, `watermark_ts`), `counters`, `last_flush_ms`.
+    func healthLoop(producer: KafkaProducer, consumer: KafkaConsumer) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.healthInterval) } catch { return }
+            let wallNow = WallClock.nanoseconds()
+            let snapshot = state.withLock { state in
+                state.owned.map { id in
+                    (id, state.partitions[id]!, state.watermark(id, lateness: lateness, idle: configuration.idleTimeout, wallNow: wallNow, now: .now))
+                }
+            }
+            var w = JSONWriter(capacity: 512)
+            w.beginObject()
+            w.key("v"); w.number(1)
+            w.key("service"); w.string("aggregator")
+            w.key("instance"); w.string(instance)
+            w.key("ts"); w.number(wallNow)
+            w.key("partitions"); w.beginArray()
+            for (id, partition, watermark) in snapshot {
+                let high = consumer.cachedHighWatermark(KafkaTopicPartition(topic: topics.ticks, partition: id))
+                w.beginObject()
+                w.key("partition"); w.number(Int64(id))
+                w.key("generation"); w.number(partition.generation)
+                w.key("consumed_offset"); w.number(partition.consumedOffset)
+                w.key("high_watermark"); w.number(high)
+                w.key("lag"); w.number(high.map { max(0, $0 - (partition.consumedOffset ?? 0)) })
+                w.key("pending"); w.number(Int64(partition.pending.count))
+                w.key("watermark_ts"); w.number(watermark)
+                w.endObject()
+            }
+            w.endArray()
+            w.key("counters"); w.beginObject()
+            for (name, value) in counters.snapshot { w.key(name); w.number(Int64(value)) }
+            w.key("late_ticks"); w.number(Int64(state.withLock { $0.lateTicks }))
+            w.endObject()
+            w.key("last_flush_ms"); w.number(String(Double(counters.lastFlushMicros.load(ordering: .relaxed)) / 1_000))
+            w.endObject()
+            _ = await producer.send(contentsOf: [KafkaProducerMessage(topic: topics.health, key: Array("aggregator:\(instance)".utf8), value: w.bytes)])
+        }
+    }
+}
