@@ -88,7 +88,7 @@ public struct CandleStore: Sendable {
             guard !rows.isEmpty else { return [] }
             try await session.executeScript(Self.stageTable)
             _ = try await session.copyIn("COPY stage_ticks FROM STDIN", rows: rows)
-            let changed = try await session.query(mergeStatement)
+            let changed = try await session.query(mergeStatement, [topic])
             return try changed.rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
         }
     }
@@ -143,9 +143,9 @@ public struct CandleStore: Sendable {
                 GROUP BY 1, 2, 3, 4, 5
             )
             INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
-                                      notional, vwap, open_ts, close_ts, open_key, close_key, kafka_partition)
+                                      notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition)
             SELECT source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count, notional,
-                   CASE WHEN volume > 0 THEN notional / volume END, open_ts, close_ts, open_key, close_key, kafka_partition
+                   CASE WHEN volume > 0 THEN notional / volume END, open_ts, close_ts, open_key, close_key, $1, kafka_partition
             FROM agg
             ON CONFLICT (source, symbol, timeframe, price_type, bucket) DO UPDATE SET
                 open = CASE WHEN EXCLUDED.open_key < c.open_key THEN EXCLUDED.open ELSE c.open END,
@@ -161,6 +161,7 @@ public struct CandleStore: Sendable {
                 notional = c.notional + EXCLUDED.notional,
                 vwap = CASE WHEN c.volume + EXCLUDED.volume > 0
                             THEN (c.notional + EXCLUDED.notional) / (c.volume + EXCLUDED.volume) END,
+                ticks_topic = EXCLUDED.ticks_topic,
                 kafka_partition = EXCLUDED.kafka_partition,
                 revision = c.revision + 1,
                 updated_at = now()
@@ -176,10 +177,10 @@ public struct CandleStore: Sendable {
         let frames = timeframes.map { "('\($0.name)', \($0.seconds))" }.joined(separator: ", ")
         let rows = try await connection.query("""
             SELECT \(CandleRow.columns("c")) FROM candles c JOIN (VALUES \(frames)) AS tf(name, seconds) ON tf.name = c.timeframe
-            WHERE c.kafka_partition = $1 AND c.final_revision < c.revision
+            WHERE c.ticks_topic = $4 AND c.kafka_partition = $1 AND c.final_revision < c.revision
               AND c.bucket + tf.seconds * interval '1 second' <= to_timestamp($2::bigint / 1000000000.0)
             ORDER BY c.bucket LIMIT $3
-            """, [Int(partition), watermark, limit])
+            """, [Int(partition), watermark, limit, topic])
         return try rows.rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
     }
 

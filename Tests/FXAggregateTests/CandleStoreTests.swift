@@ -104,8 +104,8 @@ struct CandleStoreTests {
             await #expect(throws: PostgresError.self) {
                 _ = try await connection.query("""
                     INSERT INTO candles (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
-                        notional, open_ts, close_ts, open_key, close_key, kafka_partition)
-                    VALUES ('c', 'X/Y', '1m', 'trade', now(), \(price), \(price), \(price), \(price), 0, 1, 0, 0, 0, '', '', 0)
+                        notional, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition)
+                    VALUES ('c', 'X/Y', '1m', 'trade', now(), \(price), \(price), \(price), \(price), 0, 1, 0, 0, 0, '', '', 't', 0)
                     """)
             }
         }

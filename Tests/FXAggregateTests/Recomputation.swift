@@ -89,6 +89,11 @@ enum Recomputation {
     /// A tick log: `count` ticks over `symbols`, trades (with ids) and quotes, ms-spaced event times with
     /// deliberate ties, exact decimals.
     static func ticks(source: String, symbols: [String], count: Int, start: Int64, seed: UInt64) -> [TickRecord] {
+        messages(source: source, symbols: symbols, count: count, start: start, seed: seed).map { try! TickRecord(json: $0) }
+    }
+
+    /// The same log as `fx.ticks` JSON messages.
+    static func messages(source: String, symbols: [String], count: Int, start: Int64, seed: UInt64) -> [[UInt8]] {
         var random = SeededRandom(seed: seed)
         var tradeID = [String: Int](uniqueKeysWithValues: symbols.map { ($0, 1_000) })
         var seq = [String: Int64](uniqueKeysWithValues: symbols.map { ($0, 50) })
@@ -104,18 +109,18 @@ enum Recomputation {
                 let bid = "\(cents / 100).\(String(format: "%02d", cents % 100))"
                 let askCents = cents + spread
                 let ask = "\(askCents / 100).\(String(format: "%02d", askCents % 100))"
-                return json(#"{"v":1,"kind":"quote","source":"\#(source)","symbol":"\#(symbol)","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(seq[symbol]!),"bid":"\#(bid)","ask":"\#(ask)","bid_size":"1.5","ask_size":null}"#)
+                return Array(#"{"v":1,"kind":"quote","source":"\#(source)","symbol":"\#(symbol)","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(seq[symbol]!),"bid":"\#(bid)","ask":"\#(ask)","bid_size":"1.5","ask_size":null}"#.utf8)
             }
             tradeID[symbol]! += 1
             let size = "0.\(String(format: "%06d", 1 + Int(random.next() % 999_999)))"
-            return json(#"{"v":1,"kind":"trade","source":"\#(source)","symbol":"\#(symbol)","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(seq[symbol]!),"price":"\#(price)","size":"\#(size)","side":"buy","trade_id":"\#(tradeID[symbol]!)"}"#)
+            return Array(#"{"v":1,"kind":"trade","source":"\#(source)","symbol":"\#(symbol)","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(seq[symbol]!),"price":"\#(price)","size":"\#(size)","side":"buy","trade_id":"\#(tradeID[symbol]!)"}"#.utf8)
         }
     }
 
     static func json(_ text: String) -> TickRecord { try! TickRecord(json: Array(text.utf8)) }
 
     /// Shuffled with `duplicateShare` of the ticks repeated at random places.
-    static func disorder(_ ticks: [TickRecord], duplicateShare: Double, seed: UInt64) -> [TickRecord] {
+    static func disorder<T>(_ ticks: [T], duplicateShare: Double, seed: UInt64) -> [T] {
         var random = SeededRandom(seed: seed)
         var log = ticks
         for _ in 0..<Int(Double(ticks.count) * duplicateShare) { log.append(ticks[Int(random.next() % UInt64(ticks.count))]) }

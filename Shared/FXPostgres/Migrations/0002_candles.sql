@@ -28,6 +28,7 @@ CREATE TABLE candles (
     final_revision     integer NOT NULL DEFAULT 0,
     -- The fx.ticks partition the symbol's ticks come from (key -> partition is fixed): the owner of that
     -- partition closes the candle.
+    ticks_topic        text    NOT NULL,
     kafka_partition    integer NOT NULL,
     updated_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source, symbol, timeframe, price_type, bucket),
@@ -38,7 +39,7 @@ CREATE TABLE candles (
     CONSTRAINT candles_volume CHECK (volume >= 0 AND tick_count > 0)
 );
 
-CREATE INDEX candles_unfinal ON candles (kafka_partition, bucket) WHERE final_revision < revision;
+CREATE INDEX candles_unfinal ON candles (ticks_topic, kafka_partition, bucket) WHERE final_revision < revision;
 
 -- Identities of ticks already counted (trades by trade_id), pruned by event time after the
 -- configured duplicate window.
