@@ -15,6 +15,7 @@ import FXServiceChassis
 /// | open candle updates per key at most every | `--open-update-interval-ms` | `OPEN_UPDATE_INTERVAL_MS` | 1000 |
 /// | consumer group | `--consumer-group` | `AGGREGATOR_GROUP` | `fxstream-aggregator` |
 /// | retention per timeframe (days; 0 = keep) | `--retention` | `RETENTION` | `1s=2,1m=90` (others kept) |
+/// | TimescaleDB: compress chunks older than (days) | `--compress-after-days` | `COMPRESS_AFTER_DAYS` | 7 |
 public struct AggregatorConfiguration: Sendable {
     public var timeframes = Timeframe.defaults
     public var bidAskCandles = false
@@ -28,6 +29,9 @@ public struct AggregatorConfiguration: Sendable {
     public var retentionDays: [String: Int] = ["1s": 2, "1m": 90]
     public var healthInterval: Duration = .seconds(5)
     public var maintenanceInterval: Duration = .seconds(60)
+    /// With TimescaleDB: chunks older than this are compressed; ticks older than it are rejected
+    /// (`beyond_compression_horizon`), since compressed chunks are never upserted into.
+    public var compressAfter: Duration = .seconds(7 * 86_400)
 
     public init() {}
 }
@@ -43,6 +47,7 @@ public struct AggregatorOptions: ParsableArguments, Sendable {
     @Option(help: "Open candles are republished at most every this many ms per key (env OPEN_UPDATE_INTERVAL_MS, default 1000).") public var openUpdateIntervalMs: Int?
     @Option(help: "Kafka consumer group (env AGGREGATOR_GROUP, default fxstream-aggregator).") public var consumerGroup: String?
     @Option(help: "Retention per timeframe in days, e.g. 1s=2,1m=90 (env RETENTION; 0 keeps).") public var retention: String?
+    @Option(help: "TimescaleDB only: compress chunks older than this many days (env COMPRESS_AFTER_DAYS, default 7).") public var compressAfterDays: Int?
 
     public init() {}
 
@@ -77,6 +82,10 @@ public struct AggregatorOptions: ParsableArguments, Sendable {
         }
         if let v = try int(openUpdateIntervalMs, "OPEN_UPDATE_INTERVAL_MS") { c.openUpdateInterval = .milliseconds(v) }
         if let v = try consumerGroup ?? environment.value("AGGREGATOR_GROUP") { c.consumerGroup = v }
+        if let v = try int(compressAfterDays, "COMPRESS_AFTER_DAYS") {
+            guard v >= 1 else { throw ConfigurationError(key: "COMPRESS_AFTER_DAYS", reason: "must be at least 1") }
+            c.compressAfter = .seconds(v * 86_400)
+        }
         if let text = try retention ?? environment.value("RETENTION") {
             var days: [String: Int] = [:]
             for pair in text.split(separator: ",") {

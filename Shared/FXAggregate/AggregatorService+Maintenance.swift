@@ -3,6 +3,27 @@ import FXKafka
 import FXPostgres
 
 extension AggregatorService {
+    /// With TimescaleDB: compression (segmented by source, symbol, timeframe) for chunks older than
+    /// `compressAfter`. Returns whether it is on (then ticks older than the horizon are rejected).
+    func enableCompression(connection: PostgresConnection) async -> Bool {
+        do {
+            let capabilities = try await connection.withSession { try await PostgresCapabilities.detect($0) }
+            guard capabilities.timescaleEnabled else { return false }
+            let days = max(1, Int(configuration.compressAfter.components.seconds / 86_400))
+            try await connection.withSession { session in
+                try await session.executeScript("""
+                    ALTER TABLE candles SET (timescaledb.compress, timescaledb.compress_segmentby = 'source, symbol, timeframe');
+                    SELECT add_compression_policy('candles', compress_after => INTERVAL '\(days) days', if_not_exists => true);
+                    """)
+            }
+            logger.info("TimescaleDB compression on for chunks older than \(days) days")
+            return true
+        } catch {
+            logger.warning("TimescaleDB compression not set up: \(error)")
+            return false
+        }
+    }
+
     /// Every `maintenanceInterval`: forget tick identities older than the duplicate window (by event time,
     /// relative to the newest tick), and delete candles past their timeframe's retention, in batches.
     func maintenanceLoop(connection: PostgresConnection) async {

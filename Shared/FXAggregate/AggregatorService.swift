@@ -48,6 +48,7 @@ public final class AggregatorService: Service, Sendable {
 
     public func run() async throws {
         guard let connection = await connect(), let leaseConnection = await connect() else { return }
+        let compression = await enableCompression(connection: connection)
         let producer = try KafkaProducer(configuration: kafka, logger: logger)
         let handler = KafkaRebalanceHandler(
             partitionsAssigned: { [self] partitions in try await claim(partitions, on: leaseConnection) },
@@ -63,7 +64,7 @@ public final class AggregatorService: Service, Sendable {
                                               "timeframes": .string(configuration.timeframes.map(\.name).joined(separator: ","))])
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.consume(consumer) }
+                group.addTask { await self.consume(consumer, compression: compression) }
                 group.addTask { await self.flushLoop(connection: connection, producer: producer, consumer: consumer) }
                 group.addTask { await self.closeLoop(connection: connection, producer: producer) }
                 group.addTask { await self.maintenanceLoop(connection: connection) }
@@ -121,15 +122,21 @@ public final class AggregatorService: Service, Sendable {
 
     // MARK: Consuming
 
-    private func consume(_ consumer: KafkaConsumer) async {
+    private func consume(_ consumer: KafkaConsumer, compression: Bool) async {
         let maxPending = configuration.flushMaxTicks * 4
+        let horizon = configuration.compressAfter.nanosecondsClamped
         do {
             for try await event in consumer.events {
                 guard case .message(let message) = event else { continue }
                 var tick: TickRecord?
                 var reject: RejectRecord?
-                do {
-                    tick = try TickRecord(json: message.value)
+                do throws(TickRecord.Invalid) {
+                    let decoded = try TickRecord(json: message.value)
+                    if compression, decoded.ts < WallClock.nanoseconds() - horizon {
+                        throw TickRecord.Invalid(reason: "beyond_compression_horizon",
+                                                 detail: "ts older than the compressed chunks (\(configuration.compressAfter))")
+                    }
+                    tick = decoded
                 } catch {
                     reject = RejectRecord(source: "aggregator", stage: "aggregate", reason: error.reason, detail: error.detail,
                                           receivedAt: WallClock.nanoseconds(), payload: message.value, instance: instance,

@@ -31,7 +31,10 @@ struct SimInstrument: Sendable {
         case .finnhub:
             let isForex = !upper.hasPrefix("BINANCE:") && !upper.hasPrefix("COINBASE:") && !upper.hasPrefix("KRAKEN:")
             zeroVolume = isForex
-            if upper.contains("JPY") {
+            if !isForex {
+                priceScale = 2
+                priceUnits = upper.contains("BTC") ? 5_000_000 : upper.contains("ETH") ? 300_000 : Int64(1_000 + random.next() % 600_000)
+            } else if upper.contains("JPY") {
                 priceScale = 3
                 priceUnits = 150_000 + Int64(random.next() % 5_000)
             } else {

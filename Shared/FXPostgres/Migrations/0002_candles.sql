@@ -23,8 +23,7 @@ CREATE TABLE candles (
     open_key     text COLLATE "C" NOT NULL,
     close_key    text COLLATE "C" NOT NULL,
     revision     integer     NOT NULL DEFAULT 1,
-    -- Highest revision sent on the candles topic, and highest sent with final = true.
-    published_revision integer NOT NULL DEFAULT 0,
+    -- Highest revision published on the candles topic with final = true.
     final_revision     integer NOT NULL DEFAULT 0,
     -- The fx.ticks partition the symbol's ticks come from (key -> partition is fixed): the owner of that
     -- partition closes the candle.
