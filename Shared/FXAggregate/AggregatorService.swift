@@ -76,7 +76,9 @@ public final class AggregatorService: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(500))
         }
         await consumer.close()
-        await producer.shutdown()
+        // Finals not acknowledged by now are sent again after a restart (final_revision): do not hold
+        // the shutdown for an unreachable broker.
+        await producer.shutdown(flushTimeout: .seconds(5))
         await connection.close()
         await leaseConnection.close()
         logger.info("aggregator stopped", metadata: ["ticks": .stringConvertible(counters.ticks.load(ordering: .relaxed))])
