@@ -25,18 +25,24 @@ extension AggregatorService {
     }
 
     /// Every `maintenanceInterval`: forget tick identities older than the duplicate window (by event time,
-    /// relative to the newest tick), and delete candles past their timeframe's retention, in batches.
+    /// relative to the newest ticks of the owned partitions), and delete candles past their timeframe's
+    /// retention, in batches.
     func maintenanceLoop(connection: PostgresConnection) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.maintenanceInterval) } catch { return }
             do {
-                let horizon = WallClock.nanoseconds() - configuration.dedupWindow.nanosecondsClamped
+                // Event time: the oldest of the owned partitions' newest ticks, minus the window (a replay of
+                // old data keeps its identities as long as it is being replayed).
+                let newest = state.withLock { state in state.owned.compactMap { state.partitions[$0]?.maxTs }.min() }
                 var deleted = 0
-                repeat {
-                    deleted = try await connection.query("""
-                        DELETE FROM tick_dedup WHERE ctid IN (SELECT ctid FROM tick_dedup WHERE ts < $1 LIMIT 10000)
-                        """, [horizon]).affectedRows
-                } while deleted == 10_000 && !Task.isCancelled
+                if let newest {
+                    let horizon = newest - configuration.dedupWindow.nanosecondsClamped
+                    repeat {
+                        deleted = try await connection.query("""
+                            DELETE FROM tick_dedup WHERE ctid IN (SELECT ctid FROM tick_dedup WHERE ts < $1 LIMIT 10000)
+                            """, [horizon]).affectedRows
+                    } while deleted == 10_000 && !Task.isCancelled
+                }
                 for (timeframe, days) in configuration.retentionDays where days > 0 {
                     repeat {
                         deleted = try await connection.query("""
