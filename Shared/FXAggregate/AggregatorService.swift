@@ -62,14 +62,23 @@ public final class AggregatorService: Service, Sendable {
                                          rebalanceHandler: handler, bufferCapacity: 20_000, logger: logger)
         logger.info("aggregating", metadata: ["group": .string(configuration.consumerGroup),
                                               "timeframes": .string(configuration.timeframes.map(\.name).joined(separator: ","))])
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.consume(consumer, compression: compression) }
-                group.addTask { await self.flushLoop(connection: connection, producer: producer, consumer: consumer) }
-                group.addTask { await self.closeLoop(connection: connection, producer: producer) }
-                group.addTask { await self.maintenanceLoop(connection: connection) }
-                group.addTask { await self.healthLoop(producer: producer, consumer: consumer) }
+        await withDiscardingTaskGroup { outer in
+            // At SIGTERM, sends still waiting for a broker's report (an unreachable broker holds them for
+            // message.timeout.ms) are failed at once: finals not recorded as published go out after a restart.
+            outer.addTask {
+                try? await gracefulShutdown()
+                await producer.shutdown(flushTimeout: .seconds(2))
             }
+            await cancelWhenGracefulShutdown {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.consume(consumer, compression: compression) }
+                    group.addTask { await self.flushLoop(connection: connection, producer: producer, consumer: consumer) }
+                    group.addTask { await self.closeLoop(connection: connection, producer: producer) }
+                    group.addTask { await self.maintenanceLoop(connection: connection) }
+                    group.addTask { await self.healthLoop(producer: producer, consumer: consumer) }
+                }
+            }
+            outer.cancelAll()
         }
         // Graceful stop: write what is pending (a few attempts), then leave the group and close.
         for _ in 0..<3 where await flushOnce(connection: connection, producer: producer, consumer: consumer) == .failed {

@@ -50,7 +50,7 @@ struct AggregatorFaultTests {
         #expect(kills >= 2)
         let last = try launch()
         try await fixture.waitForOffsets(counts, timeout: .seconds(120))
-        #expect(await last.terminate() == 0)
+        #expect(await last.terminate(timeout: .seconds(30)) == 0, "graceful stop; log:\n\(last.log.suffix(4000))")
         expectEqual(try await fixture.stored(), expected)
         await connection.close()
     }

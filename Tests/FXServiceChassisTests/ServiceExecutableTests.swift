@@ -26,7 +26,7 @@ struct ServiceExecutableTests {
         #expect(ready.status == 503)
         #expect(ready.body.contains("kafka: failing"))
         #expect(try await TestEnvironment.eventually { await service.get("/metrics")?.body.contains("fx_dependency_up{dependency=\"kafka\"} 0") == true })
-        #expect(await service.terminate() == 0)
+        #expect(await service.terminate(timeout: .seconds(30)) == 0, "graceful stop without a broker; log:\n\(service.log.suffix(3000))")
     }
 
     @Test("a bad configuration value stops the service at once with the key named")
