@@ -96,7 +96,7 @@ let package = Package(
         .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis"], path: "Services/Backfiller"),
         .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis"], path: "Services/Monitor"),
         .executableTarget(name: "FXAdmin", dependencies: ["FXServiceChassis"], path: "Services/FXAdmin"),
-        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXCore", "CRdKafka", "CLibPQ",
+        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXAggregate", "FXCore", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

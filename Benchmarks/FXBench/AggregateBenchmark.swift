@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import FXAggregate
+import FXCore
+import FXPostgres
+import Logging
+
+/// Ticks per second through `CandleStore.flush` (fenced offsets, COPY to staging, dedup, expansion into
+/// 6 timeframes x price types, one merge statement) vs the baseline of only COPYing the same ticks into
+/// a plain table, in batches of the same size, on the same connection.
+struct AggregateBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "aggregate")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Ticks per round.") var ticks: Int = 100_000
+    @Option(help: "Ticks per flush.") var batch: Int = 5_000
+    @Option(help: "Symbols.") var symbols: Int = 20
+
+    func run() async throws {
+        var logger = Logger(label: "fxbench")
+        logger.logLevel = .error
+        let db = try await PostgresConnection.connect(PostgresConfiguration(url: options.databaseURL), logger: logger)
+        _ = try await Migrator(connection: db, migrations: Migration.bundled(), logger: logger).migrate()
+        var report = RatioReport(name: "aggregate flush (\(ticks) ticks, \(batch)/flush, 6 timeframes) vs COPY only", unit: "ticks/s")
+        for round in 0..<options.rounds {
+            let source = "bench-\(UUID().uuidString.prefix(8))"
+            let records = Self.records(source: source, count: ticks, symbols: symbols)
+            let store = CandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench")
+            let table = "bench_agg_copy_\(round)"
+            try await db.query("DROP TABLE IF EXISTS \(table)")
+            try await db.query("CREATE TABLE \(table) (source text, symbol text, kind text, tick_key text, order_key text, ts bigint, price numeric, size numeric, bid numeric, ask numeric, p integer)")
+            var start = ContinuousClock.now
+            for chunk in stride(from: 0, to: records.count, by: batch) {
+                let rows = records[chunk..<min(chunk + batch, records.count)].map { tick -> [String?] in
+                    [tick.source, tick.symbol, tick.kind.rawValue, tick.identity, tick.orderKey, String(tick.ts),
+                     tick.price?.text, tick.size?.text, nil, nil, "0"]
+                }
+                _ = try await db.copyIn("COPY \(table) FROM STDIN", rows: rows)
+            }
+            let baseline = seconds(ContinuousClock.now - start)
+            let lease = try await store.claim(partition: 0, owner: "bench", on: db)
+            start = ContinuousClock.now
+            var offset: Int64 = 0
+            for chunk in stride(from: 0, to: records.count, by: batch) {
+                let slice = Array(records[chunk..<min(chunk + batch, records.count)])
+                offset += Int64(slice.count)
+                _ = try await store.flush([.init(partition: 0, generation: lease.generation, nextOffset: offset, ticks: slice)], on: db)
+            }
+            let flushed = seconds(ContinuousClock.now - start)
+            report.add(baseline: Double(ticks) / baseline, bridge: Double(ticks) / flushed)
+            try await db.query("DROP TABLE \(table)")
+            try await db.query("DELETE FROM candles WHERE source = $1", [source])
+            try await db.query("DELETE FROM tick_dedup WHERE source = $1", [source])
+            try await db.query("DELETE FROM aggregator_offsets WHERE consumer_group = $1", [source])
+        }
+        await db.close()
+        report.printSummary(goal: nil)
+    }
+
+    static func records(source: String, count: Int, symbols: Int) -> [TickRecord] {
+        (0..<count).map { index in
+            let ts = 1_795_300_000_000_000_000 + Int64(index) * 10_000_000
+            let json = #"{"v":1,"kind":"trade","source":"\#(source)","symbol":"S\#(index % symbols)/USD","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(index),"price":"\#(100 + index % 97).\#(index % 100)","size":"0.\#(1 + index % 9999)","side":"buy","trade_id":"\#(index)"}"#
+            return try! TickRecord(json: Array(json.utf8))
+        }
+    }
+}
