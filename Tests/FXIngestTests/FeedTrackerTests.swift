@@ -60,6 +60,24 @@ struct FeedTrackerTests {
         #expect(gaps.first?.detail.contains("3 missing") == true)
     }
 
+    @Test("trade-id mode: a jump in trade ids, or a heartbeat's last_trade_id ahead of the last trade, is a gap; seq jumps are not")
+    func tradeIDJumps() {
+        var t = FeedTracker(source: "sim", connectionID: "sim-0", instance: "test", settings: .init(sequenceCheck: .tradeID),
+                            symbols: [(venue: "BTC-USD", symbol: "BTC/USD", hours: .continuous)], now: friday2100)
+        t.connected(now: friday2100)
+        #expect(t.observe(venueSymbol: "BTC-USD", eventTs: friday2100 + 1, sequence: 100, tradeID: 10, now: friday2100).isEmpty)
+        #expect(t.observe(venueSymbol: "BTC-USD", eventTs: friday2100 + 2, sequence: 170, tradeID: 11, now: friday2100).isEmpty,
+                "the full channel's numbering jumps on real Coinbase: not a gap")
+        #expect(t.observe(venueSymbol: "BTC-USD", eventTs: friday2100 + 3, sequence: 171, lastTradeID: 11, now: friday2100).isEmpty)
+        #expect(t.observe(venueSymbol: "BTC-USD", eventTs: friday2100 + 3, sequence: 172, lastTradeID: 0, now: friday2100).isEmpty,
+                "a heartbeat without a trade id says nothing")
+        let jump = t.observe(venueSymbol: "BTC-USD", eventTs: friday2100 + 9, sequence: 180, tradeID: 15, now: friday2100)
+        #expect(jump.first?.detail.contains("3 trade(s) missing") == true)
+        let quiet = t.observe(venueSymbol: "BTC-USD", eventTs: friday2100 + 12, sequence: 190, lastTradeID: 17, now: friday2100)
+        #expect(quiet.first?.detail.contains("2 trade(s) missing") == true, "the heartbeat reveals trades never received")
+        #expect(quiet.first.map { ($0.from, $0.to) }! == (friday2100 + 9, friday2100 + 12))
+    }
+
     @Test("a silent connection during open markets asks for a reconnect and opens stale gaps")
     func connectionStale() {
         var t = tracker(connectionStale: .seconds(10))

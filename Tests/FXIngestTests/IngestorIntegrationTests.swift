@@ -148,6 +148,20 @@ struct IngestorIntegrationTests {
         }
     }
 
+    @Test("trade-id mode (the real Coinbase default): skipped matches become a sequence gap named by trade ids")
+    func tradeIDGap() async throws {
+        try await IngestHarness.run(feeds: { port in
+            [FeedConfiguration(provider: "coinbase", symbols: ["BTC-USD"], webSocketURL: "ws://127.0.0.1:\(port)/coinbase", sequenceCheck: .tradeID)]
+        }, tune: { _ in }) { h in
+            try await h.waitForTicks("first trades") { $0.filter { $0["kind"]?.stringValue == "trade" }.count > 3 }
+            h.market.skip(venue: "coinbase", symbol: "BTC-USD", count: 12)
+            let gaps = try await h.waitForGaps("a trade-id gap") { $0.contains { $0.reason == .sequence } }
+            let gap = try #require(gaps.first { $0.reason == .sequence })
+            #expect(gap.detail.contains("trade id jumped"), "\(gap.detail)")
+            #expect(gap.to > gap.from)
+        }
+    }
+
     @Test("forex silence during the weekly close raises no stale gap and no reconnect")
     func weekendSilence() async throws {
         // Shift the ingestor's clock to Saturday 12:00 UTC of this week.

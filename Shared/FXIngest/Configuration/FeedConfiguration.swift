@@ -16,10 +16,14 @@ public struct FeedConfiguration: Sendable {
     public var maxSymbolsPerConnection: Int?
     public var connectionStaleAfter: Duration?
     public var symbolStaleAfter: Duration?
+    /// How missed messages are detected; nil: the provider's default for its real endpoint, and
+    /// `contiguous` when `webSocketURL` points elsewhere (the simulator numbers per subscribed message).
+    public var sequenceCheck: FeedTracker.SequenceCheck?
 
     public init(provider: String, symbols: [String], webSocketURL: String? = nil, restURL: String? = nil,
                 credentials: [ProviderCredential] = [], maxSymbolsPerConnection: Int? = nil,
-                connectionStaleAfter: Duration? = nil, symbolStaleAfter: Duration? = nil) {
+                connectionStaleAfter: Duration? = nil, symbolStaleAfter: Duration? = nil,
+                sequenceCheck: FeedTracker.SequenceCheck? = nil) {
         self.provider = provider
         self.symbols = symbols
         self.webSocketURL = webSocketURL
@@ -28,6 +32,7 @@ public struct FeedConfiguration: Sendable {
         self.maxSymbolsPerConnection = maxSymbolsPerConnection
         self.connectionStaleAfter = connectionStaleAfter
         self.symbolStaleAfter = symbolStaleAfter
+        self.sequenceCheck = sequenceCheck
     }
 }
 
@@ -81,6 +86,11 @@ public struct ConnectionPlan: Sendable {
         var tracker = defaults.tracker
         if let value = feed.connectionStaleAfter { tracker.connectionStaleAfter = value }
         if let value = feed.symbolStaleAfter { tracker.symbolStaleAfter = value }
+        if let check = feed.sequenceCheck {
+            tracker.sequenceCheck = check
+        } else if tracker.sequenceCheck != .off, let url = feed.webSocketURL, url != defaults.webSocketURL {
+            tracker.sequenceCheck = .contiguous
+        }
         return ConnectionPlan(provider: provider, webSocketBase: feed.webSocketURL ?? defaults.webSocketURL,
                               tracker: tracker, shards: shards)
     }

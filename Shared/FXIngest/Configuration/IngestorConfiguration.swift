@@ -17,6 +17,7 @@ import FXCore
 /// | WebSocket ping interval (ms) | — | `PING_INTERVAL_MS` | `ping_interval_ms` | 15000 |
 /// | reconnect backoff base / cap (ms) | — | `BACKOFF_BASE_MS`, `BACKOFF_CAP_MS` | `backoff_base_ms`, `backoff_cap_ms` | 500, 30000 |
 /// | circuit breaker: failures to open, open time (ms) | — | `CIRCUIT_FAILURES`, `CIRCUIT_OPEN_MS` | `circuit_failures`, `circuit_open_ms` | 5, 30000 |
+/// | how missed messages are detected (`off`, `contiguous`, `trade_id`) | — | — | `feeds[].sequence_check` | coinbase `trade_id` on its real endpoint, `contiguous` with `ws_url` overridden; finnhub `off` |
 /// | connection / symbol silence before `stale` (ms) | — | — | `feeds[].connection_stale_after_ms`, `feeds[].symbol_stale_after_ms` | coinbase 30000/30000, finnhub 60000/180000 |
 /// | credentials | — | `<PROVIDER>_API_KEY` (comma-separated for several keys), `<PROVIDER>_API_SECRET`, `<PROVIDER>_API_PASSPHRASE`, each also as `*_FILE` | `feeds[].credentials_env` (the prefix, default the provider id upper-cased) | none |
 ///

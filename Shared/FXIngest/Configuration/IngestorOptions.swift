@@ -111,7 +111,7 @@ enum IngestorConfigFile {
     private static func feed(_ entry: [String: Any], index: Int, environment: EnvironmentReader) throws -> FeedConfiguration {
         let where_ = "feeds[\(index)]"
         let known: Set<String> = ["provider", "symbols", "ws_url", "rest_url", "max_symbols_per_connection", "credentials_env",
-                                  "connection_stale_after_ms", "symbol_stale_after_ms"]
+                                  "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check"]
         if let unknown = entry.keys.first(where: { !known.contains($0) }) {
             throw ConfigurationError(key: where_, reason: "unknown key '\(unknown)' (secrets belong in the environment or files)")
         }
@@ -126,11 +126,18 @@ enum IngestorConfigFile {
             return .milliseconds(int)
         }
         let prefix = (entry["credentials_env"] as? String) ?? provider.uppercased()
+        var sequenceCheck: FeedTracker.SequenceCheck?
+        if let text = entry["sequence_check"] {
+            guard let parsed = (text as? String).flatMap(FeedTracker.SequenceCheck.init(rawValue:)) else {
+                throw ConfigurationError(key: "\(where_).sequence_check", reason: "expected off, contiguous or trade_id")
+            }
+            sequenceCheck = parsed
+        }
         return FeedConfiguration(provider: provider.lowercased(), symbols: symbols, webSocketURL: entry["ws_url"] as? String,
                                  restURL: entry["rest_url"] as? String, credentials: try credentials(prefix: prefix, environment: environment),
                                  maxSymbolsPerConnection: entry["max_symbols_per_connection"] as? Int,
                                  connectionStaleAfter: try milliseconds("connection_stale_after_ms"),
-                                 symbolStaleAfter: try milliseconds("symbol_stale_after_ms"))
+                                 symbolStaleAfter: try milliseconds("symbol_stale_after_ms"), sequenceCheck: sequenceCheck)
     }
 
     /// `<PREFIX>_API_KEY` (several keys comma- or newline-separated), `_API_SECRET`, `_API_PASSPHRASE`,

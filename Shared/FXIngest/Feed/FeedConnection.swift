@@ -225,9 +225,13 @@ public final class FeedConnection: Sendable {
             for event in events {
                 switch event {
                 case .tick(let tick):
-                    gaps += tracker.observe(venueSymbol: tick.venueSymbol, eventTs: tick.timestamp, sequence: tick.sequence, now: receivedAt)
-                case .heartbeat(let venue, let sequence, _, let timestamp):
-                    gaps += tracker.observe(venueSymbol: venue, eventTs: timestamp ?? receivedAt, sequence: sequence, now: receivedAt)
+                    var tradeID: Int64?
+                    if case .trade(_, _, _, let id) = tick.payload { tradeID = id.flatMap { Int64($0) } }
+                    gaps += tracker.observe(venueSymbol: tick.venueSymbol, eventTs: tick.timestamp, sequence: tick.sequence,
+                                            tradeID: tradeID, now: receivedAt)
+                case .heartbeat(let venue, let sequence, let lastTradeID, let timestamp):
+                    gaps += tracker.observe(venueSymbol: venue, eventTs: timestamp ?? receivedAt, sequence: sequence,
+                                            lastTradeID: lastTradeID.flatMap { Int64($0) }, now: receivedAt)
                 case .control(let what):
                     if what == "subscriptions" { tracker.subscribed(now: receivedAt, acknowledged: true) }
                 case .providerError(let message):

@@ -11,16 +11,34 @@ import FXCore
 /// - **sequence**: a provider sequence that jumps by more than one -> a gap between the two events.
 /// Heartbeats count as life and carry sequences like data.
 public struct FeedTracker: Sendable {
+    /// How missed messages are detected from the provider's numbering.
+    public enum SequenceCheck: String, Sendable, Equatable, CaseIterable {
+        /// No numbering (Finnhub).
+        case off
+        /// `seq` rises by exactly one per product over the subscribed messages (the contract;
+        /// what `fxsim` sends).
+        case contiguous
+        /// Trade ids rise by one per product, and a heartbeat's `last_trade_id` ahead of the last trade
+        /// seen means trades were missed. Real Coinbase numbers *all* of a product's messages (order book
+        /// included), so `seq` on matches/ticker/heartbeat jumps by design; trade ids do not.
+        case tradeID = "trade_id"
+    }
+
     public struct Settings: Sendable, Equatable {
         public var connectionStaleAfter: Duration
         public var symbolStaleAfter: Duration
-        public var tracksSequence: Bool
+        public var sequenceCheck: SequenceCheck
 
         public init(connectionStaleAfter: Duration = .seconds(30), symbolStaleAfter: Duration = .seconds(120),
-                    tracksSequence: Bool = false) {
+                    sequenceCheck: SequenceCheck = .off) {
             self.connectionStaleAfter = connectionStaleAfter
             self.symbolStaleAfter = symbolStaleAfter
-            self.tracksSequence = tracksSequence
+            self.sequenceCheck = sequenceCheck
+        }
+
+        public init(connectionStaleAfter: Duration = .seconds(30), symbolStaleAfter: Duration = .seconds(120), tracksSequence: Bool) {
+            self.init(connectionStaleAfter: connectionStaleAfter, symbolStaleAfter: symbolStaleAfter,
+                      sequenceCheck: tracksSequence ? .contiguous : .off)
         }
     }
 
@@ -43,6 +61,7 @@ public struct FeedTracker: Sendable {
         var lastEventTs: Int64?
         var lastSeenAt: Int64?
         var lastSequence: Int64?
+        var lastTradeID: Int64?
         var openGap: OpenGap?
         var events = 0
     }
@@ -130,6 +149,7 @@ public struct FeedTracker: Sendable {
                 gapsOpened += 1
             }
             entry.lastSequence = nil
+            entry.lastTradeID = nil
             symbols[venue] = entry
         }
     }
@@ -138,7 +158,11 @@ public struct FeedTracker: Sendable {
 
     /// A tick or heartbeat for `venueSymbol` with event time `eventTs`: closes the symbol's open gap or
     /// reports a sequence jump. Unknown symbols (not subscribed here) are ignored.
-    public mutating func observe(venueSymbol: String, eventTs: Int64, sequence: Int64?, now: Int64) -> [GapEvent] {
+    /// - Parameters:
+    ///   - tradeID: a trade's numeric id (for ``SequenceCheck/tradeID``).
+    ///   - lastTradeID: a heartbeat's `last_trade_id` (same; 0 or nil is ignored).
+    public mutating func observe(venueSymbol: String, eventTs: Int64, sequence: Int64?, tradeID: Int64? = nil,
+                                 lastTradeID: Int64? = nil, now: Int64) -> [GapEvent] {
         guard var entry = symbols[venueSymbol] else { return [] }
         deliveredData = true
         if state == .subscribing || state == .stale { state = .streaming }
@@ -146,12 +170,30 @@ public struct FeedTracker: Sendable {
         if let open = entry.openGap {
             gaps.append(gap(entry, from: open.from, to: eventTs, reason: open.reason, detail: open.detail, now: now))
             entry.openGap = nil
-        } else if settings.tracksSequence, let sequence, let last = entry.lastSequence, sequence > last &+ 1 {
-            gapsOpened += 1
-            gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
-                            detail: "sequence jumped from \(last) to \(sequence): \(sequence - last - 1) missing", now: now))
+        } else {
+            switch settings.sequenceCheck {
+            case .off:
+                break
+            case .contiguous:
+                if let sequence, let last = entry.lastSequence, sequence > last &+ 1 {
+                    gapsOpened += 1
+                    gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
+                                    detail: "sequence jumped from \(last) to \(sequence): \(sequence - last - 1) missing", now: now))
+                }
+            case .tradeID:
+                let seen = tradeID ?? lastTradeID.flatMap { $0 > 0 ? $0 : nil }
+                let expected = tradeID == nil ? entry.lastTradeID : entry.lastTradeID.map { $0 &+ 1 }
+                if let seen, let last = entry.lastTradeID, let expected, seen > expected {
+                    gapsOpened += 1
+                    let missing = tradeID == nil ? seen - last : seen - last - 1
+                    gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
+                                    detail: "trade id jumped from \(last) to \(seen): \(missing) trade(s) missing", now: now))
+                }
+            }
         }
         if let sequence, sequence > (entry.lastSequence ?? .min) { entry.lastSequence = sequence }
+        let seenTrade = tradeID ?? lastTradeID.flatMap { $0 > 0 ? $0 : nil }
+        if let seenTrade, seenTrade > (entry.lastTradeID ?? .min) { entry.lastTradeID = seenTrade }
         entry.lastEventTs = max(entry.lastEventTs ?? eventTs, eventTs)
         entry.lastSeenAt = now
         entry.events += 1

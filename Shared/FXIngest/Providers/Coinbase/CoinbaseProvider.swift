@@ -11,8 +11,10 @@ public struct CoinbaseProvider: MarketDataProvider {
     public var defaults: ProviderDefaults {
         ProviderDefaults(webSocketURL: "wss://ws-feed.exchange.coinbase.com", restURL: "https://api.exchange.coinbase.com",
                          maxSymbolsPerConnection: 100, connectionsPerCredential: nil, requiresCredential: false,
-                         // Heartbeats arrive every second per product, so 30 s of silence is an outage.
-                         tracker: .init(connectionStaleAfter: .seconds(30), symbolStaleAfter: .seconds(30), tracksSequence: true))
+                         // Heartbeats arrive every second per product, so 30 s of silence is an outage. Real
+                         // Coinbase numbers every message of a product (order book included): trade ids are
+                         // what is contiguous on these channels (see ConnectionPlan for the simulator).
+                         tracker: .init(connectionStaleAfter: .seconds(30), symbolStaleAfter: .seconds(30), sequenceCheck: .tradeID))
     }
 
     public static let channels = ["matches", "ticker", "heartbeat"]

@@ -10,7 +10,7 @@ public struct FinnhubProvider: MarketDataProvider {
     public var defaults: ProviderDefaults {
         ProviderDefaults(webSocketURL: "wss://ws.finnhub.io", restURL: "https://finnhub.io",
                          maxSymbolsPerConnection: 50, connectionsPerCredential: 1, requiresCredential: true,
-                         tracker: .init(connectionStaleAfter: .seconds(60), symbolStaleAfter: .seconds(180), tracksSequence: false))
+                         tracker: .init(connectionStaleAfter: .seconds(60), symbolStaleAfter: .seconds(180), sequenceCheck: .off))
     }
 
     /// Exchange prefixes of Finnhub's crypto venues (trade around the clock).
