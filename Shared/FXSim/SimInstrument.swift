@@ -1,3 +1,5 @@
+import FXCore
+
 /// One simulated instrument: an exact-decimal random walk (integer units at a fixed scale, so prices
 /// never pass through binary floating point), its provider sequence and trade ids.
 struct SimInstrument: Sendable {
@@ -96,17 +98,4 @@ struct SimTrade: Sendable {
     var sizeUnits: Int64
     var tradeID: Int64
     var makerSideSell: Bool
-}
-
-/// SplitMix64: a small, fast, seedable generator (deterministic across platforms).
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -28,7 +28,7 @@ struct AggregatorFaultTests {
                 environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
         }
         var previous: [Int32: Int64] = [:]
-        var random = SeededRandom(seed: 99)
+        var random = SplitMix64(seed: 99)
         var kills = 0
         for _ in 0..<4 {
             let process = try launch()

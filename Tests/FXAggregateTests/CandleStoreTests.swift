@@ -27,7 +27,7 @@ struct CandleStoreTests {
         let lease = try await store.claim(partition: 0, owner: "test", on: connection)
         #expect(lease.nextOffset == nil)
         var offset: Int64 = 0
-        var random = SeededRandom(seed: 3)
+        var random = SplitMix64(seed: 3)
         var revisions = 0
         for pass in 0..<2 {   // the whole log, then the whole log again
             var index = 0

@@ -94,7 +94,7 @@ enum Recomputation {
 
     /// The same log as `fx.ticks` JSON messages.
     static func messages(source: String, symbols: [String], count: Int, start: Int64, seed: UInt64) -> [[UInt8]] {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var tradeID = [String: Int](uniqueKeysWithValues: symbols.map { ($0, 1_000) })
         var seq = [String: Int64](uniqueKeysWithValues: symbols.map { ($0, 50) })
         var ts = start
@@ -121,22 +121,10 @@ enum Recomputation {
 
     /// Shuffled with `duplicateShare` of the ticks repeated at random places.
     static func disorder<T>(_ ticks: [T], duplicateShare: Double, seed: UInt64) -> [T] {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var log = ticks
         for _ in 0..<Int(Double(ticks.count) * duplicateShare) { log.append(ticks[Int(random.next() % UInt64(ticks.count))]) }
         log.shuffle(using: &random)
         return log
-    }
-}
-
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
