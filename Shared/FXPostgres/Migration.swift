@@ -1,4 +1,5 @@
 import Foundation
+import FXCore
 
 /// One versioned schema change: a file `NNNN_name.sql` applied once, in version order.
 public struct Migration: Sendable, Hashable {
@@ -13,14 +14,7 @@ public struct Migration: Sendable, Hashable {
     }
 
     /// FNV-1a 64 of the SQL text: a changed file that was already applied is detected and refused.
-    public var checksum: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in sql.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return String(hash, radix: 16)
-    }
+    public var checksum: String { String(FNV1a.hash64(sql), radix: 16) }
 
     /// Reads `NNNN_name.sql` files from a directory, in version order. Rejects duplicate versions.
     public static func load(from directory: URL) throws -> [Migration] {

@@ -22,7 +22,7 @@ struct SimInstrument: Sendable {
     init(venue: Venue, symbol: String, seed: UInt64) {
         self.venue = venue
         self.symbol = symbol
-        var random = SplitMix64(seed: seed ^ Self.fnv1a(venue.rawValue + ":" + symbol))
+        var random = SplitMix64(seed: seed ^ FNV1a.hash64(venue.rawValue + ":" + symbol))
         let upper = symbol.uppercased()
         switch venue {
         case .coinbase:
@@ -84,12 +84,6 @@ struct SimInstrument: Sendable {
         if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
         let point = digits.index(digits.endIndex, offsetBy: -scale)
         return (negative ? "-" : "") + digits[..<point] + "." + digits[point...]
-    }
-
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
     }
 }
 
