@@ -20,7 +20,6 @@ public struct CircuitBreaker: Sendable, Equatable {
     public private(set) var state: State = .closed
     public private(set) var consecutiveFailures = 0
     public private(set) var openedUntil: Int64 = 0
-    public private(set) var timesOpened = 0
     private var currentOpenDuration: Duration
     private var trialInFlight = false
 
@@ -71,7 +70,6 @@ public struct CircuitBreaker: Sendable, Equatable {
 
     private mutating func open(now: Int64) {
         state = .open
-        timesOpened += 1
         openedUntil = now + currentOpenDuration.nanosecondsClamped
     }
 }

@@ -271,6 +271,7 @@ public final class FeedConnection: Sendable {
         let dropped = await queue.push(items, maxWait: settings.enqueueMaxWait)
         if !dropped.isEmpty {
             counters.dropped.add(dropped.count, ordering: .relaxed)
+            metrics.dropped.increment(by: dropped.count)
             let lost = DeliveryGaps.make(lost: dropped, detail: "dropped: the publish queue stayed full (Kafka slower than the feed)",
                                          instance: instance, now: clock.now())
             publish(gaps: lost)

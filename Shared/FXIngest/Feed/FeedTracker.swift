@@ -259,5 +259,4 @@ public struct FeedTracker: Sendable {
     public var staleSymbols: Int { symbols.values.filter { $0.openGap?.reason == .stale }.count }
     public var symbolsWithOpenGaps: Int { symbols.values.filter { $0.openGap != nil }.count }
     public var lastMessageAt: Int64? { lastFrameAt }
-    public func canonicalSymbol(_ venue: String) -> String? { symbols[venue]?.symbol }
 }

@@ -14,5 +14,4 @@ public final class ProviderCircuit: Sendable {
     public func recordSuccess() { breaker.withLock { $0.recordSuccess() } }
     public func recordFailure(now: Int64) { breaker.withLock { $0.recordFailure(now: now) } }
     public var state: CircuitBreaker.State { breaker.withLock { $0.state } }
-    public var timesOpened: Int { breaker.withLock { $0.timesOpened } }
 }

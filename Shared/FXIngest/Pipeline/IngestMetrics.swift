@@ -6,7 +6,8 @@ import FXCore
 ///   `fx_ingest_rejects_total{source,reason}`, `fx_ingest_gaps_total{source,reason}`,
 ///   `fx_ingest_provider_errors_total{source}`, `fx_ingest_reconnects_total{source}`;
 /// - `fx_ingest_delivered_total{topic_kind}`, `fx_ingest_delivery_failures_total{topic_kind}`,
-///   `fx_ingest_dropped_total` (queue full), `fx_ingest_queue_depth`;
+///   `fx_ingest_dropped_total{source}` (queue full; each drop is covered by a `delivery` gap),
+///   `fx_ingest_queue_depth`;
 /// - `fx_ingest_frame_to_ack_seconds` (timer: frame received -> broker acknowledgement).
 public struct IngestMetrics: Sendable {
     public let factory: any MetricsFactory
@@ -22,6 +23,7 @@ public struct IngestMetrics: Sendable {
         public let quotes: Counter
         public let providerErrors: Counter
         public let reconnects: Counter
+        public let dropped: Counter
         let rejects: [String: Counter]
         let gaps: [GapEvent.Reason: Counter]
 
@@ -50,6 +52,7 @@ public struct IngestMetrics: Sendable {
             quotes: Counter(label: "fx_ingest_ticks_total", dimensions: dimensions + [("kind", "quote")], factory: factory),
             providerErrors: Counter(label: "fx_ingest_provider_errors_total", dimensions: dimensions, factory: factory),
             reconnects: Counter(label: "fx_ingest_reconnects_total", dimensions: dimensions, factory: factory),
+            dropped: Counter(label: "fx_ingest_dropped_total", dimensions: dimensions, factory: factory),
             rejects: rejects, gaps: gaps)
     }
 
@@ -61,7 +64,6 @@ public struct IngestMetrics: Sendable {
         Counter(label: "fx_ingest_delivery_failures_total", dimensions: [("topic_kind", kind)], factory: factory)
     }
 
-    var dropped: Counter { Counter(label: "fx_ingest_dropped_total", factory: factory) }
     var queueDepth: Gauge { Gauge(label: "fx_ingest_queue_depth", factory: factory) }
     var frameToAck: CoreMetrics.Timer {
         CoreMetrics.Timer(label: "fx_ingest_frame_to_ack_seconds", preferredDisplayUnit: .seconds, factory: factory)

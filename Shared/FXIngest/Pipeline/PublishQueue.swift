@@ -11,7 +11,6 @@ public final class PublishQueue: Sendable {
         var items = Deque<PublishItem>()
         var consumer: CheckedContinuation<Void, Never>?
         var finished = false
-        var highWater = 0
     }
 
     public let capacity: Int
@@ -22,8 +21,6 @@ public final class PublishQueue: Sendable {
     }
 
     public var count: Int { state.withLock { $0.items.count } }
-    /// The most items ever queued at once.
-    public var highWater: Int { state.withLock { $0.highWater } }
 
     /// Appends what fits now; returns the rest.
     private func tryPush(_ items: ArraySlice<PublishItem>, force: Bool) -> ArraySlice<PublishItem> {
@@ -31,7 +28,6 @@ public final class PublishQueue: Sendable {
             let room = force ? items.count : max(0, capacity - state.items.count)
             let taken = items.prefix(room)
             state.items.append(contentsOf: taken)
-            state.highWater = max(state.highWater, state.items.count)
             let consumer = taken.isEmpty ? nil : state.consumer
             if consumer != nil { state.consumer = nil }
             return (items.dropFirst(taken.count), consumer)
