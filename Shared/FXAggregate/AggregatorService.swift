@@ -155,15 +155,14 @@ public final class AggregatorService: Service, Sendable {
                     counters.rejects.add(1, ordering: .relaxed)
                     metrics.rejects.increment()
                 }
-                let lateBefore = state.withLock { $0.lateTicks }
-                let accepted = state.withLock {
+                let receipt = state.withLock {
                     $0.received(partition: message.partition, offset: message.offset, tick: tick, reject: reject,
                                 lateness: lateness, now: .now)
                 }
-                if accepted, tick != nil {
+                if receipt != .notOwned, tick != nil {
                     counters.ticks.add(1, ordering: .relaxed)
                     metrics.ticks.increment()
-                    if state.withLock({ $0.lateTicks }) > lateBefore { metrics.lateTicks.increment() }
+                    if receipt == .late { metrics.lateTicks.increment() }
                 }
                 // Backpressure: while the database is behind (or down), stop taking ticks.
                 while state.withLock({ $0.pendingCount }) >= maxPending {

@@ -32,12 +32,19 @@ struct AggregatorState: Sendable {
         }
     }
 
-    /// Records one consumed message: a valid tick or a reject. Returns false for a partition not owned.
+    enum Receipt { case notOwned, accepted, late }
+
+    /// Records one consumed message: a valid tick or a reject. `late`: a tick older than the partition's
+    /// watermark (it still counts; its candle gets a new revision).
     mutating func received(partition: Int32, offset: Int64, tick: TickRecord?, reject: RejectRecord?,
-                           lateness: Int64, now: ContinuousClock.Instant) -> Bool {
-        guard var state = partitions[partition] else { return false }
+                           lateness: Int64, now: ContinuousClock.Instant) -> Receipt {
+        guard var state = partitions[partition] else { return .notOwned }
+        var receipt = Receipt.accepted
         if let tick {
-            if let maxTs = state.maxTs, tick.ts < maxTs - lateness { lateTicks += 1 }
+            if let maxTs = state.maxTs, tick.ts < maxTs - lateness {
+                lateTicks += 1
+                receipt = .late
+            }
             state.maxTs = max(state.maxTs ?? tick.ts, tick.ts)
             state.pending.append(tick)
             state.symbols.insert(tick.source + "\u{0}" + tick.symbol)
@@ -48,7 +55,7 @@ struct AggregatorState: Sendable {
         state.consumedOffset = offset + 1
         state.lastMessageAt = now
         partitions[partition] = state
-        return true
+        return receipt
     }
 
     struct Taken: Sendable {
