@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // librdkafka >= 2.8 comes from `scripts/install-deps.sh` (system or project-local, see README):
@@ -38,24 +38,28 @@ let package = Package(
 
         // Shared libraries.
         .target(name: "FXCore", path: "Shared/FXCore"),
+        .target(name: "FXMetrics", dependencies: [
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Shared/FXMetrics"),
+        .target(name: "FXConfiguration", dependencies: [
+            "FXCore",
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Shared/FXConfiguration"),
         .target(name: "FXIngest", dependencies: [
-            "FXCore", "FXKafka", "FXServiceChassis",
+            "FXCore", "FXKafka", "FXConfiguration", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Yams", package: "Yams"),
             .product(name: "DequeModule", package: "swift-collections"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/FXIngest"),
         .target(name: "FXAggregate", dependencies: [
-            "FXCore", "FXKafka", "FXPostgres", "FXServiceChassis",
+            "FXCore", "FXKafka", "FXPostgres", "FXConfiguration", "FXDatabaseChassis", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/FXAggregate"),
         .target(name: "FXSim", dependencies: [
             "FXCore",
@@ -75,27 +79,38 @@ let package = Package(
             "CLibPQ", "FXCore",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/FXPostgres", resources: [.copy("Migrations")]),
+        // The chassis of every service (configuration, logging, metrics, health, Kafka); no libpq.
         .target(name: "FXServiceChassis", dependencies: [
-            "FXCore", "FXKafka", "FXPostgres",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FXCore", "FXKafka", "FXConfiguration",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Shared/FXServiceChassis"),
+        // What services that use PostgreSQL add to the chassis: database settings, migrations, schema gate.
+        .target(name: "FXDatabaseChassis", dependencies: [
+            "FXServiceChassis", "FXPostgres", "FXConfiguration", "FXKafka",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/FXDatabaseChassis"),
 
         // Thin executables.
-        .executableTarget(name: "Ingestor", dependencies: ["FXServiceChassis", "FXIngest"], path: "Services/Ingestor"),
+        .executableTarget(name: "Ingestor", dependencies: ["FXServiceChassis", "FXConfiguration", "FXIngest",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Ingestor"),
         .executableTarget(name: "FXSimulator", dependencies: ["FXSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Services/FXSim"),
-        .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis", "FXAggregate"], path: "Services/Aggregator"),
-        .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis"], path: "Services/Backfiller"),
-        .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis"], path: "Services/Monitor"),
-        .executableTarget(name: "FXAdmin", dependencies: ["FXServiceChassis"], path: "Services/FXAdmin"),
+        .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXAggregate",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Aggregator"),
+        .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration"], path: "Services/Backfiller"),
+        .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration"], path: "Services/Monitor"),
+        .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/FXAdmin"),
         .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXAggregate", "FXCore", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -110,7 +125,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FXTestSupport"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
-        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis",
+        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXIngestTests"),
@@ -120,6 +135,16 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXAggregateTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
-        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXTestSupport"], path: "Tests/FXServiceChassisTests"),
+        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest"], path: "Tests/FXServiceChassisTests"),
     ]
 )
+
+// One list of compiler settings for every Swift target: Swift 6 language mode (complete strict
+// concurrency checking) and explicit `any` for existentials.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,50 +1,54 @@
 import ArgumentParser
-import FXServiceChassis
+import FXDatabaseChassis
 
 @main
 struct FXAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fxadmin",
-        abstract: "Operates an FXStream deployment: topics and database migrations.",
+        abstract: "Operates an FXStream deployment: topics and database migrations. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
         subcommands: [CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self])
 }
 
+/// The subcommands' flags go to the configuration resolver (`--brokers`, `--database-url`, `--partitions`, ...).
+struct AdminFlags: ParsableArguments {
+    @Argument(parsing: .allUnrecognized, help: "Configuration flags, e.g. --brokers HOST:PORT, --database-url URL, --partitions N; --help-config lists them.")
+    var flags: [String] = []
+
+    var tasks: AdminTasks? { AdminTasks.load(arguments: flags.map { $0 == "--help-config" ? "--help" : $0 }) }
+}
+
 struct CreateTopicsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-topics",
-                                                    abstract: "Create the pipeline's topics that do not exist yet.")
-    @OptionGroup var options: CommonOptions
-    @Option(help: "Partitions per topic (env FX_PARTITIONS).") var partitions: Int32?
-    @Option(help: "Replication factor.") var replicationFactor: Int32 = 1
+    static let configuration = CommandConfiguration(commandName: "create-topics", abstract: "Create the pipeline's topics that do not exist yet.")
+    @OptionGroup var options: AdminFlags
 
     func run() async throws {
-        let admin = try AdminTasks(options: options)
-        try await admin.createTopics(partitions: partitions, replicationFactor: replicationFactor)
+        try await options.tasks?.createTopics()
     }
 }
 
 struct DescribeTopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe-topics", abstract: "Show the pipeline's topics and partitions.")
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: AdminFlags
 
     func run() async throws {
-        try await AdminTasks(options: options).describeTopics()
+        try await options.tasks?.describeTopics()
     }
 }
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations.")
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: AdminFlags
 
     func run() async throws {
-        try await AdminTasks(options: options).migrate()
+        try await options.tasks?.migrate()
     }
 }
 
 struct PendingMigrationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pending-migrations", abstract: "List migrations not applied yet.")
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: AdminFlags
 
     func run() async throws {
-        try await AdminTasks(options: options).pendingMigrations()
+        try await options.tasks?.pendingMigrations()
     }
 }

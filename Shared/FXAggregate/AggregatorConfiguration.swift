@@ -1,22 +1,11 @@
-import ArgumentParser
-import FXServiceChassis
+import Foundation
+import FXConfiguration
 
-/// The aggregator's own settings (shared ones are in `ServiceSettings`). Each key, once:
-///
-/// | setting | flag | environment | default |
-/// |---|---|---|---|
-/// | timeframes | `--timeframes` | `TIMEFRAMES` | `1m,5m,15m,1h,4h,1d` (`1s` allowed) |
-/// | also bid and ask candles from quotes | `--bid-ask-candles` | `BID_ASK_CANDLES` | false (trade and mid only) |
-/// | flush every | `--flush-interval-ms` | `FLUSH_INTERVAL_MS` | 250 |
-/// | flush at most this many ticks at once | `--flush-max-ticks` | `FLUSH_MAX_TICKS` | 5000 |
-/// | allowed lateness (watermark = max `ts` - this) | `--allowed-lateness-ms` | `ALLOWED_LATENESS_MS` | 5000 |
-/// | idle partition: close by wall clock after | `--idle-timeout-ms` | `IDLE_TIMEOUT_MS` | 10000 |
-/// | duplicate window (event time, >= 10 min) | `--dedup-window-minutes` | `DEDUP_WINDOW_MINUTES` | 60 |
-/// | open candle updates per key at most every | `--open-update-interval-ms` | `OPEN_UPDATE_INTERVAL_MS` | 1000 |
-/// | consumer group | `--consumer-group` | `AGGREGATOR_GROUP` | `fxstream-aggregator` |
-/// | retention per timeframe (days; 0 = keep) | `--retention` | `RETENTION` | `1s=2,1m=90` (others kept) |
-/// | TimescaleDB: compress chunks older than (days) | `--compress-after-days` | `COMPRESS_AFTER_DAYS` | 7 |
-public struct AggregatorConfiguration: Sendable {
+/// The aggregator's own settings (the shared ones are in `ServiceSettings` and `DatabaseSettings`).
+/// Each key is declared once in ``settings``; its default is the property's initial value.
+public struct AggregatorConfiguration: ConfigSection {
+    public static let sectionName = "aggregator"
+
     public var timeframes = Timeframe.defaults
     public var bidAskCandles = false
     public var flushInterval: Duration = .milliseconds(250)
@@ -25,78 +14,88 @@ public struct AggregatorConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(10)
     public var dedupWindow: Duration = .seconds(3_600)
     public var openUpdateInterval: Duration = .seconds(1)
-    public var consumerGroup = "fxstream-aggregator"
+    /// Empty: `<topic prefix>aggregator` (see ``withTopicPrefix(_:)``).
+    public var consumerGroup = ""
     public var retentionDays: [String: Int] = ["1s": 2, "1m": 90]
-    public var healthInterval: Duration = .seconds(5)
-    public var maintenanceInterval: Duration = .seconds(60)
     /// With TimescaleDB: chunks older than this are compressed; ticks older than it are rejected
     /// (`beyond_compression_horizon`), since compressed chunks are never upserted into.
     public var compressAfter: Duration = .seconds(7 * 86_400)
-
-    public init() {}
-}
-
-public struct AggregatorOptions: ParsableArguments, Sendable {
-    @Option(help: "Candle timeframes, comma-separated (env TIMEFRAMES, default 1m,5m,15m,1h,4h,1d).") public var timeframes: String?
-    @Flag(help: "Also build bid and ask candles from quotes (env BID_ASK_CANDLES).") public var bidAskCandles = false
-    @Option(help: "Flush interval in ms (env FLUSH_INTERVAL_MS, default 250).") public var flushIntervalMs: Int?
-    @Option(help: "Most ticks per flush (env FLUSH_MAX_TICKS, default 5000).") public var flushMaxTicks: Int?
-    @Option(help: "Allowed lateness in ms (env ALLOWED_LATENESS_MS, default 5000).") public var allowedLatenessMs: Int?
-    @Option(help: "Idle partitions close buckets by wall clock after this many ms (env IDLE_TIMEOUT_MS, default 10000).") public var idleTimeoutMs: Int?
-    @Option(help: "Duplicate suppression window in minutes, at least 10 (env DEDUP_WINDOW_MINUTES, default 60).") public var dedupWindowMinutes: Int?
-    @Option(help: "Open candles are republished at most every this many ms per key (env OPEN_UPDATE_INTERVAL_MS, default 1000).") public var openUpdateIntervalMs: Int?
-    @Option(help: "Kafka consumer group (env AGGREGATOR_GROUP, default fxstream-aggregator).") public var consumerGroup: String?
-    @Option(help: "Retention per timeframe in days, e.g. 1s=2,1m=90 (env RETENTION; 0 keeps).") public var retention: String?
-    @Option(help: "TimescaleDB only: compress chunks older than this many days (env COMPRESS_AFTER_DAYS, default 7).") public var compressAfterDays: Int?
+    public var healthInterval: Duration = .seconds(5)
+    public var maintenanceInterval: Duration = .seconds(60)
 
     public init() {}
 
-    public func resolve(environment: EnvironmentReader = EnvironmentReader()) throws -> AggregatorConfiguration {
-        var c = AggregatorConfiguration()
-        if let text = try timeframes ?? environment.value("TIMEFRAMES") {
-            var frames: [Timeframe] = []
-            for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
-                guard let frame = Timeframe(name) else {
-                    throw ConfigurationError(key: "TIMEFRAMES", reason: "'\(name)' is not a timeframe (1s, 1m, 5m, 15m, 1h, 4h, 1d, ...)")
-                }
-                if !frames.contains(frame) { frames.append(frame) }
-            }
-            guard !frames.isEmpty else { throw ConfigurationError(key: "TIMEFRAMES", reason: "no timeframe given") }
-            c.timeframes = frames
-        }
-        let bidAskEnv = try environment.value("BID_ASK_CANDLES")
-        c.bidAskCandles = bidAskCandles || bidAskEnv?.lowercased() == "true"
-        func int(_ flag: Int?, _ key: String) throws -> Int? {
-            if let flag { return flag }
-            guard let text = try environment.value(key) else { return nil }
-            guard let value = Int(text), value >= 0 else { throw ConfigurationError(key: key, reason: "expected a non-negative integer") }
-            return value
-        }
-        if let v = try int(flushIntervalMs, "FLUSH_INTERVAL_MS") { c.flushInterval = .milliseconds(max(1, v)) }
-        if let v = try int(flushMaxTicks, "FLUSH_MAX_TICKS") { c.flushMaxTicks = max(1, v) }
-        if let v = try int(allowedLatenessMs, "ALLOWED_LATENESS_MS") { c.allowedLateness = .milliseconds(v) }
-        if let v = try int(idleTimeoutMs, "IDLE_TIMEOUT_MS") { c.idleTimeout = .milliseconds(v) }
-        if let v = try int(dedupWindowMinutes, "DEDUP_WINDOW_MINUTES") {
-            guard v >= 10 else { throw ConfigurationError(key: "DEDUP_WINDOW_MINUTES", reason: "must be at least 10") }
-            c.dedupWindow = .seconds(v * 60)
-        }
-        if let v = try int(openUpdateIntervalMs, "OPEN_UPDATE_INTERVAL_MS") { c.openUpdateInterval = .milliseconds(v) }
-        if let v = try consumerGroup ?? environment.value("AGGREGATOR_GROUP") { c.consumerGroup = v }
-        if let v = try int(compressAfterDays, "COMPRESS_AFTER_DAYS") {
-            guard v >= 1 else { throw ConfigurationError(key: "COMPRESS_AFTER_DAYS", reason: "must be at least 1") }
-            c.compressAfter = .seconds(v * 86_400)
-        }
-        if let text = try retention ?? environment.value("RETENTION") {
+    /// The defaults for a deployment whose topics start with `prefix`: the consumer group is
+    /// `<prefix>aggregator`, so deployments sharing a Kafka cluster never join each other's group.
+    public static func withTopicPrefix(_ prefix: String) -> AggregatorConfiguration {
+        var configuration = AggregatorConfiguration()
+        configuration.consumerGroup = prefix + "aggregator"
+        return configuration
+    }
+
+    public static let settings: [Setting<AggregatorConfiguration>] = [
+        Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,
+                help: "Candle timeframes, comma-separated."),
+        Setting(\.bidAskCandles, key: "bid_ask_candles", env: "BID_ASK_CANDLES", flag: "bid-ask-candles", reader: .bool,
+                help: "Also build bid and ask candles from quotes (trade and mid are always built)."),
+        Setting(\.flushInterval, key: "flush_interval_ms", env: "FLUSH_INTERVAL_MS", flag: "flush-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(60)),
+                help: "Flush pending ticks to PostgreSQL at least this often."),
+        Setting(\.flushMaxTicks, key: "flush_max_ticks", env: "FLUSH_MAX_TICKS", flag: "flush-max-ticks", reader: .int(1...1_000_000),
+                help: "Flush as soon as this many ticks are pending."),
+        Setting(\.allowedLateness, key: "allowed_lateness_ms", env: "ALLOWED_LATENESS_MS", flag: "allowed-lateness-ms",
+                reader: .duration(bareUnit: .milliseconds, max: .seconds(86_400)),
+                help: "A partition's watermark is its newest tick time minus this; older buckets are final."),
+        Setting(\.idleTimeout, key: "idle_timeout_ms", env: "IDLE_TIMEOUT_MS", flag: "idle-timeout-ms",
+                reader: .duration(bareUnit: .milliseconds, max: .seconds(86_400)),
+                help: "An idle partition closes buckets by the wall clock after this long."),
+        Setting(\.dedupWindow, key: "dedup_window_minutes", env: "DEDUP_WINDOW_MINUTES", flag: "dedup-window-minutes",
+                reader: .duration(bareUnit: .minutes, min: .seconds(600), max: .seconds(30 * 86_400)),
+                help: "Duplicate ticks are suppressed within this event-time window (at least 10m)."),
+        Setting(\.openUpdateInterval, key: "open_update_interval_ms", env: "OPEN_UPDATE_INTERVAL_MS", flag: "open-update-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, max: .seconds(3_600)),
+                help: "Open candles are republished at most this often per key."),
+        Setting(\.consumerGroup, key: "consumer_group", env: "AGGREGATOR_GROUP", flag: "consumer-group", reader: .string(),
+                help: "Kafka consumer group (default: `<topic prefix>aggregator`, e.g. `fx.aggregator`)."),
+        Setting(\.retentionDays, key: "retention", env: "RETENTION", flag: "retention", reader: retentionReader,
+                help: "Days of candles kept per timeframe, e.g. 1s=2,1m=90 (0 or absent: kept)."),
+        Setting(\.compressAfter, key: "compress_after_days", env: "COMPRESS_AFTER_DAYS", flag: "compress-after-days",
+                reader: .duration(bareUnit: .days, min: .seconds(86_400), max: .seconds(3_650 * 86_400)),
+                help: "TimescaleDB only: compress chunks older than this; older ticks are rejected."),
+    ]
+
+    static let retentionReader = ValueReader<[String: Int]>(
+        allowed: "timeframe=days pairs, e.g. 1s=2,1m=90",
+        text: { (text: String) throws(ConfigValueError) -> [String: Int] in
             var days: [String: Int] = [:]
             for pair in text.split(separator: ",") {
-                let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, Timeframe(parts[0]) != nil, let value = Int(parts[1]), value >= 0 else {
-                    throw ConfigurationError(key: "RETENTION", reason: "expected timeframe=days pairs, e.g. 1s=2,1m=90")
+                let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
+                    .map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, Timeframe(parts[0]) != nil else {
+                    throw ConfigValueError("'\(pair)' is not timeframe=days")
                 }
-                days[parts[0]] = value
+                days[parts[0]] = try ValueReader<Int>.int(0...36_500).parse(parts[1])
             }
-            c.retentionDays = days
+            return days
+        },
+        format: { $0.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") })
+}
+
+extension Timeframe {
+    /// A comma-separated list of timeframes (or a YAML list), duplicates dropped, at least one.
+    static let listReader: ValueReader<[Timeframe]> = ValueReader<[Timeframe]>(
+        allowed: "timeframes like 1s, 1m, 5m, 15m, 1h, 4h, 1d",
+        text: { (text: String) throws(ConfigValueError) -> [Timeframe] in try parseList(try ValueReader.list.parse(text)) },
+        file: { (value: ConfigFileValue) throws(ConfigValueError) -> [Timeframe] in try parseList(try ValueReader.list.parse(value)) },
+        format: { $0.map(\.name).joined(separator: ",") })
+
+    static func parseList(_ names: [String]) throws(ConfigValueError) -> [Timeframe] {
+        var frames: [Timeframe] = []
+        for name in names {
+            guard let frame = Timeframe(name) else { throw ConfigValueError("'\(name)' is not a timeframe") }
+            if !frames.contains(frame) { frames.append(frame) }
         }
-        return c
+        guard !frames.isEmpty else { throw ConfigValueError("no timeframe given") }
+        return frames
     }
 }

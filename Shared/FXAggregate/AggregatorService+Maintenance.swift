@@ -4,11 +4,14 @@ import FXPostgres
 
 extension AggregatorService {
     /// With TimescaleDB: compression (segmented by source, symbol, timeframe) for chunks older than
-    /// `compressAfter`. Returns whether it is on (then ticks older than the horizon are rejected).
-    func enableCompression(connection: PostgresConnection) async -> Bool {
+    /// `compressAfter`. Returns whether it is on (then ticks older than the horizon are rejected). Runs
+    /// once the schema is current, so a fresh database gets its policy at the first start.
+    func enableCompression(connection: PostgresConnection, capabilities: PostgresCapabilities) async -> Bool {
+        guard capabilities.timescaleEnabled else {
+            logger.info("TimescaleDB not enabled: candles are plain PostgreSQL tables (no compression)")
+            return false
+        }
         do {
-            let capabilities = try await connection.withSession { try await PostgresCapabilities.detect($0) }
-            guard capabilities.timescaleEnabled else { return false }
             let days = max(1, Int(configuration.compressAfter.components.seconds / 86_400))
             try await connection.withSession { session in
                 try await session.executeScript("""
@@ -49,7 +52,7 @@ extension AggregatorService {
                             DELETE FROM candles WHERE ctid IN (SELECT ctid FROM candles
                                 WHERE timeframe = $1 AND bucket < now() - make_interval(days => $2) LIMIT 10000)
                             """, [timeframe, days]).affectedRows
-                        counters.rowsDeleted.add(deleted, ordering: .relaxed)
+                        metrics.rowsDeleted.increment(by: deleted)
                     } while deleted == 10_000 && !Task.isCancelled
                 }
             } catch {
@@ -67,7 +70,7 @@ extension AggregatorService {
             let wallNow = WallClock.nanoseconds()
             let snapshot = state.withLock { state in
                 state.owned.map { id in
-                    (id, state.partitions[id]!, state.watermark(id, lateness: lateness, idle: configuration.idleTimeout, wallNow: wallNow, now: .now))
+                    (id, state.partitions[id]!, state.watermark(id, wallNow: wallNow, now: .now))
                 }
             }
             var w = JSONWriter(capacity: 512)
@@ -91,10 +94,9 @@ extension AggregatorService {
             }
             w.endArray()
             w.key("counters"); w.beginObject()
-            for (name, value) in counters.snapshot { w.key(name); w.number(Int64(value)) }
-            w.key("late_ticks"); w.number(Int64(state.withLock { $0.lateTicks }))
+            for (name, value) in metrics.heartbeatCounters { w.key(name); w.number(value) }
             w.endObject()
-            w.key("last_flush_ms"); w.number(String(Double(counters.lastFlushMicros.load(ordering: .relaxed)) / 1_000))
+            w.key("last_flush_ms"); w.number(String(Double(metrics.lastFlushMicros.value) / 1_000))
             w.endObject()
             _ = await producer.send(contentsOf: [KafkaProducerMessage(topic: topics.health, key: Array("aggregator:\(instance)".utf8), value: w.bytes)])
         }

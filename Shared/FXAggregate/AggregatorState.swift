@@ -1,9 +1,32 @@
 import FXCore
 
 /// What the aggregator holds between flushes, per owned partition: its lease generation, the ticks
-/// consumed but not yet written, the next offset after them, and the event-time watermark. A value
-/// type kept behind a lock; consumption, flushes and rebalances mutate it.
+/// consumed but not yet written, the next offset after them, the event-time watermark and how far its
+/// buckets were closed. A value type kept behind a lock: consumption, flushes and rebalances mutate
+/// it, and every mutation returns the ``Action``s the service carries out outside the lock.
 struct AggregatorState: Sendable {
+    struct Limits: Sendable {
+        /// Pending ticks that trigger a flush at once.
+        var flushMaxTicks: Int
+        /// Pending ticks at which consumption pauses until a flush takes them.
+        var maxPending: Int
+        /// Allowed lateness (ns): the watermark is the newest tick time minus this.
+        var lateness: Int64
+        /// After this long without a message, a partition's watermark follows the wall clock.
+        var idleTimeout: Duration
+        /// The smallest timeframe (ns): buckets close on its boundaries.
+        var closeStep: Int64
+
+        init(flushMaxTicks: Int = 5_000, maxPending: Int = 20_000, lateness: Int64 = 5_000_000_000,
+             idleTimeout: Duration = .seconds(10), closeStep: Int64 = 60_000_000_000) {
+            self.flushMaxTicks = flushMaxTicks
+            self.maxPending = maxPending
+            self.lateness = lateness
+            self.idleTimeout = idleTimeout
+            self.closeStep = closeStep
+        }
+    }
+
     struct Partition: Sendable {
         var generation: Int64
         var pending: [TickRecord] = []
@@ -13,12 +36,30 @@ struct AggregatorState: Sendable {
         var consumedOffset: Int64?
         var maxTs: Int64?
         var lastMessageAt: ContinuousClock.Instant
-        var symbols: Set<String> = []
+        /// The watermark up to which buckets were last closed; nil until the first close (which also
+        /// re-sends finals a previous owner did not record).
+        var closedThrough: Int64?
     }
 
+    /// What the service does after a mutation, outside the lock.
+    enum Action: Sendable, Equatable {
+        /// Wake the flusher: ticks are pending (it flushes at once when `flushMaxTicks` are).
+        case flush
+        /// Stop taking messages until ``resumeIntake``: the database is behind.
+        case pauseIntake
+        case resumeIntake
+        /// Publish `final` for the partition's candles whose bucket ends at or before `watermark`.
+        case close(partition: Int32, watermark: Int64)
+    }
+
+    let limits: Limits
     private(set) var partitions: [Int32: Partition] = [:]
     private(set) var pendingCount = 0
-    private(set) var lateTicks = 0
+    private(set) var intakePaused = false
+
+    init(limits: Limits = Limits()) {
+        self.limits = limits
+    }
 
     mutating func assigned(_ partition: Int32, generation: Int64, now: ContinuousClock.Instant) {
         partitions[partition] = Partition(generation: generation, lastMessageAt: now)
@@ -26,36 +67,48 @@ struct AggregatorState: Sendable {
 
     /// Drops the partitions (pending ticks included: their offsets were not stored, the next owner
     /// reads them again).
-    mutating func revoked(_ revoked: [Int32]) {
+    mutating func revoked(_ revoked: [Int32]) -> [Action] {
         for partition in revoked {
             if let removed = partitions.removeValue(forKey: partition) { pendingCount -= removed.pending.count }
         }
+        return resumeIfBelowLimit()
     }
 
-    enum Receipt { case notOwned, accepted, late }
+    enum Receipt: Sendable { case notOwned, accepted, late }
 
     /// Records one consumed message: a valid tick or a reject. `late`: a tick older than the partition's
     /// watermark (it still counts; its candle gets a new revision).
     mutating func received(partition: Int32, offset: Int64, tick: TickRecord?, reject: RejectRecord?,
-                           lateness: Int64, now: ContinuousClock.Instant) -> Receipt {
-        guard var state = partitions[partition] else { return .notOwned }
+                           now: ContinuousClock.Instant) -> (Receipt, [Action]) {
+        guard var state = partitions[partition] else { return (.notOwned, []) }
         var receipt = Receipt.accepted
+        var actions: [Action] = []
         if let tick {
-            if let maxTs = state.maxTs, tick.ts < maxTs - lateness {
-                lateTicks += 1
+            if let maxTs = state.maxTs, tick.ts < maxTs - limits.lateness {
                 receipt = .late
             }
             state.maxTs = max(state.maxTs ?? tick.ts, tick.ts)
             state.pending.append(tick)
-            state.symbols.insert(tick.source + "\u{0}" + tick.symbol)
             pendingCount += 1
+            if pendingCount == 1 || pendingCount == limits.flushMaxTicks { actions.append(.flush) }
+            if pendingCount >= limits.maxPending, !intakePaused {
+                intakePaused = true
+                actions.append(.pauseIntake)
+            }
         }
-        if let reject { state.rejects.append(reject) }
+        if let reject {
+            state.rejects.append(reject)
+            if state.pending.isEmpty, state.rejects.count == 1 { actions.append(.flush) }
+        }
         state.nextOffset = offset + 1
         state.consumedOffset = offset + 1
         state.lastMessageAt = now
+        if let watermark = state.maxTs.map({ $0 - limits.lateness }), closeDue(state, watermark: watermark) {
+            state.closedThrough = watermark
+            actions.append(.close(partition: partition, watermark: watermark))
+        }
         partitions[partition] = state
-        return receipt
+        return (receipt, actions)
     }
 
     struct Taken: Sendable {
@@ -65,7 +118,7 @@ struct AggregatorState: Sendable {
     }
 
     /// Everything pending, as one flush.
-    mutating func take() -> Taken {
+    mutating func take() -> (Taken, [Action]) {
         var batches: [CandleStore.PartitionBatch] = []
         var rejects: [Int32: [RejectRecord]] = [:]
         for (id, var state) in partitions {
@@ -78,11 +131,11 @@ struct AggregatorState: Sendable {
             state.nextOffset = nil
             partitions[id] = state
         }
-        return Taken(batches: batches.sorted { $0.partition < $1.partition }, rejects: rejects)
+        return (Taken(batches: batches.sorted { $0.partition < $1.partition }, rejects: rejects), resumeIfBelowLimit())
     }
 
     /// A flush failed: its ticks go back in front of whatever arrived since (same partition, same lease).
-    mutating func restore(_ taken: Taken, except fenced: Int32? = nil) {
+    mutating func restore(_ taken: Taken, except fenced: Int32? = nil) -> [Action] {
         for batch in taken.batches where batch.partition != fenced {
             guard var state = partitions[batch.partition], state.generation == batch.generation else { continue }
             state.pending = batch.ticks + state.pending
@@ -91,15 +144,67 @@ struct AggregatorState: Sendable {
             pendingCount += batch.ticks.count
             partitions[batch.partition] = state
         }
+        if pendingCount >= limits.maxPending, !intakePaused {
+            intakePaused = true
+            return [.pauseIntake]
+        }
+        return []
     }
 
+    private mutating func resumeIfBelowLimit() -> [Action] {
+        guard intakePaused, pendingCount < limits.maxPending else { return [] }
+        intakePaused = false
+        return [.resumeIntake]
+    }
+
+    /// Whether anything (ticks or rejects) waits for a flush.
+    var hasPending: Bool { partitions.values.contains { $0.nextOffset != nil } }
+
     /// Event-time watermark of a partition (ns): max `ts` minus the allowed lateness; once the partition
-    /// has been idle for `idle`, the wall clock minus the lateness (so quiet partitions close buckets).
-    func watermark(_ partition: Int32, lateness: Int64, idle: Duration, wallNow: Int64, now: ContinuousClock.Instant) -> Int64? {
+    /// has been idle for `idleTimeout`, the wall clock minus the lateness (so quiet partitions close buckets).
+    func watermark(_ partition: Int32, wallNow: Int64, now: ContinuousClock.Instant) -> Int64? {
         guard let state = partitions[partition] else { return nil }
-        let eventTime = state.maxTs.map { $0 - lateness }
-        if now - state.lastMessageAt >= idle { return max(eventTime ?? .min, wallNow - lateness) }
+        let eventTime = state.maxTs.map { $0 - limits.lateness }
+        if now - state.lastMessageAt >= limits.idleTimeout { return max(eventTime ?? .min, wallNow - limits.lateness) }
         return eventTime
+    }
+
+    /// Closes due by the clock (idle partitions, whose watermark follows the wall clock): each returned
+    /// close is recorded as done. Also says how long until the next one can be due (nil: none can be
+    /// until a message arrives), so the closer sleeps exactly that long.
+    mutating func dueCloses(wallNow: Int64, now: ContinuousClock.Instant) -> (closes: [Action], nextCheck: Duration?) {
+        var closes: [Action] = []
+        var next: Duration?
+        func consider(_ wait: Duration) { next = min(next ?? wait, wait) }
+        for id in partitions.keys.sorted() {
+            guard var state = partitions[id] else { continue }
+            let idleSince = state.lastMessageAt + limits.idleTimeout
+            guard now >= idleSince, let watermark = watermark(id, wallNow: wallNow, now: now) else {
+                consider(idleSince - now)
+                continue
+            }
+            if closeDue(state, watermark: watermark) {
+                state.closedThrough = watermark
+                partitions[id] = state
+                closes.append(.close(partition: id, watermark: watermark))
+            }
+            // The wall-clock watermark crosses the next boundary at boundary + lateness.
+            let boundary = nextBoundary(after: state.closedThrough ?? watermark)
+            consider(.nanoseconds(max(0, boundary + limits.lateness - wallNow)))
+        }
+        return (closes, next)
+    }
+
+    /// A close is due the first time, and whenever the watermark passes the next bucket boundary.
+    private func closeDue(_ state: Partition, watermark: Int64) -> Bool {
+        guard let closed = state.closedThrough else { return true }
+        return watermark >= nextBoundary(after: closed)
+    }
+
+    private func nextBoundary(after ts: Int64) -> Int64 {
+        let step = limits.closeStep
+        let floor = ts >= 0 ? ts / step * step : ((ts - step + 1) / step) * step
+        return floor + step
     }
 
     var owned: [Int32] { partitions.keys.sorted() }

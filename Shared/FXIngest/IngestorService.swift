@@ -12,11 +12,10 @@ public final class IngestorService: Service, Sendable {
     private let kafka: KafkaConfiguration
     private let topics: TopicNames
     private let instance: String
-    private let metrics: IngestMetrics
+    let metrics: IngestMetrics
     private let clock: IngestClock
     private let logger: Logger
     private let latencyObserver: (@Sendable (Duration) -> Void)?
-    public let counters = IngestCounters()
     private let queue: PublishQueue
 
     public init(configuration: IngestorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, instance: String,
@@ -33,6 +32,9 @@ public final class IngestorService: Service, Sendable {
         self.queue = PublishQueue(capacity: configuration.queueCapacity)
     }
 
+    /// The running totals the heartbeat reports: the sums of the `/metrics` counters.
+    public var counters: IngestTotals { metrics.totals }
+
     public func run() async throws {
         let plans = try configuration.plans()
         guard await ensureTopics() else { return }
@@ -43,7 +45,7 @@ public final class IngestorService: Service, Sendable {
             "providers": .string(circuits.keys.sorted().joined(separator: ","))])
         let startedAt = clock.now()
         let publisher = KafkaPublisher(makeProducer: { [kafka, logger] in try KafkaProducer(configuration: kafka, logger: logger) },
-                                       queue: queue, topics: topics, instance: instance, counters: counters,
+                                       queue: queue, topics: topics, instance: instance,
                                        metrics: metrics, logger: logger, latencyObserver: latencyObserver)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await publisher.run() }
@@ -72,11 +74,11 @@ public final class IngestorService: Service, Sendable {
             for shard in plan.shards {
                 let settings = FeedConnection.Settings(
                     webSocketBase: plan.webSocketBase, symbols: shard.symbols, credential: shard.credential,
-                    maxMessageBytes: configuration.maxMessageBytes, pingInterval: configuration.pingInterval,
+                    maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
                     backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
                 connections.append(FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
                                                   circuit: circuit, queue: queue, topics: topics, instance: instance,
-                                                  counters: counters, metrics: metrics, clock: clock, logger: logger))
+                                                  metrics: metrics, clock: clock, logger: logger))
             }
         }
         return (connections, circuits)

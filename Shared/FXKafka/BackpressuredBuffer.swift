@@ -11,9 +11,9 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
     // All state below is guarded by `condition`.
     private var elements: [Element] = []
     private var head = 0
-    private var waiter: CheckedContinuation<Element?, Error>?
+    private var waiter: CheckedContinuation<Element?, any Error>?
     private var finished = false
-    private var failure: Error?
+    private var failure: (any Error)?
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
@@ -50,7 +50,7 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Ends the sequence after the buffered elements, with `error` if given.
-    func finish(error: Error? = nil) {
+    func finish(error: (any Error)? = nil) {
         condition.lock()
         guard !finished else {
             condition.unlock()
@@ -100,7 +100,7 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
         // Fast path: no continuation when an element is ready.
         if let element = tryPop() { return element }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Element?, Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Element?, any Error>) in
                 condition.lock()
                 if count > 0 {
                     let element = popLocked()

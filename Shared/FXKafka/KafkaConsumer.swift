@@ -1,6 +1,7 @@
 import CRdKafka
 import Dispatch
 import Foundation
+import FXCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -11,8 +12,11 @@ import Synchronization
 /// - On assignment, ``KafkaRebalanceHandler/partitionsAssigned`` chooses the start offsets (e.g. offsets
 ///   stored in a database), and the partitions are assigned at exactly those offsets.
 /// - Offsets are committed only when the caller says so (``commit(_:)``); `enable.auto.commit=false`.
-/// - A dedicated thread polls librdkafka; commits run on a dispatch queue of their own.
-/// - As a `Service`, it leaves the group cleanly on graceful shutdown; otherwise call ``close()``.
+/// - Lifetime: ``run()`` starts a dedicated thread that polls librdkafka (the group is joined and
+///   ``events`` fill only while it runs); at the end of its loop it leaves the group and destroys the
+///   handle, never on a caller's thread. Commits run on a dispatch queue of their own.
+/// - ``run()`` returns after graceful shutdown or cancellation (leaving the group first), or after
+///   ``close()``. A consumer that never ran is destroyed off the caller's thread.
 public final class KafkaConsumer: Service, Sendable {
     private let core: ConsumerCore
     public let events: KafkaConsumerEvents
@@ -30,7 +34,6 @@ public final class KafkaConsumer: Service, Sendable {
         self.core = try ConsumerCore(properties: properties, topics: topics, rebalanceHandler: rebalanceHandler,
                                      buffer: buffer, logger: logger)
         self.events = KafkaConsumerEvents(buffer: buffer)
-        core.start()
     }
 
     /// Commits the given next-offsets-to-read for the group (synchronously with the broker).
@@ -73,9 +76,11 @@ public final class KafkaConsumer: Service, Sendable {
         await core.close()
     }
 
-    /// Runs until graceful shutdown (or cancellation), then leaves the group.
+    /// Polls until graceful shutdown, cancellation or ``close()``; then leaves the group and destroys
+    /// the handle on the poll thread.
     public func run() async throws {
-        try? await gracefulShutdown()
+        core.startPolling()
+        try? await cancelWhenGracefulShutdown { _ = try await self.core.stopped.wait() }
         await close()
     }
 }
@@ -88,8 +93,11 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     private let logger: Logger
     private let blockingQueue = DispatchQueue(label: "fxstream.kafka.consumer.blocking")
     private let closing = Atomic<Bool>(false)
+    private let pollingStarted = Atomic<Bool>(false)
     private let closed = DispatchSemaphore(value: 0)
     private let topics: [String]
+    /// Opened when the consumer has left the group and its handle is destroyed.
+    let stopped = AsyncLatch<Bool>()
 
     init(properties: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler?,
          buffer: BackpressuredBuffer<KafkaConsumerEvent>, logger: Logger) throws {
@@ -108,7 +116,9 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         }
     }
 
-    func start() {
+    /// Starts the poll thread (once; not after close).
+    func startPolling() {
+        guard !shouldStop, !pollingStarted.exchange(true, ordering: .acquiringAndReleasing) else { return }
         client.attach(handler: self)
         let thread = Thread { [self] in pollLoop() }
         thread.name = "fx-kafka-consumer-poll"
@@ -144,7 +154,9 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         }
         handOver()
         buffer.finish()
+        client.destroy()
         closed.signal()
+        stopped.open(true)
     }
 
     /// Pushes the gathered events, waiting while the caller's buffer is full.
@@ -258,7 +270,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
             blockingQueue.async { [client] in
                 let list = RDKafkaTopicPartitionList(Array(offsets.keys), offsets: offsets)
-                continuation.resume(returning: rd_kafka_commit(client.handle, list.pointer, 0))
+                continuation.resume(returning: client.withHandle { rd_kafka_commit($0, list.pointer, 0) } ?? RD_KAFKA_RESP_ERR__DESTROY)
             }
         }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -271,7 +283,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         let outcome: Result<[KafkaTopicPartition: Int64?], KafkaError> = await withCheckedContinuation { continuation in
             blockingQueue.async { [client] in
                 let list = RDKafkaTopicPartitionList(partitions)
-                let result = rd_kafka_committed(client.handle, list.pointer, milliseconds)
+                let result = client.withHandle { rd_kafka_committed($0, list.pointer, milliseconds) } ?? RD_KAFKA_RESP_ERR__DESTROY
                 guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     continuation.resume(returning: .failure(KafkaError(code: .commit, rdkafka: result)))
                     return
@@ -288,13 +300,13 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? {
         var low: Int64 = -1, high: Int64 = -1
-        let result = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        let result = client.withHandle { rd_kafka_get_watermark_offsets($0, partition.topic, partition.partition, &low, &high) }
         return result == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
     }
 
     func assignment() throws -> [KafkaTopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let result = rd_kafka_assignment(client.handle, &list)
+        let result = client.withHandle { rd_kafka_assignment($0, &list) } ?? RD_KAFKA_RESP_ERR__DESTROY
         defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .consume, rdkafka: result) }
         return RDKafkaTopicPartitionList.partitions(of: list).map(\.0).sorted()
@@ -302,15 +314,24 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     func pauseOrResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws {
         let list = RDKafkaTopicPartitionList(partitions)
-        let result = pause ? rd_kafka_pause_partitions(client.handle, list.pointer)
-                           : rd_kafka_resume_partitions(client.handle, list.pointer)
+        let result = client.withHandle { pause ? rd_kafka_pause_partitions($0, list.pointer) : rd_kafka_resume_partitions($0, list.pointer) }
+            ?? RD_KAFKA_RESP_ERR__DESTROY
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .consume, rdkafka: result) }
     }
 
     func close() async {
         closing.store(true, ordering: .releasing)
+        let polled = pollingStarted.exchange(true, ordering: .acquiringAndReleasing)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            blockingQueue.async { [closed] in
+            blockingQueue.async { [self] in
+                if !polled {
+                    // Never ran: leave (nothing was joined) and destroy here, off the caller's thread.
+                    _ = client.withHandle { rd_kafka_consumer_close($0) }
+                    buffer.finish()
+                    client.destroy()
+                    closed.signal()
+                    stopped.open(true)
+                }
                 closed.wait()
                 closed.signal() // let a second close() through too
                 continuation.resume()

@@ -1,6 +1,7 @@
 import CRdKafka
 import Dispatch
 import Foundation
+import FXCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -11,9 +12,12 @@ import Synchronization
 ///   ``KafkaError`` saying whether the message may be persisted anyway.
 /// - When librdkafka's local queue is full (`queue.buffering.max.messages`/`.kbytes`), `send` waits for
 ///   room instead of dropping.
-/// - A dedicated thread polls librdkafka (delivery reports, logs, errors); flushes run on a dispatch
-///   queue of their own: nothing here blocks Swift's cooperative pool.
-/// - As a `Service`, it flushes on graceful shutdown; otherwise call ``shutdown(flushTimeout:)``.
+/// - Lifetime: ``run()`` starts a dedicated thread that polls librdkafka (delivery reports, logs,
+///   errors) and, once the producer is shut down, destroys the handle at the end of its loop. Run it
+///   in a `ServiceGroup` (or a task of its owner): delivery reports arrive only while it runs. Flushes
+///   run on a dispatch queue of their own: nothing here blocks Swift's cooperative pool. A producer
+///   that never ran is destroyed off the caller's thread when its last reference goes.
+/// - ``run()`` returns after graceful shutdown (it flushes first) or after ``shutdown(flushTimeout:)``.
 public final class KafkaProducer: Service, Sendable {
     private let core: ProducerCore
     public let flushTimeout: Duration
@@ -22,7 +26,6 @@ public final class KafkaProducer: Service, Sendable {
         self.core = try ProducerCore(properties: configuration.merged(withDefaults: KafkaConfiguration.producerDefaults),
                                      logger: logger)
         self.flushTimeout = flushTimeout
-        core.start()
     }
 
     /// Sends one message and waits for the broker's acknowledgement.
@@ -46,6 +49,7 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Sends many messages, in order, and waits for all their delivery reports: one result per message,
     /// in the same order. Cheaper per message than concurrent ``send(_:)`` calls (no task per message).
+    /// Cancelling the task stops the wait: results not in yet fail as `possibly_persisted`.
     /// Waits for queue room like `send`; if the task is cancelled meanwhile, the messages not yet
     /// handed to librdkafka fail as `not_persisted`.
     public func send(contentsOf messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
@@ -83,9 +87,11 @@ public final class KafkaProducer: Service, Sendable {
         await core.shutdown(flushTimeout: flushTimeout ?? self.flushTimeout)
     }
 
-    /// Runs until graceful shutdown (or cancellation), then flushes and stops.
+    /// Polls until graceful shutdown, cancellation or ``shutdown(flushTimeout:)``; then flushes, stops
+    /// polling and destroys the handle on the poll thread.
     public func run() async throws {
-        try? await gracefulShutdown()
+        core.startPolling()
+        try? await cancelWhenGracefulShutdown { _ = try await self.core.stopped.wait() }
         await shutdown()
     }
 }
@@ -98,7 +104,8 @@ public struct KafkaPendingBatch: Sendable {
     /// How many messages the batch holds.
     public let count: Int
 
-    /// One result per message, in the order they were handed over.
+    /// One result per message, in the order they were handed over. Cancelling the waiting task stops
+    /// the wait: results not in yet fail as `possibly_persisted`.
     public func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
         guard let batch else { return [] }
         return await core.results(of: batch)
@@ -112,16 +119,21 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     private let logger: Logger
     private let blockingQueue = DispatchQueue(label: "fxstream.kafka.producer.blocking")
     private let stopPolling = Atomic<Bool>(false)
+    private let pollingStarted = Atomic<Bool>(false)
     /// Set when shutdown starts: batch senders stop handing messages over.
     private let closing = Atomic<Bool>(false)
     private let pollThreadDone = DispatchSemaphore(value: 0)
+    /// Opened when the producer is shut down (its run() then returns).
+    let stopped = AsyncLatch<Bool>()
 
     init(properties: [String: String], logger: Logger) throws {
         self.logger = logger
         self.client = try RDKafkaClient(kind: .producer, properties: properties, logger: logger)
     }
 
-    func start() {
+    /// Starts the poll thread (once; not after shutdown).
+    func startPolling() {
+        guard !closing.load(ordering: .acquiring), !pollingStarted.exchange(true, ordering: .acquiringAndReleasing) else { return }
         client.attach(handler: self)
         let thread = Thread { [self] in pollLoop() }
         thread.name = "fx-kafka-producer-poll"
@@ -134,14 +146,23 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
             let waiters = state.withLock { $0.takeCapacityWaiters() }
             for waiter in waiters { waiter.resume() }
         }
-        // Serve what the final purge produced.
+        // Serve what the final purge produced, then destroy the handle here, on the poll thread.
         rd_kafka_poll(client.handle, 0)
+        client.destroy()
         pollThreadDone.signal()
     }
 
     /// Hands a message to librdkafka with its waiter registered. Returns false when librdkafka's queue is
     /// full (nothing registered: wait for capacity and call again); every other outcome reaches the waiter.
     func enqueue(_ message: KafkaProducerMessage, waiter: ProducerStateMachine.Waiter) -> Bool {
+        client.withHandle { _ in enqueueOnLiveHandle(message, waiter: waiter) } ?? {
+            let error = KafkaError(code: .shutdown, message: "producer shut down", persistence: .notPersisted)
+            state.withLock { _ in ProducerStateMachine.resumption(for: waiter, with: .failure(error)) }.resume()
+            return true
+        }()
+    }
+
+    private func enqueueOnLiveHandle(_ message: KafkaProducerMessage, waiter: ProducerStateMachine.Waiter) -> Bool {
         guard let topic = client.topicHandle(message.topic) else {
             let error = KafkaError(code: .produce, message: "librdkafka refused the topic name", persistence: .notPersisted,
                                    context: ["topic": message.topic])
@@ -195,20 +216,32 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         }
         var topics: [String: OpaquePointer] = [:]
         for (index, message) in messages.enumerated() {
-            while true {
+            attempts: while true {
                 if Task.isCancelled || closing.load(ordering: .acquiring) {
                     settle(batch, index, .failure(KafkaError(code: .produce, message: Task.isCancelled ? "send cancelled" : "producer is shutting down",
                                                              persistence: .notPersisted)))
                     break
                 }
-                guard let topic = topics[message.topic] ?? client.topicHandle(message.topic) else {
+                let id = ProducerStateMachine.batchMessageID(batch: batchID, index: index)
+                let attempt = client.withHandle { _ -> ProduceAttempt in
+                    guard let topic = topics[message.topic] ?? client.topicHandle(message.topic) else { return .refusedTopic }
+                    topics[message.topic] = topic
+                    return produce(message, topic: topic, id: id).map(ProduceAttempt.failed) ?? .handedOver
+                }
+                let error: OpaquePointer
+                switch attempt {
+                case .handedOver?:
+                    break attempts
+                case .refusedTopic?:
                     settle(batch, index, .failure(KafkaError(code: .produce, message: "librdkafka refused the topic name",
                                                              persistence: .notPersisted, context: ["topic": message.topic])))
-                    break
+                    break attempts
+                case nil:
+                    settle(batch, index, .failure(KafkaError(code: .shutdown, message: "producer shut down", persistence: .notPersisted)))
+                    break attempts
+                case .failed(let failure)?:
+                    error = failure
                 }
-                topics[message.topic] = topic
-                let id = ProducerStateMachine.batchMessageID(batch: batchID, index: index)
-                guard let error = produce(message, topic: topic, id: id) else { break }
                 if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     rd_kafka_error_destroy(error)
                     await waitForCapacity()
@@ -223,11 +256,23 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         return batch
     }
 
+    private enum ProduceAttempt {
+        case handedOver
+        case refusedTopic
+        case failed(OpaquePointer)
+    }
+
     /// Waits for every result of a batch handed over by ``startBatch(_:)``.
+    /// Cancelling the waiting task stops the wait: the results not in yet fail as `possibly_persisted`.
     func results(of batch: ProducerBatch) async -> [ProducerStateMachine.DeliveryResult] {
         if batch.refused { return batch.results.map { $0! } }
-        return await withCheckedContinuation { continuation in
-            state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
+            }
+        } onCancel: {
+            let error = KafkaError(code: .produce, message: "stopped waiting for the delivery report (cancelled)", persistence: .possiblyPersisted)
+            state.withLock { $0.abandonWait(batch, error: error) }.resume()
         }
     }
 
@@ -333,7 +378,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         let milliseconds = timeout.rdkafkaMilliseconds
         let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
             blockingQueue.async { [client] in
-                continuation.resume(returning: rd_kafka_flush(client.handle, milliseconds))
+                continuation.resume(returning: client.withHandle { rd_kafka_flush($0, milliseconds) } ?? RD_KAFKA_RESP_ERR_NO_ERROR)
             }
         }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -351,11 +396,18 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
             logger.error("kafka producer flush incomplete at shutdown: \(error)")
         }
         // Whatever is left fails with its persistence status via delivery reports.
-        rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        _ = client.withHandle { rd_kafka_purge($0, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)) }
         if !stopPolling.exchange(true, ordering: .acquiringAndReleasing) {
+            let polled = pollingStarted.exchange(true, ordering: .acquiringAndReleasing)
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                blockingQueue.async { [pollThreadDone] in
-                    pollThreadDone.wait()
+                blockingQueue.async { [client, pollThreadDone] in
+                    if polled {
+                        pollThreadDone.wait()   // the poll thread destroys the handle
+                    } else {
+                        client.attach(handler: self)
+                        _ = client.withHandle { rd_kafka_poll($0, 0) }
+                        client.destroy()
+                    }
                     continuation.resume()
                 }
             }
@@ -365,6 +417,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                                          persistence: .possiblyPersisted))
         }
         for resumption in abandoned { resumption.resume() }
+        stopped.open(true)
     }
 }
 

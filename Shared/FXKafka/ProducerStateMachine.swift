@@ -4,7 +4,7 @@
 struct ProducerStateMachine {
     enum Phase { case running, closing, closed }
 
-    typealias DeliveryContinuation = CheckedContinuation<ProducerSendOutcome, Error>
+    typealias DeliveryContinuation = CheckedContinuation<ProducerSendOutcome, any Error>
     typealias CapacityContinuation = CheckedContinuation<Void, Never>
     typealias DeliveryResult = Result<KafkaDeliveryReport, KafkaError>
 
@@ -104,10 +104,25 @@ struct ProducerStateMachine {
         finishIfDone(batch, batch.settle(index: index, with: result))
     }
 
-    /// The sender has handed over every message of the batch and now waits for the rest.
+    /// The sender has handed over every message of the batch and now waits for the rest. A batch whose
+    /// wait was abandoned (the waiting task was cancelled) resumes at once.
     mutating func awaitBatch(_ batch: ProducerBatch, continuation: ProducerBatch.Continuation) -> Resumption {
         batch.continuation = continuation
+        if let abandoned = batch.abandonedWith {
+            return abandonWait(batch, error: abandoned)
+        }
         return finishIfDone(batch, batch.release())
+    }
+
+    /// The task waiting for the batch was cancelled: the results not in yet become `error` (their
+    /// messages may still be delivered: nobody waits for their reports any more), and the waiter resumes.
+    mutating func abandonWait(_ batch: ProducerBatch, error: KafkaError) -> Resumption {
+        batch.abandonedWith = error
+        guard let continuation = batch.continuation else { return .none }
+        batch.continuation = nil
+        if let id = batch.id { pending[id] = nil }
+        for index in batch.results.indices where batch.results[index] == nil { batch.results[index] = .failure(error) }
+        return .batch(continuation, batch.results.map { $0! })
     }
 
     private mutating func finishIfDone(_ batch: ProducerBatch, _ resumption: Resumption) -> Resumption {
@@ -161,6 +176,8 @@ final class ProducerBatch: @unchecked Sendable {
     var continuation: Continuation?
     /// The registration id, once registered.
     var id: UInt?
+    /// Set when the waiting task was cancelled: the results still missing, failed with this.
+    var abandonedWith: KafkaError?
 
     init(count: Int) {
         results = Array(repeating: nil, count: count)

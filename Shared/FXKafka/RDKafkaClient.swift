@@ -1,4 +1,5 @@
 import CRdKafka
+import Dispatch
 import Logging
 import Synchronization
 
@@ -22,23 +23,37 @@ private final class RDKafkaCallbackBox {
 
 /// A thin owner of one `rd_kafka_t` handle.
 ///
-/// Lifetime: the handle is created in `init` and destroyed in `deinit` (`rd_kafka_destroy`, which blocks
-/// until librdkafka's threads stop; callers drop the last reference on a thread of their own, not on the
-/// cooperative pool). The callback box is retained from `rd_kafka_new` until after the destroy, so no
-/// callback can reach freed memory. Logs are queued (`log.queue=true`) and served by the owner's poll loop.
+/// Lifetime: the handle is created in `init`. The owner's poll thread calls ``destroy()`` at the end of
+/// its loop, so `rd_kafka_destroy` (which blocks until librdkafka's threads stop) runs there, never on a
+/// caller's thread. A client that was never polled is destroyed from ``destroyQueue`` when its last
+/// reference goes. Callers other than the poll thread reach the handle through ``withHandle(_:)``, which
+/// answers nil once the handle is destroyed; ``destroy()`` waits for calls in progress. The callback
+/// box is retained from `rd_kafka_new` until after the destroy, so no callback can reach freed memory.
+/// Logs are queued (`log.queue=true`) and served by the owner's poll loop.
 final class RDKafkaClient: @unchecked Sendable {
     enum Kind { case producer, consumer }
 
+    /// Only for the poll thread (and for calls inside ``withHandle(_:)``).
     let handle: OpaquePointer
     let kind: Kind
     let logger: Logger
     private let box: Unmanaged<RDKafkaCallbackBox>
     /// Topic handles by name, created once and destroyed before the client.
     private let topics = Mutex(TopicHandles())
+    private let usage = Mutex(Usage())
+    /// Entered by every call in progress through ``withHandle(_:)``.
+    private let callsInProgress = DispatchGroup()
 
     private struct TopicHandles: @unchecked Sendable {
         var byName: [String: OpaquePointer] = [:]
     }
+
+    private struct Usage {
+        var destroyed = false
+    }
+
+    /// Where clients that were never polled are destroyed (off the caller's thread).
+    static let destroyQueue = DispatchQueue(label: "fxstream.kafka.destroy")
 
     /// - Parameter queueLogs: true when the owner polls the handle (logs are then served by its poll loop);
     ///   false for handles nobody polls (admin), whose logs come straight from librdkafka's threads.
@@ -85,30 +100,76 @@ final class RDKafkaClient: @unchecked Sendable {
         }?.pointer
     }
 
-    deinit {
-        for topic in topics.withLock({ Array($0.byName.values.map(UnsafeTransferPointer.init)) }) {
-            rd_kafka_topic_destroy(topic.pointer)
+    /// Runs `body` with the handle unless it is destroyed (then nil). ``destroy()`` waits for it.
+    func withHandle<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R? {
+        let usable = usage.withLock { usage -> Bool in
+            guard !usage.destroyed else { return false }
+            callsInProgress.enter()
+            return true
         }
-        rd_kafka_destroy(handle)
+        guard usable else { return nil }
+        defer { callsInProgress.leave() }
+        return try body(handle)
+    }
+
+    var isDestroyed: Bool { usage.withLock { $0.destroyed } }
+
+    /// Destroys the handle (first call only) once the calls in progress are done. Blocks: call it on the
+    /// poll thread or a queue of the client's own.
+    func destroy() {
+        let first = usage.withLock { usage -> Bool in
+            defer { usage.destroyed = true }
+            return !usage.destroyed
+        }
+        guard first else { return }
+        callsInProgress.wait()
+        Self.release(handle: UnsafeTransferPointer(handle), topics: takeTopics(), box: box)
+    }
+
+    private func takeTopics() -> [UnsafeTransferPointer] {
+        topics.withLock { topics in
+            defer { topics.byName = [:] }
+            return topics.byName.values.map(UnsafeTransferPointer.init)
+        }
+    }
+
+    private static func release(handle: UnsafeTransferPointer, topics: [UnsafeTransferPointer], box: Unmanaged<RDKafkaCallbackBox>) {
+        for topic in topics { rd_kafka_topic_destroy(topic.pointer) }
+        rd_kafka_destroy(handle.pointer)
         box.release()
+    }
+
+    deinit {
+        guard !isDestroyed else { return }
+        // Never polled: nobody destroyed it. No call can be in progress (no reference is left).
+        let handle = UnsafeTransferPointer(handle)
+        let topics = takeTopics()
+        let box = UnsafeTransferBox(box)
+        Self.destroyQueue.async { Self.release(handle: handle, topics: topics, box: box.box) }
     }
 
     /// The name librdkafka gave this client instance (e.g. `rdkafka#producer-1`).
     var name: String { String(cString: rd_kafka_name(handle)) }
 
-    /// Messages and requests not yet acknowledged by the broker.
-    var outQueueLength: Int32 { rd_kafka_outq_len(handle) }
+    /// Messages and requests not yet acknowledged by the broker (0 once destroyed).
+    var outQueueLength: Int32 { withHandle { rd_kafka_outq_len($0) } ?? 0 }
 
     /// librdkafka's fatal error, if the instance has raised one (idempotent producer guarantees broken).
     func fatalError() -> KafkaError? {
         var buffer = [CChar](repeating: 0, count: 512)
-        let code = rd_kafka_fatal_error(handle, &buffer, buffer.count)
+        guard let code = withHandle({ rd_kafka_fatal_error($0, &buffer, buffer.count) }) else { return nil }
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         var error = KafkaError(code: .fatal, rdkafka: code)
         error.message = String(errorBuffer: buffer)
         error.isFatal = true
         return error
     }
+}
+
+/// Carries the callback box to the destroy queue.
+private struct UnsafeTransferBox: @unchecked Sendable {
+    let box: Unmanaged<RDKafkaCallbackBox>
+    init(_ box: Unmanaged<RDKafkaCallbackBox>) { self.box = box }
 }
 
 /// Carries a C handle across a lock boundary.

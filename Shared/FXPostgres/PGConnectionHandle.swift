@@ -15,14 +15,23 @@ final class PGConnectionHandle {
     private var preparedOnServer: Set<String> = []
     private(set) var reconnects = 0
     private var isClosed = false
+    /// What libpq's notice processor logs to; retained for the handle's lifetime.
+    private let noticeTarget: Unmanaged<NoticeTarget>
 
     init(configuration: PostgresConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        try connect()
+        self.noticeTarget = Unmanaged.passRetained(NoticeTarget(logger: logger))
+        do { try connect() } catch {
+            noticeTarget.release()
+            throw error
+        }
     }
 
-    deinit { finish() }
+    deinit {
+        finish()
+        noticeTarget.release()
+    }
 
     func finish() {
         if let connection { PQfinish(connection) }
@@ -46,10 +55,12 @@ final class PGConnectionHandle {
             if let conn { PQfinish(conn) }
             throw PostgresError(code: .connectionFailed, message: message, context: ["url": configuration.redactedURL])
         }
-        // Notices (e.g. "relation already exists, skipping") go to the logger, not stderr.
-        PQsetNoticeProcessor(conn, { _, message in
-            _ = message // swallowed: notices are informational; errors arrive as results
-        }, nil)
+        // Notices (e.g. "relation already exists, skipping") go to the logger, not stderr: WARNING at
+        // warning level, the rest (NOTICE, INFO, DEBUG) at debug.
+        PQsetNoticeProcessor(conn, { target, message in
+            guard let target, let message else { return }
+            Unmanaged<NoticeTarget>.fromOpaque(target).takeUnretainedValue().log(String(cString: message))
+        }, noticeTarget.toOpaque())
         connection = conn
         preparedOnServer = []
     }
@@ -63,8 +74,6 @@ final class PGConnectionHandle {
         reconnects += 1
         logger.notice("postgres connection re-established", metadata: ["url": .string(configuration.redactedURL)])
     }
-
-    var serverVersion: Int { connection.map { Int(PQserverVersion($0)) } ?? 0 }
 
     // MARK: Statements
 
@@ -234,4 +243,16 @@ private func withParameters<R>(_ parameters: [String?], _ body: (UnsafePointer<U
     defer { for copy in copies { free(copy) } }
     let pointers = copies.map { UnsafePointer($0) }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress, Int32(parameters.count)) }
+}
+
+/// Receives libpq's notices (on the connection's queue, where libpq calls run).
+final class NoticeTarget {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+
+    func log(_ message: String) {
+        let text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("WARNING") { logger.warning("postgres: \(text)") }
+        else { logger.debug("postgres: \(text)") }
+    }
 }

@@ -105,14 +105,6 @@ public final class PostgresConnection: Sendable {
         await run { $0.reconnects }
     }
 
-    /// The server's version number, e.g. 150018.
-    public func serverVersion() async throws -> Int {
-        try await run { handle in
-            try handle.ensureConnected()
-            return handle.serverVersion
-        }
-    }
-
     // MARK: Internal
 
     func run<T: Sendable>(_ body: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {

@@ -4,23 +4,27 @@ import FXCore
 public struct ServiceRole: Sendable {
     public var name: String
     public var defaultHTTPPort: Int
-    public var usesDatabase: Bool
     /// The topics it cannot work without.
     public var requiredTopics: @Sendable (TopicNames) -> [String]
     /// Said in the log at start while the role's pipeline logic has not landed yet: the executable then
     /// serves health, metrics and dependency checks only, and claims nothing more.
     public var pendingWork: String?
 
-    public static let ingestor = ServiceRole(name: "ingestor", defaultHTTPPort: 9101, usesDatabase: false,
-                                             requiredTopics: { [$0.ticks, $0.gaps, $0.health, $0.rejects] },
-                                             pendingWork: nil)
-    public static let aggregator = ServiceRole(name: "aggregator", defaultHTTPPort: 9102, usesDatabase: true,
-                                               requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] },
-                                               pendingWork: nil)
-    public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103, usesDatabase: true,
+    public init(name: String, defaultHTTPPort: Int, requiredTopics: @escaping @Sendable (TopicNames) -> [String], pendingWork: String? = nil) {
+        self.name = name
+        self.defaultHTTPPort = defaultHTTPPort
+        self.requiredTopics = requiredTopics
+        self.pendingWork = pendingWork
+    }
+
+    public static let ingestor = ServiceRole(name: "ingestor", defaultHTTPPort: 9101,
+                                             requiredTopics: { [$0.ticks, $0.gaps, $0.health, $0.rejects] })
+    public static let aggregator = ServiceRole(name: "aggregator", defaultHTTPPort: 9102,
+                                               requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] })
+    public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103,
                                                requiredTopics: { [$0.gaps, $0.candles, $0.health] },
                                                pendingWork: "gap repair is not built yet: serving health, metrics and dependency checks only")
-    public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104, usesDatabase: true,
+    public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
                                             requiredTopics: { [$0.health, $0.gaps] },
                                             pendingWork: "feed monitoring is not built yet: serving health, metrics and dependency checks only")
 }

@@ -1,27 +1,25 @@
 import Logging
 import ServiceLifecycle
 
-/// Runs a service's long-running parts in one `ServiceGroup`: the status HTTP server, the dependency
-/// watch and the role's own services. SIGTERM and SIGINT shut the group down gracefully, in reverse
-/// order of `services` (so producers listed first flush last).
+/// Runs a service's long-running parts in one `ServiceGroup`: the role's services, the dependency
+/// watch and the status HTTP server. SIGTERM and SIGINT shut the group down gracefully, in reverse
+/// order (the role's services, listed first, stop last, after the HTTP server stops answering).
 public enum ServiceRunner {
     public static func run(role: ServiceRole, settings: ServiceSettings, observability: Observability,
-                           services: [any Service] = []) async throws {
+                           parts: ServiceParts) async throws {
         let logger = observability.logger
         logger.info("starting \(role.name)", metadata: settings.redactedSummary)
         if let pending = role.pendingWork {
             logger.notice("\(role.name): \(pending)")
         }
         let readiness = Readiness()
-        let watch = DependencyWatch(
-            configuration: .init(kafka: settings.kafka, requiredTopics: role.requiredTopics(settings.topics),
-                                 database: role.usesDatabase ? settings.database : nil,
-                                 migrateOnStart: settings.migrateOnStart),
-            readiness: readiness, logger: logger)
+        let kafka = KafkaDependencyCheck(configuration: settings.kafka, requiredTopics: role.requiredTopics(settings.topics), logger: logger)
+        let watch = DependencyWatch(checks: [kafka] + parts.checks, readiness: readiness, logger: logger)
         let http = StatusHTTPServer.make(host: settings.httpHost, port: settings.httpPort, registry: observability.registry,
-                                         readiness: readiness, serviceName: role.name, logger: logger)
+                                         readiness: readiness, serviceName: role.name,
+                                         counters: parts.counters, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) } + [.init(service: watch), .init(service: http)],
+            services: parts.services.map { .init(service: $0) } + [.init(service: watch), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

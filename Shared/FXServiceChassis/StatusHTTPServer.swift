@@ -6,9 +6,15 @@ import Prometheus
 /// - `GET /metrics`: Prometheus text format (version 0.0.4).
 /// - `GET /health/live`: 200 while the process runs.
 /// - `GET /health/ready`: 200 when every dependency check passes, else 503; the body lists each check.
+/// Both health bodies end with the role's running totals (`counter <name> <value>` lines), the values
+/// its heartbeats and `/metrics` report.
 public enum StatusHTTPServer {
     public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, readiness: Readiness,
-                            serviceName: String, logger: Logger) -> some ApplicationProtocol {
+                            serviceName: String, counters: (@Sendable () -> [(String, Int64)])? = nil,
+                            logger: Logger) -> some ApplicationProtocol {
+        @Sendable func totals() -> String {
+            (counters?() ?? []).map { "counter \($0.0) \($0.1)\n" }.joined()
+        }
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -16,7 +22,7 @@ public enum StatusHTTPServer {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("/health/live") { _, _ -> Response in
-            textResponse(.ok, "live \(serviceName)\n")
+            textResponse(.ok, "live \(serviceName)\n" + totals())
         }
         router.get("/health/ready") { _, _ -> Response in
             let checks = readiness.snapshot.sorted { $0.key < $1.key }
@@ -24,7 +30,7 @@ public enum StatusHTTPServer {
             for (name, check) in checks {
                 body += "\(name): \(check.ready ? "ok" : "failing") \(check.detail)\n"
             }
-            return textResponse(readiness.isReady ? .ok : .serviceUnavailable, body)
+            return textResponse(readiness.isReady ? .ok : .serviceUnavailable, body + totals())
         }
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: serviceName),
                            logger: logger)

@@ -84,20 +84,3 @@ struct AggregatorFixture {
         return result
     }
 }
-
-/// Runs services in a group until `body` returns, then shuts them down gracefully.
-func withServices<T>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
-    let logger = TestEnvironment.logger("group")
-    let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
-    let task = Task { try await group.run() }
-    do {
-        let result = try await body()
-        await group.triggerGracefulShutdown()
-        try await task.value
-        return result
-    } catch {
-        await group.triggerGracefulShutdown()
-        _ = await task.result
-        throw error
-    }
-}

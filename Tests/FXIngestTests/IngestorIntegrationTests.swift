@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import FXConfiguration
 import FXCore
 import FXIngest
 import FXSim
@@ -186,7 +187,7 @@ struct IngestorIntegrationTests {
 
     @Test("malformed, invalid and oversized input lands in rejects with its reason and raw payload, never as ticks")
     func rejects() async throws {
-        try await IngestHarness.run(feeds: { [coinbase($0, ["BTC-USD"])] }, tune: { $0.maxMessageBytes = 65_536 }) { h in
+        try await IngestHarness.run(feeds: { [coinbase($0, ["BTC-USD"])] }, tune: { $0.maxMessageBytes = ByteSize(bytes: 65_536) }) { h in
             try await h.waitForTicks("first ticks") { !$0.isEmpty }
             for kind in ["json", "utf8", "nan", "negative", "zero", "unknown_type", "missing_field", "oversized"] {
                 #expect(try h.market.sendMalformed("coinbase", kind: kind, size: 200_000, now: WallClock.nanoseconds()) == 1)

@@ -1,6 +1,7 @@
 import Foundation
 import FXCore
 @testable import FXIngest
+import FXConfiguration
 import FXServiceChassis
 import Testing
 
@@ -56,8 +57,10 @@ struct ProviderConfigurationTests {
             symbol_stale_after_ms: 5000
         """.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let options = try IngestorOptions.parse(["--config", path])
-        let configuration = try options.resolve(environment: EnvironmentReader(["FINNHUB_API_KEY": "a,b"]))
+        func resolve(_ environment: [String: String]) throws -> IngestorConfiguration {
+            try IngestorConfigurationLoading.resolve(["--config", path], environment: environment)
+        }
+        let configuration = try resolve(["FINNHUB_API_KEY": "a,b"])
         #expect(configuration.partitions == 6)
         #expect(configuration.queueCapacity == 5000)
         let plans = try configuration.plans()
@@ -67,6 +70,20 @@ struct ProviderConfigurationTests {
         #expect(plans[0].webSocketBase == "ws://127.0.0.1:1/coinbase")
 
         try "feeds:\n  - provider: finnhub\n    symbols: [OANDA:EUR_USD]\n    api_key: inline-secret\n".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: ConfigurationError.self) { try options.resolve(environment: EnvironmentReader(["FINNHUB_API_KEY": "a"])) }
+        #expect(throws: ConfigurationError.self) { try resolve(["FINNHUB_API_KEY": "a"]) }
+    }
+}
+
+/// Resolves the ingestor's configuration the way its executable does.
+enum IngestorConfigurationLoading {
+    static func resolve(_ arguments: [String], environment: [String: String]) throws -> IngestorConfiguration {
+        let reader = EnvironmentReader(environment)
+        let input = try ConfigInput.parse(arguments, flags: ServiceMain.flagSpecs(for: [IngestorConfiguration.self, CommandLineFeed.self]),
+                                          configVariable: "INGESTOR_CONFIG", environment: reader)
+        var resolver = ConfigResolver(input: input)
+        _ = try resolver.resolve(ServiceSettings(serviceName: "ingestor", httpPort: 9101))
+        let configuration = try IngestorConfiguration.resolve(&resolver)
+        try resolver.finish()
+        return configuration
     }
 }

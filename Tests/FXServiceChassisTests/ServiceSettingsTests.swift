@@ -1,12 +1,42 @@
 import Foundation
+import FXConfiguration
+import FXCore
+import FXKafka
+import FXPostgres
+import FXDatabaseChassis
 import FXServiceChassis
+import Logging
 import Testing
+
+/// The shared settings of a database service, as the aggregator resolves them.
+struct ResolvedSettings {
+    let common: ServiceSettings
+    let databaseSettings: DatabaseSettings
+    var kafka: KafkaConfiguration { common.kafka }
+    var topics: TopicNames { common.topics }
+    var database: PostgresConfiguration { databaseSettings.postgres }
+    var httpPort: Int { common.httpPort }
+    var httpHost: String { common.httpHost }
+    var logLevel: Logger.Level { common.logLevel }
+    var logFormat: LogFormat { common.logFormat }
+    var migrateOnStart: Bool { databaseSettings.migrateOnStart }
+    var instanceID: String { common.instanceID }
+    var redactedSummary: Logger.Metadata {
+        common.redactedSummary.merging(["database_url": .string(databaseSettings.postgres.redactedURL)]) { $1 }
+    }
+}
 
 @Suite("Configuration: flags over environment over defaults")
 struct ServiceSettingsTests {
-    private func resolve(_ arguments: [String], _ environment: [String: String] = [:]) throws -> ServiceSettings {
-        try CommonOptions.parse(arguments).resolve(serviceName: "aggregator", defaultHTTPPort: 9102,
-                                                   environment: EnvironmentReader(environment))
+    private func resolve(_ arguments: [String], _ environment: [String: String] = [:]) throws -> ResolvedSettings {
+        let environment = EnvironmentReader(environment)
+        let input = try ConfigInput.parse(arguments, flags: ServiceMain.flagSpecs(for: [DatabaseSettings.self]),
+                                          configVariable: "AGGREGATOR_CONFIG", environment: environment)
+        var resolver = ConfigResolver(input: input)
+        let common = try resolver.resolve(ServiceSettings(serviceName: "aggregator", httpPort: 9102))
+        let database = try resolver.resolve(DatabaseSettings(serviceName: "aggregator"))
+        try resolver.finish()
+        return ResolvedSettings(common: common, databaseSettings: database)
     }
 
     @Test("defaults point at the local stack")

@@ -1,32 +1,18 @@
+import FXConfiguration
 import FXCore
+
 /// The ingestor's own settings (the shared ones — brokers, topic prefix, HTTP, logging — are in
-/// `ServiceSettings`). Each key, once:
-///
-/// | setting | flag | environment | YAML key | default |
-/// |---|---|---|---|---|
-/// | provider of the command-line feed | `--provider` | `PROVIDER` | `feeds[].provider` | none |
-/// | its symbols, comma-separated | `--symbols` | `SYMBOLS` | `feeds[].symbols` | none |
-/// | WebSocket endpoint override | `--ws-url` | `WS_URL` | `feeds[].ws_url` | the provider's |
-/// | REST endpoint override | `--rest-url` | `REST_URL` | `feeds[].rest_url` | the provider's |
-/// | symbols per connection | `--max-symbols-per-connection` | `MAX_SYMBOLS_PER_CONNECTION` | `feeds[].max_symbols_per_connection` | coinbase 100, finnhub 50 |
-/// | YAML file (several feeds) | `--config` | `INGESTOR_CONFIG` | — | none |
-/// | partitions of topics created at start | `--partitions` | `FX_PARTITIONS` | `partitions` | 3 |
-/// | publish queue capacity (messages) | — | `QUEUE_CAPACITY` | `queue_capacity` | 100000 |
-/// | largest accepted message (bytes) | — | `MAX_MESSAGE_BYTES` | `max_message_bytes` | 1048576 |
-/// | health heartbeat interval (ms) | — | `HEALTH_INTERVAL_MS` | `health_interval_ms` | 5000 |
-/// | WebSocket ping interval (ms) | — | `PING_INTERVAL_MS` | `ping_interval_ms` | 15000 |
-/// | reconnect backoff base / cap (ms) | — | `BACKOFF_BASE_MS`, `BACKOFF_CAP_MS` | `backoff_base_ms`, `backoff_cap_ms` | 500, 30000 |
-/// | circuit breaker: failures to open, open time (ms) | — | `CIRCUIT_FAILURES`, `CIRCUIT_OPEN_MS` | `circuit_failures`, `circuit_open_ms` | 5, 30000 |
-/// | how missed messages are detected (`off`, `contiguous`, `trade_id`) | — | — | `feeds[].sequence_check` | coinbase `trade_id` on its real endpoint, `contiguous` with `ws_url` overridden; finnhub `off` |
-/// | connection / symbol silence before `stale` (ms) | — | — | `feeds[].connection_stale_after_ms`, `feeds[].symbol_stale_after_ms` | coinbase 30000/30000, finnhub 60000/180000 |
-/// | credentials | — | `<PROVIDER>_API_KEY` (comma-separated for several keys), `<PROVIDER>_API_SECRET`, `<PROVIDER>_API_PASSPHRASE`, each also as `*_FILE` | `feeds[].credentials_env` (the prefix, default the provider id upper-cased) | none |
-///
-/// Secrets are read from the environment or files only (never from the YAML file) and never logged.
-public struct IngestorConfiguration: Sendable {
-    public var feeds: [FeedConfiguration]
+/// `ServiceSettings`). Each tuning key is declared once in ``settings``, default in the property; the
+/// feeds come from the command line (``CommandLineFeed``) and/or the YAML file's `feeds` list
+/// (``FeedFile``). Secrets are read from the environment or files only (never from the YAML file) and
+/// never logged.
+public struct IngestorConfiguration: ConfigSection {
+    public static let sectionName = "ingestor"
+
+    public var feeds: [FeedConfiguration] = []
     public var partitions: Int32 = 3
     public var queueCapacity = 100_000
-    public var maxMessageBytes = 1 << 20
+    public var maxMessageBytes = ByteSize(bytes: 1 << 20)
     public var healthInterval: Duration = .seconds(5)
     public var pingInterval: Duration = .seconds(15)
     public var backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
@@ -34,8 +20,69 @@ public struct IngestorConfiguration: Sendable {
     public var circuitOpen: Duration = .seconds(30)
     public var enqueueMaxWait: Duration = .seconds(2)
 
+    public init() {}
+
     public init(feeds: [FeedConfiguration]) {
         self.feeds = feeds
+    }
+
+    public static let settings: [Setting<IngestorConfiguration>] = [
+        Setting(\.partitions, key: "partitions", env: "FX_PARTITIONS", flag: "partitions", reader: .int32(1...10_000),
+                help: "Partitions of the topics the ingestor creates at start."),
+        Setting(\.queueCapacity, key: "queue_capacity", env: "QUEUE_CAPACITY", flag: "queue-capacity", reader: .int(1...100_000_000),
+                help: "Messages the publish queue holds before the WebSocket readers wait (then drop into delivery gaps)."),
+        Setting(\.maxMessageBytes, key: "max_message_bytes", env: "MAX_MESSAGE_BYTES", flag: "max-message-bytes",
+                reader: .byteSize(1_024...(64 << 20)), help: "Largest accepted WebSocket message; larger ones become rejects."),
+        Setting(\.healthInterval, key: "health_interval_ms", env: "HEALTH_INTERVAL_MS", flag: "health-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(3_600)),
+                help: "Health heartbeat interval."),
+        Setting(\.pingInterval, key: "ping_interval_ms", env: "PING_INTERVAL_MS", flag: "ping-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(3_600)),
+                help: "WebSocket ping interval (a missing pong drops the connection)."),
+        Setting(\.backoff.base, key: "backoff_base_ms", env: "BACKOFF_BASE_MS", flag: "backoff-base-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(3_600)),
+                help: "Reconnect backoff base (capped exponential, full jitter)."),
+        Setting(\.backoff.cap, key: "backoff_cap_ms", env: "BACKOFF_CAP_MS", flag: "backoff-cap-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(3_600)),
+                help: "Reconnect backoff cap."),
+        Setting(\.circuitFailures, key: "circuit_failures", env: "CIRCUIT_FAILURES", flag: "circuit-failures", reader: .int(1...1_000),
+                help: "Consecutive failed connects that open a provider's circuit breaker."),
+        Setting(\.circuitOpen, key: "circuit_open_ms", env: "CIRCUIT_OPEN_MS", flag: "circuit-open-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(3_600)),
+                help: "How long an open circuit waits before a trial connect (doubles up to 5m)."),
+    ]
+
+    public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {
+        guard backoff.base <= backoff.cap else {
+            throw ConfigurationError(code: .refused, key: "backoff_base_ms", origin: context.origin(of: "backoff_base_ms"),
+                                     reason: "is above backoff_cap_ms (\(formatDuration(backoff.cap)))")
+        }
+    }
+
+    /// Resolves the tuning keys, the command-line feed and the file's feeds; refuses a configuration
+    /// without feeds or whose connection plan is impossible.
+    public static func resolve(_ resolver: inout ConfigResolver) throws(ConfigurationError) -> IngestorConfiguration {
+        var configuration = try resolver.resolve(IngestorConfiguration.self)
+        let commandLine = try resolver.resolve(CommandLineFeed.self)
+        configuration.feeds = try FeedFile.feeds(&resolver)
+        if let feed = try commandLine.feed(environment: resolver.input.environment) {
+            configuration.feeds.append(feed)
+        }
+        guard !configuration.feeds.isEmpty else {
+            throw ConfigurationError(code: .missing, key: "provider",
+                                     reason: "no feed configured: pass --provider and --symbols, or --config with feeds")
+        }
+        do { _ = try configuration.plans() }
+        catch { throw ConfigurationError(code: .refused, key: "feeds", reason: "\(error)") }
+        for (index, feed) in configuration.feeds.enumerated() {
+            resolver.record(section: "feeds", key: "feeds[\(index)]",
+                            value: "\(feed.provider) \(feed.symbols.count) symbol(s)\(feed.webSocketURL.map { " at \($0)" } ?? "")" +
+                                   " \(feed.credentials.count) key(s)",
+                            origin: index < configuration.feeds.count - (commandLine.provider == nil ? 0 : 1)
+                                ? resolver.input.file.map { .file(path: $0.path, line: $0["feeds"]?.line ?? 0) } ?? .defaultValue
+                                : .derived("provider/symbols"))
+        }
+        return configuration
     }
 
     /// Every feed's connection plan; the first error names the feed's provider and what is wrong.

@@ -50,7 +50,6 @@ public final class FeedConnection: Sendable {
     private let queue: PublishQueue
     private let topics: TopicNames
     private let instance: String
-    private let counters: IngestCounters
     private let metrics: IngestMetrics.Source
     private let clock: IngestClock
     private let logger: Logger
@@ -58,7 +57,7 @@ public final class FeedConnection: Sendable {
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
-                counters: IngestCounters, metrics: IngestMetrics, clock: IngestClock, logger: Logger) {
+                metrics: IngestMetrics, clock: IngestClock, logger: Logger) {
         self.id = id
         self.provider = provider
         self.settings = settings
@@ -72,7 +71,6 @@ public final class FeedConnection: Sendable {
         self.queue = queue
         self.topics = topics
         self.instance = instance
-        self.counters = counters
         self.metrics = metrics.source(provider.id)
         self.clock = clock
         var logger = logger
@@ -214,7 +212,6 @@ public final class FeedConnection: Sendable {
     private func handle(_ frame: [UInt8], attempt: Attempt) async {
         let receivedAt = clock.now()
         let instant = ContinuousClock.now
-        counters.frames.add(1, ordering: .relaxed)
         metrics.frames.increment()
         let events = normalizer.normalize(frame, receivedAt: receivedAt)
         var items: [PublishItem] = []
@@ -244,15 +241,13 @@ public final class FeedConnection: Sendable {
         for event in events {
             switch event {
             case .tick(let tick), .replayedTick(let tick):
-                counters.ticks.add(1, ordering: .relaxed)
                 if tick.kind == .trade { metrics.trades.increment() } else { metrics.quotes.increment() }
                 items.append(.tick(tick, topics: topics, receivedAt: instant))
             case .heartbeat:
-                counters.heartbeats.add(1, ordering: .relaxed)
+                metrics.heartbeats.increment()
             case .control:
                 break
             case .providerError(let message):
-                counters.providerErrors.add(1, ordering: .relaxed)
                 metrics.providerErrors.increment()
                 let tooMany = message.lowercased().contains("too many symbols")
                 logger.error(tooMany
@@ -270,7 +265,6 @@ public final class FeedConnection: Sendable {
         guard !items.isEmpty else { return }
         let dropped = await queue.push(items, maxWait: settings.enqueueMaxWait)
         if !dropped.isEmpty {
-            counters.dropped.add(dropped.count, ordering: .relaxed)
             metrics.dropped.increment(by: dropped.count)
             let lost = DeliveryGaps.make(lost: dropped, detail: "dropped: the publish queue stayed full (Kafka slower than the feed)",
                                          instance: instance, now: clock.now())
@@ -283,7 +277,7 @@ public final class FeedConnection: Sendable {
 
     private func oversized(_ prefix: [UInt8], total: Int) {
         let receivedAt = clock.now()
-        counters.frames.add(1, ordering: .relaxed)
+        metrics.frames.increment()
         tracker.withLock { $0.frameReceived(now: receivedAt) }
         let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(settings.maxMessageBytes)-byte cap",
                           payload: prefix, rawLength: total, receivedAt: receivedAt)
@@ -291,7 +285,6 @@ public final class FeedConnection: Sendable {
     }
 
     private func reject(_ reason: String, detail: String, payload: [UInt8], rawLength: Int, receivedAt: Int64) -> PublishItem {
-        counters.rejects.add(1, ordering: .relaxed)
         metrics.reject(reason)
         if rejectLog.allow() {
             let suppressed = rejectLog.takeSuppressed()
@@ -304,7 +297,6 @@ public final class FeedConnection: Sendable {
 
     private func publish(gaps: [GapEvent]) {
         guard !gaps.isEmpty else { return }
-        counters.gaps.add(gaps.count, ordering: .relaxed)
         for gap in gaps {
             metrics.gap(gap.reason)
             logger.notice("gap", metadata: ["symbol": .string(gap.symbol), "reason": .string(gap.reason.rawValue),

@@ -63,7 +63,6 @@ public struct FeedTracker: Sendable {
         var lastSequence: Int64?
         var lastTradeID: Int64?
         var openGap: OpenGap?
-        var events = 0
     }
 
     public let source: String
@@ -79,7 +78,6 @@ public struct FeedTracker: Sendable {
     private var lastFrameAt: Int64?
     public private(set) var frames = 0
     public private(set) var reconnects = 0
-    public private(set) var gapsOpened = 0
     public private(set) var lastError: String?
     /// Data arrived since the current connection opened (resets the backoff, closes the circuit).
     public private(set) var deliveredData = false
@@ -146,7 +144,6 @@ public struct FeedTracker: Sendable {
             if entry.openGap == nil {
                 entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .disconnect,
                                         detail: "connection \(connectionID) lost: \(detail)")
-                gapsOpened += 1
             }
             entry.lastSequence = nil
             entry.lastTradeID = nil
@@ -176,7 +173,6 @@ public struct FeedTracker: Sendable {
                 break
             case .contiguous:
                 if let sequence, let last = entry.lastSequence, sequence > last &+ 1 {
-                    gapsOpened += 1
                     gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
                                     detail: "sequence jumped from \(last) to \(sequence): \(sequence - last - 1) missing", now: now))
                 }
@@ -184,7 +180,6 @@ public struct FeedTracker: Sendable {
                 let seen = tradeID ?? lastTradeID.flatMap { $0 > 0 ? $0 : nil }
                 let expected = tradeID == nil ? entry.lastTradeID : entry.lastTradeID.map { $0 &+ 1 }
                 if let seen, let last = entry.lastTradeID, let expected, seen > expected {
-                    gapsOpened += 1
                     let missing = tradeID == nil ? seen - last : seen - last - 1
                     gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
                                     detail: "trade id jumped from \(last) to \(seen): \(missing) trade(s) missing", now: now))
@@ -196,7 +191,6 @@ public struct FeedTracker: Sendable {
         if let seenTrade, seenTrade > (entry.lastTradeID ?? .min) { entry.lastTradeID = seenTrade }
         entry.lastEventTs = max(entry.lastEventTs ?? eventTs, eventTs)
         entry.lastSeenAt = now
-        entry.events += 1
         symbols[venueSymbol] = entry
         return gaps
     }
@@ -231,7 +225,6 @@ public struct FeedTracker: Sendable {
     private mutating func openStaleGap(_ venue: String, detail: String) {
         guard var entry = symbols[venue], entry.openGap == nil else { return }
         entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .stale, detail: detail)
-        gapsOpened += 1
         symbols[venue] = entry
     }
 

@@ -1,31 +1,62 @@
 import CoreMetrics
 import FXCore
+import FXMetrics
+import Synchronization
 
-/// The ingestor's Prometheus metrics, created from an injected factory:
-/// - `fx_ingest_frames_total{source}`, `fx_ingest_ticks_total{source,kind}`,
-///   `fx_ingest_rejects_total{source,reason}`, `fx_ingest_gaps_total{source,reason}`,
-///   `fx_ingest_provider_errors_total{source}`, `fx_ingest_reconnects_total{source}`;
-/// - `fx_ingest_delivered_total{topic_kind}`, `fx_ingest_delivery_failures_total{topic_kind}`,
-///   `fx_ingest_dropped_total{source}` (queue full; each drop is covered by a `delivery` gap),
-///   `fx_ingest_queue_depth`;
-/// - `fx_ingest_frame_to_ack_seconds` (timer: frame received -> broker acknowledgement).
-public struct IngestMetrics: Sendable {
+/// The ingestor's metrics, each event counted once (``EventCounter``): `/metrics` exports them and the
+/// health heartbeat's `counters` are their totals (``totals``), so the two always agree.
+///
+/// | Prometheus metric | heartbeat counter (sum over labels) |
+/// |---|---|
+/// | `fx_ingest_frames_total{source}` | `frames` |
+/// | `fx_ingest_ticks_total{source,kind}` | `ticks` |
+/// | `fx_ingest_heartbeats_total{source}` (provider heartbeats) | `heartbeats` |
+/// | `fx_ingest_rejects_total{source,reason}` | `rejects` |
+/// | `fx_ingest_gaps_total{source,reason}` | `gaps` |
+/// | `fx_ingest_delivered_total{topic_kind}` | `delivered` |
+/// | `fx_ingest_delivery_failures_total{topic_kind}` | `delivery_failures` |
+/// | `fx_ingest_dropped_total{source}` (queue full; each drop is covered by a `delivery` gap) | `dropped` |
+/// | `fx_ingest_provider_errors_total{source}` | `provider_errors` |
+/// | `fx_ingest_gaps_lost_total` (gap events not delivered after retries; logged in full) | `gaps_lost` |
+///
+/// Also `fx_ingest_reconnects_total{source}`, `fx_ingest_queue_depth` and
+/// `fx_ingest_frame_to_ack_seconds` (timer: frame received -> broker acknowledgement).
+public final class IngestMetrics: Sendable {
     public let factory: any MetricsFactory
+    private let sources = Mutex<[String: Source]>([:])
+    let deliveredTicks: EventCounter
+    let deliveredControl: EventCounter
+    let failedTicks: EventCounter
+    let failedControl: EventCounter
+    let gapsLost: EventCounter
+    let queueDepth: EventGauge
+    let frameToAck: CoreMetrics.Timer
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
+        func kind(_ label: String, _ kind: String) -> EventCounter {
+            EventCounter(label: label, dimensions: [("topic_kind", kind)], factory: factory)
+        }
+        deliveredTicks = kind("fx_ingest_delivered_total", "ticks")
+        deliveredControl = kind("fx_ingest_delivered_total", "control")
+        failedTicks = kind("fx_ingest_delivery_failures_total", "ticks")
+        failedControl = kind("fx_ingest_delivery_failures_total", "control")
+        gapsLost = EventCounter(label: "fx_ingest_gaps_lost_total", factory: factory)
+        queueDepth = EventGauge(label: "fx_ingest_queue_depth", factory: factory)
+        frameToAck = CoreMetrics.Timer(label: "fx_ingest_frame_to_ack_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
 
-    /// Per-source metrics, created once per connection.
+    /// One source's metrics, shared by every connection of that source.
     public struct Source: Sendable {
-        public let frames: Counter
-        public let trades: Counter
-        public let quotes: Counter
-        public let providerErrors: Counter
-        public let reconnects: Counter
-        public let dropped: Counter
-        let rejects: [String: Counter]
-        let gaps: [GapEvent.Reason: Counter]
+        public let frames: EventCounter
+        public let trades: EventCounter
+        public let quotes: EventCounter
+        public let heartbeats: EventCounter
+        public let providerErrors: EventCounter
+        public let reconnects: EventCounter
+        public let dropped: EventCounter
+        let rejects: [String: EventCounter]
+        let gaps: [GapEvent.Reason: EventCounter]
 
         public func reject(_ reason: String) {
             rejects[reason]?.increment()
@@ -37,36 +68,63 @@ public struct IngestMetrics: Sendable {
     }
 
     public func source(_ source: String) -> Source {
+        sources.withLock { sources in
+            if let existing = sources[source] { return existing }
+            let created = makeSource(source)
+            sources[source] = created
+            return created
+        }
+    }
+
+    private func makeSource(_ source: String) -> Source {
         let dimensions = [("source", source)]
-        var rejects: [String: Counter] = [:]
+        func counter(_ label: String, _ extra: [(String, String)] = []) -> EventCounter {
+            EventCounter(label: label, dimensions: dimensions + extra, factory: factory)
+        }
+        var rejects: [String: EventCounter] = [:]
         for reason in RejectReason.allCases.map(\.rawValue) + [ConnectionRejectReason.oversizedFrame] {
-            rejects[reason] = Counter(label: "fx_ingest_rejects_total", dimensions: dimensions + [("reason", reason)], factory: factory)
+            rejects[reason] = counter("fx_ingest_rejects_total", [("reason", reason)])
         }
-        var gaps: [GapEvent.Reason: Counter] = [:]
+        var gaps: [GapEvent.Reason: EventCounter] = [:]
         for reason in GapEvent.Reason.allCases {
-            gaps[reason] = Counter(label: "fx_ingest_gaps_total", dimensions: dimensions + [("reason", reason.rawValue)], factory: factory)
+            gaps[reason] = counter("fx_ingest_gaps_total", [("reason", reason.rawValue)])
         }
-        return Source(
-            frames: Counter(label: "fx_ingest_frames_total", dimensions: dimensions, factory: factory),
-            trades: Counter(label: "fx_ingest_ticks_total", dimensions: dimensions + [("kind", "trade")], factory: factory),
-            quotes: Counter(label: "fx_ingest_ticks_total", dimensions: dimensions + [("kind", "quote")], factory: factory),
-            providerErrors: Counter(label: "fx_ingest_provider_errors_total", dimensions: dimensions, factory: factory),
-            reconnects: Counter(label: "fx_ingest_reconnects_total", dimensions: dimensions, factory: factory),
-            dropped: Counter(label: "fx_ingest_dropped_total", dimensions: dimensions, factory: factory),
-            rejects: rejects, gaps: gaps)
+        return Source(frames: counter("fx_ingest_frames_total"),
+                      trades: counter("fx_ingest_ticks_total", [("kind", "trade")]),
+                      quotes: counter("fx_ingest_ticks_total", [("kind", "quote")]),
+                      heartbeats: counter("fx_ingest_heartbeats_total"),
+                      providerErrors: counter("fx_ingest_provider_errors_total"),
+                      reconnects: counter("fx_ingest_reconnects_total"),
+                      dropped: counter("fx_ingest_dropped_total"),
+                      rejects: rejects, gaps: gaps)
     }
 
-    func delivered(_ kind: String) -> Counter {
-        Counter(label: "fx_ingest_delivered_total", dimensions: [("topic_kind", kind)], factory: factory)
+    /// The heartbeat's counters: sums of the metrics above.
+    public var totals: IngestTotals {
+        let all = sources.withLock { Array($0.values) }
+        func sum(_ value: (Source) -> Int64) -> Int { Int(all.reduce(0) { $0 + value($1) }) }
+        return IngestTotals(
+            frames: sum { $0.frames.value },
+            ticks: sum { $0.trades.value + $0.quotes.value },
+            heartbeats: sum { $0.heartbeats.value },
+            rejects: sum { $0.rejects.values.reduce(0) { $0 + $1.value } },
+            gaps: sum { $0.gaps.values.reduce(0) { $0 + $1.value } },
+            delivered: Int(deliveredTicks.value + deliveredControl.value),
+            deliveryFailures: Int(failedTicks.value + failedControl.value),
+            dropped: sum { $0.dropped.value },
+            providerErrors: sum { $0.providerErrors.value },
+            gapsLost: Int(gapsLost.value))
     }
+}
 
-    func deliveryFailures(_ kind: String) -> Counter {
-        Counter(label: "fx_ingest_delivery_failures_total", dimensions: [("topic_kind", kind)], factory: factory)
-    }
+/// The ingestor's running totals, as its health heartbeat reports them.
+public struct IngestTotals: Sendable, Equatable {
+    public var frames, ticks, heartbeats, rejects, gaps, delivered, deliveryFailures, dropped, providerErrors, gapsLost: Int
 
-    var queueDepth: Gauge { Gauge(label: "fx_ingest_queue_depth", factory: factory) }
-    var frameToAck: CoreMetrics.Timer {
-        CoreMetrics.Timer(label: "fx_ingest_frame_to_ack_seconds", preferredDisplayUnit: .seconds, factory: factory)
+    public var snapshot: [(String, Int)] {
+        [("frames", frames), ("ticks", ticks), ("heartbeats", heartbeats), ("rejects", rejects), ("gaps", gaps),
+         ("delivered", delivered), ("delivery_failures", deliveryFailures), ("dropped", dropped),
+         ("provider_errors", providerErrors), ("gaps_lost", gapsLost)]
     }
 }
 

@@ -10,13 +10,13 @@ import Synchronization
 /// - gap events that fail are re-queued up to `gapRetryLimit` times, then logged in full at `critical`;
 /// - a producer that cannot go on (fatal error, fenced producer id) is replaced by a new one;
 /// - frame-to-acknowledgement latency goes to `fx_ingest_frame_to_ack_seconds` and `latencyObserver`.
+/// Each producer it creates runs (polls) in a child task of ``run()``; a replaced one is shut down.
 /// Returns once the queue is finished and every report is in; the last producer is shut down (flushed).
 public final class KafkaPublisher: Sendable {
     public struct Settings: Sendable {
         public var maxBatch = 2_000
         public var gapRetryLimit = 5
         public var deliveryGapFlush: Duration = .seconds(5)
-        public var gather: Duration = .milliseconds(1)
         public init() {}
     }
 
@@ -24,7 +24,6 @@ public final class KafkaPublisher: Sendable {
     private let queue: PublishQueue
     private let topics: TopicNames
     private let instance: String
-    private let counters: IngestCounters
     private let metrics: IngestMetrics
     private let settings: Settings
     private let logger: Logger
@@ -34,13 +33,12 @@ public final class KafkaPublisher: Sendable {
     private let lostTicks = Mutex<[PublishItem]>([])
 
     public init(makeProducer: @escaping @Sendable () throws -> KafkaProducer, queue: PublishQueue, topics: TopicNames, instance: String,
-                counters: IngestCounters, metrics: IngestMetrics, settings: Settings = Settings(), logger: Logger,
+                metrics: IngestMetrics, settings: Settings = Settings(), logger: Logger,
                 latencyObserver: (@Sendable (Duration) -> Void)? = nil) {
         self.makeProducer = makeProducer
         self.queue = queue
         self.topics = topics
         self.instance = instance
-        self.counters = counters
         self.metrics = metrics
         self.settings = settings
         self.logger = logger
@@ -48,33 +46,34 @@ public final class KafkaPublisher: Sendable {
     }
 
     public func run() async throws {
-        var producer = try makeProducer()
+        let first = try makeProducer()
         let (reports, continuation) = AsyncStream.makeStream(of: InFlight.self)
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.settle(reports) }
-            let depth = metrics.queueDepth
-            while let batch = await queue.next(max: settings.maxBatch) {
-                if needsNewProducer.exchange(false, ordering: .acquiringAndReleasing) {
-                    do {
-                        let replacement = try makeProducer()
-                        // The old one's pending reports fail (they are accounted for); stop it off this loop.
-                        group.addTask { [old = producer] in await old.shutdown(flushTimeout: .seconds(2)) }
-                        producer = replacement
-                        logger.warning("kafka producer replaced after a fatal or fencing error")
-                    } catch {
-                        logger.error("cannot create a new kafka producer: \(error)")
+        await withDiscardingTaskGroup { producers in
+            producers.addTask { try? await first.run() }
+            var producer = first
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.settle(reports) }
+                while let batch = await queue.next(max: settings.maxBatch) {
+                    if needsNewProducer.exchange(false, ordering: .acquiringAndReleasing) {
+                        do {
+                            let replacement = try makeProducer()
+                            producers.addTask { try? await replacement.run() }
+                            // The old one's pending reports fail (they are accounted for); stop it off this loop.
+                            group.addTask { [old = producer] in await old.shutdown(flushTimeout: .seconds(2)) }
+                            producer = replacement
+                            logger.warning("kafka producer replaced after a fatal or fencing error")
+                        } catch {
+                            logger.error("cannot create a new kafka producer: \(error)")
+                        }
                     }
+                    let pending = await producer.enqueue(contentsOf: batch.map(\.message))
+                    continuation.yield(InFlight(items: batch, pending: pending))
+                    metrics.queueDepth.set(Int64(queue.count))
                 }
-                let pending = await producer.enqueue(contentsOf: batch.map(\.message))
-                continuation.yield(InFlight(items: batch, pending: pending))
-                depth.record(queue.count)
-                // A small batch means the queue ran dry: let a few more frames gather instead of waking
-                // per frame (librdkafka lingers 5 ms anyway; this adds at most `gather` to latency).
-                if batch.count < settings.maxBatch / 8 { try? await Task.sleep(for: settings.gather) }
+                continuation.finish()
             }
-            continuation.finish()
+            await producer.shutdown()
         }
-        await producer.shutdown()
     }
 
     struct InFlight: Sendable {
@@ -84,8 +83,8 @@ public final class KafkaPublisher: Sendable {
 
     private func settle(_ reports: AsyncStream<InFlight>) async {
         let timer = metrics.frameToAck
-        let deliveredTicks = metrics.delivered("ticks"), failedTicks = metrics.deliveryFailures("ticks")
-        let deliveredOther = metrics.delivered("control"), failedOther = metrics.deliveryFailures("control")
+        let deliveredTicks = metrics.deliveredTicks, failedTicks = metrics.failedTicks
+        let deliveredOther = metrics.deliveredControl, failedOther = metrics.failedControl
         var firstLoss: ContinuousClock.Instant?
         var lastError = ""
         for await inFlight in reports {
@@ -111,7 +110,6 @@ public final class KafkaPublisher: Sendable {
                 case .failure(let error):
                     firstError = firstError ?? error
                     if error.requiresNewProducer { needsNewProducer.store(true, ordering: .releasing) }
-                    counters.deliveryFailures.add(1, ordering: .relaxed)
                     switch item.kind {
                     case .tick:
                         failedTicks.increment()
@@ -124,7 +122,7 @@ public final class KafkaPublisher: Sendable {
                         if retry.attempts <= settings.gapRetryLimit {
                             retryGaps.append(retry)
                         } else {
-                            counters.gapsLost.add(1, ordering: .relaxed)
+                            metrics.gapsLost.increment()
                             logger.critical("gap event could not be delivered; recorded here only",
                                             metadata: ["gap": .string(String(decoding: gap.jsonBytes(), as: UTF8.self)),
                                                        "error": .string(error.description)])
@@ -134,7 +132,6 @@ public final class KafkaPublisher: Sendable {
                     }
                 }
             }
-            counters.delivered.add(delivered, ordering: .relaxed)
             if let firstError {
                 lastError = firstError.description
                 if lost > 0 { firstLoss = firstLoss ?? now }
@@ -152,7 +149,7 @@ public final class KafkaPublisher: Sendable {
         }
         // The queue is finished: what is still pending can only be logged.
         for gap in flushDeliveryGaps(detail: lastError) {
-            counters.gapsLost.add(1, ordering: .relaxed)
+            metrics.gapsLost.increment()
             if case .gap(let event) = gap.kind {
                 logger.critical("delivery gap at shutdown could not be published; recorded here only",
                                 metadata: ["gap": .string(String(decoding: event.jsonBytes(), as: UTF8.self))])
@@ -167,7 +164,7 @@ public final class KafkaPublisher: Sendable {
         }
         let gaps = DeliveryGaps.make(lost: lost, detail: detail.isEmpty ? "delivery failed" : detail, instance: instance,
                                      now: WallClock.nanoseconds())
-        counters.gaps.add(gaps.count, ordering: .relaxed)
+        for gap in gaps { metrics.source(gap.source).gap(gap.reason) }
         return gaps.map { PublishItem.gap($0, topics: topics) }
     }
 }

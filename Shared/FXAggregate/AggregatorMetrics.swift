@@ -1,0 +1,54 @@
+import CoreMetrics
+import FXMetrics
+
+/// The aggregator's metrics, each counted once: `/metrics` (Prometheus) and the health heartbeat's
+/// `counters` read the same ``EventCounter``s.
+///
+/// | heartbeat counter | Prometheus metric |
+/// |---|---|
+/// | `ticks` | `fx_aggregator_ticks_total` |
+/// | `rejects` | `fx_aggregator_rejects_total` |
+/// | `late_ticks` | `fx_aggregator_late_ticks_total` (older than their partition's watermark: a new revision) |
+/// | `flushes` | `fx_aggregator_flushes_total` |
+/// | `flush_failures` | `fx_aggregator_flush_failures_total` |
+/// | `rows_written` | `fx_aggregator_rows_written_total` |
+/// | `fenced` | `fx_aggregator_fenced_total` |
+/// | `candles_published` | `fx_aggregator_candles_published_total` |
+/// | `rows_deleted` | `fx_aggregator_rows_deleted_total` |
+///
+/// Also `fx_aggregator_flush_seconds` (a timer) and `fx_aggregator_last_flush_microseconds` (a gauge: the last flush's duration).
+struct AggregatorMetrics: Sendable {
+    let ticks: EventCounter
+    let rejects: EventCounter
+    let lateTicks: EventCounter
+    let flushes: EventCounter
+    let flushFailures: EventCounter
+    let rowsWritten: EventCounter
+    let fenced: EventCounter
+    let candlesPublished: EventCounter
+    let rowsDeleted: EventCounter
+    let flushDuration: CoreMetrics.Timer
+    let lastFlushMicros: EventGauge
+
+    init(factory: any MetricsFactory) {
+        func counter(_ name: String) -> EventCounter { EventCounter(label: "fx_aggregator_\(name)_total", factory: factory) }
+        ticks = counter("ticks")
+        rejects = counter("rejects")
+        lateTicks = counter("late_ticks")
+        flushes = counter("flushes")
+        flushFailures = counter("flush_failures")
+        rowsWritten = counter("rows_written")
+        fenced = counter("fenced")
+        candlesPublished = counter("candles_published")
+        rowsDeleted = counter("rows_deleted")
+        flushDuration = CoreMetrics.Timer(label: "fx_aggregator_flush_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        lastFlushMicros = EventGauge(label: "fx_aggregator_last_flush_microseconds", factory: factory)
+    }
+
+    /// The heartbeat's `counters`, in a stable order.
+    var heartbeatCounters: [(String, Int64)] {
+        [("ticks", ticks.value), ("rejects", rejects.value), ("late_ticks", lateTicks.value), ("flushes", flushes.value),
+         ("flush_failures", flushFailures.value), ("rows_written", rowsWritten.value), ("fenced", fenced.value),
+         ("candles_published", candlesPublished.value), ("rows_deleted", rowsDeleted.value)]
+    }
+}

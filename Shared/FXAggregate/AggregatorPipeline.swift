@@ -1,0 +1,154 @@
+import FXCore
+import FXKafka
+import FXPostgres
+import ServiceLifecycle
+
+/// The aggregator's loops, as the last service of its child group: consuming, flushing, closing
+/// buckets, maintenance and heartbeats. Every loop parks until it has work (a ``Doorbell``) or until a
+/// timer it needs (flush interval, idle close, maintenance, heartbeat): nothing polls. At graceful
+/// shutdown it stops consuming and writes what is pending.
+struct AggregatorPipeline: Service {
+    let service: AggregatorService
+    let connection: PostgresConnection
+    let producer: KafkaProducer
+    let consumer: KafkaConsumer
+    let compression: Bool
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await service.consume(consumer, compression: compression) }
+                group.addTask { await service.flushLoop(connection: connection, producer: producer, consumer: consumer) }
+                group.addTask { await service.closeLoop(connection: connection, producer: producer) }
+                group.addTask { await service.maintenanceLoop(connection: connection) }
+                group.addTask { await service.healthLoop(producer: producer, consumer: consumer) }
+            }
+        }
+        // Graceful stop: write what is pending (a few attempts). Publishing waits at most 3 s: finals not
+        // acknowledged by then are sent again after a restart.
+        for _ in 0..<3 {
+            let outcome = await withTaskGroup(of: AggregatorService.FlushOutcome?.self) { group in
+                group.addTask { await service.flushOnce(connection: connection, producer: producer, consumer: consumer) }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(3))
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                var outcome = first
+                for await other in group where outcome == nil { outcome = other }
+                return outcome
+            }
+            if outcome != .failed { break }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
+
+extension AggregatorService {
+    // MARK: Consuming
+
+    func consume(_ consumer: KafkaConsumer, compression: Bool) async {
+        let horizon = configuration.compressAfter.nanosecondsClamped
+        do {
+            for try await event in consumer.events {
+                guard case .message(let message) = event else { continue }
+                var tick: TickRecord?
+                var reject: RejectRecord?
+                do throws(TickRecord.Invalid) {
+                    let decoded = try TickRecord(json: message.value)
+                    if compression, decoded.ts < WallClock.nanoseconds() - horizon {
+                        throw TickRecord.Invalid(reason: "beyond_compression_horizon",
+                                                 detail: "ts older than the compressed chunks (\(configuration.compressAfter))")
+                    }
+                    tick = decoded
+                } catch {
+                    reject = RejectRecord(source: "aggregator", stage: "aggregate", reason: error.reason, detail: error.detail,
+                                          receivedAt: WallClock.nanoseconds(), payload: message.value, instance: instance,
+                                          key: message.keyString ?? "aggregator")
+                }
+                let (receipt, actions) = state.withLock {
+                    $0.received(partition: message.partition, offset: message.offset, tick: tick, reject: reject, now: .now)
+                }
+                if receipt != .notOwned {
+                    if tick != nil { metrics.ticks.increment() }
+                    if reject != nil { metrics.rejects.increment() }
+                    if receipt == .late { metrics.lateTicks.increment() }
+                }
+                apply(actions)
+                // Backpressure: while the database is behind (or down), take no more messages.
+                while state.withLock({ $0.intakePaused }), !Task.isCancelled {
+                    await intakeBell.wait()
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.error("tick stream ended: \(error)")
+        }
+    }
+
+    // MARK: Flushing
+
+    enum FlushOutcome: Sendable { case idle, written, failed }
+
+    /// Parks until ticks are pending, then flushes when `flushMaxTicks` are pending or `flushInterval`
+    /// has passed since the first of them, whichever comes first.
+    func flushLoop(connection: PostgresConnection, producer: KafkaProducer, consumer: KafkaConsumer) async {
+        var backoff = Backoff(base: .milliseconds(100), cap: .seconds(10))
+        while !Task.isCancelled {
+            let (pending, full) = state.withLock { ($0.hasPending, $0.pendingCount >= configuration.flushMaxTicks) }
+            if !pending {
+                await flushBell.wait()
+                continue
+            }
+            if !full {
+                let deadline = ContinuousClock.now + configuration.flushInterval
+                while ContinuousClock.now < deadline, !Task.isCancelled, state.withLock({ $0.pendingCount < configuration.flushMaxTicks }) {
+                    await flushBell.wait(timeout: deadline - .now)
+                }
+            }
+            if Task.isCancelled { return }
+            switch await flushOnce(connection: connection, producer: producer, consumer: consumer) {
+            case .failed:
+                do { try await Task.sleep(for: backoff.next()) } catch { return }
+            case .written, .idle:
+                backoff.reset()
+            }
+        }
+    }
+
+    func flushOnce(connection: PostgresConnection, producer: KafkaProducer, consumer: KafkaConsumer?) async -> FlushOutcome {
+        let (taken, actions) = state.withLock { $0.take() }
+        apply(actions)
+        guard !taken.batches.isEmpty else { return .idle }
+        let started = ContinuousClock.now
+        do {
+            let changed = try await store.flush(taken.batches, on: connection)
+            let elapsed = ContinuousClock.now - started
+            metrics.flushDuration.recordNanoseconds(elapsed.nanosecondsClamped)
+            metrics.flushes.increment()
+            metrics.rowsWritten.increment(by: changed.count)
+            metrics.lastFlushMicros.set(elapsed.nanosecondsClamped / 1_000)
+            await publish(changed: changed, rejects: taken.allRejects, producer: producer, connection: connection)
+            if let consumer {
+                // For standard lag tooling only: the database holds the offsets that count.
+                let offsets = Dictionary(taken.batches.map { (KafkaTopicPartition(topic: topics.ticks, partition: $0.partition), $0.nextOffset) },
+                                         uniquingKeysWith: { max($0, $1) })
+                try? await consumer.commit(offsets)
+            }
+            return .written
+        } catch let fenced as CandleStore.Fenced {
+            metrics.fenced.increment()
+            logger.warning("fenced: \(fenced); dropping its pending ticks (the new owner reads them again)")
+            apply(state.withLock { state in
+                state.restore(taken, except: fenced.partition) + state.revoked([fenced.partition])
+            })
+            return .written
+        } catch {
+            metrics.flushFailures.increment()
+            apply(state.withLock { $0.restore(taken) })
+            if errorLog.allow() { logger.error("flush failed; consumption paused, retrying: \(error)") }
+            return .failed
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import FXCore
+import FXKafka
+import FXPostgres
+
+extension AggregatorService {
+    // MARK: Candles topic
+
+    func publish(changed: [CandleRow], rejects: [RejectRecord], producer: KafkaProducer, connection: PostgresConnection) async {
+        let wallNow = WallClock.nanoseconds()
+        let now = ContinuousClock.now
+        var messages: [(KafkaProducerMessage, CandleRow?)] = []
+        for candle in changed {
+            let watermark = state.withLock { $0.watermark(candle.kafkaPartition, wallNow: wallNow, now: now) }
+            if let watermark, candle.end <= watermark {
+                messages.append((message(candle, final: true), candle))
+            } else {
+                let due = lastOpenPublish.withLock { last -> Bool in
+                    if let previous = last[candle.identity], now - previous < configuration.openUpdateInterval { return false }
+                    last[candle.identity] = now
+                    return true
+                }
+                if due { messages.append((message(candle, final: false), nil)) }
+            }
+        }
+        for reject in rejects {
+            messages.append((KafkaProducerMessage(topic: topics.rejects, key: Array(reject.key.utf8), value: reject.jsonBytes()), nil))
+        }
+        await send(messages, producer: producer, connection: connection)
+    }
+
+    private func message(_ candle: CandleRow, final: Bool) -> KafkaProducerMessage {
+        KafkaProducerMessage(topic: topics.candles, key: Array(candle.key.utf8), value: candle.jsonBytes(final: final))
+    }
+
+    /// Sends; then records the finals (the messages paired with a candle) that were acknowledged. Finals
+    /// that failed are sent again by the next close of their partition (or after a restart).
+    private func send(_ messages: [(KafkaProducerMessage, CandleRow?)], producer: KafkaProducer, connection: PostgresConnection) async {
+        guard !messages.isEmpty else { return }
+        let results = await producer.send(contentsOf: messages.map(\.0))
+        var failed = 0
+        var acknowledged: [CandleRow] = []
+        for ((_, final), result) in zip(messages, results) {
+            switch result {
+            case .success: if let final { acknowledged.append(final) }
+            case .failure: failed += 1
+            }
+        }
+        if failed > 0, errorLog.allow() { logger.error("\(failed) candle/reject message(s) not delivered") }
+        metrics.candlesPublished.increment(by: results.count - failed)
+        guard !acknowledged.isEmpty else { return }
+        do { try await store.markFinal(acknowledged, on: connection) }
+        catch { if errorLog.allow() { logger.error("cannot record published finals (they will be sent again): \(error)") } }
+        lastOpenPublish.withLock { last in for candle in acknowledged { last.removeValue(forKey: candle.identity) } }
+    }
+
+    /// Publishes `final: true` for every candle whose bucket ended before its partition's watermark. Runs
+    /// when the state asks (a watermark passed a bucket boundary, a partition was assigned) and, for idle
+    /// partitions whose watermark follows the wall clock, when the next boundary is due: it parks in
+    /// between.
+    func closeLoop(connection: PostgresConnection, producer: KafkaProducer) async {
+        while !Task.isCancelled {
+            let (clockCloses, nextCheck) = state.withLock { $0.dueCloses(wallNow: WallClock.nanoseconds(), now: .now) }
+            var closes = requestedCloses.withLock { requested in
+                defer { requested = [:] }
+                return requested
+            }
+            for case .close(let partition, let watermark) in clockCloses { closes[partition] = max(closes[partition] ?? .min, watermark) }
+            for (partition, watermark) in closes.sorted(by: { $0.key < $1.key }) {
+                do {
+                    let candles = try await store.unfinalized(partition: partition, watermark: watermark, on: connection)
+                    await send(candles.map { (message($0, final: true), $0) }, producer: producer, connection: connection)
+                } catch {
+                    if errorLog.allow() { logger.error("closing buckets failed: \(error)") }
+                }
+            }
+            if let nextCheck {
+                await closeBell.wait(timeout: max(nextCheck, .milliseconds(10)))
+            } else {
+                await closeBell.wait()
+            }
+        }
+    }
+}

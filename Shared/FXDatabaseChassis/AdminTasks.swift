@@ -1,0 +1,93 @@
+import FXConfiguration
+import FXKafka
+import FXPostgres
+import FXServiceChassis
+import Foundation
+import Logging
+
+/// The operations behind the `fxadmin` command. Results go to standard output, diagnostics to the log.
+/// Reads the same keys as the services (flags, environment, `FXADMIN_CONFIG` file).
+public struct AdminTasks: Sendable {
+    public let settings: ServiceSettings
+    public let database: DatabaseSettings
+    public let admin: AdminSettings
+    let logger: Logger
+
+    /// Resolves the configuration from `arguments` (flags only); nil when `--help`/`--print-config` was
+    /// answered. Exits with status 78 (64 for an unknown flag) on bad configuration.
+    public static func load(arguments: [String], environment: EnvironmentReader = EnvironmentReader()) -> AdminTasks? {
+        do {
+            let flags = ServiceMain.flagSpecs(for: [DatabaseSettings.self, AdminSettings.self])
+            let input = try ConfigInput.parse(arguments, flags: flags, configVariable: "FXADMIN_CONFIG", environment: environment)
+            if input.help {
+                print(ConfigDocumentation.help(ServiceSettings.self) + "\n" + ConfigDocumentation.help(DatabaseSettings.self)
+                      + "\n" + ConfigDocumentation.help(AdminSettings.self))
+                return nil
+            }
+            var resolver = ConfigResolver(input: input)
+            let settings = try resolver.resolve(ServiceSettings(serviceName: "fxadmin", httpPort: 0))
+            let database = try resolver.resolve(DatabaseSettings(serviceName: "fxadmin"))
+            let admin = try resolver.resolve(AdminSettings.self)
+            try resolver.finish()
+            if input.printConfig {
+                print(resolver.printout(service: "fxadmin"), terminator: "")
+                return nil
+            }
+            return AdminTasks(settings: settings, database: database, admin: admin)
+        } catch let error as ConfigInput.UsageError {
+            FileHandle.standardError.write(Data("fxadmin: \(error)\n".utf8))
+            exit(ConfigInput.UsageError.exitCode)
+        } catch {
+            FileHandle.standardError.write(Data("fxadmin: \(error)\n".utf8))
+            exit(ConfigurationError.exitCode)
+        }
+    }
+
+    init(settings: ServiceSettings, database: DatabaseSettings, admin: AdminSettings) {
+        self.settings = settings
+        self.database = database
+        self.admin = admin
+        var logger = Logger(label: "fxstream.fxadmin")
+        logger.logLevel = settings.logLevel
+        self.logger = logger
+    }
+
+    /// Creates every pipeline topic that is missing; existing ones are left as they are.
+    public func createTopics() async throws {
+        let client = try KafkaAdmin(configuration: settings.kafka, logger: logger)
+        let outcomes = try await client.createTopics(settings.topics.all.map {
+            KafkaTopicSpec(name: $0, partitions: admin.partitions, replicationFactor: admin.replicationFactor)
+        })
+        for (topic, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
+            print("\(topic)\t\(outcome.rawValue)")
+        }
+    }
+
+    public func describeTopics() async throws {
+        let client = try KafkaAdmin(configuration: settings.kafka, logger: logger)
+        for topic in try await client.describeTopics(settings.topics.all) {
+            print("\(topic.name)\tpartitions=\(topic.partitions.count)")
+        }
+    }
+
+    public func migrate() async throws {
+        let connection = try await PostgresConnection.connect(database.postgres, logger: logger)
+        let report: Migrator.Report
+        do { report = try await Migrator(connection: connection, migrations: try Migration.bundled(), logger: logger).migrate() }
+        catch { await connection.close(); throw error }
+        await connection.close()
+        print("applied\t\(report.applied.isEmpty ? "none" : report.applied.map(String.init).joined(separator: ","))")
+        print("already_applied\t\(report.alreadyApplied.count)")
+        print("timescaledb\t\(PostgresDependencyCheck.describe(report.capabilities))")
+    }
+
+    public func pendingMigrations() async throws {
+        let connection = try await PostgresConnection.connect(database.postgres, logger: logger)
+        let pending: [Migration]
+        do { pending = try await Migrator(connection: connection, migrations: try Migration.bundled(), logger: logger).pending() }
+        catch { await connection.close(); throw error }
+        await connection.close()
+        for migration in pending { print("\(migration.version)\t\(migration.name)") }
+        if pending.isEmpty { print("none") }
+    }
+}

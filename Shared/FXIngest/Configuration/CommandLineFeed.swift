@@ -1,0 +1,45 @@
+import FXConfiguration
+
+/// One feed given by flags or environment variables instead of the YAML file's `feeds` list.
+public struct CommandLineFeed: ConfigSection {
+    public static let sectionName = "feed"
+
+    public var provider: String?
+    public var symbols: [String] = []
+    public var webSocketURL: String?
+    public var restURL: String?
+    public var maxSymbolsPerConnection: Int?
+
+    public init() {}
+
+    public static let settings: [Setting<CommandLineFeed>] = [
+        Setting(\.provider, key: "provider", env: "PROVIDER", flag: "provider",
+                reader: ValueReader.choice(ProviderRegistry.all.keys.sorted()).optional, help: "Provider of the command-line feed."),
+        Setting(\.symbols, key: "symbols", env: "SYMBOLS", flag: "symbols", reader: .list,
+                help: "Its provider symbols, comma-separated, e.g. BTC-USD,ETH-USD or OANDA:EUR_USD."),
+        Setting(\.webSocketURL, key: "ws_url", env: "WS_URL", flag: "ws-url", reader: ValueReader.string().optional,
+                help: "Overrides the provider's WebSocket endpoint (the simulator, tests)."),
+        Setting(\.restURL, key: "rest_url", env: "REST_URL", flag: "rest-url", reader: ValueReader.string().optional,
+                help: "Overrides the provider's REST endpoint (carried with the feed for the gap repair)."),
+        Setting(\.maxSymbolsPerConnection, key: "max_symbols_per_connection", env: "MAX_SYMBOLS_PER_CONNECTION",
+                flag: "max-symbols-per-connection", reader: ValueReader.int(1...10_000).optional,
+                help: "Symbols per connection (default per provider: coinbase 100, finnhub 50)."),
+    ]
+
+    public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {
+        if provider != nil, symbols.isEmpty {
+            throw ConfigurationError(code: .missing, key: "symbols", reason: "--symbols is required with --provider")
+        }
+        if provider == nil, !symbols.isEmpty {
+            throw ConfigurationError(code: .missing, key: "provider", origin: context.origin(of: "symbols"),
+                                     reason: "--provider is required with --symbols")
+        }
+    }
+
+    func feed(environment: EnvironmentReader) throws(ConfigurationError) -> FeedConfiguration? {
+        guard let provider else { return nil }
+        return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: webSocketURL, restURL: restURL,
+                                 credentials: try FeedFile.credentials(prefix: provider.uppercased(), environment: environment),
+                                 maxSymbolsPerConnection: maxSymbolsPerConnection)
+    }
+}

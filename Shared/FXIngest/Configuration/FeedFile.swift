@@ -1,0 +1,85 @@
+import FXConfiguration
+
+/// The YAML file's `feeds` list: one entry per provider feed, each with
+/// `provider`, `symbols` (a list or a comma-separated string), optional `ws_url`, `rest_url`,
+/// `max_symbols_per_connection`, `connection_stale_after_ms`, `symbol_stale_after_ms`,
+/// `sequence_check` (`off`, `contiguous`, `trade_id`) and `credentials_env` (the prefix of the
+/// credential variables, default the provider id upper-cased). Unknown keys are refused with their line.
+enum FeedFile {
+    static let keys: Set<String> = ["provider", "symbols", "ws_url", "rest_url", "max_symbols_per_connection", "credentials_env",
+                                    "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check"]
+
+    static func feeds(_ resolver: inout ConfigResolver) throws(ConfigurationError) -> [FeedConfiguration] {
+        guard let list = resolver.claimFileKey("feeds"), let file = resolver.input.file else { return [] }
+        guard case .sequence(let entries) = list.content, !entries.isEmpty else {
+            throw ConfigurationError(code: .invalidValue, key: "feeds", origin: file.origin(of: list),
+                                     reason: "expected a non-empty list of feeds, found \(list.kindDescription)")
+        }
+        var feeds: [FeedConfiguration] = []
+        for (index, entry) in entries.enumerated() {
+            feeds.append(try feed(entry, index: index, file: file, environment: resolver.input.environment))
+        }
+        return feeds
+    }
+
+    private static func feed(_ entry: ConfigFileValue, index: Int, file: ConfigFile,
+                             environment: EnvironmentReader) throws(ConfigurationError) -> FeedConfiguration {
+        let name = "feeds[\(index)]"
+        guard case .mapping(let pairs) = entry.content else {
+            throw ConfigurationError(code: .invalidValue, key: name, origin: file.origin(of: entry), reason: "expected a mapping, found \(entry.kindDescription)")
+        }
+        if let unknown = pairs.first(where: { !keys.contains($0.key) }) {
+            throw ConfigurationError(code: .unknownKey, key: "\(name).\(unknown.key)", origin: file.origin(of: unknown.value),
+                                     reason: "unknown key (secrets belong in the environment or files)",
+                                     allowed: keys.sorted().joined(separator: ", "))
+        }
+        func read<Value>(_ key: String, _ reader: ValueReader<Value>) throws(ConfigurationError) -> Value? {
+            guard let value = entry[key] else { return nil }
+            do { return try reader.parse(value) }
+            catch {
+                throw ConfigurationError(code: .invalidValue, key: "\(name).\(key)", origin: file.origin(of: value),
+                                         reason: error.reason, allowed: reader.allowed)
+            }
+        }
+        guard let provider = try read("provider", .choice(ProviderRegistry.all.keys.sorted())) else {
+            throw ConfigurationError(code: .missing, key: "\(name).provider", origin: file.origin(of: entry), reason: "required")
+        }
+        guard let symbols = try read("symbols", .list), !symbols.isEmpty else {
+            throw ConfigurationError(code: .missing, key: "\(name).symbols", origin: file.origin(of: entry), reason: "required: a list of provider symbols")
+        }
+        let staleness = ValueReader<Duration>.duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(86_400))
+        let sequenceCheck = ValueReader<FeedTracker.SequenceCheck>(
+            allowed: FeedTracker.SequenceCheck.allCases.map(\.rawValue).joined(separator: ", "),
+            text: { (text: String) throws(ConfigValueError) -> FeedTracker.SequenceCheck in
+                guard let check = FeedTracker.SequenceCheck(rawValue: text) else { throw ConfigValueError("'\(text)' is not a sequence check") }
+                return check
+            })
+        let prefix = try read("credentials_env", .string()) ?? provider.uppercased()
+        return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: try read("ws_url", .string()),
+                                 restURL: try read("rest_url", .string()),
+                                 credentials: try credentials(prefix: prefix, environment: environment),
+                                 maxSymbolsPerConnection: try read("max_symbols_per_connection", .int(1...10_000)),
+                                 connectionStaleAfter: try read("connection_stale_after_ms", staleness),
+                                 symbolStaleAfter: try read("symbol_stale_after_ms", staleness),
+                                 sequenceCheck: try read("sequence_check", sequenceCheck))
+    }
+
+    /// `<PREFIX>_API_KEY` (several keys comma- or newline-separated), `_API_SECRET`, `_API_PASSPHRASE`,
+    /// each also as `*_FILE`.
+    static func credentials(prefix: String, environment: EnvironmentReader) throws(ConfigurationError) -> [ProviderCredential] {
+        guard let keys = try environment.value("\(prefix)_API_KEY") else { return [] }
+        let secret = try environment.value("\(prefix)_API_SECRET")
+        let passphrase = try environment.value("\(prefix)_API_PASSPHRASE")
+        return keys.split(whereSeparator: { $0 == "," || $0.isNewline }).map { String($0).trimmedSpaces }
+            .filter { !$0.isEmpty }.map { ProviderCredential(key: $0, secret: secret, passphrase: passphrase) }
+    }
+}
+
+extension String {
+    var trimmedSpaces: String {
+        var slice = Substring(self)
+        while slice.first == " " || slice.first == "\t" { slice.removeFirst() }
+        while slice.last == " " || slice.last == "\t" { slice.removeLast() }
+        return String(slice)
+    }
+}
