@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ServiceLifecycle
 
 @main
 struct FXBenchCommand: AsyncParsableCommand {
@@ -47,4 +48,15 @@ struct RatioReport {
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// Runs a Kafka client's poll loop (its `run()`) while `body` runs; `body` must stop the client
+/// (`shutdown()` / `close()`), which ends the loop.
+func whileRunning<Client: Service, T>(_ client: Client, _ body: () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.run() }
+        let result = try await body()
+        try await group.waitForAll()
+        return result
+    }
 }

@@ -38,6 +38,7 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.groupProperties),
             groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], bufferCapacity: capacity, logger: logger)
+        return try await whileRunning(consumer) {
         var received = 0
         var bytes = 0
         var start: ContinuousClock.Instant?
@@ -52,6 +53,7 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
         await consumer.close()
         precondition(bytes == messages * size)
         return elapsed
+        }
     }
 
     static func rawConsume(brokers: String, topic: String, count: Int) throws -> Double {

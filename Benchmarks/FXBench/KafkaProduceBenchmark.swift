@@ -43,6 +43,7 @@ struct KafkaProduceBenchmark: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.properties),
                                          logger: logger)
         let message = KafkaProducerMessage(topic: topic, key: nil, value: value)
+        return try await whileRunning(producer) {
         let start = ContinuousClock.now
         let failures = await withTaskGroup(of: Int.self) { group in
             var sent = 0
@@ -64,12 +65,14 @@ struct KafkaProduceBenchmark: AsyncParsableCommand {
         await producer.shutdown()
         guard failures == 0 else { throw ValidationError("bridge batch: \(failures) failed deliveries") }
         return elapsed
+        }
     }
 
     /// Seconds to produce and have acknowledged `count` messages through the bridge.
     func bridgeProduce(topic: String, value: [UInt8], logger: Logger) async throws -> Double {
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.properties),
                                          logger: logger)
+        return try await whileRunning(producer) {
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<messages {
@@ -83,6 +86,7 @@ struct KafkaProduceBenchmark: AsyncParsableCommand {
         let elapsed = seconds(ContinuousClock.now - start)
         await producer.shutdown()
         return elapsed
+        }
     }
 
     /// Seconds for a plain C-style loop: rd_kafka_produce + rd_kafka_poll, counting delivery reports.

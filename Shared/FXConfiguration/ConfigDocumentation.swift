@@ -19,7 +19,7 @@ public enum ConfigDocumentation {
             if let name = setting.environment, setting.readsFileVariable, setting.isSecret { environment += " or `\(name)_FILE`" }
             let rendered = setting.render(defaults)
             return Row(key: "`\(setting.key)`", flag: flag, environment: environment,
-                       defaultValue: rendered.isEmpty ? "none" : "`\(rendered)`", help: setting.help)
+                       defaultValue: rendered.isEmpty || rendered == "none" ? "none" : "`\(rendered)`", help: setting.help)
         }
     }
 

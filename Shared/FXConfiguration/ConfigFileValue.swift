@@ -19,7 +19,7 @@ public struct ConfigFileValue: Sendable {
         switch node {
         case .scalar(let scalar):
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
-            let tag = scalar.tag.rawValue
+            let tag = Resolver.default.resolveTag(of: node).rawValue
             content = .scalar(text: scalar.string, type: quoted ? "str" : String(tag.split(separator: ":").last ?? "str"), quoted: quoted)
         case .sequence(let sequence):
             var items: [ConfigFileValue] = []

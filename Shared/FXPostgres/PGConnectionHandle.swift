@@ -22,10 +22,7 @@ final class PGConnectionHandle {
         self.configuration = configuration
         self.logger = logger
         self.noticeTarget = Unmanaged.passRetained(NoticeTarget(logger: logger))
-        do { try connect() } catch {
-            noticeTarget.release()
-            throw error
-        }
+        try connect()   // on failure deinit runs (every property is set) and releases the target
     }
 
     deinit {

@@ -48,7 +48,7 @@ struct AggregatorFixture {
 
     /// Produces messages keyed `<source>:<symbol>`; returns how many landed in each partition.
     func produce(_ messages: [[UInt8]]) async throws -> [Int32: Int64] {
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
         let keyed = messages.map { value -> KafkaProducerMessage in
             let tick = try? JSONParser().parse(value)
             let key = "\(tick?["source"]?.stringValue ?? "x"):\(tick?["symbol"]?.stringValue ?? "x")"

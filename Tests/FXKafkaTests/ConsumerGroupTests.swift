@@ -6,7 +6,7 @@ import Testing
 @Suite("Kafka: consumer groups, offsets and rebalances")
 struct ConsumerGroupTests {
     private func produce(_ count: Int, to topic: String, partition: Int32? = nil, tag: String = "m") async throws {
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
         for index in 0..<count {
             try await producer.send(KafkaProducerMessage(topic: topic, partition: partition ?? Int32(index % 3), key: nil, value: "\(tag)\(index)"))
         }

@@ -7,7 +7,7 @@ struct ProducerConsumerRoundTripTests {
     @Test("every produced message arrives once, with its key, value and headers, in order per key")
     func roundTrip() async throws {
         let topic = try await KafkaTestKit.makeTopic("roundtrip")
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
         var reports: [KafkaDeliveryReport] = []
         for index in 0..<90 {
             let key = "key-\(index % 9)"
@@ -39,7 +39,7 @@ struct ProducerConsumerRoundTripTests {
     @Test("delivery reports of the idempotent producer give distinct, increasing offsets per partition")
     func deliveryReports() async throws {
         let topic = try await KafkaTestKit.makeTopic("reports", partitions: 2)
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
         let reports = try await withThrowingTaskGroup(of: KafkaDeliveryReport.self) { group in
             for index in 0..<200 {
                 group.addTask {
@@ -60,7 +60,7 @@ struct ProducerConsumerRoundTripTests {
     @Test("a message with a nil key and an empty value survives the trip")
     func emptyValue() async throws {
         let topic = try await KafkaTestKit.makeTopic("empty", partitions: 1)
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
         try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: [UInt8]()))
         await producer.shutdown()
         let consumer = try KafkaTestKit.consumer(topics: [topic])
@@ -75,8 +75,8 @@ extension ProducerConsumerRoundTripTests {
     @Test("a batch send returns one result per message, in order, and the messages arrive in that order")
     func batchSend() async throws {
         let topic = try await KafkaTestKit.makeTopic("batch", partitions: 1)
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(["queue.buffering.max.messages": "100"]),
-                                         logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(["queue.buffering.max.messages": "100"]),
+                                         logger: TestEnvironment.logger("producer")))
         let messages = (0..<1_000).map { KafkaProducerMessage(topic: topic, key: "k", value: "b\($0)") }
         let results = await producer.send(contentsOf: messages)
         await producer.shutdown()

@@ -9,12 +9,12 @@ struct ProducerFailureTests {
     func brokerStoppedMidProduce() async throws {
         let broker = try PrivateBroker()
         let topic = try await KafkaTestKit.makeTopic("down", partitions: 1, brokers: broker.brokers)
-        let producer = try KafkaProducer(
+        let producer = KafkaTestKit.started(try KafkaProducer(
             configuration: KafkaTestKit.configuration(brokers: broker.brokers, [
                 "message.timeout.ms": "3000",
                 "queue.buffering.max.messages": "5",
                 "reconnect.backoff.max.ms": "200",
-            ]), logger: TestEnvironment.logger("producer"))
+            ]), logger: TestEnvironment.logger("producer")))
         try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: "before"))
 
         broker.kill()
@@ -52,7 +52,7 @@ struct ProducerFailureTests {
 
     @Test("sends after shutdown fail as not persisted")
     func sendAfterShutdown() async throws {
-        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
         await producer.shutdown()
         await #expect {
             try await producer.send(KafkaProducerMessage(topic: "unused", key: nil, value: "x"))
@@ -87,10 +87,10 @@ extension ProducerFailureTests {
     func batchWithBrokerDown() async throws {
         let broker = try PrivateBroker()
         let topic = try await KafkaTestKit.makeTopic("batchdown", partitions: 1, brokers: broker.brokers)
-        let producer = try KafkaProducer(
+        let producer = KafkaTestKit.started(try KafkaProducer(
             configuration: KafkaTestKit.configuration(brokers: broker.brokers, ["message.timeout.ms": "2000",
                                                                                 "queue.buffering.max.messages": "10"]),
-            logger: TestEnvironment.logger("producer"))
+            logger: TestEnvironment.logger("producer")))
         try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: "up"))
         broker.kill()
         let results = await producer.send(contentsOf: (0..<30).map { KafkaProducerMessage(topic: topic, key: nil, value: "m\($0)") })

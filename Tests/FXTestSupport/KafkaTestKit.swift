@@ -1,5 +1,6 @@
 import FXKafka
 import Logging
+import ServiceLifecycle
 
 /// Builders for Kafka clients against the local stack, with the short group timeouts Tansu needs
 /// (a group join takes about half of `session.timeout.ms`).
@@ -22,12 +23,21 @@ public enum KafkaTestKit {
         return name
     }
 
+    /// A started consumer (polling; it stops when the test closes it).
     public static func consumer(topics: [String], group: String? = nil, rebalance: KafkaRebalanceHandler? = nil,
                                 brokers: String = TestEnvironment.brokers, bufferCapacity: Int = 1000) throws -> KafkaConsumer {
-        try KafkaConsumer(configuration: configuration(brokers: brokers, groupProperties),
-                          groupID: group ?? TestEnvironment.uniqueName("group"), topics: topics,
-                          rebalanceHandler: rebalance, bufferCapacity: bufferCapacity,
-                          logger: TestEnvironment.logger("consumer"))
+        started(try KafkaConsumer(configuration: configuration(brokers: brokers, groupProperties),
+                                  groupID: group ?? TestEnvironment.uniqueName("group"), topics: topics,
+                                  rebalanceHandler: rebalance, bufferCapacity: bufferCapacity,
+                                  logger: TestEnvironment.logger("consumer")))
+    }
+
+    /// Starts a client's poll loop (its `run()`) for a test that drives it by hand; the loop ends when
+    /// the test shuts the client down (`shutdown()`, `close()`), which every test does.
+    @discardableResult
+    public static func started<Client: Service>(_ client: Client) -> Client {
+        Task { try? await client.run() }
+        return client
     }
 
     /// Reads events until `count` messages have arrived or `timeout` passes.

@@ -1,0 +1,114 @@
+@testable import FXAggregate
+import FXCore
+import Testing
+
+/// `AggregatorState` as a specification: what each event does to the pending ticks, and which actions
+/// it asks the service to carry out.
+@Suite("Aggregator state machine")
+struct AggregatorStateTests {
+    static let second: Int64 = 1_000_000_000
+    static let minute = 60 * second
+    /// 2026-11-17 00:00 UTC: a realistic event time, on a minute boundary.
+    static let epoch: Int64 = 29_386_080 * minute
+
+    func tick(ts: Int64, symbol: String = "BTC/USD") -> TickRecord {
+        let json = #"{"v":1,"source":"spec","symbol":"\#(symbol)","kind":"trade","ts":\#(ts),"price":"100.5","size":"1"}"#
+        return try! TickRecord(json: Array(json.utf8))
+    }
+
+    func state(flushMaxTicks: Int = 3, maxPending: Int = 5, assignedAt: ContinuousClock.Instant = .now) -> AggregatorState {
+        var state = AggregatorState(limits: .init(flushMaxTicks: flushMaxTicks, maxPending: maxPending, lateness: 5 * Self.second,
+                                                  idleTimeout: .seconds(10), closeStep: Self.minute))
+        state.assigned(0, generation: 1, now: assignedAt)
+        return state
+    }
+
+    @Test("the first pending tick and a full batch wake the flusher; nothing else does")
+    func flushActions() {
+        var state = state()
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        #expect(state.received(partition: 0, offset: 0, tick: tick(ts: base), reject: nil, now: .now).1 == [.flush, .close(partition: 0, watermark: base - 5 * Self.second)])
+        #expect(state.received(partition: 0, offset: 1, tick: tick(ts: base + 1), reject: nil, now: .now).1 == [])
+        #expect(state.received(partition: 0, offset: 2, tick: tick(ts: base + 2), reject: nil, now: .now).1 == [.flush])
+        #expect(state.pendingCount == 3)
+    }
+
+    @Test("intake pauses at the pending limit and resumes when a flush takes the ticks")
+    func backpressure() {
+        var state = state(flushMaxTicks: 100, maxPending: 3)
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        _ = state.received(partition: 0, offset: 0, tick: tick(ts: base), reject: nil, now: .now)
+        _ = state.received(partition: 0, offset: 1, tick: tick(ts: base), reject: nil, now: .now)
+        let (_, actions) = state.received(partition: 0, offset: 2, tick: tick(ts: base), reject: nil, now: .now)
+        #expect(actions.contains(.pauseIntake))
+        #expect(state.intakePaused)
+        let (taken, resumed) = state.take()
+        #expect(resumed == [.resumeIntake])
+        #expect(taken.batches.first?.ticks.count == 3)
+        #expect(taken.batches.first?.nextOffset == 3)
+        // The flush failed: the ticks come back and intake pauses again.
+        #expect(state.restore(taken) == [.pauseIntake])
+        #expect(state.pendingCount == 3)
+    }
+
+    @Test("messages of a partition this instance does not own are ignored")
+    func notOwned() {
+        var state = state()
+        let (receipt, actions) = state.received(partition: 7, offset: 0, tick: tick(ts: Self.epoch), reject: nil, now: .now)
+        #expect(receipt == .notOwned)
+        #expect(actions.isEmpty)
+        #expect(state.pendingCount == 0)
+    }
+
+    @Test("a tick older than the watermark is late but still pending")
+    func late() {
+        var state = state()
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        _ = state.received(partition: 0, offset: 0, tick: tick(ts: base), reject: nil, now: .now)
+        let (receipt, _) = state.received(partition: 0, offset: 1, tick: tick(ts: base - 6 * Self.second), reject: nil, now: .now)
+        #expect(receipt == .late)
+        #expect(state.pendingCount == 2)
+    }
+
+    @Test("buckets close when the watermark passes the next boundary of the smallest timeframe, once")
+    func closes() {
+        var state = state(flushMaxTicks: 1_000, maxPending: 2_000)
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        func closes(_ ts: Int64, _ offset: Int64) -> [AggregatorState.Action] {
+            state.received(partition: 0, offset: offset, tick: tick(ts: ts), reject: nil, now: .now).1.filter {
+                if case .close = $0 { return true } else { return false }
+            }
+        }
+        #expect(closes(base + 5 * Self.second, 0) == [.close(partition: 0, watermark: base)], "first close after assignment")
+        #expect(closes(base + 30 * Self.second, 1) == [])
+        #expect(closes(base + 64 * Self.second, 2) == [], "watermark 59 s: the 10:00 bucket is still open")
+        #expect(closes(base + 65 * Self.second, 3) == [.close(partition: 0, watermark: base + 60 * Self.second)])
+        #expect(closes(base + 66 * Self.second, 4) == [], "closed once per boundary")
+    }
+
+    @Test("an idle partition closes by the wall clock, and the closer knows when to look next")
+    func idleCloses() {
+        let start = ContinuousClock.now
+        var state = state(assignedAt: start)
+        let wall: Int64 = 100 * Self.minute + 30 * Self.second
+        let (notYet, wait) = state.dueCloses(wallNow: wall, now: start)
+        #expect(notYet.isEmpty)
+        #expect(wait == .seconds(10), "it becomes idle after the idle timeout")
+        let (due, next) = state.dueCloses(wallNow: wall, now: start + .seconds(11))
+        #expect(due == [.close(partition: 0, watermark: wall - 5 * Self.second)])
+        // Next boundary 101:00 is reached by the wall-clock watermark at 101:05.
+        #expect(next == .nanoseconds(Self.minute + 5 * Self.second - 30 * Self.second))
+        #expect(state.dueCloses(wallNow: wall + Self.second, now: start + .seconds(12)).closes.isEmpty)
+    }
+
+    @Test("a revoked partition drops its pending ticks and lets intake resume")
+    func revoked() {
+        var state = state(flushMaxTicks: 100, maxPending: 2)
+        _ = state.received(partition: 0, offset: 0, tick: tick(ts: Self.epoch), reject: nil, now: .now)
+        _ = state.received(partition: 0, offset: 1, tick: tick(ts: Self.epoch), reject: nil, now: .now)
+        #expect(state.intakePaused)
+        #expect(state.revoked([0]) == [.resumeIntake])
+        #expect(state.pendingCount == 0)
+        #expect(state.take().0.batches.isEmpty)
+    }
+}

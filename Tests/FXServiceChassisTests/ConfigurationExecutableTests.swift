@@ -1,0 +1,109 @@
+import Foundation
+import FXPostgres
+import FXTestSupport
+import Testing
+
+/// The executables' configuration behaviour, as a user meets it on the command line.
+@Suite("Service executables: configuration errors, --print-config, start-up order, linking")
+struct ConfigurationExecutableTests {
+    /// Runs an executable to its end; its exit status and output.
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let process = try ServiceProcess(executable, arguments: arguments, environment: environment)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(20)) { !process.process.isRunning }, "\(executable) did not exit")
+        return (process.process.terminationStatus, process.log)
+    }
+
+    /// Runs a tool (no HTTP port flag) to its end; its exit status and output.
+    func tool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("an integer flag that overflows exits with status 78 and one line naming the key, the flag and what is allowed")
+    func overflowFlag() async throws {
+        let (status, output) = try await run("aggregator", ["--flush-max-ticks", "99999999999999999999"])
+        #expect(status == 78)
+        let lines = output.split(separator: "\n")
+        #expect(lines.count == 1, "\(output)")
+        #expect(output.contains("flush_max_ticks (flag --flush-max-ticks)"))
+        #expect(output.contains("from 1 to 1000000"))
+        let ingestor = try await run("ingestor", ["--partitions", "99999999999", "--provider", "coinbase", "--symbols", "BTC-USD"])
+        #expect(ingestor.status == 78, "\(ingestor.output)")
+        #expect(ingestor.output.contains("partitions (flag --partitions)"))
+    }
+
+    @Test("a bad environment value and an unknown YAML key exit 78 naming where they came from")
+    func badEnvironmentAndFile() async throws {
+        let env = try await run("aggregator", [], environment: ["BID_ASK_CANDLES": "sometimes"])
+        #expect(env.status == 78)
+        #expect(env.output.contains("bid_ask_candles (environment BID_ASK_CANDLES)"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("agg-\(UUID().uuidString).yaml").path
+        try "flush_max_ticks: 100\nflush_intervall_ms: 5s\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try await run("aggregator", ["--config", path])
+        #expect(file.status == 78)
+        #expect(file.output.contains("flush_intervall_ms (file \(path):2): unknown key"), "\(file.output)")
+        let unknownFlag = try await run("monitor", ["--no-such-flag", "1"])
+        #expect(unknownFlag.status == 64)
+        #expect(unknownFlag.output.contains("--no-such-flag"))
+    }
+
+    @Test("--print-config shows every resolved value with its origin, secrets redacted, and exits 0")
+    func printConfig() async throws {
+        let (status, output) = try await run("aggregator", ["--print-config", "--flush-max-ticks", "321"], environment: [
+            "BID_ASK_CANDLES": "1", "DATABASE_URL": "postgres://app:db-pass-5@db:5432/fx", "TOPIC_PREFIX": "desk1.",
+            "KAFKA_PROPERTIES": "sasl.password=kafka-pass-6",
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(output.range(of: #"bid_ask_candles\s+= true\s+# environment BID_ASK_CANDLES"#, options: .regularExpression) != nil, "\(output)")
+        #expect(output.range(of: #"flush_max_ticks\s+= 321\s+# flag --flush-max-ticks"#, options: .regularExpression) != nil)
+        #expect(output.range(of: #"consumer_group\s+= desk1\.aggregator"#, options: .regularExpression) != nil)
+        #expect(output.range(of: #"timeframes\s+= 1m,5m,15m,1h,4h,1d\s+# default"#, options: .regularExpression) != nil)
+        #expect(output.contains("postgres://app:[redacted]@db:5432/fx"))
+        #expect(!output.contains("db-pass-5"))
+        #expect(!output.contains("kafka-pass-6"))
+    }
+
+    @Test("the ingestor links no libpq; the aggregator does")
+    func linking() async throws {
+        func libraries(_ executable: String) throws -> String {
+            try tool("/usr/bin/ldd", [ServiceProcess.binDirectory.appendingPathComponent(executable).path]).output
+        }
+        let ingestor = try libraries("ingestor")
+        #expect(ingestor.contains("libc.so"), "ldd answered: \(ingestor)")
+        #expect(!ingestor.contains("libpq"), "\(ingestor)")
+        #expect(try libraries("aggregator").contains("libpq"))
+    }
+
+    @Test("a service that must not migrate waits, not ready, until the schema is current; then its start-up runs")
+    func waitsForSchema() async throws {
+        let name = PostgresTestKit.uniqueTable("fxgate")
+        let admin = try await PostgresTestKit.connect()
+        try await admin.query("CREATE DATABASE \(name)")
+        let url = TestEnvironment.databaseURL.replacingOccurrences(of: #"/[^/]+$"#, with: "/\(name)", options: .regularExpression)
+        let service = try ServiceProcess("aggregator", arguments: ["--no-migrate-on-start", "--database-url", url,
+                                                                   "--topic-prefix", TestEnvironment.uniqueName("gate") + "."])
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(20)) {
+            await service.get("/health/ready")?.body.contains("schema not current") == true
+        }, "\(service.log)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(!service.log.contains("aggregating"), "start-up ran before the schema was current")
+        let migrate = try tool(ServiceProcess.binDirectory.appendingPathComponent("fxadmin").path, ["migrate", "--database-url", url])
+        #expect(migrate.status == 0, "\(migrate.output)")
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
+            service.log.contains("TimescaleDB") || service.log.contains("aggregating")
+        }, "\(service.log)")
+        #expect(await service.terminate(timeout: .seconds(30)) == 0)
+        try await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+        await admin.close()
+    }
+}
