@@ -37,6 +37,7 @@ struct AggregatorFixture {
         c.healthInterval = .seconds(1)
         c.idleTimeout = .seconds(2)
         c.allowedLateness = .seconds(1)
+        c.retentionDays = [:]   // retention is database-wide: never delete another test's replayed history
         return c
     }
 

@@ -87,3 +87,14 @@ enum IngestorConfigurationLoading {
         return configuration
     }
 }
+
+extension ProviderConfigurationTests {
+    @Test("the feed files shipped in deploy/ are read without complaint", arguments: ["ingestor.local.yaml", "ingestor.compose.yaml"])
+    func shippedFeedFiles(name: String) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("deploy").appendingPathComponent(name).path
+        let configuration = try IngestorConfigurationLoading.resolve(["--config", path], environment: ["FINNHUB_API_KEY": "k"])
+        #expect(configuration.feeds.map(\.provider) == ["coinbase", "finnhub"])
+        #expect(try configuration.plans().count == 2)
+    }
+}

@@ -24,6 +24,9 @@ public final class ServiceProcess: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["KAFKA_BROKERS"] = TestEnvironment.brokers
         env["DATABASE_URL"] = TestEnvironment.databaseURL
+        // Retention deletes old candles of every source: tests replay old event times on one shared
+        // database, so their aggregators keep everything.
+        env["RETENTION"] = "1s=0,1m=0"
         env.merge(environment) { $1 }
         process.environment = env
         let handle = try FileHandle(forWritingTo: output)
