@@ -34,12 +34,8 @@ public struct AdminTasks: Sendable {
                 return nil
             }
             return AdminTasks(settings: settings, database: database, admin: admin)
-        } catch let error as ConfigInput.UsageError {
-            FileHandle.standardError.write(Data("fxadmin: \(error)\n".utf8))
-            exit(ConfigInput.UsageError.exitCode)
         } catch {
-            FileHandle.standardError.write(Data("fxadmin: \(error)\n".utf8))
-            exit(ConfigurationError.exitCode)
+            ServiceMain.exitConfigurationFailure(error, program: "fxadmin")
         }
     }
 

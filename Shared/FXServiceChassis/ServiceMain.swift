@@ -15,15 +15,8 @@ public enum ServiceMain {
         do {
             guard let result = try configure(definition, arguments: arguments, environment: EnvironmentReader()) else { exit(0) }
             resolved = result
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("\(role.name): \(error)\n".utf8))
-            exit(ConfigurationError.exitCode)
-        } catch let error as ConfigInput.UsageError {
-            FileHandle.standardError.write(Data("\(role.name): \(error)\n".utf8))
-            exit(ConfigInput.UsageError.exitCode)
         } catch {
-            FileHandle.standardError.write(Data("\(role.name): \(error)\n".utf8))
-            exit(ConfigurationError.exitCode)
+            exitConfigurationFailure(error, program: role.name)
         }
         let (settings, configuration) = resolved
         let observability = Observability.bootstrap(settings)
@@ -56,6 +49,13 @@ public enum ServiceMain {
             return nil
         }
         return (settings, configuration)
+    }
+
+    /// Prints `program: error` on standard error, one line, and exits: 64 for a usage error (an unknown
+    /// flag), 78 (EX_CONFIG) for anything else in the configuration.
+    public static func exitConfigurationFailure(_ error: any Error, program: String) -> Never {
+        FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
+        exit(error is ConfigInput.UsageError ? ConfigInput.UsageError.exitCode : ConfigurationError.exitCode)
     }
 
     /// `<ROLE>_CONFIG`, e.g. `INGESTOR_CONFIG`: the environment variable naming the YAML file.

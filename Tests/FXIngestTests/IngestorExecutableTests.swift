@@ -1,4 +1,5 @@
 import FXCore
+import FXKafka
 import FXTestSupport
 import Testing
 
@@ -53,5 +54,56 @@ struct IngestorExecutableTests {
         #expect(try await TestEnvironment.eventually(timeout: .seconds(10)) { !ingestor.process.isRunning })
         #expect(ingestor.process.terminationStatus != 0)
         #expect(ingestor.log.contains("no feed configured"))
+    }
+}
+
+extension IngestorExecutableTests {
+    /// The sum over labels of a counter in Prometheus text.
+    static func total(_ name: String, in text: String) -> Int64 {
+        text.split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+            .compactMap { Int64($0.split(separator: " ").last!.split(separator: ".")[0]) }.reduce(0, +)
+    }
+
+    @Test("once the feed is quiet, the heartbeat's counters equal the /metrics totals and the /health body")
+    func metricsAgree() async throws {
+        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "20"])
+        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        let prefix = TestEnvironment.uniqueName("metrics") + "."
+        let ingestor = try ServiceProcess("ingestor", arguments: [
+            "--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",
+            "--topic-prefix", prefix, "--health-interval-ms", "500ms"])
+        let recorder = try TopicRecorder(topics: [prefix + "health"])
+        _ = try await recorder.waitFor(prefix + "health", timeout: .seconds(60), "ticks counted") { messages in
+            messages.contains { (try? JSONParser().parse($0.value))?["counters"]?["ticks"]?.int64Value ?? 0 > 50 }
+        }
+        // Malformed input counts too; then the feed goes quiet with the connection open.
+        _ = await sim.post("/control/malformed?venue=coinbase&kind=json")
+        _ = await sim.post("/control/silence?venue=coinbase&seconds=60")
+        func counters(_ message: KafkaConsumerMessage) -> JSONValue? { (try? JSONParser().parse(message.value))?["counters"] }
+        // `delivered` moves with every heartbeat itself: the event counters must stand still.
+        func events(_ message: KafkaConsumerMessage) -> [Int64?] {
+            ["frames", "ticks", "heartbeats", "rejects", "gaps", "dropped"].map { counters(message)?[$0]?.int64Value }
+        }
+        let beats = try await recorder.waitFor(prefix + "health", timeout: .seconds(60), "three equal heartbeats") { messages in
+            guard messages.count >= 3 else { return false }
+            let last = messages.suffix(3).map(events)
+            return last[0][0] != nil && last[0] == last[1] && last[1] == last[2] && (last[2][3] ?? 0) >= 1
+        }
+        let lastBeat = try #require(beats.last)
+        let beat = try #require(counters(lastBeat))
+        let metrics = try #require(await ingestor.get("/metrics")).body
+        let live = try #require(await ingestor.get("/health/live")).body
+        for (counter, metric) in [("frames", "fx_ingest_frames_total"), ("ticks", "fx_ingest_ticks_total"),
+                                  ("heartbeats", "fx_ingest_heartbeats_total"), ("rejects", "fx_ingest_rejects_total"),
+                                  ("gaps", "fx_ingest_gaps_total"), ("dropped", "fx_ingest_dropped_total"),
+                                  ("provider_errors", "fx_ingest_provider_errors_total")] {
+            let value = try #require(beat[counter]?.int64Value, "heartbeat counter \(counter)")
+            #expect(Self.total(metric, in: metrics) == value, "\(counter): heartbeat \(value), /metrics \(Self.total(metric, in: metrics))")
+            #expect(live.contains("counter \(counter) \(value)\n"), "\(counter) in /health/live")
+        }
+        #expect(beat["rejects"]?.int64Value == 1)
+        #expect(await ingestor.terminate() == 0)
+        await recorder.stop()
+        #expect(await sim.terminate() == 0)
     }
 }
