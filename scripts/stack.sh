@@ -6,6 +6,9 @@
 #   scripts/stack.sh status   report both; exit 0 only when both answer
 #   scripts/stack.sh env      print the environment a service needs to reach the stack
 # Ports: FX_KAFKA_PORT (default 19092), FX_PG_PORT (default 15432). State lives in .stack/.
+# With TimescaleDB installed (scripts/install-deps.sh builds it from a source tarball), the server
+# preloads it; database `fxstream` then uses it, and database `fxstream_plain`
+# (`fxstream.timescaledb = off`) stays on plain tables, so both back-ends are tested side by side.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 KAFKA_PORT="${FX_KAFKA_PORT:-19092}"
@@ -34,6 +37,17 @@ wait_port() {
 
 broker_running() { [ -f "$STATE/tansu.pid" ] && kill -0 "$(cat "$STATE/tansu.pid")" 2>/dev/null && port_open "$KAFKA_PORT"; }
 pg_running() { [ -f "$PGDATA/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
+timescale_installed() { [ -f "$(dirname "$PG_BIN")/lib/timescaledb.so" ]; }
+psql_stack() { as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
+
+# Server options: TimescaleDB preloaded when installed (its background workers run the policies).
+pg_options() {
+  local options="-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+  if timescale_installed; then
+    options+=" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=16"
+  fi
+  printf '%s' "$options"
+}
 
 start_broker() {
   if broker_running; then log "broker already running on 127.0.0.1:$KAFKA_PORT"; return; fi
@@ -49,6 +63,11 @@ start_broker() {
 }
 
 start_pg() {
+  if pg_running && timescale_installed \
+     && ! psql_stack -tAc "SHOW shared_preload_libraries" 2>/dev/null | grep -q timescaledb; then
+    log "postgres runs without TimescaleDB preloaded: restarting it"
+    as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+  fi
   if pg_running; then log "postgres already running on 127.0.0.1:$PG_PORT"; return; fi
   mkdir -p "$PGDATA"
   [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$PGROOT"
@@ -56,15 +75,18 @@ start_pg() {
     as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$STATE/initdb.log" 2>&1
   fi
   as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/postgres.log" -w -t 60 \
-    -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
-  as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fxstream'" | grep -q 1 \
-    || as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE fxstream"
-  log "postgres started on 127.0.0.1:$PG_PORT (data $PGDATA)"
+    -o "$(pg_options)" start >/dev/null
+  for db in fxstream fxstream_plain; do
+    psql_stack -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 || psql_stack -qc "CREATE DATABASE $db"
+  done
+  psql_stack -qc "ALTER DATABASE fxstream_plain SET fxstream.timescaledb = 'off'"
+  log "postgres started on 127.0.0.1:$PG_PORT (data $PGDATA; TimescaleDB $(timescale_installed && echo preloaded || echo 'not installed'))"
 }
 
 print_env() {
   echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
   echo "export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/fxstream"
+  echo "export DATABASE_URL_PLAIN=postgres://postgres@127.0.0.1:$PG_PORT/fxstream_plain"
 }
 
 fxadmin() {
@@ -82,6 +104,7 @@ case "${1:-status}" in
     if [ "${FX_STACK_SKIP_SETUP:-0}" != 1 ]; then
       fxadmin create-topics --partitions "${FX_PARTITIONS:-3}"
       fxadmin migrate
+      fxadmin migrate --database-url "postgres://postgres@127.0.0.1:$PG_PORT/fxstream_plain" >/dev/null
     fi
     ;;
   stop)

@@ -11,5 +11,18 @@ export TANSU_BIN PG_BIN
 python3 -c "import yaml" 2>/dev/null || python3 -m pip install -q pyyaml 2>/dev/null || python3 -m pip install -q --break-system-packages pyyaml
 python3 scripts/validate-deploy.py "$FX_ROOT"
 swift build --build-tests
+# Which back-end the main database runs on (the suite covers both: see below).
+TIMESCALE="$(psql "$DATABASE_URL" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'" 2>/dev/null || true)"
+echo "[test] database back-end: ${TIMESCALE:+TimescaleDB $TIMESCALE}${TIMESCALE:-plain PostgreSQL}"
 swift test --skip-build "$@" 2>&1 | tee "$FX_ROOT/.stack/test.log"
-exit "${PIPESTATUS[0]}"
+status="${PIPESTATUS[0]}"
+# With TimescaleDB on the main database, the candle suites (store, end to end, faults) run again on
+# plain PostgreSQL (database fxstream_plain; private clusters without the extension).
+if [ "$status" = 0 ] && [ $# -eq 0 ] && [ -n "$TIMESCALE" ]; then
+  echo "[test] the candle suites again, on plain PostgreSQL"
+  DATABASE_URL="$DATABASE_URL_PLAIN" FX_TEST_TIMESCALEDB=off \
+    swift test --skip-build --filter 'CandleStoreTests|AggregatorIntegrationTests|AggregatorFaultTests|AggregatorMetricsTests' 2>&1 \
+    | tee "$FX_ROOT/.stack/test-plain.log"
+  status="${PIPESTATUS[0]}"
+fi
+exit "$status"

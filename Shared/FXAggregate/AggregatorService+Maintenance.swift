@@ -7,8 +7,11 @@ extension AggregatorService {
     /// `compressAfter`. Returns whether it is on (then ticks older than the horizon are rejected). Runs
     /// once the schema is current, so a fresh database gets its policy at the first start.
     func enableCompression(connection: PostgresConnection, capabilities: PostgresCapabilities) async -> Bool {
-        guard capabilities.timescaleEnabled else {
-            logger.info("TimescaleDB not enabled: candles are plain PostgreSQL tables (no compression)")
+        logger.info("\(capabilities.timescaleSummary)")
+        guard capabilities.timescalePolicies else {
+            if capabilities.timescaleEnabled {
+                logger.notice("TimescaleDB compression off: this server's edition is \(capabilities.timescaleLicense ?? "unknown") (compression needs the Timescale License edition)")
+            }
             return false
         }
         do {

@@ -74,7 +74,7 @@ public struct AdminTasks: Sendable {
         await connection.close()
         print("applied\t\(report.applied.isEmpty ? "none" : report.applied.map(String.init).joined(separator: ","))")
         print("already_applied\t\(report.alreadyApplied.count)")
-        print("timescaledb\t\(PostgresDependencyCheck.describe(report.capabilities))")
+        print("timescaledb\t\(report.capabilities.timescaleSummary)")
     }
 
     public func pendingMigrations() async throws {

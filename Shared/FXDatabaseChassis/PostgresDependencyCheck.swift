@@ -37,7 +37,7 @@ public final class PostgresDependencyCheck: DependencyCheck {
                     capabilities = report.capabilities
                     logger.info("database schema current", metadata: [
                         "applied": .string(report.applied.map(String.init).joined(separator: ",")),
-                        "timescaledb": .string(Self.describe(capabilities)),
+                        "timescaledb": .string(capabilities.timescaleSummary),
                     ])
                 } else {
                     let pending = try await migrator.pending()
@@ -60,10 +60,5 @@ public final class PostgresDependencyCheck: DependencyCheck {
             defer { connection = nil }
             return connection
         }?.close()
-    }
-
-    static func describe(_ capabilities: PostgresCapabilities) -> String {
-        if capabilities.timescaleEnabled { return "enabled" }
-        return capabilities.timescaleAvailable ? "installed but not enabled (plain PostgreSQL tables)" : "not installed (plain PostgreSQL tables)"
     }
 }

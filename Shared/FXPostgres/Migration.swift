@@ -16,6 +16,21 @@ public struct Migration: Sendable, Hashable {
     /// FNV-1a 64 of the SQL text: a changed file that was already applied is detected and refused.
     public var checksum: String { String(FNV1a.hash64(sql), radix: 16) }
 
+    /// Checksums of earlier texts of this migration that are accepted as applied: a revised file says
+    /// so in a header line `-- fxstream: supersedes checksum <hex>` (one per earlier text).
+    public var supersededChecksums: Set<String> {
+        var checksums: Set<String> = []
+        for line in sql.split(separator: "\n") where line.hasPrefix("-- fxstream: supersedes checksum ") {
+            checksums.insert(String(line.dropFirst("-- fxstream: supersedes checksum ".count)).trimmingCharacters(in: .whitespaces))
+        }
+        return checksums
+    }
+
+    /// Whether a checksum recorded as applied stands for this migration.
+    public func accepts(appliedChecksum: String) -> Bool {
+        appliedChecksum == checksum || supersededChecksums.contains(appliedChecksum)
+    }
+
     /// Reads `NNNN_name.sql` files from a directory, in version order. Rejects duplicate versions.
     public static func load(from directory: URL) throws -> [Migration] {
         let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)

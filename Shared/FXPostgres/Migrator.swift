@@ -52,7 +52,7 @@ public struct Migrator: Sendable {
         try await ensureTable(session)
         let applied = try await appliedChecksums(session)
         for migration in migrations {
-            if let checksum = applied[migration.version], checksum != migration.checksum {
+            if let checksum = applied[migration.version], !migration.accepts(appliedChecksum: checksum) {
                 throw PostgresError(code: .migration,
                                     message: "migration \(migration.version) (\(migration.name)) changed after it was applied",
                                     context: ["applied_checksum": checksum, "file_checksum": migration.checksum])

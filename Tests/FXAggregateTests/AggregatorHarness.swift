@@ -38,6 +38,7 @@ struct AggregatorFixture {
         c.idleTimeout = .seconds(2)
         c.allowedLateness = .seconds(1)
         c.retentionDays = [:]   // retention is database-wide: never delete another test's replayed history
+        c.compressAfter = .seconds(3_650 * 86_400)   // replayed history is days old: never beyond the horizon
         return c
     }
 

@@ -22,7 +22,19 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     public func start() throws {
         try run("\(binaries)/pg_ctl", "-D", dataPath, "-l", directory.appendingPathComponent("log").path, "-w", "-t", "60",
-                "-o", "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+                "-o", "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off" + Self.timescaleOptions, "start")
+    }
+
+    /// Whether this cluster runs TimescaleDB: when it is installed, unless `FX_TEST_TIMESCALEDB=off`
+    /// (the plain-PostgreSQL pass of the suite), like the local stack's two databases.
+    public static var usesTimescale: Bool {
+        ProcessInfo.processInfo.environment["FX_TEST_TIMESCALEDB"] != "off"
+            && FileManager.default.fileExists(atPath: (ProcessInfo.processInfo.environment["PG_BIN"] ?? "/usr/lib/postgresql/15/bin")
+                                                + "/../lib/timescaledb.so")
+    }
+
+    private static var timescaleOptions: String {
+        usesTimescale ? " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=16" : ""
     }
 
     /// Stops the server at once (`immediate`: no clean shutdown, like a crash) and starts it again.

@@ -27,6 +27,8 @@ public final class ServiceProcess: @unchecked Sendable {
         // Retention deletes old candles of every source: tests replay old event times on one shared
         // database, so their aggregators keep everything.
         env["RETENTION"] = "1s=0,1m=0"
+        // Replayed history is days old: keep it this side of the TimescaleDB compression horizon.
+        env["COMPRESS_AFTER_DAYS"] = "3650"
         env.merge(environment) { $1 }
         process.environment = env
         let handle = try FileHandle(forWritingTo: output)
