@@ -7,8 +7,18 @@ public final class PrivatePostgres: @unchecked Sendable {
     public let directory: URL
     public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
     private let binaries: String
+    /// Whether this cluster preloads TimescaleDB.
+    public let timescale: Bool
 
-    public init() throws {
+    /// Further `-c name=value` server settings.
+    public let settings: [String]
+
+    /// - Parameters:
+    ///   - timescale: preload TimescaleDB (default: when installed and not switched off).
+    ///   - settings: further server settings, e.g. `timescaledb.license=apache`.
+    public init(timescale: Bool = PrivatePostgres.usesTimescale, settings: [String] = []) throws {
+        self.timescale = timescale
+        self.settings = settings
         binaries = ProcessInfo.processInfo.environment["PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
         port = try TestEnvironment.freePort()
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("fx-pg-\(UUID().uuidString.prefix(8))")
@@ -22,7 +32,8 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     public func start() throws {
         try run("\(binaries)/pg_ctl", "-D", dataPath, "-l", directory.appendingPathComponent("log").path, "-w", "-t", "60",
-                "-o", "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off" + Self.timescaleOptions, "start")
+                "-o", "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off" + (timescale ? Self.timescaleOptions : "")
+                    + settings.map { " -c \($0)" }.joined(), "start")
     }
 
     /// Whether this cluster runs TimescaleDB: when it is installed, unless `FX_TEST_TIMESCALEDB=off`
@@ -33,9 +44,7 @@ public final class PrivatePostgres: @unchecked Sendable {
                                                 + "/../lib/timescaledb.so")
     }
 
-    private static var timescaleOptions: String {
-        usesTimescale ? " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=16" : ""
-    }
+    private static let timescaleOptions = " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=16"
 
     /// Stops the server at once (`immediate`: no clean shutdown, like a crash) and starts it again.
     public func restart() throws {
