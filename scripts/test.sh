@@ -13,7 +13,7 @@ python3 scripts/validate-deploy.py "$FX_ROOT"
 swift build --build-tests
 # Which back-end the main database runs on (the suite covers both: see below).
 TIMESCALE="$(psql "$DATABASE_URL" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'" 2>/dev/null || true)"
-echo "[test] database back-end: ${TIMESCALE:+TimescaleDB $TIMESCALE}${TIMESCALE:-plain PostgreSQL}"
+if [ -n "$TIMESCALE" ]; then echo "[test] database back-end: TimescaleDB $TIMESCALE"; else echo "[test] database back-end: plain PostgreSQL"; fi
 swift test --skip-build "$@" 2>&1 | tee "$FX_ROOT/.stack/test.log"
 status="${PIPESTATUS[0]}"
 # With TimescaleDB on the main database, the candle suites (store, end to end, faults) run again on
