@@ -49,7 +49,7 @@ struct AggregateBenchmark: AsyncParsableCommand {
             report.add(baseline: Double(ticks) / baseline, bridge: Double(ticks) / flushed)
             try await db.query("DROP TABLE \(table)")
             try await db.query("DELETE FROM candles WHERE source = $1", [source])
-            try await db.query("DELETE FROM tick_dedup WHERE source = $1", [source])
+            try await db.query("DELETE FROM ticks WHERE source = $1", [source])
             try await db.query("DELETE FROM aggregator_offsets WHERE consumer_group = $1", [source])
         }
         await db.close()

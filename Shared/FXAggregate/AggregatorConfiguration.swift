@@ -20,6 +20,10 @@ public struct AggregatorConfiguration: ConfigSection {
     /// With TimescaleDB: chunks older than this are compressed; ticks older than it are rejected
     /// (`beyond_compression_horizon`), since compressed chunks are never upserted into.
     public var compressAfter: Duration = .seconds(7 * 86_400)
+    /// With TimescaleDB: a retention policy drops chunks older than this; zero: off.
+    public var dropAfter: Duration = .zero
+    /// Archive every distinct tick in `ticks`, in the same transaction as the candles.
+    public var storeTicks = false
     public var healthInterval: Duration = .seconds(5)
     public var maintenanceInterval: Duration = .seconds(60)
 
@@ -62,6 +66,12 @@ public struct AggregatorConfiguration: ConfigSection {
         Setting(\.compressAfter, key: "compress_after_days", env: "COMPRESS_AFTER_DAYS", flag: "compress-after-days",
                 reader: .duration(bareUnit: .days, min: .seconds(86_400), max: .seconds(3_650 * 86_400)),
                 help: "TimescaleDB only: compress chunks older than this; older ticks are rejected."),
+        Setting(\.storeTicks, key: "store_ticks", env: "STORE_TICKS", flag: "store-ticks", reader: .bool,
+                help: "Archive every distinct tick in the `ticks` table, exactly once, with the candles (TimescaleDB: compressed after compress_after_days)."),
+        Setting(\.dropAfter, key: "drop_after_days", env: "DROP_AFTER_DAYS", flag: "drop-after-days",
+                reader: .duration(bareUnit: .days, max: .seconds(36_500 * 86_400)),
+                help: "TimescaleDB only: a retention policy drops candle chunks older than this (whole chunks, every timeframe); 0: off.",
+                render: { $0 == .zero ? "0 (off)" : formatDuration($0) }),
     ]
 
     static let retentionReader = ValueReader<[String: Int]>(

@@ -3,36 +3,10 @@ import FXKafka
 import FXPostgres
 
 extension AggregatorService {
-    /// With TimescaleDB: compression (segmented by source, symbol, timeframe) for chunks older than
-    /// `compressAfter`. Returns whether it is on (then ticks older than the horizon are rejected). Runs
-    /// once the schema is current, so a fresh database gets its policy at the first start.
-    func enableCompression(connection: PostgresConnection, capabilities: PostgresCapabilities) async -> Bool {
-        logger.info("\(capabilities.timescaleSummary)")
-        guard capabilities.timescalePolicies else {
-            if capabilities.timescaleEnabled {
-                logger.notice("TimescaleDB compression off: this server's edition is \(capabilities.timescaleLicense ?? "unknown") (compression needs the Timescale License edition)")
-            }
-            return false
-        }
-        do {
-            let days = max(1, Int(configuration.compressAfter.components.seconds / 86_400))
-            try await connection.withSession { session in
-                try await session.executeScript("""
-                    ALTER TABLE candles SET (timescaledb.compress, timescaledb.compress_segmentby = 'source, symbol, timeframe');
-                    SELECT add_compression_policy('candles', compress_after => INTERVAL '\(days) days', if_not_exists => true);
-                    """)
-            }
-            logger.info("TimescaleDB compression on for chunks older than \(days) days")
-            return true
-        } catch {
-            logger.warning("TimescaleDB compression not set up: \(error)")
-            return false
-        }
-    }
-
     /// Every `maintenanceInterval`: forget tick identities older than the duplicate window (by event time,
-    /// relative to the newest ticks of the owned partitions), and delete candles past their timeframe's
-    /// retention, in batches.
+    /// relative to the newest ticks of the owned partitions; archived ticks are kept), and delete candles
+    /// past their timeframe's retention, in batches. Rows are addressed by `(tableoid, ctid)`: on a
+    /// hypertable a `ctid` alone is only unique within one chunk.
     func maintenanceLoop(connection: PostgresConnection) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.maintenanceInterval) } catch { return }
@@ -41,18 +15,19 @@ extension AggregatorService {
                 // old data keeps its identities as long as it is being replayed).
                 let newest = state.withLock { state in state.owned.compactMap { state.partitions[$0]?.maxTs }.min() }
                 var deleted = 0
-                if let newest {
+                if let newest, !configuration.storeTicks {
                     let horizon = newest - configuration.dedupWindow.nanosecondsClamped
                     repeat {
                         deleted = try await connection.query("""
-                            DELETE FROM tick_dedup WHERE ctid IN (SELECT ctid FROM tick_dedup WHERE ts < $1 LIMIT 10000)
+                            DELETE FROM ticks WHERE (tableoid, ctid) IN
+                                (SELECT tableoid, ctid FROM ticks WHERE ts < $1 AND kind IS NULL LIMIT 10000)
                             """, [horizon]).affectedRows
                     } while deleted == 10_000 && !Task.isCancelled
                 }
                 for (timeframe, days) in configuration.retentionDays where days > 0 {
                     repeat {
                         deleted = try await connection.query("""
-                            DELETE FROM candles WHERE ctid IN (SELECT ctid FROM candles
+                            DELETE FROM candles WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM candles
                                 WHERE timeframe = $1 AND bucket < now() - make_interval(days => $2) LIMIT 10000)
                             """, [timeframe, days]).affectedRows
                         metrics.rowsDeleted.increment(by: deleted)

@@ -58,7 +58,7 @@ public final class AggregatorService: Service, Sendable {
         self.logger = logger
         self.metrics = AggregatorMetrics(factory: metricsFactory)
         self.store = CandleStore(timeframes: configuration.timeframes, bidAskCandles: configuration.bidAskCandles,
-                                 consumerGroup: configuration.consumerGroup, topic: topics.ticks)
+                                 consumerGroup: configuration.consumerGroup, topic: topics.ticks, storeTicks: configuration.storeTicks)
         let smallest = configuration.timeframes.map(\.nanoseconds).min() ?? 60_000_000_000
         self.state = Mutex(AggregatorState(limits: .init(flushMaxTicks: configuration.flushMaxTicks,
                                                          maxPending: configuration.flushMaxTicks * 4,
@@ -75,7 +75,7 @@ public final class AggregatorService: Service, Sendable {
         }
         do {
             try await runPipeline(connection: connection, leaseConnection: leaseConnection,
-                                  compression: await enableCompression(connection: connection, capabilities: capabilities))
+                                  compression: await setUpTimescale(connection: connection, capabilities: capabilities))
         } catch {
             await connection.close()
             await leaseConnection.close()

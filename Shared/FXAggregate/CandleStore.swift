@@ -7,7 +7,7 @@ import FXPostgres
 ///
 /// A flush: check and advance every partition's offset (a generation mismatch = this consumer lost the
 /// partition: the whole transaction is refused), COPY the ticks into a staging table, then one statement
-/// suppresses ticks already counted (`tick_dedup`), expands them into price types and timeframes,
+/// suppresses ticks already counted (`ticks`, which also archives them with `storeTicks`), expands them into price types and timeframes,
 /// aggregates one row per candle key and merges those into `candles` order-independently (open/close
 /// by order key, extremes, sums), bumping `revision` of every row it touches.
 public struct CandleStore: Sendable {
@@ -15,11 +15,14 @@ public struct CandleStore: Sendable {
     public let bidAskCandles: Bool
     public let consumerGroup: String
     public let topic: String
+    /// Archive every distinct tick's fields in `ticks` (else only its identity, for the duplicate window).
+    public let storeTicks: Bool
     let timeframesByName: [String: Timeframe]
 
-    public init(timeframes: [Timeframe], bidAskCandles: Bool, consumerGroup: String, topic: String) {
+    public init(timeframes: [Timeframe], bidAskCandles: Bool, consumerGroup: String, topic: String, storeTicks: Bool = false) {
         self.timeframes = timeframes
         self.bidAskCandles = bidAskCandles
+        self.storeTicks = storeTicks
         self.consumerGroup = consumerGroup
         self.topic = topic
         self.timeframesByName = Dictionary(timeframes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -96,25 +99,31 @@ public struct CandleStore: Sendable {
     static let stageTable = """
         CREATE TEMP TABLE IF NOT EXISTS stage_ticks (
             source text, symbol text, kind text, tick_key text COLLATE "C", order_key text COLLATE "C", ts bigint,
-            price numeric, size numeric, bid numeric, ask numeric, kafka_partition integer
+            price numeric, size numeric, bid numeric, ask numeric, kafka_partition integer,
+            bid_size numeric, ask_size numeric, seq bigint, trade_id text
         ) ON COMMIT DELETE ROWS
         """
 
     static func stageRow(_ tick: TickRecord, partition: Int32) -> [String?] {
         [tick.source, tick.symbol, tick.kind.rawValue, tick.identity, tick.orderKey, String(tick.ts),
-         tick.price?.text, tick.size?.text, tick.bid?.text, tick.ask?.text, String(partition)]
+         tick.price?.text, tick.size?.text, tick.bid?.text, tick.ask?.text, String(partition),
+         tick.bidSize?.text, tick.askSize?.text, tick.seq.map(String.init), tick.tradeID]
     }
 
     /// The set-based merge (timeframes are validated names and integers, inlined as a VALUES list).
     var mergeStatement: String {
         let frames = timeframes.map { "('\($0.name)', \($0.seconds))" }.joined(separator: ", ")
         let bidAsk = bidAskCandles ? "true" : "false"
+        let archived = storeTicks
+            ? "kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id, kafka_partition"
+            : "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
         return """
             WITH incoming AS (
                 SELECT DISTINCT ON (source, symbol, tick_key) * FROM stage_ticks ORDER BY source, symbol, tick_key, order_key
             ), fresh AS (
-                INSERT INTO tick_dedup (source, symbol, tick_key, ts)
-                SELECT source, symbol, tick_key, ts FROM incoming
+                INSERT INTO ticks (source, symbol, tick_key, ts, kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id,
+                                   kafka_partition)
+                SELECT source, symbol, tick_key, ts, \(archived) FROM incoming
                 ON CONFLICT DO NOTHING
                 RETURNING source, symbol, tick_key
             ), ticks AS (

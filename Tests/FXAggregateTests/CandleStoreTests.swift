@@ -112,3 +112,53 @@ struct CandleStoreTests {
         await connection.close()
     }
 }
+
+extension CandleStoreTests {
+    @Test("with store_ticks every distinct tick is archived once, exactly, with the candles; without it only identities are kept")
+    func tickArchive() async throws {
+        let connection = try await migrated()
+        let source = TestEnvironment.uniqueName("archive")
+        let store = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source,
+                                topic: "ticks", storeTicks: true)
+        let ticks = Recomputation.ticks(source: source, symbols: ["EUR/USD", "BTC/USD"], count: 1_000, start: Self.start, seed: 17)
+        let log = Recomputation.disorder(ticks, duplicateShare: 0.2, seed: 5)
+        let lease = try await store.claim(partition: 0, owner: "test", on: connection)
+        var offset: Int64 = 0
+        for chunk in stride(from: 0, to: log.count, by: 250) {
+            let batch = Array(log[chunk..<min(chunk + 250, log.count)])
+            offset += Int64(batch.count)
+            _ = try await store.flush([.init(partition: 0, generation: lease.generation, nextOffset: offset, ticks: batch)], on: connection)
+        }
+        // Replayed whole: nothing more is archived.
+        _ = try await store.flush([.init(partition: 0, generation: lease.generation, nextOffset: offset + 1, ticks: ticks)], on: connection)
+        let distinct = Set(ticks.map { "\($0.symbol)|\($0.identity)" }).count
+        let archived = try await connection.query("SELECT count(*) AS n, count(kind) AS with_fields FROM ticks WHERE source = $1", [source])
+        #expect(archived.first?["n"] == String(distinct))
+        #expect(archived.first?["with_fields"] == String(distinct))
+        // Exact fields, and the candles can be recomputed from the archive.
+        let sample = ticks.first { $0.kind == .trade }!
+        let row = try await connection.query("SELECT price::text AS price, size::text AS size, kind FROM ticks WHERE source = $1 AND tick_key = $2",
+                                             [source, sample.identity]).first
+        #expect(row?["price"] == sample.price?.text)
+        #expect(row?["size"] == sample.size?.text)
+        let volumes = try await connection.query("""
+            SELECT count(*) AS bad FROM (
+                SELECT symbol, to_timestamp((ts / 1000000000) / 60 * 60) AS bucket, sum(size) AS volume
+                FROM ticks WHERE source = $1 AND kind = 'trade' GROUP BY 1, 2) a
+            FULL JOIN (SELECT symbol, bucket, volume FROM candles WHERE source = $1 AND timeframe = '1m' AND price_type = 'trade') c
+                USING (symbol, bucket)
+            WHERE a.volume IS DISTINCT FROM c.volume
+            """, [source])
+        #expect(volumes.first?["bad"] == "0", "1m volumes recomputed from the archive differ from the candles")
+
+        let identitiesOnly = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source + "-2",
+                                         topic: "ticks")
+        let other = Recomputation.ticks(source: source + "-2", symbols: ["GBP/USD"], count: 100, start: Self.start, seed: 18)
+        let lease2 = try await identitiesOnly.claim(partition: 0, owner: "test", on: connection)
+        _ = try await identitiesOnly.flush([.init(partition: 0, generation: lease2.generation, nextOffset: 100, ticks: other)], on: connection)
+        let bare = try await connection.query("SELECT count(*) AS n, count(kind) AS with_fields FROM ticks WHERE source = $1", [source + "-2"])
+        #expect(bare.first?["n"] == "100")
+        #expect(bare.first?["with_fields"] == "0")
+        await connection.close()
+    }
+}

@@ -71,6 +71,12 @@ struct TimescaleTests {
         var configuration = fixture.configuration
         configuration.timeframes = timeframes
         configuration.compressAfter = .seconds(7 * 86_400)
+        configuration.storeTicks = true
+        let archive = CandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "archive", topic: "archive", storeTicks: true)
+        let archiveLease = try await archive.claim(partition: 0, owner: "test", on: database.connection)
+        let archived = Recomputation.ticks(source: fixture.source + "-a", symbols: ["TA/USD"], count: 300, start: start, seed: 22)
+        _ = try await archive.flush([.init(partition: 0, generation: archiveLease.generation, nextOffset: 300, ticks: archived)],
+                                    on: database.connection)
         let aggregator = AggregatorService(configuration: configuration, kafka: KafkaTestKit.configuration(KafkaTestKit.groupProperties),
                                            topics: fixture.topics, database: PostgresConfiguration(url: database.url, applicationName: "ts-test"),
                                            instance: "ts", metricsFactory: NOOPMetricsHandler.instance, logger: TestEnvironment.logger("aggregator"))
@@ -95,6 +101,17 @@ struct TimescaleTests {
                 return rows.first?["compressed"] != "0" && rows.first?["compressed"] == rows.first?["chunks"]
             }
             #expect(compressed, "the scheduler's compression job did not compress the old chunks")
+            try await database.connection.query("""
+                SELECT alter_job(job_id, next_start => now()) FROM timescaledb_information.jobs
+                WHERE proc_name = 'policy_compression' AND hypertable_name = 'ticks'
+                """)
+            #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) {
+                try await database.connection.query("""
+                    SELECT count(*) FILTER (WHERE NOT is_compressed) AS open FROM timescaledb_information.chunks WHERE hypertable_name = 'ticks'
+                    """).first?["open"] == "0"
+            }, "the tick archive's old chunks were not compressed")
+            let count = try await database.connection.query("SELECT count(kind) AS n FROM ticks WHERE source = $1", [fixture.source + "-a"])
+            #expect(count.first?["n"] == "300", "archived ticks read the same once compressed")
             let status = try await database.connection.query("""
                 SELECT s.last_run_status AS status FROM timescaledb_information.job_stats s
                 JOIN timescaledb_information.jobs j USING (job_id) WHERE j.proc_name = 'policy_compression'
@@ -110,6 +127,46 @@ struct TimescaleTests {
         let after = try await Recomputation.stored(source: fixture.source, on: database.connection)
         #expect(after == before, "compressed candles read differently")
         await recorder.stop()
+        await database.drop()
+    }
+
+    @Test("a retention policy (off by default) drops old chunks when set; offsets stay")
+    func retentionPolicy() async throws {
+        let database = try await FreshDatabase.make()
+        let fixture = try await AggregatorFixture(partitions: 1)
+        let timeframes = ["1m"].compactMap(Timeframe.init)
+        let now = WallClock.nanoseconds() / 60_000_000_000 * 60_000_000_000
+        let store = CandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "history", topic: "history")
+        let lease = try await store.claim(partition: 0, owner: "test", on: database.connection)
+        let old = Recomputation.ticks(source: fixture.source, symbols: ["OLD/USD"], count: 50, start: now - 40 * Self.day, seed: 1)
+        let recent = Recomputation.ticks(source: fixture.source, symbols: ["NEW/USD"], count: 50, start: now - 2 * Self.day, seed: 2)
+        _ = try await store.flush([.init(partition: 0, generation: lease.generation, nextOffset: 100, ticks: old + recent)], on: database.connection)
+        func count(_ symbol: String) async throws -> String? {
+            try await database.connection.query("SELECT count(*) AS n FROM candles WHERE source = $1 AND symbol = $2", [fixture.source, symbol]).first?["n"]
+        }
+        #expect(try await count("OLD/USD") != "0")
+        var configuration = fixture.configuration
+        configuration.timeframes = timeframes
+        configuration.compressAfter = .seconds(60 * 86_400)
+        configuration.dropAfter = .seconds(14 * 86_400)
+        let aggregator = AggregatorService(configuration: configuration, kafka: KafkaTestKit.configuration(KafkaTestKit.groupProperties),
+                                           topics: fixture.topics, database: PostgresConfiguration(url: database.url, applicationName: "ts-test"),
+                                           instance: "ts", metricsFactory: NOOPMetricsHandler.instance, logger: TestEnvironment.logger("aggregator"))
+        try await withServices([aggregator]) {
+            #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
+                try await database.connection.query("""
+                    SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_name = 'candles'
+                      AND config->>'drop_after' = '14 days'
+                    """).first != nil
+            }, "no retention policy after the first start")
+            try await database.connection.query("""
+                SELECT alter_job(job_id, next_start => now()) FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'
+                """)
+            #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) { try await count("OLD/USD") == "0" },
+                    "the retention job did not drop the old chunks")
+        }
+        #expect(try await count("NEW/USD") != "0")
+        #expect(try await store.storedOffsets(on: database.connection)[0] == 100, "offsets are not in the dropped chunks")
         await database.drop()
     }
 
