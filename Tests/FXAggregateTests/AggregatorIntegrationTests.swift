@@ -103,6 +103,14 @@ struct AggregatorIntegrationTests {
         var produced: [Int32: Int64] = [:]
         try await withServices([fixture.service(instance: "a")]) {
             for (p, c) in try await fixture.produce(first) { produced[p, default: 0] += c }
+            // a owns every partition before b joins, so b's join moves partitions from a to b.
+            let owner = try await PostgresTestKit.connect()
+            let ownsAll = try await TestEnvironment.eventually(timeout: .seconds(40)) {
+                try await owner.query("SELECT 1 FROM aggregator_offsets WHERE consumer_group = $1 AND owner = 'a'", [fixture.group]).count
+                    == Int(fixture.partitions)
+            }
+            await owner.close()
+            #expect(ownsAll, "instance a claimed every partition")
             try await withServices([fixture.service(instance: "b")]) {
                 // The rebalance has happened once b owns a partition; the second half then flows through both.
                 let probe = try await PostgresTestKit.connect()
