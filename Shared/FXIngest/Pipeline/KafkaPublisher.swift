@@ -49,7 +49,8 @@ public final class KafkaPublisher: Sendable {
         let first = try makeProducer()
         let (reports, continuation) = AsyncStream.makeStream(of: InFlight.self)
         await withDiscardingTaskGroup { producers in
-            producers.addTask { try? await first.run() }
+            // The producers outlive graceful shutdown: the last gaps and heartbeat go out after it.
+            producers.addTask { await first.runUntilShutdown() }
             var producer = first
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.settle(reports) }
@@ -57,7 +58,7 @@ public final class KafkaPublisher: Sendable {
                     if needsNewProducer.exchange(false, ordering: .acquiringAndReleasing) {
                         do {
                             let replacement = try makeProducer()
-                            producers.addTask { try? await replacement.run() }
+                            producers.addTask { await replacement.runUntilShutdown() }
                             // The old one's pending reports fail (they are accounted for); stop it off this loop.
                             group.addTask { [old = producer] in await old.shutdown(flushTimeout: .seconds(2)) }
                             producer = replacement
