@@ -61,6 +61,11 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXAggregate"),
+        // The backfiller's library: the shared REST rate limiter so far.
+        .target(name: "FXBackfill", dependencies: [
+            "FXCore", "FXPostgres", "FXConfiguration",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Shared/FXBackfill"),
         .target(name: "FXSim", dependencies: [
             "FXCore",
             .product(name: "Logging", package: "swift-log"),
@@ -134,6 +139,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXAggregateTests"),
+        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXPostgres", "FXConfiguration", "FXTestSupport",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Tests/FXBackfillTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest"], path: "Tests/FXServiceChassisTests"),
     ]

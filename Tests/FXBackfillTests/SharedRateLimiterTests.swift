@@ -1,0 +1,78 @@
+import Foundation
+import FXBackfill
+import FXConfiguration
+import FXPostgres
+import FXTestSupport
+import Metrics
+import Synchronization
+import Testing
+
+/// The REST rate limit shared by backfiller replicas through PostgreSQL.
+@Suite("Shared rate limiter", .serialized)
+struct SharedRateLimiterTests {
+    /// Request start times, from several tasks.
+    final class Starts: Sendable {
+        let times = Mutex<[ContinuousClock.Instant]>([])
+    }
+
+    static func limiter() async throws -> (SharedRateLimiter, PostgresConnection) {
+        let connection = try await PostgresTestKit.connect()
+        _ = try await Migrator(connection: connection, migrations: Migration.bundled(), logger: TestEnvironment.logger("migrate")).migrate()
+        return (SharedRateLimiter(connection: connection, metricsFactory: NOOPMetricsHandler.instance), connection)
+    }
+
+    @Test("limits read N/s or N/m with an optional burst; anything else is refused")
+    func parsing() throws {
+        #expect(try RateLimit.reader.parse("10/s,burst=5") == RateLimit(perSecond: 10, burst: 5))
+        #expect(try RateLimit.reader.parse("60/m") == RateLimit(perSecond: 1, burst: 1))
+        #expect(throws: ConfigValueError.self) { try RateLimit.reader.parse("10/h") }
+        #expect(throws: ConfigValueError.self) { try RateLimit.reader.parse("fast") }
+        #expect(throws: ConfigValueError.self) { try RateLimit.reader.parse("10/s,burst=0") }
+    }
+
+    @Test("three replicas taking 30 requests each never exceed rate x window + burst in any window")
+    func replicasShareTheLimit() async throws {
+        let bucket = TestEnvironment.uniqueName("bucket")
+        let limit = RateLimit(perSecond: 20, burst: 4)
+        let starts = Starts()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    let (replica, connection) = try await Self.limiter()
+                    for _ in 0..<30 {
+                        try await replica.acquire(bucket, limit: limit)
+                        starts.times.withLock { $0.append(.now) }
+                    }
+                    await connection.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let times = starts.times.withLock { $0 }.sorted()
+        #expect(times.count == 90)
+        // Every window of one second holds at most rate + burst requests (small slack for scheduling).
+        for (index, start) in times.enumerated() {
+            let inWindow = times[index...].prefix { $0 - start < .seconds(1) }.count
+            #expect(inWindow <= 20 + 4 + 1, "\(inWindow) requests in the second after request \(index)")
+        }
+        // And the limit is used, not just respected: 90 requests at 20/s with a burst of 4 take about 4.3 s.
+        let span = times.last! - times.first!
+        #expect(span >= .milliseconds(4_000) && span < .seconds(8), "span \(span)")
+    }
+
+    @Test("a 429's Retry-After holds every replica back")
+    func retryAfterHoldsEveryone() async throws {
+        let bucket = TestEnvironment.uniqueName("bucket")
+        let limit = RateLimit(perSecond: 50, burst: 10)
+        let (first, a) = try await Self.limiter()
+        let (second, b) = try await Self.limiter()
+        #expect(try await first.reserve(bucket, limit: limit) == .zero)
+        try await first.backOff(bucket, retryAfter: .seconds(2), limit: limit)
+        let wait = try await second.reserve(bucket, limit: limit)
+        #expect(wait >= .milliseconds(1_900) && wait <= .milliseconds(2_300), "the other replica waits out Retry-After: \(wait)")
+        let next = try await first.reserve(bucket, limit: limit)
+        #expect(next >= wait, "and requests after it queue behind it: \(next)")
+        await a.close()
+        await b.close()
+    }
+}
