@@ -1,0 +1,138 @@
+import FXCore
+import FXPostgres
+import Foundation
+
+/// The completeness ledger (`gaps`, `gap_events`, `confirmed_empty`; see migration 0005): records gap
+/// events once, merges overlapping or adjacent open windows, hands out work under a lease, and records
+/// outcomes with capped retry backoff.
+public struct GapLedger: Sendable {
+    /// Windows closer than this merge (one minute: repairs work on 1-minute candles).
+    public static let adjacency: Int64 = 60_000_000_000
+
+    public struct Gap: Sendable, Equatable {
+        public var id: Int64
+        public var source: String
+        public var symbol: String
+        public var from: Int64
+        public var to: Int64
+        public var reasons: [String]
+        public var status: String
+        public var attempts: Int
+        public var lastError: String?
+    }
+
+    public let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// The identity of a gap event: the same event, replayed, has the same key.
+    public static func eventKey(_ event: GapEvent) -> String {
+        let text = [event.source, event.symbol, String(event.from), String(event.to), event.reason.rawValue,
+                    String(event.detectedAt), event.instance].joined(separator: "\u{1F}")
+        return String(FNV1a.hash64(text), radix: 16) + ":" + String(text.utf8.count)
+    }
+
+    /// Records a gap event once; returns the open gap that now covers it (merged with overlapping or
+    /// adjacent open ones), or nil when the event was recorded before.
+    @discardableResult
+    public func record(_ event: GapEvent) async throws -> Gap? {
+        try await connection.transaction { session in
+            // One writer per source and symbol at a time: merges see each other.
+            try await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["gaps:\(event.source):\(event.symbol)"])
+            let fresh = try await session.query("""
+                INSERT INTO gap_events (event_key, gap_id) VALUES ($1, 0) ON CONFLICT DO NOTHING RETURNING event_key
+                """, [Self.eventKey(event)])
+            guard fresh.count == 1 else { return nil }
+            let merged = try await session.query("""
+                WITH touching AS (
+                    DELETE FROM gaps WHERE source = $1 AND symbol = $2 AND status IN ('open', 'failed')
+                      AND from_ts <= $4::bigint + $6::bigint AND to_ts >= $3::bigint - $6::bigint
+                    RETURNING from_ts, to_ts, reasons, attempts, created_at
+                ), all_reasons AS (
+                    SELECT array_agg(DISTINCT r ORDER BY r) AS reasons
+                    FROM (SELECT unnest(reasons) AS r FROM touching UNION SELECT $5::text) u
+                )
+                INSERT INTO gaps (source, symbol, from_ts, to_ts, reasons, attempts, created_at)
+                SELECT $1, $2, least($3::bigint, (SELECT min(from_ts) FROM touching)),
+                       greatest($4::bigint, (SELECT max(to_ts) FROM touching)),
+                       (SELECT reasons FROM all_reasons),
+                       coalesce((SELECT max(attempts) FROM touching), 0),
+                       coalesce((SELECT min(created_at) FROM touching), now())
+                RETURNING id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error
+                """, [event.source, event.symbol, event.from, event.to, event.reason.rawValue, Self.adjacency])
+            guard let row = merged.first else { return nil }
+            let gap = try Self.gap(row)
+            try await session.query("UPDATE gap_events SET gap_id = $2 WHERE event_key = $1", [Self.eventKey(event), gap.id])
+            return gap
+        }
+    }
+
+    /// Claims the next gap that is due (open, failed and due again, or filling with an expired lease),
+    /// for `owner`, for `lease`. Several replicas never claim the same gap.
+    public func claim(owner: String, lease: Duration) async throws -> Gap? {
+        let rows = try await connection.query("""
+            UPDATE gaps SET status = 'filling', lease_owner = $1, lease_until = now() + make_interval(secs => $2::float8),
+                            attempts = attempts + 1, updated_at = now()
+            WHERE id = (SELECT id FROM gaps
+                        WHERE (status IN ('open', 'failed') AND next_attempt_at <= now())
+                           OR (status = 'filling' AND lease_until < now())
+                        ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error
+            """, [owner, String(Double(lease.components.seconds))])
+        return try rows.first.map(Self.gap)
+    }
+
+    /// The gap is repaired.
+    public func filled(_ id: Int64, owner: String) async throws {
+        try await finish(id, owner: owner, status: "filled", error: nil, retryAfter: nil)
+    }
+
+    /// The provider cannot serve it (no access on the plan, history beyond what it keeps): never retried.
+    public func unfillable(_ id: Int64, owner: String, reason: String) async throws {
+        try await finish(id, owner: owner, status: "unfillable", error: reason, retryAfter: nil)
+    }
+
+    /// A failure worth retrying: due again after capped exponential backoff (`base` x 2^(attempts-1), at most `cap`).
+    public func failed(_ id: Int64, owner: String, error: String, base: Duration = .seconds(5), cap: Duration = .seconds(900)) async throws {
+        try await finish(id, owner: owner, status: "failed", error: error, retryAfter: (base, cap))
+    }
+
+    private func finish(_ id: Int64, owner: String, status: String, error: String?, retryAfter: (Duration, Duration)?) async throws {
+        let base = retryAfter.map { Double($0.0.components.seconds) } ?? 0
+        let cap = retryAfter.map { Double($0.1.components.seconds) } ?? 0
+        try await connection.query("""
+            UPDATE gaps SET status = $3, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now(),
+                            next_attempt_at = CASE WHEN $3 = 'failed'
+                                THEN now() + make_interval(secs => least($6::float8, $5::float8 * power(2, greatest(attempts - 1, 0))))
+                                ELSE next_attempt_at END
+            WHERE id = $1 AND lease_owner = $2
+            """, [id, owner, status, error, String(base), String(cap)])
+    }
+
+    /// Records minutes the provider confirmed to have no candle.
+    public func confirmEmpty(source: String, symbol: String, minutes: [Int64]) async throws {
+        guard !minutes.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO confirmed_empty (source, symbol, minute)
+            SELECT $1, $2, to_timestamp(m / 1000000000) FROM unnest($3::bigint[]) AS m ON CONFLICT DO NOTHING
+            """, [source, symbol, "{" + minutes.map(String.init).joined(separator: ",") + "}"])
+    }
+
+    /// Every gap of a source and symbol, oldest window first.
+    public func gaps(source: String, symbol: String) async throws -> [Gap] {
+        try await connection.query("""
+            SELECT id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error
+            FROM gaps WHERE source = $1 AND symbol = $2 ORDER BY from_ts, id
+            """, [source, symbol]).rows.map(Self.gap)
+    }
+
+    static func gap(_ row: PostgresRow) throws -> Gap {
+        Gap(id: try row.decode(Int64.self, "id"), source: try row.decode(String.self, "source"), symbol: try row.decode(String.self, "symbol"),
+            from: try row.decode(Int64.self, "from_ts"), to: try row.decode(Int64.self, "to_ts"),
+            reasons: (try row.decode(String.self, "reasons")).split(separator: ",").map(String.init),
+            status: try row.decode(String.self, "status"), attempts: try row.decode(Int.self, "attempts"),
+            lastError: try row.decodeIfPresent(String.self, "last_error"))
+    }
+}
