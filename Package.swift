@@ -63,8 +63,10 @@ let package = Package(
         ], path: "Shared/FXAggregate"),
         // The backfiller's library: the shared REST rate limiter so far.
         .target(name: "FXBackfill", dependencies: [
-            "FXCore", "FXPostgres", "FXConfiguration",
+            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis",
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXBackfill"),
         .target(name: "FXSim", dependencies: [
             "FXCore",
@@ -111,7 +113,9 @@ let package = Package(
         .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXAggregate",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Services/Aggregator"),
-        .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis", "FXDatabaseChassis"], path: "Services/Backfiller"),
+        .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXBackfill",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Backfiller"),
         .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis", "FXDatabaseChassis"], path: "Services/Monitor"),
         .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -139,11 +143,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXAggregateTests"),
-        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXPostgres", "FXConfiguration", "FXTestSupport",
+        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXBackfillTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
-        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest"], path: "Tests/FXServiceChassisTests"),
+        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest", "FXBackfill"], path: "Tests/FXServiceChassisTests"),
     ]
 )
 

@@ -1,9 +1,27 @@
+import FXBackfill
+import FXConfiguration
 import FXDatabaseChassis
 import FXServiceChassis
+import Metrics
 
 @main
-enum BackfillerMain: DatabaseOnlyService {
+enum BackfillerMain: ServiceDefinition {
     static let role = ServiceRole.backfiller
+    static let sections: [any ConfigSection.Type] = [DatabaseSettings.self, BackfillerConfiguration.self]
+
+    static func configure(_ resolver: inout ConfigResolver, settings: ServiceSettings) throws(ConfigurationError) -> (DatabaseSettings, BackfillerConfiguration) {
+        (try resolver.resolve(DatabaseSettings(serviceName: role.name)),
+         try resolver.resolve(BackfillerConfiguration.withTopicPrefix(settings.topicPrefix)))
+    }
+
+    static func parts(_ configuration: (DatabaseSettings, BackfillerConfiguration), context: ServiceContext) throws -> ServiceParts {
+        let (database, backfill) = configuration
+        let databaseParts = DatabaseServiceParts(settings: database, logger: context.logger)
+        let intake = GapIntakeService(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
+                                      database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
+                                      metricsFactory: MetricsSystem.factory, logger: context.logger)
+        return ServiceParts(checks: [databaseParts.check], services: [intake], counters: { intake.counters })
+    }
 
     static func main() async {
         await ServiceMain.main(Self.self)

@@ -1,4 +1,5 @@
 import FXAggregate
+import FXBackfill
 import FXConfiguration
 import FXDatabaseChassis
 import FXIngest
@@ -22,6 +23,7 @@ enum ConfigurationReference {
             section("The ingestor: one feed from flags or environment", CommandLineFeed.self, overrides: [
                 "provider": "none (a feed is required: these or `feeds` in the file)"]),
             section("The aggregator", AggregatorConfiguration.self, overrides: ["consumer_group": "`<topic prefix>aggregator`"]),
+            section("The backfiller", BackfillerConfiguration.self, overrides: ["consumer_group": "`<topic prefix>backfiller`"]),
         ].joined(separator: "\n")
     }
 }

@@ -1,0 +1,126 @@
+import CoreMetrics
+import FXCore
+import FXDatabaseChassis
+import FXKafka
+import FXMetrics
+import FXPostgres
+import Logging
+import ServiceLifecycle
+
+/// Records every `<prefix>gaps` event in the gap ledger, once, in a consumer group so replicas share
+/// the events. An event that is not a valid gap goes to `<prefix>rejects` (`stage: backfill`). A Kafka
+/// offset is committed only after its event is recorded (recording is idempotent: a replayed event
+/// changes nothing). Counts: `fx_backfill_gap_events_total{outcome="recorded"|"duplicate"|"invalid"}`.
+public final class GapIntakeService: Service, Sendable {
+    let configuration: BackfillerConfiguration
+    let kafka: KafkaConfiguration
+    let topics: TopicNames
+    let database: PostgresConfiguration
+    let schema: SchemaGate?
+    let instance: String
+    let logger: Logger
+    let recorded: EventCounter
+    let duplicates: EventCounter
+    let invalid: EventCounter
+
+    public init(configuration: BackfillerConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
+                schema: SchemaGate?, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {
+        var configuration = configuration
+        if configuration.consumerGroup.isEmpty { configuration.consumerGroup = topics.prefix + "backfiller" }
+        self.configuration = configuration
+        self.kafka = kafka
+        self.topics = topics
+        self.database = database
+        self.schema = schema
+        self.instance = instance
+        self.logger = logger
+        func counter(_ outcome: String) -> EventCounter {
+            EventCounter(label: "fx_backfill_gap_events_total", dimensions: [("outcome", outcome)], factory: metricsFactory)
+        }
+        recorded = counter("recorded")
+        duplicates = counter("duplicate")
+        invalid = counter("invalid")
+    }
+
+    /// The totals for health bodies.
+    public var counters: [(String, Int64)] {
+        [("gap_events_recorded", recorded.value), ("gap_events_duplicate", duplicates.value), ("gap_events_invalid", invalid.value)]
+    }
+
+    public func run() async throws {
+        if let schema {
+            guard (try? await cancelWhenGracefulShutdown { try await schema.current() }) != nil else { return }
+        }
+        guard let connection = await connect() else { return }
+        do {
+            let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
+            var consumerConfiguration = kafka
+            consumerConfiguration.properties["enable.partition.eof"] = "false"
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration, groupID: configuration.consumerGroup,
+                                             topics: [topics.gaps], logger: logger)
+            let intake = Intake(service: self, ledger: GapLedger(connection: connection), producer: producer, consumer: consumer)
+            logger.info("recording gap events", metadata: ["group": .string(configuration.consumerGroup)])
+            try await ServiceGroup(configuration: .init(services: [
+                .init(service: producer), .init(service: consumer),
+                .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
+            ], logger: logger)).run()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        await connection.close()
+    }
+
+    private func connect() async -> PostgresConnection? {
+        var backoff = Backoff(base: .milliseconds(200), cap: .seconds(5))
+        while true {
+            do { return try await PostgresConnection.connect(database, logger: logger) }
+            catch { logger.warning("PostgreSQL not reachable yet: \(error)") }
+            let wait = backoff.next()
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } } catch { return nil }
+        }
+    }
+
+    /// The consuming loop, last in its group: stops first at shutdown.
+    struct Intake: Service {
+        let service: GapIntakeService
+        let ledger: GapLedger
+        let producer: KafkaProducer
+        let consumer: KafkaConsumer
+
+        func run() async throws {
+            try? await cancelWhenGracefulShutdown {
+                for try await event in consumer.events {
+                    guard case .message(let message) = event else { continue }
+                    await handle(message)
+                }
+            }
+        }
+
+        private func handle(_ message: KafkaConsumerMessage) async {
+            let gap: GapEvent
+            do { gap = try GapEvent(json: message.value) }
+            catch {
+                service.invalid.increment()
+                let reject = RejectRecord(source: "backfiller", stage: "backfill", reason: "invalid_gap_event", detail: "\(error)",
+                                          receivedAt: WallClock.nanoseconds(), payload: message.value, instance: service.instance,
+                                          key: message.keyString ?? "backfiller")
+                _ = await producer.send(contentsOf: [KafkaProducerMessage(topic: service.topics.rejects, key: Array(reject.key.utf8),
+                                                                          value: reject.jsonBytes())])
+                try? await consumer.commit(message)
+                return
+            }
+            var backoff = Backoff(base: .milliseconds(200), cap: .seconds(10))
+            while !Task.isCancelled {
+                do {
+                    if try await ledger.record(gap) != nil { service.recorded.increment() } else { service.duplicates.increment() }
+                    try? await consumer.commit(message)
+                    return
+                } catch {
+                    service.logger.warning("cannot record a gap event yet (retrying): \(error)")
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
+}
