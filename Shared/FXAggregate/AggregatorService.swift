@@ -68,8 +68,8 @@ public final class AggregatorService: Service, Sendable {
 
     public func run() async throws {
         guard let capabilities = await schemaCurrent() else { return }
-        guard let connection = await connect() else { return }
-        guard let leaseConnection = await connect() else {
+        guard let connection = await PostgresConnection.connectRetrying(database, logger: logger) else { return }
+        guard let leaseConnection = await PostgresConnection.connectRetrying(database, logger: logger) else {
             await connection.close()
             return
         }
@@ -118,7 +118,7 @@ public final class AggregatorService: Service, Sendable {
         if let schema {
             return try? await cancelWhenGracefulShutdown { try await schema.current() }
         }
-        guard let connection = await connect() else { return nil }
+        guard let connection = await PostgresConnection.connectRetrying(database, logger: logger) else { return nil }
         var backoff = Backoff(base: .milliseconds(200), cap: .seconds(5))
         while true {
             do {
@@ -133,17 +133,6 @@ public final class AggregatorService: Service, Sendable {
                 await connection.close()
                 return nil
             }
-        }
-    }
-
-    /// Connects to PostgreSQL, retrying until it answers (nil if asked to stop first).
-    private func connect() async -> PostgresConnection? {
-        var backoff = Backoff(base: .milliseconds(200), cap: .seconds(5))
-        while true {
-            do { return try await PostgresConnection.connect(database, logger: logger) }
-            catch { logger.warning("PostgreSQL not reachable yet: \(error)") }
-            let wait = backoff.next()
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } } catch { return nil }
         }
     }
 

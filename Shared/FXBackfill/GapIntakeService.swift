@@ -51,7 +51,7 @@ public final class GapIntakeService: Service, Sendable {
         if let schema {
             guard (try? await cancelWhenGracefulShutdown { try await schema.current() }) != nil else { return }
         }
-        guard let connection = await connect() else { return }
+        guard let connection = await PostgresConnection.connectRetrying(database, logger: logger) else { return }
         do {
             let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
             var consumerConfiguration = kafka
@@ -69,16 +69,6 @@ public final class GapIntakeService: Service, Sendable {
             throw error
         }
         await connection.close()
-    }
-
-    private func connect() async -> PostgresConnection? {
-        var backoff = Backoff(base: .milliseconds(200), cap: .seconds(5))
-        while true {
-            do { return try await PostgresConnection.connect(database, logger: logger) }
-            catch { logger.warning("PostgreSQL not reachable yet: \(error)") }
-            let wait = backoff.next()
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } } catch { return nil }
-        }
     }
 
     /// The consuming loop, last in its group: stops first at shutdown.
