@@ -48,7 +48,7 @@ public final class AggregatorService: Service, Sendable {
     public init(configuration: AggregatorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
                 schema: SchemaGate? = nil, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {
         var configuration = configuration
-        if configuration.consumerGroup.isEmpty { configuration.consumerGroup = topics.prefix + "aggregator" }
+        if configuration.consumerGroup.isEmpty { configuration.consumerGroup = AggregatorConfiguration.withTopicPrefix(topics.prefix).consumerGroup }
         self.configuration = configuration
         self.kafka = kafka
         self.topics = topics

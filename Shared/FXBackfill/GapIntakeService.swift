@@ -26,7 +26,7 @@ public final class GapIntakeService: Service, Sendable {
     public init(configuration: BackfillerConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
                 schema: SchemaGate?, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {
         var configuration = configuration
-        if configuration.consumerGroup.isEmpty { configuration.consumerGroup = topics.prefix + "backfiller" }
+        if configuration.consumerGroup.isEmpty { configuration.consumerGroup = BackfillerConfiguration.withTopicPrefix(topics.prefix).consumerGroup }
         self.configuration = configuration
         self.kafka = kafka
         self.topics = topics

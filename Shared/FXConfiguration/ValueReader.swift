@@ -35,23 +35,6 @@ public struct ValueReader<Value: Sendable>: Sendable {
         try parseFile(value)
     }
 
-    /// The same reader with an extra check on the parsed value (returns the refusal, nil when fine).
-    public func checked(_ allowedSuffix: String, _ refusal: @escaping @Sendable (Value) -> String?) -> ValueReader<Value> {
-        let base = self
-        return ValueReader(allowed: allowed + "; " + allowedSuffix,
-                           text: { (text: String) throws(ConfigValueError) -> Value in
-                               let value = try base.parse(text)
-                               if let reason = refusal(value) { throw ConfigValueError(reason) }
-                               return value
-                           },
-                           file: { (file: ConfigFileValue) throws(ConfigValueError) -> Value in
-                               let value = try base.parse(file)
-                               if let reason = refusal(value) { throw ConfigValueError(reason) }
-                               return value
-                           },
-                           format: base.format)
-    }
-
     /// Reads into `Optional<Value>` (for settings whose default is "none").
     public var optional: ValueReader<Value?> {
         let base = self

@@ -12,7 +12,7 @@ public final class IngestorService: Service, Sendable {
     private let kafka: KafkaConfiguration
     private let topics: TopicNames
     private let instance: String
-    let metrics: IngestMetrics
+    private let metrics: IngestMetrics
     private let clock: IngestClock
     private let logger: Logger
     private let latencyObserver: (@Sendable (Duration) -> Void)?

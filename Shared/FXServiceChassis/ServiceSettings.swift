@@ -55,8 +55,7 @@ public struct ServiceSettings: ConfigSection {
         Setting(\.logFormat, key: "log_format", env: "LOG_FORMAT", flag: "log-format", reader: LogFormat.reader,
                 help: "human (one line of text) or json (one object a line)."),
         Setting(\.instanceID, key: "instance_id", env: "INSTANCE_ID", flag: "instance-id", reader: .string(nonEmpty: false),
-                help: "This instance's id in logs, metrics and heartbeats (empty: the host name).",
-                render: { $0.isEmpty ? "" : $0 }),
+                help: "This instance's id in logs, metrics and heartbeats (empty: the host name)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {

@@ -1,3 +1,4 @@
+import Foundation
 import FXConfiguration
 
 /// The YAML file's `feeds` list: one entry per provider feed, each with
@@ -70,16 +71,7 @@ enum FeedFile {
         guard let keys = try environment.value("\(prefix)_API_KEY") else { return [] }
         let secret = try environment.value("\(prefix)_API_SECRET")
         let passphrase = try environment.value("\(prefix)_API_PASSPHRASE")
-        return keys.split(whereSeparator: { $0 == "," || $0.isNewline }).map { String($0).trimmedSpaces }
+        return keys.split(whereSeparator: { $0 == "," || $0.isNewline }).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.map { ProviderCredential(key: $0, secret: secret, passphrase: passphrase) }
-    }
-}
-
-extension String {
-    var trimmedSpaces: String {
-        var slice = Substring(self)
-        while slice.first == " " || slice.first == "\t" { slice.removeFirst() }
-        while slice.last == " " || slice.last == "\t" { slice.removeLast() }
-        return String(slice)
     }
 }

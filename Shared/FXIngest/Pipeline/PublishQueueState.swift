@@ -82,6 +82,4 @@ struct PublishQueueState {
         }
         return wake
     }
-
-    var parkedWriters: Int { writers.count }
 }
