@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C bridges (system libraries).
@@ -61,9 +62,10 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXAggregate"),
-        // The backfiller's library: the shared REST rate limiter so far.
+        // The backfiller's library: gap ledger, shared REST rate limiter, history clients, repair worker.
         .target(name: "FXBackfill", dependencies: [
-            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis",
+            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXAggregate", "FXIngest",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -20,7 +20,11 @@ enum BackfillerMain: ServiceDefinition {
         let intake = GapIntakeService(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
                                       database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
                                       metricsFactory: MetricsSystem.factory, logger: context.logger)
-        return ServiceParts(checks: [databaseParts.check], services: [intake], counters: { intake.counters })
+        let repair = GapRepairService(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
+                                      database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
+                                      metricsFactory: MetricsSystem.factory, logger: context.logger)
+        return ServiceParts(checks: [databaseParts.check], services: [intake, repair],
+                            counters: { intake.counters + repair.metrics.counters })
     }
 
     static func main() async {

@@ -15,6 +15,7 @@ struct FXSimCommand: AsyncParsableCommand {
     @Option(help: "Market step in milliseconds.") var stepMs = 100
     @Option(help: "Probability that an instrument trades in a step.") var tradeProbability = 0.3
     @Option(help: "Finnhub symbols per connection before 'Subscribing to too many symbols'.") var finnhubMaxSymbols = 50
+    @Option(help: "Minutes of trade history generated at start for the configured instruments (REST candles for backfill).") var historyMinutes = 0
     @Option(help: "Log level.") var logLevel = "info"
 
     func run() async throws {
@@ -25,6 +26,7 @@ struct FXSimCommand: AsyncParsableCommand {
         configuration.stepInterval = .milliseconds(stepMs)
         configuration.tradeProbability = tradeProbability
         configuration.finnhubMaxSymbols = finnhubMaxSymbols
+        configuration.historyMinutes = max(0, min(historyMinutes, 7 * 24 * 60))
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

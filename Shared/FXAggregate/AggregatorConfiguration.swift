@@ -93,7 +93,7 @@ public struct AggregatorConfiguration: ConfigSection {
 
 extension Timeframe {
     /// A comma-separated list of timeframes (or a YAML list), duplicates dropped, at least one.
-    static let listReader: ValueReader<[Timeframe]> = ValueReader<[Timeframe]>(
+    public static let listReader: ValueReader<[Timeframe]> = ValueReader<[Timeframe]>(
         allowed: "timeframes like 1s, 1m, 5m, 15m, 1h, 4h, 1d",
         text: { (text: String) throws(ConfigValueError) -> [Timeframe] in try parseList(try ValueReader.list.parse(text)) },
         file: { (value: ConfigFileValue) throws(ConfigValueError) -> [Timeframe] in try parseList(try ValueReader.list.parse(value)) },

@@ -20,13 +20,15 @@ public struct CandleRow: Sendable, Equatable {
     public var revision: Int
     public var finalRevision: Int
     public var kafkaPartition: Int32
+    /// Where the numbers come from: `stream`, `backfill` (the provider's REST history) or `merged`.
+    public var origin: String
 
     /// The columns ``init(row:)`` reads, for `RETURNING`/`SELECT` lists.
     static func columns(_ alias: String = "") -> String {
         let p = alias.isEmpty ? "" : alias + "."
         return "\(p)source, \(p)symbol, \(p)timeframe, \(p)price_type, (extract(epoch from \(p)bucket))::bigint AS bucket_s, " +
             "\(p)open::text AS open, \(p)high::text AS high, \(p)low::text AS low, \(p)close::text AS close, " +
-            "\(p)volume::text AS volume, \(p)tick_count, \(p)vwap::text AS vwap, \(p)revision, \(p)final_revision, \(p)kafka_partition"
+            "\(p)volume::text AS volume, \(p)tick_count, \(p)vwap::text AS vwap, \(p)revision, \(p)final_revision, \(p)kafka_partition, \(p)origin"
     }
 
     init(row: PostgresRow, timeframes: [String: Timeframe]) throws {
@@ -53,6 +55,7 @@ public struct CandleRow: Sendable, Equatable {
         revision = try row.decode(Int.self, "revision")
         finalRevision = try row.decode(Int.self, "final_revision")
         kafkaPartition = try row.decode(Int32.self, "kafka_partition")
+        origin = try row.decode(String.self, "origin")
     }
 
     public var key: String { "\(source):\(symbol)" }
@@ -78,6 +81,7 @@ public struct CandleRow: Sendable, Equatable {
         w.key("vwap"); w.string(vwap?.text)
         w.key("final"); w.bool(final)
         w.key("revision"); w.number(Int64(revision))
+        w.key("origin"); w.string(origin)
         w.endObject()
         return w.bytes
     }

@@ -91,8 +91,13 @@ public struct CandleStore: Sendable {
             guard !rows.isEmpty else { return [] }
             try await session.executeScript(Self.stageTable)
             _ = try await session.copyIn("COPY stage_ticks FROM STDIN", rows: rows)
-            let changed = try await session.query(mergeStatement, [topic])
-            return try changed.rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+            // Shared per source and symbol: a repair (exclusive) never interleaves with a flush of the same symbol.
+            try await session.query("""
+                SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
+                FROM (SELECT DISTINCT source, symbol FROM stage_ticks ORDER BY 1, 2) s
+                """)
+            let changed = try await session.query(mergeStatement, [topic]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+            return try await recomputedAfterLateTicks(changed, on: session)
         }
     }
 
@@ -165,11 +170,15 @@ public struct CandleStore: Sendable {
                 close_key = GREATEST(c.close_key, EXCLUDED.close_key),
                 high = GREATEST(c.high, EXCLUDED.high),
                 low = LEAST(c.low, EXCLUDED.low),
-                volume = c.volume + EXCLUDED.volume,
+                volume = CASE WHEN c.origin = 'stream' THEN c.volume + EXCLUDED.volume
+                              ELSE GREATEST(c.volume, c.stream_volume + EXCLUDED.volume) END,
                 tick_count = c.tick_count + EXCLUDED.tick_count,
                 notional = c.notional + EXCLUDED.notional,
-                vwap = CASE WHEN c.volume + EXCLUDED.volume > 0
+                vwap = CASE WHEN c.origin = 'stream' AND c.volume + EXCLUDED.volume > 0
                             THEN (c.notional + EXCLUDED.notional) / (c.volume + EXCLUDED.volume) END,
+                -- A repaired row's volume already counts the venue's whole minute (see CandleStore+Repair).
+                stream_volume = CASE WHEN c.origin = 'stream' THEN NULL ELSE c.stream_volume + EXCLUDED.volume END,
+                origin = CASE WHEN c.origin = 'stream' THEN 'stream' ELSE 'merged' END,
                 ticks_topic = EXCLUDED.ticks_topic,
                 kafka_partition = EXCLUDED.kafka_partition,
                 revision = c.revision + 1,

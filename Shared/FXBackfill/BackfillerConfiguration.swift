@@ -1,4 +1,6 @@
+import FXAggregate
 import FXConfiguration
+import FXIngest
 
 /// The backfiller's own settings (the shared ones are in `ServiceSettings` and `DatabaseSettings`).
 public struct BackfillerConfiguration: ConfigSection {
@@ -6,6 +8,23 @@ public struct BackfillerConfiguration: ConfigSection {
 
     /// Empty: `<topic prefix>backfiller`, so replicas of one deployment share the gap events.
     public var consumerGroup = ""
+    /// `SOURCE=URL` items of the repeatable `--rest-url` flag; they win over the per-source keys.
+    public var restURLOverrides: [String] = []
+    public var coinbaseRESTURL = CoinbaseProvider().defaults.restURL
+    public var finnhubRESTURL = FinnhubProvider().defaults.restURL
+    /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
+    public var rateLimitOverrides: [String] = []
+    public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
+    public var finnhubRateLimit = try! RateLimit.reader.parse(FinnhubProvider().defaultRateLimit)
+    /// Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first.
+    public var finnhubAPIKey = ""
+    public var timeframes = Timeframe.defaults
+    public var workers = 2
+    public var lease: Duration = .seconds(120)
+    public var settle: Duration = .seconds(90)
+    public var bootstrapDays = 7
+    public var pollInterval: Duration = .seconds(1)
+    public var requestTimeout: Duration = .seconds(30)
 
     public init() {}
 
@@ -15,8 +34,93 @@ public struct BackfillerConfiguration: ConfigSection {
         return configuration
     }
 
+    /// The sources with a REST history plug-in.
+    public static let historySources = ["coinbase", "finnhub"]
+
+    /// The REST base URL used for `source`.
+    public func restURL(for source: String) -> String? {
+        if let override = Self.overrides(restURLOverrides)[source] { return override }
+        switch source {
+        case "coinbase": return coinbaseRESTURL
+        case "finnhub": return finnhubRESTURL
+        default: return nil
+        }
+    }
+
+    /// The rate limit used for `source`.
+    public func rateLimit(for source: String) -> RateLimit? {
+        if let text = Self.overrides(rateLimitOverrides)[source] { return try? RateLimit.reader.parse(text) }
+        switch source {
+        case "coinbase": return coinbaseRateLimit
+        case "finnhub": return finnhubRateLimit
+        default: return nil
+        }
+    }
+
+    static func overrides(_ items: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for item in items {
+            guard let equals = item.firstIndex(of: "=") else { continue }
+            result[String(item[..<equals]).lowercased()] = String(item[item.index(after: equals)...])
+        }
+        return result
+    }
+
+    /// `SOURCE=VALUE` with a known source and a value `value` accepts.
+    static func sourceItem(_ value: ValueReader<String>) -> ValueReader<String> {
+        ValueReader(allowed: "SOURCE=\(value.allowed) with SOURCE one of \(historySources.joined(separator: ", "))",
+                    text: { (text: String) throws(ConfigValueError) -> String in
+                        guard let equals = text.firstIndex(of: "="),
+                              historySources.contains(text[..<equals].lowercased()) else {
+                            throw ConfigValueError("'\(text)' is not SOURCE=VALUE with SOURCE one of \(historySources.joined(separator: ", "))")
+                        }
+                        return text[..<equals].lowercased() + "=" + (try value.parse(String(text[text.index(after: equals)...])))
+                    })
+    }
+
+    static let urlReader = ValueReader<String>(allowed: "an http(s) URL", text: { (text: String) throws(ConfigValueError) -> String in
+        guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw ConfigValueError("'\(text)' is not an http(s) URL") }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    })
+
+    static let rateText = ValueReader<String>(allowed: RateLimit.reader.allowed, text: { (text: String) throws(ConfigValueError) -> String in
+        try RateLimit.reader.parse(text).description
+    })
+
     public static let settings: [Setting<BackfillerConfiguration>] = [
         Setting(\.consumerGroup, key: "consumer_group", env: "BACKFILLER_GROUP", flag: "consumer-group", reader: .string(),
                 help: "Kafka consumer group of the gap events (default: `<topic prefix>backfiller`, e.g. `fx.backfiller`)."),
+        Setting(list: \.restURLOverrides, key: "rest_url", env: nil, flag: "rest-url", item: sourceItem(urlReader),
+                help: "REST endpoint of a source, `SOURCE=URL` (repeatable); wins over the per-source keys below."),
+        Setting(\.coinbaseRESTURL, key: "coinbase_rest_url", env: "COINBASE_REST_URL", flag: nil, reader: urlReader,
+                help: "Coinbase Exchange REST endpoint (candles history)."),
+        Setting(\.finnhubRESTURL, key: "finnhub_rest_url", env: "FINNHUB_REST_URL", flag: nil, reader: urlReader,
+                help: "Finnhub REST endpoint (forex and crypto candles)."),
+        Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(rateText),
+                help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below."),
+        Setting(\.coinbaseRateLimit, key: "coinbase_rate_limit", env: "COINBASE_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
+                help: "Coinbase REST rate limit for all replicas together (public limit: about 10/s)."),
+        Setting(\.finnhubRateLimit, key: "finnhub_rate_limit", env: "FINNHUB_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
+                help: "Finnhub REST rate limit per API key for all replicas together (free plan: 60/m)."),
+        Setting(\.finnhubAPIKey, key: "finnhub_api_key", env: "FINNHUB_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
+                help: "Finnhub API key(s), comma-separated as the ingestor takes them (also `FINNHUB_API_KEY_FILE`); REST uses the first."),
+        Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,
+                help: "The aggregator's candle timeframes: repaired minutes are rolled up into every whole-minute one."),
+        Setting(\.workers, key: "workers", env: "BACKFILL_WORKERS", flag: "workers", reader: .int(1...64),
+                help: "Gaps repaired at once by this instance."),
+        Setting(\.lease, key: "lease_seconds", env: "BACKFILL_LEASE_SECONDS", flag: "lease-seconds",
+                reader: .duration(bareUnit: .seconds, min: .seconds(5), max: .seconds(3_600)),
+                help: "A claimed gap is this instance's for this long (renewed after every request); a killed instance's gap is claimed again after it."),
+        Setting(\.settle, key: "settle_seconds", env: "BACKFILL_SETTLE_SECONDS", flag: "settle-seconds",
+                reader: .duration(bareUnit: .seconds, max: .seconds(86_400)),
+                help: "A gap is repaired once its last minute ended this long ago (the venue's candle is complete, the stream's late ticks are in)."),
+        Setting(\.bootstrapDays, key: "bootstrap_days", env: "BOOTSTRAP_DAYS", flag: "bootstrap-days", reader: .int(0...3_650),
+                help: "History loaded for a symbol that has none, on its first subscription (0: never automatically)."),
+        Setting(\.pollInterval, key: "poll_interval_ms", env: "BACKFILL_POLL_INTERVAL_MS", flag: "poll-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(10), max: .seconds(60)),
+                help: "How often an idle worker looks for due gaps."),
+        Setting(\.requestTimeout, key: "request_timeout_ms", env: "BACKFILL_REQUEST_TIMEOUT_MS", flag: "request-timeout-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(300)),
+                help: "Deadline of one REST request."),
     ]
 }

@@ -19,6 +19,8 @@ public struct GapLedger: Sendable {
         public var status: String
         public var attempts: Int
         public var lastError: String?
+        /// The provider's symbol from the gap events (`BTC-USD`, `OANDA:EUR_USD`), when they carried one.
+        public var venueSymbol: String?
     }
 
     public let connection: PostgresConnection
@@ -49,19 +51,20 @@ public struct GapLedger: Sendable {
                 WITH touching AS (
                     DELETE FROM gaps WHERE source = $1 AND symbol = $2 AND status IN ('open', 'failed')
                       AND from_ts <= $4::bigint + $6::bigint AND to_ts >= $3::bigint - $6::bigint
-                    RETURNING from_ts, to_ts, reasons, attempts, created_at
+                    RETURNING from_ts, to_ts, reasons, attempts, created_at, venue_symbol
                 ), all_reasons AS (
                     SELECT array_agg(DISTINCT r ORDER BY r) AS reasons
                     FROM (SELECT unnest(reasons) AS r FROM touching UNION SELECT $5::text) u
                 )
-                INSERT INTO gaps (source, symbol, from_ts, to_ts, reasons, attempts, created_at)
+                INSERT INTO gaps (source, symbol, from_ts, to_ts, reasons, attempts, created_at, venue_symbol)
                 SELECT $1, $2, least($3::bigint, (SELECT min(from_ts) FROM touching)),
                        greatest($4::bigint, (SELECT max(to_ts) FROM touching)),
                        (SELECT reasons FROM all_reasons),
                        coalesce((SELECT max(attempts) FROM touching), 0),
-                       coalesce((SELECT min(created_at) FROM touching), now())
-                RETURNING id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error
-                """, [event.source, event.symbol, event.from, event.to, event.reason.rawValue, Self.adjacency])
+                       coalesce((SELECT min(created_at) FROM touching), now()),
+                       coalesce(nullif($7, ''), (SELECT max(venue_symbol) FROM touching))
+                RETURNING \(Self.columns)
+                """, [event.source, event.symbol, event.from, event.to, event.reason.rawValue, Self.adjacency, event.venueSymbol])
             guard let row = merged.first else { return nil }
             let gap = try Self.gap(row)
             try await session.query("UPDATE gap_events SET gap_id = $2 WHERE event_key = $1", [Self.eventKey(event), gap.id])
@@ -70,18 +73,31 @@ public struct GapLedger: Sendable {
     }
 
     /// Claims the next gap that is due (open, failed and due again, or filling with an expired lease),
-    /// for `owner`, for `lease`. Several replicas never claim the same gap.
-    public func claim(owner: String, lease: Duration) async throws -> Gap? {
+    /// for `owner`, for `lease`. Several replicas never claim the same gap. With `settledBefore` (ns),
+    /// only gaps whose last minute ended before it are due; with `sources`, only gaps of those sources
+    /// (the ones this instance has history for: another version's replicas may know more).
+    public func claim(owner: String, lease: Duration, settledBefore: Int64 = .max, sources: [String]? = nil) async throws -> Gap? {
         let rows = try await connection.query("""
             UPDATE gaps SET status = 'filling', lease_owner = $1, lease_until = now() + make_interval(secs => $2::float8),
                             attempts = attempts + 1, updated_at = now()
             WHERE id = (SELECT id FROM gaps
-                        WHERE (status IN ('open', 'failed') AND next_attempt_at <= now())
-                           OR (status = 'filling' AND lease_until < now())
+                        WHERE ((status IN ('open', 'failed') AND next_attempt_at <= now())
+                               OR (status = 'filling' AND lease_until < now()))
+                          AND (to_ts / 60000000000 + 1) * 60000000000 <= $3::bigint
+                          AND ($4::text[] IS NULL OR source = ANY($4::text[]))
                         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error
-            """, [owner, String(Double(lease.components.seconds))])
+            RETURNING \(Self.columns)
+            """, [owner, String(Double(lease.components.seconds)), settledBefore,
+                  sources.map { "{" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "}" }])
         return try rows.first.map(Self.gap)
+    }
+
+    /// Extends `owner`'s lease on a gap it is filling; false when the lease was lost (another owner has it).
+    public func extend(_ id: Int64, owner: String, lease: Duration) async throws -> Bool {
+        try await connection.query("""
+            UPDATE gaps SET lease_until = now() + make_interval(secs => $3::float8), updated_at = now()
+            WHERE id = $1 AND lease_owner = $2 AND status = 'filling'
+            """, [id, owner, String(Double(lease.components.seconds))]).affectedRows == 1
     }
 
     /// The gap is repaired.
@@ -123,16 +139,18 @@ public struct GapLedger: Sendable {
     /// Every gap of a source and symbol, oldest window first.
     public func gaps(source: String, symbol: String) async throws -> [Gap] {
         try await connection.query("""
-            SELECT id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error
+            SELECT \(Self.columns)
             FROM gaps WHERE source = $1 AND symbol = $2 ORDER BY from_ts, id
             """, [source, symbol]).rows.map(Self.gap)
     }
+
+    static let columns = "id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error, venue_symbol"
 
     static func gap(_ row: PostgresRow) throws -> Gap {
         Gap(id: try row.decode(Int64.self, "id"), source: try row.decode(String.self, "source"), symbol: try row.decode(String.self, "symbol"),
             from: try row.decode(Int64.self, "from_ts"), to: try row.decode(Int64.self, "to_ts"),
             reasons: (try row.decode(String.self, "reasons")).split(separator: ",").map(String.init),
             status: try row.decode(String.self, "status"), attempts: try row.decode(Int.self, "attempts"),
-            lastError: try row.decodeIfPresent(String.self, "last_error"))
+            lastError: try row.decodeIfPresent(String.self, "last_error"), venueSymbol: try row.decodeIfPresent(String.self, "venue_symbol"))
     }
 }

@@ -22,6 +22,9 @@ public struct SimConfiguration: Sendable {
     public var finnhubSymbols: [String] = ["OANDA:EUR_USD", "OANDA:GBP_USD", "OANDA:USD_JPY"]
     /// Per-client outbound buffer; a client that falls this far behind is disconnected (as real venues do).
     public var clientBuffer = 50_000
+    /// Minutes of history generated at start for the instruments above (a trade every 10 s), so the REST
+    /// candles have something to repair from; 0: history starts with the simulator.
+    public var historyMinutes = 0
 
     public init() {}
 }

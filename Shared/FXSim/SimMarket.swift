@@ -16,6 +16,10 @@ public final class SimMarket: Sendable {
         var lastHeartbeat: Int64 = 0
         var messagesSent = 0
         var restRequests = 0
+        /// Venue -> second (epoch) -> REST candle requests received, 429s included (the last hour).
+        var restPerSecond: [SimInstrument.Venue: [Int64: Int]] = [:]
+        /// Venues whose REST history answers 403 "no access" (a plan without it).
+        var historyRefused: Set<SimInstrument.Venue> = []
     }
 
     let configuration: SimConfiguration
@@ -26,6 +30,19 @@ public final class SimMarket: Sendable {
         state.withLock { state in
             for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }
             for symbol in configuration.finnhubSymbols { state.instruments[Self.key(.finnhub, symbol)] = SimInstrument(venue: .finnhub, symbol: symbol, seed: configuration.seed) }
+            guard configuration.historyMinutes > 0 else { return }
+            let now = WallClock.nanoseconds() / 1_000_000_000 * 1_000_000_000
+            for key in state.instruments.keys.sorted() {
+                guard var instrument = state.instruments[key] else { continue }
+                var time = now - Int64(configuration.historyMinutes) * 60_000_000_000
+                while time < now {
+                    if let trade = instrument.step(tradeProbability: 1) {
+                        state.candles.record(symbol: key, atNanoseconds: time, priceUnits: trade.priceUnits, sizeUnits: trade.sizeUnits)
+                    }
+                    time += 10_000_000_000
+                }
+                state.instruments[key] = instrument
+            }
         }
     }
 
@@ -167,13 +184,42 @@ public final class SimMarket: Sendable {
         state.withLock { $0.rateLimit[parsed] = (count, retryAfter) }
     }
 
-    /// Consumes one injected 429, if any: the Retry-After seconds.
-    func takeRateLimit(_ venue: SimInstrument.Venue) -> Int? {
+    /// What the simulator answers one REST history request with, before reading it.
+    enum RESTAdmission: Equatable {
+        case serve
+        /// An injected 429: the Retry-After seconds.
+        case rateLimited(Int)
+        case noAccess
+    }
+
+    /// Counts one REST history request (per venue and second) and consumes an injected 429, if any.
+    func admitREST(_ venue: SimInstrument.Venue, now: Int64) -> RESTAdmission {
         state.withLock { state in
             state.restRequests += 1
-            guard let limit = state.rateLimit[venue], limit.count > 0 else { return nil }
-            state.rateLimit[venue] = (limit.count - 1, limit.retryAfter)
-            return limit.retryAfter
+            let second = now / 1_000_000_000
+            var seconds = state.restPerSecond[venue, default: [:]]
+            seconds[second, default: 0] += 1
+            if seconds.count > 3_600 { seconds = seconds.filter { $0.key > second - 3_600 } }
+            state.restPerSecond[venue] = seconds
+            if let limit = state.rateLimit[venue], limit.count > 0 {
+                state.rateLimit[venue] = (limit.count - 1, limit.retryAfter)
+                return .rateLimited(limit.retryAfter)
+            }
+            return state.historyRefused.contains(venue) ? .noAccess : .serve
+        }
+    }
+
+    /// REST history requests of `venue` per second (epoch seconds), for tests that check a rate limit.
+    public func restRequestsPerSecond(_ venue: String) -> [Int64: Int] {
+        guard let parsed = SimInstrument.Venue(rawValue: venue) else { return [:] }
+        return state.withLock { $0.restPerSecond[parsed] ?? [:] }
+    }
+
+    /// Makes `venue`'s REST history answer 403 "no access" (or serve again).
+    public func refuseHistory(venue: String, refused: Bool) throws(SimError) {
+        guard let parsed = SimInstrument.Venue(rawValue: venue) else { throw SimError("unknown venue '\(venue)'") }
+        state.withLock { state in
+            if refused { state.historyRefused.insert(parsed) } else { state.historyRefused.remove(parsed) }
         }
     }
 

@@ -12,6 +12,9 @@ struct SimRESTRoutes: Sendable {
         router.get("/finnhub/api/v1/forex/candle") { request, _ -> Response in
             try finnhubCandles(request)
         }
+        router.get("/finnhub/api/v1/crypto/candle") { request, _ -> Response in
+            try finnhubCandles(request)
+        }
         router.post("/control/drop") { request, _ -> Response in
             json(["dropped": market.dropConnections(request.uri.queryParameters["venue"].map(String.init))])
         }
@@ -46,11 +49,29 @@ struct SimRESTRoutes: Sendable {
                 return self.error(.badRequest, "\(error)")
             }
         }
+        router.post("/control/history-access") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            do {
+                try market.refuseHistory(venue: String(query["venue"] ?? "finnhub"), refused: query["allowed"] == "0")
+                return json(["ok": 1])
+            } catch {
+                return self.error(.badRequest, "\(error)")
+            }
+        }
+        // REST history requests per second of a venue: {"<epoch second>": count, ...}.
+        router.get("/control/rest-requests") { request, _ -> Response in
+            let counts = market.restRequestsPerSecond(String(request.uri.queryParameters["venue"] ?? "coinbase"))
+            return json(Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) }))
+        }
         router.get("/control/stats") { _, _ -> Response in json(market.stats) }
     }
 
     private func coinbaseCandles(_ request: Request, _ context: BasicRequestContext) throws -> Response {
-        if let retryAfter = market.takeRateLimit(.coinbase) { return tooManyRequests(retryAfter) }
+        switch market.admitREST(.coinbase, now: WallClock.nanoseconds()) {
+        case .rateLimited(let retryAfter): return tooManyRequests(retryAfter)
+        case .noAccess: return error(.forbidden, "Forbidden")
+        case .serve: break
+        }
         guard let product = context.parameters.get("product") else { return error(.badRequest, "product required") }
         let query = request.uri.queryParameters
         let granularity = Int64(String(query["granularity"] ?? "60")) ?? 0
@@ -72,7 +93,12 @@ struct SimRESTRoutes: Sendable {
     private func finnhubCandles(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
         guard let token = query["token"], !token.isEmpty else { return error(.unauthorized, "Invalid API key") }
-        if let retryAfter = market.takeRateLimit(.finnhub) { return tooManyRequests(retryAfter) }
+        switch market.admitREST(.finnhub, now: WallClock.nanoseconds()) {
+        case .rateLimited(let retryAfter): return tooManyRequests(retryAfter)
+        case .noAccess:
+            return body(#"{"error":"You don't have access to this resource."}"#, status: .forbidden)
+        case .serve: break
+        }
         guard let symbol = query["symbol"], let resolution = query["resolution"].flatMap({ FinnhubSimProtocol.resolutions[String($0)] }),
               let from = query["from"].flatMap({ Int64(String($0)) }), let to = query["to"].flatMap({ Int64(String($0)) }) else {
             return error(.badRequest, "symbol, resolution, from and to are required")

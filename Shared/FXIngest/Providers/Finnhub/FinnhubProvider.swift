@@ -8,7 +8,7 @@ public struct FinnhubProvider: MarketDataProvider {
     public init() {}
 
     public var defaults: ProviderDefaults {
-        ProviderDefaults(webSocketURL: "wss://ws.finnhub.io", restURL: "https://finnhub.io",
+        ProviderDefaults(webSocketURL: "wss://ws.finnhub.io", restURL: "https://finnhub.io/api/v1",
                          maxSymbolsPerConnection: 50, connectionsPerCredential: 1, requiresCredential: true,
                          tracker: .init(connectionStaleAfter: .seconds(60), symbolStaleAfter: .seconds(180), sequenceCheck: .off))
     }

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import FXCore
+import FXIngest
+import Foundation
+import Logging
+import NIOCore
+
+/// Sends history requests over HTTP, each after a token of the source's shared rate limit; a 429 backs
+/// the whole bucket off by its `Retry-After` (for every replica) and the request is sent again.
+/// Owns its `HTTPClient`: ``shutdown()`` must be called once the fetcher is no longer used.
+public final class HistoryFetcher: Sendable {
+    /// What one request ended with.
+    public enum Outcome: Sendable {
+        case answer(HistoryAnswer)
+        /// The body could not be read as history: quarantined, never stored.
+        case malformed(HistoryAnswerError, body: [UInt8])
+    }
+
+    /// A transport failure (connection refused, timeout): worth retrying later.
+    public struct TransportError: Error, CustomStringConvertible, Sendable {
+        public var url: String
+        public var message: String
+        public var description: String { "\(message) (\(url))" }
+    }
+
+    static let maxBodyBytes = 16 << 20
+    static let maxRateLimitedAttempts = 20
+
+    let client: HTTPClient
+    let limiter: SharedRateLimiter
+    let timeout: Duration
+    let metrics: BackfillMetrics
+    let logger: Logger
+
+    public init(limiter: SharedRateLimiter, timeout: Duration, metrics: BackfillMetrics, logger: Logger) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeout.components.seconds) + 1))
+        configuration.redirectConfiguration = .disallow
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.limiter = limiter
+        self.timeout = timeout
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Sends `request` for `source` under its rate limit and reads the answer with `history`.
+    public func fetch(_ request: HistoryRequest, source: HistorySource) async throws -> Outcome {
+        for _ in 0..<Self.maxRateLimitedAttempts {
+            try await limiter.acquire(source.bucket, limit: source.rateLimit)
+            let (status, retryAfter, body) = try await get(request)
+            switch status {
+            case 200:
+                do throws(HistoryAnswerError) {
+                    let answer = try source.history.readHistory(body, request: request)
+                    metrics.request(source.id, outcome: "ok")
+                    return .answer(answer)
+                } catch {
+                    metrics.request(source.id, outcome: "malformed")
+                    return .malformed(error, body: body)
+                }
+            case 429:
+                metrics.request(source.id, outcome: "rate_limited")
+                let wait = retryAfter ?? .seconds(1)
+                logger.info("rate limited by the provider: backing off the shared bucket",
+                            metadata: ["source": .string(source.id), "retry_after_ms": .stringConvertible(wait.components.seconds * 1000)])
+                try await limiter.backOff(source.bucket, retryAfter: wait, limit: source.rateLimit)
+            default:
+                metrics.request(source.id, outcome: "refused")
+                return .answer(source.history.readRefusal(status: status, body: body))
+            }
+        }
+        return .answer(.failed("still rate limited after \(Self.maxRateLimitedAttempts) attempts"))
+    }
+
+    private func get(_ request: HistoryRequest) async throws -> (Int, Duration?, [UInt8]) {
+        do {
+            var http = HTTPClientRequest(url: request.url)
+            http.headers.add(name: "Accept", value: "application/json")
+            http.headers.add(name: "User-Agent", value: "fxstream-backfiller")
+            let response = try await client.execute(http, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                                                                               + timeout.components.attoseconds / 1_000_000_000))
+            let body = try await response.body.collect(upTo: Self.maxBodyBytes)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds(max(0, $0)) }
+            return (Int(response.status.code), retryAfter, Array(buffer: body))
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            metrics.request("transport", outcome: "error")
+            // The URL may carry a token: only the redacted form goes into errors and logs.
+            throw TransportError(url: request.redactedURL, message: String(describing: type(of: error)) + ": " + Self.scrub("\(error)", request))
+        }
+    }
+
+    static func scrub(_ text: String, _ request: HistoryRequest) -> String {
+        request.url == request.redactedURL ? text : text.replacingOccurrences(of: request.url, with: request.redactedURL)
+    }
+}

@@ -1,0 +1,40 @@
+import FXCore
+import FXIngest
+import Foundation
+
+/// One source the backfiller can repair from: its history plug-in, REST endpoint, shared rate-limit
+/// bucket (one per credential) and credential.
+public struct HistorySource: Sendable {
+    public var id: String
+    public var history: any MarketHistory
+    public var restURL: String
+    public var rateLimit: RateLimit
+    /// The rate bucket's name: the source, plus a hash of the credential when there is one (never the key).
+    public var bucket: String
+    public var credential: ProviderCredential?
+
+    public init(id: String, history: any MarketHistory, restURL: String, rateLimit: RateLimit, credential: ProviderCredential?) {
+        self.id = id
+        self.history = history
+        self.restURL = restURL
+        self.rateLimit = rateLimit
+        self.credential = credential
+        self.bucket = credential.map { "\(id):\(String(FNV1a.hash64($0.key), radix: 16))" } ?? "\(id):public"
+    }
+
+    /// Every source with a history plug-in, as configured.
+    public static func configured(_ configuration: BackfillerConfiguration) -> [String: HistorySource] {
+        var sources: [String: HistorySource] = [:]
+        for id in BackfillerConfiguration.historySources {
+            guard let history = ProviderRegistry.all[id] as? any MarketHistory, let url = configuration.restURL(for: id),
+                  let limit = configuration.rateLimit(for: id) else { continue }
+            var credential: ProviderCredential?
+            if id == "finnhub", let key = configuration.finnhubAPIKey.split(whereSeparator: { $0 == "," || $0 == "\n" })
+                .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) {
+                credential = ProviderCredential(key: key)
+            }
+            sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential)
+        }
+        return sources
+    }
+}

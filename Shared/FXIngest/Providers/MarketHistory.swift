@@ -1,0 +1,74 @@
+import FXCore
+
+/// A venue's REST history of 1-minute candles, next to its streaming side (same folder, same type).
+/// The backfiller asks for windows of whole minutes; the plug-in builds the request and reads the answer;
+/// HTTP, rate limits and retries are the backfiller's.
+public protocol MarketHistory: Sendable {
+    /// Most 1-minute candles one request may cover (Coinbase: 300).
+    var maxMinutesPerRequest: Int64 { get }
+    /// The default rate limit, within the provider's public limits (`N/s[,burst=B]` text).
+    var defaultRateLimit: String { get }
+    /// The venue symbol for a canonical `BASE/QUOTE` (or the venue symbol itself when given one).
+    func venueSymbol(forCanonical symbol: String) -> String
+    /// The request for the minutes `[first, last]` (seconds since the epoch, minute-aligned).
+    func historyRequest(base: String, venueSymbol: String, first: Int64, last: Int64, credential: ProviderCredential?) throws(ProviderError) -> HistoryRequest
+    /// Reads a 200 answer: every candle of the requested minutes (a minute without one had no trades),
+    /// or `noAccess` when the venue refuses this history to the credential.
+    func readHistory(_ body: [UInt8], request: HistoryRequest) throws(HistoryAnswerError) -> HistoryAnswer
+    /// Reads an answer that is not 200 or 429 (e.g. Finnhub's 403 for history outside the plan).
+    func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer
+}
+
+/// One REST request for history.
+public struct HistoryRequest: Sendable, Equatable {
+    /// The full URL (it may carry a token: log ``redactedURL``, never this).
+    public var url: String
+    /// The same URL with credentials removed, for logs and ledger errors.
+    public var redactedURL: String
+    /// Minute starts (seconds) the request covers, inclusive.
+    public var first: Int64
+    public var last: Int64
+
+    public init(url: String, redactedURL: String, first: Int64, last: Int64) {
+        self.url = url
+        self.redactedURL = redactedURL
+        self.first = first
+        self.last = last
+    }
+}
+
+/// What a history answer means for the gap.
+public enum HistoryAnswer: Sendable, Equatable {
+    /// The candles of the requested minutes (oldest first).
+    case candles([HistoryCandle])
+    /// The venue will not serve this history to this credential or plan: the gap is unfillable.
+    case noAccess(String)
+    /// Worth retrying later (server error, an answer the venue marks as temporary).
+    case failed(String)
+}
+
+/// An answer that cannot be read as candles (it goes to the rejects topic, never into candles).
+public struct HistoryAnswerError: Error, Sendable, CustomStringConvertible {
+    /// Short machine-readable reason, e.g. `malformed_history`.
+    public var reason: String
+    public var detail: String
+
+    public init(_ reason: String = "malformed_history", _ detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
+
+    public var description: String { "\(reason): \(detail)" }
+}
+
+extension MarketHistory {
+    /// Default for refusals: 401/403 are the credential's or plan's limits (unfillable), others retry.
+    public func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer {
+        let document = try? JSONParser().parse(body)
+        let message = String((document?["message"]?.stringValue ?? document?["error"]?.stringValue ?? "").prefix(200))
+        switch status {
+        case 403: return .noAccess("HTTP 403\(message.isEmpty ? "" : ": " + message)")
+        default: return .failed("HTTP \(status)\(message.isEmpty ? "" : ": " + message)")
+        }
+    }
+}
