@@ -20,6 +20,8 @@ public final class SimMarket: Sendable {
         var restPerSecond: [SimInstrument.Venue: [Int64: Int]] = [:]
         /// Venues whose REST history answers 403 "no access" (a plan without it).
         var historyRefused: Set<SimInstrument.Venue> = []
+        /// Venue -> REST answers still to send malformed.
+        var restMalformed: [SimInstrument.Venue: Int] = [:]
     }
 
     let configuration: SimConfiguration
@@ -190,6 +192,7 @@ public final class SimMarket: Sendable {
         /// An injected 429: the Retry-After seconds.
         case rateLimited(Int)
         case noAccess
+        case malformed
     }
 
     /// Counts one REST history request (per venue and second) and consumes an injected 429, if any.
@@ -205,8 +208,18 @@ public final class SimMarket: Sendable {
                 state.rateLimit[venue] = (limit.count - 1, limit.retryAfter)
                 return .rateLimited(limit.retryAfter)
             }
+            if let count = state.restMalformed[venue], count > 0 {
+                state.restMalformed[venue] = count - 1
+                return .malformed
+            }
             return state.historyRefused.contains(venue) ? .noAccess : .serve
         }
+    }
+
+    /// The next `count` REST history answers of `venue` are malformed (a row with a non-numeric price).
+    public func malformHistory(venue: String, count: Int) throws(SimError) {
+        guard let parsed = SimInstrument.Venue(rawValue: venue) else { throw SimError("unknown venue '\(venue)'") }
+        state.withLock { $0.restMalformed[parsed] = count }
     }
 
     /// REST history requests of `venue` per second (epoch seconds), for tests that check a rate limit.

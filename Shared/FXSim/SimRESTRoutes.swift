@@ -58,6 +58,15 @@ struct SimRESTRoutes: Sendable {
                 return self.error(.badRequest, "\(error)")
             }
         }
+        router.post("/control/rest-malformed") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            do {
+                try market.malformHistory(venue: String(query["venue"] ?? "coinbase"), count: Int(String(query["count"] ?? "1")) ?? 1)
+                return json(["ok": 1])
+            } catch {
+                return self.error(.badRequest, "\(error)")
+            }
+        }
         // REST history requests per second of a venue: {"<epoch second>": count, ...}.
         router.get("/control/rest-requests") { request, _ -> Response in
             let counts = market.restRequestsPerSecond(String(request.uri.queryParameters["venue"] ?? "coinbase"))
@@ -70,6 +79,7 @@ struct SimRESTRoutes: Sendable {
         switch market.admitREST(.coinbase, now: WallClock.nanoseconds()) {
         case .rateLimited(let retryAfter): return tooManyRequests(retryAfter)
         case .noAccess: return error(.forbidden, "Forbidden")
+        case .malformed: return body(#"[[1700000000,"0.5","x","1","1","2"]]"#)
         case .serve: break
         }
         guard let product = context.parameters.get("product") else { return error(.badRequest, "product required") }
@@ -97,6 +107,7 @@ struct SimRESTRoutes: Sendable {
         case .rateLimited(let retryAfter): return tooManyRequests(retryAfter)
         case .noAccess:
             return body(#"{"error":"You don't have access to this resource."}"#, status: .forbidden)
+        case .malformed: return body(#"{"s":"ok","t":[1700000000],"o":["x"],"h":[1],"l":[1],"c":[1],"v":[1]}"#)
         case .serve: break
         }
         guard let symbol = query["symbol"], let resolution = query["resolution"].flatMap({ FinnhubSimProtocol.resolutions[String($0)] }),
