@@ -64,7 +64,7 @@ let package = Package(
         ], path: "Shared/FXAggregate"),
         // The backfiller's library: gap ledger, shared REST rate limiter, history clients, repair worker.
         .target(name: "FXBackfill", dependencies: [
-            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXAggregate", "FXIngest",
+            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXAggregate", "FXIngest",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),

@@ -28,6 +28,8 @@ enum BackfillerMain: ServiceDefinition {
     }
 
     static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "bootstrap" { await BootstrapCommand.main(arguments: Array(arguments.dropFirst())) }
         await ServiceMain.main(Self.self)
     }
 }

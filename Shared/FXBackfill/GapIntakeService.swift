@@ -10,7 +10,9 @@ import ServiceLifecycle
 /// Records every `<prefix>gaps` event in the gap ledger, once, in a consumer group so replicas share
 /// the events. An event that is not a valid gap goes to `<prefix>rejects` (`stage: backfill`). A Kafka
 /// offset is committed only after its event is recorded (recording is idempotent: a replayed event
-/// changes nothing). Counts: `fx_backfill_gap_events_total{outcome="recorded"|"duplicate"|"invalid"}`.
+/// changes nothing). A `bootstrap` event (a symbol's stream started) records `bootstrap_days` of history
+/// before it when the symbol has none. Counts: `fx_backfill_gap_events_total{outcome="recorded"|
+/// "duplicate"|"invalid"|"bootstrap"|"bootstrap_skipped"}`.
 public final class GapIntakeService: Service, Sendable {
     let configuration: BackfillerConfiguration
     let kafka: KafkaConfiguration
@@ -22,6 +24,8 @@ public final class GapIntakeService: Service, Sendable {
     let recorded: EventCounter
     let duplicates: EventCounter
     let invalid: EventCounter
+    let bootstraps: EventCounter
+    let bootstrapsSkipped: EventCounter
 
     public init(configuration: BackfillerConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
                 schema: SchemaGate?, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {
@@ -40,11 +44,14 @@ public final class GapIntakeService: Service, Sendable {
         recorded = counter("recorded")
         duplicates = counter("duplicate")
         invalid = counter("invalid")
+        bootstraps = counter("bootstrap")
+        bootstrapsSkipped = counter("bootstrap_skipped")
     }
 
     /// The totals for health bodies.
     public var counters: [(String, Int64)] {
-        [("gap_events_recorded", recorded.value), ("gap_events_duplicate", duplicates.value), ("gap_events_invalid", invalid.value)]
+        [("gap_events_recorded", recorded.value), ("gap_events_duplicate", duplicates.value), ("gap_events_invalid", invalid.value),
+         ("bootstraps_recorded", bootstraps.value), ("bootstraps_skipped", bootstrapsSkipped.value)]
     }
 
     public func run() async throws {
@@ -103,7 +110,11 @@ public final class GapIntakeService: Service, Sendable {
             var backoff = Backoff(base: .milliseconds(200), cap: .seconds(10))
             while !Task.isCancelled {
                 do {
-                    if try await ledger.record(gap) != nil { service.recorded.increment() } else { service.duplicates.increment() }
+                    if gap.reason == .bootstrap {
+                        let days = service.configuration.bootstrapDays
+                        let recorded = days > 0 ? try await ledger.recordBootstrap(gap, lookback: .seconds(days * 86_400)) : nil
+                        (recorded != nil ? service.bootstraps : service.bootstrapsSkipped).increment()
+                    } else if try await ledger.record(gap) != nil { service.recorded.increment() } else { service.duplicates.increment() }
                     try? await consumer.commit(message)
                     return
                 } catch {

@@ -72,6 +72,21 @@ public struct GapLedger: Sendable {
         }
     }
 
+    /// A `bootstrap` event (a symbol's stream started at its `to`): records the window of `lookback`
+    /// before it, unless the symbol already has 1-minute trade candles before that minute (it has
+    /// history). Nil when nothing was recorded (history exists, or the event was recorded before).
+    public func recordBootstrap(_ event: GapEvent, lookback: Duration) async throws -> Gap? {
+        let minute = event.to / 60_000_000_000 * 60_000_000_000
+        let history = try await connection.query("""
+            SELECT 1 FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = '1m' AND price_type = 'trade'
+              AND bucket < to_timestamp($3::bigint) LIMIT 1
+            """, [event.source, event.symbol, minute / 1_000_000_000])
+        guard history.count == 0 else { return nil }
+        var window = event
+        window.from = minute - Int64(lookback.components.seconds) * 1_000_000_000
+        return try await record(window)
+    }
+
     /// Claims the next gap that is due (open, failed and due again, or filling with an expired lease),
     /// for `owner`, for `lease`. Several replicas never claim the same gap. With `settledBefore` (ns),
     /// only gaps whose last minute ended before it are due; with `sources`, only gaps of those sources

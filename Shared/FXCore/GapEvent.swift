@@ -5,6 +5,7 @@
 /// `v`, `source`, `symbol`, `venue_symbol`, `from_ts`, `to_ts` (ns since the epoch, UTC; the window
 /// `[from_ts, to_ts]` may be missing data), `reason` (`disconnect` | `sequence` | `stale` | `delivery`),
 /// `detected_ts` (ns), `detail` (human-readable), `instance` (the ingestor instance that saw it).
+/// Reason `bootstrap` (an addition) marks where a symbol's stream started, not a loss.
 /// `venue_symbol` and `instance` are additions to the field list.
 public struct GapEvent: Sendable, Equatable {
     public static let schemaVersion = 1
@@ -18,6 +19,9 @@ public struct GapEvent: Sendable, Equatable {
         case stale
         /// Data was received but could not be delivered to Kafka (or was dropped under overload).
         case delivery
+        /// Not a loss: the symbol's stream started (first data since the ingestor started) at `to_ts`
+        /// (`from_ts` = `to_ts`). The backfiller loads history before it for a symbol that has none.
+        case bootstrap
     }
 
     public var source: String

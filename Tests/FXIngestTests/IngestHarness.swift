@@ -70,7 +70,9 @@ struct IngestHarness {
     }
 
     func ticks() throws -> [JSONValue] { try recorder.messages(topics.ticks).map { try JSONParser().parse($0.value) } }
-    func gaps() throws -> [GapEvent] { try recorder.messages(topics.gaps).map { try GapEvent(json: $0.value) } }
+    /// Gap events of losses (`bootstrap` events, which mark where a symbol's stream started, left out).
+    func gaps() throws -> [GapEvent] { try recorder.messages(topics.gaps).map { try GapEvent(json: $0.value) }.filter { $0.reason != .bootstrap } }
+    func bootstrapEvents() throws -> [GapEvent] { try recorder.messages(topics.gaps).map { try GapEvent(json: $0.value) }.filter { $0.reason == .bootstrap } }
     func rejects() throws -> [JSONValue] { try recorder.messages(topics.rejects).map { try JSONParser().parse($0.value) } }
     func health() throws -> [JSONValue] { try recorder.messages(topics.health).map { try JSONParser().parse($0.value) } }
 
@@ -84,7 +86,7 @@ struct IngestHarness {
     @discardableResult
     func waitForGaps(_ what: String, timeout: Duration = .seconds(45), _ condition: @escaping ([GapEvent]) -> Bool) async throws -> [GapEvent] {
         try await recorder.waitFor(topics.gaps, timeout: timeout, what) { messages in
-            condition(messages.compactMap { try? GapEvent(json: $0.value) })
-        }.compactMap { try? GapEvent(json: $0.value) }
+            condition(messages.compactMap { try? GapEvent(json: $0.value) }.filter { $0.reason != .bootstrap })
+        }.compactMap { try? GapEvent(json: $0.value) }.filter { $0.reason != .bootstrap }
     }
 }

@@ -107,6 +107,8 @@ struct IngestorIntegrationTests {
                 #expect(gap.to > dropAt && gap.to - dropAt < 10_000_000_000, "and ends at the first event after resubscribing")
                 #expect(gap.detail.contains("coinbase-0"))
             }
+            #expect(try h.bootstrapEvents().map(\.symbol).sorted() == ["BTC/USD", "ETH/USD"],
+                    "one bootstrap event per symbol where its stream started, not repeated at the reconnect")
             let resumed = gaps.map(\.to).max()!
             try await h.waitForTicks("ticks after the reconnect") { ticks in
                 Set(ticks.filter { ($0["ts"]?.int64Value ?? 0) > resumed }.compactMap { $0["symbol"]?.stringValue }).count == 2

@@ -15,12 +15,13 @@ public final class ServiceProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    public init(_ executable: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// - Parameter subcommand: goes before every flag (e.g. `backfiller bootstrap`).
+    public init(_ executable: String, subcommand: String? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
         port = try TestEnvironment.freePort()
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = Self.binDirectory.appendingPathComponent(executable)
-        process.arguments = ["--http-port", String(port)] + arguments
+        process.arguments = (subcommand.map { [$0] } ?? []) + ["--http-port", String(port)] + arguments
         var env = ProcessInfo.processInfo.environment
         env["KAFKA_BROKERS"] = TestEnvironment.brokers
         env["DATABASE_URL"] = TestEnvironment.databaseURL
@@ -55,6 +56,15 @@ public final class ServiceProcess: @unchecked Sendable {
         guard let (data, response) = try? await URLSession.shared.data(for: request),
               let http = response as? HTTPURLResponse else { return nil }
         return (http.statusCode, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; its exit status (nil on timeout).
+    public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.isRunning ? nil : process.terminationStatus
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit; returns the exit status (nil on timeout).

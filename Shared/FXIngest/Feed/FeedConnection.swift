@@ -66,7 +66,7 @@ public final class FeedConnection: Sendable {
             (venue: venue, symbol: provider.canonicalSymbol(venue) ?? venue, hours: provider.marketHours(for: venue))
         }
         self.tracker = Mutex(FeedTracker(source: provider.id, connectionID: id, instance: instance, settings: tracker,
-                                         symbols: symbols, now: clock.now()))
+                                         symbols: symbols, now: clock.now(), announcesStart: true))
         self.circuit = circuit
         self.queue = queue
         self.topics = topics

@@ -82,10 +82,13 @@ public struct FeedTracker: Sendable {
     /// Data arrived since the current connection opened (resets the backoff, closes the circuit).
     public private(set) var deliveredData = false
     private var hasConnectedBefore = false
+    /// Announce each symbol's first data since the tracker was made with a `bootstrap` event.
+    private let announcesStart: Bool
 
     /// - Parameter symbols: `(venue symbol, canonical symbol, market hours)` for every subscribed symbol.
     public init(source: String, connectionID: String, instance: String, settings: Settings,
-                symbols: [(venue: String, symbol: String, hours: MarketHours)], now: Int64) {
+                symbols: [(venue: String, symbol: String, hours: MarketHours)], now: Int64, announcesStart: Bool = false) {
+        self.announcesStart = announcesStart
         self.source = source
         self.connectionID = connectionID
         self.instance = instance
@@ -164,6 +167,10 @@ public struct FeedTracker: Sendable {
         deliveredData = true
         if state == .subscribing || state == .stale { state = .streaming }
         var gaps: [GapEvent] = []
+        if announcesStart, entry.lastEventTs == nil {
+            gaps.append(gap(entry, from: eventTs, to: eventTs, reason: .bootstrap,
+                            detail: "first data of this symbol since the ingestor started", now: now))
+        }
         if let open = entry.openGap {
             gaps.append(gap(entry, from: open.from, to: eventTs, reason: open.reason, detail: open.detail, now: now))
             entry.openGap = nil

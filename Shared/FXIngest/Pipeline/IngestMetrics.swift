@@ -86,7 +86,7 @@ public final class IngestMetrics: Sendable {
             rejects[reason] = counter("fx_ingest_rejects_total", [("reason", reason)])
         }
         var gaps: [GapEvent.Reason: EventCounter] = [:]
-        for reason in GapEvent.Reason.allCases {
+        for reason in GapEvent.Reason.allCases where reason != .bootstrap {  // a stream's start is not a gap
             gaps[reason] = counter("fx_ingest_gaps_total", [("reason", reason.rawValue)])
         }
         return Source(frames: counter("fx_ingest_frames_total"),
