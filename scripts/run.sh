@@ -30,14 +30,21 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
-"$BIN/fxsim" --port 8790 >".stack/logs/fxsim.log" 2>&1 &
+# A day of simulated trade history behind the REST candles: the backfiller bootstraps each symbol from it.
+"$BIN/fxsim" --port 8790 --history-minutes 1440 >".stack/logs/fxsim.log" 2>&1 &
 PIDS[fxsim]=$!
 export INGESTOR_CONFIG="${INGESTOR_CONFIG:-$FX_ROOT/deploy/ingestor.local.yaml}"
 export FINNHUB_API_KEY="${FINNHUB_API_KEY:-simulator-token}"   # fxsim accepts any token
+# The backfiller repairs from the simulator's REST history: one day of bootstrap per symbol, and gaps
+# repaired 5 s after their last minute ends (the local aggregator flushes within a second).
+export COINBASE_REST_URL="${COINBASE_REST_URL:-http://127.0.0.1:8790/coinbase}"
+export FINNHUB_REST_URL="${FINNHUB_REST_URL:-http://127.0.0.1:8790/finnhub/api/v1}"
+export BOOTSTRAP_DAYS="${BOOTSTRAP_DAYS:-1}"
+export BACKFILL_SETTLE_SECONDS="${BACKFILL_SETTLE_SECONDS:-5}"
 # Tansu (the local broker) completes a consumer-group join after about half of session.timeout.ms:
-# the aggregator uses 6 s here instead of librdkafka's 45 s (real Kafka joins at once).
+# the aggregator and the backfiller use 6 s here instead of librdkafka's 45 s (real Kafka joins at once).
 for s in "${SERVICES[@]}"; do
-  if [ "$s" = aggregator ]; then
+  if [ "$s" = aggregator ] || [ "$s" = backfiller ]; then
     KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-session.timeout.ms=6000,heartbeat.interval.ms=500,max.poll.interval.ms=30000}" \
       "$BIN/$s" --http-port "${PORTS[$s]}" >".stack/logs/$s.log" 2>&1 &
   else
@@ -73,13 +80,19 @@ echo
 echo "Simulator: http://127.0.0.1:8790/control/stats (faults: POST /control/drop|silence|skip|malformed|rate-limit)"
 echo
 if [ -n "${FX_RUN_SECONDS:-}" ]; then
-  log "running for $FX_RUN_SECONDS s"; sleep "$FX_RUN_SECONDS"
+  log "running for $FX_RUN_SECONDS s (the simulator drops the Coinbase feed after 10 s: a gap to repair)"
+  sleep "$(( FX_RUN_SECONDS < 10 ? FX_RUN_SECONDS : 10 ))"
+  curl -fsS -X POST "http://127.0.0.1:8790/control/drop?venue=coinbase" >/dev/null || true
+  [ "$FX_RUN_SECONDS" -gt 10 ] && sleep "$(( FX_RUN_SECONDS - 10 ))"
   echo "Ingestor counters after $FX_RUN_SECONDS s:"
   curl -fsS http://127.0.0.1:9101/metrics | grep -E '^fx_ingest_(ticks|gaps|rejects)_total' | grep -v ' 0$' | sed 's/^/  /' || true
   echo "Aggregator counters:"
   curl -fsS http://127.0.0.1:9102/metrics | grep -E '^fx_aggregator_(ticks|rows_written|rejects)_total' | sed 's/^/  /' || true
+  echo "Backfiller: gaps in the ledger (bootstrap = history loaded for a new symbol):"
+  psql "$DATABASE_URL" -c "SELECT source, symbol, array_to_string(reasons, ',') AS reasons, status, count(*) AS gaps, sum((to_ts / 60000000000) - (from_ts / 60000000000) + 1) AS minutes FROM gaps GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" 2>/dev/null | sed 's/^/  /' || true
+  curl -fsS http://127.0.0.1:9103/metrics | grep -E '^fx_backfill_(gaps|minutes_repaired|candles_published)_total' | sed 's/^/  /' || true
   echo "Candles in PostgreSQL (latest 1m trade candles):"
-  psql "$DATABASE_URL" -c "SELECT source, symbol, bucket, open, high, low, close, volume, tick_count, revision FROM candles WHERE timeframe = '1m' AND price_type = 'trade' ORDER BY bucket DESC, symbol LIMIT 6" 2>/dev/null | sed 's/^/  /' || true
+  psql "$DATABASE_URL" -c "SELECT source, symbol, bucket, open, high, low, close, volume, tick_count, origin, revision FROM candles WHERE timeframe = '1m' AND price_type = 'trade' ORDER BY bucket DESC, symbol LIMIT 6" 2>/dev/null | sed 's/^/  /' || true
 else
   log "press Ctrl-C to stop"; wait
 fi

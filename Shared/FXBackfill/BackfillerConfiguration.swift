@@ -103,7 +103,7 @@ public struct BackfillerConfiguration: ConfigSection {
         Setting(\.finnhubRateLimit, key: "finnhub_rate_limit", env: "FINNHUB_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "Finnhub REST rate limit per API key for all replicas together (free plan: 60/m)."),
         Setting(\.finnhubAPIKey, key: "finnhub_api_key", env: "FINNHUB_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
-                help: "Finnhub API key(s), comma-separated as the ingestor takes them (also `FINNHUB_API_KEY_FILE`); REST uses the first."),
+                help: "Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first (its rate bucket is named after a hash of it)."),
         Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,
                 help: "The aggregator's candle timeframes: repaired minutes are rolled up into every whole-minute one."),
         Setting(\.workers, key: "workers", env: "BACKFILL_WORKERS", flag: "workers", reader: .int(1...64),

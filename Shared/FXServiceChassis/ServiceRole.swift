@@ -22,8 +22,7 @@ public struct ServiceRole: Sendable {
     public static let aggregator = ServiceRole(name: "aggregator", defaultHTTPPort: 9102,
                                                requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] })
     public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103,
-                                               requiredTopics: { [$0.gaps, $0.candles, $0.health] },
-                                               pendingWork: "gap repair is not built yet: gap events are recorded in the gap ledger (table gaps) only")
+                                               requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] })
     public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
                                             requiredTopics: { [$0.health, $0.gaps] },
                                             pendingWork: "feed monitoring is not built yet: serving health, metrics and dependency checks only")
