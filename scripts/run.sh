@@ -22,6 +22,7 @@ swift build -c "$CONFIG" >"$FX_ROOT/.stack/build.log" 2>&1 || { tail -50 "$FX_RO
 BIN="$(swift build -c "$CONFIG" --show-bin-path)"
 
 mkdir -p .stack/logs
+RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 declare -A PIDS=()
 stop_all() {
   for s in "${!PIDS[@]}"; do kill -TERM "${PIDS[$s]}" 2>/dev/null || true; done
@@ -88,8 +89,8 @@ if [ -n "${FX_RUN_SECONDS:-}" ]; then
   curl -fsS http://127.0.0.1:9101/metrics | grep -E '^fx_ingest_(ticks|gaps|rejects)_total' | grep -v ' 0$' | sed 's/^/  /' || true
   echo "Aggregator counters:"
   curl -fsS http://127.0.0.1:9102/metrics | grep -E '^fx_aggregator_(ticks|rows_written|rejects)_total' | sed 's/^/  /' || true
-  echo "Backfiller: gaps in the ledger (bootstrap = history loaded for a new symbol):"
-  psql "$DATABASE_URL" -c "SELECT source, symbol, array_to_string(reasons, ',') AS reasons, status, count(*) AS gaps, sum((to_ts / 60000000000) - (from_ts / 60000000000) + 1) AS minutes FROM gaps GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" 2>/dev/null | sed 's/^/  /' || true
+  echo "Backfiller: gaps of this run in the ledger (bootstrap = history loaded for a symbol seen for the first time):"
+  psql "$DATABASE_URL" -c "SELECT source, symbol, array_to_string(reasons, ',') AS reasons, status, count(*) AS gaps, sum((to_ts / 60000000000) - (from_ts / 60000000000) + 1) AS minutes FROM gaps WHERE updated_at >= '$RUN_STARTED' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" 2>/dev/null | sed 's/^/  /' || true
   curl -fsS http://127.0.0.1:9103/metrics | grep -E '^fx_backfill_(gaps|minutes_repaired|candles_published)_total' | sed 's/^/  /' || true
   echo "Candles in PostgreSQL (latest 1m trade candles):"
   psql "$DATABASE_URL" -c "SELECT source, symbol, bucket, open, high, low, close, volume, tick_count, origin, revision FROM candles WHERE timeframe = '1m' AND price_type = 'trade' ORDER BY bucket DESC, symbol LIMIT 6" 2>/dev/null | sed 's/^/  /' || true
