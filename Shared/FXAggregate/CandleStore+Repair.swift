@@ -35,7 +35,8 @@ extension CandleStore {
             _ = try await session.copyIn("COPY stage_history FROM STDIN", rows: minutes.sorted { $0.key < $1.key }.map { minute, candle in
                 [String(minute), candle.open.text, candle.high.text, candle.low.text, candle.close.text, candle.volume.text]
             })
-            let repaired = try await session.query(Self.repairStatement, [source, symbol, topic, from, to])
+            let first = minutes.keys.min()!, last = minutes.keys.max()!
+            let repaired = try await session.query(Self.repairStatement, [source, symbol, topic, from, to, first, last])
                 .rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
             let higher = try await recompute(source: source, symbol: symbol, minutes: Array(minutes.keys), on: session)
             return repaired + higher
@@ -48,13 +49,22 @@ extension CandleStore {
         let frames = timeframes.filter { $0.seconds > 60 && $0.seconds % 60 == 0 }
         guard !frames.isEmpty, !minutes.isEmpty else { return [] }
         let values = frames.map { "('\($0.name)', \($0.seconds))" }.joined(separator: ", ")
-        let list = "{" + Set(minutes.map { $0 / 60 * 60 }).sorted().map(String.init).joined(separator: ",") + "}"
+        let minuteStarts = Set(minutes.map { $0 / 60 * 60 }).sorted()
+        let list = "{" + minuteStarts.map(String.init).joined(separator: ",") + "}"
+        // The 1-minute rows read: the whole buckets of the largest timeframe around the minutes (constant
+        // bounds, so the scan is one index range, and TimescaleDB excludes the other chunks).
+        let widest = frames.map(\.seconds).max()!
+        let low = minuteStarts.first! / widest * widest, high = (minuteStarts.last! / widest + 1) * widest
         return try await session.query("""
             WITH frames(name, seconds) AS (VALUES \(values)), buckets AS (
-                SELECT DISTINCT f.name, f.seconds, (m / f.seconds) * f.seconds AS b
+                SELECT DISTINCT f.name, (m / f.seconds) * f.seconds AS b
                 FROM unnest($3::bigint[]) AS m CROSS JOIN frames f
+            ), minutes AS (
+                SELECT m.*, extract(epoch FROM m.bucket)::bigint AS minute_s FROM candles m
+                WHERE m.source = $1 AND m.symbol = $2 AND m.timeframe = '1m' AND m.price_type = 'trade'
+                  AND m.bucket >= to_timestamp($4::bigint) AND m.bucket < to_timestamp($5::bigint)
             ), agg AS (
-                SELECT b.name AS timeframe, b.b,
+                SELECT f.name AS timeframe, (m.minute_s / f.seconds) * f.seconds AS b,
                        (array_agg(m.open ORDER BY m.open_key))[1] AS open, max(m.high) AS high, min(m.low) AS low,
                        (array_agg(m.close ORDER BY m.close_key DESC))[1] AS close, sum(m.volume) AS volume,
                        sum(m.tick_count) AS tick_count, sum(m.notional) AS notional, min(m.open_ts) AS open_ts,
@@ -63,9 +73,8 @@ extension CandleStore {
                        CASE WHEN bool_and(m.origin = 'stream') THEN 'stream'
                             WHEN bool_and(m.origin = 'backfill') THEN 'backfill' ELSE 'merged' END AS origin,
                        sum(coalesce(m.stream_volume, m.volume)) AS stream_volume
-                FROM buckets b JOIN candles m ON m.source = $1 AND m.symbol = $2 AND m.timeframe = '1m' AND m.price_type = 'trade'
-                    AND m.bucket >= to_timestamp(b.b) AND m.bucket < to_timestamp(b.b + b.seconds)
-                GROUP BY b.name, b.b
+                FROM minutes m CROSS JOIN frames f
+                GROUP BY 1, 2
             )
             INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
                                       notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition,
@@ -73,7 +82,7 @@ extension CandleStore {
             SELECT $1, $2, timeframe, 'trade', to_timestamp(b), open, high, low, close, volume, tick_count, notional,
                    CASE WHEN origin = 'stream' AND volume > 0 THEN notional / volume END, open_ts, close_ts, open_key, close_key,
                    ticks_topic, kafka_partition, origin, CASE WHEN origin = 'stream' THEN NULL ELSE stream_volume END
-            FROM agg
+            FROM agg WHERE (timeframe, b) IN (SELECT name, b FROM buckets)
             ON CONFLICT (source, symbol, timeframe, price_type, bucket) DO UPDATE SET
                 \(Self.replaceAll), vwap = EXCLUDED.vwap, tick_count = EXCLUDED.tick_count, notional = EXCLUDED.notional,
                 revision = c.revision + 1, updated_at = now()
@@ -81,7 +90,7 @@ extension CandleStore {
                 IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.tick_count,
                                   EXCLUDED.origin, EXCLUDED.stream_volume, EXCLUDED.open_key, EXCLUDED.close_key)
             RETURNING \(CandleRow.columns("c"))
-            """, [source, symbol, list]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+            """, [source, symbol, list, low, high]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
     }
 
     /// After a flush: ticks that landed in repaired rows (rare: ticks that reached the aggregator after the
@@ -109,7 +118,8 @@ extension CandleStore {
         stream_volume = EXCLUDED.stream_volume
         """
 
-    /// $1 source, $2 symbol, $3 ticks topic, $4 gap start (ns), $5 gap end (ns); rows in `stage_history`.
+    /// $1 source, $2 symbol, $3 ticks topic, $4 gap start (ns), $5 gap end (ns), $6/$7 first and last
+    /// minute staged (s, bounds for chunk exclusion); rows in `stage_history`.
     static let repairStatement = """
         WITH part AS (
             SELECT coalesce((SELECT kafka_partition FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = '1m'
@@ -126,6 +136,7 @@ extension CandleStore {
             FROM stage_history h
             LEFT JOIN candles s ON s.source = $1 AND s.symbol = $2 AND s.timeframe = '1m' AND s.price_type = 'trade'
                                 AND s.bucket = to_timestamp(h.bucket_s)
+                                AND s.bucket >= to_timestamp($6::bigint) AND s.bucket <= to_timestamp($7::bigint)
         )
         INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
                                   notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition,
