@@ -5,7 +5,8 @@ import Synchronization
 /// The backfiller's repair counters: one increment feeds `/metrics` and the health bodies.
 /// `fx_backfill_requests_total{source,outcome}` (ok, malformed, refused, rate_limited, error),
 /// `fx_backfill_gaps_total{outcome}` (filled, unfillable, failed), `fx_backfill_minutes_repaired_total`
-/// (1-minute candles written or changed), `fx_backfill_candles_published_total`, `fx_backfill_rejects_total`.
+/// (1-minute candles written or changed), `fx_backfill_candles_published_total`, `fx_backfill_rejects_total`,
+/// `fx_backfill_transaction_retries_total` (repair transactions run again after a deadlock).
 public final class BackfillMetrics: Sendable {
     let factory: any MetricsFactory
     public let filled: EventCounter
@@ -15,6 +16,7 @@ public final class BackfillMetrics: Sendable {
     public let candlesPublished: EventCounter
     public let rejects: EventCounter
     public let requests: EventCounter
+    public let transactionRetries: EventCounter
     let perSource: Mutex<[String: EventCounter]>
 
     public init(factory: any MetricsFactory) {
@@ -28,6 +30,7 @@ public final class BackfillMetrics: Sendable {
         minutesRepaired = EventCounter(label: "fx_backfill_minutes_repaired_total", factory: factory)
         candlesPublished = EventCounter(label: "fx_backfill_candles_published_total", factory: factory)
         rejects = EventCounter(label: "fx_backfill_rejects_total", factory: factory)
+        transactionRetries = EventCounter(label: "fx_backfill_transaction_retries_total", factory: factory)
         requests = EventCounter(label: "fx_backfill_history_requests", factory: NOOPMetricsHandler.instance)
         perSource = Mutex([:])
     }
@@ -47,6 +50,7 @@ public final class BackfillMetrics: Sendable {
     public var counters: [(String, Int64)] {
         [("gaps_filled", filled.value), ("gaps_unfillable", unfillable.value), ("gaps_failed", failed.value),
          ("minutes_repaired", minutesRepaired.value), ("history_requests", requests.value),
-         ("candles_published", candlesPublished.value), ("history_rejects", rejects.value)]
+         ("candles_published", candlesPublished.value), ("history_rejects", rejects.value),
+         ("transaction_retries", transactionRetries.value)]
     }
 }

@@ -80,8 +80,7 @@ struct GapRepairer: Sendable {
             case .answer(.failed(let reason)):
                 return .failed(reason)
             case .answer(.candles(let candles)):
-                let changed = try await store.repair(source: gap.source, symbol: gap.symbol, from: gap.from, to: gap.to,
-                                                     candles: candles, on: connection)
+                let changed = try await repairRetrying(gap, candles: candles, connection: connection)
                 written += changed.filter { $0.timeframe == "1m" }.count
                 metrics.minutesRepaired.increment(by: changed.filter { $0.timeframe == "1m" }.count)
                 await publish(changed, connection: connection)
@@ -94,6 +93,22 @@ struct GapRepairer: Sendable {
         logger.info("gap repaired", metadata: ["source": .string(gap.source), "symbol": .string(gap.symbol),
                                                "gap": .stringConvertible(gap.id), "minutes_written": .stringConvertible(written)])
         return .filled(minutes: written)
+    }
+
+    /// One page through the store; a deadlock or serialization failure (concurrent repairs of other
+    /// symbols creating the same TimescaleDB chunks, for instance) runs the transaction again.
+    private func repairRetrying(_ gap: GapLedger.Gap, candles: [HistoryCandle], connection: PostgresConnection) async throws -> [CandleRow] {
+        var attempt = 0
+        while true {
+            do {
+                return try await store.repair(source: gap.source, symbol: gap.symbol, from: gap.from, to: gap.to,
+                                              candles: candles, on: connection)
+            } catch let error as PostgresError where [SQLState.deadlockDetected, .serializationFailure].contains(error.sqlState) && attempt < 8 {
+                attempt += 1
+                metrics.transactionRetries.increment()
+                try await Task.sleep(for: .milliseconds(Int.random(in: 10...100) * attempt))
+            }
+        }
     }
 
     /// Publishes repaired candles (`final` once their bucket has ended) and records the finals sent.
