@@ -44,7 +44,7 @@ psql_stack() { as_postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
 pg_options() {
   local options="-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
   if timescale_installed; then
-    options+=" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=16"
+    options+=" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes=32 -c timescaledb.max_background_workers=24"
   fi
   printf '%s' "$options"
 }

@@ -26,11 +26,7 @@ struct BackfillBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "fxbench")
         logger.logLevel = .error
         let admin = try await PostgresConnection.connect(PostgresConfiguration(url: options.databaseURL), logger: logger)
-        let name = "fxbench_\(UUID().uuidString.prefix(8).lowercased())"
-        try await admin.query("CREATE DATABASE \(name)")
-        let url = options.databaseURL.replacingOccurrences(of: #"/[^/?]+(\?.*)?$"#, with: "/\(name)", options: .regularExpression)
-        let db = try await PostgresConnection.connect(PostgresConfiguration(url: url), logger: logger)
-        _ = try await Migrator(connection: db, migrations: Migration.bundled(), logger: logger).migrate()
+        let (name, url, db) = try await options.freshDatabase(admin, logger: logger)
 
         var simConfiguration = SimConfiguration()
         simConfiguration.port = 0
@@ -95,9 +91,9 @@ struct BackfillBenchmark: AsyncParsableCommand {
         var kafka = KafkaConfiguration(bootstrapServers: options.brokers)
         kafka.properties["linger.ms"] = "5"
         let services = (0..<replicas).map { index in
-            GapRepairService(configuration: configuration, kafka: kafka, topics: TopicNames(prefix: "bench."),
-                             database: PostgresConfiguration(url: url), schema: nil, instance: "bench-\(index)",
-                             metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+            GapRepairService(context: BackfillerContext(configuration: configuration, kafka: kafka, topics: TopicNames(prefix: "bench."),
+                                                        database: PostgresConfiguration(url: url), schema: nil, instance: "bench-\(index)",
+                                                        metricsFactory: NOOPMetricsHandler.instance, logger: logger))
         }
         // The replicas start and go idle first (the gaps are not due yet): the clock measures a running
         // deployment draining work, not process start-up.

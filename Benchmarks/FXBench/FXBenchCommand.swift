@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import FXPostgres
+import Logging
 import ServiceLifecycle
 
 @main
@@ -20,6 +22,18 @@ struct BenchOptions: ParsableArguments {
 
     @Option(help: "Rounds; each runs baseline and bridge back to back. The median ratio is reported.")
     var rounds: Int = 3
+}
+
+extension BenchOptions {
+    /// A new database of the benchmark's own (migrated): its name, URL and a connection to it.
+    func freshDatabase(_ admin: PostgresConnection, logger: Logger) async throws -> (name: String, url: String, connection: PostgresConnection) {
+        let name = "fxbench_\(UUID().uuidString.prefix(8).lowercased())"
+        try await admin.query("CREATE DATABASE \(name)")
+        let url = databaseURL.replacingOccurrences(of: #"/[^/?]+(\?.*)?$"#, with: "/\(name)", options: .regularExpression)
+        let connection = try await PostgresConnection.connect(PostgresConfiguration(url: url), logger: logger)
+        _ = try await Migrator(connection: connection, migrations: Migration.bundled(), logger: logger).migrate()
+        return (name, url, connection)
+    }
 }
 
 /// Median of measured ratios, and the per-round lines.

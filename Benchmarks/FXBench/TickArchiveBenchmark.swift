@@ -54,11 +54,7 @@ struct TickArchiveBenchmark: AsyncParsableCommand {
 
     /// Bytes per archived tick before and after compressing its chunks, in a database of its own.
     private func compression(logger: Logger, admin: PostgresConnection) async throws {
-        let name = "fxbench_\(UUID().uuidString.prefix(8).lowercased())"
-        try await admin.query("CREATE DATABASE \(name)")
-        let url = options.databaseURL.replacingOccurrences(of: #"/[^/?]+(\?.*)?$"#, with: "/\(name)", options: .regularExpression)
-        let db = try await PostgresConnection.connect(PostgresConfiguration(url: url), logger: logger)
-        _ = try await Migrator(connection: db, migrations: Migration.bundled(), logger: logger).migrate()
+        let (name, _, db) = try await options.freshDatabase(admin, logger: logger)
         let source = "bench-size"
         let records = AggregateBenchmark.records(source: source, count: ticks, symbols: 20)
         let store = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source,

@@ -17,12 +17,11 @@ enum BackfillerMain: ServiceDefinition {
     static func parts(_ configuration: (DatabaseSettings, BackfillerConfiguration), context: ServiceContext) throws -> ServiceParts {
         let (database, backfill) = configuration
         let databaseParts = DatabaseServiceParts(settings: database, logger: context.logger)
-        let intake = GapIntakeService(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
-                                      database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
-                                      metricsFactory: MetricsSystem.factory, logger: context.logger)
-        let repair = GapRepairService(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
-                                      database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
-                                      metricsFactory: MetricsSystem.factory, logger: context.logger)
+        let context = BackfillerContext(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
+                                        database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
+                                        metricsFactory: MetricsSystem.factory, logger: context.logger)
+        let intake = GapIntakeService(context: context)
+        let repair = GapRepairService(context: context)
         return ServiceParts(checks: [databaseParts.check], services: [intake, repair],
                             counters: { intake.counters + repair.metrics.counters })
     }

@@ -14,30 +14,20 @@ import ServiceLifecycle
 /// before it when the symbol has none. Counts: `fx_backfill_gap_events_total{outcome="recorded"|
 /// "duplicate"|"invalid"|"bootstrap"|"bootstrap_skipped"}`.
 public final class GapIntakeService: Service, Sendable {
-    let configuration: BackfillerConfiguration
-    let kafka: KafkaConfiguration
-    let topics: TopicNames
-    let database: PostgresConfiguration
-    let schema: SchemaGate?
-    let instance: String
-    let logger: Logger
+    let context: BackfillerContext
+    var configuration: BackfillerConfiguration { context.configuration }
+    var topics: TopicNames { context.topics }
+    var instance: String { context.instance }
+    var logger: Logger { context.logger }
     let recorded: EventCounter
     let duplicates: EventCounter
     let invalid: EventCounter
     let bootstraps: EventCounter
     let bootstrapsSkipped: EventCounter
 
-    public init(configuration: BackfillerConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
-                schema: SchemaGate?, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {
-        var configuration = configuration
-        if configuration.consumerGroup.isEmpty { configuration.consumerGroup = BackfillerConfiguration.withTopicPrefix(topics.prefix).consumerGroup }
-        self.configuration = configuration
-        self.kafka = kafka
-        self.topics = topics
-        self.database = database
-        self.schema = schema
-        self.instance = instance
-        self.logger = logger
+    public init(context: BackfillerContext) {
+        self.context = context
+        let metricsFactory = context.metricsFactory
         func counter(_ outcome: String) -> EventCounter {
             EventCounter(label: "fx_backfill_gap_events_total", dimensions: [("outcome", outcome)], factory: metricsFactory)
         }
@@ -55,13 +45,11 @@ public final class GapIntakeService: Service, Sendable {
     }
 
     public func run() async throws {
-        if let schema {
-            guard (try? await cancelWhenGracefulShutdown { try await schema.current() }) != nil else { return }
-        }
-        guard let connection = await PostgresConnection.connectRetrying(database, logger: logger) else { return }
+        guard await context.schemaReady(),
+              let connection = await PostgresConnection.connectRetrying(context.database, logger: logger) else { return }
         do {
-            let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
-            var consumerConfiguration = kafka
+            let producer = try KafkaProducer(configuration: context.kafka, flushTimeout: .seconds(5), logger: logger)
+            var consumerConfiguration = context.kafka
             consumerConfiguration.properties["enable.partition.eof"] = "false"
             let consumer = try KafkaConsumer(configuration: consumerConfiguration, groupID: configuration.consumerGroup,
                                              topics: [topics.gaps], logger: logger)

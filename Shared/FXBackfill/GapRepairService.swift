@@ -14,34 +14,19 @@ import ServiceLifecycle
 /// by shutdown (or a kill) keeps its lease and is claimed again when the lease ends; pages already
 /// written are not written again (repairs are idempotent).
 public final class GapRepairService: Service, Sendable {
-    let configuration: BackfillerConfiguration
-    let kafka: KafkaConfiguration
-    let topics: TopicNames
-    let database: PostgresConfiguration
-    let schema: SchemaGate?
-    let instance: String
-    let metricsFactory: any MetricsFactory
+    let context: BackfillerContext
+    var configuration: BackfillerConfiguration { context.configuration }
+    var logger: Logger { context.logger }
     public let metrics: BackfillMetrics
-    let logger: Logger
 
-    public init(configuration: BackfillerConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
-                schema: SchemaGate?, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {
-        self.configuration = configuration
-        self.kafka = kafka
-        self.topics = topics
-        self.database = database
-        self.schema = schema
-        self.instance = instance
-        self.metricsFactory = metricsFactory
-        self.metrics = BackfillMetrics(factory: metricsFactory)
-        self.logger = logger
+    public init(context: BackfillerContext) {
+        self.context = context
+        self.metrics = BackfillMetrics(factory: context.metricsFactory)
     }
 
     public func run() async throws {
-        if let schema {
-            guard (try? await cancelWhenGracefulShutdown { try await schema.current() }) != nil else { return }
-        }
-        let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
+        guard await context.schemaReady() else { return }
+        let producer = try KafkaProducer(configuration: context.kafka, flushTimeout: .seconds(5), logger: logger)
         let workers = Workers(service: self, producer: producer)
         logger.info("repairing gaps", metadata: ["workers": .stringConvertible(configuration.workers),
                                                  "sources": .string(HistorySource.configured(configuration).keys.sorted().joined(separator: ","))])
@@ -68,39 +53,49 @@ public final class GapRepairService: Service, Sendable {
 
         private func worker(_ index: Int) async {
             let configuration = service.configuration
-            guard let connection = await PostgresConnection.connectRetrying(service.database, logger: service.logger) else { return }
-            let fetcher = HistoryFetcher(limiter: SharedRateLimiter(connection: connection, metricsFactory: service.metricsFactory),
+            let context = service.context
+            guard let connection = await PostgresConnection.connectRetrying(context.database, logger: context.logger) else { return }
+            let fetcher = HistoryFetcher(limiter: SharedRateLimiter(connection: connection, metricsFactory: context.metricsFactory),
                                          timeout: configuration.requestTimeout, metrics: service.metrics, logger: service.logger)
-            let owner = "\(service.instance)/\(index)"
-            let repairer = GapRepairer(sources: HistorySource.configured(configuration),
+            let owner = "\(context.instance)/\(index)"
+            let sources = HistorySource.configured(configuration)
+            let repairer = GapRepairer(sources: sources,
                                        store: CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: "",
-                                                          topic: service.topics.ticks),
-                                       fetcher: fetcher, producer: producer, topics: service.topics, owner: owner,
-                                       lease: configuration.lease, instance: service.instance, metrics: service.metrics,
-                                       logger: service.logger)
+                                                          topic: context.topics.ticks),
+                                       fetcher: fetcher, producer: producer, topics: context.topics, owner: owner,
+                                       lease: configuration.lease, instance: context.instance, metrics: service.metrics,
+                                       logger: context.logger)
             let ledger = GapLedger(connection: connection)
-            let sources = HistorySource.configured(configuration).keys.sorted()
             var backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
             while !Task.isCancelled {
+                let gap: GapLedger.Gap
                 do {
                     let settled = WallClock.nanoseconds() - Int64(configuration.settle.components.seconds) * 1_000_000_000
-                    guard let gap = try await ledger.claim(owner: owner, lease: configuration.lease, settledBefore: settled,
-                                                                   sources: sources) else {
+                    guard let due = try await ledger.claim(owner: owner, lease: configuration.lease, settledBefore: settled,
+                                                           sources: sources.keys.sorted()) else {
                         try? await Task.sleep(for: configuration.pollInterval)
                         continue
                     }
-                    let outcome = try await repairer.fill(gap, connection: connection)
-                    if case .filled = outcome {} else {
-                        service.logger.warning("gap not repaired", metadata: ["gap": .stringConvertible(gap.id), "source": .string(gap.source),
-                                                                               "symbol": .string(gap.symbol), "outcome": .string("\(outcome)")])
-                    }
+                    gap = due
                     backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
-                } catch is CancellationError {
-                    break
                 } catch {
                     if Task.isCancelled { break }
-                    service.logger.error("gap repair failed (the gap is claimed again after its lease): \(error)")
+                    context.logger.error("cannot claim gaps (retrying): \(error)")
                     try? await Task.sleep(for: backoff.next())
+                    continue
+                }
+                do {
+                    let outcome = try await repairer.fill(gap, connection: connection)
+                    if case .filled = outcome {} else {
+                        context.logger.warning("gap not repaired", metadata: ["gap": .stringConvertible(gap.id), "source": .string(gap.source),
+                                                                               "symbol": .string(gap.symbol), "outcome": .string("\(outcome)")])
+                    }
+                } catch {
+                    if Task.isCancelled { break }  // the gap keeps its lease and is claimed again when it ends
+                    // Anything else (the database refusing a write, for instance) is retried later with backoff;
+                    // if even that cannot be recorded, the lease ends and the gap is claimed again.
+                    context.logger.error("gap repair failed: \(error)", metadata: ["gap": .stringConvertible(gap.id)])
+                    if (try? await ledger.failed(gap.id, owner: owner, error: "\(error)")) != nil { service.metrics.failed.increment() }
                 }
             }
             await fetcher.shutdown()

@@ -40,31 +40,22 @@ struct SimRESTRoutes: Sendable {
             }
         }
         router.post("/control/rate-limit") { request, _ -> Response in
-            let query = request.uri.queryParameters
-            do {
+            control(request) { request throws(SimError) in
+                let query = request.uri.queryParameters
                 try market.rateLimit(venue: String(query["venue"] ?? "coinbase"), count: Int(String(query["count"] ?? "1")) ?? 1,
                                      retryAfter: Int(String(query["retry_after"] ?? "1")) ?? 1)
-                return json(["ok": 1])
-            } catch {
-                return self.error(.badRequest, "\(error)")
             }
         }
         router.post("/control/history-access") { request, _ -> Response in
-            let query = request.uri.queryParameters
-            do {
+            control(request) { request throws(SimError) in
+                let query = request.uri.queryParameters
                 try market.refuseHistory(venue: String(query["venue"] ?? "finnhub"), refused: query["allowed"] == "0")
-                return json(["ok": 1])
-            } catch {
-                return self.error(.badRequest, "\(error)")
             }
         }
         router.post("/control/rest-malformed") { request, _ -> Response in
-            let query = request.uri.queryParameters
-            do {
+            control(request) { request throws(SimError) in
+                let query = request.uri.queryParameters
                 try market.malformHistory(venue: String(query["venue"] ?? "coinbase"), count: Int(String(query["count"] ?? "1")) ?? 1)
-                return json(["ok": 1])
-            } catch {
-                return self.error(.badRequest, "\(error)")
             }
         }
         // REST history requests per second of a venue: {"<epoch second>": count, ...}.
@@ -117,6 +108,16 @@ struct SimRESTRoutes: Sendable {
         let (instrument, rows) = market.candles(.finnhub, symbol: String(symbol), granularity: resolution, start: from, end: to)
         guard let instrument else { return body(#"{"s":"no_data"}"#) }
         return body(FinnhubSimProtocol.candlesBody(rows, instrument: instrument))
+    }
+
+    /// A fault command: `{"ok":1}`, or 400 with the reason.
+    private func control(_ request: Request, _ command: (Request) throws(SimError) -> Void) -> Response {
+        do {
+            try command(request)
+            return json(["ok": 1])
+        } catch {
+            return self.error(.badRequest, "\(error)")
+        }
     }
 
     private func body(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -40,6 +40,7 @@ struct BootstrapTests {
         #expect(byState.values.reduce(0, +) == 1_441)
         #expect(await backfiller.terminate(timeout: .seconds(30)) == 0)
         await connection.close()
+        await PostgresTestKit.dropDatabase(database)
     }
 
     @Test("a symbol's first subscription loads its history automatically, once; a symbol with history is left alone")
@@ -75,5 +76,6 @@ struct BootstrapTests {
         #expect(try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").filter { $0.reasons.contains("bootstrap") }.count == 1)
         for process in [restarted, backfiller] { #expect(await process.terminate(timeout: .seconds(30)) == 0) }
         await connection.close()
+        await PostgresTestKit.dropDatabase(database)
     }
 }

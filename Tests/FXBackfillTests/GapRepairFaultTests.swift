@@ -70,6 +70,7 @@ struct GapRepairFaultTests {
         #expect(minutes.first?["n"] == "50", "each gap's minute written from the simulator's history")
         for replica in replicas { #expect(await replica.terminate(timeout: .seconds(30)) == 0) }
         await connection.close()
+        await PostgresTestKit.dropDatabase(database)
     }
 
     @Test("a plan without access ends the gap unfillable; a malformed answer is quarantined and the gap retried")
@@ -115,6 +116,7 @@ struct GapRepairFaultTests {
         #expect(await backfiller.terminate(timeout: .seconds(30)) == 0)
         await recorder.stop()
         await connection.close()
+        await PostgresTestKit.dropDatabase(database)
     }
 
     @Test("a backfiller killed mid-fill leaves its gap to be claimed again after the lease; nothing is written twice")
@@ -154,5 +156,6 @@ struct GapRepairFaultTests {
         #expect(rows?["max_revision"] == "1", "the pages written before the kill were not written again")
         #expect(await second.terminate(timeout: .seconds(30)) == 0)
         await connection.close()
+        await PostgresTestKit.dropDatabase(database)
     }
 }

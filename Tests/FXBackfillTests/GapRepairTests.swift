@@ -48,7 +48,8 @@ struct GapRepairTests {
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix],
                                           environment: environment)
         let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
-        let backfiller = try Self.backfiller(topics, database: database, sim: sim)
+        // History bootstrap is specified on its own (BootstrapTests); here only the drop's gap is repaired.
+        let backfiller = try Self.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
         let connection = try await PostgresTestKit.connect(url: database)
 
         // The stream has run across a minute boundary (so the gap's first minute was seen from its start).
@@ -109,5 +110,6 @@ struct GapRepairTests {
         for process in [ingestor, backfiller, aggregator] { #expect(await process.terminate(timeout: .seconds(30)) == 0) }
         await recorder.stop()
         await connection.close()
+        await PostgresTestKit.dropDatabase(database)
     }
 }
