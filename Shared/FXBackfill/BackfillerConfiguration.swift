@@ -78,6 +78,16 @@ public struct BackfillerConfiguration: ConfigSection {
                     })
     }
 
+    /// `coinbase=10/s,burst=5,finnhub=1/s` split on commas -> `coinbase=10/s,burst=5`, `finnhub=1/s`.
+    @Sendable static func regroupSources(_ pieces: [String]) -> [String] {
+        var items: [String] = []
+        for piece in pieces {
+            let name = piece.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+            if historySources.contains(name) || items.isEmpty { items.append(piece) } else { items[items.count - 1] += "," + piece }
+        }
+        return items
+    }
+
     static let urlReader = ValueReader<String>(allowed: "an http(s) URL", text: { (text: String) throws(ConfigValueError) -> String in
         guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw ConfigValueError("'\(text)' is not an http(s) URL") }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
@@ -97,7 +107,8 @@ public struct BackfillerConfiguration: ConfigSection {
         Setting(\.finnhubRESTURL, key: "finnhub_rest_url", env: "FINNHUB_REST_URL", flag: nil, reader: urlReader,
                 help: "Finnhub REST endpoint (forex and crypto candles)."),
         Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(rateText),
-                help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below."),
+                help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
+                regroup: regroupSources),
         Setting(\.coinbaseRateLimit, key: "coinbase_rate_limit", env: "COINBASE_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "Coinbase REST rate limit for all replicas together (public limit: about 10/s)."),
         Setting(\.finnhubRateLimit, key: "finnhub_rate_limit", env: "FINNHUB_RATE_LIMIT", flag: nil, reader: RateLimit.reader,

@@ -55,8 +55,11 @@ public struct Setting<Root>: Sendable {
 
     /// A list whose flag repeats (`--kafka-property a=1 --kafka-property b=2`), whose environment
     /// variable is comma-separated and whose YAML value is a list. Each item goes through `item`.
+    /// `regroup` (optional) rejoins the pieces of a comma-separated text whose items contain commas
+    /// themselves (e.g. `coinbase=10/s,burst=5,finnhub=1/s`).
     public init(list keyPath: WritableKeyPath<Root, [String]>, key: String, env: String?, flag: String?,
-                item: ValueReader<String>, readsFileVariable: Bool = true, help: String) {
+                item: ValueReader<String>, readsFileVariable: Bool = true, help: String,
+                regroup: (@Sendable ([String]) -> [String])? = nil) {
         nonisolated(unsafe) let path = keyPath
         self.key = key
         self.environment = env
@@ -70,9 +73,13 @@ public struct Setting<Root>: Sendable {
         self.apply = { (root: inout Root, raw: Raw) throws(ConfigValueError) in
             let items: [String]
             switch raw {
-            case .text(let text): items = try ValueReader.list.parse(text)
+            case .text(let text):
+                let pieces = try ValueReader.list.parse(text)
+                items = regroup?(pieces) ?? pieces
             case .texts(let texts): items = texts
-            case .file(let value): items = try ValueReader.list.parse(value)
+            case .file(let value):
+                let pieces = try ValueReader.list.parse(value)
+                items = value.scalarText != nil ? (regroup?(pieces) ?? pieces) : pieces
             }
             var parsed: [String] = []
             for (index, text) in items.enumerated() {
