@@ -22,8 +22,10 @@ enum BackfillerMain: ServiceDefinition {
                                         metricsFactory: MetricsSystem.factory, logger: context.logger)
         let intake = GapIntakeService(context: context)
         let repair = GapRepairService(context: context)
-        return ServiceParts(checks: [databaseParts.check], services: [intake, repair],
-                            counters: { intake.counters + repair.metrics.counters })
+        let counters: @Sendable () -> [(String, Int64)] = { intake.counters + repair.metrics.counters }
+        return ServiceParts(checks: [databaseParts.check],
+                            services: [intake, repair, BackfillerHeartbeat(context: context, counters: counters)],
+                            counters: counters)
     }
 
     static func main() async {

@@ -25,6 +25,7 @@ public struct BackfillerConfiguration: ConfigSection {
     public var bootstrapDays = 7
     public var pollInterval: Duration = .seconds(1)
     public var requestTimeout: Duration = .seconds(30)
+    public var healthInterval: Duration = .seconds(5)
 
     public init() {}
 
@@ -133,5 +134,8 @@ public struct BackfillerConfiguration: ConfigSection {
         Setting(\.requestTimeout, key: "request_timeout_ms", env: "BACKFILL_REQUEST_TIMEOUT_MS", flag: "request-timeout-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(300)),
                 help: "Deadline of one REST request."),
+        Setting(\.healthInterval, key: "health_interval_ms", env: "HEALTH_INTERVAL_MS", flag: "health-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(3_600)),
+                help: "Health heartbeat interval (`<prefix>health`, key `backfiller:<instance>`)."),
     ]
 }

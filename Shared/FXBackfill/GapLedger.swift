@@ -159,6 +159,30 @@ public struct GapLedger: Sendable {
             """, [source, symbol]).rows.map(Self.gap)
     }
 
+    /// Gaps per status, and the oldest start of a gap not yet filled (ns), for heartbeats and the monitor.
+    public struct Summary: Sendable, Equatable {
+        public var byStatus: [String: Int]
+        public var oldestUnfilledFrom: Int64?
+        /// Minutes covered by gaps that are open, filling or failed.
+        public var minutesToRepair: Int64
+    }
+
+    public func summary() async throws -> Summary {
+        let rows = try await connection.query("""
+            SELECT status, count(*) AS n,
+                   min(from_ts) FILTER (WHERE status <> 'filled') AS oldest,
+                   sum(to_ts / 60000000000 - from_ts / 60000000000 + 1) FILTER (WHERE status IN ('open', 'filling', 'failed')) AS minutes
+            FROM gaps GROUP BY status
+            """)
+        var summary = Summary(byStatus: [:], oldestUnfilledFrom: nil, minutesToRepair: 0)
+        for row in rows.rows {
+            summary.byStatus[try row.decode(String.self, "status")] = try row.decode(Int.self, "n")
+            if let oldest = try row.decodeIfPresent(Int64.self, "oldest") { summary.oldestUnfilledFrom = min(summary.oldestUnfilledFrom ?? oldest, oldest) }
+            summary.minutesToRepair += try row.decodeIfPresent(Int64.self, "minutes") ?? 0
+        }
+        return summary
+    }
+
     static let columns = "id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error, venue_symbol"
 
     static func gap(_ row: PostgresRow) throws -> Gap {

@@ -51,7 +51,7 @@ public final class HistoryFetcher: Sendable {
     public func fetch(_ request: HistoryRequest, source: HistorySource) async throws -> Outcome {
         for _ in 0..<Self.maxRateLimitedAttempts {
             try await limiter.acquire(source.bucket, limit: source.rateLimit)
-            let (status, retryAfter, body) = try await get(request)
+            let (status, retryAfter, body) = try await get(request, source: source.id)
             switch status {
             case 200:
                 do throws(HistoryAnswerError) {
@@ -76,7 +76,7 @@ public final class HistoryFetcher: Sendable {
         return .answer(.failed("still rate limited after \(Self.maxRateLimitedAttempts) attempts"))
     }
 
-    private func get(_ request: HistoryRequest) async throws -> (Int, Duration?, [UInt8]) {
+    private func get(_ request: HistoryRequest, source: String) async throws -> (Int, Duration?, [UInt8]) {
         do {
             var http = HTTPClientRequest(url: request.url)
             http.headers.add(name: "Accept", value: "application/json")
@@ -89,7 +89,7 @@ public final class HistoryFetcher: Sendable {
         } catch let error as CancellationError {
             throw error
         } catch {
-            metrics.request("transport", outcome: "error")
+            metrics.request(source, outcome: "error")
             // The URL may carry a token: only the redacted form goes into errors and logs.
             throw TransportError(url: request.redactedURL, message: String(describing: type(of: error)) + ": " + Self.scrub("\(error)", request))
         }

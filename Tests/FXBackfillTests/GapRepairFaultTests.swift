@@ -80,14 +80,15 @@ struct GapRepairFaultTests {
         let sim = try await simulator(["--history-minutes", "60"])
         let connection = try await PostgresTestKit.connect(url: database)
         let ledger = GapLedger(connection: connection)
-        let recorder = try TopicRecorder(topics: [topics.rejects])
+        let recorder = try TopicRecorder(topics: [topics.rejects, topics.health])
         _ = await sim.post("/control/history-access?venue=finnhub&allowed=0")
         _ = await sim.post("/control/rest-malformed?venue=coinbase&count=1")
         let start = WallClock.nanoseconds() / Self.minute * Self.minute - 30 * Self.minute
         _ = try await ledger.record(event("finnhub", "EUR/USD", "OANDA:EUR_USD", start, start + 2 * Self.minute))
         _ = try await ledger.record(event("coinbase", "ETH/USD", "ETH-USD", start, start + 2 * Self.minute))
         let key = "fh-test-\(UInt32.random(in: 100_000...999_999))"
-        let backfiller = try GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["FINNHUB_API_KEY": key])
+        let backfiller = try GapRepairTests.backfiller(topics, database: database, sim: sim, extra: ["--health-interval-ms", "300"],
+                                                       environment: ["FINNHUB_API_KEY": key])
 
         let unfillable = try await TestEnvironment.eventually(timeout: .seconds(60)) {
             try await ledger.gaps(source: "finnhub", symbol: "EUR/USD").first?.status == "unfillable"
@@ -113,6 +114,16 @@ struct GapRepairFaultTests {
         let stored = try await connection.query("SELECT count(*) AS n FROM candles WHERE source = 'coinbase' AND symbol = 'ETH/USD' AND timeframe = '1m'")
         #expect(stored.first?["n"] == "3", "the three minutes of the gap, from the good answer only")
         #expect(!backfiller.log.contains(key), "the Finnhub key never reaches the log")
+        // The heartbeat carries the ledger and the same counters as the health body.
+        let beats = try await recorder.waitFor(topics.health, timeout: .seconds(30), "a heartbeat with the ledger's outcome") { messages in
+            messages.contains { (try? JSONParser().parse($0.value))?["ledger"]?["filled"]?.int64Value == 1 }
+        }
+        let beat = try JSONParser().parse(try #require(beats.last { (try? JSONParser().parse($0.value))?["ledger"]?["filled"]?.int64Value == 1 }).value)
+        #expect(beat["service"]?.stringValue == "backfiller")
+        #expect(beat["ledger"]?["unfillable"]?.int64Value == 1 && beat["ledger"]?["open"]?.int64Value == 0)
+        #expect(beat["counters"]?["gaps_unfillable"]?.int64Value == 1 && beat["counters"]?["history_rejects"]?.int64Value == 1)
+        let live = await backfiller.get("/health/live")?.body ?? ""
+        #expect(live.contains("counter gaps_unfillable 1\n") && live.contains("counter history_rejects 1\n"), "\(live)")
         #expect(await backfiller.terminate(timeout: .seconds(30)) == 0)
         await recorder.stop()
         await connection.close()

@@ -1,0 +1,79 @@
+import FXCore
+import FXKafka
+import FXPostgres
+import Logging
+import ServiceLifecycle
+
+/// Every `health_interval_ms`: a heartbeat on `<prefix>health` (JSON v1, key `backfiller:<instance>`) with
+/// the ledger's state (gaps per status, the oldest gap not yet filled, minutes still to repair) and the
+/// instance's counters — the same totals as its `/metrics` and health bodies.
+public struct BackfillerHeartbeat: Service {
+    let context: BackfillerContext
+    let counters: @Sendable () -> [(String, Int64)]
+    let startedAt: Int64
+
+    public init(context: BackfillerContext, counters: @escaping @Sendable () -> [(String, Int64)]) {
+        self.context = context
+        self.counters = counters
+        self.startedAt = WallClock.nanoseconds()
+    }
+
+    public func run() async throws {
+        guard await context.schemaReady(),
+              let connection = await PostgresConnection.connectRetrying(context.database, logger: context.logger) else { return }
+        let producer = try KafkaProducer(configuration: context.kafka, flushTimeout: .seconds(5), logger: context.logger)
+        let beats = Beats(heartbeat: self, ledger: GapLedger(connection: connection), producer: producer)
+        try await ServiceGroup(configuration: .init(services: [
+            .init(service: producer), .init(service: beats, successTerminationBehavior: .gracefullyShutdownGroup),
+        ], logger: context.logger)).run()
+        await connection.close()
+    }
+
+    struct Beats: Service {
+        let heartbeat: BackfillerHeartbeat
+        let ledger: GapLedger
+        let producer: KafkaProducer
+
+        func run() async throws {
+            let context = heartbeat.context
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let summary = try? await ledger.summary()
+                let message = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
+                                                   value: heartbeat.json(summary: summary, now: WallClock.nanoseconds()))
+                if case .failure(let error) = await producer.send(contentsOf: [message]).first {
+                    context.logger.warning("heartbeat not delivered: \(error)")
+                }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: context.configuration.healthInterval) }
+            }
+        }
+    }
+
+    /// `{"v":1,"service":"backfiller","instance":"...","ts":...,"started_ts":...,"ledger":{...},"counters":{...}}`;
+    /// `ledger` is null when the database could not be asked.
+    func json(summary: GapLedger.Summary?, now: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.key("v"); w.number(1)
+        w.key("service"); w.string("backfiller")
+        w.key("instance"); w.string(context.instance)
+        w.key("ts"); w.number(now)
+        w.key("started_ts"); w.number(startedAt)
+        w.key("ledger")
+        if let summary {
+            w.beginObject()
+            for status in ["open", "filling", "failed", "unfillable", "filled"] {
+                w.key(status); w.number(Int64(summary.byStatus[status] ?? 0))
+            }
+            w.key("oldest_unfilled_from_ts"); w.number(summary.oldestUnfilledFrom)
+            w.key("minutes_to_repair"); w.number(summary.minutesToRepair)
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.key("counters"); w.beginObject()
+        for (name, value) in counters() { w.key(name); w.number(value) }
+        w.endObject()
+        w.endObject()
+        return w.bytes
+    }
+}
