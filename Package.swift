@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C bridges (system libraries).
@@ -70,6 +71,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXBackfill"),
+        // The monitor's library: stream states, instance liveness, latency percentiles.
+        .target(name: "FXMonitor", dependencies: [
+            "FXCore", "FXIngest", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Shared/FXMonitor"),
         .target(name: "FXSim", dependencies: [
             "FXCore",
             .product(name: "Logging", package: "swift-log"),
@@ -148,6 +157,7 @@ let package = Package(
         .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXBackfillTests"),
+        .testTarget(name: "FXMonitorTests", dependencies: ["FXMonitor", "FXCore", "FXTestSupport"], path: "Tests/FXMonitorTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
         .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest", "FXBackfill"], path: "Tests/FXServiceChassisTests"),
     ]

@@ -1,0 +1,22 @@
+/// A service instance known from its heartbeats on `<prefix>health` (key `<service>:<instance>`).
+public struct InstanceStatus: Sendable, Equatable {
+    public var service: String
+    public var instance: String
+    /// When the monitor last received its heartbeat (ns, monitor clock), and the heartbeat's own `ts`.
+    public var lastSeen: Int64
+    public var heartbeatTs: Int64
+    /// False once no heartbeat came for the board's `instanceMissingAfter`.
+    public var alive: Bool
+
+    public var key: String { "\(service):\(instance)" }
+}
+
+/// One connection of an ingestor instance, from its latest heartbeat.
+struct ConnectionReport: Sendable, Equatable {
+    var id: String
+    var source: String
+    /// `connecting`, `subscribing`, `streaming`, `stale`, `backoff`, `circuit_open`, `stopped`.
+    var state: String
+    var lastMessageTs: Int64?
+    var staleSymbols: Int
+}
