@@ -127,7 +127,9 @@ let package = Package(
         .executableTarget(name: "Backfiller", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXBackfill",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Services/Backfiller"),
-        .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis", "FXDatabaseChassis"], path: "Services/Monitor"),
+        .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXMonitor", "FXConfiguration",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Monitor"),
         .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/FXAdmin"),
@@ -157,9 +159,9 @@ let package = Package(
         .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXBackfillTests"),
-        .testTarget(name: "FXMonitorTests", dependencies: ["FXMonitor", "FXCore", "FXTestSupport"], path: "Tests/FXMonitorTests"),
+        .testTarget(name: "FXMonitorTests", dependencies: ["FXMonitor", "FXCore", "FXKafka", "FXTestSupport"], path: "Tests/FXMonitorTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
-        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest", "FXBackfill"], path: "Tests/FXServiceChassisTests"),
+        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest", "FXBackfill", "FXMonitor"], path: "Tests/FXServiceChassisTests"),
     ]
 )
 

@@ -1,3 +1,4 @@
+import Hummingbird
 import FXConfiguration
 import Logging
 import ServiceLifecycle
@@ -32,11 +33,15 @@ public struct ServiceParts: Sendable {
     /// The role's running totals, shown in the `/health/live` and `/health/ready` bodies: the same
     /// values its heartbeats and `/metrics` report.
     public var counters: (@Sendable () -> [(String, Int64)])?
+    /// Extra routes on the service's HTTP server (next to `/metrics` and `/health/*`), e.g. the monitor's API.
+    public var routes: (@Sendable (Router<BasicRequestContext>) -> Void)?
 
     public init(checks: [any DependencyCheck] = [], services: [any Service] = [],
-                counters: (@Sendable () -> [(String, Int64)])? = nil) {
+                counters: (@Sendable () -> [(String, Int64)])? = nil,
+                routes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) {
         self.checks = checks
         self.services = services
         self.counters = counters
+        self.routes = routes
     }
 }

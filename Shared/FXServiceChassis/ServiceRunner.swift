@@ -17,7 +17,7 @@ public enum ServiceRunner {
         let watch = DependencyWatch(checks: [kafka] + parts.checks, readiness: readiness, logger: logger)
         let http = StatusHTTPServer.make(host: settings.httpHost, port: settings.httpPort, registry: observability.registry,
                                          readiness: readiness, serviceName: role.name,
-                                         counters: parts.counters, logger: logger)
+                                         counters: parts.counters, routes: parts.routes, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: parts.services.map { .init(service: $0) } + [.init(service: watch), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],

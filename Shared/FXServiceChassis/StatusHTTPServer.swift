@@ -11,6 +11,7 @@ import Prometheus
 public enum StatusHTTPServer {
     public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, readiness: Readiness,
                             serviceName: String, counters: (@Sendable () -> [(String, Int64)])? = nil,
+                            routes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil,
                             logger: Logger) -> some ApplicationProtocol {
         @Sendable func totals() -> String {
             (counters?() ?? []).map { "counter \($0.0) \($0.1)\n" }.joined()
@@ -32,6 +33,7 @@ public enum StatusHTTPServer {
             }
             return textResponse(readiness.isReady ? .ok : .serviceUnavailable, body + totals())
         }
+        routes?(router)
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: serviceName),
                            logger: logger)
     }

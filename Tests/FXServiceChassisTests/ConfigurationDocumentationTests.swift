@@ -3,6 +3,7 @@ import FXBackfill
 import FXConfiguration
 import FXDatabaseChassis
 import FXIngest
+import FXMonitor
 import FXServiceChassis
 import Foundation
 import Testing
@@ -24,6 +25,7 @@ enum ConfigurationReference {
                 "provider": "none (a feed is required: these or `feeds` in the file)"]),
             section("The aggregator", AggregatorConfiguration.self, overrides: ["consumer_group": "`<topic prefix>aggregator`"]),
             section("The backfiller", BackfillerConfiguration.self, overrides: ["consumer_group": "`<topic prefix>backfiller`"]),
+            section("The monitor", MonitorConfiguration.self),
         ].joined(separator: "\n")
     }
 }

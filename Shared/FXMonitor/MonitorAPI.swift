@@ -1,0 +1,88 @@
+import FXCore
+import Hummingbird
+
+/// The monitor's JSON API on its HTTP server:
+/// - `GET /api/streams`: `{"ts":..., "streams":[{"source","symbol","venue_symbol","state","since","reason",
+///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
+/// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}`
+/// - `GET /api/latency`: `{"ts":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}}}`
+public enum MonitorAPI {
+    public static func routes(_ service: MonitorService) -> @Sendable (Router<BasicRequestContext>) -> Void {
+        { router in
+            router.get("/api/streams") { _, _ -> Response in json(streams(service.board.withLock { $0.snapshot }, now: WallClock.nanoseconds())) }
+            router.get("/api/instances") { _, _ -> Response in
+                json(instances(service.board.withLock { $0.instanceSnapshot }, now: WallClock.nanoseconds()))
+            }
+            router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: WallClock.nanoseconds())) }
+        }
+    }
+
+    static func streams(_ streams: [StreamStatus], now: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + streams.count * 256)
+        w.beginObject()
+        w.key("ts"); w.number(now)
+        w.key("streams"); w.beginArray()
+        for stream in streams {
+            w.beginObject()
+            w.key("source"); w.string(stream.source)
+            w.key("symbol"); w.string(stream.symbol)
+            w.key("venue_symbol"); w.string(stream.venueSymbol)
+            w.key("state"); w.string(stream.state.rawValue)
+            w.key("since"); w.number(stream.since)
+            w.key("reason"); w.string(stream.reason)
+            w.key("last_event_ts"); w.number(stream.lastEventTs)
+            w.key("last_received_ts"); w.number(stream.lastReceivedAt)
+            w.key("ticks"); w.number(stream.ticks)
+            w.key("gaps"); w.number(stream.gaps)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    static func instances(_ instances: [InstanceStatus], now: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + instances.count * 128)
+        w.beginObject()
+        w.key("ts"); w.number(now)
+        w.key("instances"); w.beginArray()
+        for instance in instances {
+            w.beginObject()
+            w.key("service"); w.string(instance.service)
+            w.key("instance"); w.string(instance.instance)
+            w.key("alive"); w.bool(instance.alive)
+            w.key("last_seen_ts"); w.number(instance.lastSeen)
+            w.key("heartbeat_ts"); w.number(instance.heartbeatTs)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    static func latency(_ book: LatencyBook, now: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.key("ts"); w.number(now)
+        for measure in LatencyBook.Measure.allCases {
+            w.key(measure.rawValue); w.beginObject()
+            for source in book.sources(measure) {
+                guard let p = book.percentiles(measure, source: source) else { continue }
+                w.key(source); w.beginObject()
+                w.key("count"); w.number(Int64(p.count))
+                w.key("p50_us"); w.number(Int64(p.p50))
+                w.key("p90_us"); w.number(Int64(p.p90))
+                w.key("p99_us"); w.number(Int64(p.p99))
+                w.key("p999_us"); w.number(Int64(p.p999))
+                w.endObject()
+            }
+            w.endObject()
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    static func json(_ bytes: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,44 @@
+import FXConfiguration
+
+/// The monitor's settings.
+public struct MonitorConfiguration: ConfigSection {
+    public static let sectionName = "monitor"
+
+    /// `SOURCE=DURATION` items: silence after which a stream of that source is no longer live.
+    public var staleAfter: [String] = []
+    public var instanceMissingAfter: Duration = .seconds(15)
+    public var evaluateInterval: Duration = .seconds(1)
+
+    public init() {}
+
+    /// The board's settings from these.
+    public var boardSettings: StreamBoard.Settings {
+        var settings = StreamBoard.Settings()
+        settings.instanceMissingAfter = instanceMissingAfter
+        for item in staleAfter {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2, let duration = try? Self.durationReader.parse(parts[1]) { settings.staleAfter[parts[0].lowercased()] = duration }
+        }
+        return settings
+    }
+
+    static let durationReader = ValueReader<Duration>.duration(bareUnit: .seconds, min: .seconds(1), max: .seconds(86_400))
+
+    static let staleItem = ValueReader<String>(allowed: "SOURCE=DURATION (e.g. coinbase=30s)", text: { (text: String) throws(ConfigValueError) -> String in
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else { throw ConfigValueError("'\(text)' is not SOURCE=DURATION") }
+        _ = try durationReader.parse(parts[1])
+        return parts[0].lowercased() + "=" + parts[1]
+    })
+
+    public static let settings: [Setting<MonitorConfiguration>] = [
+        Setting(list: \.staleAfter, key: "stale_after", env: "STALE_AFTER", flag: "stale-after", item: staleItem,
+                help: "Silence after which a stream is no longer live, `SOURCE=DURATION` (repeatable); default the ingestor's per-symbol threshold (Coinbase 30 s, Finnhub 180 s)."),
+        Setting(\.instanceMissingAfter, key: "instance_missing_after_ms", env: "INSTANCE_MISSING_AFTER_MS", flag: "instance-missing-after-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .seconds(1), max: .seconds(3_600)),
+                help: "A service instance whose heartbeat is older than this is missing (its streams go down)."),
+        Setting(\.evaluateInterval, key: "evaluate_interval_ms", env: "EVALUATE_INTERVAL_MS", flag: "evaluate-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(50), max: .seconds(60)),
+                help: "How often stream states are derived again."),
+    ]
+}

@@ -1,0 +1,119 @@
+import CoreMetrics
+import FXCore
+import FXKafka
+import FXMetrics
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Watches the pipeline: reads `<prefix>health`, `<prefix>gaps` and `<prefix>ticks` from their newest
+/// messages (a consumer group of its own per instance, nothing committed: its state is rebuilt from the
+/// live topics), keeps a ``StreamBoard`` and a ``LatencyBook``, derives states every
+/// `evaluate_interval_ms` (logging each change) and serves them as JSON: `/api/streams`,
+/// `/api/instances`, `/api/latency`.
+public final class MonitorService: Service, Sendable {
+    let configuration: MonitorConfiguration
+    let kafka: KafkaConfiguration
+    let topics: TopicNames
+    let instance: String
+    let logger: Logger
+    let board: Mutex<StreamBoard>
+    let latency = Mutex(LatencyBook())
+    let events: EventCounter
+    let transitions: EventCounter
+    let gauges: [StreamState: EventGauge]
+
+    public init(configuration: MonitorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, instance: String,
+                metricsFactory: any MetricsFactory, logger: Logger) {
+        self.configuration = configuration
+        self.kafka = kafka
+        self.topics = topics
+        self.instance = instance
+        self.logger = logger
+        self.board = Mutex(StreamBoard(settings: configuration.boardSettings))
+        self.events = EventCounter(label: "fx_monitor_events_total", factory: metricsFactory)
+        self.transitions = EventCounter(label: "fx_monitor_transitions_total", factory: metricsFactory)
+        self.gauges = Dictionary(uniqueKeysWithValues: StreamState.allCases.map {
+            ($0, EventGauge(label: "fx_monitor_streams", dimensions: [("state", $0.rawValue)], factory: metricsFactory))
+        })
+    }
+
+    /// The totals for health bodies.
+    public var counters: [(String, Int64)] { [("events", events.value), ("transitions", transitions.value)] }
+
+    public func run() async throws {
+        var properties = kafka
+        properties.properties["auto.offset.reset"] = "latest"
+        properties.properties["enable.partition.eof"] = "false"
+        let consumer = try KafkaConsumer(configuration: properties, groupID: "\(topics.prefix)monitor.\(instance)",
+                                         topics: [topics.health, topics.gaps, topics.ticks], logger: logger)
+        logger.info("watching streams", metadata: ["topics": .string([topics.health, topics.gaps, topics.ticks].joined(separator: ","))])
+        try await ServiceGroup(configuration: .init(services: [
+            .init(service: consumer),
+            .init(service: Intake(service: self, consumer: consumer), successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: Evaluator(service: self), successTerminationBehavior: .gracefullyShutdownGroup),
+        ], logger: logger)).run()
+    }
+
+    /// Applies one message of the watched topics.
+    func apply(topic: String, value: [UInt8], now: Int64) {
+        events.increment()
+        guard let message = try? JSONParser().parse(value) else { return }
+        if topic == topics.ticks {
+            guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
+                  let ts = message["ts"]?.int64Value else { return }
+            board.withLock { $0.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol, eventTs: ts, now: now) }
+            if let received = message["recv_ts"]?.int64Value {
+                latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts) }
+            }
+        } else if topic == topics.gaps {
+            if let gap = try? GapEvent(json: value) { board.withLock { $0.gap(gap, now: now) } }
+        } else if topic == topics.health {
+            board.withLock { $0.heartbeat(message, now: now) }
+        }
+    }
+
+    /// Derives states now; logs and counts the changes; updates the per-state gauges.
+    func evaluate(now: Int64) {
+        let (changes, instances, snapshot) = board.withLock { board in
+            let result = board.evaluate(now: now)
+            return (result.streams, result.instances, board.snapshot)
+        }
+        for change in changes {
+            transitions.increment()
+            logger.notice("stream \(change.to.rawValue)", metadata: ["source": .string(change.source), "symbol": .string(change.symbol),
+                                                                     "from": .string(change.from?.rawValue ?? "new"), "reason": .string(change.reason)])
+        }
+        for instance in instances {
+            logger.notice(instance.alive ? "instance heard from" : "instance missing: no heartbeat",
+                          metadata: ["instance": .string(instance.key)])
+        }
+        for state in StreamState.allCases { gauges[state]?.set(Int64(snapshot.filter { $0.state == state }.count)) }
+    }
+
+    struct Intake: Service {
+        let service: MonitorService
+        let consumer: KafkaConsumer
+
+        func run() async throws {
+            try? await cancelWhenGracefulShutdown {
+                for try await event in consumer.events {
+                    guard case .message(let message) = event else { continue }
+                    service.apply(topic: message.topic, value: message.value, now: WallClock.nanoseconds())
+                }
+            }
+        }
+    }
+
+    struct Evaluator: Service {
+        let service: MonitorService
+
+        func run() async throws {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                service.evaluate(now: WallClock.nanoseconds())
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: service.configuration.evaluateInterval) }
+            }
+        }
+    }
+}
