@@ -75,6 +75,8 @@ let package = Package(
         .target(name: "FXMonitor", dependencies: [
             "FXCore", "FXIngest", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Hummingbird", package: "hummingbird"),

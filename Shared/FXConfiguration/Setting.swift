@@ -58,7 +58,7 @@ public struct Setting<Root>: Sendable {
     /// `regroup` (optional) rejoins the pieces of a comma-separated text whose items contain commas
     /// themselves (e.g. `coinbase=10/s,burst=5,finnhub=1/s`).
     public init(list keyPath: WritableKeyPath<Root, [String]>, key: String, env: String?, flag: String?,
-                item: ValueReader<String>, readsFileVariable: Bool = true, help: String,
+                item: ValueReader<String>, secret: Bool = false, readsFileVariable: Bool = true, help: String,
                 regroup: (@Sendable ([String]) -> [String])? = nil) {
         nonisolated(unsafe) let path = keyPath
         self.key = key
@@ -66,7 +66,7 @@ public struct Setting<Root>: Sendable {
         self.flag = flag
         self.help = help
         self.allowed = "a list of \(item.allowed)"
-        self.isSecret = false
+        self.isSecret = secret
         self.isSwitch = false
         self.isRepeatable = true
         self.readsFileVariable = readsFileVariable
@@ -88,7 +88,10 @@ public struct Setting<Root>: Sendable {
             }
             root[keyPath: path] = parsed
         }
-        self.render = { root in root[keyPath: path].map { item.format($0) }.joined(separator: ",") }
+        self.render = { root in
+            let text = root[keyPath: path].map { item.format($0) }.joined(separator: ",")
+            return secret ? Setting.redacted(text) : text
+        }
     }
 
     static func redacted(_ text: String) -> String {

@@ -7,6 +7,7 @@
 /// | `<prefix>health` | every service | monitor |
 /// | `<prefix>rejects` | ingestor, aggregator | people and their agents |
 /// | `<prefix>candles` | aggregator, backfiller | downstream agents |
+/// | `<prefix>alerts` | monitor | people, their agents, pagers |
 public struct TopicNames: Sendable, Hashable {
     public static let defaultPrefix = "fx."
 
@@ -21,7 +22,8 @@ public struct TopicNames: Sendable, Hashable {
     public var health: String { prefix + "health" }
     public var rejects: String { prefix + "rejects" }
     public var candles: String { prefix + "candles" }
+    public var alerts: String { prefix + "alerts" }
 
     /// Every topic of the pipeline, in a stable order.
-    public var all: [String] { [ticks, gaps, health, rejects, candles] }
+    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts] }
 }

@@ -8,6 +8,14 @@ public struct InstanceStatus: Sendable, Equatable {
     /// False once no heartbeat came for the board's `instanceMissingAfter`.
     public var alive: Bool
 
+    public init(service: String, instance: String, lastSeen: Int64, heartbeatTs: Int64, alive: Bool) {
+        self.service = service
+        self.instance = instance
+        self.lastSeen = lastSeen
+        self.heartbeatTs = heartbeatTs
+        self.alive = alive
+    }
+
     public var key: String { "\(service):\(instance)" }
 }
 

@@ -6,6 +6,7 @@ import Hummingbird
 ///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
 /// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}`
 /// - `GET /api/latency`: `{"ts":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}}}`
+/// - `GET /api/alerts`: `{"ts":..., "firing":[<alert event>...], "recent":[<alert event>...]}` (the `<prefix>alerts` JSON)
 public enum MonitorAPI {
     public static func routes(_ service: MonitorService) -> @Sendable (Router<BasicRequestContext>) -> Void {
         { router in
@@ -14,6 +15,9 @@ public enum MonitorAPI {
                 json(instances(service.board.withLock { $0.instanceSnapshot }, now: WallClock.nanoseconds()))
             }
             router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: WallClock.nanoseconds())) }
+            router.get("/api/alerts") { _, _ -> Response in
+                json(alerts(firing: service.engine.withLock { $0.firing }, recent: service.recentAlerts.withLock { $0 }, now: WallClock.nanoseconds()))
+            }
         }
     }
 
@@ -80,6 +84,15 @@ public enum MonitorAPI {
         }
         w.endObject()
         return w.bytes
+    }
+
+    static func alerts(firing: [AlertEvent], recent: [AlertEvent], now: Int64) -> [UInt8] {
+        var bytes = Array(#"{"ts":\#(now),"firing":["#.utf8)
+        bytes += firing.map { $0.jsonBytes() }.joined(separator: Array(",".utf8))
+        bytes += Array(#"],"recent":["#.utf8)
+        bytes += recent.reversed().map { $0.jsonBytes() }.joined(separator: Array(",".utf8))
+        bytes += Array("]}".utf8)
+        return bytes
     }
 
     static func json(_ bytes: [UInt8]) -> Response {

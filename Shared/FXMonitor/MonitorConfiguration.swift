@@ -1,4 +1,5 @@
 import FXConfiguration
+import Foundation
 
 /// The monitor's settings.
 public struct MonitorConfiguration: ConfigSection {
@@ -8,8 +9,23 @@ public struct MonitorConfiguration: ConfigSection {
     public var staleAfter: [String] = []
     public var instanceMissingAfter: Duration = .seconds(15)
     public var evaluateInterval: Duration = .seconds(1)
+    /// Empty: the built-in rules (``AlertRule/defaults``, the same as `deploy/monitor-alerts.yaml`).
+    public var alertRulesPath = ""
+    public var webhooks: [String] = []
+    public var webhookTimeout: Duration = .seconds(5)
+    public var webhookAttempts = 4
 
     public init() {}
+
+    /// The alert rules: the file's, or the built-in ones.
+    public func alertRules() throws(ConfigurationError) -> [AlertRule] {
+        guard !alertRulesPath.isEmpty else { return AlertRule.defaults }
+        let text: String
+        do { text = try String(contentsOfFile: alertRulesPath, encoding: .utf8) }
+        catch { throw ConfigurationError(code: .invalidValue, key: "alert_rules", origin: .derived("alert rules file \(alertRulesPath)"),
+                                         reason: "cannot be read: \(error.localizedDescription)") }
+        return try AlertRule.parse(yaml: text, path: alertRulesPath)
+    }
 
     /// The board's settings from these.
     public var boardSettings: StreamBoard.Settings {
@@ -40,5 +56,19 @@ public struct MonitorConfiguration: ConfigSection {
         Setting(\.evaluateInterval, key: "evaluate_interval_ms", env: "EVALUATE_INTERVAL_MS", flag: "evaluate-interval-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(50), max: .seconds(60)),
                 help: "How often stream states are derived again."),
+        Setting(\.alertRulesPath, key: "alert_rules", env: "ALERT_RULES", flag: "alert-rules", reader: .string(nonEmpty: false),
+                help: "Path of the alert rules file (YAML, see deploy/monitor-alerts.yaml); empty: the built-in rules."),
+        Setting(list: \.webhooks, key: "webhooks", env: "ALERT_WEBHOOKS", flag: "webhook", item: webhookItem, secret: true,
+                help: "URLs that receive every alert event as an HTTP POST of its JSON (repeatable; secret: such URLs often carry a token)."),
+        Setting(\.webhookTimeout, key: "webhook_timeout_ms", env: "WEBHOOK_TIMEOUT_MS", flag: "webhook-timeout-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(120)),
+                help: "Deadline of one webhook request."),
+        Setting(\.webhookAttempts, key: "webhook_attempts", env: "WEBHOOK_ATTEMPTS", flag: "webhook-attempts", reader: .int(1...20),
+                help: "Attempts per event and webhook (with backoff) before the delivery counts as failed."),
     ]
+
+    static let webhookItem = ValueReader<String>(allowed: "an http(s) URL", text: { (text: String) throws(ConfigValueError) -> String in
+        guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw ConfigValueError("'\(text)' is not an http(s) URL") }
+        return text
+    })
 }

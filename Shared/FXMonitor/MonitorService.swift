@@ -10,8 +10,9 @@ import Synchronization
 /// Watches the pipeline: reads `<prefix>health`, `<prefix>gaps` and `<prefix>ticks` from their newest
 /// messages (a consumer group of its own per instance, nothing committed: its state is rebuilt from the
 /// live topics), keeps a ``StreamBoard`` and a ``LatencyBook``, derives states every
-/// `evaluate_interval_ms` (logging each change) and serves them as JSON: `/api/streams`,
-/// `/api/instances`, `/api/latency`.
+/// `evaluate_interval_ms` (logging each change), runs the alert rules on them (``AlertEngine``; events go
+/// out through the ``AlertDispatcher``) and serves everything as JSON: `/api/streams`, `/api/instances`,
+/// `/api/latency`, `/api/alerts`.
 public final class MonitorService: Service, Sendable {
     let configuration: MonitorConfiguration
     let kafka: KafkaConfiguration
@@ -20,13 +21,20 @@ public final class MonitorService: Service, Sendable {
     let logger: Logger
     let board: Mutex<StreamBoard>
     let latency = Mutex(LatencyBook())
+    let engine: Mutex<AlertEngine>
+    /// The latest alert events, newest last (at most 200), for `/api/alerts`.
+    let recentAlerts = Mutex<[AlertEvent]>([])
+    let metricsFactory: any MetricsFactory
+    let dispatcher = Mutex<AlertDispatcher?>(nil)
     let events: EventCounter
     let transitions: EventCounter
     let gauges: [StreamState: EventGauge]
 
-    public init(configuration: MonitorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, instance: String,
+    public init(configuration: MonitorConfiguration, rules: [AlertRule], kafka: KafkaConfiguration, topics: TopicNames, instance: String,
                 metricsFactory: any MetricsFactory, logger: Logger) {
         self.configuration = configuration
+        self.engine = Mutex(AlertEngine(rules: rules))
+        self.metricsFactory = metricsFactory
         self.kafka = kafka
         self.topics = topics
         self.instance = instance
@@ -40,7 +48,15 @@ public final class MonitorService: Service, Sendable {
     }
 
     /// The totals for health bodies.
-    public var counters: [(String, Int64)] { [("events", events.value), ("transitions", transitions.value)] }
+    public var counters: [(String, Int64)] {
+        var totals = [("events", events.value), ("transitions", transitions.value)]
+        if let dispatcher = dispatcher.withLock({ $0 }) {
+            totals += [("alerts_firing", dispatcher.firing.value), ("alerts_resolved", dispatcher.resolved.value),
+                       ("webhook_deliveries", dispatcher.delivered.value), ("webhook_failures", dispatcher.failed.value),
+                       ("webhook_retries", dispatcher.retries.value)]
+        }
+        return totals
+    }
 
     public func run() async throws {
         var properties = kafka
@@ -48,8 +64,17 @@ public final class MonitorService: Service, Sendable {
         properties.properties["enable.partition.eof"] = "false"
         let consumer = try KafkaConsumer(configuration: properties, groupID: "\(topics.prefix)monitor.\(instance)",
                                          topics: [topics.health, topics.gaps, topics.ticks], logger: logger)
-        logger.info("watching streams", metadata: ["topics": .string([topics.health, topics.gaps, topics.ticks].joined(separator: ","))])
+        let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
+        let alerts = AlertDispatcher(webhooks: configuration.webhooks, timeout: configuration.webhookTimeout,
+                                     attempts: configuration.webhookAttempts, producer: producer, topic: topics.alerts,
+                                     metricsFactory: metricsFactory, logger: logger)
+        dispatcher.withLock { $0 = alerts }
+        logger.info("watching streams", metadata: ["topics": .string([topics.health, topics.gaps, topics.ticks].joined(separator: ",")),
+                                                   "alert_rules": .string(engine.withLock { $0.rules.map(\.name) }.joined(separator: ",")),
+                                                   "webhooks": .stringConvertible(configuration.webhooks.count)])
         try await ServiceGroup(configuration: .init(services: [
+            .init(service: producer),
+            .init(service: alerts),
             .init(service: consumer),
             .init(service: Intake(service: self, consumer: consumer), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: Evaluator(service: self), successTerminationBehavior: .gracefullyShutdownGroup),
@@ -90,6 +115,21 @@ public final class MonitorService: Service, Sendable {
                           metadata: ["instance": .string(instance.key)])
         }
         for state in StreamState.allCases { gauges[state]?.set(Int64(snapshot.filter { $0.state == state }.count)) }
+        let inputs = AlertInputs(
+            streams: snapshot, instances: board.withLock { $0.instanceSnapshot },
+            latencyP99: latency.withLock { book in
+                Dictionary(uniqueKeysWithValues: book.sources(.exchangeToReceive).compactMap { source in
+                    book.percentiles(.exchangeToReceive, source: source).map { (source, Int64($0.p99 / 1_000)) }
+                })
+            },
+            gapsLastHour: board.withLock { $0.gapsLastHour(now: now) })
+        let alertEvents = engine.withLock { $0.evaluate(inputs, now: now) }
+        guard !alertEvents.isEmpty else { return }
+        recentAlerts.withLock { recent in
+            recent.append(contentsOf: alertEvents)
+            if recent.count > 200 { recent.removeFirst(recent.count - 200) }
+        }
+        dispatcher.withLock { $0 }?.dispatch(alertEvents)
     }
 
     struct Intake: Service {

@@ -34,6 +34,8 @@ public struct StreamBoard: Sendable {
         let hours: MarketHours
         /// When the monitor first heard of the stream (ns, monitor clock).
         let knownSince: Int64
+        /// When its gap events arrived (ns, monitor clock), the last hour.
+        var recentGaps: [Int64] = []
     }
 
     public let settings: Settings
@@ -63,7 +65,10 @@ public struct StreamBoard: Sendable {
     public mutating func gap(_ event: GapEvent, now: Int64) {
         let key = Self.key(event.source, event.symbol)
         var stream = streams[key] ?? Self.newStream(source: event.source, symbol: event.symbol, venueSymbol: event.venueSymbol, now: now)
-        if event.reason != .bootstrap { stream.status.gaps += 1 }
+        if event.reason != .bootstrap {
+            stream.status.gaps += 1
+            stream.recentGaps = stream.recentGaps.filter { now - $0 < 3_600_000_000_000 } + [now]
+        }
         streams[key] = stream
     }
 
@@ -142,6 +147,14 @@ public struct StreamBoard: Sendable {
     // MARK: Reading
 
     public var snapshot: [StreamStatus] { streams.keys.sorted().compactMap { streams[$0]?.status } }
+
+    /// Gap events per stream (`source|symbol`) in the hour before `now`.
+    public func gapsLastHour(now: Int64) -> [String: Int64] {
+        streams.compactMapValues { stream in
+            let count = stream.recentGaps.filter { now - $0 < 3_600_000_000_000 }.count
+            return count > 0 ? Int64(count) : nil
+        }
+    }
     public var instanceSnapshot: [InstanceStatus] { instances.keys.sorted().compactMap { instances[$0] } }
 
     static func key(_ source: String, _ symbol: String) -> String { "\(source)|\(symbol)" }

@@ -25,6 +25,20 @@ public struct StreamStatus: Sendable, Equatable {
     public var lastReceivedAt: Int64?
     public var ticks: Int64
     public var gaps: Int64
+
+    public init(source: String, symbol: String, venueSymbol: String, state: StreamState, since: Int64, reason: String,
+                lastEventTs: Int64?, lastReceivedAt: Int64?, ticks: Int64, gaps: Int64) {
+        self.source = source
+        self.symbol = symbol
+        self.venueSymbol = venueSymbol
+        self.state = state
+        self.since = since
+        self.reason = reason
+        self.lastEventTs = lastEventTs
+        self.lastReceivedAt = lastReceivedAt
+        self.ticks = ticks
+        self.gaps = gaps
+    }
 }
 
 /// One state change, for logs and alert rules.

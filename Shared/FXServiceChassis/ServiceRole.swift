@@ -24,6 +24,6 @@ public struct ServiceRole: Sendable {
     public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103,
                                                requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] })
     public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
-                                            requiredTopics: { [$0.health, $0.gaps, $0.ticks] },
+                                            requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.alerts] },
                                             pendingWork: "alert rules, webhooks and the status page are not built yet: stream states, instance liveness and latency percentiles are served at /api/streams, /api/instances, /api/latency")
 }

@@ -1,0 +1,116 @@
+import FXConfiguration
+import Foundation
+import Yams
+
+/// One alert rule, as written in the rules file (YAML):
+///
+/// ```yaml
+/// rules:
+///   - name: stream_stale          # unique; part of each alert's id
+///     when: stream_state          # stream_state | instance_missing | latency_p99_ms | gaps_per_hour
+///     state: stale                # for stream_state: live | quiet | stale | down
+///     threshold: 2000             # for the metrics: fires above it
+///     for: 30s                    # the condition holds this long before the alert fires
+///     severity: warning           # warning | critical
+///     escalate_after: 5m          # firing warnings become critical after this much longer (optional)
+///     labels: {team: market-data}
+/// ```
+public struct AlertRule: Sendable, Equatable {
+    public enum Condition: Sendable, Equatable {
+        /// A stream (source + symbol) is in this state.
+        case streamState(StreamState)
+        /// A service instance's heartbeat is missing.
+        case instanceMissing
+        /// A source's exchange -> receive p99 latency is above this many milliseconds.
+        case latencyP99(milliseconds: Int64)
+        /// A stream reported more than this many gaps in the last hour.
+        case gapsPerHour(Int64)
+    }
+
+    public enum Severity: String, Sendable, Comparable {
+        case warning, critical
+        public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs == .warning && rhs == .critical }
+    }
+
+    public var name: String
+    public var condition: Condition
+    public var holdFor: Duration
+    public var severity: Severity
+    public var escalateAfter: Duration?
+    public var labels: [String: String]
+
+    public init(name: String, condition: Condition, holdFor: Duration = .zero, severity: Severity = .warning,
+                escalateAfter: Duration? = nil, labels: [String: String] = [:]) {
+        self.name = name
+        self.condition = condition
+        self.holdFor = holdFor
+        self.severity = severity
+        self.escalateAfter = escalateAfter
+        self.labels = labels
+    }
+
+    /// The rules shipped with FXStream (also in `deploy/monitor-alerts.yaml`): stale streams warn after
+    /// 30 s and turn critical after 5 more minutes; down streams and missing instances are critical
+    /// after 15 s; exchange -> receive p99 above 2 s warns; more than 10 gaps an hour on a stream warns.
+    public static let defaults: [AlertRule] = [
+        AlertRule(name: "stream_stale", condition: .streamState(.stale), holdFor: .seconds(30), severity: .warning,
+                  escalateAfter: .seconds(300)),
+        AlertRule(name: "stream_down", condition: .streamState(.down), holdFor: .seconds(15), severity: .critical),
+        AlertRule(name: "instance_missing", condition: .instanceMissing, holdFor: .zero, severity: .critical),
+        AlertRule(name: "latency_p99_high", condition: .latencyP99(milliseconds: 2_000), holdFor: .seconds(60), severity: .warning),
+        AlertRule(name: "gaps_frequent", condition: .gapsPerHour(10), holdFor: .zero, severity: .warning),
+    ]
+
+    /// Reads a rules file's text; errors name the rule and the field.
+    public static func parse(yaml: String, path: String) throws(ConfigurationError) -> [AlertRule] {
+        func fail(_ message: String) -> ConfigurationError {
+            ConfigurationError(code: .invalidValue, key: "alert_rules", origin: .derived("alert rules file \(path)"), reason: message)
+        }
+        let document: Any?
+        do { document = try Yams.load(yaml: yaml) } catch { throw fail("not YAML: \(error)") }
+        guard let root = document as? [String: Any], let list = root["rules"] as? [Any] else { throw fail("expected a top-level `rules:` list") }
+        var rules: [AlertRule] = []
+        for (index, item) in list.enumerated() {
+            guard let fields = item as? [String: Any], let name = fields["name"] as? String, !name.isEmpty else {
+                throw fail("rule \(index + 1) needs a name")
+            }
+            let known: Set<String> = ["name", "when", "state", "threshold", "for", "severity", "escalate_after", "labels"]
+            if let unknown = fields.keys.first(where: { !known.contains($0) }) { throw fail("rule \(name): unknown field '\(unknown)'") }
+            func duration(_ key: String) throws(ConfigurationError) -> Duration? {
+                guard let value = fields[key] else { return nil }
+                do { return try ValueReader<Duration>.duration(bareUnit: .seconds).parse("\(value)") }
+                catch { throw fail("rule \(name): \(key) \(error.reason)") }
+            }
+            func threshold() throws(ConfigurationError) -> Int64 {
+                guard let value = fields["threshold"], let number = Int64("\(value)"), number >= 0 else {
+                    throw fail("rule \(name): threshold must be a non-negative whole number")
+                }
+                return number
+            }
+            let condition: Condition
+            switch fields["when"] as? String {
+            case "stream_state":
+                guard let text = fields["state"] as? String, let state = StreamState(rawValue: text) else {
+                    throw fail("rule \(name): state must be one of \(StreamState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                condition = .streamState(state)
+            case "instance_missing": condition = .instanceMissing
+            case "latency_p99_ms": condition = .latencyP99(milliseconds: try threshold())
+            case "gaps_per_hour": condition = .gapsPerHour(try threshold())
+            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms or gaps_per_hour")
+            }
+            let severityText = (fields["severity"] as? String) ?? "warning"
+            guard let severity = Severity(rawValue: severityText) else { throw fail("rule \(name): severity must be warning or critical") }
+            var labels: [String: String] = [:]
+            if let map = fields["labels"] {
+                guard let dictionary = map as? [String: Any] else { throw fail("rule \(name): labels must be a map") }
+                for (key, value) in dictionary { labels[key] = "\(value)" }
+            }
+            rules.append(AlertRule(name: name, condition: condition, holdFor: try duration("for") ?? .zero, severity: severity,
+                                   escalateAfter: try duration("escalate_after"), labels: labels))
+        }
+        let names = rules.map(\.name)
+        if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) { throw fail("rule \(duplicate) appears twice") }
+        return rules
+    }
+}
