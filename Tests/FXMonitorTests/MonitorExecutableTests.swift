@@ -17,7 +17,7 @@ struct MonitorExecutableTests {
     func statesFollowThePipeline() async throws {
         let topics = TopicNames(prefix: TestEnvironment.uniqueName("mon") + ".")
         let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("admin"))
-        _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.rejects, topics.candles, topics.health]
+        _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.rejects, topics.candles, topics.health, topics.alerts]
             .map { KafkaTopicSpec(name: $0, partitions: 2) })
         let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
