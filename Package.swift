@@ -73,7 +73,7 @@ let package = Package(
         ], path: "Shared/FXBackfill"),
         // The monitor's library: stream states, instance liveness, latency percentiles.
         .target(name: "FXMonitor", dependencies: [
-            "FXCore", "FXIngest", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics",
+            "FXCore", "FXIngest", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics", "FXPostgres", "FXDatabaseChassis",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -148,6 +148,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], path: "Tests/FXTestSupport"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
         .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",

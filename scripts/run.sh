@@ -68,6 +68,8 @@ for s in "${SERVICES[@]}"; do
 done
 
 echo
+echo "Status page: http://127.0.0.1:${PORTS[monitor]}/   (stream states, alerts, latency, candle charts; bash scripts/screenshot.sh saves a picture)"
+echo
 echo "FXStream is running on the local stack ($KAFKA_BROKERS, $DATABASE_URL):"
 for s in "${SERVICES[@]}"; do
   printf '  %-11s http://127.0.0.1:%s/health/ready  /metrics  log .stack/logs/%s.log\n' "$s" "${PORTS[$s]}" "$s"

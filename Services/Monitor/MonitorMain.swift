@@ -18,7 +18,8 @@ enum MonitorMain: ServiceDefinition {
     static func parts(_ configuration: (DatabaseSettings, MonitorConfiguration, [AlertRule]), context: ServiceContext) throws -> ServiceParts {
         let (database, monitor, rules) = configuration
         let service = MonitorService(configuration: monitor, rules: rules, kafka: context.settings.kafka, topics: context.settings.topics,
-                                     instance: context.settings.instanceID, metricsFactory: MetricsSystem.factory, logger: context.logger)
+                                     instance: context.settings.instanceID, database: database.postgres,
+                                     metricsFactory: MetricsSystem.factory, logger: context.logger)
         return ServiceParts(checks: [DatabaseServiceParts(settings: database, logger: context.logger).check], services: [service],
                             counters: { service.counters }, routes: MonitorAPI.routes(service))
     }

@@ -6,6 +6,8 @@ import Hummingbird
 ///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
 /// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}`
 /// - `GET /api/latency`: `{"ts":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}}}`
+/// - `GET /api/candles?source=&symbol=&timeframe=`: the latest candles of a stream (see ``candles(_:service:)``)
+/// - `GET /`: the status page (``StatusPage``)
 /// - `GET /api/alerts`: `{"ts":..., "firing":[<alert event>...], "recent":[<alert event>...]}` (the `<prefix>alerts` JSON)
 public enum MonitorAPI {
     public static func routes(_ service: MonitorService) -> @Sendable (Router<BasicRequestContext>) -> Void {
@@ -15,6 +17,11 @@ public enum MonitorAPI {
                 json(instances(service.board.withLock { $0.instanceSnapshot }, now: WallClock.nanoseconds()))
             }
             router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: WallClock.nanoseconds())) }
+            router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
+            router.get("/") { _, _ -> Response in
+                Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: StatusPage.html)))
+            }
             router.get("/api/alerts") { _, _ -> Response in
                 json(alerts(firing: service.engine.withLock { $0.firing }, recent: service.recentAlerts.withLock { $0 }, now: WallClock.nanoseconds()))
             }
@@ -97,5 +104,47 @@ public enum MonitorAPI {
 
     static func json(_ bytes: [UInt8]) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension MonitorAPI {
+    /// `GET /api/candles?source=&symbol=&timeframe=1m&limit=60`: the latest `trade` candles of a stream,
+    /// oldest first: `{"source","symbol","timeframe","candles":[{"start","open","high","low","close","volume","origin","revision"}]}`
+    /// (exact decimals as strings). 400 without source and symbol; 503 while the database is not reachable.
+    static func candles(_ request: Request, service: MonitorService) async throws -> Response {
+        let query = request.uri.queryParameters
+        guard let source = query["source"].map(String.init), let symbol = query["symbol"].map(String.init) else {
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "source and symbol are required\n")))
+        }
+        let timeframe = query["timeframe"].map(String.init) ?? "1m"
+        let limit = min(500, max(1, Int(String(query["limit"] ?? "60")) ?? 60))
+        guard let connection = service.candleReader.withLock({ $0 }) else {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database not reachable yet\n")))
+        }
+        let rows = try await connection.query("""
+            SELECT * FROM (
+                SELECT (extract(epoch FROM bucket))::bigint * 1000000000 AS start, open::text, high::text, low::text, close::text,
+                       volume::text, origin, revision
+                FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = $3 AND price_type = 'trade'
+                ORDER BY bucket DESC LIMIT $4) latest
+            ORDER BY start
+            """, [source, symbol, timeframe, limit])
+        var w = JSONWriter(capacity: 256 + rows.count * 160)
+        w.beginObject()
+        w.key("source"); w.string(source)
+        w.key("symbol"); w.string(symbol)
+        w.key("timeframe"); w.string(timeframe)
+        w.key("candles"); w.beginArray()
+        for row in rows.rows {
+            w.beginObject()
+            w.key("start"); w.number(row["start"].flatMap { Int64($0) })
+            for column in ["open", "high", "low", "close", "volume"] { w.key(column); w.string(row[column]) }
+            w.key("origin"); w.string(row["origin"])
+            w.key("revision"); w.number(row["revision"].flatMap { Int64($0) })
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return json(w.bytes)
     }
 }

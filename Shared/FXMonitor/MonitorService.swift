@@ -1,6 +1,8 @@
 import CoreMetrics
 import FXCore
+import FXDatabaseChassis
 import FXKafka
+import FXPostgres
 import FXMetrics
 import Hummingbird
 import Logging
@@ -27,12 +29,16 @@ public final class MonitorService: Service, Sendable {
     let metricsFactory: any MetricsFactory
     let dispatcher = Mutex<AlertDispatcher?>(nil)
     let subjects: MonitorMetrics
+    let database: PostgresConfiguration?
+    /// The connection `/api/candles` reads from, once open.
+    let candleReader = Mutex<PostgresConnection?>(nil)
     let events: EventCounter
     let transitions: EventCounter
     let gauges: [StreamState: EventGauge]
 
     public init(configuration: MonitorConfiguration, rules: [AlertRule], kafka: KafkaConfiguration, topics: TopicNames, instance: String,
-                metricsFactory: any MetricsFactory, logger: Logger) {
+                database: PostgresConfiguration? = nil, metricsFactory: any MetricsFactory, logger: Logger) {
+        self.database = database
         self.configuration = configuration
         self.engine = Mutex(AlertEngine(rules: rules))
         self.metricsFactory = metricsFactory
@@ -80,6 +86,7 @@ public final class MonitorService: Service, Sendable {
             .init(service: consumer),
             .init(service: Intake(service: self, consumer: consumer), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: Evaluator(service: self), successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: CandleReader(service: self)),
         ], logger: logger)).run()
     }
 
@@ -149,6 +156,20 @@ public final class MonitorService: Service, Sendable {
                     service.apply(topic: message.topic, value: message.value, now: WallClock.nanoseconds())
                 }
             }
+        }
+    }
+
+    /// Opens the connection `/api/candles` reads from (retrying until PostgreSQL answers), closes it at shutdown.
+    struct CandleReader: Service {
+        let service: MonitorService
+
+        func run() async throws {
+            guard let database = service.database,
+                  let connection = await PostgresConnection.connectRetrying(database, logger: service.logger) else { return }
+            service.candleReader.withLock { $0 = connection }
+            try? await gracefulShutdown()
+            service.candleReader.withLock { $0 = nil }
+            await connection.close()
         }
     }
 

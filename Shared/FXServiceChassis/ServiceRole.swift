@@ -25,5 +25,5 @@ public struct ServiceRole: Sendable {
                                                requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] })
     public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
                                             requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.alerts] },
-                                            pendingWork: "alert rules, webhooks and the status page are not built yet: stream states, instance liveness and latency percentiles are served at /api/streams, /api/instances, /api/latency")
+                                            pendingWork: "the status page is not built yet: stream states, instances, latency and alerts are served as JSON at /api/streams, /api/instances, /api/latency, /api/alerts")
 }
