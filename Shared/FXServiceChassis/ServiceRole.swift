@@ -25,5 +25,5 @@ public struct ServiceRole: Sendable {
                                                requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] })
     public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
                                             requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.alerts] },
-                                            pendingWork: "the status page is not built yet: stream states, instances, latency and alerts are served as JSON at /api/streams, /api/instances, /api/latency, /api/alerts")
+                                            pendingWork: "consumer lag, receive->Kafka and tick->candle latencies and the backfill queue are not watched yet: stream states, instances, exchange->receive latency, alerts and the status page are")
 }
