@@ -144,7 +144,7 @@ let package = Package(
         ], path: "Benchmarks/FXBench"),
 
         // Tests.
-        .target(name: "FXTestSupport", dependencies: ["FXKafka", "FXPostgres",
+        .target(name: "FXTestSupport", dependencies: ["FXCore", "FXKafka", "FXPostgres",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -89,10 +89,7 @@ public struct BackfillerConfiguration: ConfigSection {
         return items
     }
 
-    static let urlReader = ValueReader<String>(allowed: "an http(s) URL", text: { (text: String) throws(ConfigValueError) -> String in
-        guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw ConfigValueError("'\(text)' is not an http(s) URL") }
-        return text.hasSuffix("/") ? String(text.dropLast()) : text
-    })
+    static let urlReader = ValueReader<String>.httpURL
 
     static let rateText = ValueReader<String>(allowed: RateLimit.reader.allowed, text: { (text: String) throws(ConfigValueError) -> String in
         try RateLimit.reader.parse(text).description

@@ -72,6 +72,14 @@ extension ValueReader where Value == String {
                     })
     }
 
+    /// An `http://` or `https://` URL; a trailing `/` is dropped.
+    public static var httpURL: ValueReader<String> {
+        ValueReader(allowed: "an http(s) URL", text: { (text: String) throws(ConfigValueError) -> String in
+            guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw ConfigValueError("'\(text)' is not an http(s) URL") }
+            return text.hasSuffix("/") ? String(text.dropLast()) : text
+        })
+    }
+
     /// One of `choices` (compared lower-cased; the value is returned lower-cased).
     public static func choice(_ choices: [String]) -> ValueReader<String> {
         ValueReader(allowed: choices.joined(separator: ", "),

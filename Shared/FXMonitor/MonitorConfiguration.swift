@@ -67,8 +67,5 @@ public struct MonitorConfiguration: ConfigSection {
                 help: "Attempts per event and webhook (with backoff) before the delivery counts as failed."),
     ]
 
-    static let webhookItem = ValueReader<String>(allowed: "an http(s) URL", text: { (text: String) throws(ConfigValueError) -> String in
-        guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw ConfigValueError("'\(text)' is not an http(s) URL") }
-        return text
-    })
+    static let webhookItem = ValueReader<String>.httpURL
 }

@@ -13,11 +13,7 @@ struct GapRepairTests {
     static let kafkaProperties = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"]
 
     static func topics(_ prefix: String) async throws -> TopicNames {
-        let topics = TopicNames(prefix: TestEnvironment.uniqueName(prefix) + ".")
-        let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("admin"))
-        _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.rejects, topics.candles, topics.health]
-            .map { KafkaTopicSpec(name: $0, partitions: 2) })
-        return topics
+        try await KafkaTestKit.pipelineTopics(prefix)
     }
 
     static func backfiller(_ topics: TopicNames, database: String, sim: ServiceProcess, extra: [String] = [],

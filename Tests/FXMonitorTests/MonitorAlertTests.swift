@@ -11,10 +11,7 @@ import Testing
 struct MonitorAlertTests {
     @Test("silence -> one firing, one escalation, one resolution per stream, on fx.alerts and webhooks; retries and failures counted; SIGKILL -> one liveness alert")
     func alertLifecycle() async throws {
-        let topics = TopicNames(prefix: TestEnvironment.uniqueName("alert") + ".")
-        let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("admin"))
-        _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.rejects, topics.candles, topics.health, topics.alerts]
-            .map { KafkaTopicSpec(name: $0, partitions: 2) })
+        let topics = try await KafkaTestKit.pipelineTopics("alert")
         let rules = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString).yaml").path
         try """
             rules:

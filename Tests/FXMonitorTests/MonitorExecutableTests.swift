@@ -15,10 +15,7 @@ struct MonitorExecutableTests {
 
     @Test("a silenced feed turns stale within its threshold and live again; a SIGKILLed ingestor turns its streams down; latency is measured")
     func statesFollowThePipeline() async throws {
-        let topics = TopicNames(prefix: TestEnvironment.uniqueName("mon") + ".")
-        let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("admin"))
-        _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.rejects, topics.candles, topics.health, topics.alerts]
-            .map { KafkaTopicSpec(name: $0, partitions: 2) })
+        let topics = try await KafkaTestKit.pipelineTopics("mon")
         let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--stale-after", "coinbase=4s",

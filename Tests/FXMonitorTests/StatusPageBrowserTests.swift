@@ -9,9 +9,7 @@ import Testing
 struct StatusPageBrowserTests {
     @Test("the page renders every stream with its state and a candle chart, and shows a silenced stream turn stale without a reload")
     func page() async throws {
-        let topics = TopicNames(prefix: TestEnvironment.uniqueName("page") + ".")
-        let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("admin"))
-        _ = try await admin.createTopics(topics.all.map { KafkaTopicSpec(name: $0, partitions: 2) })
+        let topics = try await KafkaTestKit.pipelineTopics("page")
         let database = try await PostgresTestKit.freshDatabase("page")
         let kafka = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
         let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])

@@ -1,3 +1,4 @@
+import FXCore
 import FXKafka
 import Logging
 import ServiceLifecycle
@@ -59,5 +60,15 @@ public enum KafkaTestKit {
             group.cancelAll()
             return result
         }
+    }
+}
+
+extension KafkaTestKit {
+    /// Every topic of the pipeline under a fresh prefix (`<prefix>-<random>.`), `partitions` each.
+    public static func pipelineTopics(_ prefix: String, partitions: Int32 = 2) async throws -> TopicNames {
+        let topics = TopicNames(prefix: TestEnvironment.uniqueName(prefix) + ".")
+        let admin = try KafkaAdmin(configuration: configuration(), logger: TestEnvironment.logger("admin"))
+        _ = try await admin.createTopics(topics.all.map { KafkaTopicSpec(name: $0, partitions: partitions) })
+        return topics
     }
 }
