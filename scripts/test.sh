@@ -21,7 +21,7 @@ status="${PIPESTATUS[0]}"
 if [ "$status" = 0 ] && [ $# -eq 0 ] && [ -n "$TIMESCALE" ]; then
   echo "[test] the candle suites again, on plain PostgreSQL"
   DATABASE_URL="$DATABASE_URL_PLAIN" FX_TEST_TIMESCALEDB=off \
-    swift test --skip-build --filter 'CandleStoreTests|CandleRepairTests|AggregatorIntegrationTests|AggregatorFaultTests|AggregatorMetricsTests' 2>&1 \
+    swift test --skip-build --filter 'CandleStoreTests|CandleRepairTests|CandleRetentionTests|AggregatorIntegrationTests|AggregatorFaultTests|AggregatorMetricsTests' 2>&1 \
     | tee "$FX_ROOT/.stack/test-plain.log"
   status="${PIPESTATUS[0]}"
 fi

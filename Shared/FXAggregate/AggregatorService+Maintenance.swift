@@ -5,8 +5,8 @@ import FXPostgres
 extension AggregatorService {
     /// Every `maintenanceInterval`: forget tick identities older than the duplicate window (by event time,
     /// relative to the newest ticks of the owned partitions; archived ticks are kept), and delete candles
-    /// past their timeframe's retention, in batches. Rows are addressed by `(tableoid, ctid)`: on a
-    /// hypertable a `ctid` alone is only unique within one chunk.
+    /// past their timeframe's retention, in batches (tick identities by `(tableoid, ctid)`: on a hypertable
+    /// a `ctid` alone is only unique within one chunk; candles by hour, see ``CandleStore/deleteExpired``).
     func maintenanceLoop(connection: PostgresConnection) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.maintenanceInterval) } catch { return }
@@ -26,12 +26,9 @@ extension AggregatorService {
                 }
                 for (timeframe, days) in configuration.retentionDays where days > 0 {
                     repeat {
-                        deleted = try await connection.query("""
-                            DELETE FROM candles WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM candles
-                                WHERE timeframe = $1 AND bucket < now() - make_interval(days => $2) LIMIT 10000)
-                            """, [timeframe, days]).affectedRows
+                        deleted = try await store.deleteExpired(timeframe: timeframe, days: days, on: connection)
                         metrics.rowsDeleted.increment(by: deleted)
-                    } while deleted == 10_000 && !Task.isCancelled
+                    } while deleted > 0 && !Task.isCancelled
                 }
             } catch {
                 logger.warning("maintenance failed (retried next round): \(error)")

@@ -187,6 +187,21 @@ public struct CandleStore: Sendable {
             """
     }
 
+    // MARK: Retention
+
+    /// Deletes one batch of `timeframe` candles older than `days`: the hour of candles from the oldest
+    /// expired one. A plain predicate, not row addresses: TimescaleDB cannot address rows of compressed
+    /// chunks by `ctid` ("transparent decompression only supports tableoid"), but deletes them by
+    /// predicate. Returns the rows deleted (0: nothing expired is left).
+    public func deleteExpired(timeframe: String, days: Int, on connection: PostgresConnection) async throws -> Int {
+        try await connection.query("""
+            WITH oldest AS (SELECT bucket FROM candles WHERE timeframe = $1 AND bucket < now() - make_interval(days => $2)
+                            ORDER BY bucket LIMIT 1)
+            DELETE FROM candles WHERE timeframe = $1 AND bucket >= (SELECT bucket FROM oldest)
+              AND bucket < LEAST((SELECT bucket FROM oldest) + interval '1 hour', now() - make_interval(days => $2))
+            """, [timeframe, days]).affectedRows
+    }
+
     // MARK: Finals
 
     /// Candles of `partition` whose bucket ended at or before `watermark` (ns) and whose latest revision has

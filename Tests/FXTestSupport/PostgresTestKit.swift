@@ -1,3 +1,4 @@
+import Foundation
 import FXPostgres
 
 public enum PostgresTestKit {
@@ -24,6 +25,9 @@ extension PostgresTestKit {
         let leftovers = try await admin.query("SELECT datname FROM pg_database WHERE datname LIKE $1", [prefix.replacingOccurrences(of: "-", with: "_") + "\\_%"])
         for row in leftovers.rows { if let old = row["datname"] { try await admin.query("DROP DATABASE IF EXISTS \(old) WITH (FORCE)") } }
         try await admin.query("CREATE DATABASE \(name)")
+        if ProcessInfo.processInfo.environment["FX_TEST_TIMESCALEDB"] == "off" {   // the plain-PostgreSQL run
+            try await admin.query("ALTER DATABASE \(name) SET fxstream.timescaledb = 'off'")
+        }
         await admin.close()
         var url = TestEnvironment.databaseURL
         if let slash = url.lastIndex(of: "/") { url = String(url[...slash]) + name }
