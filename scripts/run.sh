@@ -93,7 +93,7 @@ if [ -n "${FX_RUN_SECONDS:-}" ]; then
   curl -fsS http://127.0.0.1:9102/metrics | grep -E '^fx_aggregator_(ticks|rows_written|rejects)_total' | sed 's/^/  /' || true
   echo "Backfiller: gaps of this run in the ledger (bootstrap = history loaded for a symbol seen for the first time):"
   psql "$DATABASE_URL" -c "SELECT source, symbol, array_to_string(reasons, ',') AS reasons, status, count(*) AS gaps, sum((to_ts / 60000000000) - (from_ts / 60000000000) + 1) AS minutes FROM gaps WHERE updated_at >= '$RUN_STARTED' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" 2>/dev/null | sed 's/^/  /' || true
-  curl -fsS http://127.0.0.1:9103/metrics | grep -E '^fx_backfill_(gaps|minutes_repaired|candles_published)_total' | sed 's/^/  /' || true
+  curl -fsS http://127.0.0.1:9103/metrics | grep -E '^fx_backfill_(gaps|repaired_candles|candles_published)_total' | sed 's/^/  /' || true
   echo "Monitor: stream states (http://127.0.0.1:9104/api/streams):"
   curl -fsS http://127.0.0.1:9104/api/streams | python3 -c 'import json,sys
 for s in json.load(sys.stdin)["streams"]: print("  %-9s %-9s %-6s %s" % (s["source"], s["symbol"], s["state"], s["reason"]))' || true

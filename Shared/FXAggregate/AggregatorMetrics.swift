@@ -28,7 +28,9 @@ struct AggregatorMetrics: Sendable {
     let candlesPublished: EventCounter
     let rowsDeleted: EventCounter
     let flushDuration: CoreMetrics.Timer
+    /// Local only (the heartbeat's `last_flush_ms`); Prometheus gets ``lastFlushSeconds`` (base unit).
     let lastFlushMicros: EventGauge
+    let lastFlushSeconds: Gauge
 
     init(factory: any MetricsFactory) {
         func counter(_ name: String) -> EventCounter { EventCounter(label: "fx_aggregator_\(name)_total", factory: factory) }
@@ -42,7 +44,8 @@ struct AggregatorMetrics: Sendable {
         candlesPublished = counter("candles_published")
         rowsDeleted = counter("rows_deleted")
         flushDuration = CoreMetrics.Timer(label: "fx_aggregator_flush_seconds", preferredDisplayUnit: .seconds, factory: factory)
-        lastFlushMicros = EventGauge(label: "fx_aggregator_last_flush_microseconds", factory: factory)
+        lastFlushMicros = EventGauge(label: "fx_aggregator_last_flush_microseconds", factory: NOOPMetricsHandler.instance)
+        lastFlushSeconds = Gauge(label: "fx_aggregator_last_flush_seconds", factory: factory)
     }
 
     /// The heartbeat's `counters`, in a stable order.

@@ -129,6 +129,7 @@ extension AggregatorService {
             metrics.flushes.increment()
             metrics.rowsWritten.increment(by: changed.count)
             metrics.lastFlushMicros.set(elapsed.nanosecondsClamped / 1_000)
+            metrics.lastFlushSeconds.record(Double(elapsed.nanosecondsClamped) / 1e9)
             await publish(changed: changed, rejects: taken.allRejects, producer: producer, connection: connection)
             if let consumer {
                 // For standard lag tooling only: the database holds the offsets that count.

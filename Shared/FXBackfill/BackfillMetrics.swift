@@ -4,7 +4,7 @@ import Synchronization
 
 /// The backfiller's repair counters: one increment feeds `/metrics` and the health bodies.
 /// `fx_backfill_requests_total{source,outcome}` (ok, malformed, refused, rate_limited, error),
-/// `fx_backfill_gaps_total{outcome}` (filled, unfillable, failed), `fx_backfill_minutes_repaired_total`
+/// `fx_backfill_gaps_total{outcome}` (filled, unfillable, failed), `fx_backfill_repaired_candles_total`
 /// (1-minute candles written or changed), `fx_backfill_candles_published_total`, `fx_backfill_rejects_total`,
 /// `fx_backfill_transaction_retries_total` (repair transactions run again after a deadlock).
 public final class BackfillMetrics: Sendable {
@@ -27,7 +27,7 @@ public final class BackfillMetrics: Sendable {
         filled = gaps("filled")
         unfillable = gaps("unfillable")
         failed = gaps("failed")
-        minutesRepaired = EventCounter(label: "fx_backfill_minutes_repaired_total", factory: factory)
+        minutesRepaired = EventCounter(label: "fx_backfill_repaired_candles_total", factory: factory)
         candlesPublished = EventCounter(label: "fx_backfill_candles_published_total", factory: factory)
         rejects = EventCounter(label: "fx_backfill_rejects_total", factory: factory)
         transactionRetries = EventCounter(label: "fx_backfill_transaction_retries_total", factory: factory)

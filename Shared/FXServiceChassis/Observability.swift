@@ -30,7 +30,7 @@ public struct Observability: Sendable {
             }
         }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
         var logger = Logger(label: "fxstream.\(settings.serviceName)")
         logger[metadataKey: "instance"] = .string(settings.instanceID)
         return Observability(logger: logger, registry: registry)

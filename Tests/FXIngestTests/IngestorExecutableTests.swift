@@ -95,6 +95,8 @@ extension IngestorExecutableTests {
         let lastBeat = try #require(beats.last)
         let beat = try #require(counters(lastBeat))
         let metrics = try #require(await ingestor.get("/metrics")).body
+        let lint = try Promtool.checkMetrics(metrics)
+        #expect(lint.status == 0, "promtool check metrics accepts the ingestor's /metrics: \(lint.output)")
         let live = try #require(await ingestor.get("/health/live")).body
         for (counter, metric) in [("frames", "fx_ingest_frames_total"), ("ticks", "fx_ingest_ticks_total"),
                                   ("heartbeats", "fx_ingest_heartbeats_total"), ("rejects", "fx_ingest_rejects_total"),

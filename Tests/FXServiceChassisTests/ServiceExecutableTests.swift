@@ -13,6 +13,8 @@ struct ServiceExecutableTests {
         let metrics = try #require(await service.get("/metrics"))
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("fx_dependency_up{dependency=\"kafka\"} 1"))
+        let lint = try Promtool.checkMetrics(metrics.body)
+        #expect(lint.status == 0, "promtool check metrics accepts the \(executable)'s /metrics: \(lint.output)")
         #expect(await service.terminate() == 0, "clean exit on SIGTERM; log:\n\(service.log)")
         #expect(service.log.contains("\(executable) stopped"))
     }
