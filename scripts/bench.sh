@@ -20,6 +20,7 @@ echo "# $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cp
 "$BIN/fxbench" tick-archive --rounds "$ROUNDS" --ticks 100000
 "$BIN/fxbench" tick-archive --rounds "$ROUNDS" --ticks 100000 --database-url "$DATABASE_URL_PLAIN"
 "$BIN/fxbench" backfill --rounds "$ROUNDS"
+"$BIN/fxbench" monitor --rounds "$ROUNDS"
 "$BIN/fxbench" ingest --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
 swift build -c release >/dev/null
 bash scripts/bench-ingest-rss.sh

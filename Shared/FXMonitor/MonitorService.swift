@@ -90,8 +90,8 @@ public final class MonitorService: Service, Sendable {
         ], logger: logger)).run()
     }
 
-    /// Applies one message of the watched topics.
-    func apply(topic: String, value: [UInt8], now: Int64) {
+    /// Applies one message of the watched topics (public for benchmarks and tools).
+    public func apply(topic: String, value: [UInt8], now: Int64) {
         events.increment()
         guard let message = try? JSONParser().parse(value) else { return }
         if topic == topics.ticks {
@@ -111,8 +111,8 @@ public final class MonitorService: Service, Sendable {
         }
     }
 
-    /// Derives states now; logs and counts the changes; updates the per-state gauges.
-    func evaluate(now: Int64) {
+    /// Derives states now; logs and counts the changes; updates the per-state gauges; runs the alert rules.
+    public func evaluate(now: Int64) {
         let (changes, instances, snapshot) = board.withLock { board in
             let result = board.evaluate(now: now)
             return (result.streams, result.instances, board.snapshot)
