@@ -83,7 +83,7 @@ public struct GapLedger: Sendable {
             """, [event.source, event.symbol, minute / 1_000_000_000])
         guard history.count == 0 else { return nil }
         var window = event
-        window.from = minute - Int64(lookback.components.seconds) * 1_000_000_000
+        window.from = minute - lookback.nanosecondsClamped
         return try await record(window)
     }
 

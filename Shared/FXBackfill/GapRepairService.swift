@@ -70,7 +70,7 @@ public final class GapRepairService: Service, Sendable {
             while !Task.isCancelled {
                 let gap: GapLedger.Gap
                 do {
-                    let settled = WallClock.nanoseconds() - Int64(configuration.settle.components.seconds) * 1_000_000_000
+                    let settled = WallClock.nanoseconds() - configuration.settle.nanosecondsClamped
                     guard let due = try await ledger.claim(owner: owner, lease: configuration.lease, settledBefore: settled,
                                                            sources: sources.keys.sorted()) else {
                         try? await Task.sleep(for: configuration.pollInterval)

@@ -81,8 +81,7 @@ public final class HistoryFetcher: Sendable {
             var http = HTTPClientRequest(url: request.url)
             http.headers.add(name: "Accept", value: "application/json")
             http.headers.add(name: "User-Agent", value: "fxstream-backfiller")
-            let response = try await client.execute(http, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                               + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.execute(http, timeout: .nanoseconds(timeout.nanosecondsClamped))
             let body = try await response.body.collect(upTo: Self.maxBodyBytes)
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds(max(0, $0)) }
             return (Int(response.status.code), retryAfter, Array(buffer: body))

@@ -78,7 +78,7 @@ public final class AlertDispatcher: Service, Sendable {
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: body))
-                let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanosecondCount))
+                let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanosecondsClamped))
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 if (200..<300).contains(Int(response.status.code)) {
                     delivered.increment()

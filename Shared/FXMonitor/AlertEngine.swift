@@ -99,11 +99,11 @@ public struct AlertEngine: Sendable {
                 holding.insert(id)
                 var state = tracked[id] ?? Tracked(rule: rule.name, since: now, severity: rule.severity, subject: subject, summary: summary)
                 state.summary = summary
-                if !state.firing, now - state.since >= rule.holdFor.nanosecondCount {
+                if !state.firing, now - state.since >= rule.holdFor.nanosecondsClamped {
                     state.firing = true
                     events.append(event(id, rule, state, .firing, escalated: false, now: now))
                 } else if state.firing, state.severity == .warning, let after = rule.escalateAfter,
-                          now - state.since >= rule.holdFor.nanosecondCount + after.nanosecondCount {
+                          now - state.since >= rule.holdFor.nanosecondsClamped + after.nanosecondsClamped {
                     state.severity = .critical
                     events.append(event(id, rule, state, .firing, escalated: true, now: now))
                 }

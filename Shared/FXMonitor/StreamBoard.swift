@@ -25,7 +25,7 @@ public struct StreamBoard: Sendable {
 
         public func threshold(_ source: String) -> Int64 {
             let duration = staleAfter[source] ?? (try? ProviderRegistry.provider(source))?.defaults.tracker.symbolStaleAfter ?? .seconds(120)
-            return duration.nanosecondCount
+            return duration.nanosecondsClamped
         }
     }
 
@@ -97,7 +97,7 @@ public struct StreamBoard: Sendable {
     public mutating func evaluate(now: Int64) -> (streams: [StreamTransition], instances: [InstanceStatus]) {
         var instanceChanges = pendingInstanceChanges
         pendingInstanceChanges = []
-        let missingAfter = settings.instanceMissingAfter.nanosecondCount
+        let missingAfter = settings.instanceMissingAfter.nanosecondsClamped
         for (key, instance) in instances where instance.alive && now - instance.lastSeen > missingAfter {
             instances[key]?.alive = false
             instanceChanges.append(instances[key]!)
@@ -124,7 +124,7 @@ public struct StreamBoard: Sendable {
         let threshold = settings.threshold(source)
         let aliveIngestors = instances.values.filter { $0.service == "ingestor" && $0.alive }.map(\.key)
         let reports = aliveIngestors.flatMap { connections[$0] ?? [] }.filter { $0.source == source }
-        guard !aliveIngestors.isEmpty else { return (.down, "no ingestor heartbeat for \(Self.seconds(settings.instanceMissingAfter.nanosecondCount))") }
+        guard !aliveIngestors.isEmpty else { return (.down, "no ingestor heartbeat for \(Self.seconds(settings.instanceMissingAfter.nanosecondsClamped))") }
         guard reports.contains(where: { ["streaming", "subscribing", "stale"].contains($0.state) }) else {
             let states = Set(reports.map(\.state)).sorted().joined(separator: ", ")
             return (.down, reports.isEmpty ? "no ingestor carries \(source)" : "no \(source) connection is streaming (\(states))")
@@ -167,11 +167,4 @@ public struct StreamBoard: Sendable {
     }
 
     static func seconds(_ nanoseconds: Int64) -> String { "\(nanoseconds / 1_000_000_000) s" }
-}
-
-extension Duration {
-    var nanosecondCount: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }
