@@ -1,11 +1,13 @@
 import CoreMetrics
+import FXCore
 import FXPostgres
 import Foundation
 
 /// A token bucket per provider credential kept in PostgreSQL (`rate_buckets`), shared by every backfiller
 /// replica: each token is taken in one statement (GCRA: the bucket's theoretical arrival time moves by the
 /// emission interval under the row lock), so N replicas together never exceed the rate and burst. A
-/// provider's 429 with `Retry-After` moves the whole bucket past that time, for every replica.
+/// provider's 429 with `Retry-After` moves the whole bucket past that time and blocks it until then, for
+/// every replica, including requests already reserved.
 ///
 /// Taking is a reservation: the statement answers how long to wait before sending, and the caller waits
 /// (cancellably) that long. Metrics per bucket: `fx_backfill_rate_requests_total`,
@@ -20,16 +22,44 @@ public final class SharedRateLimiter: Sendable {
     }
 
     /// Reserves one request on `bucket` and waits until it may be sent. Returns the time waited.
+    ///
+    /// A reservation taken before another replica's 429 would fall inside that answer's Retry-After, so
+    /// after waiting for its slot the caller checks the bucket's block; if one arrived meanwhile it waits
+    /// the block out and reserves anew behind it (the old slot is given up, never sent).
     @discardableResult
     public func acquire(_ bucket: String, limit: RateLimit) async throws -> Duration {
-        let wait = try await reserve(bucket, limit: limit)
         Counter(label: "fx_backfill_rate_requests_total", dimensions: [("bucket", bucket)], factory: factory).increment()
-        if wait > .zero {
-            FloatingPointCounter(label: "fx_backfill_rate_wait_seconds_total", dimensions: [("bucket", bucket)], factory: factory)
-                .increment(by: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
-            try await Task.sleep(for: wait)
+        var waited = Duration.zero
+        while true {
+            let wait = try await reserve(bucket, limit: limit)
+            try await pause(wait, bucket: bucket)
+            waited += wait
+            let blocked = try await blockedFor(bucket)
+            guard blocked > .zero else { return waited }
+            try await pause(blocked, bucket: bucket)
+            waited += blocked
         }
-        return wait
+    }
+
+    private func pause(_ wait: Duration, bucket: String) async throws {
+        guard wait > .zero else { return }
+        FloatingPointCounter(label: "fx_backfill_rate_wait_seconds_total", dimensions: [("bucket", bucket)], factory: factory)
+            .increment(by: Double(wait.nanosecondsClamped) / 1e9)
+        try await Task.sleep(for: wait)
+    }
+
+    /// How long a provider's Retry-After still blocks `bucket` (zero: not blocked).
+    public func blockedFor(_ bucket: String) async throws -> Duration {
+        let rows = try await connection.query("""
+            SELECT CASE WHEN blocked_until > now() THEN extract(epoch FROM blocked_until - now()) ELSE 0 END::text AS blocked
+            FROM rate_buckets WHERE bucket = $1
+            """, [bucket])
+        return Self.duration(seconds: rows.first?["blocked"])
+    }
+
+    private static func duration(seconds text: String?) -> Duration {
+        let seconds = Double(text ?? "0") ?? 0
+        return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
     }
 
     /// Reserves one request and answers how long to wait before sending it (zero: now).
@@ -40,18 +70,22 @@ public final class SharedRateLimiter: Sendable {
                 SET tat = greatest(r.tat, now()) + make_interval(secs => $2::float8), updated_at = now()
             RETURNING greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)::text AS wait
             """, [bucket, String(limit.interval), String(limit.tolerance)])
-        let seconds = Double(rows.first?["wait"] ?? "0") ?? 0
-        return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
+        return Self.duration(seconds: rows.first?["wait"])
     }
 
-    /// A provider answered 429: no replica sends on `bucket` before `retryAfter` has passed.
+    /// A provider answered 429: no replica sends on `bucket` before `retryAfter` has passed — neither
+    /// new reservations (the bucket's arrival time moves past it) nor ones already taken (they check
+    /// `blocked_until` before sending).
     public func backOff(_ bucket: String, retryAfter: Duration, limit: RateLimit) async throws {
         Counter(label: "fx_backfill_rate_limited_total", dimensions: [("bucket", bucket)], factory: factory).increment()
-        let seconds = Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18
+        let seconds = Double(retryAfter.nanosecondsClamped) / 1e9
         try await connection.query("""
-            INSERT INTO rate_buckets AS r (bucket, tat) VALUES ($1, now() + make_interval(secs => $2::float8 + $3::float8))
+            INSERT INTO rate_buckets AS r (bucket, tat, blocked_until)
+            VALUES ($1, now() + make_interval(secs => $2::float8 + $3::float8), now() + make_interval(secs => $2::float8))
             ON CONFLICT (bucket) DO UPDATE
-                SET tat = greatest(r.tat, now() + make_interval(secs => $2::float8 + $3::float8)), updated_at = now()
+                SET tat = greatest(r.tat, now() + make_interval(secs => $2::float8 + $3::float8)),
+                    blocked_until = greatest(r.blocked_until, now() + make_interval(secs => $2::float8)),
+                    updated_at = now()
             """, [bucket, String(seconds), String(limit.tolerance)])
     }
 }

@@ -75,4 +75,25 @@ struct SharedRateLimiterTests {
         await a.close()
         await b.close()
     }
+
+    @Test("a request reserved before another replica's 429 is not sent inside its Retry-After")
+    func reservationsHonourLaterRetryAfter() async throws {
+        let bucket = TestEnvironment.uniqueName("bucket")
+        let limit = RateLimit(perSecond: 1, burst: 1)
+        let (first, a) = try await Self.limiter()
+        let (second, b) = try await Self.limiter()
+        try await first.acquire(bucket, limit: limit)
+        let start = ContinuousClock.now
+        // The first replica's next token is due in about a second; it reserves it now and waits.
+        async let sent = first.acquire(bucket, limit: limit)
+        try await Task.sleep(for: .milliseconds(300))
+        // Meanwhile the other replica is told to retry after 2 s.
+        try await second.backOff(bucket, retryAfter: .seconds(2), limit: limit)
+        _ = try await sent
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(2_250), "the reserved request waited out the Retry-After: sent after \(elapsed)")
+        #expect(elapsed < .seconds(5), "and then went soon after: \(elapsed)")
+        await a.close()
+        await b.close()
+    }
 }
