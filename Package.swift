@@ -41,7 +41,9 @@ let package = Package(
         // Shared libraries.
         .target(name: "FXCore", path: "Shared/FXCore"),
         .target(name: "FXMetrics", dependencies: [
+            "FXCore",
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Shared/FXMetrics"),
         .target(name: "FXConfiguration", dependencies: [
             "FXCore",

@@ -24,7 +24,7 @@ enum BackfillerMain: ServiceDefinition {
         let repair = GapRepairService(context: context)
         let counters: @Sendable () -> [(String, Int64)] = { intake.counters + repair.metrics.counters }
         return ServiceParts(checks: [databaseParts.check],
-                            services: [intake, repair, BackfillerHeartbeat(context: context, counters: counters)],
+                            services: [intake, repair, BackfillerHeartbeat(context: context, counters: counters, lag: intake.lag)],
                             counters: counters)
     }
 

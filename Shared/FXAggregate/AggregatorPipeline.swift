@@ -125,6 +125,10 @@ extension AggregatorService {
         do {
             let changed = try await store.flush(taken.batches, on: connection)
             let elapsed = ContinuousClock.now - started
+            let committedAt = WallClock.nanoseconds()
+            for batch in taken.batches {
+                for tick in batch.ticks { if let received = tick.receivedAt { tickToCandle.record(nanoseconds: committedAt - received) } }
+            }
             metrics.flushDuration.recordNanoseconds(elapsed.nanosecondsClamped)
             metrics.flushes.increment()
             metrics.rowsWritten.increment(by: changed.count)

@@ -37,8 +37,9 @@ extension AggregatorService {
     }
 
     /// Every `healthInterval`: a heartbeat on `<prefix>health` (JSON v1, key `aggregator:<instance>`):
-    /// `v`, `service`, `instance`, `ts`, `partitions` (`partition`, `generation`, `consumed_offset`,
-    /// `high_watermark`, `lag`, `pending`, `watermark_ts`), `counters`, `last_flush_ms`.
+    /// `v`, `service`, `instance`, `ts`, `partitions` (`topic`, `partition`, `generation`, `consumed_offset`,
+    /// `high_watermark`, `lag`, `pending`, `watermark_ts`), `counters`, `last_flush_ms`, `latency`
+    /// (`tick_to_candle`: a tick's `recv_ts` -> its candles committed, since the previous heartbeat).
     func healthLoop(producer: KafkaProducer, consumer: KafkaConsumer) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.healthInterval) } catch { return }
@@ -58,6 +59,7 @@ extension AggregatorService {
             for (id, partition, watermark) in snapshot {
                 let high = consumer.cachedHighWatermark(KafkaTopicPartition(topic: topics.ticks, partition: id))
                 w.beginObject()
+                w.key("topic"); w.string(topics.ticks)
                 w.key("partition"); w.number(Int64(id))
                 w.key("generation"); w.number(partition.generation)
                 w.key("consumed_offset"); w.number(partition.consumedOffset)
@@ -72,6 +74,9 @@ extension AggregatorService {
             for (name, value) in metrics.heartbeatCounters { w.key(name); w.number(value) }
             w.endObject()
             w.key("last_flush_ms"); w.number(String(Double(metrics.lastFlushMicros.value) / 1_000))
+            w.key("latency"); w.beginObject()
+            w.key("tick_to_candle"); tickToCandle.drain().write(to: &w)
+            w.endObject()
             w.endObject()
             _ = await producer.send(contentsOf: [KafkaProducerMessage(topic: topics.health, key: Array("aggregator:\(instance)".utf8), value: w.bytes)])
         }

@@ -2,6 +2,7 @@ import CoreMetrics
 import FXCore
 import FXDatabaseChassis
 import FXKafka
+import FXMetrics
 import FXPostgres
 import Logging
 import ServiceLifecycle
@@ -33,6 +34,8 @@ public final class AggregatorService: Service, Sendable {
     let store: CandleStore
     let state: Mutex<AggregatorState>
     let metrics: AggregatorMetrics
+    /// Tick received by the ingestor (`recv_ts`) -> its candles committed, between two heartbeats.
+    let tickToCandle = LatencyWindow()
     /// Rung when the state asks for a flush.
     let flushBell = Doorbell()
     /// Rung when the state asks for a close (or a partition is assigned).

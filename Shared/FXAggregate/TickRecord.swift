@@ -9,6 +9,8 @@ public struct TickRecord: Sendable, Equatable {
     public var kind: Kind
     public var ts: Int64
     public var seq: Int64?
+    /// When the ingestor received it (`recv_ts`, ns; optional in the contract): for latency only.
+    public var receivedAt: Int64?
     public var tradeID: String?
     public var price: DecimalText?
     public var size: DecimalText?
@@ -52,6 +54,7 @@ public struct TickRecord: Sendable, Equatable {
         guard let ts = value["ts"]?.int64Value, ts > 0 else { throw Invalid(reason: "invalid_timestamp", detail: "'ts'") }
         self.ts = ts
         seq = value["seq"]?.int64Value
+        receivedAt = value["recv_ts"]?.int64Value
         tradeID = value["trade_id"]?.stringValue
         switch kind {
         case .trade:

@@ -6,15 +6,19 @@ import ServiceLifecycle
 
 /// Every `health_interval_ms`: a heartbeat on `<prefix>health` (JSON v1, key `backfiller:<instance>`) with
 /// the ledger's state (gaps per status, the oldest gap not yet filled, minutes still to repair) and the
-/// instance's counters — the same totals as its `/metrics` and health bodies.
+/// instance's counters — the same totals as its `/metrics` and health bodies — and its lag on the
+/// `<prefix>gaps` partitions it owns.
 public struct BackfillerHeartbeat: Service {
     let context: BackfillerContext
     let counters: @Sendable () -> [(String, Int64)]
+    let lag: @Sendable () -> [KafkaPartitionLag]
     let startedAt: Int64
 
-    public init(context: BackfillerContext, counters: @escaping @Sendable () -> [(String, Int64)]) {
+    public init(context: BackfillerContext, counters: @escaping @Sendable () -> [(String, Int64)],
+                lag: @escaping @Sendable () -> [KafkaPartitionLag] = { [] }) {
         self.context = context
         self.counters = counters
+        self.lag = lag
         self.startedAt = WallClock.nanoseconds()
     }
 
@@ -48,8 +52,9 @@ public struct BackfillerHeartbeat: Service {
         }
     }
 
-    /// `{"v":1,"service":"backfiller","instance":"...","ts":...,"started_ts":...,"ledger":{...},"counters":{...}}`;
-    /// `ledger` is null when the database could not be asked.
+    /// `{"v":1,"service":"backfiller","instance":"...","ts":...,"started_ts":...,"ledger":{...},"partitions":[...],"counters":{...}}`;
+    /// `ledger` is null when the database could not be asked; `partitions` (`topic`, `partition`,
+    /// `consumed_offset`, `high_watermark`, `lag`) are the `<prefix>gaps` partitions this instance owns.
     func json(summary: GapLedger.Summary?, now: Int64) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
@@ -70,6 +75,17 @@ public struct BackfillerHeartbeat: Service {
         } else {
             w.null()
         }
+        w.key("partitions"); w.beginArray()
+        for partition in lag() {
+            w.beginObject()
+            w.key("topic"); w.string(partition.partition.topic)
+            w.key("partition"); w.number(Int64(partition.partition.partition))
+            w.key("consumed_offset"); w.number(partition.position)
+            w.key("high_watermark"); w.number(partition.highWatermark)
+            w.key("lag"); w.number(partition.lag)
+            w.endObject()
+        }
+        w.endArray()
         w.key("counters"); w.beginObject()
         for (name, value) in counters() { w.key(name); w.number(value) }
         w.endObject()

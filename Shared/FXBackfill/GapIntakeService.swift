@@ -6,6 +6,7 @@ import FXMetrics
 import FXPostgres
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Records every `<prefix>gaps` event in the gap ledger, once, in a consumer group so replicas share
 /// the events. An event that is not a valid gap goes to `<prefix>rejects` (`stage: backfill`). A Kafka
@@ -24,6 +25,8 @@ public final class GapIntakeService: Service, Sendable {
     let invalid: EventCounter
     let bootstraps: EventCounter
     let bootstrapsSkipped: EventCounter
+    /// The group consumer while it runs (for the heartbeat's lag).
+    let consumer = Mutex<KafkaConsumer?>(nil)
 
     public init(context: BackfillerContext) {
         self.context = context
@@ -44,6 +47,11 @@ public final class GapIntakeService: Service, Sendable {
          ("bootstraps_recorded", bootstraps.value), ("bootstraps_skipped", bootstrapsSkipped.value)]
     }
 
+    /// How far this instance is behind on its `<prefix>gaps` partitions.
+    public func lag() -> [KafkaPartitionLag] {
+        consumer.withLock { $0 }?.lag() ?? []
+    }
+
     public func run() async throws {
         guard await context.schemaReady(),
               let connection = await PostgresConnection.connectRetrying(context.database, logger: logger) else { return }
@@ -54,6 +62,8 @@ public final class GapIntakeService: Service, Sendable {
             let consumer = try KafkaConsumer(configuration: consumerConfiguration, groupID: configuration.consumerGroup,
                                              topics: [topics.gaps], logger: logger)
             let intake = Intake(service: self, ledger: GapLedger(connection: connection), producer: producer, consumer: consumer)
+            self.consumer.withLock { $0 = consumer }
+            defer { self.consumer.withLock { $0 = nil } }
             logger.info("recording gap events", metadata: ["group": .string(configuration.consumerGroup)])
             try await ServiceGroup(configuration: .init(services: [
                 .init(service: producer), .init(service: consumer),

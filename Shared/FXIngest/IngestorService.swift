@@ -1,6 +1,7 @@
 import CoreMetrics
 import FXCore
 import FXKafka
+import FXMetrics
 import Logging
 import ServiceLifecycle
 
@@ -17,6 +18,8 @@ public final class IngestorService: Service, Sendable {
     private let logger: Logger
     private let latencyObserver: (@Sendable (Duration) -> Void)?
     private let queue: PublishQueue
+    /// Frame received -> Kafka acknowledged, between two heartbeats (shipped in each heartbeat).
+    private let receiveToAck = LatencyWindow()
 
     public init(configuration: IngestorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, instance: String,
                 metricsFactory: any MetricsFactory, clock: IngestClock = .system, logger: Logger,
@@ -46,7 +49,11 @@ public final class IngestorService: Service, Sendable {
         let startedAt = clock.now()
         let publisher = KafkaPublisher(makeProducer: { [kafka, logger] in try KafkaProducer(configuration: kafka, logger: logger) },
                                        queue: queue, topics: topics, instance: instance,
-                                       metrics: metrics, logger: logger, latencyObserver: latencyObserver)
+                                       metrics: metrics, logger: logger,
+                                       latencyObserver: { [receiveToAck, latencyObserver] latency in
+                                           receiveToAck.record(nanoseconds: latency.nanosecondsClamped)
+                                           latencyObserver?(latency)
+                                       })
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await publisher.run() }
             await cancelWhenGracefulShutdown {
@@ -113,7 +120,8 @@ public final class IngestorService: Service, Sendable {
     private func heartbeat(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], startedAt: Int64) -> PublishItem {
         let report = HealthReport(instance: instance, timestamp: clock.now(), startedAt: startedAt,
                                   connections: connections.map(\.health), counters: counters.snapshot, queueDepth: queue.count,
-                                  circuits: circuits.sorted { $0.key < $1.key }.map { ($0.key, $0.value.state.rawValue) })
+                                  circuits: circuits.sorted { $0.key < $1.key }.map { ($0.key, $0.value.state.rawValue) },
+                                  latency: [("receive_to_ack", receiveToAck.drain())])
         return PublishItem(message: KafkaProducerMessage(topic: topics.health, key: Array(report.key.utf8), value: report.jsonBytes()),
                            kind: .health)
     }

@@ -62,6 +62,12 @@ public final class KafkaConsumer: Service, Sendable {
         core.cachedHighWatermark(partition)
     }
 
+    /// Lag per assigned partition, from local state only (no broker round trip): the consumer's position
+    /// and the cached high watermark. Empty when nothing is assigned or the handle is gone.
+    public func lag() -> [KafkaPartitionLag] {
+        core.lag()
+    }
+
     /// Stops fetching these partitions until ``resume(_:)``.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
         try core.pauseOrResume(partitions, pause: true)
@@ -310,6 +316,16 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .consume, rdkafka: result) }
         return RDKafkaTopicPartitionList.partitions(of: list).map(\.0).sorted()
+    }
+
+    func lag() -> [KafkaPartitionLag] {
+        guard let partitions = try? assignment(), !partitions.isEmpty else { return [] }
+        let list = RDKafkaTopicPartitionList(partitions)
+        let result = client.withHandle { rd_kafka_position($0, list.pointer) } ?? RD_KAFKA_RESP_ERR__DESTROY
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { return [] }
+        return RDKafkaTopicPartitionList.partitions(of: list.pointer).map { partition, offset, _ in
+            KafkaPartitionLag(partition: partition, position: offset >= 0 ? offset : nil, highWatermark: cachedHighWatermark(partition))
+        }
     }
 
     func pauseOrResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws {

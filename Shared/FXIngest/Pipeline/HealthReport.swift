@@ -1,11 +1,13 @@
 import FXCore
+import FXMetrics
 
 /// One `<prefix>health` heartbeat of an ingestor instance (JSON v1, key `ingestor:<instance>`):
 /// `v`, `service` (`ingestor`), `instance`, `ts` (ns), `started_ts`, `connections` (one object each:
 /// `id`, `source`, `state`, `symbols`, `messages`, `last_message_ts`, `reconnects`, `stale_symbols`,
 /// `open_gaps`, `last_error`), `counters` (`frames`, `ticks`, `heartbeats`, `rejects`, `gaps`,
 /// `delivered`, `delivery_failures`, `dropped`, `provider_errors`, `gaps_lost`), `queue_depth`,
-/// `circuits` (`{provider: closed|open|half_open}`).
+/// `circuits` (`{provider: closed|open|half_open}`), `latency` (`receive_to_ack`: frame received -> Kafka
+/// acknowledged since the previous heartbeat, a ``LatencySample``).
 public struct HealthReport: Sendable {
     public var instance: String
     public var timestamp: Int64
@@ -14,6 +16,7 @@ public struct HealthReport: Sendable {
     public var counters: [(String, Int)]
     public var queueDepth: Int
     public var circuits: [(String, String)]
+    public var latency: [(String, LatencySample)]
 
     public var key: String { "ingestor:\(instance)" }
 
@@ -47,6 +50,9 @@ public struct HealthReport: Sendable {
         writer.key("queue_depth"); writer.number(Int64(queueDepth))
         writer.key("circuits"); writer.beginObject()
         for (provider, state) in circuits { writer.key(provider); writer.string(state) }
+        writer.endObject()
+        writer.key("latency"); writer.beginObject()
+        for (measure, sample) in latency { writer.key(measure); sample.write(to: &writer) }
         writer.endObject()
         writer.endObject()
         return writer.bytes
