@@ -1,7 +1,9 @@
 import Histogram
 
-/// Latency percentiles in bounded memory: one HDR histogram (1 µs to 1 h, 3 significant digits, so
-/// every reported value is within 0.1% of the true one) per measure and source.
+/// Latency percentiles in bounded memory over a sliding window: per measure and source, one HDR
+/// histogram (1 µs to 1 h, 3 significant digits, so every reported value is within 0.1% of the true
+/// one) per slot of `window / slots`; percentiles merge the slots of the last `window`, so a p99 alert
+/// speaks of the last minutes, not of everything since the monitor started.
 public struct LatencyBook: Sendable {
     /// `p50`, `p90`, `p99`, `p99.9` in microseconds, and how many samples.
     public struct Percentiles: Sendable, Equatable {
@@ -12,37 +14,73 @@ public struct LatencyBook: Sendable {
         public var p999: UInt64
     }
 
-    /// What is measured: exchange time -> receive time (`recv_ts - ts` of each tick).
+    /// What is measured.
     public enum Measure: String, Sendable, CaseIterable {
+        /// Exchange time -> ingestor receive (`recv_ts - ts` of each tick on `<prefix>ticks`), per source.
         case exchangeToReceive = "exchange_to_receive"
+        /// Frame received -> Kafka acknowledged, from the ingestors' heartbeats (source `all`).
+        case receiveToAck = "receive_to_ack"
+        /// Tick received -> its candles committed, from the aggregators' heartbeats (source `all`).
+        case tickToCandle = "tick_to_candle"
+    }
+
+    struct Slot: Sendable {
+        var index: Int64
+        var histogram: Histogram<UInt64>
     }
 
     static let highest: UInt64 = 3_600_000_000
-    private var histograms: [String: Histogram<UInt64>] = [:]
+    /// How far back percentiles look, and in how many slots the window moves.
+    public let window: Int64
+    public let slots: Int64
+    private var series: [String: [Slot]] = [:]
     /// Samples below zero (clock skew between venue and ingestor) are counted, not recorded.
     public private(set) var negative: [String: Int64] = [:]
 
-    public init() {}
+    public init(window: Duration = .seconds(300), slots: Int = 5) {
+        self.slots = Int64(max(1, slots))
+        self.window = max(window.nanosecondsClamped, self.slots)
+    }
 
     static func key(_ measure: Measure, _ source: String) -> String { "\(measure.rawValue)|\(source)" }
 
-    /// Records one sample, `nanoseconds` long.
-    public mutating func record(_ measure: Measure, source: String, nanoseconds: Int64) {
+    /// Records one sample, `nanoseconds` long, seen at `now`.
+    public mutating func record(_ measure: Measure, source: String, nanoseconds: Int64, now: Int64) {
         let key = Self.key(measure, source)
         guard nanoseconds >= 0 else { negative[key, default: 0] += 1; return }
-        var histogram = histograms[key] ?? Histogram<UInt64>(highestTrackableValue: Self.highest, numberOfSignificantValueDigits: .three)
-        histogram.record(min(UInt64(nanoseconds / 1_000), Self.highest))
-        histograms[key] = histogram
+        record(key, micros: UInt64(nanoseconds / 1_000), count: 1, now: now)
     }
 
-    public func percentiles(_ measure: Measure, source: String) -> Percentiles? {
-        guard let histogram = histograms[Self.key(measure, source)], histogram.totalCount > 0 else { return nil }
-        return Percentiles(count: histogram.totalCount, p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
-                           p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9))
+    /// Adds a heartbeat's buckets (`[(microseconds, count)]`, as ``LatencySample`` ships them).
+    public mutating func merge(_ measure: Measure, source: String, buckets: [(micros: UInt64, count: UInt64)], now: Int64) {
+        let key = Self.key(measure, source)
+        for bucket in buckets { record(key, micros: bucket.micros, count: bucket.count, now: now) }
+    }
+
+    private mutating func record(_ key: String, micros: UInt64, count: UInt64, now: Int64) {
+        let index = now / (window / slots)
+        var slots = series[key] ?? []
+        if slots.last?.index != index {
+            slots.removeAll { $0.index <= index - self.slots }
+            slots.append(Slot(index: index, histogram: Histogram<UInt64>(highestTrackableValue: Self.highest, numberOfSignificantValueDigits: .three)))
+        }
+        _ = slots[slots.count - 1].histogram.record(min(micros, Self.highest), count: count)
+        series[key] = slots
+    }
+
+    /// The percentiles of the last `window` before `now` (nil: no sample in it).
+    public func percentiles(_ measure: Measure, source: String, now: Int64) -> Percentiles? {
+        let index = now / (window / slots)
+        let recent = (series[Self.key(measure, source)] ?? []).filter { $0.index > index - slots }
+        guard var merged = recent.first?.histogram else { return nil }
+        for slot in recent.dropFirst() { merged.add(slot.histogram) }
+        guard merged.totalCount > 0 else { return nil }
+        return Percentiles(count: merged.totalCount, p50: merged.valueAtPercentile(50), p90: merged.valueAtPercentile(90),
+                           p99: merged.valueAtPercentile(99), p999: merged.valueAtPercentile(99.9))
     }
 
     /// The sources with samples for `measure`.
     public func sources(_ measure: Measure) -> [String] {
-        histograms.keys.filter { $0.hasPrefix(measure.rawValue + "|") }.map { String($0.dropFirst(measure.rawValue.count + 1)) }.sorted()
+        series.keys.filter { $0.hasPrefix(measure.rawValue + "|") }.map { String($0.dropFirst(measure.rawValue.count + 1)) }.sorted()
     }
 }

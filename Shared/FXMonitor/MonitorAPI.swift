@@ -5,7 +5,9 @@ import Hummingbird
 /// - `GET /api/streams`: `{"ts":..., "streams":[{"source","symbol","venue_symbol","state","since","reason",
 ///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
 /// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}`
-/// - `GET /api/latency`: `{"ts":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}}}`
+/// - `GET /api/latency`: `{"ts":..., "window_ms":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}},
+///   "receive_to_ack":{"all":{...}}, "tick_to_candle":{"all":{...}}}` (over the last `latency_window`)
+/// - `GET /api/pipeline`: rates, consumer lag and the backfill queue (see ``pipeline(_:now:)``)
 /// - `GET /api/candles?source=&symbol=&timeframe=`: the latest candles of a stream (see ``candles(_:service:)``)
 /// - `GET /`: the status page (``StatusPage``)
 /// - `GET /api/alerts`: `{"ts":..., "firing":[<alert event>...], "recent":[<alert event>...]}` (the `<prefix>alerts` JSON)
@@ -17,6 +19,7 @@ public enum MonitorAPI {
                 json(instances(service.board.withLock { $0.instanceSnapshot }, now: WallClock.nanoseconds()))
             }
             router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: WallClock.nanoseconds())) }
+            router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.pipeline.withLock { $0 }, now: WallClock.nanoseconds())) }
             router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
             router.get("/") { _, _ -> Response in
                 Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -75,10 +78,11 @@ public enum MonitorAPI {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
         w.key("ts"); w.number(now)
+        w.key("window_ms"); w.number(book.window / 1_000_000)
         for measure in LatencyBook.Measure.allCases {
             w.key(measure.rawValue); w.beginObject()
             for source in book.sources(measure) {
-                guard let p = book.percentiles(measure, source: source) else { continue }
+                guard let p = book.percentiles(measure, source: source, now: now) else { continue }
                 w.key(source); w.beginObject()
                 w.key("count"); w.number(Int64(p.count))
                 w.key("p50_us"); w.number(Int64(p.p50))
@@ -88,6 +92,56 @@ public enum MonitorAPI {
                 w.endObject()
             }
             w.endObject()
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// `{"ts":..., "rates":{"<kind>":{"<source>":{"last_minute":n,"total":n}}}, "lag":[{"service","instance","topic",
+    /// "partition","lag","reported_ts"}], "backfill":{"queued","open","filling","failed","unfillable","filled",
+    /// "oldest_unfilled_from_ts","oldest_age_ms","minutes_to_repair","reported_ts"} | null}`; kinds: `ticks`, `gaps`,
+    /// `rejects`, `candles` (per source), `reconnects` (per source), `errors` (per service).
+    static func pipeline(_ book: PipelineBook, now: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 1024)
+        w.beginObject()
+        w.key("ts"); w.number(now)
+        w.key("rates"); w.beginObject()
+        for kind in PipelineBook.Kind.allCases {
+            w.key(kind.rawValue); w.beginObject()
+            for source in book.sources(kind) {
+                let rate = book.rate(kind, source: source, now: now)
+                w.key(source); w.beginObject()
+                w.key("last_minute"); w.number(rate.lastMinute)
+                w.key("total"); w.number(rate.total)
+                w.endObject()
+            }
+            w.endObject()
+        }
+        w.endObject()
+        w.key("lag"); w.beginArray()
+        for partition in book.partitionLags {
+            w.beginObject()
+            w.key("service"); w.string(partition.service)
+            w.key("instance"); w.string(partition.instance)
+            w.key("topic"); w.string(partition.topic)
+            w.key("partition"); w.number(partition.partition)
+            w.key("lag"); w.number(partition.lag)
+            w.key("reported_ts"); w.number(partition.reportedAt)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("backfill")
+        if let backfill = book.backfill {
+            w.beginObject()
+            w.key("queued"); w.number(backfill.queued)
+            for status in ["open", "filling", "failed", "unfillable", "filled"] { w.key(status); w.number(backfill.byStatus[status] ?? 0) }
+            w.key("oldest_unfilled_from_ts"); w.number(backfill.oldestUnfilledFrom)
+            w.key("oldest_age_ms"); w.number(backfill.oldestUnfilledFrom.map { max(0, now - $0) / 1_000_000 })
+            w.key("minutes_to_repair"); w.number(backfill.minutesToRepair)
+            w.key("reported_ts"); w.number(backfill.reportedAt)
+            w.endObject()
+        } else {
+            w.null()
         }
         w.endObject()
         return w.bytes

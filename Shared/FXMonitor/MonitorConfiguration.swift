@@ -9,6 +9,7 @@ public struct MonitorConfiguration: ConfigSection {
     public var staleAfter: [String] = []
     public var instanceMissingAfter: Duration = .seconds(15)
     public var evaluateInterval: Duration = .seconds(1)
+    public var latencyWindow: Duration = .seconds(300)
     /// Empty: the built-in rules (``AlertRule/defaults``, the same as `deploy/monitor-alerts.yaml`).
     public var alertRulesPath = ""
     public var webhooks: [String] = []
@@ -56,6 +57,9 @@ public struct MonitorConfiguration: ConfigSection {
         Setting(\.evaluateInterval, key: "evaluate_interval_ms", env: "EVALUATE_INTERVAL_MS", flag: "evaluate-interval-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(50), max: .seconds(60)),
                 help: "How often stream states are derived again."),
+        Setting(\.latencyWindow, key: "latency_window", env: "LATENCY_WINDOW", flag: "latency-window",
+                reader: .duration(bareUnit: .seconds, min: .seconds(10), max: .seconds(86_400)),
+                help: "How far back latency percentiles (and the p99 alert) look; the window moves in fifths."),
         Setting(\.alertRulesPath, key: "alert_rules", env: "ALERT_RULES", flag: "alert-rules", reader: .string(nonEmpty: false),
                 help: "Path of the alert rules file (YAML, see deploy/monitor-alerts.yaml); empty: the built-in rules."),
         Setting(list: \.webhooks, key: "webhooks", env: "ALERT_WEBHOOKS", flag: "webhook", item: webhookItem, secret: true,

@@ -4,7 +4,10 @@ import Synchronization
 /// The monitor's per-subject metrics, for Prometheus rules equivalent to its own
 /// (`deploy/prometheus-alerts.yml`): `fx_monitor_stream_state{source,symbol}` (0 live, 1 quiet, 2 stale,
 /// 3 down), `fx_monitor_instance_up{service,instance}` (1 alive, 0 missing),
-/// `fx_monitor_latency_p99_seconds{source}` (exchange -> receive), `fx_monitor_gaps_total{source,symbol}`.
+/// `fx_monitor_latency_p99_seconds{source}` (exchange -> receive), `fx_monitor_gaps_total{source,symbol}`;
+/// and for dashboards `fx_monitor_stage_latency_p99_seconds{measure}` (`receive_to_ack`, `tick_to_candle`),
+/// `fx_monitor_consumer_lag{service,topic,partition}`, `fx_monitor_backfill_queued_gaps` and
+/// `fx_monitor_backfill_oldest_gap_age_seconds`.
 final class MonitorMetrics: Sendable {
     let factory: any MetricsFactory
     private let gauges = Mutex<[String: Gauge]>([:])
@@ -42,6 +45,23 @@ final class MonitorMetrics: Sendable {
         }
         for (source, milliseconds) in p99 {
             gauge("fx_monitor_latency_p99_seconds", [("source", source)]).record(Double(milliseconds) / 1_000)
+        }
+    }
+
+    func update(pipeline: PipelineBook, latency: LatencyBook, now: Int64) {
+        for measure in [LatencyBook.Measure.receiveToAck, .tickToCandle] {
+            guard let p = latency.percentiles(measure, source: "all", now: now) else { continue }
+            gauge("fx_monitor_stage_latency_p99_seconds", [("measure", measure.rawValue)]).record(Double(p.p99) / 1_000_000)
+        }
+        for partition in pipeline.partitionLags {
+            guard let lag = partition.lag else { continue }
+            gauge("fx_monitor_consumer_lag", [("service", partition.service), ("topic", partition.topic), ("partition", String(partition.partition))])
+                .record(Double(lag))
+        }
+        if let backfill = pipeline.backfill {
+            gauge("fx_monitor_backfill_queued_gaps", []).record(Double(backfill.queued))
+            let age = backfill.oldestUnfilledFrom.map { max(0, now - $0) } ?? 0
+            gauge("fx_monitor_backfill_oldest_gap_age_seconds", []).record(Double(age / 1_000_000) / 1_000)
         }
     }
 

@@ -9,12 +9,13 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Watches the pipeline: reads `<prefix>health`, `<prefix>gaps` and `<prefix>ticks` from their newest
-/// messages (a consumer group of its own per instance, nothing committed: its state is rebuilt from the
-/// live topics), keeps a ``StreamBoard`` and a ``LatencyBook``, derives states every
-/// `evaluate_interval_ms` (logging each change), runs the alert rules on them (``AlertEngine``; events go
-/// out through the ``AlertDispatcher``) and serves everything as JSON: `/api/streams`, `/api/instances`,
-/// `/api/latency`, `/api/alerts`.
+/// Watches the pipeline: reads `<prefix>health`, `<prefix>gaps`, `<prefix>ticks`, `<prefix>rejects` and
+/// `<prefix>candles` from their newest messages (a consumer group of its own per instance, nothing
+/// committed: its state is rebuilt from the live topics), keeps a ``StreamBoard``, a ``LatencyBook`` and a
+/// ``PipelineBook`` (rates, lag, backfill queue), derives states every `evaluate_interval_ms` (logging each
+/// change), runs the alert rules on them (``AlertEngine``; events go out through the ``AlertDispatcher``)
+/// and serves everything as JSON: `/api/streams`, `/api/instances`, `/api/latency`, `/api/pipeline`,
+/// `/api/alerts`.
 public final class MonitorService: Service, Sendable {
     let configuration: MonitorConfiguration
     let kafka: KafkaConfiguration
@@ -22,7 +23,8 @@ public final class MonitorService: Service, Sendable {
     let instance: String
     let logger: Logger
     let board: Mutex<StreamBoard>
-    let latency = Mutex(LatencyBook())
+    let latency: Mutex<LatencyBook>
+    let pipeline = Mutex(PipelineBook())
     let engine: Mutex<AlertEngine>
     /// The latest alert events, newest last (at most 200), for `/api/alerts`.
     let recentAlerts = Mutex<[AlertEvent]>([])
@@ -41,6 +43,7 @@ public final class MonitorService: Service, Sendable {
         self.database = database
         self.configuration = configuration
         self.engine = Mutex(AlertEngine(rules: rules))
+        self.latency = Mutex(LatencyBook(window: configuration.latencyWindow))
         self.metricsFactory = metricsFactory
         self.subjects = MonitorMetrics(factory: metricsFactory)
         self.kafka = kafka
@@ -70,14 +73,15 @@ public final class MonitorService: Service, Sendable {
         var properties = kafka
         properties.properties["auto.offset.reset"] = "latest"
         properties.properties["enable.partition.eof"] = "false"
+        let watched = [topics.health, topics.gaps, topics.ticks, topics.rejects, topics.candles]
         let consumer = try KafkaConsumer(configuration: properties, groupID: "\(topics.prefix)monitor.\(instance)",
-                                         topics: [topics.health, topics.gaps, topics.ticks], logger: logger)
+                                         topics: watched, logger: logger)
         let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
         let alerts = AlertDispatcher(webhooks: configuration.webhooks, timeout: configuration.webhookTimeout,
                                      attempts: configuration.webhookAttempts, producer: producer, topic: topics.alerts,
                                      metricsFactory: metricsFactory, logger: logger)
         dispatcher.withLock { $0 = alerts }
-        logger.info("watching streams", metadata: ["topics": .string([topics.health, topics.gaps, topics.ticks].joined(separator: ",")),
+        logger.info("watching streams", metadata: ["topics": .string(watched.joined(separator: ",")),
                                                    "alert_rules": .string(engine.withLock { $0.rules.map(\.name) }.joined(separator: ",")),
                                                    "webhooks": .stringConvertible(configuration.webhooks.count)])
         try await ServiceGroup(configuration: .init(services: [
@@ -98,16 +102,30 @@ public final class MonitorService: Service, Sendable {
             guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
                   let ts = message["ts"]?.int64Value else { return }
             board.withLock { $0.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol, eventTs: ts, now: now) }
+            pipeline.withLock { $0.count(.ticks, source: source, now: now) }
             if let received = message["recv_ts"]?.int64Value {
-                latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts) }
+                latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now) }
             }
         } else if topic == topics.gaps {
             if let gap = try? GapEvent(json: value) {
                 board.withLock { $0.gap(gap, now: now) }
-                if gap.reason != .bootstrap { subjects.gap(source: gap.source, symbol: gap.symbol) }
+                if gap.reason != .bootstrap {
+                    subjects.gap(source: gap.source, symbol: gap.symbol)
+                    pipeline.withLock { $0.count(.gaps, source: gap.source, now: now) }
+                }
             }
         } else if topic == topics.health {
             board.withLock { $0.heartbeat(message, now: now) }
+            pipeline.withLock { $0.heartbeat(message, now: now) }
+            let stages: [(String, LatencyBook.Measure)] = [("receive_to_ack", .receiveToAck), ("tick_to_candle", .tickToCandle)]
+            for (name, measure) in stages {
+                let buckets = LatencySample.buckets(of: message["latency"]?[name])
+                if !buckets.isEmpty { latency.withLock { $0.merge(measure, source: "all", buckets: buckets, now: now) } }
+            }
+        } else if topic == topics.rejects {
+            pipeline.withLock { $0.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now) }
+        } else if topic == topics.candles {
+            pipeline.withLock { $0.count(.candles, source: message["source"]?.stringValue ?? "unknown", now: now) }
         }
     }
 
@@ -122,6 +140,7 @@ public final class MonitorService: Service, Sendable {
             logger.notice("stream \(change.to.rawValue)", metadata: ["source": .string(change.source), "symbol": .string(change.symbol),
                                                                      "from": .string(change.from?.rawValue ?? "new"), "reason": .string(change.reason)])
         }
+        for instance in instances where !instance.alive { pipeline.withLock { $0.forget(instance: instance.key) } }
         for instance in instances {
             logger.notice(instance.alive ? "instance heard from" : "instance missing: no heartbeat",
                           metadata: ["instance": .string(instance.key)])
@@ -131,11 +150,12 @@ public final class MonitorService: Service, Sendable {
             streams: snapshot, instances: board.withLock { $0.instanceSnapshot },
             latencyP99: latency.withLock { book in
                 Dictionary(uniqueKeysWithValues: book.sources(.exchangeToReceive).compactMap { source in
-                    book.percentiles(.exchangeToReceive, source: source).map { (source, Int64($0.p99 / 1_000)) }
+                    book.percentiles(.exchangeToReceive, source: source, now: now).map { (source, Int64($0.p99 / 1_000)) }
                 })
             },
             gapsLastHour: board.withLock { $0.gapsLastHour(now: now) })
         subjects.update(streams: snapshot, instances: inputs.instances, p99: inputs.latencyP99)
+        subjects.update(pipeline: pipeline.withLock { $0 }, latency: latency.withLock { $0 }, now: now)
         let alertEvents = engine.withLock { $0.evaluate(inputs, now: now) }
         guard !alertEvents.isEmpty else { return }
         recentAlerts.withLock { recent in

@@ -1,9 +1,12 @@
 /// The monitor's status page at `/`: one self-contained HTML document (no asset from anywhere else, so it
 /// works offline) that polls the JSON API every 2 s and redraws without a reload: service instances,
-/// every stream with its state, reason, ticks and gaps, latency percentiles, firing alerts, and per
-/// symbol a candlestick chart of its latest 1-minute candles (inline SVG, refreshed every 10 s).
+/// every stream with its state, reason, ticks and gaps, latency percentiles of every stage, rates per
+/// source, consumer lag, the backfill queue, firing alerts, and per symbol a candlestick chart of its
+/// latest 1-minute candles (inline SVG, refreshed every 10 s).
 /// Element ids for tests and people: `#streams` rows carry `data-stream="<source>:<symbol>"` and
-/// `data-state`; each chart is an `svg.chart` with one `rect.candle` per candle.
+/// `data-state`; `#latency` rows `data-measure`; `#rates` rows `data-source`; `#lag` rows
+/// `data-partition="<topic>:<partition>"`; `#backfill` holds `data-queued`; each chart is an
+/// `svg.chart` with one `rect.candle` per candle.
 enum StatusPage {
     static let html = #"""
     <!doctype html>
@@ -30,7 +33,11 @@ enum StatusPage {
     <h2>Alerts</h2><table><thead><tr><th>alert</th><th>severity</th><th>since</th><th>summary</th></tr></thead><tbody id="alerts"></tbody></table>
     <h2>Services</h2><table><thead><tr><th>instance</th><th>state</th><th>last heartbeat</th></tr></thead><tbody id="instances"></tbody></table>
     <h2>Streams</h2><table><thead><tr><th>source</th><th>symbol</th><th>state</th><th>since</th><th>why</th><th>ticks</th><th>gaps</th></tr></thead><tbody id="streams"></tbody></table>
-    <h2>Latency (exchange → receive)</h2><table><thead><tr><th>source</th><th>samples</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th></tr></thead><tbody id="latency"></tbody></table>
+    <h2>Latency <span class="muted" id="window"></span></h2><table><thead><tr><th>stage</th><th>source</th><th>samples</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th></tr></thead><tbody id="latency"></tbody></table>
+    <h2>Rates (last minute)</h2><table><thead><tr><th>source</th><th>ticks</th><th>candles</th><th>gaps</th><th>rejects</th><th>reconnects</th></tr></thead><tbody id="rates"></tbody></table>
+    <div class="muted" id="errors"></div>
+    <h2>Consumer lag</h2><table><thead><tr><th>instance</th><th>topic</th><th>partition</th><th>lag</th><th>reported</th></tr></thead><tbody id="lag"></tbody></table>
+    <h2>Backfill</h2><div id="backfill" class="muted">no backfiller heard from</div>
     <h2>Latest 1-minute candles</h2><div id="charts"></div>
     <script>
     "use strict";
@@ -77,15 +84,25 @@ enum StatusPage {
     }
     async function refresh() {
       try {
-        const [streams, instances, alerts, latency] = await Promise.all([get("/api/streams"), get("/api/instances"), get("/api/alerts"), get("/api/latency")]);
+        const [streams, instances, alerts, latency, pipeline] = await Promise.all([get("/api/streams"), get("/api/instances"), get("/api/alerts"), get("/api/latency"), get("/api/pipeline")]);
         rows("streams", streams.streams.map((s) => '<tr data-stream="' + text(s.source + ":" + s.symbol) + '" data-state="' + text(s.state) + '"><td>' + text(s.source) + '</td><td>' + text(s.symbol) +
           '</td><td><span class="state ' + text(s.state) + '">' + text(s.state) + '</span></td><td>' + ago(s.since) + '</td><td>' + text(s.reason) + '</td><td>' + s.ticks + '</td><td>' + s.gaps + '</td></tr>'));
         rows("instances", instances.instances.map((i) => '<tr data-instance="' + text(i.service + ":" + i.instance) + '"><td>' + text(i.service + ":" + i.instance) + '</td><td><span class="state ' + (i.alive ? "alive" : "missing") + '">' +
           (i.alive ? "alive" : "missing") + '</span></td><td>' + ago(i.last_seen_ts) + '</td></tr>'));
         rows("alerts", alerts.firing.map((a) => '<tr data-alert="' + text(a.id) + '"><td>' + text(a.rule) + '</td><td><span class="state ' + text(a.severity) + '">' + text(a.severity) + '</span></td><td>' +
           ago(a.started_ts) + '</td><td>' + text(a.summary) + '</td></tr>'));
-        const sources = latency.exchange_to_receive || {};
-        rows("latency", Object.keys(sources).sort().map((k) => { const p = sources[k]; return '<tr><td>' + text(k) + '</td><td>' + p.count + '</td><td>' + ms(p.p50_us) + '</td><td>' + ms(p.p90_us) + '</td><td>' + ms(p.p99_us) + '</td><td>' + ms(p.p999_us) + '</td></tr>'; }));
+        const stages = {exchange_to_receive: "exchange → receive", receive_to_ack: "receive → Kafka ack", tick_to_candle: "tick → candle"};
+        document.getElementById("window").textContent = "(last " + Math.round(latency.window_ms / 60000) + " min)";
+        rows("latency", Object.keys(stages).flatMap((m) => Object.keys(latency[m] || {}).sort().map((k) => { const p = latency[m][k];
+          return '<tr data-measure="' + m + '"><td>' + stages[m] + '</td><td>' + text(k) + '</td><td>' + p.count + '</td><td>' + ms(p.p50_us) + '</td><td>' + ms(p.p90_us) + '</td><td>' + ms(p.p99_us) + '</td><td>' + ms(p.p999_us) + '</td></tr>'; })));
+        const r = pipeline.rates, kinds = ["ticks", "candles", "gaps", "rejects", "reconnects"];
+        const rateSources = [...new Set(kinds.flatMap((k) => Object.keys(r[k] || {})))].sort();
+        rows("rates", rateSources.map((src) => '<tr data-source="' + text(src) + '"><td>' + text(src) + '</td>' + kinds.map((k) => '<td data-kind="' + k + '">' + ((r[k] || {})[src]?.last_minute ?? 0) + '</td>').join("") + '</tr>'));
+        document.getElementById("errors").textContent = "errors in the last minute: " + (Object.keys(r.errors || {}).sort().map((svc) => svc + " " + r.errors[svc].last_minute).join(", ") || "none reported");
+        rows("lag", pipeline.lag.map((l) => '<tr data-partition="' + text(l.topic + ":" + l.partition) + '"><td>' + text(l.service + ":" + l.instance) + '</td><td>' + text(l.topic) + '</td><td>' + l.partition + '</td><td>' + (l.lag ?? "–") + '</td><td>' + ago(l.reported_ts) + '</td></tr>'));
+        const b = pipeline.backfill, backfill = document.getElementById("backfill");
+        if (b) { backfill.dataset.queued = String(b.queued); backfill.textContent = b.queued + " gaps queued (" + b.open + " open, " + b.filling + " filling, " + b.failed + " failed), " + b.unfillable + " unfillable, " + b.filled + " filled" +
+          (b.oldest_unfilled_from_ts ? "; oldest from " + ago(b.oldest_unfilled_from_ts) : "") + "; " + b.minutes_to_repair + " minutes to repair"; }
         document.getElementById("updated").textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC · " + streams.streams.length + " streams";
         await refreshCharts(streams.streams);
       } catch (e) {
