@@ -24,6 +24,5 @@ public struct ServiceRole: Sendable {
     public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103,
                                                requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] })
     public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
-                                            requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.alerts] },
-                                            pendingWork: "consumer lag, receive->Kafka and tick->candle latencies and the backfill queue are not watched yet: stream states, instances, exchange->receive latency, alerts and the status page are")
+                                            requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.rejects, $0.candles, $0.alerts] })
 }
