@@ -9,7 +9,9 @@ import Logging
 /// The monitor's intake and memory: `fxtick` messages over `--streams` streams (plus a heartbeat and a
 /// gap event every 1,000 messages) through `MonitorService.apply`, against parsing the same messages
 /// with `JSONParser` alone (the floor: the monitor parses each message once); then one evaluation of
-/// every stream (states, alert rules, per-stream gauges) and the process's RSS with all streams known.
+/// every stream (states, alert rules, per-stream gauges) and the process's RSS with all streams known;
+/// then each kind of event on its own (ticks, heartbeats of all three services with latency samples and
+/// partitions, gap events, candles, rejects), each against parsing the same messages alone.
 struct MonitorBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "monitor")
     @OptionGroup var options: BenchOptions
@@ -56,11 +58,56 @@ struct MonitorBenchmark: AsyncParsableCommand {
             evaluations.append(seconds(ContinuousClock.now - evaluateStart))
         }
         ratios.printSummary(goal: nil)
+        for (kind, topic, ring) in Self.kinds(topics: topics, streams: streams, now: now) {
+            let count = min(messages, 100_000)
+            var report = RatioReport(name: "monitor intake of \(kind) vs parsing alone", unit: "msg/s")
+            for _ in 0..<options.rounds {
+                let parseStart = ContinuousClock.now
+                var parsed = 0
+                for index in 0..<count where (try? JSONParser().parse(ring[index % ring.count])) != nil { parsed += 1 }
+                let parse = seconds(ContinuousClock.now - parseStart)
+                let applyStart = ContinuousClock.now
+                for index in 0..<count { service.apply(topic: topic, value: ring[index % ring.count], now: WallClock.nanoseconds()) }
+                report.add(baseline: Double(parsed) / parse, bridge: Double(count) / seconds(ContinuousClock.now - applyStart))
+            }
+            report.printSummary(goal: nil)
+        }
         let evaluation = evaluations.sorted()[evaluations.count / 2]
         let rssAfter = Self.rssMiB()
         print(String(format: "monitor: one evaluation of %d streams (states, alert rules, gauges): median %.1f ms", streams, evaluation * 1000))
         print(String(format: "monitor: RSS %.0f MiB with %d streams known (%.0f MiB before; the benchmark's message ring included) — goal <= 100 MB: %@",
                      rssAfter, streams, rssBefore, rssAfter <= 100 ? "met" : "NOT met"))
+    }
+
+    /// One ring of distinct messages per kind of event, shaped like the services' own.
+    static func kinds(topics: TopicNames, streams: Int, now: Int64) -> [(String, String, [[UInt8]])] {
+        let buckets = (0..<40).map { "[\(1_000 + $0 * 250),\(1 + $0 % 7)]" }.joined(separator: ",")
+        let latency = #"{"count":200,"p50_us":5000,"p90_us":9000,"p99_us":10500,"p999_us":10750,"max_us":10750,"buckets":[\#(buckets)]}"#
+        let health: [[UInt8]] = (0..<300).map { index in
+            switch index % 3 {
+            case 0:
+                return Array(#"{"v":1,"service":"ingestor","instance":"ing-\#(index)","ts":\#(now),"started_ts":\#(now),"connections":[{"id":"coinbase-0","source":"coinbase","state":"streaming","symbols":100,"messages":\#(index * 10),"last_message_ts":\#(now),"reconnects":\#(index),"stale_symbols":0,"open_gaps":0,"last_error":null}],"counters":{"frames":\#(index * 10),"ticks":\#(index * 9),"provider_errors":0,"delivery_failures":0,"dropped":0},"queue_depth":0,"circuits":{"coinbase":"closed"},"latency":{"receive_to_ack":\#(latency)}}"#.utf8)
+            case 1:
+                return Array(#"{"v":1,"service":"aggregator","instance":"agg-\#(index)","ts":\#(now),"partitions":[{"topic":"bench.ticks","partition":0,"generation":3,"consumed_offset":\#(index * 100),"high_watermark":\#(index * 100 + 5),"lag":5,"pending":10,"watermark_ts":\#(now)}],"counters":{"ticks":\#(index * 100),"flush_failures":0},"last_flush_ms":3.2,"latency":{"tick_to_candle":\#(latency)}}"#.utf8)
+            default:
+                return Array(#"{"v":1,"service":"backfiller","instance":"bf-\#(index)","ts":\#(now),"started_ts":\#(now),"ledger":{"open":2,"filling":1,"failed":0,"unfillable":1,"filled":40,"oldest_unfilled_from_ts":\#(now - 60_000_000_000),"minutes_to_repair":12},"partitions":[{"topic":"bench.gaps","partition":0,"consumed_offset":48,"high_watermark":48,"lag":0}],"counters":{"gaps_failed":0,"history_rejects":0}}"#.utf8)
+            }
+        }
+        let gaps: [[UInt8]] = (0..<streams).map { index in
+            GapEvent(source: "coinbase", symbol: "S\(index)/USD", venueSymbol: "S\(index)-USD", from: now - 5_000_000_000, to: now,
+                     reason: .disconnect, detectedAt: now, detail: "bench", instance: "ing-0").jsonBytes()
+        }
+        let candles: [[UInt8]] = (0..<streams).map { index in
+            Array(#"{"v":1,"source":"coinbase","symbol":"S\#(index)/USD","timeframe":"1m","price_type":"trade","start":\#(now),"end":\#(now + 60_000_000_000),"open":"100.25","high":"100.5","low":"100","close":"100.3","volume":"3.2041","tick_count":57,"vwap":"100.2","final":false,"revision":1,"origin":"stream"}"#.utf8)
+        }
+        let rejects: [[UInt8]] = (0..<1_000).map { index in
+            Array(#"{"v":1,"source":"coinbase","stage":"ingest","reason":"malformed_json","detail":"JSON syntax at byte 24","recv_ts":\#(now),"raw":"{\"type\":\"match\",\"price\":","raw_encoding":"utf8","raw_bytes":24,"truncated":false,"instance":"ing-\#(index)"}"#.utf8)
+        }
+        let ticks: [[UInt8]] = (0..<streams).map { index in
+            Array(#"{"v":1,"kind":"trade","source":"coinbase","symbol":"S\#(index)/USD","venue_symbol":"S\#(index)-USD","ts":\#(now),"recv_ts":\#(now + 1_500_000),"seq":\#(index),"price":"100.25","size":"0.5","side":"buy","trade_id":"\#(index)"}"#.utf8)
+        }
+        return [("ticks", topics.ticks, ticks), ("heartbeats", topics.health, health), ("gap events", topics.gaps, gaps),
+                ("candles", topics.candles, candles), ("rejects", topics.rejects, rejects)]
     }
 
     static func rssMiB() -> Double {

@@ -53,19 +53,27 @@ public struct LatencyBook: Sendable {
 
     /// Adds a heartbeat's buckets (`[(microseconds, count)]`, as ``LatencySample`` ships them).
     public mutating func merge(_ measure: Measure, source: String, buckets: [(micros: UInt64, count: UInt64)], now: Int64) {
+        guard !buckets.isEmpty else { return }
         let key = Self.key(measure, source)
-        for bucket in buckets { record(key, micros: bucket.micros, count: bucket.count, now: now) }
+        let last = currentSlot(key, now: now)
+        for bucket in buckets { _ = series[key]![last].histogram.record(min(bucket.micros, Self.highest), count: bucket.count) }
     }
 
     private mutating func record(_ key: String, micros: UInt64, count: UInt64, now: Int64) {
+        let last = currentSlot(key, now: now)
+        // In place: a copy of the slot would copy the histogram's counts (about 180 KB) per sample.
+        _ = series[key]![last].histogram.record(min(micros, Self.highest), count: count)
+    }
+
+    /// The position of `now`'s slot in `key`'s series, opened (and slots beyond the window dropped) if new.
+    private mutating func currentSlot(_ key: String, now: Int64) -> Int {
         let index = now / (window / slots)
-        var slots = series[key] ?? []
-        if slots.last?.index != index {
-            slots.removeAll { $0.index <= index - self.slots }
-            slots.append(Slot(index: index, histogram: Histogram<UInt64>(highestTrackableValue: Self.highest, numberOfSignificantValueDigits: .three)))
+        if series[key]?.last?.index != index {
+            series[key, default: []].removeAll { $0.index <= index - self.slots }
+            series[key, default: []].append(Slot(index: index, histogram: Histogram<UInt64>(highestTrackableValue: Self.highest,
+                                                                                             numberOfSignificantValueDigits: .three)))
         }
-        _ = slots[slots.count - 1].histogram.record(min(micros, Self.highest), count: count)
-        series[key] = slots
+        return series[key]!.count - 1
     }
 
     /// The percentiles of the last `window` before `now` (nil: no sample in it).
