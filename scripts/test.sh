@@ -10,6 +10,8 @@ eval "$(bash scripts/stack.sh env)"
 export TANSU_BIN PG_BIN
 python3 -c "import yaml" 2>/dev/null || python3 -m pip install -q pyyaml 2>/dev/null || python3 -m pip install -q --break-system-packages pyyaml
 python3 scripts/validate-deploy.py "$FX_ROOT"
+# The Dockerfile is linted (hadolint, installed by install-deps); each ignored rule is justified inline.
+hadolint deploy/Dockerfile && echo "[test] hadolint: deploy/Dockerfile clean"
 swift build --build-tests
 # Which back-end the main database runs on (the suite covers both: see below).
 TIMESCALE="$(psql "$DATABASE_URL" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'" 2>/dev/null || true)"

@@ -6,19 +6,28 @@ import ServiceLifecycle
 /// The body of every service executable's `main`.
 public enum ServiceMain {
     /// Reads the configuration (exit 78 with one line on a bad value, 64 on an unknown flag), answers
-    /// `--help` and `--print-config`, bootstraps logging and metrics (the only place that does), runs
-    /// the service group until SIGTERM/SIGINT.
+    /// `--help` and `--print-config` (and `healthcheck`: see ``HealthProbe``), bootstraps logging and
+    /// metrics (the only place that does), runs the service group until SIGTERM/SIGINT.
     public static func main<Definition: ServiceDefinition>(_ definition: Definition.Type,
                                                            arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         let role = Definition.role
+        let probing = arguments.first == "healthcheck"
         let resolved: (ServiceSettings, Definition.Configuration)
         do {
-            guard let result = try configure(definition, arguments: arguments, environment: EnvironmentReader()) else { exit(0) }
+            guard let result = try configure(definition, arguments: probing ? Array(arguments.dropFirst()) : arguments,
+                                             environment: EnvironmentReader()) else { exit(0) }
             resolved = result
         } catch {
             exitConfigurationFailure(error, program: role.name)
         }
         let (settings, configuration) = resolved
+        if probing {
+            // `<service> healthcheck`: the running instance's readiness, for container health checks.
+            let host = ["0.0.0.0", "::", ""].contains(settings.httpHost) ? "127.0.0.1" : settings.httpHost
+            let answer = HealthProbe.get(host: host, port: settings.httpPort)
+            if !answer.ok { FileHandle.standardError.write(Data("\(role.name): not ready: \(answer.status)\n".utf8)) }
+            exit(answer.ok ? 0 : 1)
+        }
         let observability = Observability.bootstrap(settings)
         do {
             let parts = try Definition.parts(configuration, context: ServiceContext(settings: settings, observability: observability))

@@ -6,15 +6,11 @@ public struct ServiceRole: Sendable {
     public var defaultHTTPPort: Int
     /// The topics it cannot work without.
     public var requiredTopics: @Sendable (TopicNames) -> [String]
-    /// Said in the log at start while the role's pipeline logic has not landed yet: the executable then
-    /// serves health, metrics and dependency checks only, and claims nothing more.
-    public var pendingWork: String?
 
-    public init(name: String, defaultHTTPPort: Int, requiredTopics: @escaping @Sendable (TopicNames) -> [String], pendingWork: String? = nil) {
+    public init(name: String, defaultHTTPPort: Int, requiredTopics: @escaping @Sendable (TopicNames) -> [String]) {
         self.name = name
         self.defaultHTTPPort = defaultHTTPPort
         self.requiredTopics = requiredTopics
-        self.pendingWork = pendingWork
     }
 
     public static let ingestor = ServiceRole(name: "ingestor", defaultHTTPPort: 9101,

@@ -9,9 +9,6 @@ public enum ServiceRunner {
                            parts: ServiceParts) async throws {
         let logger = observability.logger
         logger.info("starting \(role.name)", metadata: settings.redactedSummary)
-        if let pending = role.pendingWork {
-            logger.notice("\(role.name): \(pending)")
-        }
         let readiness = Readiness()
         let kafka = KafkaDependencyCheck(configuration: settings.kafka, requiredTopics: role.requiredTopics(settings.topics), logger: logger)
         let watch = DependencyWatch(checks: [kafka] + parts.checks, readiness: readiness, logger: logger)

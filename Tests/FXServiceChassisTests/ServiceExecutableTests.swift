@@ -1,9 +1,24 @@
 import FXTestSupport
+import Foundation
 import Testing
 
 @Suite("Service executables: health, metrics, graceful shutdown")
 struct ServiceExecutableTests {
-    @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM", arguments: ["aggregator", "backfiller", "monitor"])
+    /// `<executable> healthcheck --http-port PORT`: its exit status and what it said.
+    static func healthcheck(_ executable: String, port: Int) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = ServiceProcess.binDirectory.appendingPathComponent(executable)
+        process.arguments = ["healthcheck", "--http-port", String(port)]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let said = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: said, as: UTF8.self))
+    }
+
+    @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM; `healthcheck` says so", arguments: ["aggregator", "backfiller", "monitor"])
     func readyAndGracefulShutdown(executable: String) async throws {
         let service = try ServiceProcess(executable)
         #expect(try await TestEnvironment.eventually { await service.get("/health/ready")?.status == 200 }, "ready; log:\n\(service.log)")
@@ -15,8 +30,12 @@ struct ServiceExecutableTests {
         #expect(metrics.body.contains("fx_dependency_up{dependency=\"kafka\"} 1"))
         let lint = try Promtool.checkMetrics(metrics.body)
         #expect(lint.status == 0, "promtool check metrics accepts the \(executable)'s /metrics: \(lint.output)")
+        let probe = try Self.healthcheck(executable, port: service.port)
+        #expect(probe.status == 0, "`\(executable) healthcheck` exits 0 while it is ready: \(probe.output)")
         #expect(await service.terminate() == 0, "clean exit on SIGTERM; log:\n\(service.log)")
         #expect(service.log.contains("\(executable) stopped"))
+        let gone = try Self.healthcheck(executable, port: service.port)
+        #expect(gone.status == 1 && gone.output.contains("not ready: cannot connect"), "and 1 once it has stopped: \(gone.output)")
     }
 
     @Test("with the broker unreachable the service stays live but reports not ready, naming the dependency")
