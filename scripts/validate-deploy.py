@@ -48,7 +48,7 @@ def check_feeds(label, document):
             failures.append(f"{label}: feed needs a known provider and symbols: {feed}")
         if any(k in feed for k in ("api_key", "secret", "passphrase", "token")):
             failures.append(f"{label}: secrets belong in the environment or files")
-for path in ("deploy/ingestor.local.yaml", "deploy/ingestor.compose.yaml"):
+for path in ("deploy/ingestor.local.yaml", "deploy/feeds/simulator.yaml", "deploy/feeds/live.yaml"):
     check_feeds(path, yaml.safe_load(open(f"{root}/{path}")))
 ingestor_maps = [d for d in docs if d and d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "ingestor-config"]
 if not ingestor_maps:
@@ -60,10 +60,27 @@ if compose["services"].get("ingestor", {}).get("environment", {}).get("INGESTOR_
 if "fxsim" not in compose.get("services", {}):
     failures.append("docker-compose.yml: the fxsim simulator is missing")
 
-prometheus = yaml.safe_load(open(f"{root}/deploy/prometheus.yml"))
+prometheus = yaml.safe_load(open(f"{root}/deploy/prometheus/local.yml"))
 targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
 if len(targets) != 4:
-    failures.append("deploy/prometheus.yml: expected the four services")
+    failures.append("deploy/prometheus/local.yml: expected the four services")
+prometheus = yaml.safe_load(open(f"{root}/deploy/prometheus/compose.yml"))
+scraped = {t.split(":")[0] for c in prometheus["scrape_configs"][0]["static_configs"] for t in c["targets"]}
+if scraped != set(services):
+    failures.append(f"deploy/prometheus/compose.yml: scrapes {sorted(scraped)}, not the four services")
+
+# Compose: health checks through the executables, the setup step, a listener for agents on the host.
+for name in services:
+    test = compose["services"][name].get("healthcheck", {}).get("test", [])
+    if test != ["CMD", name, "healthcheck"]:
+        failures.append(f"docker-compose.yml: {name} health check is not `{name} healthcheck`: {test}")
+if compose["services"]["setup"].get("command") != ["fxadmin", "setup"]:
+    failures.append("docker-compose.yml: setup does not run `fxadmin setup`")
+if "HOST://localhost:9094" not in compose["services"]["kafka"]["environment"].get("KAFKA_ADVERTISED_LISTENERS", ""):
+    failures.append("docker-compose.yml: Kafka has no listener for the host (localhost:9094)")
+for name in ("prometheus", "grafana"):
+    if name not in compose["services"]:
+        failures.append(f"docker-compose.yml: {name} missing")
 
 for failure in failures:
     print("deploy check failed:", failure)

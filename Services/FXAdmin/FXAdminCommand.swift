@@ -6,7 +6,7 @@ struct FXAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fxadmin",
         abstract: "Operates an FXStream deployment: topics and database migrations. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
-        subcommands: [CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self])
+        subcommands: [SetupCommand.self, CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self])
 }
 
 /// The subcommands' flags go to the configuration resolver (`--brokers`, `--database-url`, `--partitions`, ...).
@@ -15,6 +15,18 @@ struct AdminFlags: ParsableArguments {
     var flags: [String] = []
 
     var tasks: AdminTasks? { AdminTasks.load(arguments: flags.map { $0 == "--help-config" ? "--help" : $0 }) }
+}
+
+/// What a deployment's one-shot init step runs (compose `setup`, the Kubernetes setup Job): both idempotent.
+struct SetupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "setup", abstract: "Create the missing topics, then apply pending migrations.")
+    @OptionGroup var options: AdminFlags
+
+    func run() async throws {
+        guard let tasks = options.tasks else { return }
+        try await tasks.createTopics()
+        try await tasks.migrate()
+    }
 }
 
 struct CreateTopicsCommand: AsyncParsableCommand {

@@ -16,7 +16,7 @@ import FXMetrics
 /// | `candles_published` | `fx_aggregator_candles_published_total` |
 /// | `rows_deleted` | `fx_aggregator_rows_deleted_total` |
 ///
-/// Also `fx_aggregator_flush_seconds` (a timer) and `fx_aggregator_last_flush_microseconds` (a gauge: the last flush's duration).
+/// Also `fx_aggregator_flush_seconds` (a timer) and `fx_aggregator_last_flush_seconds` (a gauge: the last flush's duration).
 struct AggregatorMetrics: Sendable {
     let ticks: EventCounter
     let rejects: EventCounter

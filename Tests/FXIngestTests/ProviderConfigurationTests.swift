@@ -89,7 +89,7 @@ enum IngestorConfigurationLoading {
 }
 
 extension ProviderConfigurationTests {
-    @Test("the feed files shipped in deploy/ are read without complaint", arguments: ["ingestor.local.yaml", "ingestor.compose.yaml"])
+    @Test("the feed files shipped in deploy/ are read without complaint", arguments: ["ingestor.local.yaml", "feeds/simulator.yaml", "feeds/live.yaml"])
     func shippedFeedFiles(name: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent("deploy").appendingPathComponent(name).path

@@ -84,21 +84,26 @@ struct ConfigurationExecutableTests {
         #expect(try libraries("aggregator").contains("libpq"))
     }
 
-    @Test("a service that must not migrate waits, not ready, until the schema is current; then its start-up runs")
+    @Test("a service that must not migrate waits, not ready, until `fxadmin setup` made topics and schema current; then its start-up runs")
     func waitsForSchema() async throws {
         let name = PostgresTestKit.uniqueTable("fxgate")
         let admin = try await PostgresTestKit.connect()
         try await admin.query("CREATE DATABASE \(name)")
         let url = TestEnvironment.databaseURL.replacingOccurrences(of: #"/[^/]+$"#, with: "/\(name)", options: .regularExpression)
-        let service = try ServiceProcess("aggregator", arguments: ["--no-migrate-on-start", "--database-url", url,
-                                                                   "--topic-prefix", TestEnvironment.uniqueName("gate") + "."])
+        let prefix = TestEnvironment.uniqueName("gate") + "."
+        let service = try ServiceProcess("aggregator", arguments: ["--no-migrate-on-start", "--database-url", url, "--topic-prefix", prefix])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(20)) {
             await service.get("/health/ready")?.body.contains("schema not current") == true
         }, "\(service.log)")
         try await Task.sleep(for: .seconds(1))
         #expect(!service.log.contains("aggregating"), "start-up ran before the schema was current")
-        let migrate = try tool(ServiceProcess.binDirectory.appendingPathComponent("fxadmin").path, ["migrate", "--database-url", url])
-        #expect(migrate.status == 0, "\(migrate.output)")
+        let fxadmin = ServiceProcess.binDirectory.appendingPathComponent("fxadmin").path
+        let setup = try tool(fxadmin, ["setup", "--database-url", url, "--topic-prefix", prefix])
+        #expect(setup.status == 0, "\(setup.output)")
+        let topics = try tool(fxadmin, ["describe-topics", "--topic-prefix", prefix])
+        #expect(["ticks", "gaps", "health", "rejects", "candles", "alerts"].allSatisfy { topics.output.contains(prefix + $0) }, "\(topics.output)")
+        let pending = try tool(fxadmin, ["pending-migrations", "--database-url", url])
+        #expect(pending.status == 0 && pending.output.split(separator: "\n").last == "none", "\(pending.output)")
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
             service.log.contains("TimescaleDB") || service.log.contains("aggregating")
         }, "\(service.log)")
