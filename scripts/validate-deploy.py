@@ -1,13 +1,28 @@
 #!/usr/bin/env python3
-"""Checks the deployment files that cannot be run here (no container engine): they parse, and they
-keep the promises the README makes (every service present, probes on the health endpoints, secrets
-from files, no password literal besides the local compose default)."""
+"""Checks the deployment files that cannot be run here (no container engine): they parse, the
+Kubernetes manifests render (kustomize) and pass strict schema validation (kubernetes-validate), and
+they keep the promises the README makes (every service present, probes on the health endpoints,
+hardened pods, one partition count, secrets from files)."""
+import os
+import subprocess
 import sys
+import tempfile
 import yaml
 
 root = sys.argv[1] if len(sys.argv) > 1 else "."
 services = ["ingestor", "aggregator", "backfiller", "monitor"]
 failures = []
+
+# The ingestor's feed files (the service's own parser is tested in FXIngestTests; here: shape + wiring).
+def check_feeds(label, document):
+    feeds = (document or {}).get("feeds") or []
+    if not feeds:
+        failures.append(f"{label}: no feeds")
+    for feed in feeds:
+        if feed.get("provider") not in ("coinbase", "finnhub") or not feed.get("symbols"):
+            failures.append(f"{label}: feed needs a known provider and symbols: {feed}")
+        if any(k in feed for k in ("api_key", "secret", "passphrase", "token")):
+            failures.append(f"{label}: secrets belong in the environment or files")
 
 compose = yaml.safe_load(open(f"{root}/docker-compose.yml"))
 for name in services + ["kafka", "postgres", "setup"]:
@@ -22,39 +37,77 @@ for name in services:
         if key not in env:
             failures.append(f"docker-compose.yml: {name} lacks {key}")
 
-docs = list(yaml.safe_load_all(open(f"{root}/deploy/k8s/fxstream.yaml")))
-deployments = {d["metadata"]["name"]: d for d in docs if d and d.get("kind") == "Deployment"}
-for name in services:
-    d = deployments.get(name)
-    if not d:
-        failures.append(f"k8s: Deployment {name} missing")
-        continue
-    container = d["spec"]["template"]["spec"]["containers"][0]
-    if container.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/health/ready":
-        failures.append(f"k8s: {name} readinessProbe is not /health/ready")
-    if container.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/health/live":
-        failures.append(f"k8s: {name} livenessProbe is not /health/live")
-config = next(d for d in docs if d and d.get("kind") == "ConfigMap")["data"]
-if "DATABASE_URL" in config or not config.get("DATABASE_URL_FILE"):
-    failures.append("k8s: the database URL must come from a mounted secret file")
+# Kubernetes: render the kustomize base and the production overlay, validate every manifest strictly
+# against the Kubernetes schemas, and check what the README promises of them.
+def render(directory):
+    try:
+        out = subprocess.run(["kubectl", "kustomize", f"{root}/{directory}"], check=True, capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        failures.append("kubectl (with its built-in kustomize) is not installed: cannot render deploy/k8s")
+        return []
+    except subprocess.CalledProcessError as error:
+        failures.append(f"kustomize {directory}: {error.stderr.strip()}")
+        return []
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as rendered:
+        rendered.write(out)
+    check = subprocess.run(["kubernetes-validate", "--strict", "--quiet", rendered.name], capture_output=True, text=True)
+    if check.returncode != 0:
+        failures.append(f"kubernetes-validate --strict {directory}: {(check.stdout + check.stderr).strip()[:2000]}")
+    os.unlink(rendered.name)
+    return [d for d in yaml.safe_load_all(out) if d]
 
-# The ingestor's feed files (the service's own parser is tested in FXIngestTests; here: shape + wiring).
-def check_feeds(label, document):
-    feeds = (document or {}).get("feeds") or []
-    if not feeds:
-        failures.append(f"{label}: no feeds")
-    for feed in feeds:
-        if feed.get("provider") not in ("coinbase", "finnhub") or not feed.get("symbols"):
-            failures.append(f"{label}: feed needs a known provider and symbols: {feed}")
-        if any(k in feed for k in ("api_key", "secret", "passphrase", "token")):
-            failures.append(f"{label}: secrets belong in the environment or files")
+for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
+    docs = render(directory)
+    if not docs:
+        continue
+    kinds = {}
+    for d in docs:
+        kinds.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    if "Secret" in kinds:
+        failures.append(f"{directory}: a Secret is rendered (secrets are referenced, never committed)")
+    settings = kinds.get("ConfigMap", {}).get("fxstream-config", {}).get("data", {})
+    if "DATABASE_URL" in settings or not settings.get("DATABASE_URL_FILE"):
+        failures.append(f"{directory}: the database URL must come from a mounted secret file")
+    partitions = int(settings.get("FX_PARTITIONS", "0"))
+    hpa = kinds.get("HorizontalPodAutoscaler", {}).get("aggregator")
+    if not hpa or hpa["spec"]["maxReplicas"] != partitions:
+        failures.append(f"{directory}: the aggregator HPA must cap replicas at FX_PARTITIONS ({partitions})")
+    workloads = dict(kinds.get("Deployment", {}))
+    for name in ("ingestor-coinbase", "ingestor-finnhub", "aggregator", "backfiller", "monitor"):
+        if name not in workloads:
+            failures.append(f"{directory}: Deployment {name} missing")
+        for kind in ("Service", "PodDisruptionBudget"):
+            if name not in kinds.get(kind, {}):
+                failures.append(f"{directory}: {kind} {name} missing")
+    for name, workload in list(workloads.items()) + list(kinds.get("Job", {}).items()):
+        pod = workload["spec"]["template"]["spec"]
+        security = pod.get("securityContext", {})
+        if not (security.get("runAsNonRoot") and isinstance(security.get("runAsUser"), int) and security.get("runAsUser") > 0
+                and security.get("seccompProfile", {}).get("type") == "RuntimeDefault"):
+            failures.append(f"{directory}: {name} pod security context incomplete: {security}")
+        for container in pod["containers"]:
+            c = container.get("securityContext", {})
+            if c.get("allowPrivilegeEscalation") is not False or not c.get("readOnlyRootFilesystem") or c.get("capabilities", {}).get("drop") != ["ALL"]:
+                failures.append(f"{directory}: {name} container security context incomplete: {c}")
+            resources = container.get("resources", {})
+            if not resources.get("requests") or not resources.get("limits", {}).get("memory"):
+                failures.append(f"{directory}: {name} lacks requests and limits")
+            if workload["kind"] == "Deployment":
+                if container.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/health/ready":
+                    failures.append(f"{directory}: {name} readinessProbe is not /health/ready")
+                if container.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/health/live":
+                    failures.append(f"{directory}: {name} livenessProbe is not /health/live")
+                if workload["spec"]["template"]["metadata"].get("annotations", {}).get("prometheus.io/scrape") != "true":
+                    failures.append(f"{directory}: {name} has no Prometheus scrape annotation")
+    for name in ("ingestor-coinbase-feeds", "ingestor-finnhub-feeds"):
+        feeds = kinds.get("ConfigMap", {}).get(name)
+        if not feeds:
+            failures.append(f"{directory}: ConfigMap {name} missing")
+        else:
+            check_feeds(f"{directory} {name}", yaml.safe_load(feeds["data"]["ingestor.yaml"]))
+
 for path in ("deploy/ingestor.local.yaml", "deploy/feeds/simulator.yaml", "deploy/feeds/live.yaml"):
     check_feeds(path, yaml.safe_load(open(f"{root}/{path}")))
-ingestor_maps = [d for d in docs if d and d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "ingestor-config"]
-if not ingestor_maps:
-    failures.append("k8s: ConfigMap ingestor-config missing")
-else:
-    check_feeds("k8s ingestor-config", yaml.safe_load(ingestor_maps[0]["data"]["ingestor.yaml"]))
 if compose["services"].get("ingestor", {}).get("environment", {}).get("INGESTOR_CONFIG") is None:
     failures.append("docker-compose.yml: the ingestor has no INGESTOR_CONFIG")
 if "fxsim" not in compose.get("services", {}):
