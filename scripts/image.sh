@@ -75,11 +75,11 @@ else
   build() {
     base_images
     local volumes=(-v "$TOOLCHAIN:$TOOLCHAIN:ro")
-    # Docker format: OCI images have no SHELL, which the Dockerfile relies on.
     # The machine's copies of the Swift packages, where git is told to read github.com from them.
     if [ -d /opt/swift-packages ] && [ -f /etc/gitconfig ]; then
       volumes+=(-v /opt/swift-packages:/opt/swift-packages:ro -v /etc/gitconfig:/etc/gitconfig:ro)
     fi
+    # Docker format: OCI images have no SHELL, which the Dockerfile relies on.
     buildah bud --format docker --isolation chroot --pull-never --layers=false "${volumes[@]}" -f deploy/Dockerfile -t "$IMAGE" .
   }
 fi
