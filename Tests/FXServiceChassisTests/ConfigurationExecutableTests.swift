@@ -15,17 +15,7 @@ struct ConfigurationExecutableTests {
 
     /// Runs a tool (no HTTP port flag) to its end; its exit status and output.
     func tool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Subprocess.output(path, arguments, environment: environment)
     }
 
     @Test("an integer flag that overflows exits with status 78 and one line naming the key, the flag and what is allowed")

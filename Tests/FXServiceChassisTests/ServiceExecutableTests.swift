@@ -1,21 +1,11 @@
 import FXTestSupport
-import Foundation
 import Testing
 
 @Suite("Service executables: health, metrics, graceful shutdown")
 struct ServiceExecutableTests {
     /// `<executable> healthcheck --http-port PORT`: its exit status and what it said.
     static func healthcheck(_ executable: String, port: Int) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = ServiceProcess.binDirectory.appendingPathComponent(executable)
-        process.arguments = ["healthcheck", "--http-port", String(port)]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let said = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: said, as: UTF8.self))
+        try Subprocess.output(ServiceProcess.binDirectory.appendingPathComponent(executable).path, ["healthcheck", "--http-port", String(port)])
     }
 
     @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM; `healthcheck` says so", arguments: ["aggregator", "backfiller", "monitor"])

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Runs a command to completion with posix_spawn/waitpid, output discarded. (Foundation's Process can
-/// miss the exit of a child whose own children daemonize, as pg_ctl's server does.)
+/// Runs commands to completion: ``run(_:)`` with posix_spawn/waitpid, output discarded (Foundation's
+/// Process can miss the exit of a child whose own children daemonize, as pg_ctl's server does);
+/// ``output(_:_:environment:)`` with Process, output captured, for programs that do not daemonize.
 public enum Subprocess {
     @discardableResult
     public static func run(_ arguments: [String]) throws -> Int32 {
@@ -26,5 +27,21 @@ public enum Subprocess {
     public static func check(_ arguments: [String]) throws {
         let code = try run(arguments)
         guard code == 0 else { throw TestSupportError("command failed (\(code)): \(arguments.joined(separator: " "))") }
+    }
+
+    /// Runs an executable to its end with Foundation's Process; its exit status and everything it wrote
+    /// (standard output and error together). `environment` is added to this process's own.
+    public static func output(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
