@@ -48,17 +48,17 @@ final class MonitorMetrics: Sendable {
         }
     }
 
-    func update(pipeline: PipelineBook, latency: LatencyBook, now: Int64) {
-        for measure in [LatencyBook.Measure.receiveToAck, .tickToCandle] {
-            guard let p = latency.percentiles(measure, source: "all", now: now) else { continue }
-            gauge("fx_monitor_stage_latency_p99_seconds", [("measure", measure.rawValue)]).record(Double(p.p99) / 1_000_000)
+    /// `stageP99`: microseconds per measure (`receive_to_ack`, `tick_to_candle`).
+    func update(stageP99: [String: UInt64], lags: [PipelineBook.PartitionLag], backfill: PipelineBook.BackfillQueue?, now: Int64) {
+        for (measure, micros) in stageP99 {
+            gauge("fx_monitor_stage_latency_p99_seconds", [("measure", measure)]).record(Double(micros) / 1_000_000)
         }
-        for partition in pipeline.partitionLags {
+        for partition in lags {
             guard let lag = partition.lag else { continue }
             gauge("fx_monitor_consumer_lag", [("service", partition.service), ("topic", partition.topic), ("partition", String(partition.partition))])
                 .record(Double(lag))
         }
-        if let backfill = pipeline.backfill {
+        if let backfill {
             gauge("fx_monitor_backfill_queued_gaps", []).record(Double(backfill.queued))
             let age = backfill.oldestUnfilledFrom.map { max(0, now - $0) } ?? 0
             gauge("fx_monitor_backfill_oldest_gap_age_seconds", []).record(Double(age / 1_000_000) / 1_000)

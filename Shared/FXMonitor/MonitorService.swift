@@ -155,7 +155,13 @@ public final class MonitorService: Service, Sendable {
             },
             gapsLastHour: board.withLock { $0.gapsLastHour(now: now) })
         subjects.update(streams: snapshot, instances: inputs.instances, p99: inputs.latencyP99)
-        subjects.update(pipeline: pipeline.withLock { $0 }, latency: latency.withLock { $0 }, now: now)
+        let stageP99 = latency.withLock { book in
+            Dictionary(uniqueKeysWithValues: [LatencyBook.Measure.receiveToAck, .tickToCandle].compactMap { measure in
+                book.percentiles(measure, source: "all", now: now).map { (measure.rawValue, $0.p99) }
+            })
+        }
+        let (lags, backfill) = pipeline.withLock { ($0.partitionLags, $0.backfill) }
+        subjects.update(stageP99: stageP99, lags: lags, backfill: backfill, now: now)
         let alertEvents = engine.withLock { $0.evaluate(inputs, now: now) }
         guard !alertEvents.isEmpty else { return }
         recentAlerts.withLock { recent in
