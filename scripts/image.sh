@@ -106,12 +106,12 @@ check() {
     done
     if [ "$ready" = 1 ]; then log "port $port: ready"; else log "port $port: not ready within 60 s"; ok=0; fi
   done
+  [ "$ok" = 1 ] || { logs "$ingestor"; logs "$aggregator"; }
   for container in "$ingestor" "$aggregator"; do
     local status
     status="$(stop "$container")"
     [ "$status" = 0 ] || { log "a service exited $status on SIGTERM"; ok=0; }
   done
-  [ "$ok" = 1 ] || { logs "$ingestor"; logs "$aggregator"; }
   stop "$sim" >/dev/null || true
   [ "$ok" = 1 ] || exit 1
   log "the image runs: ingestor and aggregator ready against the local stack, stopped cleanly"
