@@ -11,7 +11,7 @@ import Foundation
 ///
 /// Taking is a reservation: the statement answers how long to wait before sending, and the caller waits
 /// (cancellably) that long. Metrics per bucket: `fx_backfill_rate_requests_total`,
-/// `fx_backfill_rate_wait_seconds_total` (tokens waited for), `fx_backfill_rate_limited_total` (429s seen).
+/// `fx_backfill_rate_wait_seconds_total` (time waited for tokens and out of Retry-After blocks), `fx_backfill_rate_limited_total` (429s seen).
 public final class SharedRateLimiter: Sendable {
     private let connection: PostgresConnection
     private let factory: any MetricsFactory

@@ -94,7 +94,7 @@ public enum MetricHelp {
         "fx_backfill_rejects_total": "Malformed REST history answers quarantined.",
         "fx_backfill_transaction_retries_total": "Repair transactions run again after a deadlock or serialization failure.",
         "fx_backfill_rate_requests_total": "Requests taken from a shared rate bucket.",
-        "fx_backfill_rate_wait_seconds_total": "Time waited for rate-limit tokens.",
+        "fx_backfill_rate_wait_seconds_total": "Time waited for rate-limit tokens and out of Retry-After blocks.",
         "fx_backfill_rate_limited_total": "HTTP 429 answers seen (the shared bucket backs off).",
         "fx_monitor_events_total": "Messages read from the watched topics.",
         "fx_monitor_transitions_total": "Stream state changes.",
