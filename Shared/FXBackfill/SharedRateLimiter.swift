@@ -21,31 +21,42 @@ public final class SharedRateLimiter: Sendable {
         self.factory = metricsFactory
     }
 
-    /// Reserves one request on `bucket` and waits until it may be sent. Returns the time waited.
+    /// How long before its slot a reserved request looks for a 429's block: the look-up's own latency is
+    /// absorbed in this lead, so the request still goes out at its slot (a look-up right before sending
+    /// would delay some requests more than others and bunch them up).
+    static let blockCheckLead = Duration.milliseconds(50)
+
+    /// Reserves one request on `bucket` and waits until it may be sent. Returns the time spent.
     ///
     /// A reservation taken before another replica's 429 would fall inside that answer's Retry-After, so
-    /// after waiting for its slot the caller checks the bucket's block; if one arrived meanwhile it waits
-    /// the block out and reserves anew behind it (the old slot is given up, never sent).
+    /// shortly before its slot the caller checks the bucket's block; if one arrived meanwhile it waits the
+    /// block out and reserves anew behind it (the old slot is given up, never sent). A 429 that arrives
+    /// within the last ``blockCheckLead`` before a send is as simultaneous as two replicas' requests on
+    /// the wire: no client-side limiter can see it.
     @discardableResult
     public func acquire(_ bucket: String, limit: RateLimit) async throws -> Duration {
         Counter(label: "fx_backfill_rate_requests_total", dimensions: [("bucket", bucket)], factory: factory).increment()
-        var waited = Duration.zero
+        let started = ContinuousClock.now
         while true {
             let wait = try await reserve(bucket, limit: limit)
-            try await pause(wait, bucket: bucket)
-            waited += wait
+            let slot = ContinuousClock.now + wait
+            try await sleep(until: slot - Self.blockCheckLead, bucket: bucket)
             let blocked = try await blockedFor(bucket)
-            guard blocked > .zero else { return waited }
-            try await pause(blocked, bucket: bucket)
-            waited += blocked
+            if blocked > .zero {
+                try await sleep(until: .now + blocked, bucket: bucket)
+                continue
+            }
+            try await sleep(until: slot, bucket: bucket)
+            return .now - started
         }
     }
 
-    private func pause(_ wait: Duration, bucket: String) async throws {
+    private func sleep(until deadline: ContinuousClock.Instant, bucket: String) async throws {
+        let wait = deadline - .now
         guard wait > .zero else { return }
         FloatingPointCounter(label: "fx_backfill_rate_wait_seconds_total", dimensions: [("bucket", bucket)], factory: factory)
             .increment(by: Double(wait.nanosecondsClamped) / 1e9)
-        try await Task.sleep(for: wait)
+        try await Task.sleep(until: deadline, clock: .continuous)
     }
 
     /// How long a provider's Retry-After still blocks `bucket` (zero: not blocked).
