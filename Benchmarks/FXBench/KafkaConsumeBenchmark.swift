@@ -13,6 +13,8 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
     @Option(help: "Messages in the topic.") var messages: Int = 200_000
     @Option(help: "The bridge consumer's event buffer capacity.") var capacity: Int = 10_000
     @Option(help: "Value size in bytes.") var size: Int = 200
+    @Option(name: .customLong("property"), help: "A librdkafka property for the bridge consumer only, KEY=VALUE (repeatable), e.g. to compare settings.")
+    var properties: [String] = []
 
     static let groupProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
                                   "auto.offset.reset": "earliest", "enable.auto.commit": "false"]
@@ -34,9 +36,16 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
         report.printSummary(goal: 0.70)
     }
 
+    var extraProperties: [String: String] {
+        Dictionary(properties.compactMap { item in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }, uniquingKeysWith: { $1 })
+    }
+
     func bridgeConsume(topic: String, logger: Logger) async throws -> Double {
         let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.groupProperties),
+            configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.groupProperties.merging(extraProperties) { $1 }),
             groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], bufferCapacity: capacity, logger: logger)
         return try await whileRunning(consumer) {
         var received = 0

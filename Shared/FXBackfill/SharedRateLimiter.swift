@@ -23,25 +23,30 @@ public final class SharedRateLimiter: Sendable {
 
     /// How long before its slot a reserved request looks for a 429's block: the look-up's own latency is
     /// absorbed in this lead, so the request still goes out at its slot (a look-up right before sending
-    /// would delay some requests more than others and bunch them up).
+    /// would delay some requests more than others and bunch them up). Requests due sooner send on their
+    /// reservation's own answer, with no second look-up.
     static let blockCheckLead = Duration.milliseconds(50)
 
     /// Reserves one request on `bucket` and waits until it may be sent. Returns the time spent.
     ///
     /// A reservation taken before another replica's 429 would fall inside that answer's Retry-After, so
-    /// shortly before its slot the caller checks the bucket's block; if one arrived meanwhile it waits the
-    /// block out and reserves anew behind it (the old slot is given up, never sent). A 429 that arrives
-    /// within the last ``blockCheckLead`` before a send is as simultaneous as two replicas' requests on
-    /// the wire: no client-side limiter can see it.
+    /// a request due later than ``blockCheckLead`` looks at the bucket's block shortly before its slot
+    /// (one due sooner has the block in its reservation's answer); if one arrived it waits the block out
+    /// and reserves anew behind it (the old slot is given up, never sent). A 429 that arrives within the
+    /// last ``blockCheckLead`` before a send is as simultaneous as two replicas' requests on the wire: no
+    /// client-side limiter can see it.
     @discardableResult
     public func acquire(_ bucket: String, limit: RateLimit) async throws -> Duration {
         Counter(label: "fx_backfill_rate_requests_total", dimensions: [("bucket", bucket)], factory: factory).increment()
         let started = ContinuousClock.now
         while true {
-            let wait = try await reserve(bucket, limit: limit)
-            let slot = ContinuousClock.now + wait
-            try await sleep(until: slot - Self.blockCheckLead, bucket: bucket)
-            let blocked = try await blockedFor(bucket)
+            let reserved = try await reservation(bucket, limit: limit)
+            let slot = ContinuousClock.now + reserved.wait
+            var blocked = reserved.blocked
+            if reserved.wait >= Self.blockCheckLead {
+                try await sleep(until: slot - Self.blockCheckLead, bucket: bucket)
+                blocked = try await blockedFor(bucket)
+            }
             if blocked > .zero {
                 try await sleep(until: .now + blocked, bucket: bucket)
                 continue
@@ -75,13 +80,20 @@ public final class SharedRateLimiter: Sendable {
 
     /// Reserves one request and answers how long to wait before sending it (zero: now).
     public func reserve(_ bucket: String, limit: RateLimit) async throws -> Duration {
+        try await reservation(bucket, limit: limit).wait
+    }
+
+    /// Reserves one request: how long to wait before sending it, and how long a 429 still blocks the
+    /// bucket, in one statement.
+    func reservation(_ bucket: String, limit: RateLimit) async throws -> (wait: Duration, blocked: Duration) {
         let rows = try await connection.query("""
             INSERT INTO rate_buckets AS r (bucket, tat) VALUES ($1, now() + make_interval(secs => $2::float8))
             ON CONFLICT (bucket) DO UPDATE
                 SET tat = greatest(r.tat, now()) + make_interval(secs => $2::float8), updated_at = now()
-            RETURNING greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)::text AS wait
+            RETURNING greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)::text AS wait,
+                      CASE WHEN r.blocked_until > now() THEN extract(epoch FROM r.blocked_until - now()) ELSE 0 END::text AS blocked
             """, [bucket, String(limit.interval), String(limit.tolerance)])
-        return Self.duration(seconds: rows.first?["wait"])
+        return (Self.duration(seconds: rows.first?["wait"]), Self.duration(seconds: rows.first?["blocked"]))
     }
 
     /// A provider answered 429: no replica sends on `bucket` before `retryAfter` has passed — neither
