@@ -27,7 +27,8 @@ public final class SharedRateLimiter: Sendable {
     /// reservation's own answer, with no second look-up.
     static let blockCheckLead = Duration.milliseconds(50)
 
-    /// Reserves one request on `bucket` and waits until it may be sent. Returns the time spent.
+    /// Reserves one request on `bucket` and waits until it may be sent. Returns the grant: when the
+    /// shared bucket scheduled the request (database clock) and the time spent here.
     ///
     /// A reservation taken before another replica's 429 would fall inside that answer's Retry-After, so
     /// a request due later than ``blockCheckLead`` looks at the bucket's block shortly before its slot
@@ -36,7 +37,7 @@ public final class SharedRateLimiter: Sendable {
     /// last ``blockCheckLead`` before a send is as simultaneous as two replicas' requests on the wire: no
     /// client-side limiter can see it.
     @discardableResult
-    public func acquire(_ bucket: String, limit: RateLimit) async throws -> Duration {
+    public func acquire(_ bucket: String, limit: RateLimit) async throws -> RateGrant {
         Counter(label: "fx_backfill_rate_requests_total", dimensions: [("bucket", bucket)], factory: factory).increment()
         let started = ContinuousClock.now
         while true {
@@ -52,7 +53,7 @@ public final class SharedRateLimiter: Sendable {
                 continue
             }
             try await sleep(until: slot, bucket: bucket)
-            return .now - started
+            return RateGrant(scheduledAt: reserved.scheduledAt, spent: .now - started)
         }
     }
 
@@ -83,17 +84,19 @@ public final class SharedRateLimiter: Sendable {
         try await reservation(bucket, limit: limit).wait
     }
 
-    /// Reserves one request: how long to wait before sending it, and how long a 429 still blocks the
-    /// bucket, in one statement.
-    func reservation(_ bucket: String, limit: RateLimit) async throws -> (wait: Duration, blocked: Duration) {
+    /// Reserves one request: how long to wait before sending it, when that is by the database's clock
+    /// (ns since the epoch), and how long a 429 still blocks the bucket, in one statement.
+    func reservation(_ bucket: String, limit: RateLimit) async throws -> (wait: Duration, scheduledAt: Int64, blocked: Duration) {
         let rows = try await connection.query("""
             INSERT INTO rate_buckets AS r (bucket, tat) VALUES ($1, now() + make_interval(secs => $2::float8))
             ON CONFLICT (bucket) DO UPDATE
                 SET tat = greatest(r.tat, now()) + make_interval(secs => $2::float8), updated_at = now()
             RETURNING greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)::text AS wait,
+                      ((extract(epoch FROM now()) + greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)) * 1000000)::bigint::text AS scheduled_us,
                       CASE WHEN r.blocked_until > now() THEN extract(epoch FROM r.blocked_until - now()) ELSE 0 END::text AS blocked
             """, [bucket, String(limit.interval), String(limit.tolerance)])
-        return (Self.duration(seconds: rows.first?["wait"]), Self.duration(seconds: rows.first?["blocked"]))
+        let scheduled = (Int64(rows.first?["scheduled_us"] ?? "0") ?? 0) * 1_000
+        return (Self.duration(seconds: rows.first?["wait"]), scheduled, Self.duration(seconds: rows.first?["blocked"]))
     }
 
     /// A provider answered 429: no replica sends on `bucket` before `retryAfter` has passed — neither

@@ -10,9 +10,9 @@ import Testing
 /// The REST rate limit shared by backfiller replicas through PostgreSQL.
 @Suite("Shared rate limiter", .serialized)
 struct SharedRateLimiterTests {
-    /// Request start times, from several tasks.
-    final class Starts: Sendable {
-        let times = Mutex<[ContinuousClock.Instant]>([])
+    /// Grant times, from several tasks.
+    final class Grants: Sendable {
+        let times = Mutex<[Int64]>([])
     }
 
     static func limiter() async throws -> (SharedRateLimiter, PostgresConnection) {
@@ -30,34 +30,38 @@ struct SharedRateLimiterTests {
         #expect(throws: ConfigValueError.self) { try RateLimit.reader.parse("10/s,burst=0") }
     }
 
-    @Test("three replicas taking 30 requests each never exceed rate x window + burst in any window")
+    @Test("three replicas taking 30 requests each are scheduled at most rate x window + burst in any window")
     func replicasShareTheLimit() async throws {
         let bucket = TestEnvironment.uniqueName("bucket")
         let limit = RateLimit(perSecond: 20, burst: 4)
-        let starts = Starts()
+        let grants = Grants()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
                 group.addTask {
                     let (replica, connection) = try await Self.limiter()
                     for _ in 0..<30 {
-                        try await replica.acquire(bucket, limit: limit)
-                        starts.times.withLock { $0.append(.now) }
+                        let grant = try await replica.acquire(bucket, limit: limit)
+                        grants.times.withLock { $0.append(grant.scheduledAt) }
                     }
                     await connection.close()
                 }
             }
             try await group.waitForAll()
         }
-        let times = starts.times.withLock { $0 }.sorted()
+        // The schedule by the database's clock, the one the replicas share: what the limiter guarantees
+        // exactly (each send then follows its slot by its own task's scheduling delay, which a loaded
+        // test process stretches; the simulator-counted specs cover real sends).
+        let times = grants.times.withLock { $0 }.sorted()
         #expect(times.count == 90)
-        // Every window of one second holds at most rate + burst requests (small slack for scheduling).
+        // GCRA: 25 grants are at least 24 x 50 ms - 150 ms = 1.05 s apart, so no window under a second holds more than 24.
         for (index, start) in times.enumerated() {
-            let inWindow = times[index...].prefix { $0 - start < .seconds(1) }.count
-            #expect(inWindow <= 20 + 4 + 1, "\(inWindow) requests in the second after request \(index)")
+            let inWindow = times[index...].prefix { $0 - start < 1_000_000_000 }.count
+            #expect(inWindow <= 20 + 4, "\(inWindow) requests scheduled in the second after request \(index)")
         }
-        // And the limit is used, not just respected: 90 requests at 20/s with a burst of 4 take about 4.3 s.
+        // And the limit is used, not just respected: 90 requests at 20/s with a burst of 4 take about 4.3 s
+        // (longer only when the replicas ask slower than the rate, as on a loaded machine).
         let span = times.last! - times.first!
-        #expect(span >= .milliseconds(4_000) && span < .seconds(8), "span \(span)")
+        #expect(span >= 4_300_000_000 - 1_000 && span < 20_000_000_000, "span \(span) ns")
     }
 
     @Test("a 429's Retry-After holds every replica back")
