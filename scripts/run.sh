@@ -43,9 +43,10 @@ export FINNHUB_REST_URL="${FINNHUB_REST_URL:-http://127.0.0.1:8790/finnhub/api/v
 export BOOTSTRAP_DAYS="${BOOTSTRAP_DAYS:-1}"
 export BACKFILL_SETTLE_SECONDS="${BACKFILL_SETTLE_SECONDS:-5}"
 # Tansu (the local broker) completes a consumer-group join after about half of session.timeout.ms:
-# the aggregator and the backfiller use 6 s here instead of librdkafka's 45 s (real Kafka joins at once).
+# the group members (aggregator, backfiller, monitor) use 6 s here instead of librdkafka's 45 s (real
+# Kafka joins at once).
 for s in "${SERVICES[@]}"; do
-  if [ "$s" = aggregator ] || [ "$s" = backfiller ]; then
+  if [ "$s" != ingestor ]; then
     KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-session.timeout.ms=6000,heartbeat.interval.ms=500,max.poll.interval.ms=30000}" \
       "$BIN/$s" --http-port "${PORTS[$s]}" >".stack/logs/$s.log" 2>&1 &
   else
