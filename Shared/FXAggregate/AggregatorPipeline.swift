@@ -126,9 +126,7 @@ extension AggregatorService {
             let changed = try await store.flush(taken.batches, on: connection)
             let elapsed = ContinuousClock.now - started
             let committedAt = WallClock.nanoseconds()
-            for batch in taken.batches {
-                for tick in batch.ticks { if let received = tick.receivedAt { tickToCandle.record(nanoseconds: committedAt - received) } }
-            }
+            tickToCandle.record(contentsOf: taken.batches.lazy.flatMap(\.ticks).compactMap { $0.receivedAt.map { committedAt - $0 } })
             metrics.flushDuration.recordNanoseconds(elapsed.nanosecondsClamped)
             metrics.flushes.increment()
             metrics.rowsWritten.increment(by: changed.count)

@@ -11,7 +11,8 @@ import Synchronization
 /// values); recording takes a lock for a few tens of nanoseconds. ``drain()`` returns what was recorded
 /// since the previous call and starts a new window.
 public final class LatencyWindow: Sendable {
-    static let highest: UInt64 = 3_600_000_000
+    /// The highest latency kept, in microseconds (one hour); longer ones count as this.
+    public static let highest: UInt64 = 3_600_000_000
     private let histogram = Mutex(LatencyWindow.empty())
 
     public init() {}
@@ -22,8 +23,18 @@ public final class LatencyWindow: Sendable {
 
     /// Records one latency of `nanoseconds` (negative ones, from clocks apart, count as zero).
     public func record(nanoseconds: Int64) {
-        let micros = min(UInt64(max(0, nanoseconds) / 1_000), Self.highest)
-        histogram.withLock { _ = $0.record(micros) }
+        histogram.withLock { _ = $0.record(Self.micros(nanoseconds)) }
+    }
+
+    /// Records many latencies under one lock (a flush's worth of ticks).
+    public func record(contentsOf nanoseconds: some Sequence<Int64>) {
+        histogram.withLock { histogram in
+            for sample in nanoseconds { _ = histogram.record(Self.micros(sample)) }
+        }
+    }
+
+    static func micros(_ nanoseconds: Int64) -> UInt64 {
+        min(UInt64(max(0, nanoseconds) / 1_000), highest)
     }
 
     /// What was recorded since the last drain; the window starts anew.

@@ -1,3 +1,4 @@
+import FXMetrics
 import Histogram
 
 /// Latency percentiles in bounded memory over a sliding window: per measure and source, one HDR
@@ -29,7 +30,8 @@ public struct LatencyBook: Sendable {
         var histogram: Histogram<UInt64>
     }
 
-    static let highest: UInt64 = 3_600_000_000
+    /// The same range as the services' heartbeat samples (``LatencyWindow``), which are merged in here.
+    static let highest = LatencyWindow.highest
     /// How far back percentiles look, and in how many slots the window moves.
     public let window: Int64
     public let slots: Int64
