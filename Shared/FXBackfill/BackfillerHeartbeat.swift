@@ -15,7 +15,7 @@ public struct BackfillerHeartbeat: Service {
     let startedAt: Int64
 
     public init(context: BackfillerContext, counters: @escaping @Sendable () -> [(String, Int64)],
-                lag: @escaping @Sendable () -> [KafkaPartitionLag] = { [] }) {
+                lag: @escaping @Sendable () -> [KafkaPartitionLag]) {
         self.context = context
         self.counters = counters
         self.lag = lag

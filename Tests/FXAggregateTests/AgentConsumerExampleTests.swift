@@ -10,20 +10,11 @@ import Testing
 struct AgentConsumerExampleTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs the example to completion; its JSON lines and what it said on stderr.
-    static func runExample(_ arguments: [String]) async throws -> (status: Int32, lines: [JSONValue], errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("examples/agent_consumer.py").path] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let said = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        let complained = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lines = String(decoding: said, as: UTF8.self).split(separator: "\n").compactMap { try? JSONParser().parse(Array($0.utf8)) }
-        return (process.terminationStatus, lines, String(decoding: complained, as: UTF8.self))
+    /// Runs the example to completion; its exit status, its JSON lines and everything it said.
+    static func runExample(_ arguments: [String]) throws -> (status: Int32, lines: [JSONValue], errors: String) {
+        let run = try Subprocess.output("/usr/bin/env", ["python3", root.appendingPathComponent("examples/agent_consumer.py").path] + arguments)
+        let lines = run.output.split(separator: "\n").compactMap { try? JSONParser().parse(Array($0.utf8)) }
+        return (run.status, lines, run.output)
     }
 
     @Test("the example consumes candles and ticks of a running pipeline with prices exactly as published")
@@ -37,7 +28,7 @@ struct AgentConsumerExampleTests {
         let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix])
-        let run = try await Self.runExample(["--brokers", TestEnvironment.brokers, "--prefix", topics.prefix,
+        let run = try Self.runExample(["--brokers", TestEnvironment.brokers, "--prefix", topics.prefix,
                                              "--group", TestEnvironment.uniqueName("agent"), "--count", "5", "--timeout", "90"])
         #expect(run.status == 0, "the example finished: \(run.errors.suffix(2000))")
         let candles = run.lines.filter { $0["topic"]?.stringValue == "candles" }
