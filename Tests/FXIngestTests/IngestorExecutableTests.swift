@@ -54,8 +54,8 @@ struct IngestorExecutableTests {
     @Test("the ingestor refuses to start without a feed, naming the missing setting")
     func noFeed() async throws {
         let ingestor = try ServiceProcess("ingestor")
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(10)) { !ingestor.process.isRunning })
-        #expect(ingestor.process.terminationStatus != 0)
+        let status = await ingestor.waitForExit(timeout: .seconds(10))
+        #expect(status != nil && status != 0, "exit status \(status.map(String.init) ?? "none: still running")")
         #expect(ingestor.log.contains("no feed configured"))
     }
 }

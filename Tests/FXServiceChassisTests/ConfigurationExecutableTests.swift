@@ -9,8 +9,9 @@ struct ConfigurationExecutableTests {
     /// Runs an executable to its end; its exit status and output.
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
         let process = try ServiceProcess(executable, arguments: arguments, environment: environment)
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(20)) { !process.process.isRunning }, "\(executable) did not exit")
-        return (process.process.terminationStatus, process.log)
+        let status = await process.waitForExit(timeout: .seconds(20))
+        #expect(status != nil, "\(executable) did not exit; log:\n\(process.log)")
+        return (status ?? -1, process.log)
     }
 
     /// Runs a tool (no HTTP port flag) to its end; its exit status and output.

@@ -3,6 +3,12 @@ import Foundation
 /// Runs commands to completion: ``run(_:)`` with posix_spawn/waitpid, output discarded (Foundation's
 /// Process can miss the exit of a child whose own children daemonize, as pg_ctl's server does);
 /// ``output(_:_:environment:)`` with Process, output captured, for programs that do not daemonize.
+///
+/// ``run(_:)`` closes every descriptor above standard error in the child, at spawn time. Foundation's
+/// Process learns that a child exited when a socket it gave that child closes; a daemon started here
+/// (pg_ctl's postgres) that inherited another test's socket would keep it open for its whole life, and
+/// that test's `Process` would never see its child exit (a CI run saw an ingestor that had exited
+/// 78 "still running" after 20 s, while a private PostgreSQL started in parallel).
 public enum Subprocess {
     @discardableResult
     public static func run(_ arguments: [String]) throws -> Int32 {
@@ -12,6 +18,7 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        try closeInheritedDescriptors(&actions)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for arg in argv { free(arg) } }
         var pid: pid_t = 0
@@ -21,6 +28,18 @@ public enum Subprocess {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let exited = (status & 0x7f) == 0
         return exited ? (status >> 8) & 0xff : -1
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which the Glibc module does not
+    /// import: looked up by name. Closing at spawn time is atomic; listing /proc/self/fd beforehand
+    /// would race with sockets other tests open meanwhile.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) throws {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { // nil: RTLD_DEFAULT
+            throw TestSupportError("this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)")
+        }
+        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+        guard closeFrom(&actions, 3) == 0 else { throw TestSupportError("posix_spawn_file_actions_addclosefrom_np failed") }
     }
 
     /// Runs and throws unless the command exits 0.
