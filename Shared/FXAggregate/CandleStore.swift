@@ -79,6 +79,7 @@ public struct CandleStore: Sendable {
     /// Writes one flush; returns every candle row it changed (with its new revision).
     public func flush(_ batches: [PartitionBatch], on connection: PostgresConnection) async throws -> [CandleRow] {
         guard !batches.isEmpty else { return [] }
+        let ticks = FlushTicks(batches)
         return try await connection.transaction { session in
             for batch in batches {
                 let updated = try await session.query("""
@@ -87,105 +88,139 @@ public struct CandleStore: Sendable {
                     """, [consumerGroup, topic, Int(batch.partition), batch.nextOffset, batch.generation])
                 if updated.affectedRows != 1 { throw Fenced(partition: batch.partition) }
             }
-            let rows = batches.flatMap { batch in batch.ticks.map { Self.stageRow($0, partition: batch.partition) } }
-            guard !rows.isEmpty else { return [] }
-            try await session.executeScript(Self.stageTable)
-            _ = try await session.copyIn("COPY stage_ticks FROM STDIN", rows: rows)
+            guard !ticks.distinct.isEmpty else { return [] }
+            try await session.executeScript(Self.stageTables)
+            _ = try await session.copyIn("COPY stage_ticks FROM STDIN", rows: ticks.distinct.map { stageRow($0) })
             // Shared per source and symbol: a repair (exclusive) never interleaves with a flush of the same symbol.
             try await session.query("""
                 SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
                 FROM (SELECT DISTINCT source, symbol FROM stage_ticks ORDER BY 1, 2) s
                 """)
-            let changed = try await session.query(mergeStatement, [topic]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+            // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come back.
+            let counted = try await session.query(Self.recordStatement).rows.map {
+                FlushTicks.identity(source: $0["source"] ?? "", symbol: $0["symbol"] ?? "", tickKey: $0["tick_key"] ?? "")
+            }
+            var accumulator = CandleAccumulator(timeframes: timeframes, bidAsk: bidAskCandles)
+            let alreadyCounted = Set(counted)
+            for tick in ticks.distinct where alreadyCounted.isEmpty || !alreadyCounted.contains(tick.identity) {
+                accumulator.add(tick.record, orderKey: tick.orderKey, partition: tick.partition)
+            }
+            let candles = accumulator.stageRows()
+            guard !candles.isEmpty else { return [] }
+            _ = try await session.copyIn("COPY stage_candles FROM STDIN", rows: candles)
+            let changed = try await session.query(Self.mergeStatement, [topic]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
             return try await recomputedAfterLateTicks(changed, on: session)
         }
     }
 
-    static let stageTable = """
+    /// The distinct ticks of one flush: of several with the same identity (source, symbol, tick key), the
+    /// one earliest by order key, as the recomputation counts it.
+    struct FlushTicks {
+        struct Staged {
+            var record: TickRecord
+            var tickKey: String
+            var orderKey: String
+            var identity: String
+            var partition: Int32
+        }
+
+        var distinct: [Staged] = []
+
+        init(_ batches: [PartitionBatch]) {
+            var index: [String: Int] = [:]
+            index.reserveCapacity(batches.reduce(0) { $0 + $1.ticks.count })
+            distinct.reserveCapacity(index.capacity)
+            for batch in batches {
+                for record in batch.ticks {
+                    let tickKey = record.identity
+                    let staged = Staged(record: record, tickKey: tickKey, orderKey: record.orderKey,
+                                        identity: Self.identity(source: record.source, symbol: record.symbol, tickKey: tickKey),
+                                        partition: batch.partition)
+                    if let position = index[staged.identity] {
+                        if CandleAccumulator.Point.precedes(staged.orderKey, distinct[position].orderKey) { distinct[position] = staged }
+                    } else {
+                        index[staged.identity] = distinct.count
+                        distinct.append(staged)
+                    }
+                }
+            }
+        }
+
+        static func identity(source: String, symbol: String, tickKey: String) -> String {
+            source + "\u{1F}" + symbol + "\u{1F}" + tickKey
+        }
+    }
+
+    /// `stage_ticks`: a flush's distinct ticks (identity; every field with `storeTicks`);
+    /// `stage_candles`: its candle changes, one row per candle key.
+    static let stageTables = """
         CREATE TEMP TABLE IF NOT EXISTS stage_ticks (
-            source text, symbol text, kind text, tick_key text COLLATE "C", order_key text COLLATE "C", ts bigint,
-            price numeric, size numeric, bid numeric, ask numeric, kafka_partition integer,
-            bid_size numeric, ask_size numeric, seq bigint, trade_id text
+            source text, symbol text, tick_key text, ts bigint, kind text, price numeric, size numeric, bid numeric,
+            ask numeric, bid_size numeric, ask_size numeric, seq bigint, trade_id text, kafka_partition integer
+        ) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS stage_candles (
+            source text, symbol text, timeframe text, price_type text, bucket_s bigint, kafka_partition integer,
+            open numeric, high numeric, low numeric, close numeric, volume numeric, tick_count bigint, notional numeric,
+            open_ts bigint, close_ts bigint, open_key text, close_key text
         ) ON COMMIT DELETE ROWS
         """
 
-    static func stageRow(_ tick: TickRecord, partition: Int32) -> [String?] {
-        [tick.source, tick.symbol, tick.kind.rawValue, tick.identity, tick.orderKey, String(tick.ts),
-         tick.price?.text, tick.size?.text, tick.bid?.text, tick.ask?.text, String(partition),
-         tick.bidSize?.text, tick.askSize?.text, tick.seq.map(String.init), tick.tradeID]
+    func stageRow(_ tick: FlushTicks.Staged) -> [String?] {
+        let record = tick.record
+        guard storeTicks else { return [record.source, record.symbol, tick.tickKey, String(record.ts)] + Self.noArchive }
+        return [record.source, record.symbol, tick.tickKey, String(record.ts), record.kind.rawValue, record.price?.text,
+                record.size?.text, record.bid?.text, record.ask?.text, record.bidSize?.text, record.askSize?.text,
+                record.seq.map(String.init), record.tradeID, String(tick.partition)]
     }
 
-    /// The set-based merge (timeframes are validated names and integers, inlined as a VALUES list).
-    var mergeStatement: String {
-        let frames = timeframes.map { "('\($0.name)', \($0.seconds))" }.joined(separator: ", ")
-        let bidAsk = bidAskCandles ? "true" : "false"
-        let archived = storeTicks
-            ? "kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id, kafka_partition"
-            : "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-        return """
-            WITH incoming AS (
-                SELECT DISTINCT ON (source, symbol, tick_key) * FROM stage_ticks ORDER BY source, symbol, tick_key, order_key
-            ), fresh AS (
-                INSERT INTO ticks (source, symbol, tick_key, ts, kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id,
-                                   kafka_partition)
-                SELECT source, symbol, tick_key, ts, \(archived) FROM incoming
-                ON CONFLICT DO NOTHING
-                RETURNING source, symbol, tick_key
-            ), ticks AS (
-                SELECT i.* FROM incoming i JOIN fresh f ON f.source = i.source AND f.symbol = i.symbol AND f.tick_key = i.tick_key
-            ), points AS (
-                SELECT t.source, t.symbol, t.kafka_partition, t.ts, t.order_key, p.price_type, p.price, p.size
-                FROM ticks t
-                CROSS JOIN LATERAL (VALUES
-                    ('trade', t.price, t.size, t.kind = 'trade'),
-                    ('mid', (t.bid + t.ask) / 2, 0::numeric, t.kind = 'quote' AND t.bid IS NOT NULL AND t.ask IS NOT NULL),
-                    ('bid', t.bid, 0::numeric, \(bidAsk) AND t.kind = 'quote' AND t.bid IS NOT NULL),
-                    ('ask', t.ask, 0::numeric, \(bidAsk) AND t.kind = 'quote' AND t.ask IS NOT NULL)
-                ) AS p(price_type, price, size, wanted)
-                WHERE p.wanted
-            ), agg AS (
-                SELECT p.source, p.symbol, tf.name AS timeframe, p.price_type,
-                       to_timestamp((p.ts / 1000000000) / tf.seconds * tf.seconds) AS bucket,
-                       max(p.kafka_partition) AS kafka_partition,
-                       (array_agg(p.price ORDER BY p.order_key))[1] AS open,
-                       max(p.price) AS high, min(p.price) AS low,
-                       (array_agg(p.price ORDER BY p.order_key DESC))[1] AS close,
-                       sum(p.size) AS volume, count(*) AS tick_count, sum(p.price * p.size) AS notional,
-                       min(p.ts) AS open_ts, max(p.ts) AS close_ts,
-                       min(p.order_key) AS open_key, max(p.order_key) AS close_key
-                FROM points p CROSS JOIN (VALUES \(frames)) AS tf(name, seconds)
-                GROUP BY 1, 2, 3, 4, 5
-            )
-            INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
-                                      notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition)
-            SELECT source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count, notional,
-                   CASE WHEN volume > 0 THEN notional / volume END, open_ts, close_ts, open_key, close_key, $1, kafka_partition
-            FROM agg
-            ON CONFLICT (source, symbol, timeframe, price_type, bucket) DO UPDATE SET
-                open = CASE WHEN EXCLUDED.open_key < c.open_key THEN EXCLUDED.open ELSE c.open END,
-                open_ts = CASE WHEN EXCLUDED.open_key < c.open_key THEN EXCLUDED.open_ts ELSE c.open_ts END,
-                open_key = LEAST(c.open_key, EXCLUDED.open_key),
-                close = CASE WHEN EXCLUDED.close_key > c.close_key THEN EXCLUDED.close ELSE c.close END,
-                close_ts = CASE WHEN EXCLUDED.close_key > c.close_key THEN EXCLUDED.close_ts ELSE c.close_ts END,
-                close_key = GREATEST(c.close_key, EXCLUDED.close_key),
-                high = GREATEST(c.high, EXCLUDED.high),
-                low = LEAST(c.low, EXCLUDED.low),
-                volume = CASE WHEN c.origin = 'stream' THEN c.volume + EXCLUDED.volume
-                              ELSE GREATEST(c.volume, c.stream_volume + EXCLUDED.volume) END,
-                tick_count = c.tick_count + EXCLUDED.tick_count,
-                notional = c.notional + EXCLUDED.notional,
-                vwap = CASE WHEN c.origin = 'stream' AND c.volume + EXCLUDED.volume > 0
-                            THEN (c.notional + EXCLUDED.notional) / (c.volume + EXCLUDED.volume) END,
-                -- A repaired row's volume already counts the venue's whole minute (see CandleStore+Repair).
-                stream_volume = CASE WHEN c.origin = 'stream' THEN NULL ELSE c.stream_volume + EXCLUDED.volume END,
-                origin = CASE WHEN c.origin = 'stream' THEN 'stream' ELSE 'merged' END,
-                ticks_topic = EXCLUDED.ticks_topic,
-                kafka_partition = EXCLUDED.kafka_partition,
-                revision = c.revision + 1,
-                updated_at = now()
-            RETURNING \(CandleRow.columns("c"))
-            """
-    }
+    private static let noArchive = [String?](repeating: nil, count: 10)
+
+    /// Records the staged ticks in `ticks` (the duplicate window and, with `storeTicks`, the archive) and
+    /// answers the ones already there: counted by an earlier flush.
+    static let recordStatement = """
+        WITH fresh AS (
+            INSERT INTO ticks (source, symbol, tick_key, ts, kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id,
+                               kafka_partition)
+            SELECT * FROM stage_ticks
+            ON CONFLICT DO NOTHING
+            RETURNING source, symbol, tick_key
+        )
+        SELECT s.source, s.symbol, s.tick_key FROM stage_ticks s
+        WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.source = s.source AND f.symbol = s.symbol AND f.tick_key = s.tick_key)
+        """
+
+    /// Merges the staged candle changes into `candles` order-independently, bumping `revision` of every row
+    /// it touches.
+    static let mergeStatement = """
+        INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
+                                  notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition)
+        SELECT source, symbol, timeframe, price_type, to_timestamp(bucket_s), open, high, low, close, volume, tick_count, notional,
+               CASE WHEN volume > 0 THEN notional / volume END, open_ts, close_ts, open_key, close_key, $1, kafka_partition
+        FROM stage_candles
+        ON CONFLICT (source, symbol, timeframe, price_type, bucket) DO UPDATE SET
+            open = CASE WHEN EXCLUDED.open_key < c.open_key THEN EXCLUDED.open ELSE c.open END,
+            open_ts = CASE WHEN EXCLUDED.open_key < c.open_key THEN EXCLUDED.open_ts ELSE c.open_ts END,
+            open_key = LEAST(c.open_key, EXCLUDED.open_key),
+            close = CASE WHEN EXCLUDED.close_key > c.close_key THEN EXCLUDED.close ELSE c.close END,
+            close_ts = CASE WHEN EXCLUDED.close_key > c.close_key THEN EXCLUDED.close_ts ELSE c.close_ts END,
+            close_key = GREATEST(c.close_key, EXCLUDED.close_key),
+            high = GREATEST(c.high, EXCLUDED.high),
+            low = LEAST(c.low, EXCLUDED.low),
+            volume = CASE WHEN c.origin = 'stream' THEN c.volume + EXCLUDED.volume
+                          ELSE GREATEST(c.volume, c.stream_volume + EXCLUDED.volume) END,
+            tick_count = c.tick_count + EXCLUDED.tick_count,
+            notional = c.notional + EXCLUDED.notional,
+            vwap = CASE WHEN c.origin = 'stream' AND c.volume + EXCLUDED.volume > 0
+                        THEN (c.notional + EXCLUDED.notional) / (c.volume + EXCLUDED.volume) END,
+            -- A repaired row's volume already counts the venue's whole minute (see CandleStore+Repair).
+            stream_volume = CASE WHEN c.origin = 'stream' THEN NULL ELSE c.stream_volume + EXCLUDED.volume END,
+            origin = CASE WHEN c.origin = 'stream' THEN 'stream' ELSE 'merged' END,
+            ticks_topic = EXCLUDED.ticks_topic,
+            kafka_partition = EXCLUDED.kafka_partition,
+            revision = c.revision + 1,
+            updated_at = now()
+        RETURNING \(CandleRow.columns("c"))
+        """
 
     // MARK: Retention
 

@@ -39,7 +39,12 @@ struct AgentConsumerExampleTests {
         func fingerprint(_ tick: JSONValue) -> String {
             ["symbol", "kind", "price", "size", "bid", "ask"].map { tick[$0]?.stringValue ?? "-" }.joined(separator: "|") + "@\(tick["ts"]?.int64Value ?? 0)"
         }
-        let published = Set(recorder.messages(topics.ticks).compactMap { try? JSONParser().parse($0.value) }.map(fingerprint))
+        func recorded() -> Set<String> {
+            Set(recorder.messages(topics.ticks).compactMap { try? JSONParser().parse($0.value) }.map(fingerprint))
+        }
+        // The recorder is a consumer of its own: give it time to read as far as the agent did.
+        _ = try await TestEnvironment.eventually(timeout: .seconds(20)) { ticks.allSatisfy { recorded().contains(fingerprint($0)) } }
+        let published = recorded()
         #expect(!published.isEmpty)
         for tick in ticks {
             #expect(published.contains(fingerprint(tick)), "tick \(tick) is one the ingestor published, digit for digit")
