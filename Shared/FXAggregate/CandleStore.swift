@@ -96,21 +96,29 @@ public struct CandleStore: Sendable {
                 SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
                 FROM (SELECT DISTINCT source, symbol FROM stage_ticks ORDER BY 1, 2) s
                 """)
-            // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come back.
-            let counted = try await session.query(Self.recordStatement).rows.map {
+            // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come
+            // back. While PostgreSQL runs it, the candle changes are combined here as if none were counted
+            // (the usual case); only when some were are they combined again without them.
+            async let countedRows = session.query(Self.recordStatement)
+            var candles = Self.combine(ticks.distinct, timeframes: timeframes, bidAsk: bidAskCandles)
+            let counted = Set(try await countedRows.rows.map {
                 FlushTicks.identity(source: $0["source"] ?? "", symbol: $0["symbol"] ?? "", tickKey: $0["tick_key"] ?? "")
+            })
+            if !counted.isEmpty {
+                candles = Self.combine(ticks.distinct.filter { !counted.contains($0.identity) }, timeframes: timeframes, bidAsk: bidAskCandles)
             }
-            var accumulator = CandleAccumulator(timeframes: timeframes, bidAsk: bidAskCandles)
-            let alreadyCounted = Set(counted)
-            for tick in ticks.distinct where alreadyCounted.isEmpty || !alreadyCounted.contains(tick.identity) {
-                accumulator.add(tick.record, orderKey: tick.orderKey, partition: tick.partition)
-            }
-            let candles = accumulator.stageRows()
             guard !candles.isEmpty else { return [] }
             _ = try await session.copyIn("COPY stage_candles FROM STDIN", rows: candles)
             let changed = try await session.query(Self.mergeStatement, [topic]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
             return try await recomputedAfterLateTicks(changed, on: session)
         }
+    }
+
+    /// The `stage_candles` rows of these ticks.
+    static func combine(_ ticks: [FlushTicks.Staged], timeframes: [Timeframe], bidAsk: Bool) -> [[String?]] {
+        var accumulator = CandleAccumulator(timeframes: timeframes, bidAsk: bidAsk)
+        for tick in ticks { accumulator.add(tick.record, orderKey: tick.orderKey, partition: tick.partition) }
+        return accumulator.stageRows()
     }
 
     /// The distinct ticks of one flush: of several with the same identity (source, symbol, tick key), the
