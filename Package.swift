@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/FXAdmin"),
-        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "CRdKafka", "CLibPQ",
+        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -1,0 +1,161 @@
+import ArgumentParser
+import CRdKafka
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import FXCore
+import FXKafka
+import FXMetrics
+import FXPostgres
+import Logging
+
+/// `fxbench pipeline`: the whole pipeline on this machine — a Coinbase-protocol sender (`blast-sender`,
+/// its own process) -> the `ingestor` executable -> the broker -> the `aggregator` executable ->
+/// PostgreSQL — in three phases:
+/// 1. latency: `--latency-rate` ticks/s for `--latency-seconds`; tick -> candle-row latency from the
+///    aggregator's heartbeats (`tick_to_candle`: a tick's `recv_ts` -> its candles committed);
+/// 2. sustained: each of `--rates` for `--seconds` until one keeps the aggregator's lag bounded
+///    (the lag's growth over the second half under 2% of the rate);
+/// 3. catch-up: the aggregator stopped (SIGTERM) for `--stop-seconds` while ticks keep coming at
+///    `--catch-up-rate`, the sender slowed to 100/s, the aggregator restarted: its drain rate
+///    (backlog / time from its first progress to a lag under one second of input).
+/// Lag = the ticks topic's high watermarks - the aggregator's stored offsets (`aggregator_offsets`,
+/// the database's own record of what it has counted). CPU per process is read from /proc.
+struct PipelineBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pipeline")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Products.") var symbols: Int = 20
+    @Option(help: "Partitions of the ticks topic.") var partitions: Int = 6
+    @Option(help: "Ticks/s of the latency phase.") var latencyRate: Int = 10_000
+    @Option(help: "Seconds of the latency phase.") var latencySeconds: Int = 30
+    @Option(parsing: .upToNextOption, help: "Ticks/s tried in the sustained phase, in order, until one holds.") var rates: [Int] = [100_000, 50_000, 25_000]
+    @Option(help: "Seconds per sustained rate.") var seconds: Int = 60
+    @Option(help: "Ticks/s while the aggregator is stopped.") var catchUpRate: Int = 20_000
+    @Option(help: "Seconds the aggregator is stopped.") var stopSeconds: Int = 60
+    @Option(help: "Directory of the ingestor and aggregator executables (default: next to fxbench).") var binDir: String?
+
+    func run() async throws {
+        var logger = Logger(label: "fxbench")
+        logger.logLevel = .error
+        let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let admin = try await PostgresConnection.connect(PostgresConfiguration(url: options.databaseURL), logger: logger)
+        let database = try await options.freshDatabase(admin, logger: logger)
+        let prefix = "benchpipe\(UUID().uuidString.prefix(6).lowercased())."
+        let ticksTopic = prefix + "ticks"
+        let env = ["KAFKA_BROKERS": options.brokers, "DATABASE_URL": database.url, "TOPIC_PREFIX": prefix, "LOG_LEVEL": "warning",
+                   "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"]
+        try Child.run("\(bin)/fxadmin", ["setup", "--partitions", String(partitions)], environment: env)
+
+        let senderPort = try Self.freePort()
+        let sender = try Child("\(bin)/fxbench", ["blast-sender", "--port", String(senderPort), "--symbols", String(symbols), "--rate", "100"], environment: [:])
+        try await Task.sleep(for: .seconds(1))
+        let ingestor = try Child("\(bin)/ingestor", ["--provider", "coinbase", "--symbols", (0..<symbols).map { "B\($0)-USD" }.joined(separator: ","),
+                                                    "--ws-url", "ws://127.0.0.1:\(senderPort)/feed", "--max-symbols-per-connection", "1000",
+                                                    "--http-port", String(try Self.freePort())], environment: env)
+        var aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: env)
+        let probe = try LagProbe(brokers: options.brokers, topic: ticksTopic, partitions: partitions, consumerGroup: prefix + "aggregator",
+                                 database: database.connection)
+        let health = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: [
+            "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "auto.offset.reset": "latest"]),
+            groupID: prefix + "bench-health", topics: [prefix + "health"], logger: logger)
+        let latencies = LatencyCollector()
+        let healthTask = Task { try await whileRunning(health) { try await latencies.read(health) } }
+        defer {
+            healthTask.cancel()
+            for child in [sender, ingestor, aggregator] { child.stop() }
+        }
+        func setRate(_ rate: Int) async throws {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(senderPort)/rate/\(rate)")!)
+            request.httpMethod = "POST"
+            _ = try await URLSession.shared.data(for: request)
+        }
+
+        // Warm-up: the aggregator joins and catches up with a slow trickle.
+        try await setRate(1_000)
+        try await probe.waitUntilCaughtUp(within: .seconds(60), slack: 2_000)
+        print("pipeline: \(symbols) products, \(partitions) partitions; machine \(ProcessInfo.processInfo.activeProcessorCount) cores")
+
+        // 1. Latency at a moderate rate.
+        try await setRate(latencyRate)
+        try await Task.sleep(for: .seconds(5))
+        _ = latencies.take()
+        try await Task.sleep(for: .seconds(latencySeconds))
+        let sample = latencies.take()
+        print(String(format: "latency at %d ticks/s (%d ticks, tick recv_ts -> candle committed): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                     latencyRate, sample.count, sample.percentile(50) / 1000, sample.percentile(99) / 1000, sample.percentile(100) / 1000))
+
+        // 2. Sustained rates.
+        for rate in rates {
+            try await setRate(100)
+            try await probe.waitUntilCaughtUp(within: .seconds(180), slack: 2_000)
+            let cpuBefore = [ingestor, aggregator, sender].map(\.cpuSeconds)
+            let start = try await probe.sample()
+            try await setRate(rate)
+            var lags: [(Double, Int64)] = []
+            let begin = ContinuousClock.now
+            while ContinuousClock.now - begin < .seconds(seconds) {
+                try await Task.sleep(for: .seconds(1))
+                let now = try await probe.sample()
+                lags.append((PipelineBenchmark.seconds(ContinuousClock.now - begin), now.lag))
+            }
+            let end = try await probe.sample()
+            let elapsed = PipelineBenchmark.seconds(ContinuousClock.now - begin)
+            let cpu = zip([ingestor, aggregator, sender].map(\.cpuSeconds), cpuBefore).map { ($0 - $1) / elapsed }
+            let input = Double(end.produced - start.produced) / elapsed
+            let counted = Double(end.counted - start.counted) / elapsed
+            let half = lags.filter { $0.0 >= Double(seconds) / 2 }
+            let growth = half.count >= 2 ? Double(half.last!.1 - half.first!.1) / (half.last!.0 - half.first!.0) : 0
+            let bounded = growth < 0.02 * Double(rate)
+            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; CPU (cores): ingestor %.2f, aggregator %.2f, sender %.2f",
+                         rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu[0], cpu[1], cpu[2]))
+            if bounded { break }
+        }
+
+        // 3. Catch-up after an aggregator stop.
+        try await setRate(100)
+        try await probe.waitUntilCaughtUp(within: .seconds(300), slack: 2_000)
+        try await setRate(catchUpRate)
+        aggregator.stop()
+        try await Task.sleep(for: .seconds(stopSeconds))
+        try await setRate(100)
+        try await Task.sleep(for: .seconds(1))
+        let backlog = try await probe.sample()
+        aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: env)
+        let restarted = ContinuousClock.now
+        var firstProgress: (ContinuousClock.Instant, Int64)?
+        var caughtUp: (ContinuousClock.Instant, Int64)?
+        while ContinuousClock.now - restarted < .seconds(600) {
+            try await Task.sleep(for: .milliseconds(250))
+            let now = try await probe.sample()
+            if firstProgress == nil, now.counted > backlog.counted { firstProgress = (.now, now.counted) }
+            if now.lag < 1_000 { caughtUp = (.now, now.counted); break }
+        }
+        guard let first = firstProgress, let done = caughtUp else { throw ValidationError("the aggregator did not catch up within 600 s") }
+        let drained = done.1 - first.1
+        print(String(format: "catch-up after a %d s stop at %d ticks/s: backlog %d ticks; restart -> first flush %.1f s; drained %d ticks in %.1f s = %.0f ticks/s",
+                     stopSeconds, catchUpRate, backlog.lag, PipelineBenchmark.seconds(first.0 - restarted), drained,
+                     PipelineBenchmark.seconds(done.0 - first.0), Double(drained) / PipelineBenchmark.seconds(done.0 - first.0)))
+        healthTask.cancel()
+        for child in [sender, ingestor, aggregator] { child.stop() }
+        await database.connection.close()
+        try? await admin.query("DROP DATABASE \(database.name) WITH (FORCE)")
+        await admin.close()
+    }
+
+    static func seconds(_ duration: Duration) -> Double { FXBench.seconds(duration) }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ValidationError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import CRdKafka
+import Foundation
+import FXCore
+import FXKafka
+import FXMetrics
+import FXPostgres
+import Synchronization
+
+/// A child process of the pipeline benchmark; its output goes to /tmp/fxbench-pipeline-<name>-<pid>.log.
+final class Child: @unchecked Sendable {
+    let process = Process()
+
+    init(_ path: String, _ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let log = "/tmp/fxbench-pipeline-\(name)-\(getpid()).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// Runs a command to its end; throws unless it exits 0.
+    static func run(_ path: String, _ arguments: [String], environment: [String: String]) throws {
+        let child = try Child(path, arguments, environment: environment)
+        child.process.waitUntilExit()
+        guard child.process.terminationStatus == 0 else { throw ValidationError("\(path) \(arguments.joined(separator: " ")) failed") }
+    }
+
+    /// CPU seconds used so far (user + system, from /proc).
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// SIGTERM, then SIGKILL after 20 s.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// The aggregator's lag: the ticks topic's high watermarks (librdkafka) - its stored offsets (database).
+final class LagProbe: @unchecked Sendable {
+    struct Sample { var produced: Int64; var counted: Int64; var lag: Int64 { max(0, produced - counted) } }
+
+    private let handle: OpaquePointer
+    private let topic: String
+    private let partitions: Int
+    private let consumerGroup: String
+    private let database: PostgresConnection
+    private let queue = DispatchQueue(label: "fxbench.lag-probe")
+
+    init(brokers: String, topic: String, partitions: Int, consumerGroup: String, database: PostgresConnection) throws {
+        let conf = rd_kafka_conf_new()
+        var error = [CChar](repeating: 0, count: 512)
+        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, &error, error.count)
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &error, error.count) else { throw ValidationError("lag probe client") }
+        self.handle = handle
+        self.topic = topic
+        self.partitions = partitions
+        self.consumerGroup = consumerGroup
+        self.database = database
+    }
+
+    deinit { rd_kafka_destroy(handle) }
+
+    func sample() async throws -> Sample {
+        // A blocking broker round trip per partition: off the cooperative pool.
+        let produced: Int64 = await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                var total: Int64 = 0
+                for partition in 0..<partitions {
+                    var low: Int64 = 0, high: Int64 = 0
+                    if rd_kafka_query_watermark_offsets(handle, topic, Int32(partition), &low, &high, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                        total += high
+                    }
+                }
+                continuation.resume(returning: total)
+            }
+        }
+        let rows = try await database.query(
+            "SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM aggregator_offsets WHERE consumer_group = $1 AND topic = $2",
+            [consumerGroup, topic])
+        return Sample(produced: produced, counted: Int64(rows.first?["n"] ?? "0") ?? 0)
+    }
+
+    func waitUntilCaughtUp(within timeout: Duration, slack: Int64) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let now = try await sample()
+            if now.produced > 0, now.lag <= slack { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw ValidationError("the aggregator did not catch up within \(timeout)")
+    }
+}
+
+/// Merges the aggregators' `tick_to_candle` heartbeat samples (`<prefix>health`).
+final class LatencyCollector: Sendable {
+    struct Sample {
+        var buckets: [(micros: UInt64, count: UInt64)]
+        var count: UInt64 { buckets.reduce(0) { $0 + $1.count } }
+        /// The bucket value (µs) at `percent` of the merged samples.
+        func percentile(_ percent: Double) -> Double {
+            let sorted = buckets.sorted { $0.micros < $1.micros }
+            let target = UInt64((Double(count) * percent / 100).rounded(.up))
+            var seen: UInt64 = 0
+            for bucket in sorted {
+                seen += bucket.count
+                if seen >= max(target, 1) { return Double(bucket.micros) }
+            }
+            return Double(sorted.last?.micros ?? 0)
+        }
+    }
+
+    private let buckets = Mutex<[(micros: UInt64, count: UInt64)]>([])
+
+    func read(_ consumer: KafkaConsumer) async throws {
+        for try await event in consumer.events {
+            guard case .message(let message) = event, let heartbeat = try? JSONParser().parse(message.value),
+                  heartbeat["service"]?.stringValue == "aggregator" else { continue }
+            let sample = LatencySample.buckets(of: heartbeat["latency"]?["tick_to_candle"])
+            buckets.withLock { $0 += sample }
+        }
+    }
+
+    /// What was collected since the last take.
+    func take() -> Sample {
+        Sample(buckets: buckets.withLock { taken in
+            defer { taken = [] }
+            return taken
+        })
+    }
+}
