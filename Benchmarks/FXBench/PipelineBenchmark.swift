@@ -90,6 +90,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
             try await setRate(100)
             try await probe.waitUntilCaughtUp(within: .seconds(180), slack: 2_000)
             let cpuBefore = [ingestor, aggregator, sender].map(\.cpuSeconds)
+            let othersBefore = [MachineCPU.seconds(named: "tansu"), MachineCPU.seconds(named: "postgres")]
+            let machineBefore = MachineCPU.jiffies()
             let start = try await probe.sample()
             try await setRate(rate)
             var lags: [(Double, Int64)] = []
@@ -102,13 +104,18 @@ struct PipelineBenchmark: AsyncParsableCommand {
             let end = try await probe.sample()
             let elapsed = PipelineBenchmark.seconds(ContinuousClock.now - begin)
             let cpu = zip([ingestor, aggregator, sender].map(\.cpuSeconds), cpuBefore).map { ($0 - $1) / elapsed }
+            let others = zip([MachineCPU.seconds(named: "tansu"), MachineCPU.seconds(named: "postgres")], othersBefore).map { ($0 - $1) / elapsed }
+            let machineAfter = MachineCPU.jiffies()
+            let busy = (machineAfter.busy - machineBefore.busy) / max(1, machineAfter.total - machineBefore.total)
+                * Double(ProcessInfo.processInfo.activeProcessorCount)
             let input = Double(end.produced - start.produced) / elapsed
             let counted = Double(end.counted - start.counted) / elapsed
             let half = lags.filter { $0.0 >= Double(seconds) / 2 }
             let growth = half.count >= 2 ? Double(half.last!.1 - half.first!.1) / (half.last!.0 - half.first!.0) : 0
             let bounded = growth < 0.02 * Double(rate)
-            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; CPU (cores): ingestor %.2f, aggregator %.2f, sender %.2f",
-                         rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu[0], cpu[1], cpu[2]))
+            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; CPU (cores): ingestor %.2f, aggregator %.2f, sender %.2f, broker %.2f, postgres %.2f, machine busy %.2f of %d",
+                         rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu[0], cpu[1], cpu[2], others[0], others[1],
+                         busy, ProcessInfo.processInfo.activeProcessorCount))
             if bounded { break }
         }
 

@@ -145,3 +145,32 @@ final class LatencyCollector: Sendable {
         })
     }
 }
+
+/// Busy cores of the whole machine (/proc/stat) and CPU seconds of processes by name (the broker,
+/// PostgreSQL), for naming the bottleneck of a phase.
+enum MachineCPU {
+    /// (busy, total) jiffies of all cores.
+    static func jiffies() -> (busy: Double, total: Double) {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first else { return (0, 0) }
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard values.count >= 5 else { return (0, 0) }
+        let idle = values[3] + values[4]
+        let total = values.reduce(0, +)
+        return (total - idle, total)
+    }
+
+    /// CPU seconds of every process whose command line contains `name`.
+    static func seconds(named name: String) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var total = 0.0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
+            guard let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8), command.contains(name),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) { total += (user + system) / ticks }
+        }
+        return total
+    }
+}
