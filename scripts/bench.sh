@@ -24,3 +24,6 @@ echo "# $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cp
 "$BIN/fxbench" ingest --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
 swift build -c release >/dev/null
 bash scripts/bench-ingest-rss.sh
+# End to end (sender process -> ingestor -> broker -> aggregator -> PostgreSQL; every executable built
+# above), about 8 minutes.
+"$BIN/fxbench" pipeline

@@ -17,11 +17,12 @@ struct BlastSenderCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (127.0.0.1).") var port: Int
     @Option(help: "Products (B0-USD, B1-USD, ...).") var symbols: Int = 20
     @Option(help: "Frames per second at start (-1: as fast as possible).") var rate: Int = 0
+    @Flag(help: "Every other frame a ticker (best bid/ask) instead of a match.") var quotes = false
 
     func run() async throws {
         var logger = Logger(label: "blast-sender")
         logger.logLevel = .error
-        let sender = BlastSender(symbols: symbols, rate: rate)
+        let sender = BlastSender(symbols: symbols, rate: rate, quotes: quotes)
         let group = ServiceGroup(configuration: .init(services: [.init(service: sender.application(port: port))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -30,13 +31,15 @@ struct BlastSenderCommand: AsyncParsableCommand {
 
 final class BlastSender: Sendable {
     let symbols: [String]
+    let quotes: Bool
     let rate: Atomic<Int>
     let sent = Atomic<Int>(0)
     /// Bumped by every rate change: the pacing restarts from that moment.
     let epoch = Atomic<Int>(0)
 
-    init(symbols: Int, rate: Int) {
+    init(symbols: Int, rate: Int, quotes: Bool) {
         self.symbols = (0..<symbols).map { "B\($0)-USD" }
+        self.quotes = quotes
         self.rate = Atomic(rate)
     }
 
@@ -63,6 +66,7 @@ final class BlastSender: Sendable {
     private func send(to outbound: WebSocketOutboundWriter) async throws {
         var sequence = [Int](repeating: 1_000, count: symbols.count)
         var tradeID = 0
+        var frameIndex = 0
         var epochSeen = -1
         var begin = ContinuousClock.now
         var sentSinceBegin = 0
@@ -80,18 +84,27 @@ final class BlastSender: Sendable {
                 let due = begin + .nanoseconds(Int64(sentSinceBegin) * 1_000_000_000 / Int64(rate))
                 if due > .now { try await Task.sleep(until: due) }
             }
-            // 100 frames per pacing step.
+            // Frames per pacing step: one millisecond's worth (at least 1, at most 100), so a paced rate
+            // arrives evenly, not in bursts.
+            let step = rate > 0 ? min(100, max(1, rate / 1_000)) : 100
             let now = WallClock.nanoseconds()
             let time = Timestamps.rfc3339(nanoseconds: now / 1_000 * 1_000)
-            for _ in 0..<100 {
-                tradeID += 1
-                let s = tradeID % symbols.count
+            for _ in 0..<step {
+                frameIndex += 1
+                let s = frameIndex % symbols.count
                 sequence[s] += 1
+                if quotes, frameIndex % 2 == 0 {
+                    let bid = "\(50_000 + frameIndex % 500).\(frameIndex % 100)"
+                    let frame = #"{"type":"ticker","sequence":\#(sequence[s]),"product_id":"\#(symbols[s])","price":"\#(bid)","best_bid":"\#(bid)","best_bid_size":"1.5","best_ask":"\#(50_001 + frameIndex % 500).\#(frameIndex % 100)","best_ask_size":"2.25","time":"\#(time)"}"#
+                    try await outbound.write(.text(frame))
+                    continue
+                }
+                tradeID += 1
                 let frame = #"{"type":"match","trade_id":\#(tradeID),"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","side":"\#(tradeID % 2 == 0 ? "sell" : "buy")","size":"0.\#(tradeID % 99_999_999 + 1)","price":"\#(50_000 + tradeID % 500).\#(tradeID % 100)","product_id":"\#(symbols[s])","sequence":\#(sequence[s]),"time":"\#(time)"}"#
                 try await outbound.write(.text(frame))
             }
-            sentSinceBegin += 100
-            sent.add(100, ordering: .relaxed)
+            sentSinceBegin += step
+            sent.add(step, ordering: .relaxed)
         }
     }
 }

@@ -26,6 +26,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pipeline")
     @OptionGroup var options: BenchOptions
     @Option(help: "Products.") var symbols: Int = 20
+    @Flag(help: "Every other frame a ticker (a quote: candles of a second price type, mid).") var quotes = false
     @Option(help: "Partitions of the ticks topic.") var partitions: Int = 6
     @Option(help: "Ticks/s of the latency phase.") var latencyRate: Int = 10_000
     @Option(help: "Seconds of the latency phase.") var latencySeconds: Int = 30
@@ -34,6 +35,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: "Ticks/s while the aggregator is stopped.") var catchUpRate: Int = 20_000
     @Option(help: "Seconds the aggregator is stopped.") var stopSeconds: Int = 60
     @Option(help: "Directory of the ingestor and aggregator executables (default: next to fxbench).") var binDir: String?
+    @Option(help: "More librdkafka properties for the services (KAFKA_PROPERTIES syntax: k=v,k=v).") var kafkaProperties: String?
 
     func run() async throws {
         var logger = Logger(label: "fxbench")
@@ -44,11 +46,11 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let prefix = "benchpipe\(UUID().uuidString.prefix(6).lowercased())."
         let ticksTopic = prefix + "ticks"
         let env = ["KAFKA_BROKERS": options.brokers, "DATABASE_URL": database.url, "TOPIC_PREFIX": prefix, "LOG_LEVEL": "warning",
-                   "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"]
+                   "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500" + (kafkaProperties.map { "," + $0 } ?? "")]
         try Child.run("\(bin)/fxadmin", ["setup", "--partitions", String(partitions)], environment: env)
 
         let senderPort = try Self.freePort()
-        let sender = try Child("\(bin)/fxbench", ["blast-sender", "--port", String(senderPort), "--symbols", String(symbols), "--rate", "100"], environment: [:])
+        let sender = try Child("\(bin)/fxbench", ["blast-sender", "--port", String(senderPort), "--symbols", String(symbols), "--rate", "100"] + (quotes ? ["--quotes"] : []), environment: [:])
         try await Task.sleep(for: .seconds(1))
         let ingestor = try Child("\(bin)/ingestor", ["--provider", "coinbase", "--symbols", (0..<symbols).map { "B\($0)-USD" }.joined(separator: ","),
                                                     "--ws-url", "ws://127.0.0.1:\(senderPort)/feed", "--max-symbols-per-connection", "1000",
@@ -74,7 +76,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         // Warm-up: the aggregator joins and catches up with a slow trickle.
         try await setRate(1_000)
         try await probe.waitUntilCaughtUp(within: .seconds(60), slack: 2_000)
-        print("pipeline: \(symbols) products, \(partitions) partitions; machine \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("pipeline: \(symbols) products\(quotes ? " (trades and quotes)" : " (trades)"), \(partitions) partitions; machine \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
         // 1. Latency at a moderate rate.
         try await setRate(latencyRate)
@@ -113,9 +115,9 @@ struct PipelineBenchmark: AsyncParsableCommand {
             let half = lags.filter { $0.0 >= Double(seconds) / 2 }
             let growth = half.count >= 2 ? Double(half.last!.1 - half.first!.1) / (half.last!.0 - half.first!.0) : 0
             let bounded = growth < 0.02 * Double(rate)
-            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; CPU (cores): ingestor %.2f, aggregator %.2f, sender %.2f, broker %.2f, postgres %.2f, machine busy %.2f of %d",
+            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; CPU (cores): ingestor %.2f, aggregator %.2f, sender %.2f, broker %.2f, postgres %.2f, machine busy %.2f of %d; aggregator peak RSS %.1f MiB",
                          rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu[0], cpu[1], cpu[2], others[0], others[1],
-                         busy, ProcessInfo.processInfo.activeProcessorCount))
+                         busy, ProcessInfo.processInfo.activeProcessorCount, aggregator.peakResidentMiB))
             if bounded { break }
         }
 

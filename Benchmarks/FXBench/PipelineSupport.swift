@@ -42,6 +42,14 @@ final class Child: @unchecked Sendable {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Peak resident memory so far (VmHWM), MiB.
+    var peakResidentMiB: Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kib / 1024
+    }
+
     /// SIGTERM, then SIGKILL after 20 s.
     func stop() {
         guard process.isRunning else { return }

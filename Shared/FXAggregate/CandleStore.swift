@@ -90,7 +90,9 @@ public struct CandleStore: Sendable {
             }
             guard !ticks.distinct.isEmpty else { return [] }
             try await session.executeScript(Self.stageTables)
-            _ = try await session.copyIn("COPY stage_ticks FROM STDIN", rows: ticks.distinct.map { stageRow($0) })
+            // Without the archive only the identity columns travel (the others stay NULL).
+            _ = try await session.copyIn(storeTicks ? "COPY stage_ticks FROM STDIN" : "COPY stage_ticks (source, symbol, tick_key, ts) FROM STDIN",
+                                         rows: ticks.distinct.map { stageRow($0) })
             // Shared per source and symbol: a repair (exclusive) never interleaves with a flush of the same symbol.
             try await session.query("""
                 SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
@@ -175,13 +177,11 @@ public struct CandleStore: Sendable {
 
     func stageRow(_ tick: FlushTicks.Staged) -> [String?] {
         let record = tick.record
-        guard storeTicks else { return [record.source, record.symbol, tick.tickKey, String(record.ts)] + Self.noArchive }
+        guard storeTicks else { return [record.source, record.symbol, tick.tickKey, String(record.ts)] }
         return [record.source, record.symbol, tick.tickKey, String(record.ts), record.kind.rawValue, record.price?.text,
                 record.size?.text, record.bid?.text, record.ask?.text, record.bidSize?.text, record.askSize?.text,
                 record.seq.map(String.init), record.tradeID, String(tick.partition)]
     }
-
-    private static let noArchive = [String?](repeating: nil, count: 10)
 
     /// Records the staged ticks in `ticks` (the duplicate window and, with `storeTicks`, the archive) and
     /// answers the ones already there: counted by an earlier flush.
