@@ -6,10 +6,11 @@ import FXPostgres
 /// distinct ticks consumed up to the stored offsets.
 ///
 /// A flush: check and advance every partition's offset (a generation mismatch = this consumer lost the
-/// partition: the whole transaction is refused), COPY the ticks into a staging table, then one statement
-/// suppresses ticks already counted (`ticks`, which also archives them with `storeTicks`), expands them into price types and timeframes,
-/// aggregates one row per candle key and merges those into `candles` order-independently (open/close
-/// by order key, extremes, sums), bumping `revision` of every row it touches.
+/// partition: the whole transaction is refused), COPY the flush's distinct ticks into a staging table,
+/// record them in `ticks` (which also archives them with `storeTicks`) and learn which an earlier flush
+/// already counted; meanwhile combine them in memory into one row per candle key (``CandleAccumulator``),
+/// then merge those rows into `candles` order-independently (open/close by order key, extremes, sums),
+/// bumping `revision` of every row it touches.
 public struct CandleStore: Sendable {
     public let timeframes: [Timeframe]
     public let bidAskCandles: Bool

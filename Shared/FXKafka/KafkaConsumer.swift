@@ -150,7 +150,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// message back to fill up.
     ///
     /// Taking up to 512 messages per call instead of one per `rd_kafka_consumer_poll` (one queue lock
-    /// and wake-up each) took this bridge from 0.26-0.77 of a raw poll loop to 0.72-0.91 (BENCHMARKS.md).
+    /// and wake-up each) took this bridge from 0.46-0.70 of a raw poll loop to 0.76-0.93 (BENCHMARKS.md).
     private func pollLoop() {
         let queue = rd_kafka_queue_get_consumer(client.handle)
         let slots = UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: Self.gatherLimit)
