@@ -105,7 +105,7 @@ public struct CandleStore: Sendable {
             async let countedRows = session.query(Self.recordStatement)
             var candles = Self.combine(ticks.distinct, timeframes: timeframes, bidAsk: bidAskCandles)
             let counted = Set(try await countedRows.rows.map {
-                FlushTicks.identity(source: $0["source"] ?? "", symbol: $0["symbol"] ?? "", tickKey: $0["tick_key"] ?? "")
+                FlushTicks.Identity(source: $0["source"] ?? "", symbol: $0["symbol"] ?? "", tickKey: $0["tick_key"] ?? "")
             })
             if !counted.isEmpty {
                 candles = Self.combine(ticks.distinct.filter { !counted.contains($0.identity) }, timeframes: timeframes, bidAsk: bidAskCandles)
@@ -127,38 +127,38 @@ public struct CandleStore: Sendable {
     /// The distinct ticks of one flush: of several with the same identity (source, symbol, tick key), the
     /// one earliest by order key, as the recomputation counts it.
     struct FlushTicks {
+        struct Identity: Hashable {
+            var source: String
+            var symbol: String
+            var tickKey: String
+        }
+
         struct Staged {
             var record: TickRecord
-            var tickKey: String
-            var orderKey: String
-            var identity: String
             var partition: Int32
+            var tickKey: String { record.identity }
+            var orderKey: String { record.orderKey }
+            var identity: Identity { Identity(source: record.source, symbol: record.symbol, tickKey: record.identity) }
         }
 
         var distinct: [Staged] = []
 
         init(_ batches: [PartitionBatch]) {
-            var index: [String: Int] = [:]
+            var index: [Identity: Int] = [:]
             index.reserveCapacity(batches.reduce(0) { $0 + $1.ticks.count })
             distinct.reserveCapacity(index.capacity)
             for batch in batches {
                 for record in batch.ticks {
-                    let tickKey = record.identity
-                    let staged = Staged(record: record, tickKey: tickKey, orderKey: record.orderKey,
-                                        identity: Self.identity(source: record.source, symbol: record.symbol, tickKey: tickKey),
-                                        partition: batch.partition)
-                    if let position = index[staged.identity] {
+                    let staged = Staged(record: record, partition: batch.partition)
+                    let identity = staged.identity
+                    if let position = index[identity] {
                         if CandleAccumulator.Point.precedes(staged.orderKey, distinct[position].orderKey) { distinct[position] = staged }
                     } else {
-                        index[staged.identity] = distinct.count
+                        index[identity] = distinct.count
                         distinct.append(staged)
                     }
                 }
             }
-        }
-
-        static func identity(source: String, symbol: String, tickKey: String) -> String {
-            source + "\u{1F}" + symbol + "\u{1F}" + tickKey
         }
     }
 

@@ -4,20 +4,26 @@ import FXCore
 public struct TickRecord: Sendable, Equatable {
     public enum Kind: String, Sendable { case trade, quote }
 
-    public var source: String
-    public var symbol: String
-    public var kind: Kind
-    public var ts: Int64
-    public var seq: Int64?
+    public private(set) var source: String
+    public private(set) var symbol: String
+    public private(set) var kind: Kind
+    public private(set) var ts: Int64
+    public private(set) var seq: Int64?
     /// When the ingestor received it (`recv_ts`, ns; optional in the contract): for latency only.
-    public var receivedAt: Int64?
-    public var tradeID: String?
-    public var price: DecimalText?
-    public var size: DecimalText?
-    public var bid: DecimalText?
-    public var ask: DecimalText?
-    public var bidSize: DecimalText?
-    public var askSize: DecimalText?
+    public private(set) var receivedAt: Int64?
+    public private(set) var tradeID: String?
+    public private(set) var price: DecimalText?
+    public private(set) var size: DecimalText?
+    public private(set) var bid: DecimalText?
+    public private(set) var ask: DecimalText?
+    public private(set) var bidSize: DecimalText?
+    public private(set) var askSize: DecimalText?
+    /// The tick's identity for duplicate suppression: trades by `trade_id`, everything else by content.
+    /// Computed once, when the message is parsed (on the consumer's task, not on the flush path).
+    public private(set) var identity = ""
+    /// Byte-comparable order: event time, then sequence, then trade id (numeric ids in numeric order),
+    /// then identity — so open/close do not depend on arrival order. Computed once, like `identity`.
+    public private(set) var orderKey = ""
 
     /// Why a message is not a valid tick (the `<prefix>rejects` reason).
     public struct Invalid: Error, Sendable, Equatable {
@@ -68,10 +74,11 @@ public struct TickRecord: Sendable, Equatable {
             guard bid != nil || ask != nil else { throw Invalid(reason: "missing_field", detail: "a quote needs bid or ask") }
             if let bid, let ask, ask < bid { throw Invalid(reason: "crossed_quote", detail: "ask \(ask) < bid \(bid)") }
         }
+        identity = computedIdentity
+        orderKey = computedOrderKey
     }
 
-    /// The tick's identity for duplicate suppression: trades by `trade_id`, everything else by content.
-    public var identity: String {
+    private var computedIdentity: String {
         switch kind {
         case .trade:
             if let tradeID { return "t:" + tradeID }
@@ -81,9 +88,8 @@ public struct TickRecord: Sendable, Equatable {
         }
     }
 
-    /// Byte-comparable order: event time, then sequence, then trade id (numeric ids in numeric order),
-    /// then identity — so open/close do not depend on arrival order.
-    public var orderKey: String {
+    /// After `identity` is set.
+    private var computedOrderKey: String {
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
