@@ -85,7 +85,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(latencySeconds))
         let sample = latencies.take()
         print(String(format: "latency at %d ticks/s (%d ticks, tick recv_ts -> candle committed): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                     latencyRate, sample.count, sample.percentile(50) / 1000, sample.percentile(99) / 1000, sample.percentile(100) / 1000))
+                     latencyRate, Int(sample.count), Double(sample.p50) / 1000, Double(sample.p99) / 1000, Double(sample.max) / 1000))
 
         // 2. Sustained rates.
         for rate in rates {
@@ -148,7 +148,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         healthTask.cancel()
         for child in [sender, ingestor, aggregator] { child.stop() }
         await database.connection.close()
-        try? await admin.query("DROP DATABASE \(database.name) WITH (FORCE)")
+        _ = try? await admin.query("DROP DATABASE \(database.name) WITH (FORCE)")
         await admin.close()
     }
 

@@ -5,7 +5,6 @@ import FXCore
 import FXKafka
 import FXMetrics
 import FXPostgres
-import Synchronization
 
 /// A child process of the pipeline benchmark; its output goes to /tmp/fxbench-pipeline-<name>-<pid>.log.
 final class Child: @unchecked Sendable {
@@ -17,7 +16,7 @@ final class Child: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let name = URL(fileURLWithPath: path).lastPathComponent
         let log = "/tmp/fxbench-pipeline-\(name)-\(getpid()).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         process.standardOutput = handle
@@ -33,14 +32,7 @@ final class Child: @unchecked Sendable {
     }
 
     /// CPU seconds used so far (user + system, from /proc).
-    var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3; utime and stime are fields 14 and 15.
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    var cpuSeconds: Double { MachineCPU.seconds(pid: process.processIdentifier) }
 
     /// Peak resident memory so far (VmHWM), MiB.
     var peakResidentMiB: Double {
@@ -116,42 +108,22 @@ final class LagProbe: @unchecked Sendable {
     }
 }
 
-/// Merges the aggregators' `tick_to_candle` heartbeat samples (`<prefix>health`).
+/// Merges the aggregators' `tick_to_candle` heartbeat samples (`<prefix>health`) into one
+/// ``LatencyWindow``, as the monitor merges them.
 final class LatencyCollector: Sendable {
-    struct Sample {
-        var buckets: [(micros: UInt64, count: UInt64)]
-        var count: UInt64 { buckets.reduce(0) { $0 + $1.count } }
-        /// The bucket value (µs) at `percent` of the merged samples.
-        func percentile(_ percent: Double) -> Double {
-            let sorted = buckets.sorted { $0.micros < $1.micros }
-            let target = UInt64((Double(count) * percent / 100).rounded(.up))
-            var seen: UInt64 = 0
-            for bucket in sorted {
-                seen += bucket.count
-                if seen >= max(target, 1) { return Double(bucket.micros) }
-            }
-            return Double(sorted.last?.micros ?? 0)
-        }
-    }
-
-    private let buckets = Mutex<[(micros: UInt64, count: UInt64)]>([])
+    private let window = LatencyWindow()
 
     func read(_ consumer: KafkaConsumer) async throws {
         for try await event in consumer.events {
             guard case .message(let message) = event, let heartbeat = try? JSONParser().parse(message.value),
                   heartbeat["service"]?.stringValue == "aggregator" else { continue }
-            let sample = LatencySample.buckets(of: heartbeat["latency"]?["tick_to_candle"])
-            buckets.withLock { $0 += sample }
+            let buckets = LatencySample.buckets(of: heartbeat["latency"]?["tick_to_candle"])
+            window.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
         }
     }
 
     /// What was collected since the last take.
-    func take() -> Sample {
-        Sample(buckets: buckets.withLock { taken in
-            defer { taken = [] }
-            return taken
-        })
-    }
+    func take() -> LatencySample { window.drain() }
 }
 
 /// Busy cores of the whole machine (/proc/stat) and CPU seconds of processes by name (the broker,
@@ -170,15 +142,20 @@ enum MachineCPU {
 
     /// CPU seconds of every process whose command line contains `name`.
     static func seconds(named name: String) -> Double {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var total = 0.0
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
-            guard let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8), command.contains(name),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) { total += (user + system) / ticks }
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).reduce(0) { total, entry in
+            guard let pid = Int32(entry), let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
+                  command.contains(name) else { return total }
+            return total + seconds(pid: pid)
         }
-        return total
+    }
+
+    /// CPU seconds (user + system) of one process, from /proc/<pid>/stat (0 once it is gone).
+    static func seconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
