@@ -36,6 +36,15 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds the aggregator is stopped.") var stopSeconds: Int = 60
     @Option(help: "Directory of the ingestor and aggregator executables (default: next to fxbench).") var binDir: String?
     @Option(help: "More librdkafka properties for the services (KAFKA_PROPERTIES syntax: k=v,k=v).") var kafkaProperties: String?
+    @Option(parsing: .upToNextOption, help: "Phases to run, in this order: latency, sustained, catch-up.") var phases: [String] = ["latency", "sustained", "catch-up"]
+    @Flag(help: "Print every heartbeat's latency sample and the lag after the latency phase's rate step (stderr).") var trace = false
+    @Option(help: "More environment for the aggregator (k=v,k=v), e.g. FLUSH_INTERVAL_MS=100.") var aggregatorEnv: String?
+
+    func validate() throws {
+        if let unknown = phases.first(where: { !["latency", "sustained", "catch-up"].contains($0) }) {
+            throw ValidationError("unknown phase '\(unknown)' (latency, sustained, catch-up)")
+        }
+    }
 
     func run() async throws {
         var logger = Logger(label: "fxbench")
@@ -55,13 +64,18 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let ingestor = try Child("\(bin)/ingestor", ["--provider", "coinbase", "--symbols", (0..<symbols).map { "B\($0)-USD" }.joined(separator: ","),
                                                     "--ws-url", "ws://127.0.0.1:\(senderPort)/feed", "--max-symbols-per-connection", "1000",
                                                     "--http-port", String(try Self.freePort())], environment: env)
-        var aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: env)
+        var aggregatorEnvironment = env
+        for pair in (aggregatorEnv ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { aggregatorEnvironment[String(parts[0])] = String(parts[1]) }
+        }
+        var aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
         let probe = try LagProbe(brokers: options.brokers, topic: ticksTopic, partitions: partitions, consumerGroup: prefix + "aggregator",
                                  database: database.connection)
         let health = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: [
             "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "auto.offset.reset": "latest"]),
             groupID: prefix + "bench-health", topics: [prefix + "health"], logger: logger)
-        let latencies = LatencyCollector()
+        let latencies = LatencyCollector(trace: trace)
         let healthTask = Task { try await whileRunning(health) { try await latencies.read(health) } }
         defer {
             healthTask.cancel()
@@ -79,16 +93,36 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print("pipeline: \(symbols) products\(quotes ? " (trades and quotes)" : " (trades)"), \(partitions) partitions; machine \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
         // 1. Latency at a moderate rate.
+        if phases.contains("latency") {
         try await setRate(latencyRate)
+        if trace {
+            let stepAt = ContinuousClock.now
+            for _ in 0..<32 {
+                try await Task.sleep(for: .milliseconds(250))
+                let now = try await probe.sample()
+                FileHandle.standardError.write(Data("TRACE step +\(ContinuousClock.now - stepAt): produced \(now.produced) lag \(now.lag)\n".utf8))
+            }
+        }
         try await Task.sleep(for: .seconds(5))
         _ = latencies.take()
+        _ = latencies.takeIngest()
+        let flushesBefore = latencies.flushCounters()
         try await Task.sleep(for: .seconds(latencySeconds))
         let sample = latencies.take()
+        let flushesAfter = latencies.flushCounters()
+        let ingest = latencies.takeIngest()
         print(String(format: "latency at %d ticks/s (%d ticks, tick recv_ts -> candle committed): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                      latencyRate, Int(sample.count), Double(sample.p50) / 1000, Double(sample.p99) / 1000, Double(sample.max) / 1000))
+        print(String(format: "  of which ingestor frame received -> Kafka acknowledged: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                     Double(ingest.p50) / 1000, Double(ingest.p99) / 1000, Double(ingest.max) / 1000))
+        let flushCount = flushesAfter.flushes - flushesBefore.flushes
+        print(String(format: "  aggregator: %d flushes (%.1f/s), %.0f ticks per flush, longest flush seen by a heartbeat %.1f ms",
+                     flushCount, Double(flushCount) / Double(latencySeconds),
+                     Double(flushesAfter.ticks - flushesBefore.ticks) / Double(max(1, flushCount)), flushesAfter.longestFlushMs))
+        }
 
         // 2. Sustained rates.
-        for rate in rates {
+        for rate in phases.contains("sustained") ? rates : [] {
             try await setRate(100)
             try await probe.waitUntilCaughtUp(within: .seconds(180), slack: 2_000)
             let cpuBefore = [ingestor, aggregator, sender].map(\.cpuSeconds)
@@ -122,6 +156,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         }
 
         // 3. Catch-up after an aggregator stop.
+        if phases.contains("catch-up") {
         try await setRate(100)
         try await probe.waitUntilCaughtUp(within: .seconds(300), slack: 2_000)
         try await setRate(catchUpRate)
@@ -130,7 +165,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         try await setRate(100)
         try await Task.sleep(for: .seconds(1))
         let backlog = try await probe.sample()
-        aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: env)
+        aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
         let restarted = ContinuousClock.now
         var firstProgress: (ContinuousClock.Instant, Int64)?
         var caughtUp: (ContinuousClock.Instant, Int64)?
@@ -145,6 +180,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print(String(format: "catch-up after a %d s stop at %d ticks/s: backlog %d ticks; restart -> first flush %.1f s; drained %d ticks in %.1f s = %.0f ticks/s",
                      stopSeconds, catchUpRate, backlog.lag, PipelineBenchmark.seconds(first.0 - restarted), drained,
                      PipelineBenchmark.seconds(done.0 - first.0), Double(drained) / PipelineBenchmark.seconds(done.0 - first.0)))
+        }
         healthTask.cancel()
         for child in [sender, ingestor, aggregator] { child.stop() }
         await database.connection.close()

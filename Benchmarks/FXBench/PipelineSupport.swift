@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRdKafka
 import Foundation
+import Synchronization
 import FXCore
 import FXKafka
 import FXMetrics
@@ -101,7 +102,9 @@ final class LagProbe: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let now = try await sample()
-            if now.produced > 0, now.lag <= slack { return }
+            // `counted > 0`: the aggregator has joined and written (a fresh topic's first ticks are "within
+            // the slack" before anyone reads them).
+            if now.produced > 0, now.counted > 0, now.lag <= slack { return }
             try await Task.sleep(for: .milliseconds(250))
         }
         throw ValidationError("the aggregator did not catch up within \(timeout)")
@@ -111,19 +114,58 @@ final class LagProbe: @unchecked Sendable {
 /// Merges the aggregators' `tick_to_candle` heartbeat samples (`<prefix>health`) into one
 /// ``LatencyWindow``, as the monitor merges them.
 final class LatencyCollector: Sendable {
+    /// Prints every heartbeat's latency sample to stderr as it arrives.
+    private let trace: Bool
     private let window = LatencyWindow()
+    /// The ingestor's `receive_to_ack` (frame received -> Kafka acknowledged): the first stage of `tick_to_candle`.
+    private let ingestWindow = LatencyWindow()
+    /// The newest heartbeat's `flushes` and `ticks` counters and the largest `last_flush_ms` seen since the last take.
+    private let flushes = Mutex<(flushes: Int64, ticks: Int64, longestFlushMs: Double)>((0, 0, 0))
+
+    init(trace: Bool) {
+        self.trace = trace
+    }
 
     func read(_ consumer: KafkaConsumer) async throws {
         for try await event in consumer.events {
-            guard case .message(let message) = event, let heartbeat = try? JSONParser().parse(message.value),
-                  heartbeat["service"]?.stringValue == "aggregator" else { continue }
+            guard case .message(let message) = event, let heartbeat = try? JSONParser().parse(message.value) else { continue }
+            if heartbeat["service"]?.stringValue == "ingestor" {
+                if trace {
+                    let t = heartbeat["latency"]?["receive_to_ack"]
+                    FileHandle.standardError.write(Data(("TRACE ingest p50=\(t?["p50_us"]?.int64Value ?? 0) p99=\(t?["p99_us"]?.int64Value ?? 0) max=\(t?["max_us"]?.int64Value ?? 0) n=\(t?["count"]?.int64Value ?? 0)\n").utf8))
+                }
+                let buckets = LatencySample.buckets(of: heartbeat["latency"]?["receive_to_ack"])
+                ingestWindow.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
+            }
+            guard heartbeat["service"]?.stringValue == "aggregator" else { continue }
             let buckets = LatencySample.buckets(of: heartbeat["latency"]?["tick_to_candle"])
             window.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
+            if trace {
+                let t = heartbeat["latency"]?["tick_to_candle"]
+                FileHandle.standardError.write(Data(("TRACE hb ts=\(heartbeat["ts"]?.int64Value ?? 0) p50=\(t?["p50_us"]?.int64Value ?? 0) p99=\(t?["p99_us"]?.int64Value ?? 0) max=\(t?["max_us"]?.int64Value ?? 0) n=\(t?["count"]?.int64Value ?? 0) flush=\(heartbeat["last_flush_ms"].map { "\($0)" } ?? "")\n").utf8))
+            }
+            let counters = heartbeat["counters"]
+            var last = 0.0
+            if case .number(let literal) = heartbeat["last_flush_ms"] { last = Double(literal) ?? 0 }
+            flushes.withLock {
+                $0 = (counters?["flushes"]?.int64Value ?? $0.flushes, counters?["ticks"]?.int64Value ?? $0.ticks, max($0.longestFlushMs, last))
+            }
+        }
+    }
+
+    /// The aggregator's flush counters now (and the longest last flush seen by heartbeats since the previous call).
+    func flushCounters() -> (flushes: Int64, ticks: Int64, longestFlushMs: Double) {
+        flushes.withLock { value in
+            defer { value.longestFlushMs = 0 }
+            return value
         }
     }
 
     /// What was collected since the last take.
     func take() -> LatencySample { window.drain() }
+
+    /// The ingestor's receive -> ack latencies since the last take.
+    func takeIngest() -> LatencySample { ingestWindow.drain() }
 }
 
 /// Busy cores of the whole machine (/proc/stat) and CPU seconds of processes by name (the broker,

@@ -8,7 +8,7 @@ public struct AggregatorConfiguration: ConfigSection {
 
     public var timeframes = Timeframe.defaults
     public var bidAskCandles = false
-    public var flushInterval: Duration = .milliseconds(250)
+    public var flushInterval: Duration = .milliseconds(100)
     public var flushMaxTicks = 5_000
     public var allowedLateness: Duration = .seconds(5)
     public var idleTimeout: Duration = .seconds(10)
@@ -44,7 +44,7 @@ public struct AggregatorConfiguration: ConfigSection {
                 help: "Also build bid and ask candles from quotes (trade and mid are always built)."),
         Setting(\.flushInterval, key: "flush_interval_ms", env: "FLUSH_INTERVAL_MS", flag: "flush-interval-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(60)),
-                help: "Flush pending ticks to PostgreSQL at least this often."),
+                help: "Longest a consumed tick waits before its flush starts (flushes also start at `flush_max_ticks`)."),
         Setting(\.flushMaxTicks, key: "flush_max_ticks", env: "FLUSH_MAX_TICKS", flag: "flush-max-ticks", reader: .int(1...1_000_000),
                 help: "Flush as soon as this many ticks are pending."),
         Setting(\.allowedLateness, key: "allowed_lateness_ms", env: "ALLOWED_LATENESS_MS", flag: "allowed-lateness-ms",

@@ -92,17 +92,18 @@ extension AggregatorService {
     enum FlushOutcome: Sendable { case idle, written, failed }
 
     /// Parks until ticks are pending, then flushes when `flushMaxTicks` are pending or `flushInterval`
-    /// has passed since the first of them, whichever comes first.
+    /// has passed since the oldest of them was consumed, whichever comes first (ticks consumed during a
+    /// slow flush are not made to wait a whole interval more).
     func flushLoop(connection: PostgresConnection, producer: KafkaProducer, consumer: KafkaConsumer) async {
         var backoff = Backoff(base: .milliseconds(100), cap: .seconds(10))
         while !Task.isCancelled {
-            let (pending, full) = state.withLock { ($0.hasPending, $0.pendingCount >= configuration.flushMaxTicks) }
+            let (pending, full, since) = state.withLock { ($0.hasPending, $0.pendingCount >= configuration.flushMaxTicks, $0.pendingSince) }
             if !pending {
                 await flushBell.wait()
                 continue
             }
             if !full {
-                let deadline = ContinuousClock.now + configuration.flushInterval
+                let deadline = (since ?? .now) + configuration.flushInterval
                 while ContinuousClock.now < deadline, !Task.isCancelled, state.withLock({ $0.pendingCount < configuration.flushMaxTicks }) {
                     await flushBell.wait(timeout: deadline - .now)
                 }

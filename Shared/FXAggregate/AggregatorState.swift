@@ -56,6 +56,9 @@ struct AggregatorState: Sendable {
     private(set) var partitions: [Int32: Partition] = [:]
     private(set) var pendingCount = 0
     private(set) var intakePaused = false
+    /// When the oldest message now pending was consumed (nil when nothing is): the flush interval runs
+    /// from here, so a tick waits at most one interval however long the previous flush took.
+    private(set) var pendingSince: ContinuousClock.Instant?
 
     init(limits: Limits = Limits()) {
         self.limits = limits
@@ -71,6 +74,7 @@ struct AggregatorState: Sendable {
         for partition in revoked {
             if let removed = partitions.removeValue(forKey: partition) { pendingCount -= removed.pending.count }
         }
+        if !hasPending { pendingSince = nil }
         return resumeIfBelowLimit()
     }
 
@@ -106,6 +110,7 @@ struct AggregatorState: Sendable {
         state.nextOffset = offset + 1
         state.consumedOffset = offset + 1
         state.lastMessageAt = now
+        if pendingSince == nil, tick != nil || reject != nil { pendingSince = now }
         if let watermark = state.maxTs.map({ $0 - limits.lateness }), closeDue(state, watermark: watermark) {
             state.closedThrough = watermark
             actions.append(.close(partition: partition, watermark: watermark))
@@ -117,6 +122,8 @@ struct AggregatorState: Sendable {
     struct Taken: Sendable {
         var batches: [CandleStore.PartitionBatch]
         var rejects: [Int32: [RejectRecord]]
+        /// When the oldest of them was consumed.
+        var since: ContinuousClock.Instant?
         var allRejects: [RejectRecord] { rejects.keys.sorted().flatMap { rejects[$0]! } }
     }
 
@@ -134,7 +141,8 @@ struct AggregatorState: Sendable {
             state.nextOffset = nil
             partitions[id] = state
         }
-        return (Taken(batches: batches.sorted { $0.partition < $1.partition }, rejects: rejects), resumeIfBelowLimit())
+        defer { pendingSince = nil }
+        return (Taken(batches: batches.sorted { $0.partition < $1.partition }, rejects: rejects, since: pendingSince), resumeIfBelowLimit())
     }
 
     /// A flush failed: its ticks go back in front of whatever arrived since (same partition, same lease).
@@ -146,6 +154,7 @@ struct AggregatorState: Sendable {
             state.nextOffset = state.nextOffset ?? batch.nextOffset
             pendingCount += batch.ticks.count
             partitions[batch.partition] = state
+            if let since = taken.since { pendingSince = min(pendingSince ?? since, since) }
         }
         if pendingCount >= limits.maxPending, !intakePaused {
             intakePaused = true

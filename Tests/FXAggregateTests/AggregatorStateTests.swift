@@ -33,6 +33,26 @@ struct AggregatorStateTests {
         #expect(state.pendingCount == 3)
     }
 
+    @Test("the flush interval runs from the oldest pending tick: set by the first, cleared by a take, kept by a failed flush")
+    func pendingSince() {
+        var state = state(flushMaxTicks: 100, maxPending: 100)
+        let start = ContinuousClock.now
+        #expect(state.pendingSince == nil)
+        _ = state.received(partition: 0, offset: 0, tick: tick(ts: Self.epoch), reject: nil, now: start)
+        _ = state.received(partition: 0, offset: 1, tick: tick(ts: Self.epoch), reject: nil, now: start + .milliseconds(80))
+        #expect(state.pendingSince == start)
+        let (taken, _) = state.take()
+        #expect(taken.since == start)
+        #expect(state.pendingSince == nil)
+        // Consumed while that flush runs; the flush fails and its ticks come back in front: the older moment wins.
+        _ = state.received(partition: 0, offset: 2, tick: tick(ts: Self.epoch), reject: nil, now: start + .milliseconds(150))
+        #expect(state.pendingSince == start + .milliseconds(150))
+        _ = state.restore(taken)
+        #expect(state.pendingSince == start)
+        _ = state.revoked([0])
+        #expect(state.pendingSince == nil)
+    }
+
     @Test("intake pauses at the pending limit and resumes when a flush takes the ticks")
     func backpressure() {
         var state = state(flushMaxTicks: 100, maxPending: 3)
