@@ -31,46 +31,83 @@ public struct TickRecord: Sendable, Equatable {
         public var detail: String
     }
 
+    /// The largest message read (64 KiB): a tick is a few hundred bytes.
+    static let maxBytes = 64 * 1024
+
+    /// Reads one message with ``JSONScanner``: the whole document is validated (syntax, UTF-8, depth <= 4,
+    /// size), but only the contract's fields are materialized; a repeated member's last value counts.
     public init(json: [UInt8]) throws(Invalid) {
-        let value: JSONValue
-        do { value = try JSONParser(maxDepth: 4, maxBytes: 64 * 1024).parse(json) }
-        catch { throw Invalid(reason: "malformed_json", detail: error.description) }
-        guard value["v"]?.int64Value == 1 else { throw Invalid(reason: "unsupported_version", detail: "v must be 1") }
-        func text(_ name: String) throws(Invalid) -> String {
-            guard let text = value[name]?.stringValue, !text.isEmpty else { throw Invalid(reason: "missing_field", detail: "'\(name)'") }
+        guard json.count <= Self.maxBytes else {
+            throw Invalid(reason: "malformed_json", detail: "JSON too_large: document of \(json.count) bytes exceeds \(Self.maxBytes)")
+        }
+        let scanner = JSONScanner(json, maxDepth: 4)
+        var f = Fields()
+        do {
+            try scanner.forEachMember { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+                switch name.count {
+                case 1: if scanner.name(name, equals: "v") { f.v = value }
+                case 2: if scanner.name(name, equals: "ts") { f.ts = value }
+                case 3:
+                    if scanner.name(name, equals: "seq") { f.seq = value }
+                    else if scanner.name(name, equals: "bid") { f.bid = value }
+                    else if scanner.name(name, equals: "ask") { f.ask = value }
+                case 4:
+                    if scanner.name(name, equals: "kind") { f.kind = value }
+                    else if scanner.name(name, equals: "size") { f.size = value }
+                case 5: if scanner.name(name, equals: "price") { f.price = value }
+                case 6:
+                    if scanner.name(name, equals: "source") { f.source = value }
+                    else if scanner.name(name, equals: "symbol") { f.symbol = value }
+                case 7: if scanner.name(name, equals: "recv_ts") { f.receivedAt = value }
+                case 8:
+                    if scanner.name(name, equals: "trade_id") { f.tradeID = value }
+                    else if scanner.name(name, equals: "bid_size") { f.bidSize = value }
+                    else if scanner.name(name, equals: "ask_size") { f.askSize = value }
+                default: break
+                }
+            }
+        } catch {
+            throw Invalid(reason: "malformed_json", detail: error.description)
+        }
+        guard f.v.flatMap(scanner.int64) == 1 else { throw Invalid(reason: "unsupported_version", detail: "v must be 1") }
+        func text(_ token: JSONScanner.Token?, _ name: String) throws(Invalid) -> String {
+            guard let text = token.flatMap(scanner.string), !text.isEmpty else { throw Invalid(reason: "missing_field", detail: "'\(name)'") }
             return text
         }
-        func decimal(_ name: String, positive: Bool, required: Bool) throws(Invalid) -> DecimalText? {
-            guard let member = value[name], !member.isNull else {
+        func decimal(_ token: JSONScanner.Token?, _ name: String, positive: Bool, required: Bool) throws(Invalid) -> DecimalText? {
+            guard let token, token.kind != .null else {
                 if required { throw Invalid(reason: "missing_field", detail: "'\(name)'") }
                 return nil
             }
-            guard let string = member.stringValue, let decimal = DecimalText(string) else {
-                throw Invalid(reason: "invalid_decimal", detail: "'\(name)' is not a decimal string")
+            let parsed: DecimalText? = switch token.kind {
+            case .string(escaped: false): DecimalText(bytes: json[token.range])
+            case .string(escaped: true): scanner.string(token).flatMap { DecimalText($0) }
+            default: nil
             }
+            guard let decimal = parsed else { throw Invalid(reason: "invalid_decimal", detail: "'\(name)' is not a decimal string") }
             if positive ? !decimal.isPositive : decimal.isNegative {
                 throw Invalid(reason: "invalid_price", detail: "'\(name)' = \(decimal)")
             }
             return decimal
         }
-        source = try text("source")
-        symbol = try text("symbol")
-        guard let parsedKind = Kind(rawValue: try text("kind")) else { throw Invalid(reason: "unknown_kind", detail: "kind") }
+        source = try text(f.source, "source")
+        symbol = try text(f.symbol, "symbol")
+        guard let parsedKind = Kind(rawValue: try text(f.kind, "kind")) else { throw Invalid(reason: "unknown_kind", detail: "kind") }
         kind = parsedKind
-        guard let ts = value["ts"]?.int64Value, ts > 0 else { throw Invalid(reason: "invalid_timestamp", detail: "'ts'") }
+        guard let ts = f.ts.flatMap(scanner.int64), ts > 0 else { throw Invalid(reason: "invalid_timestamp", detail: "'ts'") }
         self.ts = ts
-        seq = value["seq"]?.int64Value
-        receivedAt = value["recv_ts"]?.int64Value
-        tradeID = value["trade_id"]?.stringValue
+        seq = f.seq.flatMap(scanner.int64)
+        receivedAt = f.receivedAt.flatMap(scanner.int64)
+        tradeID = f.tradeID.flatMap(scanner.string)
         switch kind {
         case .trade:
-            price = try decimal("price", positive: true, required: true)
-            size = try decimal("size", positive: false, required: true)
+            price = try decimal(f.price, "price", positive: true, required: true)
+            size = try decimal(f.size, "size", positive: false, required: true)
         case .quote:
-            bid = try decimal("bid", positive: true, required: false)
-            ask = try decimal("ask", positive: true, required: false)
-            bidSize = try decimal("bid_size", positive: false, required: false)
-            askSize = try decimal("ask_size", positive: false, required: false)
+            bid = try decimal(f.bid, "bid", positive: true, required: false)
+            ask = try decimal(f.ask, "ask", positive: true, required: false)
+            bidSize = try decimal(f.bidSize, "bid_size", positive: false, required: false)
+            askSize = try decimal(f.askSize, "ask_size", positive: false, required: false)
             guard bid != nil || ask != nil else { throw Invalid(reason: "missing_field", detail: "a quote needs bid or ask") }
             if let bid, let ask, ask < bid { throw Invalid(reason: "crossed_quote", detail: "ask \(ask) < bid \(bid)") }
         }
@@ -78,23 +115,72 @@ public struct TickRecord: Sendable, Equatable {
         orderKey = computedOrderKey
     }
 
-    private var computedIdentity: String {
-        switch kind {
-        case .trade:
-            if let tradeID { return "t:" + tradeID }
-            return "T:\(ts):\(seq.map(String.init) ?? ""):\(price?.text ?? ""):\(size?.text ?? "")"
-        case .quote:
-            return "q:\(ts):\(seq.map(String.init) ?? ""):\(bid?.text ?? ""):\(ask?.text ?? ""):\(bidSize?.text ?? ""):\(askSize?.text ?? "")"
-        }
+    /// The contract's members as found in the message (the last of a repeated name).
+    private struct Fields {
+        var v, kind, source, symbol, ts, seq, receivedAt, tradeID: JSONScanner.Token?
+        var price, size, bid, ask, bidSize, askSize: JSONScanner.Token?
     }
 
-    /// After `identity` is set.
-    private var computedOrderKey: String {
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+    // Identity and order key are built as bytes (string interpolation and padding were most of the
+    // parse cost); the texts are unchanged.
+
+    private var computedIdentity: String {
+        var b = KeyBytes()
+        switch kind {
+        case .trade:
+            if let tradeID {
+                b.append("t:")
+                b.append(tradeID)
+                return b.string
+            }
+            b.append("T:"); b.append(ts, width: 0); b.append(":"); if let seq { b.append(seq, width: 0) }
+            b.append(":"); b.append(price?.text); b.append(":"); b.append(size?.text)
+        case .quote:
+            b.append("q:"); b.append(ts, width: 0); b.append(":"); if let seq { b.append(seq, width: 0) }
+            b.append(":"); b.append(bid?.text); b.append(":"); b.append(ask?.text)
+            b.append(":"); b.append(bidSize?.text); b.append(":"); b.append(askSize?.text)
         }
+        return b.string
+    }
+
+    /// `<ts, 20 digits>|<seq + 1, 20 digits>|<trade id length, 4 digits><trade id>|<identity>`. After `identity` is set.
+    private var computedOrderKey: String {
+        var b = KeyBytes()
         let id = tradeID ?? ""
-        return pad(ts, 20) + "|" + pad((seq ?? -1) + 1, 20) + "|" + pad(Int64(id.utf8.count), 4) + id + "|" + identity
+        b.append(ts, width: 20); b.append("|")
+        b.append((seq ?? -1) + 1, width: 20); b.append("|")
+        b.append(Int64(id.utf8.count), width: 4); b.append(id); b.append("|")
+        b.append(identity)
+        return b.string
+    }
+}
+
+/// A small byte buffer for building key texts.
+private struct KeyBytes {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(96) }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func append(_ text: String?) {
+        guard let text else { return }
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// `String(value)` left-padded with zeros to `width` characters (as many as it has if longer).
+    mutating func append(_ value: Int64, width: Int) {
+        var digits = InlineArray<20, UInt8>(repeating: 0)  // Int64's magnitude has at most 19
+        var count = 0
+        var magnitude = value.magnitude
+        repeat {
+            digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            count += 1
+        } while magnitude > 0
+        let length = count + (value < 0 ? 1 : 0)
+        if length < width { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - length)) }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
     }
 }

@@ -20,6 +20,12 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
         self.text = canonical
     }
 
+    /// Parses plain decimal text from a slice of a message (the common case: no generic copy).
+    public init?(bytes: ArraySlice<UInt8>) {
+        guard let canonical = Self.canonicalize(Array(bytes), allowExponent: false) else { return nil }
+        self.text = canonical
+    }
+
     /// Parses a JSON number literal exactly, exponent included (`1.25e-3` -> `0.00125`).
     public init?(jsonNumber bytes: some Collection<UInt8>) {
         guard let canonical = Self.canonicalize(Array(bytes), allowExponent: true) else { return nil }
