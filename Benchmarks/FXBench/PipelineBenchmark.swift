@@ -125,9 +125,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         for rate in phases.contains("sustained") ? rates : [] {
             try await setRate(100)
             try await probe.waitUntilCaughtUp(within: .seconds(180), slack: 2_000)
-            let cpuBefore = [ingestor, aggregator, sender].map(\.cpuSeconds)
-            let othersBefore = [MachineCPU.seconds(named: "tansu"), MachineCPU.seconds(named: "postgres")]
-            let machineBefore = MachineCPU.jiffies()
+            let cpu = PhaseCPU([("ingestor", ingestor), ("aggregator", aggregator), ("sender", sender)])
             let start = try await probe.sample()
             try await setRate(rate)
             var lags: [(Double, Int64)] = []
@@ -139,19 +137,13 @@ struct PipelineBenchmark: AsyncParsableCommand {
             }
             let end = try await probe.sample()
             let elapsed = PipelineBenchmark.seconds(ContinuousClock.now - begin)
-            let cpu = zip([ingestor, aggregator, sender].map(\.cpuSeconds), cpuBefore).map { ($0 - $1) / elapsed }
-            let others = zip([MachineCPU.seconds(named: "tansu"), MachineCPU.seconds(named: "postgres")], othersBefore).map { ($0 - $1) / elapsed }
-            let machineAfter = MachineCPU.jiffies()
-            let busy = (machineAfter.busy - machineBefore.busy) / max(1, machineAfter.total - machineBefore.total)
-                * Double(ProcessInfo.processInfo.activeProcessorCount)
             let input = Double(end.produced - start.produced) / elapsed
             let counted = Double(end.counted - start.counted) / elapsed
             let half = lags.filter { $0.0 >= Double(seconds) / 2 }
             let growth = half.count >= 2 ? Double(half.last!.1 - half.first!.1) / (half.last!.0 - half.first!.0) : 0
             let bounded = growth < 0.02 * Double(rate)
-            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; CPU (cores): ingestor %.2f, aggregator %.2f, sender %.2f, broker %.2f, postgres %.2f, machine busy %.2f of %d; aggregator peak RSS %.1f MiB",
-                         rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu[0], cpu[1], cpu[2], others[0], others[1],
-                         busy, ProcessInfo.processInfo.activeProcessorCount, aggregator.peakResidentMiB))
+            print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; %@; aggregator peak RSS %.1f MiB",
+                         rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu.report(), aggregator.peakResidentMiB))
             if bounded { break }
         }
 
@@ -167,6 +159,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let backlog = try await probe.sample()
         aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
         let restarted = ContinuousClock.now
+        let cpu = PhaseCPU([("aggregator", aggregator), ("ingestor", ingestor), ("sender", sender)])
         var firstProgress: (ContinuousClock.Instant, Int64)?
         var caughtUp: (ContinuousClock.Instant, Int64)?
         while ContinuousClock.now - restarted < .seconds(600) {
@@ -180,6 +173,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print(String(format: "catch-up after a %d s stop at %d ticks/s: backlog %d ticks; restart -> first flush %.1f s; drained %d ticks in %.1f s = %.0f ticks/s",
                      stopSeconds, catchUpRate, backlog.lag, PipelineBenchmark.seconds(first.0 - restarted), drained,
                      PipelineBenchmark.seconds(done.0 - first.0), Double(drained) / PipelineBenchmark.seconds(done.0 - first.0)))
+        print("  from the restart: \(cpu.report()); aggregator peak RSS \(String(format: "%.1f", aggregator.peakResidentMiB)) MiB")
         }
         healthTask.cancel()
         for child in [sender, ingestor, aggregator] { child.stop() }

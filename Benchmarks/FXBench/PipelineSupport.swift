@@ -201,3 +201,32 @@ enum MachineCPU {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
+
+/// CPU used during a phase: per pipeline process, the broker and PostgreSQL (by name), the whole machine.
+struct PhaseCPU {
+    let children: [(name: String, child: Child)]
+    let start = ContinuousClock.now
+    private let childSeconds: [Double]
+    private let others: [Double]
+    private let machine: (busy: Double, total: Double)
+
+    init(_ children: [(name: String, child: Child)]) {
+        self.children = children
+        childSeconds = children.map(\.child.cpuSeconds)
+        others = [MachineCPU.seconds(named: "tansu"), MachineCPU.seconds(named: "postgres")]
+        machine = MachineCPU.jiffies()
+    }
+
+    /// `CPU (cores): ingestor 0.62, ..., broker 0.36, postgres 0.36, machine busy 1.99 of 2` since `init`.
+    func report() -> String {
+        let elapsed = FXBench.seconds(ContinuousClock.now - start)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let used = zip(children, childSeconds).map { String(format: "%@ %.2f", $0.0.name, ($0.0.child.cpuSeconds - $0.1) / elapsed) }
+        let now = [MachineCPU.seconds(named: "tansu"), MachineCPU.seconds(named: "postgres")]
+        let jiffies = MachineCPU.jiffies()
+        let busy = (jiffies.busy - machine.busy) / max(1, jiffies.total - machine.total) * Double(cores)
+        return "CPU (cores): " + (used + [String(format: "broker %.2f", (now[0] - others[0]) / elapsed),
+                                          String(format: "postgres %.2f", (now[1] - others[1]) / elapsed),
+                                          String(format: "machine busy %.2f of %d", busy, cores)]).joined(separator: ", ")
+    }
+}

@@ -94,19 +94,12 @@ public struct CandleStore: Sendable {
             // Without the archive only the identity columns travel (the others stay NULL).
             _ = try await session.copyIn(storeTicks ? "COPY stage_ticks FROM STDIN" : "COPY stage_ticks (source, symbol, tick_key, ts) FROM STDIN",
                                          rows: ticks.distinct.map { stageRow($0) })
-            // Shared per source and symbol: a repair (exclusive) never interleaves with a flush of the same symbol.
-            try await session.query("""
-                SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
-                FROM (SELECT DISTINCT source, symbol FROM stage_ticks ORDER BY 1, 2) s
-                """)
             // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come
             // back. While PostgreSQL runs it, the candle changes are combined here as if none were counted
             // (the usual case); only when some were are they combined again without them.
-            async let countedRows = session.query(Self.recordStatement)
+            async let countedTicks = Self.record(on: session)
             var candles = Self.combine(ticks.distinct, timeframes: timeframes, bidAsk: bidAskCandles)
-            let counted = Set(try await countedRows.rows.map {
-                FlushTicks.Identity(source: $0["source"] ?? "", symbol: $0["symbol"] ?? "", tickKey: $0["tick_key"] ?? "")
-            })
+            let counted = try await countedTicks
             if !counted.isEmpty {
                 candles = Self.combine(ticks.distinct.filter { !counted.contains($0.identity) }, timeframes: timeframes, bidAsk: bidAskCandles)
             }
@@ -184,8 +177,37 @@ public struct CandleStore: Sendable {
                 record.seq.map(String.init), record.tradeID, String(tick.partition)]
     }
 
-    /// Records the staged ticks in `ticks` (the duplicate window and, with `storeTicks`, the archive) and
-    /// answers the ones already there: counted by an earlier flush.
+    /// Takes the flush's locks and records the staged ticks in `ticks` (the duplicate window and, with
+    /// `storeTicks`, the archive); answers the ones already there: counted by an earlier flush.
+    ///
+    /// The usual case, none counted, is a plain INSERT behind a savepoint (measured: 50 ms for 20,000 ticks,
+    /// against 166 ms for ``recordStatement``: `ON CONFLICT` costs a speculative insertion per row and the
+    /// anti-join two sorts). A unique violation rolls back to the savepoint and ``recordStatement`` answers
+    /// which ticks were counted (PostgreSQL logs that violation as an error line).
+    static func record(on session: PostgresSession) async throws -> Set<FlushTicks.Identity> {
+        do {
+            try await session.executeScript(lockAndRecordScript)
+            return []
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            try await session.executeScript("ROLLBACK TO SAVEPOINT record_ticks")
+            return Set(try await session.query(recordStatement).rows.map {
+                FlushTicks.Identity(source: $0["source"] ?? "", symbol: $0["symbol"] ?? "", tickKey: $0["tick_key"] ?? "")
+            })
+        }
+    }
+
+    /// Shared advisory locks per source and symbol (a repair, exclusive, never interleaves with a flush of
+    /// the same symbol), then the plain insert behind a savepoint: one round trip.
+    static let lockAndRecordScript = """
+        SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
+        FROM (SELECT DISTINCT source, symbol FROM stage_ticks ORDER BY 1, 2) s;
+        SAVEPOINT record_ticks;
+        INSERT INTO ticks (source, symbol, tick_key, ts, kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id, kafka_partition)
+        SELECT * FROM stage_ticks;
+        RELEASE SAVEPOINT record_ticks
+        """
+
+    /// Records the staged ticks not yet in `ticks` and answers the others (after a unique violation).
     static let recordStatement = """
         WITH fresh AS (
             INSERT INTO ticks (source, symbol, tick_key, ts, kind, price, size, bid, ask, bid_size, ask_size, seq, trade_id,
