@@ -119,32 +119,30 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
 
     private static func isDigit(_ byte: UInt8) -> Bool { JSONLexing.isDigit(byte) }
 
-    /// Numeric order, computed on the canonical text.
+    /// Numeric order, computed on the canonical text: with integer parts of equal length (no leading
+    /// zeros), the digit strings compare byte by byte, the shorter fraction (no trailing zeros) first.
     public static func < (lhs: DecimalText, rhs: DecimalText) -> Bool {
         if lhs.isNegative != rhs.isNegative { return lhs.isNegative }
-        let magnitudeLess = compareMagnitude(lhs.magnitude, rhs.magnitude)
-        return lhs.isNegative ? magnitudeLess == .greater : magnitudeLess == .less
+        let order = compareMagnitude(lhs.text, rhs.text, signed: lhs.isNegative)
+        return lhs.isNegative ? order > 0 : order < 0
     }
 
-    private var magnitude: (integer: Substring, fraction: Substring) {
-        let unsigned = isNegative ? text.dropFirst() : Substring(text)
-        guard let dot = unsigned.firstIndex(of: ".") else { return (unsigned, "") }
-        return (unsigned[..<dot], unsigned[unsigned.index(after: dot)...])
-    }
-
-    private enum Order { case less, equal, greater }
-
-    private static func compareMagnitude(_ a: (integer: Substring, fraction: Substring),
-                                         _ b: (integer: Substring, fraction: Substring)) -> Order {
-        if a.integer.count != b.integer.count { return a.integer.count < b.integer.count ? .less : .greater }
-        if a.integer != b.integer { return a.integer < b.integer ? .less : .greater }
-        // Same integer part: compare fractions digit by digit (missing digits are zeros).
-        let fa = Array(a.fraction.utf8), fb = Array(b.fraction.utf8)
-        for position in 0..<max(fa.count, fb.count) {
-            let da = position < fa.count ? fa[position] : UInt8(ascii: "0")
-            let db = position < fb.count ? fb[position] : UInt8(ascii: "0")
-            if da != db { return da < db ? .less : .greater }
+    /// -1, 0 or 1: the magnitudes' order (after the `-` when `signed`).
+    private static func compareMagnitude(_ a: String, _ b: String, signed: Bool) -> Int {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let start = signed ? 1 : 0
+                let integerX = (x[start...].firstIndex(of: UInt8(ascii: ".")) ?? x.count) - start
+                let integerY = (y[start...].firstIndex(of: UInt8(ascii: ".")) ?? y.count) - start
+                if integerX != integerY { return integerX < integerY ? -1 : 1 }
+                var index = start
+                while index < x.count, index < y.count {
+                    if x[index] != y[index] { return x[index] < y[index] ? -1 : 1 }
+                    index += 1
+                }
+                return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
+            }
         }
-        return .equal
     }
 }

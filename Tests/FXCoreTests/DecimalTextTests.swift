@@ -1,3 +1,4 @@
+import Foundation
 import FXCore
 import Testing
 
@@ -45,5 +46,21 @@ struct DecimalTextTests {
         #expect(values.sorted().map(\.text) == ["-10.5", "-1", "-0.0001", "0", "0.001", "9.99", "9.990001", "10", "100.0001"])
         #expect(try #require(DecimalText("1.1")) > #require(DecimalText("1.09999999999")))
         #expect(!(try #require(DecimalText("2.5")) < #require(DecimalText("2.50"))))
+    }
+
+    @Test("ordering agrees with Foundation's Decimal on 2,000 random pairs, signs and lengths mixed")
+    func orderingAgreesWithDecimal() throws {
+        var random = SplitMix64(seed: 42)
+        func text() -> String {
+            let integer = String(random.next() % [1, 10, 1_000, 1_000_000][Int(random.next() % 4)])
+            let fraction = random.next() % 3 == 0 ? "" : "." + String(random.next() % 100_000)
+            return (random.next() % 4 == 0 ? "-" : "") + integer + fraction
+        }
+        for _ in 0..<2_000 {
+            let (a, b) = (text(), text())
+            let (x, y) = (try #require(DecimalText(a)), try #require(DecimalText(b)))
+            let (dx, dy) = (try #require(Decimal(string: a)), try #require(Decimal(string: b)))
+            #expect((x < y) == (dx < dy), "\(a) < \(b)")
+        }
     }
 }
