@@ -168,19 +168,5 @@ private struct KeyBytes {
         bytes.append(contentsOf: text.utf8)
     }
 
-    /// `String(value)` left-padded with zeros to `width` characters (as many as it has if longer).
-    mutating func append(_ value: Int64, width: Int) {
-        var digits = InlineArray<20, UInt8>(repeating: 0)  // Int64's magnitude has at most 19
-        var count = 0
-        var magnitude = value.magnitude
-        repeat {
-            digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            count += 1
-        } while magnitude > 0
-        let length = count + (value < 0 ? 1 : 0)
-        if length < width { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - length)) }
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
-    }
+    mutating func append(_ value: Int64, width: Int) { bytes.appendDecimal(value, width: width) }
 }
