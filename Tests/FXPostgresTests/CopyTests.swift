@@ -11,7 +11,7 @@ struct CopyTests {
         try await db.query("CREATE TABLE \(table) (id int PRIMARY KEY, symbol text NOT NULL, price numeric NOT NULL, note text)")
         let rows: [[String?]] = (0..<100_000).map { index in
             [String(index), "EUR/USD", "1.\(String(index).leftPadded(to: 6))",
-             index % 1000 == 0 ? "tab\tnewline\nbackslash\\ end" : (index % 2 == 0 ? nil : "n\(index)")]
+             index % 1000 == 0 ? "tab\tnewline\nreturn\rbackslash\\ end é\\" : (index % 2 == 0 ? nil : "n\(index)")]
         }
         let copied = try await db.copyIn("COPY \(table) (id, symbol, price, note) FROM STDIN", rows: rows)
         #expect(copied == 100_000)
@@ -24,7 +24,7 @@ struct CopyTests {
         // sum over i of 1.iiiiii = 100000 + sum(i)/10^6 = 100000 + 4999950000/10^6
         #expect(summary["total"] == "104999.950000")
         #expect(summary["notes"] == "50100", "odd rows plus every 1000th")
-        #expect(summary["escaped"] == "tab\tnewline\nbackslash\\ end")
+        #expect(summary["escaped"] == "tab\tnewline\nreturn\rbackslash\\ end é\\")
         try await db.query("DROP TABLE \(table)")
         await db.close()
     }
