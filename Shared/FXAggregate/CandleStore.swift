@@ -82,13 +82,17 @@ public struct CandleStore: Sendable {
         guard !batches.isEmpty else { return [] }
         let ticks = FlushTicks(batches)
         return try await connection.transaction { session in
-            for batch in batches {
-                let updated = try await session.query("""
-                    UPDATE aggregator_offsets SET next_offset = $4, updated_at = now()
-                    WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND generation = $5
-                    """, [consumerGroup, topic, Int(batch.partition), batch.nextOffset, batch.generation])
-                if updated.affectedRows != 1 { throw Fenced(partition: batch.partition) }
-            }
+            // Every partition's offset in one statement; a partition whose lease moved on is not updated.
+            func array(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
+            let updated = try await session.query("""
+                UPDATE aggregator_offsets o SET next_offset = v.next_offset, updated_at = now()
+                FROM unnest($3::integer[], $4::bigint[], $5::bigint[]) AS v (partition, next_offset, generation)
+                WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = v.partition AND o.generation = v.generation
+                RETURNING o.partition
+                """, [consumerGroup, topic, array(batches.map { String($0.partition) }), array(batches.map { String($0.nextOffset) }),
+                      array(batches.map { String($0.generation) })])
+            let written = Set(updated.rows.compactMap { $0["partition"].flatMap { Int32($0) } })
+            if let fenced = batches.first(where: { !written.contains($0.partition) }) { throw Fenced(partition: fenced.partition) }
             guard !ticks.distinct.isEmpty else { return [] }
             try await session.executeScript(Self.stageTables)
             // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come
