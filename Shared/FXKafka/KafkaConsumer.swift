@@ -102,6 +102,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     private let pollingStarted = Atomic<Bool>(false)
     private let closed = DispatchSemaphore(value: 0)
     private let topics: [String]
+    private let pastEnd: PastEndOffsets
     /// Opened when the consumer has left the group and its handle is destroyed.
     let stopped = AsyncLatch<Bool>()
 
@@ -112,6 +113,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         self.buffer = buffer
         self.logger = logger
         self.topics = topics
+        self.pastEnd = PastEndOffsets(properties: properties)
         // Route the main queue (logs, errors) into the consumer queue served by rd_kafka_consumer_poll.
         rd_kafka_poll_set_consumer(client.handle)
         let list = RDKafkaTopicPartitionList(capacity: topics.count)
@@ -278,7 +280,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             if let handler = rebalanceHandler, !shouldStop {
                 switch BlockingBridge.wait({ try await handler.partitionsAssigned(partitions) }) {
                 case .success(let offsets):
-                    RDKafkaTopicPartitionList.setOffsets(offsets, on: list)
+                    RDKafkaTopicPartitionList.setOffsets(pastEnd.checked(offsets, handle: handle, logger: logger), on: list)
                 case .failure(let failure):
                     logger.error("rebalance handler failed to choose offsets; stopping consumer: \(failure)")
                     handOver()

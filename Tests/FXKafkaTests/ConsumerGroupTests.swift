@@ -30,6 +30,18 @@ struct ConsumerGroupTests {
         #expect(messages.map(\.valueString) == ["m7", "m8", "m9"])
     }
 
+    @Test("a start offset past the partition's end (a recreated topic) starts from the beginning instead of waiting for ever")
+    func offsetPastTheEnd() async throws {
+        let topic = try await KafkaTestKit.makeTopic("pastend", partitions: 1)
+        try await produce(3, to: topic, partition: 0)
+        let handler = KafkaRebalanceHandler(partitionsAssigned: { _ in [KafkaTopicPartition(topic: topic, partition: 0): 1_000] })
+        let consumer = try KafkaTestKit.consumer(topics: [topic], rebalance: handler)
+        let messages = try await KafkaTestKit.collect(3, from: consumer)
+        await consumer.close()
+        #expect(messages.map(\.offset) == [0, 1, 2])
+        #expect(messages.map(\.valueString) == ["m0", "m1", "m2"])
+    }
+
     @Test("a failing rebalance handler ends the event sequence with an error instead of consuming from unknown offsets")
     func failingHandler() async throws {
         let topic = try await KafkaTestKit.makeTopic("seekfail", partitions: 1)
