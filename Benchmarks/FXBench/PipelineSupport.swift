@@ -130,27 +130,29 @@ final class LatencyCollector: Sendable {
         for try await event in consumer.events {
             guard case .message(let message) = event, let heartbeat = try? JSONParser().parse(message.value) else { continue }
             if heartbeat["service"]?.stringValue == "ingestor" {
-                if trace {
-                    let t = heartbeat["latency"]?["receive_to_ack"]
-                    FileHandle.standardError.write(Data(("TRACE ingest p50=\(t?["p50_us"]?.int64Value ?? 0) p99=\(t?["p99_us"]?.int64Value ?? 0) max=\(t?["max_us"]?.int64Value ?? 0) n=\(t?["count"]?.int64Value ?? 0)\n").utf8))
-                }
+                printTrace("ingest receive_to_ack", heartbeat["latency"]?["receive_to_ack"])
                 let buckets = LatencySample.buckets(of: heartbeat["latency"]?["receive_to_ack"])
                 ingestWindow.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
             }
             guard heartbeat["service"]?.stringValue == "aggregator" else { continue }
             let buckets = LatencySample.buckets(of: heartbeat["latency"]?["tick_to_candle"])
             window.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
-            if trace {
-                let t = heartbeat["latency"]?["tick_to_candle"]
-                FileHandle.standardError.write(Data(("TRACE hb ts=\(heartbeat["ts"]?.int64Value ?? 0) p50=\(t?["p50_us"]?.int64Value ?? 0) p99=\(t?["p99_us"]?.int64Value ?? 0) max=\(t?["max_us"]?.int64Value ?? 0) n=\(t?["count"]?.int64Value ?? 0) flush=\(heartbeat["last_flush_ms"].map { "\($0)" } ?? "")\n").utf8))
-            }
-            let counters = heartbeat["counters"]
             var last = 0.0
             if case .number(let literal) = heartbeat["last_flush_ms"] { last = Double(literal) ?? 0 }
+            printTrace("aggregator tick_to_candle", heartbeat["latency"]?["tick_to_candle"], String(format: " last_flush_ms=%.1f", last))
+            let counters = heartbeat["counters"]
             flushes.withLock {
                 $0 = (counters?["flushes"]?.int64Value ?? $0.flushes, counters?["ticks"]?.int64Value ?? $0.ticks, max($0.longestFlushMs, last))
             }
         }
+    }
+
+    /// With `trace`: one heartbeat's latency sample (microseconds) on stderr.
+    private func printTrace(_ label: String, _ sample: JSONValue?, _ extra: String = "") {
+        guard trace else { return }
+        func value(_ key: String) -> Int64 { sample?[key]?.int64Value ?? 0 }
+        let line = "TRACE \(label): n=\(value("count")) p50_us=\(value("p50_us")) p99_us=\(value("p99_us")) max_us=\(value("max_us"))\(extra)\n"
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     /// The aggregator's flush counters now (and the longest last flush seen by heartbeats since the previous call).
