@@ -44,6 +44,18 @@ struct PipelineBenchmark: AsyncParsableCommand {
         if let unknown = phases.first(where: { !["latency", "sustained", "catch-up"].contains($0) }) {
             throw ValidationError("unknown phase '\(unknown)' (latency, sustained, catch-up)")
         }
+        _ = try aggregatorEnvironment([:])
+    }
+
+    /// `environment` plus `--aggregator-env`'s `K=V` pairs; a pair without `=` is refused.
+    func aggregatorEnvironment(_ environment: [String: String]) throws -> [String: String] {
+        var result = environment
+        for pair in (aggregatorEnv ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--aggregator-env: '\(pair)' is not K=V") }
+            result[String(parts[0])] = String(parts[1])
+        }
+        return result
     }
 
     func run() async throws {
@@ -64,11 +76,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let ingestor = try Child("\(bin)/ingestor", ["--provider", "coinbase", "--symbols", (0..<symbols).map { "B\($0)-USD" }.joined(separator: ","),
                                                     "--ws-url", "ws://127.0.0.1:\(senderPort)/feed", "--max-symbols-per-connection", "1000",
                                                     "--http-port", String(try Self.freePort())], environment: env)
-        var aggregatorEnvironment = env
-        for pair in (aggregatorEnv ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { aggregatorEnvironment[String(parts[0])] = String(parts[1]) }
-        }
+        let aggregatorEnvironment = try aggregatorEnvironment(env)
         var aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
         let probe = try LagProbe(brokers: options.brokers, topic: ticksTopic, partitions: partitions, consumerGroup: prefix + "aggregator",
                                  database: database.connection)

@@ -131,12 +131,10 @@ final class LatencyCollector: Sendable {
             guard case .message(let message) = event, let heartbeat = try? JSONParser().parse(message.value) else { continue }
             if heartbeat["service"]?.stringValue == "ingestor" {
                 printTrace("ingest receive_to_ack", heartbeat["latency"]?["receive_to_ack"])
-                let buckets = LatencySample.buckets(of: heartbeat["latency"]?["receive_to_ack"])
-                ingestWindow.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
+                Self.merge(heartbeat["latency"]?["receive_to_ack"], into: ingestWindow)
             }
             guard heartbeat["service"]?.stringValue == "aggregator" else { continue }
-            let buckets = LatencySample.buckets(of: heartbeat["latency"]?["tick_to_candle"])
-            window.record(contentsOf: buckets.lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
+            Self.merge(heartbeat["latency"]?["tick_to_candle"], into: window)
             var last = 0.0
             if case .number(let literal) = heartbeat["last_flush_ms"] { last = Double(literal) ?? 0 }
             printTrace("aggregator tick_to_candle", heartbeat["latency"]?["tick_to_candle"], String(format: " last_flush_ms=%.1f", last))
@@ -145,6 +143,11 @@ final class LatencyCollector: Sendable {
                 $0 = (counters?["flushes"]?.int64Value ?? $0.flushes, counters?["ticks"]?.int64Value ?? $0.ticks, max($0.longestFlushMs, last))
             }
         }
+    }
+
+    /// Adds a heartbeat's latency sample (its buckets, in µs) to `window`.
+    private static func merge(_ sample: JSONValue?, into window: LatencyWindow) {
+        window.record(contentsOf: LatencySample.buckets(of: sample).lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
     }
 
     /// With `trace`: one heartbeat's latency sample (microseconds) on stderr.
