@@ -29,6 +29,30 @@ struct CopyTests {
         await db.close()
     }
 
+    @Test("rows written field by field into a CopyTextBuffer load exactly: escapes, NULLs, Int64 extremes")
+    func copyTextBuffer() async throws {
+        let db = try await PostgresTestKit.connect()
+        let table = PostgresTestKit.uniqueTable("copybuf")
+        try await db.query("CREATE TABLE \(table) (id bigint, note text, amount bigint)")
+        let notes: [String?] = ["plain", nil, "tab\tnewline\nreturn\rbackslash\\ end é\\", "", "\\N"]
+        let amounts: [Int64?] = [0, .min, .max, nil, -42]
+        var buffer = CopyTextBuffer()
+        for (index, note) in notes.enumerated() {
+            buffer.append(Int64(index))
+            buffer.append(note)
+            buffer.append(amounts[index])
+            buffer.endRow()
+        }
+        #expect(buffer.rows == 5)
+        let copied = try await db.withSession { try await $0.copyIn("COPY \(table) FROM STDIN", data: [buffer.bytes]) }
+        #expect(copied == 5)
+        let rows = try await db.query("SELECT note, amount::text AS amount FROM \(table) ORDER BY id").rows
+        #expect(rows.map { $0["note"] } == notes)
+        #expect(rows.map { $0["amount"] } == amounts.map { $0.map(String.init) })
+        try await db.query("DROP TABLE \(table)")
+        await db.close()
+    }
+
     @Test("a row the table refuses fails the whole COPY with its SQLSTATE, and nothing is loaded")
     func copyFailure() async throws {
         let db = try await PostgresTestKit.connect()
