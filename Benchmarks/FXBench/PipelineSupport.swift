@@ -147,7 +147,7 @@ final class LatencyCollector: Sendable {
 
     /// Adds a heartbeat's latency sample (its buckets, in µs) to `window`.
     private static func merge(_ sample: JSONValue?, into window: LatencyWindow) {
-        window.record(contentsOf: LatencySample.buckets(of: sample).lazy.flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
+        window.record(contentsOf: LatencySample.buckets(of: sample).flatMap { repeatElement(Int64($0.micros) * 1_000, count: Int($0.count)) })
     }
 
     /// With `trace`: one heartbeat's latency sample (microseconds) on stderr.

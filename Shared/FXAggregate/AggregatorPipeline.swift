@@ -127,7 +127,7 @@ extension AggregatorService {
             let changed = try await store.flush(taken.batches, on: connection)
             let elapsed = ContinuousClock.now - started
             let committedAt = WallClock.nanoseconds()
-            tickToCandle.record(contentsOf: taken.batches.lazy.flatMap(\.ticks).compactMap { $0.receivedAt.map { committedAt - $0 } })
+            tickToCandle.record(contentsOf: taken.latencies(committedAt: committedAt))
             metrics.flushDuration.recordNanoseconds(elapsed.nanosecondsClamped)
             metrics.flushes.increment()
             metrics.rowsWritten.increment(by: changed.count)

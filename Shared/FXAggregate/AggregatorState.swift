@@ -125,6 +125,19 @@ struct AggregatorState: Sendable {
         /// When the oldest of them was consumed.
         var since: ContinuousClock.Instant?
         var allRejects: [RejectRecord] { rejects.keys.sorted().flatMap { rejects[$0]! } }
+
+        /// Each tick's time from the ingestor's receipt (`recv_ts`) to `committedAt` (ns); ticks without
+        /// `recv_ts` have none. Read in place: no tick is copied.
+        func latencies(committedAt: Int64) -> [Int64] {
+            var latencies: [Int64] = []
+            latencies.reserveCapacity(batches.reduce(0) { $0 + $1.ticks.count })
+            for batch in batches.indices {
+                for tick in batches[batch].ticks.indices {
+                    if let receivedAt = batches[batch].ticks[tick].receivedAt { latencies.append(committedAt - receivedAt) }
+                }
+            }
+            return latencies
+        }
     }
 
     /// Everything pending, as one flush.
