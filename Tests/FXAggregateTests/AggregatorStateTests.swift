@@ -131,4 +131,20 @@ struct AggregatorStateTests {
         #expect(state.pendingCount == 0)
         #expect(state.take().0.batches.isEmpty)
     }
+
+    @Test("a flush's tick -> candle latencies: one per tick that carries recv_ts, from it to the commit, over every partition")
+    func flushLatencies() {
+        var state = state(flushMaxTicks: 100, maxPending: 100)
+        state.assigned(1, generation: 1, now: .now)
+        func tick(ts: Int64, receivedAt: Int64?) -> TickRecord {
+            let recv = receivedAt.map { #","recv_ts":\#($0)"# } ?? ""
+            let json = #"{"v":1,"source":"spec","symbol":"BTC/USD","kind":"trade","ts":\#(ts),"price":"1","size":"1"\#(recv)}"#
+            return try! TickRecord(json: Array(json.utf8))
+        }
+        _ = state.received(partition: 0, offset: 0, tick: tick(ts: Self.epoch, receivedAt: Self.epoch + 1_000), reject: nil, now: .now)
+        _ = state.received(partition: 0, offset: 1, tick: tick(ts: Self.epoch, receivedAt: nil), reject: nil, now: .now)
+        _ = state.received(partition: 1, offset: 0, tick: tick(ts: Self.epoch, receivedAt: Self.epoch + 5_000), reject: nil, now: .now)
+        let (taken, _) = state.take()
+        #expect(taken.latencies(committedAt: Self.epoch + 10_000).sorted() == [5_000, 9_000])
+    }
 }
