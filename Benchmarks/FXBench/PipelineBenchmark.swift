@@ -167,7 +167,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let backlog = try await probe.sample()
         aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
         let restarted = ContinuousClock.now
-        let cpu = PhaseCPU([("aggregator", aggregator), ("ingestor", ingestor), ("sender", sender)])
+        let processes = [("aggregator", aggregator), ("ingestor", ingestor), ("sender", sender)]
+        let cpu = PhaseCPU(processes)
         var firstProgress: (ContinuousClock.Instant, Int64)?
         var caughtUp: (ContinuousClock.Instant, Int64)?
         // The drain's own CPU: the figure from the restart includes the group join, when little runs.
@@ -178,7 +179,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
             let now = try await probe.sample()
             if firstProgress == nil, now.counted > backlog.counted {
                 firstProgress = (.now, now.counted)
-                drainCPU = PhaseCPU([("aggregator", aggregator), ("ingestor", ingestor), ("sender", sender)])
+                drainCPU = PhaseCPU(processes)
             }
             if now.lag < 1_000 {
                 caughtUp = (.now, now.counted)

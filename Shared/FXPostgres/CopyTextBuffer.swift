@@ -22,8 +22,14 @@ public struct CopyTextBuffer: Sendable {
     /// Appends an integer field (nil is NULL).
     public mutating func append(_ value: Int64?) {
         separate()
-        guard let value else { return bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")]) }
+        guard let value else { return CopyTextEncoder.appendField(nil, to: &bytes) }
         bytes.appendDecimal(value)
+    }
+
+    /// Appends a whole row of text fields (nil is NULL) and ends it.
+    public mutating func appendRow(_ row: [String?]) {
+        for value in row { append(value) }
+        endRow()
     }
 
     /// Ends the current row.

@@ -1,13 +1,5 @@
-/// Encodes rows into PostgreSQL's COPY text format: tab-separated, `\N` for NULL, backslash escapes.
+/// PostgreSQL's COPY text format for one field: `\N` for NULL, backslash escapes (rows: ``CopyTextBuffer``).
 struct CopyTextEncoder {
-    static func append(_ row: [String?], to buffer: inout [UInt8]) {
-        for (index, value) in row.enumerated() {
-            if index > 0 { buffer.append(UInt8(ascii: "\t")) }
-            appendField(value, to: &buffer)
-        }
-        buffer.append(UInt8(ascii: "\n"))
-    }
-
     /// One field's text: `\N` for nil, else the value with backslash, tab, newline and carriage return
     /// escaped.
     static func appendField(_ value: String?, to buffer: inout [UInt8]) {

@@ -171,12 +171,11 @@ struct CopyChunks<Rows: Sequence>: Sequence where Rows.Element == [String?] {
     struct Iterator: IteratorProtocol {
         var rows: Rows.Iterator
         mutating func next() -> [UInt8]? {
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(CopyChunks.chunkSize + 1024)
-            while buffer.count < CopyChunks.chunkSize, let row = rows.next() {
-                CopyTextEncoder.append(row, to: &buffer)
+            var buffer = CopyTextBuffer(reservingCapacity: CopyChunks.chunkSize + 1024)
+            while buffer.bytes.count < CopyChunks.chunkSize, let row = rows.next() {
+                buffer.appendRow(row)
             }
-            return buffer.isEmpty ? nil : buffer
+            return buffer.bytes.isEmpty ? nil : buffer.bytes
         }
     }
 
