@@ -9,10 +9,13 @@ import ServiceLifecycle
 import Synchronization
 
 /// Records every `<prefix>gaps` event in the gap ledger, once, in a consumer group so replicas share
-/// the events. An event that is not a valid gap goes to `<prefix>rejects` (`stage: backfill`). A Kafka
-/// offset is committed only after its event is recorded (recording is idempotent: a replayed event
-/// changes nothing). A `bootstrap` event (a symbol's stream started) records `bootstrap_days` of history
-/// before it when the symbol has none. Counts: `fx_backfill_gap_events_total{outcome="recorded"|
+/// the events. An event that is not a valid gap, or that the database refuses, goes to `<prefix>rejects`
+/// (`stage: backfill`, with its reason) and the others of its batch are recorded (``GapRecorder``). A
+/// Kafka offset is committed only after its event is recorded or set aside (recording is idempotent: a
+/// replayed event changes nothing). A `bootstrap` event (a symbol's stream started) records the
+/// downtime since the symbol's newest stored minute, or `bootstrap_days` of history before it when the
+/// symbol has none. A consumer stream that ends outside a shutdown stops the service with
+/// ``BackfillStoppedError`` (the process exits non-zero). Counts: `fx_backfill_gap_events_total{outcome="recorded"|
 /// "duplicate"|"invalid"|"bootstrap"|"bootstrap_skipped"}`.
 public final class GapIntakeService: Service, Sendable {
     let context: BackfillerContext
@@ -61,7 +64,8 @@ public final class GapIntakeService: Service, Sendable {
             consumerConfiguration.properties["enable.partition.eof"] = "false"
             let consumer = try KafkaConsumer(configuration: consumerConfiguration, groupID: configuration.consumerGroup,
                                              topics: [topics.gaps], logger: logger)
-            let intake = Intake(service: self, ledger: GapLedger(connection: connection), producer: producer, consumer: consumer)
+            let recorder = GapRecorder(connection: connection, bootstrapLookback: .seconds(configuration.bootstrapDays) * 86_400, logger: logger)
+            let intake = Intake(service: self, recorder: recorder, producer: producer, consumer: consumer)
             self.consumer.withLock { $0 = consumer }
             defer { self.consumer.withLock { $0 = nil } }
             logger.info("recording gap events", metadata: ["group": .string(configuration.consumerGroup)])
@@ -76,49 +80,103 @@ public final class GapIntakeService: Service, Sendable {
         await connection.close()
     }
 
-    /// The consuming loop, last in its group: stops first at shutdown.
+    /// The consuming loop, last in its group: stops first at shutdown. It takes the messages that arrived
+    /// meanwhile as one batch (at most ``maxBatch``), records them in one transaction (``GapRecorder``),
+    /// sends what was refused to `<prefix>rejects` and commits past the whole batch. A stream that ends or
+    /// fails outside a shutdown throws ``BackfillStoppedError``.
     struct Intake: Service {
+        static let maxBatch = 500
+
         let service: GapIntakeService
-        let ledger: GapLedger
+        let recorder: GapRecorder
         let producer: KafkaProducer
         let consumer: KafkaConsumer
 
         func run() async throws {
-            try? await cancelWhenGracefulShutdown {
-                for try await event in consumer.events {
-                    guard case .message(let message) = event else { continue }
-                    await handle(message)
+            let queue = GapBatchQueue(capacity: Self.maxBatch)
+            let end: GapBatchQueue.End
+            do {
+                end = try await cancelWhenGracefulShutdown {
+                    try await withThrowingTaskGroup(of: GapBatchQueue.End?.self) { group in
+                        group.addTask { await queue.fill(from: consumer.events); return nil }
+                        group.addTask { try await process(queue) }
+                        var end = GapBatchQueue.End.cancelled
+                        while let result = try await group.next() {
+                            if let result { end = result; break }
+                        }
+                        group.cancelAll()
+                        return end
+                    }
+                }
+            } catch is CancellationError {
+                return
+            }
+            let context = ["service": "gap intake", "topic": service.topics.gaps, "group": service.configuration.consumerGroup]
+            switch end {
+            case .cancelled:
+                return
+            case .finished:
+                service.logger.critical("gap intake stopped: the consumer's stream ended without a shutdown", metadata: context.mapValues { .string($0) })
+                throw BackfillStoppedError(code: "stream_ended", context: context)
+            case .failed(let cause):
+                service.logger.critical("gap intake stopped: the consumer's stream failed: \(cause)", metadata: context.mapValues { .string($0) })
+                throw BackfillStoppedError(code: "stream_failed", context: context.merging(["cause": "\(cause)"]) { $1 })
+            }
+        }
+
+        private func process(_ queue: GapBatchQueue) async throws -> GapBatchQueue.End {
+            while true {
+                switch await queue.next() {
+                case .ended(let end): return end
+                case .messages(let batch): try await handle(batch)
                 }
             }
         }
 
-        private func handle(_ message: KafkaConsumerMessage) async {
-            let gap: GapEvent
-            do { gap = try GapEvent(json: message.value) }
-            catch {
-                service.invalid.increment()
-                let reject = RejectRecord(source: "backfiller", stage: "backfill", reason: "invalid_gap_event", detail: "\(error)",
-                                          receivedAt: WallClock.nanoseconds(), payload: message.value, instance: service.instance,
-                                          key: message.keyString ?? "backfiller")
-                _ = await producer.send(contentsOf: [KafkaProducerMessage(topic: service.topics.rejects, key: Array(reject.key.utf8),
-                                                                          value: reject.jsonBytes())])
-                try? await consumer.commit(message)
-                return
-            }
-            var backoff = Backoff(base: .milliseconds(200), cap: .seconds(10))
-            while !Task.isCancelled {
+        /// Records a batch; refused messages go to `<prefix>rejects`; the offsets move past all of them.
+        func handle(_ batch: [KafkaConsumerMessage]) async throws {
+            var events: [GapEvent] = []
+            var positions: [Int] = []
+            var refused: [(message: KafkaConsumerMessage, reason: String, detail: String)] = []
+            for (index, message) in batch.enumerated() {
                 do {
-                    if gap.reason == .bootstrap {
-                        let days = service.configuration.bootstrapDays
-                        let recorded = days > 0 ? try await ledger.recordBootstrap(gap, lookback: .seconds(days * 86_400)) : nil
-                        (recorded != nil ? service.bootstraps : service.bootstrapsSkipped).increment()
-                    } else if try await ledger.record(gap) != nil { service.recorded.increment() } else { service.duplicates.increment() }
-                    try? await consumer.commit(message)
-                    return
+                    events.append(try GapEvent(json: message.value))
+                    positions.append(index)
+                } catch let error as ContractError {
+                    refused.append((message, error.reason == "malformed_message" ? "invalid_gap_event" : error.reason, error.message))
                 } catch {
-                    service.logger.warning("cannot record a gap event yet (retrying): \(error)")
-                    try? await Task.sleep(for: backoff.next())
+                    refused.append((message, "invalid_gap_event", "\(error)"))
                 }
+            }
+            let outcomes = try await recorder.record(events)
+            for (position, outcome) in zip(positions, outcomes) {
+                switch outcome {
+                case .recorded: service.recorded.increment()
+                case .duplicate: service.duplicates.increment()
+                case .bootstrap(let gap): (gap != nil ? service.bootstraps : service.bootstrapsSkipped).increment()
+                case .refused(let reason, let detail): refused.append((batch[position], reason, detail))
+                }
+            }
+            if !refused.isEmpty { await reject(refused) }
+            var offsets: [KafkaTopicPartition: Int64] = [:]
+            for message in batch { offsets[message.topicPartition] = max(offsets[message.topicPartition] ?? 0, message.offset + 1) }
+            do { try await consumer.commit(offsets) }
+            catch { service.logger.warning("cannot commit gap event offsets (they are replayed, recording is idempotent): \(error)") }
+        }
+
+        private func reject(_ refused: [(message: KafkaConsumerMessage, reason: String, detail: String)]) async {
+            let now = WallClock.nanoseconds()
+            var messages: [KafkaProducerMessage] = []
+            for (message, reason, detail) in refused {
+                service.invalid.increment()
+                service.logger.warning("gap event set aside: \(reason): \(ContractLimits.preview(detail))",
+                                       metadata: ["partition": .stringConvertible(message.partition), "offset": .stringConvertible(message.offset)])
+                let record = RejectRecord(source: "backfiller", stage: "backfill", reason: reason, detail: detail, receivedAt: now,
+                                          payload: message.value, instance: service.instance, key: message.keyString ?? "backfiller")
+                messages.append(KafkaProducerMessage(topic: service.topics.rejects, key: Array(record.key.utf8), value: record.jsonBytes()))
+            }
+            for case .failure(let error) in await producer.send(contentsOf: messages) {
+                service.logger.error("a refused gap event could not be sent to \(service.topics.rejects): \(error)")
             }
         }
     }

@@ -36,55 +36,86 @@ public struct GapLedger: Sendable {
         return String(FNV1a.hash64(text), radix: 16) + ":" + String(text.utf8.count)
     }
 
-    /// Records a gap event once; returns the open gap that now covers it (merged with overlapping or
-    /// adjacent open ones), or nil when the event was recorded before.
-    @discardableResult
-    public func record(_ event: GapEvent) async throws -> Gap? {
-        try await connection.transaction { session in
-            // One writer per source and symbol at a time: merges see each other.
-            try await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["gaps:\(event.source):\(event.symbol)"])
-            let fresh = try await session.query("""
-                INSERT INTO gap_events (event_key, gap_id) VALUES ($1, 0) ON CONFLICT DO NOTHING RETURNING event_key
-                """, [Self.eventKey(event)])
-            guard fresh.count == 1 else { return nil }
-            let merged = try await session.query("""
-                WITH touching AS (
-                    DELETE FROM gaps WHERE source = $1 AND symbol = $2 AND status IN ('open', 'failed')
-                      AND from_ts <= $4::bigint + $6::bigint AND to_ts >= $3::bigint - $6::bigint
-                    RETURNING from_ts, to_ts, reasons, attempts, created_at, venue_symbol
-                ), all_reasons AS (
-                    SELECT array_agg(DISTINCT r ORDER BY r) AS reasons
-                    FROM (SELECT unnest(reasons) AS r FROM touching UNION SELECT $5::text) u
-                )
-                INSERT INTO gaps (source, symbol, from_ts, to_ts, reasons, attempts, created_at, venue_symbol)
-                SELECT $1, $2, least($3::bigint, (SELECT min(from_ts) FROM touching)),
-                       greatest($4::bigint, (SELECT max(to_ts) FROM touching)),
-                       (SELECT reasons FROM all_reasons),
-                       coalesce((SELECT max(attempts) FROM touching), 0),
-                       coalesce((SELECT min(created_at) FROM touching), now()),
-                       coalesce(nullif($7, ''), (SELECT max(venue_symbol) FROM touching))
-                RETURNING \(Self.columns)
-                """, [event.source, event.symbol, event.from, event.to, event.reason.rawValue, Self.adjacency, event.venueSymbol])
-            guard let row = merged.first else { return nil }
-            let gap = try Self.gap(row)
-            try await session.query("UPDATE gap_events SET gap_id = $2 WHERE event_key = $1", [Self.eventKey(event), gap.id])
-            return gap
+    /// Refuses an event the ledger's arithmetic cannot take: times outside the consumers' window
+    /// (2000-01-01 ... 2100-01-01, see `ContractLimits`) or `from` after `to`. Reasons: `invalid_timestamp`.
+    /// The decoder checks the same; this is the ledger's own guard, for events built any other way.
+    public static func check(_ event: GapEvent) throws(ContractLimits.Violation) {
+        try ContractLimits.checkEventTime(event.from, field: "from_ts")
+        try ContractLimits.checkEventTime(event.to, field: "to_ts")
+        guard event.from <= event.to else {
+            throw ContractLimits.Violation(reason: "invalid_timestamp", detail: "'from_ts' \(event.from) is after 'to_ts' \(event.to)")
         }
     }
 
-    /// A `bootstrap` event (a symbol's stream started at its `to`): records the window of `lookback`
-    /// before it, unless the symbol already has 1-minute trade candles before that minute (it has
-    /// history). Nil when nothing was recorded (history exists, or the event was recorded before).
+    /// Records a gap event once; returns the open gap that now covers it (merged with overlapping or
+    /// adjacent open ones), or nil when the event was recorded before. Throws a `ContractLimits.Violation`
+    /// for an event ``check(_:)`` refuses.
+    @discardableResult
+    public func record(_ event: GapEvent) async throws -> Gap? {
+        try Self.check(event)
+        return try await connection.transaction { session in try await Self.record(event, on: session) }
+    }
+
+    /// ``record(_:)`` inside the caller's transaction (the event already checked).
+    static func record(_ event: GapEvent, on session: PostgresSession) async throws -> Gap? {
+        // One writer per source and symbol at a time: merges see each other.
+        try await session.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["gaps:\(event.source):\(event.symbol)"])
+        let fresh = try await session.query("""
+            INSERT INTO gap_events (event_key, gap_id) VALUES ($1, 0) ON CONFLICT DO NOTHING RETURNING event_key
+            """, [Self.eventKey(event)])
+        guard fresh.count == 1 else { return nil }
+        let merged = try await session.query("""
+            WITH touching AS (
+                DELETE FROM gaps WHERE source = $1 AND symbol = $2 AND status IN ('open', 'failed')
+                  AND from_ts <= $4::bigint + $6::bigint AND to_ts >= $3::bigint - $6::bigint
+                RETURNING from_ts, to_ts, reasons, attempts, created_at, venue_symbol
+            ), all_reasons AS (
+                SELECT array_agg(DISTINCT r ORDER BY r) AS reasons
+                FROM (SELECT unnest(reasons) AS r FROM touching UNION SELECT $5::text) u
+            )
+            INSERT INTO gaps (source, symbol, from_ts, to_ts, reasons, attempts, created_at, venue_symbol)
+            SELECT $1, $2, least($3::bigint, (SELECT min(from_ts) FROM touching)),
+                   greatest($4::bigint, (SELECT max(to_ts) FROM touching)),
+                   (SELECT reasons FROM all_reasons),
+                   coalesce((SELECT max(attempts) FROM touching), 0),
+                   coalesce((SELECT min(created_at) FROM touching), now()),
+                   coalesce(nullif($7, ''), (SELECT max(venue_symbol) FROM touching))
+            RETURNING \(Self.columns)
+            """, [event.source, event.symbol, event.from, event.to, event.reason.rawValue, Self.adjacency, event.venueSymbol])
+        guard let row = merged.first else { return nil }
+        let gap = try Self.gap(row)
+        try await session.query("UPDATE gap_events SET gap_id = $2 WHERE event_key = $1", [Self.eventKey(event), gap.id])
+        return gap
+    }
+
+    /// A `bootstrap` event (a symbol's stream started at its `to`, after a first start or a restart):
+    /// - the symbol has 1-minute candles before that minute: records the window from the end of the newest
+    ///   one to `to` (the ingestor's downtime, and the part of its first minute before the restart), so the
+    ///   outage is repaired from REST history;
+    /// - it has none: records the window of `lookback` before the minute (its history), unless `lookback`
+    ///   is zero.
+    /// Nil when nothing was recorded (zero lookback for a new symbol, or the event was recorded before).
     public func recordBootstrap(_ event: GapEvent, lookback: Duration) async throws -> Gap? {
+        try Self.check(event)
+        return try await connection.transaction { session in try await Self.recordBootstrap(event, lookback: lookback, on: session) }
+    }
+
+    /// ``recordBootstrap(_:lookback:)`` inside the caller's transaction (the event already checked).
+    static func recordBootstrap(_ event: GapEvent, lookback: Duration, on session: PostgresSession) async throws -> Gap? {
         let minute = event.to / 60_000_000_000 * 60_000_000_000
-        let history = try await connection.query("""
-            SELECT 1 FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = '1m' AND price_type = 'trade'
-              AND bucket < to_timestamp($3::bigint) LIMIT 1
+        let newest = try await session.query("""
+            SELECT extract(epoch FROM max(bucket))::bigint AS newest FROM candles
+            WHERE source = $1 AND symbol = $2 AND timeframe = '1m' AND bucket < to_timestamp($3::bigint)
             """, [event.source, event.symbol, minute / 1_000_000_000])
-        guard history.count == 0 else { return nil }
         var window = event
-        window.from = minute - lookback.nanosecondsClamped
-        return try await record(window)
+        if let newest = try newest.first?.decodeIfPresent(Int64.self, "newest") {
+            // The end of the newest stored minute (seconds from the database, bounded before `minute`).
+            window.from = min(newest.multipliedClamped(by: 1_000_000_000).addingClamped(60_000_000_000), minute)
+        } else {
+            guard lookback > .zero else { return nil }
+            window.from = max(ContractLimits.earliestEventTime, minute.subtractingClamped(lookback.nanosecondsClamped))
+        }
+        return try await record(window, on: session)
     }
 
     /// Claims the next gap that is due (open, failed and due again, or filling with an expired lease),
@@ -98,7 +129,7 @@ public struct GapLedger: Sendable {
             WHERE id = (SELECT id FROM gaps
                         WHERE ((status IN ('open', 'failed') AND next_attempt_at <= now())
                                OR (status = 'filling' AND lease_until < now()))
-                          AND (to_ts / 60000000000 + 1) * 60000000000 <= $3::bigint
+                          AND to_ts / 60000000000 < $3::bigint / 60000000000
                           AND ($4::text[] IS NULL OR source = ANY($4::text[]))
                         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING \(Self.columns)
@@ -171,14 +202,15 @@ public struct GapLedger: Sendable {
         let rows = try await connection.query("""
             SELECT status, count(*) AS n,
                    min(from_ts) FILTER (WHERE status <> 'filled') AS oldest,
-                   sum(to_ts / 60000000000 - from_ts / 60000000000 + 1) FILTER (WHERE status IN ('open', 'filling', 'failed')) AS minutes
+                   least(sum(to_ts / 60000000000 - from_ts / 60000000000 + 1) FILTER (WHERE status IN ('open', 'filling', 'failed')),
+                         9223372036854775807)::bigint AS minutes
             FROM gaps GROUP BY status
             """)
         var summary = Summary(byStatus: [:], oldestUnfilledFrom: nil, minutesToRepair: 0)
         for row in rows.rows {
             summary.byStatus[try row.decode(String.self, "status")] = try row.decode(Int.self, "n")
             if let oldest = try row.decodeIfPresent(Int64.self, "oldest") { summary.oldestUnfilledFrom = min(summary.oldestUnfilledFrom ?? oldest, oldest) }
-            summary.minutesToRepair += try row.decodeIfPresent(Int64.self, "minutes") ?? 0
+            summary.minutesToRepair = summary.minutesToRepair.addingClamped(try row.decodeIfPresent(Int64.self, "minutes") ?? 0)
         }
         return summary
     }

@@ -41,13 +41,22 @@ public final class GapRepairService: Service, Sendable {
         let service: GapRepairService
         let producer: KafkaProducer
 
+        /// Ends at shutdown; workers that all stop otherwise throw ``BackfillStoppedError`` (`workers_stopped`).
         func run() async throws {
-            try? await cancelWhenGracefulShutdown {
-                await withTaskGroup(of: Void.self) { group in
-                    for index in 0..<service.configuration.workers {
-                        group.addTask { await worker(index) }
+            do {
+                try await cancelWhenGracefulShutdown {
+                    await withTaskGroup(of: Void.self) { group in
+                        for index in 0..<service.configuration.workers {
+                            group.addTask { await worker(index) }
+                        }
+                    }
+                    guard Task.isCancelled else {
+                        service.logger.critical("gap repair stopped: every worker ended without a shutdown")
+                        throw BackfillStoppedError(code: "workers_stopped", context: ["service": "gap repair"])
                     }
                 }
+            } catch is CancellationError {
+                return
             }
         }
 

@@ -54,6 +54,11 @@ struct GapRepairer: Sendable {
         guard let source = sources[gap.source] else {
             return .unfillable("no REST history for source '\(gap.source)'")
         }
+        // A window read from the database is bounded before any arithmetic on it (rows written before the
+        // intake checked event times could hold anything).
+        guard ContractLimits.isPlausibleEventTime(gap.from), ContractLimits.isPlausibleEventTime(gap.to), gap.from <= gap.to else {
+            return .unfillable("invalid_timestamp: window \(gap.from) ... \(gap.to) lies outside 2000-01-01 ... 2100-01-01")
+        }
         let venueSymbol = gap.venueSymbol ?? source.history.venueSymbol(forCanonical: gap.symbol)
         let first = gap.from / 60_000_000_000 * 60
         let last = gap.to / 60_000_000_000 * 60

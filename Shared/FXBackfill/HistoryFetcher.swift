@@ -66,7 +66,7 @@ public final class HistoryFetcher: Sendable {
                 metrics.request(source.id, outcome: "rate_limited")
                 let wait = retryAfter ?? .seconds(1)
                 logger.info("rate limited by the provider: backing off the shared bucket",
-                            metadata: ["source": .string(source.id), "retry_after_ms": .stringConvertible(wait.components.seconds * 1000)])
+                            metadata: ["source": .string(source.id), "retry_after_ms": .stringConvertible(wait.nanosecondsClamped / 1_000_000)])
                 try await limiter.backOff(source.bucket, retryAfter: wait, limit: source.rateLimit)
             default:
                 metrics.request(source.id, outcome: "refused")
@@ -83,7 +83,7 @@ public final class HistoryFetcher: Sendable {
             http.headers.add(name: "User-Agent", value: "fxstream-backfiller")
             let response = try await client.execute(http, timeout: .nanoseconds(timeout.nanosecondsClamped))
             let body = try await response.body.collect(upTo: Self.maxBodyBytes)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { Duration.seconds(max(0, $0)) }
+            let retryAfter = Self.retryAfter(response.headers.first(name: "Retry-After"))
             return (Int(response.status.code), retryAfter, Array(buffer: body))
         } catch let error as CancellationError {
             throw error
@@ -92,6 +92,22 @@ public final class HistoryFetcher: Sendable {
             // The URL may carry a token: only the redacted form goes into errors and logs.
             throw TransportError(url: request.redactedURL, message: String(describing: type(of: error)) + ": " + Self.scrub("\(error)", request))
         }
+    }
+
+    /// A `Retry-After` header in seconds, at most ``SharedRateLimiter/maxRetryAfter`` (15 minutes): a
+    /// provider's longer (or absurd) value blocks the bucket for 15 minutes, and the next 429 extends
+    /// it. Negative values count as zero; anything that is not a number of seconds (an HTTP date, for
+    /// instance) is nil (the caller waits one second).
+    static func retryAfter(_ header: String?) -> Duration? {
+        guard let text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty,
+              text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) || (text.hasPrefix("-") && text.utf8.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })) else {
+            return nil
+        }
+        if text.hasPrefix("-") { return .zero }
+        // Digits only: a value too long for Int64 is past the cap anyway.
+        let cap = SharedRateLimiter.maxRetryAfter
+        guard let seconds = Int64(text) else { return cap }
+        return min(.seconds(seconds), cap)
     }
 
     static func scrub(_ text: String, _ request: HistoryRequest) -> String {

@@ -9,6 +9,11 @@ import Foundation
 /// provider's 429 with `Retry-After` moves the whole bucket past that time and blocks it until then, for
 /// every replica, including requests already reserved.
 ///
+/// Stored values are bounded when read (and the row repaired): `blocked_until` at most
+/// ``maxRetryAfter`` ahead, `tat` at most ``horizon(_:)`` ahead, so a bucket written by an older
+/// version, by hand or by a bug (a Retry-After of years) delays requests by at most those bounds and
+/// never overflows a wait.
+///
 /// Taking is a reservation: the statement answers how long to wait before sending, and the caller waits
 /// (cancellably) that long. Metrics per bucket: `fx_backfill_rate_requests_total`,
 /// `fx_backfill_rate_wait_seconds_total` (time waited for tokens and out of Retry-After blocks), `fx_backfill_rate_limited_total` (429s seen).
@@ -19,6 +24,19 @@ public final class SharedRateLimiter: Sendable {
     public init(connection: PostgresConnection, metricsFactory: any MetricsFactory) {
         self.connection = connection
         self.factory = metricsFactory
+    }
+
+    /// The longest a provider's `Retry-After` blocks a bucket (15 minutes); longer answers are capped.
+    public static let maxRetryAfter = Duration.seconds(900)
+    /// Reservations that may be queued ahead of the sustained rate, beyond a Retry-After block and the burst.
+    static let maxQueuedReservations = 1_024
+    /// The longest any wait read from the database may be (a safety bound for the conversion to a Duration).
+    static let maxWait = Duration.seconds(86_400 * 366)
+
+    /// How far ahead of now a bucket's `tat` may lie: one Retry-After block, the burst and
+    /// ``maxQueuedReservations`` emission intervals (seconds).
+    static func horizon(_ limit: RateLimit) -> Double {
+        Double(maxRetryAfter.components.seconds) + limit.tolerance + Double(maxQueuedReservations) * limit.interval
     }
 
     /// How long before its slot a reserved request looks for a 429's block: the look-up's own latency is
@@ -68,14 +86,18 @@ public final class SharedRateLimiter: Sendable {
     /// How long a provider's Retry-After still blocks `bucket` (zero: not blocked).
     public func blockedFor(_ bucket: String) async throws -> Duration {
         let rows = try await connection.query("""
-            SELECT CASE WHEN blocked_until > now() THEN extract(epoch FROM blocked_until - now()) ELSE 0 END::text AS blocked
+            SELECT CASE WHEN blocked_until > now()
+                        THEN extract(epoch FROM least(blocked_until, now() + make_interval(secs => $2::float8)) - now()) ELSE 0 END::text AS blocked
             FROM rate_buckets WHERE bucket = $1
-            """, [bucket])
+            """, [bucket, String(Double(Self.maxRetryAfter.components.seconds))])
         return Self.duration(seconds: rows.first?["blocked"])
     }
 
-    private static func duration(seconds text: String?) -> Duration {
-        let seconds = Double(text ?? "0") ?? 0
+    /// Seconds read from the database as a Duration in 0 ... ``maxWait`` (NaN and garbage: zero).
+    static func duration(seconds text: String?) -> Duration {
+        guard let seconds = Double(text ?? "0"), seconds > 0 else { return .zero }
+        let bound = Double(maxWait.components.seconds)
+        guard seconds < bound else { return maxWait }
         return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
     }
 
@@ -85,33 +107,42 @@ public final class SharedRateLimiter: Sendable {
     }
 
     /// Reserves one request: how long to wait before sending it, when that is by the database's clock
-    /// (ns since the epoch), and how long a 429 still blocks the bucket, in one statement.
+    /// (ns since the epoch), and how long a 429 still blocks the bucket, in one statement. A stored
+    /// `tat` or `blocked_until` beyond its bound is brought back to it (see the type's notes).
     func reservation(_ bucket: String, limit: RateLimit) async throws -> (wait: Duration, scheduledAt: Int64, blocked: Duration) {
         let rows = try await connection.query("""
             INSERT INTO rate_buckets AS r (bucket, tat) VALUES ($1, now() + make_interval(secs => $2::float8))
             ON CONFLICT (bucket) DO UPDATE
-                SET tat = greatest(r.tat, now()) + make_interval(secs => $2::float8), updated_at = now()
+                SET tat = greatest(least(r.tat, now() + make_interval(secs => $4::float8)), now()) + make_interval(secs => $2::float8),
+                    blocked_until = least(r.blocked_until, now() + make_interval(secs => $5::float8)),
+                    updated_at = now()
             RETURNING greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)::text AS wait,
                       ((extract(epoch FROM now()) + greatest(0, extract(epoch FROM r.tat - now()) - $2::float8 - $3::float8)) * 1000000)::bigint::text AS scheduled_us,
                       CASE WHEN r.blocked_until > now() THEN extract(epoch FROM r.blocked_until - now()) ELSE 0 END::text AS blocked
-            """, [bucket, String(limit.interval), String(limit.tolerance)])
-        let scheduled = (Int64(rows.first?["scheduled_us"] ?? "0") ?? 0) * 1_000
+            """, [bucket, String(limit.interval), String(limit.tolerance), String(Self.horizon(limit)),
+                  String(Double(Self.maxRetryAfter.components.seconds))])
+        let scheduledMicroseconds = Int64(rows.first?["scheduled_us"] ?? "0") ?? 0
+        let scheduled = scheduledMicroseconds.multipliedClamped(by: 1_000)
         return (Self.duration(seconds: rows.first?["wait"]), scheduled, Self.duration(seconds: rows.first?["blocked"]))
     }
 
     /// A provider answered 429: no replica sends on `bucket` before `retryAfter` has passed — neither
     /// new reservations (the bucket's arrival time moves past it) nor ones already taken (they check
     /// `blocked_until` before sending).
+    /// `retryAfter` counts for at most ``maxRetryAfter``.
     public func backOff(_ bucket: String, retryAfter: Duration, limit: RateLimit) async throws {
         Counter(label: "fx_backfill_rate_limited_total", dimensions: [("bucket", bucket)], factory: factory).increment()
-        let seconds = Double(retryAfter.nanosecondsClamped) / 1e9
+        let seconds = Double(min(max(retryAfter, .zero), Self.maxRetryAfter).nanosecondsClamped) / 1e9
         try await connection.query("""
             INSERT INTO rate_buckets AS r (bucket, tat, blocked_until)
             VALUES ($1, now() + make_interval(secs => $2::float8 + $3::float8), now() + make_interval(secs => $2::float8))
             ON CONFLICT (bucket) DO UPDATE
-                SET tat = greatest(r.tat, now() + make_interval(secs => $2::float8 + $3::float8)),
-                    blocked_until = greatest(r.blocked_until, now() + make_interval(secs => $2::float8)),
+                SET tat = greatest(least(r.tat, now() + make_interval(secs => $4::float8)),
+                                   now() + make_interval(secs => $2::float8 + $3::float8)),
+                    blocked_until = greatest(least(r.blocked_until, now() + make_interval(secs => $5::float8)),
+                                             now() + make_interval(secs => $2::float8)),
                     updated_at = now()
-            """, [bucket, String(seconds), String(limit.tolerance)])
+            """, [bucket, String(seconds), String(limit.tolerance), String(Self.horizon(limit)),
+                  String(Double(Self.maxRetryAfter.components.seconds))])
     }
 }

@@ -1,0 +1,19 @@
+/// A backfiller loop stopped outside a shutdown: the gap intake's Kafka consumer stream ended or failed,
+/// or every repair worker stopped. The service throws it, which ends the process's service group; the executable then exits non-zero,
+/// so the orchestrator restarts it instead of leaving a process that looks alive and does nothing.
+public struct BackfillStoppedError: Error, CustomStringConvertible, Sendable {
+    /// `stream_ended` (the consumer stopped without a shutdown), `stream_failed` (a consumer error) or
+    /// `workers_stopped` (the repair workers ended without a shutdown).
+    public var code: String
+    /// What stopped (`service`, `topic`, `group`) and, for a failure, its `cause`.
+    public var context: [String: String]
+
+    public init(code: String, context: [String: String]) {
+        self.code = code
+        self.context = context
+    }
+
+    public var description: String {
+        "BackfillStoppedError(\(code)) " + context.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}
