@@ -15,6 +15,7 @@ import FXMetrics
 /// | `fenced` | `fx_aggregator_fenced_total` |
 /// | `candles_published` | `fx_aggregator_candles_published_total` |
 /// | `rows_deleted` | `fx_aggregator_rows_deleted_total` |
+/// | `quarantined` | `fx_aggregator_quarantined_total` (ticks the database refused, set aside to the rejects topic) |
 ///
 /// Also `fx_aggregator_flush_seconds` (a timer) and `fx_aggregator_last_flush_seconds` (a gauge: the last flush's duration).
 struct AggregatorMetrics: Sendable {
@@ -27,6 +28,7 @@ struct AggregatorMetrics: Sendable {
     let fenced: EventCounter
     let candlesPublished: EventCounter
     let rowsDeleted: EventCounter
+    let quarantined: EventCounter
     let flushDuration: CoreMetrics.Timer
     /// Local only (the heartbeat's `last_flush_ms`); Prometheus gets ``lastFlushSeconds`` (base unit).
     let lastFlushMicros: EventGauge
@@ -43,6 +45,7 @@ struct AggregatorMetrics: Sendable {
         fenced = counter("fenced")
         candlesPublished = counter("candles_published")
         rowsDeleted = counter("rows_deleted")
+        quarantined = counter("quarantined")
         flushDuration = CoreMetrics.Timer(label: "fx_aggregator_flush_seconds", preferredDisplayUnit: .seconds, factory: factory)
         lastFlushMicros = EventGauge(label: "fx_aggregator_last_flush_microseconds", factory: NOOPMetricsHandler.instance)
         lastFlushSeconds = Gauge(label: "fx_aggregator_last_flush_seconds", factory: factory)
@@ -52,6 +55,6 @@ struct AggregatorMetrics: Sendable {
     var heartbeatCounters: [(String, Int64)] {
         [("ticks", ticks.value), ("rejects", rejects.value), ("late_ticks", lateTicks.value), ("flushes", flushes.value),
          ("flush_failures", flushFailures.value), ("rows_written", rowsWritten.value), ("fenced", fenced.value),
-         ("candles_published", candlesPublished.value), ("rows_deleted", rowsDeleted.value)]
+         ("candles_published", candlesPublished.value), ("rows_deleted", rowsDeleted.value), ("quarantined", quarantined.value)]
     }
 }

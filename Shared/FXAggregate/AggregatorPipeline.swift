@@ -15,14 +15,24 @@ struct AggregatorPipeline: Service {
     let compression: Bool
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await service.consume(consumer, compression: compression) }
-                group.addTask { await service.flushLoop(connection: connection, producer: producer, consumer: consumer) }
-                group.addTask { await service.closeLoop(connection: connection, producer: producer) }
-                group.addTask { await service.maintenanceLoop(connection: connection) }
-                group.addTask { await service.healthLoop(producer: producer, consumer: consumer) }
+        // The tick stream ending (or failing) ends the service with that error: the process exits non-zero
+        // and is restarted, instead of staying up consuming nothing.
+        let streamEnd: (any Error)?
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await service.consume(consumer, compression: compression) }
+                    group.addTask { await service.flushLoop(connection: connection, producer: producer, consumer: consumer) }
+                    group.addTask { await service.closeLoop(connection: connection, producer: producer) }
+                    group.addTask { await service.maintenanceLoop(connection: connection) }
+                    group.addTask { await service.healthLoop(producer: producer, consumer: consumer) }
+                }
             }
+            streamEnd = nil
+        } catch is CancellationError {
+            streamEnd = nil
+        } catch {
+            streamEnd = error
         }
         // Graceful stop: write what is pending (a few attempts). Publishing waits at most 3 s: finals not
         // acknowledged by then are sent again after a restart.
@@ -42,13 +52,20 @@ struct AggregatorPipeline: Service {
             if outcome != .failed { break }
             try? await Task.sleep(for: .milliseconds(500))
         }
+        if let streamEnd { throw streamEnd }
     }
+}
+
+/// The consumer's stream of ticks ended while the service was running (the cause, when it failed).
+struct TickStreamEnded: Error, CustomStringConvertible {
+    var cause: (any Error)?
+    var description: String { cause.map { "the tick stream failed: \($0)" } ?? "the tick stream ended" }
 }
 
 extension AggregatorService {
     // MARK: Consuming
 
-    func consume(_ consumer: KafkaConsumer, compression: Bool) async {
+    func consume(_ consumer: KafkaConsumer, compression: Bool) async throws {
         let horizon = configuration.compressAfter.nanosecondsClamped
         do {
             for try await event in consumer.events {
@@ -57,7 +74,7 @@ extension AggregatorService {
                 var reject: RejectRecord?
                 do throws(TickRecord.Invalid) {
                     let decoded = try TickRecord(json: message.value)
-                    if compression, decoded.ts < WallClock.nanoseconds() - horizon {
+                    if compression, decoded.ts < WallClock.nanoseconds().subtractingClamped(horizon) {
                         throw TickRecord.Invalid(reason: "beyond_compression_horizon",
                                                  detail: "ts older than the compressed chunks (\(configuration.compressAfter))")
                     }
@@ -82,9 +99,14 @@ extension AggregatorService {
                 }
             }
         } catch is CancellationError {
+            return
         } catch {
-            logger.error("tick stream ended: \(error)")
+            logger.error("tick stream failed: \(error)")
+            throw TickStreamEnded(cause: error)
         }
+        if Task.isCancelled { return }
+        logger.error("tick stream ended while the aggregator was running")
+        throw TickStreamEnded(cause: nil)
     }
 
     // MARK: Flushing
@@ -124,7 +146,16 @@ extension AggregatorService {
         guard !taken.batches.isEmpty else { return .idle }
         let started = ContinuousClock.now
         do {
-            let changed = try await store.flush(taken.batches, on: connection)
+            var changed: [CandleRow]
+            var quarantined: [RejectRecord] = []
+            do {
+                changed = try await store.flush(taken.batches, on: connection)
+            } catch let refused as PostgresError where refused.sqlState?.isDataError == true {
+                // Poison: retrying would fail for ever. The culprits go to the rejects topic, the rest commits.
+                let (kept, rejects) = try await quarantine(taken.batches, refused: refused, connection: connection)
+                changed = try await store.flush(kept, on: connection)
+                quarantined = rejects
+            }
             let elapsed = ContinuousClock.now - started
             let committedAt = WallClock.nanoseconds()
             tickToCandle.record(contentsOf: taken.latencies(committedAt: committedAt))
@@ -133,7 +164,7 @@ extension AggregatorService {
             metrics.rowsWritten.increment(by: changed.count)
             metrics.lastFlushMicros.set(elapsed.nanosecondsClamped / 1_000)
             metrics.lastFlushSeconds.record(Double(elapsed.nanosecondsClamped) / 1e9)
-            await publish(changed: changed, rejects: taken.allRejects, producer: producer, connection: connection)
+            await publish(changed: changed, rejects: taken.allRejects + quarantined, producer: producer, connection: connection)
             if let consumer {
                 // For standard lag tooling only: the database holds the offsets that count.
                 let offsets = Dictionary(taken.batches.map { (KafkaTopicPartition(topic: topics.ticks, partition: $0.partition), $0.nextOffset) },

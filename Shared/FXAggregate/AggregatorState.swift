@@ -91,7 +91,7 @@ struct AggregatorState: Sendable {
         var receipt = Receipt.accepted
         var actions: [Action] = []
         if let tick {
-            if let maxTs = state.maxTs, tick.ts < maxTs - limits.lateness {
+            if let maxTs = state.maxTs, tick.ts < maxTs.subtractingClamped(limits.lateness) {
                 receipt = .late
             }
             state.maxTs = max(state.maxTs ?? tick.ts, tick.ts)
@@ -111,7 +111,7 @@ struct AggregatorState: Sendable {
         state.consumedOffset = offset + 1
         state.lastMessageAt = now
         if pendingSince == nil, tick != nil || reject != nil { pendingSince = now }
-        if let watermark = state.maxTs.map({ $0 - limits.lateness }), closeDue(state, watermark: watermark) {
+        if let watermark = state.maxTs.map({ $0.subtractingClamped(limits.lateness) }), closeDue(state, watermark: watermark) {
             state.closedThrough = watermark
             actions.append(.close(partition: partition, watermark: watermark))
         }
@@ -133,7 +133,7 @@ struct AggregatorState: Sendable {
             latencies.reserveCapacity(batches.reduce(0) { $0 + $1.ticks.count })
             for batch in batches.indices {
                 for tick in batches[batch].ticks.indices {
-                    if let receivedAt = batches[batch].ticks[tick].receivedAt { latencies.append(committedAt - receivedAt) }
+                    if let receivedAt = batches[batch].ticks[tick].receivedAt { latencies.append(committedAt.subtractingClamped(receivedAt)) }
                 }
             }
             return latencies
@@ -189,8 +189,8 @@ struct AggregatorState: Sendable {
     /// has been idle for `idleTimeout`, the wall clock minus the lateness (so quiet partitions close buckets).
     func watermark(_ partition: Int32, wallNow: Int64, now: ContinuousClock.Instant) -> Int64? {
         guard let state = partitions[partition] else { return nil }
-        let eventTime = state.maxTs.map { $0 - limits.lateness }
-        if now - state.lastMessageAt >= limits.idleTimeout { return max(eventTime ?? .min, wallNow - limits.lateness) }
+        let eventTime = state.maxTs.map { $0.subtractingClamped(limits.lateness) }
+        if now - state.lastMessageAt >= limits.idleTimeout { return max(eventTime ?? .min, wallNow.subtractingClamped(limits.lateness)) }
         return eventTime
     }
 
@@ -215,7 +215,7 @@ struct AggregatorState: Sendable {
             }
             // The wall-clock watermark crosses the next boundary at boundary + lateness.
             let boundary = nextBoundary(after: state.closedThrough ?? watermark)
-            consider(.nanoseconds(max(0, boundary + limits.lateness - wallNow)))
+            consider(.nanoseconds(max(0, boundary.addingClamped(limits.lateness).subtractingClamped(wallNow))))
         }
         return (closes, next)
     }
@@ -228,8 +228,9 @@ struct AggregatorState: Sendable {
 
     private func nextBoundary(after ts: Int64) -> Int64 {
         let step = limits.closeStep
-        let floor = ts >= 0 ? ts / step * step : ((ts - step + 1) / step) * step
-        return floor + step
+        // Clamped: event times are bounded by the tick contract, but a close must never trap.
+        let floor = ts >= 0 ? ts / step * step : (ts.subtractingClamped(step - 1) / step) * step
+        return floor.addingClamped(step)
     }
 
     var owned: [Int32] { partitions.keys.sorted() }

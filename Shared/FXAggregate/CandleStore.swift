@@ -80,44 +80,65 @@ public struct CandleStore: Sendable {
     /// Writes one flush; returns every candle row it changed (with its new revision).
     public func flush(_ batches: [PartitionBatch], on connection: PostgresConnection) async throws -> [CandleRow] {
         guard !batches.isEmpty else { return [] }
-        let storeTicks = self.storeTicks
-        return try await connection.transaction { session in
-            // The distinct ticks and their COPY rows are prepared while PostgreSQL advances the offsets.
-            async let preparing = PreparedTicks(batches, storeTicks: storeTicks)
-            // Every partition's offset in one statement; a partition whose lease moved on is not updated.
-            func array(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
-            let updated = try await session.query("""
-                UPDATE aggregator_offsets o SET next_offset = v.next_offset, updated_at = now()
-                FROM unnest($3::integer[], $4::bigint[], $5::bigint[]) AS v (partition, next_offset, generation)
-                WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = v.partition AND o.generation = v.generation
-                RETURNING o.partition
-                """, [consumerGroup, topic, array(batches.map { String($0.partition) }), array(batches.map { String($0.nextOffset) }),
-                      array(batches.map { String($0.generation) })])
-            let written = Set(updated.rows.compactMap { $0["partition"].flatMap { Int32($0) } })
-            if let fenced = batches.first(where: { !written.contains($0.partition) }) { throw Fenced(partition: fenced.partition) }
-            let prepared = await preparing
-            let ticks = prepared.ticks
-            guard !ticks.distinct.isEmpty else { return [] }
-            // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come
-            // back. While PostgreSQL records the ticks, the candle changes are combined here as if none were
-            // counted (the usual case); only when some were are they combined again without them.
-            async let countedTicks = record(prepared, on: session)
-            var candles = Self.combine(ticks.distinct, timeframes: timeframes, bidAsk: bidAskCandles)
-            let counted = try await countedTicks
-            if !counted.isEmpty {
-                candles = Self.combine(ticks.distinct.filter { !counted.contains($0.identity) }, timeframes: timeframes, bidAsk: bidAskCandles)
+        return try await connection.transaction { session in try await write(batches, on: session) }
+    }
+
+    /// Runs a flush of `batches` and rolls it back: whether the database accepts these ticks. Returns the
+    /// data error (SQLSTATE class 22 or 54, or a check violation) that refused them, nil when accepted;
+    /// any other error (connection loss, a fenced partition) is thrown.
+    public func probe(_ batches: [PartitionBatch], on connection: PostgresConnection) async throws -> PostgresError? {
+        guard !batches.isEmpty else { return nil }
+        struct Accepted: Error {}
+        do {
+            try await connection.transaction { session in
+                _ = try await write(batches, on: session)
+                throw Accepted()
             }
-            guard !candles.isEmpty else { return [] }
-            _ = try await session.copyIn("COPY stage_candles FROM STDIN", rows: candles)
-            // Shared per source and symbol, before any candle is written: a repair (exclusive) never
-            // interleaves with a flush of the same symbol.
-            try await session.query("""
-                SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
-                FROM (SELECT DISTINCT source, symbol FROM stage_candles ORDER BY 1, 2) s
-                """)
-            let changed = try await session.query(Self.mergeStatement, [topic]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
-            return try await recomputedAfterLateTicks(changed, on: session)
+        } catch is Accepted {
+            return nil
+        } catch let error as PostgresError where error.sqlState?.isDataError == true {
+            return error
         }
+        return nil
+    }
+
+    private func write(_ batches: [PartitionBatch], on session: PostgresSession) async throws -> [CandleRow] {
+        let storeTicks = self.storeTicks
+        // The distinct ticks and their COPY rows are prepared while PostgreSQL advances the offsets.
+        async let preparing = PreparedTicks(batches, storeTicks: storeTicks)
+        // Every partition's offset in one statement; a partition whose lease moved on is not updated.
+        func array(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
+        let updated = try await session.query("""
+            UPDATE aggregator_offsets o SET next_offset = v.next_offset, updated_at = now()
+            FROM unnest($3::integer[], $4::bigint[], $5::bigint[]) AS v (partition, next_offset, generation)
+            WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = v.partition AND o.generation = v.generation
+            RETURNING o.partition
+            """, [consumerGroup, topic, array(batches.map { String($0.partition) }), array(batches.map { String($0.nextOffset) }),
+                  array(batches.map { String($0.generation) })])
+        let written = Set(updated.rows.compactMap { $0["partition"].flatMap { Int32($0) } })
+        if let fenced = batches.first(where: { !written.contains($0.partition) }) { throw Fenced(partition: fenced.partition) }
+        let prepared = await preparing
+        let ticks = prepared.ticks
+        guard !ticks.distinct.isEmpty else { return [] }
+        // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come
+        // back. While PostgreSQL records the ticks, the candle changes are combined here as if none were
+        // counted (the usual case); only when some were are they combined again without them.
+        async let countedTicks = record(prepared, on: session)
+        var candles = Self.combine(ticks.distinct, timeframes: timeframes, bidAsk: bidAskCandles)
+        let counted = try await countedTicks
+        if !counted.isEmpty {
+            candles = Self.combine(ticks.distinct.filter { !counted.contains($0.identity) }, timeframes: timeframes, bidAsk: bidAskCandles)
+        }
+        guard !candles.isEmpty else { return [] }
+        _ = try await session.copyIn("COPY stage_candles FROM STDIN", rows: candles)
+        // Shared per source and symbol, before any candle is written: a repair (exclusive) never
+        // interleaves with a flush of the same symbol.
+        try await session.query("""
+            SELECT count(pg_advisory_xact_lock_shared(hashtextextended(source || '|' || symbol, 0)))
+            FROM (SELECT DISTINCT source, symbol FROM stage_candles ORDER BY 1, 2) s
+            """)
+        let changed = try await session.query(Self.mergeStatement, [topic]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+        return try await recomputedAfterLateTicks(changed, on: session)
     }
 
     /// The `stage_candles` rows of these ticks.

@@ -85,6 +85,7 @@ public struct TickRecord: Sendable, Equatable {
             default: nil
             }
             guard let decimal = parsed else { throw Invalid(reason: "invalid_decimal", detail: "'\(name)' is not a decimal string") }
+            try Self.within { () throws(ContractLimits.Violation) in try ContractLimits.checkDecimal(decimal, field: name) }
             if positive ? !decimal.isPositive : decimal.isNegative {
                 throw Invalid(reason: "invalid_price", detail: "'\(name)' = \(decimal)")
             }
@@ -94,11 +95,20 @@ public struct TickRecord: Sendable, Equatable {
         symbol = try text(f.symbol, "symbol")
         guard let parsedKind = Kind(rawValue: try text(f.kind, "kind")) else { throw Invalid(reason: "unknown_kind", detail: "kind") }
         kind = parsedKind
-        guard let ts = f.ts.flatMap(scanner.int64), ts > 0 else { throw Invalid(reason: "invalid_timestamp", detail: "'ts'") }
+        guard let ts = f.ts.flatMap(scanner.int64) else { throw Invalid(reason: "invalid_timestamp", detail: "'ts' is not an integer") }
         self.ts = ts
         seq = f.seq.flatMap(scanner.int64)
-        receivedAt = f.receivedAt.flatMap(scanner.int64)
+        // Latency only: a receipt time outside the contract's window is dropped, not trusted.
+        receivedAt = f.receivedAt.flatMap(scanner.int64).flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil }
         tradeID = f.tradeID.flatMap(scanner.string)
+        let (source, symbol, seq, tradeID) = (source, symbol, seq, tradeID)
+        try Self.within { () throws(ContractLimits.Violation) in
+            try ContractLimits.checkSource(source)
+            try ContractLimits.checkSymbol(symbol)
+            try ContractLimits.checkEventTime(ts)
+            try ContractLimits.checkSequence(seq)
+            try ContractLimits.checkTradeID(tradeID)
+        }
         switch kind {
         case .trade:
             price = try decimal(f.price, "price", positive: true, required: true)
@@ -113,6 +123,37 @@ public struct TickRecord: Sendable, Equatable {
         }
         identity = computedIdentity
         orderKey = computedOrderKey
+    }
+
+    /// The tick as a `<prefix>ticks` message with the members the aggregator read (for a reject's `raw`).
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        writer.key("v"); writer.number(Int64(Tick.schemaVersion))
+        writer.key("kind"); writer.string(kind.rawValue)
+        writer.key("source"); writer.string(source)
+        writer.key("symbol"); writer.string(symbol)
+        writer.key("ts"); writer.number(ts)
+        writer.key("recv_ts"); writer.number(receivedAt)
+        writer.key("seq"); writer.number(seq)
+        switch kind {
+        case .trade:
+            writer.key("price"); writer.string(price?.text)
+            writer.key("size"); writer.string(size?.text)
+            writer.key("trade_id"); writer.string(tradeID)
+        case .quote:
+            writer.key("bid"); writer.string(bid?.text)
+            writer.key("ask"); writer.string(ask?.text)
+            writer.key("bid_size"); writer.string(bidSize?.text)
+            writer.key("ask_size"); writer.string(askSize?.text)
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// Runs contract-limit checks, reporting a violation as ``Invalid`` with the same reason.
+    private static func within(_ checks: () throws(ContractLimits.Violation) -> Void) throws(Invalid) {
+        do { try checks() } catch { throw Invalid(reason: error.reason, detail: error.detail) }
     }
 
     /// The contract's members as found in the message (the last of a repeated name).

@@ -78,18 +78,39 @@ public struct GapEvent: Sendable, Equatable {
         guard try field("v", { $0.int64Value }) == Int64(Self.schemaVersion) else {
             throw ContractError(message: "gap event: unsupported version")
         }
+        let from = try field("from_ts", { $0.int64Value }), to = try field("to_ts", { $0.int64Value })
+        guard from <= to else { throw ContractError(message: "gap event: 'from_ts' \(from) is after 'to_ts' \(to)", reason: "invalid_timestamp") }
         self.init(source: try field("source", { $0.stringValue }), symbol: try field("symbol", { $0.stringValue }),
-                  venueSymbol: try field("venue_symbol", { $0.stringValue }),
-                  from: try field("from_ts", { $0.int64Value }), to: try field("to_ts", { $0.int64Value }),
+                  venueSymbol: try field("venue_symbol", { $0.stringValue }), from: from, to: to,
                   reason: try field("reason", { $0.stringValue.flatMap(Reason.init(rawValue:)) }),
                   detectedAt: try field("detected_ts", { $0.int64Value }), detail: try field("detail", { $0.stringValue }),
                   instance: try field("instance", { $0.stringValue }))
+        do throws(ContractLimits.Violation) {
+            try ContractLimits.checkSource(source)
+            try ContractLimits.checkSymbol(symbol)
+            try ContractLimits.checkVenueSymbol(venueSymbol)
+            try ContractLimits.checkEventTime(self.from, field: "from_ts")
+            try ContractLimits.checkEventTime(self.to, field: "to_ts")
+            try ContractLimits.checkEventTime(detectedAt, field: "detected_ts")
+            try ContractLimits.checkText(detail, field: "detail", maxBytes: Self.maxDetailBytes)
+            try ContractLimits.checkText(instance, field: "instance", maxBytes: ContractLimits.maxInstanceBytes)
+        } catch {
+            throw ContractError(message: "gap event: \(error.detail)", reason: error.reason)
+        }
     }
+
+    /// The longest `detail` a consumer accepts (bytes).
+    public static let maxDetailBytes = 4096
 }
 
 /// A message that does not follow its topic's contract.
 public struct ContractError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(message: String) { self.message = message }
+    /// A stable code for the rejects topic (`malformed_message`, `invalid_timestamp`, `invalid_symbol`, ...).
+    public var reason: String
+    public init(message: String, reason: String = "malformed_message") {
+        self.message = message
+        self.reason = reason
+    }
     public var description: String { message }
 }

@@ -28,4 +28,54 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case invalidSize = "invalid_size"
     case invalidTimestamp = "invalid_timestamp"
     case unmappedSymbol = "unmapped_symbol"
+    case invalidSequence = "invalid_sequence"
+    case invalidSource = "invalid_source"
+    case invalidSymbol = "invalid_symbol"
+    case invalidTradeID = "invalid_trade_id"
+    case invalidDecimal = "invalid_decimal"
+    /// A tick for a product this connection never subscribed to: not published.
+    case unsubscribedSymbol = "unsubscribed_symbol"
+}
+
+extension NormalizedEvent {
+    /// The event if it keeps the contract's limits (``ContractLimits``) at `now` (ns since the epoch), else
+    /// a reject that says which limit it broke. Ticks: event time within 2000-01-01 ... now + 1 day, `seq`
+    /// within 0 ... 2^62, names, trade id and decimals bounded, and the product subscribed on this
+    /// connection. Heartbeats: sequence, numeric trade id and time bounded. Applied to every provider's
+    /// output, so a normalizer cannot let an out-of-range value through.
+    public func checkedAgainstContract(now: Int64, isSubscribed: (String) -> Bool) -> NormalizedEvent {
+        do throws(ContractLimits.Violation) {
+            switch self {
+            case .tick(let tick), .replayedTick(let tick):
+                guard isSubscribed(tick.venueSymbol) else {
+                    return .reject(.unsubscribedSymbol, detail: "product \(ContractLimits.preview(tick.venueSymbol)) was not subscribed on this connection")
+                }
+                try ContractLimits.checkSource(tick.source)
+                try ContractLimits.checkSymbol(tick.symbol)
+                try ContractLimits.checkVenueSymbol(tick.venueSymbol)
+                try ContractLimits.checkEventTime(tick.timestamp, now: now)
+                try ContractLimits.checkSequence(tick.sequence)
+                switch tick.payload {
+                case .trade(let price, let size, _, let tradeID):
+                    try ContractLimits.checkTradeID(tradeID)
+                    try ContractLimits.checkDecimal(price, field: "price")
+                    try ContractLimits.checkDecimal(size, field: "size")
+                case .quote(let bid, let ask, let bidSize, let askSize):
+                    for (name, value) in [("bid", bid), ("ask", ask), ("bid_size", bidSize), ("ask_size", askSize)] {
+                        if let value { try ContractLimits.checkDecimal(value, field: name) }
+                    }
+                }
+            case .heartbeat(let venue, let sequence, let lastTradeID, let timestamp):
+                guard isSubscribed(venue) else { return .control("heartbeat for an unsubscribed product") }
+                try ContractLimits.checkSequence(sequence, field: "sequence")
+                if let lastTradeID, let number = Int64(lastTradeID) { try ContractLimits.checkSequence(number, field: "last_trade_id") }
+                if let timestamp { try ContractLimits.checkEventTime(timestamp, field: "time", now: now) }
+            case .control, .providerError, .reject:
+                break
+            }
+        } catch {
+            return .reject(RejectReason(rawValue: error.reason) ?? .invalidTimestamp, detail: error.detail)
+        }
+        return self
+    }
 }

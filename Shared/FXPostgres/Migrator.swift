@@ -27,13 +27,18 @@ public struct Migrator: Sendable {
     /// Applies what is pending. Throws `migration` when an applied migration's checksum no longer matches.
     public func migrate() async throws -> Report {
         try await connection.withSession { session in
-            try await session.query("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
+            // Migrations (DDL on large tables, another replica's migration holding the lock) may take longer
+            // than the connection's statement and lock deadlines: lifted for this session, restored after.
+            try await session.executeScript("SET statement_timeout = 0; SET lock_timeout = 0")
             do {
+                try await session.query("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
                 let report = try await migrateLocked(session)
                 try await session.query("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey])
+                try await session.executeScript("RESET statement_timeout; RESET lock_timeout")
                 return report
             } catch {
                 _ = try? await session.query("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey])
+                _ = try? await session.executeScript("RESET statement_timeout; RESET lock_timeout")
                 throw error
             }
         }

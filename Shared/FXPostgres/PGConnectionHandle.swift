@@ -42,8 +42,11 @@ final class PGConnectionHandle {
     }
 
     private func connect() throws {
-        let keywords = ["dbname", "application_name", "connect_timeout"]
-        let values = [configuration.url, configuration.applicationName, String(configuration.connectTimeoutSeconds)]
+        // Later keywords override what the URL says (libpq expands `dbname` first).
+        let parameters = [("dbname", configuration.url), ("application_name", configuration.applicationName),
+                          ("connect_timeout", String(configuration.connectTimeoutSeconds))] + configuration.timeouts.connectionParameters
+        let keywords = parameters.map(\.0)
+        let values = parameters.map(\.1)
         let conn = withCStringArray(keywords) { keys in
             withCStringArray(values) { vals in PQconnectdbParams(keys, vals, 1) }
         }

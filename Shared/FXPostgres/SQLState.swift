@@ -49,5 +49,12 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
         ["40", "08"].contains(errorClass) || self == .adminShutdown || self == .cannotConnectNow
     }
 
+    /// Whether the statement's data itself was refused (class 22 data exception, class 54 program limit
+    /// exceeded, e.g. an index row over the btree limit, or a check violation): running it again fails the
+    /// same way, so the input must be split to find the culprit and set aside instead.
+    public var isDataError: Bool {
+        ["22", "54"].contains(errorClass) || self == .checkViolation
+    }
+
     public var description: String { "\(rawValue) (\(name))" }
 }

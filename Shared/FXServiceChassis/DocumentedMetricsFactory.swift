@@ -84,6 +84,7 @@ public enum MetricHelp {
         "fx_aggregator_fenced_total": "Flushes refused because a newer consumer owns the partition.",
         "fx_aggregator_candles_published_total": "Candle messages published.",
         "fx_aggregator_rows_deleted_total": "Candle rows deleted by retention.",
+        "fx_aggregator_quarantined_total": "Ticks the database refused for their data, set aside to the rejects topic.",
         "fx_aggregator_flush_seconds": "Duration of flush transactions.",
         "fx_aggregator_last_flush_seconds": "Duration of the last flush transaction.",
         "fx_backfill_gap_events_total": "Gap events consumed, by outcome.",

@@ -45,6 +45,8 @@ public final class FeedConnection: Sendable {
     public let provider: any MarketDataProvider
     let settings: Settings
     private let normalizer: any FrameNormalizer
+    /// The venue symbols subscribed on this connection: ticks for any other product are rejected.
+    private let subscribed: Set<String>
     private let tracker: Mutex<FeedTracker>
     private let circuit: ProviderCircuit
     private let queue: PublishQueue
@@ -62,11 +64,12 @@ public final class FeedConnection: Sendable {
         self.provider = provider
         self.settings = settings
         self.normalizer = provider.makeNormalizer(maxFrameBytes: settings.maxMessageBytes)
+        self.subscribed = Set(settings.symbols)
         let symbols = settings.symbols.map { venue in
             (venue: venue, symbol: provider.canonicalSymbol(venue) ?? venue, hours: provider.marketHours(for: venue))
         }
         self.tracker = Mutex(FeedTracker(source: provider.id, connectionID: id, instance: instance, settings: tracker,
-                                         symbols: symbols, now: clock.now(), announcesStart: true))
+                                         symbols: symbols, now: clock.now(), monotonic: clock.monotonic(), announcesStart: true))
         self.circuit = circuit
         self.queue = queue
         self.topics = topics
@@ -131,7 +134,7 @@ public final class FeedConnection: Sendable {
         var wsLogger = logger
         wsLogger.logLevel = max(logger.logLevel, .notice)
         let client = WebSocketClient(url: url, configuration: configuration, logger: wsLogger) { inbound, outbound, _ in
-            self.tracker.withLock { $0.connected(now: self.clock.now()) }
+            self.tracker.withLock { $0.connected(now: self.clock.now(), monotonic: self.clock.monotonic()) }
             self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.control(outbound, subscribe: subscribe, attempt: attempt) }
@@ -162,7 +165,7 @@ public final class FeedConnection: Sendable {
     /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
     private func control(_ outbound: WebSocketOutboundWriter, subscribe: [String], attempt: Attempt) async throws {
         for message in subscribe { try await outbound.write(.text(message)) }
-        tracker.withLock { $0.subscribed(now: clock.now(), acknowledged: false) }
+        tracker.withLock { $0.subscribed(now: clock.now(), monotonic: clock.monotonic(), acknowledged: false) }
         while true {
             do {
                 try await Task.sleep(for: settings.watchdogInterval)
@@ -171,8 +174,8 @@ public final class FeedConnection: Sendable {
                 try? await outbound.close(.normalClosure, reason: "closing")
                 return
             }
-            let now = clock.now()
-            if let reason = tracker.withLock({ $0.watchdog(now: now) }) {
+            let now = clock.now(), monotonic = clock.monotonic()
+            if let reason = tracker.withLock({ $0.watchdog(now: now, monotonic: monotonic) }) {
                 logger.warning("feed stale; reconnecting", metadata: ["reason": .string(reason)])
                 attempt.closeReason.withLock { $0 = "stale: \(reason)" }
                 try? await outbound.close(.goingAway, reason: "stale feed")
@@ -211,26 +214,30 @@ public final class FeedConnection: Sendable {
 
     private func handle(_ frame: [UInt8], attempt: Attempt) async {
         let receivedAt = clock.now()
+        let monotonic = clock.monotonic()
         let instant = ContinuousClock.now
         metrics.frames.increment()
-        let events = normalizer.normalize(frame, receivedAt: receivedAt)
+        let subscribed = self.subscribed
+        let events = normalizer.normalize(frame, receivedAt: receivedAt).map {
+            $0.checkedAgainstContract(now: receivedAt, isSubscribed: { subscribed.contains($0) })
+        }
         var items: [PublishItem] = []
         items.reserveCapacity(events.count)
         var gaps: [GapEvent] = []
         tracker.withLock { tracker in
-            tracker.frameReceived(now: receivedAt)
+            tracker.frameReceived(now: receivedAt, monotonic: monotonic)
             for event in events {
                 switch event {
                 case .tick(let tick):
                     var tradeID: Int64?
-                    if case .trade(_, _, _, let id) = tick.payload { tradeID = id.flatMap { Int64($0) } }
+                    if case .trade(_, _, _, let id) = tick.payload { tradeID = id.flatMap { Int64($0) }.flatMap(Self.plausibleNumber) }
                     gaps += tracker.observe(venueSymbol: tick.venueSymbol, eventTs: tick.timestamp, sequence: tick.sequence,
-                                            tradeID: tradeID, now: receivedAt)
+                                            tradeID: tradeID, now: receivedAt, monotonic: monotonic)
                 case .heartbeat(let venue, let sequence, let lastTradeID, let timestamp):
                     gaps += tracker.observe(venueSymbol: venue, eventTs: timestamp ?? receivedAt, sequence: sequence,
-                                            lastTradeID: lastTradeID.flatMap { Int64($0) }, now: receivedAt)
+                                            lastTradeID: lastTradeID.flatMap { Int64($0) }.flatMap(Self.plausibleNumber), now: receivedAt, monotonic: monotonic)
                 case .control(let what):
-                    if what == "subscriptions" { tracker.subscribed(now: receivedAt, acknowledged: true) }
+                    if what == "subscriptions" { tracker.subscribed(now: receivedAt, monotonic: monotonic, acknowledged: true) }
                 case .providerError(let message):
                     tracker.providerError(redacted(message))
                 case .reject, .replayedTick:
@@ -275,10 +282,13 @@ public final class FeedConnection: Sendable {
         }
     }
 
+    /// A numeric trade id the tracker may compare (non-numeric or out-of-range ids are not tracked).
+    private static func plausibleNumber(_ value: Int64) -> Int64? { ContractLimits.isPlausibleSequence(value) ? value : nil }
+
     private func oversized(_ prefix: [UInt8], total: Int) {
         let receivedAt = clock.now()
         metrics.frames.increment()
-        tracker.withLock { $0.frameReceived(now: receivedAt) }
+        tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
         let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(settings.maxMessageBytes)-byte cap",
                           payload: prefix, rawLength: total, receivedAt: receivedAt)
         queue.pushUrgent([item])

@@ -10,6 +10,11 @@ import FXCore
 ///   weekend never counts) -> an open `stale` gap for that symbol, closed by its next event.
 /// - **sequence**: a provider sequence that jumps by more than one -> a gap between the two events.
 /// Heartbeats count as life and carry sequences like data.
+///
+/// Times: `now` is the wall clock (ns since the epoch: event times, market hours, gap bounds); silence is
+/// measured on `monotonic` (ns on a clock that never steps, e.g. `ContinuousClock`), so a wall-clock step
+/// neither makes a live feed look silent nor hides a dead one. Callers that pass no `monotonic` reading
+/// use `now` for both.
 public struct FeedTracker: Sendable {
     /// How missed messages are detected from the provider's numbering.
     public enum SequenceCheck: String, Sendable, Equatable, CaseIterable {
@@ -59,6 +64,7 @@ public struct FeedTracker: Sendable {
         let symbol: String
         let hours: MarketHours
         var lastEventTs: Int64?
+        /// Monotonic time of the symbol's last message.
         var lastSeenAt: Int64?
         var lastSequence: Int64?
         var lastTradeID: Int64?
@@ -74,8 +80,11 @@ public struct FeedTracker: Sendable {
     /// Venue symbols in subscription order.
     public let venueSymbols: [String]
     private let startedAt: Int64
+    private let startedMonotonic: Int64
     private var subscribedAt: Int64?
+    private var subscribedMonotonic: Int64?
     private var lastFrameAt: Int64?
+    private var lastFrameMonotonic: Int64?
     public private(set) var frames = 0
     public private(set) var reconnects = 0
     public private(set) var lastError: String?
@@ -87,13 +96,15 @@ public struct FeedTracker: Sendable {
 
     /// - Parameter symbols: `(venue symbol, canonical symbol, market hours)` for every subscribed symbol.
     public init(source: String, connectionID: String, instance: String, settings: Settings,
-                symbols: [(venue: String, symbol: String, hours: MarketHours)], now: Int64, announcesStart: Bool = false) {
+                symbols: [(venue: String, symbol: String, hours: MarketHours)], now: Int64, monotonic: Int64? = nil,
+                announcesStart: Bool = false) {
         self.announcesStart = announcesStart
         self.source = source
         self.connectionID = connectionID
         self.instance = instance
         self.settings = settings
         self.startedAt = now
+        self.startedMonotonic = monotonic ?? now
         self.venueSymbols = symbols.map(\.venue)
         var table: [String: SymbolState] = [:]
         for entry in symbols {
@@ -112,9 +123,10 @@ public struct FeedTracker: Sendable {
         state = .circuitOpen
     }
 
-    public mutating func connected(now: Int64) {
+    public mutating func connected(now: Int64, monotonic: Int64? = nil) {
         state = .subscribing
         lastFrameAt = now
+        lastFrameMonotonic = monotonic ?? now
         deliveredData = false
         if hasConnectedBefore { reconnects += 1 }
         hasConnectedBefore = true
@@ -122,15 +134,19 @@ public struct FeedTracker: Sendable {
 
     /// Subscriptions were sent (`acknowledged` false) or confirmed by the provider (true). Only a
     /// confirmation or data counts as a working connection for the backoff and the circuit breaker.
-    public mutating func subscribed(now: Int64, acknowledged: Bool) {
+    public mutating func subscribed(now: Int64, monotonic: Int64? = nil, acknowledged: Bool) {
         if state == .subscribing { state = .streaming }
-        subscribedAt = subscribedAt ?? now
+        if subscribedAt == nil {
+            subscribedAt = now
+            subscribedMonotonic = monotonic ?? now
+        }
         if acknowledged { deliveredData = true }
     }
 
-    public mutating func frameReceived(now: Int64) {
+    public mutating func frameReceived(now: Int64, monotonic: Int64? = nil) {
         frames += 1
         lastFrameAt = now
+        lastFrameMonotonic = monotonic ?? now
     }
 
     public mutating func providerError(_ message: String) {
@@ -162,7 +178,7 @@ public struct FeedTracker: Sendable {
     ///   - tradeID: a trade's numeric id (for ``SequenceCheck/tradeID``).
     ///   - lastTradeID: a heartbeat's `last_trade_id` (same; 0 or nil is ignored).
     public mutating func observe(venueSymbol: String, eventTs: Int64, sequence: Int64?, tradeID: Int64? = nil,
-                                 lastTradeID: Int64? = nil, now: Int64) -> [GapEvent] {
+                                 lastTradeID: Int64? = nil, now: Int64, monotonic: Int64? = nil) -> [GapEvent] {
         guard var entry = symbols[venueSymbol] else { return [] }
         deliveredData = true
         if state == .subscribing || state == .stale { state = .streaming }
@@ -181,13 +197,13 @@ public struct FeedTracker: Sendable {
             case .contiguous:
                 if let sequence, let last = entry.lastSequence, sequence > last &+ 1 {
                     gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
-                                    detail: "sequence jumped from \(last) to \(sequence): \(sequence - last - 1) missing", now: now))
+                                    detail: "sequence jumped from \(last) to \(sequence): \(sequence.subtractingClamped(last).subtractingClamped(1)) missing", now: now))
                 }
             case .tradeID:
                 let seen = tradeID ?? lastTradeID.flatMap { $0 > 0 ? $0 : nil }
                 let expected = tradeID == nil ? entry.lastTradeID : entry.lastTradeID.map { $0 &+ 1 }
                 if let seen, let last = entry.lastTradeID, let expected, seen > expected {
-                    let missing = tradeID == nil ? seen - last : seen - last - 1
+                    let missing = seen.subtractingClamped(last).subtractingClamped(tradeID == nil ? 0 : 1)
                     gaps.append(gap(entry, from: entry.lastEventTs ?? eventTs, to: eventTs, reason: .sequence,
                                     detail: "trade id jumped from \(last) to \(seen): \(missing) trade(s) missing", now: now))
                 }
@@ -197,7 +213,7 @@ public struct FeedTracker: Sendable {
         let seenTrade = tradeID ?? lastTradeID.flatMap { $0 > 0 ? $0 : nil }
         if let seenTrade, seenTrade > (entry.lastTradeID ?? .min) { entry.lastTradeID = seenTrade }
         entry.lastEventTs = max(entry.lastEventTs ?? eventTs, eventTs)
-        entry.lastSeenAt = now
+        entry.lastSeenAt = monotonic ?? now
         symbols[venueSymbol] = entry
         return gaps
     }
@@ -206,13 +222,14 @@ public struct FeedTracker: Sendable {
 
     /// Checks for silence at `now`. Returns a reason when the connection should be dropped and
     /// re-established (its open `stale` gaps then close on the first events after resubscribing).
-    public mutating func watchdog(now: Int64) -> String? {
+    public mutating func watchdog(now: Int64, monotonic: Int64? = nil) -> String? {
         guard state == .subscribing || state == .streaming || state == .stale else { return nil }
+        let monotonic = monotonic ?? now
         let connectionLimit = settings.connectionStaleAfter.nanosecondsClamped
-        if let lastFrameAt, now - lastFrameAt > connectionLimit {
+        if let lastFrameMonotonic, monotonic.subtractingClamped(lastFrameMonotonic) > connectionLimit {
             let open = venueSymbols.filter { symbols[$0]?.hours.isOpen(at: now) == true }
             if !open.isEmpty {
-                let seconds = (now - lastFrameAt) / 1_000_000_000
+                let seconds = monotonic.subtractingClamped(lastFrameMonotonic) / 1_000_000_000
                 for venue in open { openStaleGap(venue, detail: "connection \(connectionID) silent for \(seconds)s with TCP open") }
                 state = .stale
                 return "no frames for \(seconds)s while markets are open"
@@ -221,9 +238,11 @@ public struct FeedTracker: Sendable {
         let symbolLimit = settings.symbolStaleAfter.nanosecondsClamped
         for venue in venueSymbols {
             guard let entry = symbols[venue], entry.openGap == nil, entry.hours.isOpen(at: now) else { continue }
-            let since = max(entry.lastSeenAt ?? subscribedAt ?? startedAt, entry.hours.lastOpening(atOrBefore: now) ?? .min)
-            if now - since > symbolLimit {
-                openStaleGap(venue, detail: "no data for \((now - since) / 1_000_000_000)s while the market is open")
+            // Silent since its last message (monotonic), or since the market last opened (wall clock), whichever is shorter.
+            var silence = monotonic.subtractingClamped(entry.lastSeenAt ?? subscribedMonotonic ?? startedMonotonic)
+            if let opening = entry.hours.lastOpening(atOrBefore: now) { silence = min(silence, now.subtractingClamped(opening)) }
+            if silence > symbolLimit {
+                openStaleGap(venue, detail: "no data for \(silence / 1_000_000_000)s while the market is open")
             }
         }
         return nil
