@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// libFuzzer targets for FXStream, in their own package so the root build (`swift build`) is unaffected.
+// Library targets are SYMLINKS to the real sources under `../Shared` (only files that import nothing
+// heavier than FXCore/Foundation/Synchronization), so the fuzzed code is the shipped code and only it
+// is instrumented. Build and run with `scripts/fuzz.sh` (scratch path `.build-fuzz` at the repo root).
+// Linux only: needs a toolchain with libFuzzer (`swiftc -sanitize=fuzzer`).
+
+let fuzzFlags: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-sanitize=fuzzer"]),
+]
+// Executables: `main.swift` hands control to libFuzzer's driver (`runFuzzer`, see FuzzSupport); the
+// entry `LLVMFuzzerTestOneInput` is exported too, as libFuzzer expects.
+let executableFlags = fuzzFlags
+let fuzzLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer"])]
+
+func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: dependencies, path: "Sources/\(name)",
+                      swiftSettings: executableFlags, linkerSettings: fuzzLink)
+}
+
+let package = Package(
+    name: "FXStreamFuzz",
+    products: [],
+    targets: [
+        // Every file of Shared/FXCore (a directory symlink: new files are picked up).
+        .target(name: "FXCore", path: "Sources/FXCore", swiftSettings: fuzzFlags),
+        // Stand-in for swift-crypto, only so the real CoinbaseProvider.swift compiles (see the file).
+        .target(name: "Crypto", path: "Sources/Crypto", swiftSettings: fuzzFlags),
+        // The pure part of Shared/FXIngest: normalizers, contract check, tracker, symbols, providers, history readers.
+        .target(name: "FXIngest", dependencies: ["FXCore", "Crypto"], path: "Sources/FXIngest", swiftSettings: fuzzFlags),
+        // The pure part of Shared/FXMonitor: StreamBoard, PipelineBook, RateMeter and their value types.
+        .target(name: "FXMonitor", dependencies: ["FXCore", "FXIngest"], path: "Sources/FXMonitor", swiftSettings: fuzzFlags),
+
+        // Helpers shared by the fuzz targets (input splitting, invariant checks).
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport", swiftSettings: fuzzFlags),
+
+        fuzzTarget("FuzzJSON", ["FXCore", "FuzzSupport"]),
+        fuzzTarget("FuzzNormalizers", ["FXCore", "FuzzSupport", "FXIngest"]),
+        fuzzTarget("FuzzTickCopy", ["FXCore", "FuzzSupport"]),
+        fuzzTarget("FuzzGapEvent", ["FXCore", "FuzzSupport"]),
+        fuzzTarget("FuzzMonitor", ["FXCore", "FuzzSupport", "FXIngest", "FXMonitor"]),
+        fuzzTarget("FuzzHistory", ["FXCore", "FuzzSupport", "FXIngest"]),
+    ]
+)

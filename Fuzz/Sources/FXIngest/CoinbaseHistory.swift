@@ -1,0 +1,1 @@
+../../../Shared/FXIngest/Providers/Coinbase/CoinbaseHistory.swift

@@ -1,0 +1,1 @@
+../../../Shared/FXIngest/Providers/Coinbase/CoinbaseProvider.swift

@@ -1,0 +1,1 @@
+../../../Shared/FXIngest/Providers/MarketHistory.swift

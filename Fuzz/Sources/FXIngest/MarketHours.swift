@@ -1,0 +1,1 @@
+../../../Shared/FXIngest/Feed/MarketHours.swift

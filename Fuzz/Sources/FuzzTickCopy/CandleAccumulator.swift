@@ -1,0 +1,1 @@
+../../../Shared/FXAggregate/CandleAccumulator.swift

@@ -1,0 +1,1 @@
+../../../Shared/FXPostgres/CopyTextBuffer.swift

@@ -1,0 +1,1 @@
+../../../Shared/FXPostgres/CopyTextEncoder.swift
