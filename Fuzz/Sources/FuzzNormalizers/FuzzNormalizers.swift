@@ -1,2 +1,131 @@
+import FXCore
+import FXIngest
+import FuzzSupport
+
+// Provider frames -> normalizer -> NormalizedEvent.checkedAgainstContract -> FeedTracker.observe, wired
+// as FeedConnection.handle does (FeedConnection itself needs NIO/WebSocket: its 10 lines of wiring are
+// repeated here). TickRecord (the aggregator's reader, symlinked) checks what the ingestor publishes.
+//
+// Input: byte 0 = provider (bit 0: Coinbase / Finnhub), sequence check (bits 1-2), tracker announces
+// starts (bit 3); the rest is frames separated by NUL LF. An empty frame = the connection drops and
+// reconnects. Invariants:
+// - every event that passes the contract check keeps the contract (names, times, seq, decimals);
+// - every published tick's message (`Tick.jsonBytes()`) is accepted by the aggregator's TickRecord with
+//   the same values (crossed quotes excepted: the aggregator rejects them by design);
+// - gap events have from <= to, times in the consumers' window, and round-trip through GapEvent(json:).
+
+private let subscribed: [String: [(venue: String, symbol: String, hours: MarketHours)]] = [
+    "coinbase": [("BTC-USD", "BTC/USD", .continuous), ("ETH-USD", "ETH/USD", .continuous), ("SOL-EUR", "SOL/EUR", .continuous)],
+    "finnhub": [("OANDA:EUR_USD", "EUR/USD", .forex), ("BINANCE:BTCUSDT", "BTC/USDT", .continuous), ("OANDA:USD_JPY", "USD/JPY", .forex)],
+]
+private let coinbase = CoinbaseNormalizer()
+private let finnhub = FinnhubNormalizer()
+/// 2026-11-23T12:00:00Z (a Monday: forex open), ns.
+private let baseNow: Int64 = 1_795_435_200_000_000_000
+
+private func plausibleNumber(_ value: Int64) -> Int64? { ContractLimits.isPlausibleSequence(value) ? value : nil }
+
+private func checkTick(_ tick: Tick, now: Int64) {
+    require(ContractLimits.isValidSource(tick.source), "source \(tick.source.debugDescription)")
+    require(ContractLimits.isValidSymbol(tick.symbol), "symbol \(tick.symbol.debugDescription)")
+    require(ContractLimits.isValidVenueSymbol(tick.venueSymbol), "venue symbol \(tick.venueSymbol.debugDescription)")
+    require(ContractLimits.isPlausibleEventTime(tick.timestamp, now: now), "ts \(tick.timestamp)")
+    require(tick.sequence.map(ContractLimits.isPlausibleSequence) ?? true, "seq \(String(describing: tick.sequence))")
+    switch tick.payload {
+    case .trade(let price, let size, _, let tradeID):
+        require(price.isPositive && !size.isNegative, "trade price \(price) size \(size)")
+        require(tradeID.map { ContractLimits.isValidTradeID($0) } ?? true, "trade id \(String(describing: tradeID))")
+    case .quote(let bid, let ask, let bidSize, let askSize):
+        require(bid != nil || ask != nil, "quote without prices")
+        require((bid?.isPositive ?? true) && (ask?.isPositive ?? true), "quote prices \(String(describing: bid)) \(String(describing: ask))")
+        require(!(bidSize?.isNegative ?? false) && !(askSize?.isNegative ?? false), "quote sizes")
+    }
+    // What the aggregator makes of the published message.
+    let message = tick.jsonBytes()
+    do {
+        let record = try TickRecord(json: message)
+        require(record.source == tick.source && record.symbol == tick.symbol && record.ts == tick.timestamp && record.seq == tick.sequence,
+                "TickRecord read other values: \(record) from \(preview(message, max: 400))")
+        switch tick.payload {
+        case .trade(let price, let size, _, let tradeID):
+            require(record.kind == .trade && record.price == price && record.size == size && record.tradeID == tradeID,
+                    "TickRecord trade differs: \(record) from \(preview(message, max: 400))")
+        case .quote(let bid, let ask, let bidSize, let askSize):
+            require(record.kind == .quote && record.bid == bid && record.ask == ask && record.bidSize == bidSize && record.askSize == askSize,
+                    "TickRecord quote differs: \(record) from \(preview(message, max: 400))")
+        }
+    } catch {
+        // Crossed quotes (ask < bid) are published by the ingestor and refused by the aggregator: by design.
+        if case .quote(let bid?, let ask?, _, _) = tick.payload, ask < bid, error.reason == "crossed_quote" { return }
+        require(false, "the aggregator rejects a published tick (\(error.reason): \(error.detail)): \(preview(message, max: 400))")
+    }
+}
+
+private func checkGap(_ gap: GapEvent) {
+    require(gap.from <= gap.to, "gap from \(gap.from) > to \(gap.to)")
+    require(ContractLimits.isPlausibleEventTime(gap.from) && ContractLimits.isPlausibleEventTime(gap.to), "gap times \(gap.from) \(gap.to)")
+    do {
+        let again = try GapEvent(json: gap.jsonBytes())
+        require(again == gap, "gap round trip: \(gap) -> \(again)")
+    } catch {
+        require(false, "a published gap event is refused by its readers (\(error)): \(preview(gap.jsonBytes(), max: 400))")
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt { 0 }
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let bytes = fuzzBytes(start, count)
+    guard let selector = bytes.first else { return 0 }
+    let source = selector & 1 == 0 ? "coinbase" : "finnhub"
+    let normalizer: any FrameNormalizer = source == "coinbase" ? coinbase : finnhub
+    let check = FeedTracker.SequenceCheck.allCases[Int((selector >> 1) & 3) % FeedTracker.SequenceCheck.allCases.count]
+    let symbols = subscribed[source]!
+    let venues = Set(symbols.map(\.venue))
+    var now = baseNow
+    var tracker = FeedTracker(source: source, connectionID: "\(source)-0", instance: "fuzz-1",
+                              settings: .init(connectionStaleAfter: .seconds(30), symbolStaleAfter: .seconds(120), sequenceCheck: check),
+                              symbols: symbols, now: now, announcesStart: selector & 8 != 0)
+    tracker.connected(now: now)
+    tracker.subscribed(now: now, acknowledged: false)
+    var gaps: [GapEvent] = []
+    for frame in splitMessages(bytes.dropFirst()) {
+        now += 1_000_000_000
+        if frame.isEmpty {
+            tracker.disconnected(now: now, detail: "fuzz drop")
+            tracker.connected(now: now)
+            tracker.subscribed(now: now, acknowledged: false)
+            continue
+        }
+        let events = normalizer.normalize(frame, receivedAt: now).map {
+            $0.checkedAgainstContract(now: now, isSubscribed: { venues.contains($0) })
+        }
+        tracker.frameReceived(now: now)
+        for event in events {
+            switch event {
+            case .tick(let tick):
+                checkTick(tick, now: now)
+                var tradeID: Int64?
+                if case .trade(_, _, _, let id) = tick.payload { tradeID = id.flatMap { Int64($0) }.flatMap(plausibleNumber) }
+                gaps += tracker.observe(venueSymbol: tick.venueSymbol, eventTs: tick.timestamp, sequence: tick.sequence, tradeID: tradeID, now: now)
+            case .replayedTick(let tick):
+                checkTick(tick, now: now)
+            case .heartbeat(let venue, let sequence, let lastTradeID, let timestamp):
+                require(venues.contains(venue), "heartbeat for unsubscribed \(venue)")
+                require(sequence.map(ContractLimits.isPlausibleSequence) ?? true, "heartbeat seq")
+                require(timestamp.map { ContractLimits.isPlausibleEventTime($0, now: now) } ?? true, "heartbeat time \(String(describing: timestamp))")
+                gaps += tracker.observe(venueSymbol: venue, eventTs: timestamp ?? now, sequence: sequence,
+                                        lastTradeID: lastTradeID.flatMap { Int64($0) }.flatMap(plausibleNumber), now: now)
+            case .control(let what):
+                if what == "subscriptions" { tracker.subscribed(now: now, acknowledged: true) }
+            case .providerError(let message):
+                tracker.providerError(message)
+            case .reject(_, let detail):
+                _ = detail
+            }
+        }
+        _ = tracker.watchdog(now: now)
+    }
+    gaps += tracker.closeAll(now: now + 1_000_000_000)
+    for gap in gaps { checkGap(gap) }
+    return 0
+}

@@ -1,0 +1,1 @@
+../../../Shared/FXAggregate/TickRecord.swift
