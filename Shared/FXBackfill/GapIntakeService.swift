@@ -69,8 +69,9 @@ public final class GapIntakeService: Service, Sendable {
             self.consumer.withLock { $0 = consumer }
             defer { self.consumer.withLock { $0 = nil } }
             logger.info("recording gap events", metadata: ["group": .string(configuration.consumerGroup)])
+            // The consumer stopping on its own ends its stream: the intake then reports why and fails the group.
             try await ServiceGroup(configuration: .init(services: [
-                .init(service: producer), .init(service: consumer),
+                .init(service: producer), .init(service: consumer, successTerminationBehavior: .ignore),
                 .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
             ], logger: logger)).run()
         } catch {

@@ -72,3 +72,27 @@ extension MarketHistory {
         }
     }
 }
+
+extension HistoryCandle {
+    /// A candle read from a REST answer, within the topic contracts' limits: its minute (`seconds` since
+    /// the epoch) between 2000-01-01 and 2100-01-01, every decimal at most 38 significant digits and 18
+    /// after the point, positive prices with open and close inside low...high, no negative volume.
+    /// Otherwise the whole answer is refused (`invalid_timestamp`, `invalid_decimal`, `malformed_history`)
+    /// and quarantined: a repair never writes a candle from numbers it cannot hold exactly.
+    /// `position` names the row in the error (`row 3`).
+    public static func checked(seconds: Int64, open: DecimalText, high: DecimalText, low: DecimalText, close: DecimalText,
+                               volume: DecimalText, at position: String) throws(HistoryAnswerError) -> HistoryCandle {
+        let start = seconds.multipliedClamped(by: 1_000_000_000)
+        do throws(ContractLimits.Violation) {
+            try ContractLimits.checkEventTime(start, field: "time")
+            for (field, value) in [("open", open), ("high", high), ("low", low), ("close", close), ("volume", volume)] {
+                try ContractLimits.checkDecimal(value, field: field)
+            }
+        } catch {
+            throw HistoryAnswerError(error.reason, "\(position): \(error.detail)")
+        }
+        let candle = HistoryCandle(start: start, open: open, high: high, low: low, close: close, volume: volume)
+        if let defect = candle.defect { throw HistoryAnswerError("malformed_history", "\(position): \(defect)") }
+        return candle
+    }
+}

@@ -40,8 +40,8 @@ extension CoinbaseProvider: MarketHistory {
             guard time % 60 == 0, time >= request.first, time <= request.last else {
                 throw HistoryAnswerError("malformed_history", "row \(index) time \(time) is not a requested minute")
             }
-            let candle = HistoryCandle(start: time * 1_000_000_000, open: open, high: high, low: low, close: close, volume: volume)
-            if let defect = candle.defect { throw HistoryAnswerError("malformed_history", "row \(index): \(defect)") }
+            let candle = try HistoryCandle.checked(seconds: time, open: open, high: high, low: low, close: close, volume: volume,
+                                                   at: "row \(index)")
             candles.append(candle)
         }
         return .candles(candles.sorted { $0.start < $1.start })

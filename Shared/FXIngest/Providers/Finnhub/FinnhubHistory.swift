@@ -65,9 +65,8 @@ extension FinnhubProvider: MarketHistory {
             guard time % 60 == 0, time >= request.first, time <= request.last else {
                 throw HistoryAnswerError("malformed_history", "element \(index) time \(time) is not a requested minute")
             }
-            let candle = HistoryCandle(start: time * 1_000_000_000, open: open, high: high, low: low, close: close,
-                                       volume: forex ? DecimalText("0")! : volume)
-            if let defect = candle.defect { throw HistoryAnswerError("malformed_history", "element \(index): \(defect)") }
+            let candle = try HistoryCandle.checked(seconds: time, open: open, high: high, low: low, close: close,
+                                                   volume: forex ? DecimalText("0")! : volume, at: "element \(index)")
             candles.append(candle)
         }
         return .candles(candles.sorted { $0.start < $1.start })
