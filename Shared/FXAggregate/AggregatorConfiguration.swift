@@ -26,6 +26,9 @@ public struct AggregatorConfiguration: ConfigSection {
     public var storeTicks = false
     public var healthInterval: Duration = .seconds(5)
     public var maintenanceInterval: Duration = .seconds(60)
+    /// How long a newly assigned partition's claim is retried while the database does not answer; then
+    /// the tick stream ends and the service exits with an error (restarted, it joins the group again).
+    public var claimTimeout: Duration = .seconds(30)
 
     public init() {}
 

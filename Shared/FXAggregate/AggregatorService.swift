@@ -149,7 +149,7 @@ public final class AggregatorService: Service, Sendable {
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for partition in partitions {
             var backoff = Backoff(base: .milliseconds(100), cap: .seconds(2))
-            var attempts = 0
+            let giveUp = ContinuousClock.now + configuration.claimTimeout
             while true {
                 do {
                     let lease = try await store.claim(partition: partition.partition, owner: instance, on: connection)
@@ -160,9 +160,9 @@ public final class AggregatorService: Service, Sendable {
                                                                "offset": .string(lease.nextOffset.map(String.init) ?? "beginning")])
                     break
                 } catch {
-                    attempts += 1
-                    // Without a lease there is no safe start offset: after ~30 s give up (the stream ends).
-                    if attempts > 30 { throw error }
+                    // Without a lease there is no safe start offset: after `claimTimeout` give up (the stream ends,
+                    // and with it the service).
+                    if ContinuousClock.now >= giveUp { throw error }
                     logger.warning("cannot claim partition \(partition.partition) yet: \(error)")
                     try await Task.sleep(for: backoff.next())
                 }

@@ -5,6 +5,7 @@ import FXKafka
 import FXPostgres
 import FXTestSupport
 import Metrics
+import ServiceLifecycle
 import Testing
 
 @Suite("Aggregator under faults: kill -9, PostgreSQL restarts", .serialized)
@@ -85,6 +86,55 @@ struct AggregatorFaultTests {
             expectEqual(stored, expected)
             await probe.close()
         }
+        try? postgres.stop()
+    }
+}
+
+@Suite("Aggregator: a rebalance during a database outage", .serialized)
+struct AggregatorOutageRebalanceTests {
+    @Test("a partition assigned while PostgreSQL is down cannot be claimed: the service ends with an error instead of staying up consuming nothing")
+    func rebalanceDuringOutage() async throws {
+        let postgres = try PrivatePostgres()
+        let setup = try await PostgresTestKit.connect(url: postgres.url)
+        _ = try await Migrator(connection: setup, migrations: Migration.bundled(), logger: TestEnvironment.logger("migrate")).migrate()
+        await setup.close()
+        let fixture = try await AggregatorFixture(partitions: 2)
+        var configuration = fixture.configuration
+        configuration.claimTimeout = .seconds(3)
+        let service = AggregatorService(configuration: configuration, kafka: KafkaTestKit.configuration(KafkaTestKit.groupProperties),
+                                        topics: fixture.topics, database: PostgresConfiguration(url: postgres.url, applicationName: "agg-outage"),
+                                        instance: "outage", metricsFactory: NOOPMetricsHandler.instance, logger: TestEnvironment.logger("aggregator"))
+        let group = ServiceGroup(configuration: .init(services: [service], logger: TestEnvironment.logger("group")))
+        let ended = Task { () -> String in
+            do { try await group.run(); return "returned" } catch { return "\(error)" }
+        }
+        let messages = Recomputation.messages(source: fixture.source, symbols: ["A/USD", "B/USD", "C/USD", "D/USD"], count: 200,
+                                              start: 1_795_400_000_000_000_000, seed: 2)
+        let produced = try await fixture.produce(messages)
+        let store = CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
+        let probe = try await PostgresTestKit.connect(url: postgres.url)
+        let flowing = try await TestEnvironment.eventually(timeout: .seconds(60)) {
+            let offsets = (try? await store.storedOffsets(on: probe)) ?? [:]
+            return produced.allSatisfy { offsets[$0.key, default: 0] >= $0.value }
+        }
+        #expect(flowing, "the aggregator owned both partitions and stored their offsets")
+        await probe.close()
+        try postgres.stop()
+        // A second member joins: the group rebalances, and the aggregator is assigned a partition it cannot claim.
+        let other = try KafkaTestKit.consumer(topics: [fixture.topics.ticks], group: fixture.group)
+        let outcome = await withTaskGroup(of: String?.self) { waiting in
+            waiting.addTask { await ended.value }
+            waiting.addTask {
+                try? await Task.sleep(for: .seconds(90))
+                return nil
+            }
+            let first = await waiting.next() ?? nil
+            if first == nil { ended.cancel() }   // still up after 90 s: stop it, and fail below
+            waiting.cancelAll()
+            return first
+        }
+        #expect(outcome?.contains("tick stream") == true, "ended with: \(outcome ?? "nothing: still running after 90 s")")
+        await other.close()
         try? postgres.stop()
     }
 }
