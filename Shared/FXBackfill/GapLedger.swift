@@ -89,9 +89,10 @@ public struct GapLedger: Sendable {
     }
 
     /// A `bootstrap` event (a symbol's stream started at its `to`, after a first start or a restart):
-    /// - the symbol has 1-minute candles before that minute: records the window from the end of the newest
-    ///   one to `to` (the ingestor's downtime, and the part of its first minute before the restart), so the
-    ///   outage is repaired from REST history;
+    /// - the symbol has 1-minute candles before that minute: records the window from the start of the
+    ///   newest one to `to`, so the outage is repaired from REST history: the minutes nothing was streamed
+    ///   in, the newest stored minute (an ingestor killed during it streamed only its beginning) and the
+    ///   restart's own minute up to its first event (the repair's merge rule keeps the streamed part);
     /// - it has none: records the window of `lookback` before the minute (its history), unless `lookback`
     ///   is zero.
     /// Nil when nothing was recorded (zero lookback for a new symbol, or the event was recorded before).
@@ -109,8 +110,8 @@ public struct GapLedger: Sendable {
             """, [event.source, event.symbol, minute / 1_000_000_000])
         var window = event
         if let newest = try newest.first?.decodeIfPresent(Int64.self, "newest") {
-            // The end of the newest stored minute (seconds from the database, bounded before `minute`).
-            window.from = min(newest.multipliedClamped(by: 1_000_000_000).addingClamped(60_000_000_000), minute)
+            // The newest stored minute (seconds from the database, bounded before `minute`).
+            window.from = max(ContractLimits.earliestEventTime, min(newest.multipliedClamped(by: 1_000_000_000), minute))
         } else {
             guard lookback > .zero else { return nil }
             window.from = max(ContractLimits.earliestEventTime, minute.subtractingClamped(lookback.nanosecondsClamped))

@@ -43,7 +43,7 @@ struct BootstrapTests {
         await PostgresTestKit.dropDatabase(database)
     }
 
-    @Test("a symbol's first subscription loads its history automatically, once; a symbol with history is left alone")
+    @Test("a symbol's first subscription loads its history automatically, once; a restart records only its downtime")
     func automatic() async throws {
         let database = try await PostgresTestKit.freshDatabase("bfauto")
         let topics = try await GapRepairTests.topics("bfauto")
@@ -63,17 +63,22 @@ struct BootstrapTests {
         #expect(loaded, "\(gaps); log:\n\(backfiller.log.suffix(3000))")
         let history = try await connection.query("SELECT count(*) AS n FROM candles WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m' AND origin = 'backfill'")
         #expect(Int(history.first?["n"] ?? "0") ?? 0 >= 170, "the simulator's three hours before the stream started")
-        // The ingestor restarts: the symbol has history now, so its new bootstrap event records nothing.
+        // The ingestor restarts: the symbol has history now, so its new bootstrap event records the window
+        // since the newest stored minute (the restart's downtime), not another day of history.
         #expect(await ingestor.terminate(timeout: .seconds(30)) == 0)
         let restarted = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
                                                                    "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix],
                                            environment: environment)
-        let skipped = try await TestEnvironment.eventually(timeout: .seconds(60)) {
-            await backfiller.get("/health/live")?.body.contains("counter bootstraps_skipped 1\n") == true
+        let recorded = try await TestEnvironment.eventually(timeout: .seconds(60)) {
+            await backfiller.get("/health/live")?.body.contains("counter bootstraps_recorded 2\n") == true
         }
         let live = await backfiller.get("/health/live")?.body ?? ""
-        #expect(skipped, "\(live)")
-        #expect(try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").filter { $0.reasons.contains("bootstrap") }.count == 1)
+        #expect(recorded, "\(live)")
+        let windows = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").filter { $0.reasons.contains("bootstrap") }
+        #expect(windows.count == 2, "\(windows)")
+        if let downtime = windows.max(by: { $0.from < $1.from }) {
+            #expect(downtime.to - downtime.from < 10 * 60_000_000_000, "the restart's window is its downtime, not a day: \(downtime)")
+        }
         for process in [restarted, backfiller] { #expect(await process.terminate(timeout: .seconds(30)) == 0) }
         await connection.close()
         await PostgresTestKit.dropDatabase(database)
