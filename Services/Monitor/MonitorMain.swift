@@ -20,7 +20,8 @@ enum MonitorMain: ServiceDefinition {
         let service = MonitorService(configuration: monitor, rules: rules, kafka: context.settings.kafka, topics: context.settings.topics,
                                      instance: context.settings.instanceID, database: database.postgres,
                                      metricsFactory: MetricsSystem.factory, logger: context.logger)
-        return ServiceParts(checks: [DatabaseServiceParts(settings: database, logger: context.logger).check], services: [service],
+        return ServiceParts(checks: [DatabaseServiceParts(settings: database, logger: context.logger).check, PartitionAssignmentCheck(service: service)],
+                            services: [service],
                             counters: { service.counters }, routes: MonitorAPI.routes(service))
     }
 

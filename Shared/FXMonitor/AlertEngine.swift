@@ -63,7 +63,9 @@ public struct AlertInputs: Sendable {
 /// The alert rules' state machine, a value type: ``evaluate(_:now:)`` compares each rule's condition per
 /// subject with what it saw before and returns the events — an alert fires once when its condition has
 /// held for the rule's `for`, escalates once (warning -> critical) after `escalate_after` more, and
-/// resolves once when the condition stops holding. Nothing repeats while nothing changes.
+/// resolves once when the condition stops holding. Nothing repeats while nothing changes. The alerts it
+/// tracks are bounded by its inputs (streams, instances and sources, each capped by the monitor): a
+/// subject that leaves the inputs (a forgotten instance or stream) resolves.
 public struct AlertEngine: Sendable {
     struct Tracked: Sendable {
         var rule: String
@@ -99,11 +101,11 @@ public struct AlertEngine: Sendable {
                 holding.insert(id)
                 var state = tracked[id] ?? Tracked(rule: rule.name, since: now, severity: rule.severity, subject: subject, summary: summary)
                 state.summary = summary
-                if !state.firing, now - state.since >= rule.holdFor.nanosecondsClamped {
+                if !state.firing, now.subtractingClamped(state.since) >= rule.holdFor.nanosecondsClamped {
                     state.firing = true
                     events.append(event(id, rule, state, .firing, escalated: false, now: now))
                 } else if state.firing, state.severity == .warning, let after = rule.escalateAfter,
-                          now - state.since >= rule.holdFor.nanosecondsClamped + after.nanosecondsClamped {
+                          now.subtractingClamped(state.since) >= rule.holdFor.nanosecondsClamped.addingClamped(after.nanosecondsClamped) {
                     state.severity = .critical
                     events.append(event(id, rule, state, .firing, escalated: true, now: now))
                 }

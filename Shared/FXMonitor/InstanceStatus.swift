@@ -27,4 +27,10 @@ struct ConnectionReport: Sendable, Equatable {
     var state: String
     var lastMessageTs: Int64?
     var staleSymbols: Int
+    /// Heartbeat `ts` - `last_message_ts`: both on the ingestor's clock, so neither the monitor's wall
+    /// clock nor a skew between machines enters it. Nil when unknown (no message yet, or negative: the
+    /// ingestor's clock stepped back).
+    var silence: Int64? = nil
+    /// When the monitor received that heartbeat (monitor clock; set while evaluating).
+    var heardAt: Int64 = 0
 }

@@ -136,7 +136,7 @@ public enum MonitorAPI {
             w.key("queued"); w.number(backfill.queued)
             for status in ["open", "filling", "failed", "unfillable", "filled"] { w.key(status); w.number(backfill.byStatus[status] ?? 0) }
             w.key("oldest_unfilled_from_ts"); w.number(backfill.oldestUnfilledFrom)
-            w.key("oldest_age_ms"); w.number(backfill.oldestUnfilledFrom.map { max(0, now - $0) / 1_000_000 })
+            w.key("oldest_age_ms"); w.number(backfill.oldestUnfilledFrom.map { max(0, now.subtractingClamped($0)) / 1_000_000 })
             w.key("minutes_to_repair"); w.number(backfill.minutesToRepair)
             w.key("reported_ts"); w.number(backfill.reportedAt)
             w.endObject()
@@ -164,13 +164,17 @@ public enum MonitorAPI {
 extension MonitorAPI {
     /// `GET /api/candles?source=&symbol=&timeframe=1m&limit=60`: the latest `trade` candles of a stream,
     /// oldest first: `{"source","symbol","timeframe","candles":[{"start","open","high","low","close","volume","origin","revision"}]}`
-    /// (exact decimals as strings). 400 without source and symbol; 503 while the database is not reachable.
+    /// (exact decimals as strings). 400 without source and symbol, or with a source, symbol or timeframe outside the
+    /// topic contract; `limit` is clamped to 1...500 (anything else reads 60); 503 while the database is not reachable.
     static func candles(_ request: Request, service: MonitorService) async throws -> Response {
         let query = request.uri.queryParameters
         guard let source = query["source"].map(String.init), let symbol = query["symbol"].map(String.init) else {
             return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "source and symbol are required\n")))
         }
         let timeframe = query["timeframe"].map(String.init) ?? "1m"
+        guard ContractLimits.isValidSource(source), ContractLimits.isValidSymbol(symbol), ContractLimits.isValidSource(timeframe) else {
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "source, symbol or timeframe outside the topic contract\n")))
+        }
         let limit = min(500, max(1, Int(String(query["limit"] ?? "60")) ?? 60))
         guard let connection = service.candleReader.withLock({ $0 }) else {
             return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database not reachable yet\n")))

@@ -15,6 +15,13 @@ public struct MonitorConfiguration: ConfigSection {
     public var webhooks: [String] = []
     public var webhookTimeout: Duration = .seconds(5)
     public var webhookAttempts = 4
+    /// Alert events waiting per destination (`<prefix>alerts` and each webhook) before new ones are dropped.
+    public var alertQueue = 1_000
+    public var instanceForgetAfter: Duration = .seconds(3_600)
+    public var streamForgetAfter: Duration = .seconds(72 * 3_600)
+    public var maxStreams = 10_000
+    public var maxInstances = 256
+    public var maxSources = 64
 
     public init() {}
 
@@ -32,6 +39,10 @@ public struct MonitorConfiguration: ConfigSection {
     public var boardSettings: StreamBoard.Settings {
         var settings = StreamBoard.Settings()
         settings.instanceMissingAfter = instanceMissingAfter
+        settings.instanceForgetAfter = instanceForgetAfter
+        settings.streamForgetAfter = streamForgetAfter
+        settings.maxStreams = maxStreams
+        settings.maxInstances = maxInstances
         for item in staleAfter {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2, let duration = try? Self.durationReader.parse(parts[1]) { settings.staleAfter[parts[0].lowercased()] = duration }
@@ -69,6 +80,20 @@ public struct MonitorConfiguration: ConfigSection {
                 help: "Deadline of one webhook request."),
         Setting(\.webhookAttempts, key: "webhook_attempts", env: "WEBHOOK_ATTEMPTS", flag: "webhook-attempts", reader: .int(1...20),
                 help: "Attempts per event and webhook (with backoff) before the delivery counts as failed."),
+        Setting(\.alertQueue, key: "alert_queue", env: "ALERT_QUEUE", flag: "alert-queue", reader: .int(1...1_000_000),
+                help: "Alert events waiting per destination (the alerts topic, each webhook); a full queue drops new events (counted, logged)."),
+        Setting(\.instanceForgetAfter, key: "instance_forget_after_ms", env: "INSTANCE_FORGET_AFTER_MS", flag: "instance-forget-after-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .seconds(1), max: .seconds(30 * 86_400)),
+                help: "A missing instance is forgotten this long after it went missing (its instance_missing alert resolves, its series go)."),
+        Setting(\.streamForgetAfter, key: "stream_forget_after", env: "STREAM_FORGET_AFTER", flag: "stream-forget-after",
+                reader: .duration(bareUnit: .seconds, min: .seconds(60), max: .seconds(365 * 86_400)),
+                help: "A stream without ticks or gap events for this long is forgotten (longer than a weekend market close)."),
+        Setting(\.maxStreams, key: "max_streams", env: "MAX_STREAMS", flag: "max-streams", reader: .int(1...1_000_000),
+                help: "Streams (source + symbol) the monitor tracks at most; ticks of further streams are ignored (counted)."),
+        Setting(\.maxInstances, key: "max_instances", env: "MAX_INSTANCES", flag: "max-instances", reader: .int(1...100_000),
+                help: "Service instances the monitor tracks at most; heartbeats of further instances are ignored (counted)."),
+        Setting(\.maxSources, key: "max_sources", env: "MAX_SOURCES", flag: "max-sources", reader: .int(1...10_000),
+                help: "Sources per rate and per latency measure the monitor tracks at most (latency: about 1 MB each)."),
     ]
 
     static let webhookItem = ValueReader<String>.httpURL

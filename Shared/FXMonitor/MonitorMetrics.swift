@@ -1,4 +1,5 @@
 import CoreMetrics
+import FXCore
 import Synchronization
 
 /// The monitor's per-subject metrics, for Prometheus rules equivalent to its own
@@ -8,9 +9,14 @@ import Synchronization
 /// and for dashboards `fx_monitor_stage_latency_p99_seconds{measure}` (`receive_to_ack`, `tick_to_candle`),
 /// `fx_monitor_consumer_lag{service,topic,partition}`, `fx_monitor_backfill_queued_gaps` and
 /// `fx_monitor_backfill_oldest_gap_age_seconds`.
+///
+/// Each family holds exactly the label sets of the latest update: a series whose subject is gone (a
+/// stopped or forgotten instance, a forgotten stream, a partition no longer reported) is destroyed
+/// through the metrics factory, so `/metrics` stays as bounded as the monitor's state.
 final class MonitorMetrics: Sendable {
     let factory: any MetricsFactory
-    private let gauges = Mutex<[String: Gauge]>([:])
+    /// Family -> label-set key -> gauge.
+    private let gauges = Mutex<[String: [String: Gauge]]>([:])
     private let counters = Mutex<[String: Counter]>([:])
 
     init(factory: any MetricsFactory) {
@@ -26,45 +32,55 @@ final class MonitorMetrics: Sendable {
         }
     }
 
-    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> Gauge {
-        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        return gauges.withLock { gauges in
-            if let gauge = gauges[key] { return gauge }
-            let gauge = Gauge(label: label, dimensions: dimensions, factory: factory)
-            gauges[key] = gauge
-            return gauge
+    /// Series currently exported, over all per-subject families (for tests and benchmarks).
+    var seriesCount: Int {
+        gauges.withLock { $0.values.reduce(0) { $0 + $1.count } } + counters.withLock { $0.count }
+    }
+
+    /// Sets `label`'s family to exactly `values` (label sets -> value), destroying the series not among them.
+    private func sync(_ label: String, _ values: [([(String, String)], Double)]) {
+        var keep: [String: Gauge] = [:]
+        let stale: [Gauge] = gauges.withLock { gauges in
+            var family = gauges[label] ?? [:]
+            for (dimensions, _) in values {
+                let key = dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: "|")
+                keep[key] = family.removeValue(forKey: key) ?? keep[key] ?? Gauge(label: label, dimensions: dimensions, factory: factory)
+            }
+            gauges[label] = keep
+            return Array(family.values)
+        }
+        for gauge in stale { gauge.destroy() }
+        for (dimensions, value) in values {
+            keep[dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: "|")]?.record(value)
         }
     }
 
     func update(streams: [StreamStatus], instances: [InstanceStatus], p99: [String: Int64]) {
-        for stream in streams {
-            gauge("fx_monitor_stream_state", [("source", stream.source), ("symbol", stream.symbol)]).record(Self.code(stream.state))
+        sync("fx_monitor_stream_state", streams.map { ([("source", $0.source), ("symbol", $0.symbol)], Self.code($0.state)) })
+        sync("fx_monitor_instance_up", instances.map { ([("service", $0.service), ("instance", $0.instance)], $0.alive ? 1 : 0) })
+        sync("fx_monitor_latency_p99_seconds", p99.map { ([("source", $0.key)], Double($0.value) / 1_000) })
+        let known = Set(streams.map { "\($0.source)|\($0.symbol)" })
+        let gone: [Counter] = counters.withLock { counters in
+            let keys = counters.keys.filter { !known.contains($0) }
+            return keys.compactMap { counters.removeValue(forKey: $0) }
         }
-        for instance in instances {
-            gauge("fx_monitor_instance_up", [("service", instance.service), ("instance", instance.instance)]).record(instance.alive ? 1 : 0)
-        }
-        for (source, milliseconds) in p99 {
-            gauge("fx_monitor_latency_p99_seconds", [("source", source)]).record(Double(milliseconds) / 1_000)
-        }
+        for counter in gone { counter.destroy() }
     }
 
     /// `stageP99`: microseconds per measure (`receive_to_ack`, `tick_to_candle`).
     func update(stageP99: [String: UInt64], lags: [PipelineBook.PartitionLag], backfill: PipelineBook.BackfillQueue?, now: Int64) {
-        for (measure, micros) in stageP99 {
-            gauge("fx_monitor_stage_latency_p99_seconds", [("measure", measure)]).record(Double(micros) / 1_000_000)
-        }
-        for partition in lags {
-            guard let lag = partition.lag else { continue }
-            gauge("fx_monitor_consumer_lag", [("service", partition.service), ("topic", partition.topic), ("partition", String(partition.partition))])
-                .record(Double(lag))
-        }
+        sync("fx_monitor_stage_latency_p99_seconds", stageP99.map { ([("measure", $0.key)], Double($0.value) / 1_000_000) })
+        sync("fx_monitor_consumer_lag", lags.compactMap { partition in
+            partition.lag.map { ([("service", partition.service), ("topic", partition.topic), ("partition", String(partition.partition))], Double($0)) }
+        })
         if let backfill {
-            gauge("fx_monitor_backfill_queued_gaps", []).record(Double(backfill.queued))
-            let age = backfill.oldestUnfilledFrom.map { max(0, now - $0) } ?? 0
-            gauge("fx_monitor_backfill_oldest_gap_age_seconds", []).record(Double(age / 1_000_000) / 1_000)
+            let age = backfill.oldestUnfilledFrom.map { max(0, now.subtractingClamped($0)) } ?? 0
+            sync("fx_monitor_backfill_queued_gaps", [([], Double(backfill.queued))])
+            sync("fx_monitor_backfill_oldest_gap_age_seconds", [([], Double(age / 1_000_000) / 1_000)])
         }
     }
 
+    /// Counts a gap event of a stream the board knows (its series goes when the stream is forgotten).
     func gap(source: String, symbol: String) {
         let key = "\(source)|\(symbol)"
         let counter = counters.withLock { counters in

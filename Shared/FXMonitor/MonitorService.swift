@@ -16,6 +16,12 @@ import Synchronization
 /// change), runs the alert rules on them (``AlertEngine``; events go out through the ``AlertDispatcher``)
 /// and serves everything as JSON: `/api/streams`, `/api/instances`, `/api/latency`, `/api/pipeline`,
 /// `/api/alerts`.
+///
+/// Its state is bounded (``StreamBoard``, ``PipelineBook``, ``LatencyBook``: `max_streams`,
+/// `max_instances`, `max_sources`; stopped instances removed at once, missing ones forgotten after
+/// `instance_forget_after_ms`), every value read is checked against ``FXCore/ContractLimits`` (what
+/// falls outside is ignored and counted in `fx_monitor_ignored_total{reason}`), and when the consumer's
+/// events end or fail the service throws (``MonitorError``): the process exits non-zero.
 public final class MonitorService: Service, Sendable {
     let configuration: MonitorConfiguration
     let kafka: KafkaConfiguration
@@ -24,7 +30,7 @@ public final class MonitorService: Service, Sendable {
     let logger: Logger
     let board: Mutex<StreamBoard>
     let latency: Mutex<LatencyBook>
-    let pipeline = Mutex(PipelineBook())
+    let pipeline: Mutex<PipelineBook>
     let engine: Mutex<AlertEngine>
     /// The latest alert events, newest last (at most 200), for `/api/alerts`.
     let recentAlerts = Mutex<[AlertEvent]>([])
@@ -36,23 +42,32 @@ public final class MonitorService: Service, Sendable {
     let candleReader = Mutex<PostgresConnection?>(nil)
     let events: EventCounter
     let transitions: EventCounter
+    let ignored: IgnoredInputs
     let gauges: [StreamState: EventGauge]
+    /// Silences are measured on this clock (monotonic), market hours on the wall clock.
+    public let clock: MonitorClock
+    /// The partitions of the watched topics the consumer owns now (readiness).
+    let assignment = Mutex<Set<KafkaTopicPartition>>([])
 
     public init(configuration: MonitorConfiguration, rules: [AlertRule], kafka: KafkaConfiguration, topics: TopicNames, instance: String,
-                database: PostgresConfiguration? = nil, metricsFactory: any MetricsFactory, logger: Logger) {
+                database: PostgresConfiguration? = nil, metricsFactory: any MetricsFactory, logger: Logger, clock: MonitorClock = MonitorClock()) {
         self.database = database
         self.configuration = configuration
         self.engine = Mutex(AlertEngine(rules: rules))
-        self.latency = Mutex(LatencyBook(window: configuration.latencyWindow))
+        self.latency = Mutex(LatencyBook(window: configuration.latencyWindow, maxSources: configuration.maxSources))
+        self.pipeline = Mutex(PipelineBook(maxSources: configuration.maxSources, maxInstances: configuration.maxInstances,
+                                           forgetAfter: configuration.instanceForgetAfter))
         self.metricsFactory = metricsFactory
         self.subjects = MonitorMetrics(factory: metricsFactory)
         self.kafka = kafka
         self.topics = topics
         self.instance = instance
         self.logger = logger
+        self.clock = clock
         self.board = Mutex(StreamBoard(settings: configuration.boardSettings))
         self.events = EventCounter(label: "fx_monitor_events_total", factory: metricsFactory)
         self.transitions = EventCounter(label: "fx_monitor_transitions_total", factory: metricsFactory)
+        self.ignored = IgnoredInputs(factory: metricsFactory, logger: logger)
         self.gauges = Dictionary(uniqueKeysWithValues: StreamState.allCases.map {
             ($0, EventGauge(label: "fx_monitor_streams", dimensions: [("state", $0.rawValue)], factory: metricsFactory))
         })
@@ -60,14 +75,26 @@ public final class MonitorService: Service, Sendable {
 
     /// The totals for health bodies.
     public var counters: [(String, Int64)] {
-        var totals = [("events", events.value), ("transitions", transitions.value)]
+        var totals = [("events", events.value), ("transitions", transitions.value), ("ignored", ignored.total)]
         if let dispatcher = dispatcher.withLock({ $0 }) {
             totals += [("alerts_firing", dispatcher.firing.value), ("alerts_resolved", dispatcher.resolved.value),
                        ("webhook_deliveries", dispatcher.delivered.value), ("webhook_failures", dispatcher.failed.value),
-                       ("webhook_retries", dispatcher.retries.value)]
+                       ("webhook_retries", dispatcher.retries.value), ("alerts_dropped", dispatcher.droppedTotal)]
         }
         return totals
     }
+
+    /// Messages ignored for `reason` so far (``IgnoreReason``).
+    public func ignoredCount(_ reason: IgnoreReason) -> Int64 { ignored.count(reason) }
+
+    /// How many streams, instances, rate meters, latency series and per-subject metric series the monitor holds.
+    public var stateSizes: (streams: Int, instances: Int, meters: Int, latencySeries: Int, metricSeries: Int) {
+        let (streams, instances) = board.withLock { ($0.streamCount, $0.instanceCount) }
+        return (streams, instances, pipeline.withLock { $0.meterCount }, latency.withLock { $0.seriesCount }, subjects.seriesCount)
+    }
+
+    /// How many partitions of the watched topics the consumer owns now.
+    public var assignedPartitions: Int { assignment.withLock { $0.count } }
 
     public func run() async throws {
         var properties = kafka
@@ -78,8 +105,8 @@ public final class MonitorService: Service, Sendable {
                                          topics: watched, logger: logger)
         let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
         let alerts = AlertDispatcher(webhooks: configuration.webhooks, timeout: configuration.webhookTimeout,
-                                     attempts: configuration.webhookAttempts, producer: producer, topic: topics.alerts,
-                                     metricsFactory: metricsFactory, logger: logger)
+                                     attempts: configuration.webhookAttempts, queueCapacity: configuration.alertQueue, producer: producer,
+                                     topic: topics.alerts, metricsFactory: metricsFactory, logger: logger)
         dispatcher.withLock { $0 = alerts }
         logger.info("watching streams", metadata: ["topics": .string(watched.joined(separator: ",")),
                                                    "alert_rules": .string(engine.withLock { $0.rules.map(\.name) }.joined(separator: ",")),
@@ -94,58 +121,88 @@ public final class MonitorService: Service, Sendable {
         ], logger: logger)).run()
     }
 
-    /// Applies one message of the watched topics (public for benchmarks and tools).
+    /// Applies one message of the watched topics (public for benchmarks and tools). `now`: the monitor's
+    /// clock (``clock``). Values outside the topic contracts and new keys beyond the caps are ignored and
+    /// counted (`fx_monitor_ignored_total{reason}`).
     public func apply(topic: String, value: [UInt8], now: Int64) {
         events.increment()
-        guard let message = try? JSONParser().parse(value) else { return }
+        guard let message = try? JSONParser().parse(value) else { return ignored.record(.malformed, topic: topic) }
         if topic == topics.ticks {
             guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
-                  let ts = message["ts"]?.int64Value else { return }
-            board.withLock { $0.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol, eventTs: ts, now: now) }
-            pipeline.withLock { $0.count(.ticks, source: source, now: now) }
-            if let received = message["recv_ts"]?.int64Value {
-                latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now) }
+                  let ts = message["ts"]?.int64Value else { return ignored.record(.malformed, topic: topic) }
+            let received = message["recv_ts"]?.int64Value
+            // Both times inside the consumers' window: their difference cannot overflow.
+            guard ContractLimits.isPlausibleEventTime(ts), received.map(ContractLimits.isPlausibleEventTime) ?? true else {
+                return ignored.record(.invalidTimestamp, topic: topic)
+            }
+            if let reason = board.withLock({ $0.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol,
+                                                     eventTs: ts, now: now) }) {
+                return ignored.record(reason, topic: topic)
+            }
+            ignored.record(pipeline.withLock { $0.count(.ticks, source: source, now: now) }, topic: topic)
+            if let received {
+                ignored.record(latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now) }, topic: topic)
             }
         } else if topic == topics.gaps {
-            if let gap = try? GapEvent(json: value) {
-                board.withLock { $0.gap(gap, now: now) }
-                if gap.reason != .bootstrap {
-                    subjects.gap(source: gap.source, symbol: gap.symbol)
-                    pipeline.withLock { $0.count(.gaps, source: gap.source, now: now) }
-                }
+            let gap: GapEvent
+            do { gap = try GapEvent(json: value) } catch {
+                return ignored.record(Self.reason(of: error), topic: topic)
+            }
+            if let reason = board.withLock({ $0.gap(gap, now: now) }) { return ignored.record(reason, topic: topic) }
+            if gap.reason != .bootstrap {
+                subjects.gap(source: gap.source, symbol: gap.symbol)
+                ignored.record(pipeline.withLock { $0.count(.gaps, source: gap.source, now: now) }, topic: topic)
             }
         } else if topic == topics.health {
-            board.withLock { $0.heartbeat(message, now: now) }
-            pipeline.withLock { $0.heartbeat(message, now: now) }
+            if let reason = board.withLock({ $0.heartbeat(message, now: now) }) { return ignored.record(reason, topic: topic) }
+            for reason in pipeline.withLock({ $0.heartbeat(message, now: now) }) { ignored.record(reason, topic: topic) }
+            if message["stopping"]?.boolValue == true {
+                let key = "\(message["service"]?.stringValue ?? ""):\(message["instance"]?.stringValue ?? "")"
+                logger.notice("instance stopped", metadata: ["instance": .string(key)])
+                return
+            }
             let stages: [(String, LatencyBook.Measure)] = [("receive_to_ack", .receiveToAck), ("tick_to_candle", .tickToCandle)]
             for (name, measure) in stages {
                 let buckets = LatencySample.buckets(of: message["latency"]?[name])
-                if !buckets.isEmpty { latency.withLock { $0.merge(measure, source: "all", buckets: buckets, now: now) } }
+                if !buckets.isEmpty { ignored.record(latency.withLock { $0.merge(measure, source: "all", buckets: buckets, now: now) }, topic: topic) }
             }
         } else if topic == topics.rejects {
-            pipeline.withLock { $0.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now) }
+            ignored.record(pipeline.withLock { $0.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now) }, topic: topic)
         } else if topic == topics.candles {
-            pipeline.withLock { $0.count(.candles, source: message["source"]?.stringValue ?? "unknown", now: now) }
+            ignored.record(pipeline.withLock { $0.count(.candles, source: message["source"]?.stringValue ?? "unknown", now: now) }, topic: topic)
         }
     }
 
-    /// Derives states now; logs and counts the changes; updates the per-state gauges; runs the alert rules.
-    public func evaluate(now: Int64) {
-        let (changes, instances, snapshot) = board.withLock { board in
-            let result = board.evaluate(now: now)
-            return (result.streams, result.instances, board.snapshot)
+    /// Derives states now (`now`: the monitor's clock; `wall`: the wall clock, for market hours); logs and
+    /// counts the changes; forgets what expired; updates the per-state gauges; runs the alert rules.
+    public func evaluate(now: Int64, wall: Int64? = nil) {
+        let (result, snapshot) = board.withLock { board in
+            let result = board.evaluate(now: now, wall: wall)
+            return (result, board.snapshot)
         }
-        for change in changes {
+        for change in result.streams {
             transitions.increment()
             logger.notice("stream \(change.to.rawValue)", metadata: ["source": .string(change.source), "symbol": .string(change.symbol),
                                                                      "from": .string(change.from?.rawValue ?? "new"), "reason": .string(change.reason)])
         }
-        for instance in instances where !instance.alive { pipeline.withLock { $0.forget(instance: instance.key) } }
-        for instance in instances {
+        pipeline.withLock { pipeline in
+            for instance in result.instances where !instance.alive { pipeline.forget(instance: instance.key) }
+            for key in result.forgottenInstances { pipeline.forget(instance: key) }
+            pipeline.prune(now: now)
+        }
+        latency.withLock { $0.prune(now: now) }
+        for instance in result.instances {
             logger.notice(instance.alive ? "instance heard from" : "instance missing: no heartbeat",
                           metadata: ["instance": .string(instance.key)])
         }
-        for state in StreamState.allCases { gauges[state]?.set(Int64(snapshot.filter { $0.state == state }.count)) }
+        for key in result.forgottenInstances { logger.notice("instance forgotten: missing too long", metadata: ["instance": .string(key)]) }
+        if !result.forgottenStreams.isEmpty {
+            logger.notice("streams forgotten: no data too long", metadata: ["count": .stringConvertible(result.forgottenStreams.count),
+                                                                            "first": .string(result.forgottenStreams[0])])
+        }
+        var perState: [StreamState: Int64] = [:]
+        for stream in snapshot { perState[stream.state, default: 0] += 1 }
+        for state in StreamState.allCases { gauges[state]?.set(perState[state] ?? 0) }
         let inputs = AlertInputs(
             streams: snapshot, instances: board.withLock { $0.instanceSnapshot },
             latencyP99: latency.withLock { book in
@@ -171,17 +228,50 @@ public final class MonitorService: Service, Sendable {
         dispatcher.withLock { $0 }?.dispatch(alertEvents)
     }
 
+    /// The ``IgnoreReason`` of a message its decoder refused.
+    static func reason(of error: any Error) -> IgnoreReason {
+        switch (error as? ContractError)?.reason {
+        case "invalid_timestamp"?: return .invalidTimestamp
+        case "invalid_source"?, "invalid_symbol"?, "invalid_text"?: return .invalidName
+        default: return .malformed
+        }
+    }
+
+    /// Firing alerts now (as `/api/alerts` lists them).
+    public var firingAlerts: [AlertEvent] { engine.withLock { $0.firing } }
+
+    /// Applies the consumer's events until graceful shutdown. Returns only then: when the events end or
+    /// fail otherwise, logs the cause and throws, so the process exits non-zero instead of watching nothing.
+    public func intake<Events: AsyncSequence & Sendable>(_ events: Events) async throws where Events.Element == KafkaConsumerEvent {
+        var failure: (any Error)?
+        do {
+            try await cancelWhenGracefulShutdown {
+                for try await event in events {
+                    switch event {
+                    case .message(let message): self.apply(topic: message.topic, value: message.value, now: self.clock.now())
+                    case .partitionsAssigned(let partitions): self.assignment.withLock { $0.formUnion(partitions) }
+                    case .partitionsRevoked(let partitions): self.assignment.withLock { $0.subtract(partitions) }
+                    case .offsetsBelowLogStart: break   // logged by the consumer; the monitor keeps no history to repair
+                    }
+                }
+            }
+        } catch {
+            failure = error
+        }
+        assignment.withLock { $0.removeAll() }
+        if Task.isShuttingDownGracefully { return }
+        let error = failure.map { MonitorError(code: .consumerFailed, detail: "the consumer failed: \($0)") }
+            ?? MonitorError(code: .consumerEnded, detail: "the consumer's events ended")
+        logger.critical("monitor stops: \(error.detail)", metadata: ["code": .string(error.code.rawValue)])
+        throw error
+    }
+
     struct Intake: Service {
         let service: MonitorService
         let consumer: KafkaConsumer
 
         func run() async throws {
-            try? await cancelWhenGracefulShutdown {
-                for try await event in consumer.events {
-                    guard case .message(let message) = event else { continue }
-                    service.apply(topic: message.topic, value: message.value, now: WallClock.nanoseconds())
-                }
-            }
+            try await service.intake(consumer.events)
         }
     }
 
@@ -204,7 +294,7 @@ public final class MonitorService: Service, Sendable {
 
         func run() async throws {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                service.evaluate(now: WallClock.nanoseconds())
+                service.evaluate(now: service.clock.now(), wall: WallClock.nanoseconds())
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: service.configuration.evaluateInterval) }
             }
         }

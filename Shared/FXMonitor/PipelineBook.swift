@@ -8,6 +8,11 @@ import FXCore
 ///   `gaps_failed` + `history_rejects`);
 /// - consumer lag per partition, from the aggregators' and backfillers' heartbeats;
 /// - the backfill queue, from the newest backfiller heartbeat's ledger.
+///
+/// Bounded: at most `maxSources` sources per kind (a rate silent for `forgetAfter` is forgotten), at most
+/// `maxInstances` instances (their counters and partitions; a stopped or forgotten instance is removed),
+/// ``maxPartitions`` partitions and ``maxCounters`` counters read per heartbeat. Negative counters,
+/// partitions outside `0...Int32.max` and implausible ledger times are ignored and reported.
 public struct PipelineBook: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case ticks, gaps, rejects, candles, reconnects, errors
@@ -33,29 +38,59 @@ public struct PipelineBook: Sendable {
         public var reportedAt: Int64
     }
 
-    private(set) var rates: [String: RateMeter] = [:]
-    private var lastCounters: [String: [String: Int64]] = [:]
+    public static let maxPartitions = 1_024
+    public static let maxCounters = 256
+
+    public let maxSources: Int
+    public let maxInstances: Int
+    /// A rate without events for this long is forgotten (ns).
+    public let forgetAfter: Int64
+    private(set) var rates: [Kind: [String: RateMeter]] = [:]
+    /// One connection's reconnect counter, from an ingestor heartbeat's `connections`.
+    struct Connection: Hashable, Sendable {
+        var source: String
+        var id: String
+    }
+
+    /// An instance's totals in its latest heartbeat: `counters`, and each connection's `reconnects`.
+    struct Totals: Sendable {
+        var counters: [String: Int64] = [:]
+        var reconnects: [Connection: Int64] = [:]
+    }
+
+    private var lastCounters: [String: Totals] = [:]
     private(set) var lags: [String: [PartitionLag]] = [:]
     public private(set) var backfill: BackfillQueue?
 
-    public init() {}
+    public init(maxSources: Int = 64, maxInstances: Int = 256, forgetAfter: Duration = .seconds(3_600)) {
+        self.maxSources = maxSources
+        self.maxInstances = maxInstances
+        self.forgetAfter = forgetAfter.nanosecondsClamped
+    }
 
-    static func key(_ kind: Kind, _ source: String) -> String { "\(kind.rawValue)|\(source)" }
+    /// Instances whose counters or partitions are kept.
+    public var instanceCount: Int { Set(lastCounters.keys).union(lags.keys).count }
+    /// Rate meters kept, over all kinds.
+    public var meterCount: Int { rates.values.reduce(0) { $0 + $1.count } }
 
-    /// Counts `count` events of `kind` for `source` at `now`.
-    public mutating func count(_ kind: Kind, source: String, _ count: Int64 = 1, now: Int64) {
-        rates[Self.key(kind, source), default: RateMeter()].add(count, now: now)
+    /// Counts `count` events of `kind` for `source` at `now`; nil when counted, else why not.
+    @discardableResult
+    public mutating func count(_ kind: Kind, source: String, _ count: Int64 = 1, now: Int64) -> IgnoreReason? {
+        guard ContractLimits.isValidSource(source) else { return .invalidName }
+        guard rates[kind]?[source] != nil || (rates[kind]?.count ?? 0) < maxSources else { return .sourceCap }
+        rates[kind, default: [:]][source, default: RateMeter()].add(count, now: now)
+        return nil
     }
 
     /// Events of `kind` for `source` in the minute up to `now`, and since the monitor started.
     public func rate(_ kind: Kind, source: String, now: Int64) -> (lastMinute: Int64, total: Int64) {
-        let meter = rates[Self.key(kind, source)]
+        let meter = rates[kind]?[source]
         return (meter?.lastMinute(now: now) ?? 0, meter?.total ?? 0)
     }
 
     /// The sources counted for `kind`.
     public func sources(_ kind: Kind) -> [String] {
-        rates.keys.filter { $0.hasPrefix(kind.rawValue + "|") }.map { String($0.dropFirst(kind.rawValue.count + 1)) }.sorted()
+        (rates[kind]?.keys).map { $0.sorted() } ?? []
     }
 
     /// The lag of every partition reported by a consumer instance, by service, instance, topic, partition.
@@ -63,30 +98,54 @@ public struct PipelineBook: Sendable {
         lags.keys.sorted().flatMap { lags[$0]! }
     }
 
-    /// Forgets the partitions of an instance that went missing (its partitions move to others).
+    /// Forgets an instance that went missing or stopped: its partitions (they move to others) and counters.
     public mutating func forget(instance key: String) {
         lags[key] = nil
+        lastCounters[key] = nil
+    }
+
+    /// Forgets the rates without an event for `forgetAfter`.
+    public mutating func prune(now: Int64) {
+        for kind in Array(rates.keys) {
+            rates[kind] = rates[kind]?.filter { now.subtractingClamped($0.value.lastEventAt ?? now) <= forgetAfter }
+        }
     }
 
     /// A heartbeat of `<prefix>health`: counter increases become rates; partitions and ledger are kept.
-    public mutating func heartbeat(_ message: JSONValue, now: Int64) {
-        guard let service = message["service"]?.stringValue, let instance = message["instance"]?.stringValue else { return }
+    /// Returns the reasons parts of it were ignored (empty: all of it was applied).
+    @discardableResult
+    public mutating func heartbeat(_ message: JSONValue, now: Int64) -> [IgnoreReason] {
+        guard let service = message["service"]?.stringValue, let instance = message["instance"]?.stringValue else { return [.malformed] }
+        guard StreamBoard.isValidService(service), StreamBoard.isValidInstance(instance) else { return [.invalidName] }
         let key = "\(service):\(instance)"
-        var current: [String: Int64] = [:]
-        if case .object(let members)? = message["counters"] {
-            for (name, value) in members { if let number = value.int64Value { current[name] = number } }
+        if message["stopping"]?.boolValue == true {
+            forget(instance: key)
+            return []
         }
-        for connection in message["connections"]?.arrayValue ?? [] {
+        guard lastCounters[key] != nil || lags[key] != nil || instanceCount < maxInstances else { return [.instanceCap] }
+        var ignored: [IgnoreReason] = []
+        var current = Totals()
+        if case .object(let members)? = message["counters"] {
+            for (name, value) in members.prefix(Self.maxCounters) {
+                guard let number = value.int64Value else { continue }
+                guard number >= 0 else { ignored.append(.invalidNumber); continue }
+                current.counters[name] = number
+            }
+        }
+        for connection in (message["connections"]?.arrayValue ?? []).prefix(StreamBoard.Settings.maxConnections) {
             guard let source = connection["source"]?.stringValue, let id = connection["id"]?.stringValue else { continue }
-            current["reconnects|\(source)|\(id)"] = connection["reconnects"]?.int64Value ?? 0
+            guard ContractLimits.isValidSource(source), ContractLimits.isValidVenueSymbol(id) else { ignored.append(.invalidName); continue }
+            let reconnects = connection["reconnects"]?.int64Value ?? 0
+            guard reconnects >= 0 else { ignored.append(.invalidNumber); continue }
+            current.reconnects[Connection(source: source, id: id)] = reconnects
         }
         let previous = lastCounters[key]
         lastCounters[key] = current
-        func increase(_ name: String) -> Int64 {
-            guard let value = current[name] else { return 0 }
-            // First heartbeat heard: the totals before it are not this minute's; a restart starts from zero.
-            guard let before = previous?[name] else { return previous == nil ? 0 : value }
-            return value >= before ? value - before : value
+        // First heartbeat heard: the totals before it are not this minute's; a restart starts from zero.
+        func increase(_ value: Int64?, before: Int64?) -> Int64 {
+            guard let value else { return 0 }
+            guard let before else { return previous == nil ? 0 : value }
+            return value >= before ? value - before : value   // both >= 0: no overflow
         }
         let errorCounters: [String]
         switch service {
@@ -95,23 +154,54 @@ public struct PipelineBook: Sendable {
         case "backfiller": errorCounters = ["gaps_failed", "history_rejects"]
         default: errorCounters = []
         }
-        count(.errors, source: service, errorCounters.reduce(0) { $0 + increase($1) }, now: now)
-        for name in current.keys where name.hasPrefix("reconnects|") {
-            count(.reconnects, source: String(name.split(separator: "|")[1]), increase(name), now: now)
+        let errors = errorCounters.reduce(Int64(0)) { $0.addingClamped(increase(current.counters[$1], before: previous?.counters[$1])) }
+        if let reason = count(.errors, source: service, errors, now: now) { ignored.append(reason) }
+        for (connection, value) in current.reconnects {
+            if let reason = count(.reconnects, source: connection.source, increase(value, before: previous?.reconnects[connection]), now: now) {
+                ignored.append(reason)
+            }
         }
         if let partitions = message["partitions"]?.arrayValue {
-            lags[key] = partitions.compactMap { partition in
-                guard let number = partition["partition"]?.int64Value else { return nil }
-                return PartitionLag(service: service, instance: instance, topic: partition["topic"]?.stringValue ?? "",
-                                    partition: number, lag: partition["lag"]?.int64Value, reportedAt: now)
+            lags[key] = partitions.prefix(Self.maxPartitions).compactMap { partition in
+                guard let number = partition["partition"]?.int64Value, number >= 0, number <= Int64(Int32.max),
+                      let topic = partition["topic"]?.stringValue, Self.isValidTopic(topic) else {
+                    ignored.append(.invalidNumber)
+                    return nil
+                }
+                let lag = partition["lag"]?.int64Value.flatMap { $0 >= 0 ? $0 : nil }
+                return PartitionLag(service: service, instance: instance, topic: topic, partition: number, lag: lag, reportedAt: now)
             }
         }
         if service == "backfiller", let ledger = message["ledger"], !ledger.isNull {
-            var byStatus: [String: Int64] = [:]
-            for status in ["open", "filling", "failed", "unfillable", "filled"] { byStatus[status] = ledger[status]?.int64Value ?? 0 }
-            backfill = BackfillQueue(queued: (byStatus["open"] ?? 0) + (byStatus["filling"] ?? 0) + (byStatus["failed"] ?? 0),
-                                     byStatus: byStatus, oldestUnfilledFrom: ledger["oldest_unfilled_from_ts"]?.int64Value,
-                                     minutesToRepair: ledger["minutes_to_repair"]?.int64Value ?? 0, reportedAt: now)
+            if let queue = Self.backfillQueue(ledger, now: now) { backfill = queue } else { ignored.append(.invalidNumber) }
+            if let oldest = ledger["oldest_unfilled_from_ts"]?.int64Value, !ContractLimits.isPlausibleEventTime(oldest) {
+                ignored.append(.invalidTimestamp)
+            }
+        }
+        return ignored
+    }
+
+    /// The ledger of a backfiller heartbeat; nil when a count is negative (an implausible oldest time reads as none).
+    static func backfillQueue(_ ledger: JSONValue, now: Int64) -> BackfillQueue? {
+        var byStatus: [String: Int64] = [:]
+        for status in ["open", "filling", "failed", "unfillable", "filled"] {
+            let value = ledger[status]?.int64Value ?? 0
+            guard value >= 0 else { return nil }
+            byStatus[status] = value
+        }
+        let oldest = ledger["oldest_unfilled_from_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil }
+        let minutes = ledger["minutes_to_repair"]?.int64Value ?? 0
+        guard minutes >= 0 else { return nil }
+        let queued = (byStatus["open"] ?? 0).addingClamped(byStatus["filling"] ?? 0).addingClamped(byStatus["failed"] ?? 0)
+        return BackfillQueue(queued: queued, byStatus: byStatus, oldestUnfilledFrom: oldest, minutesToRepair: minutes, reportedAt: now)
+    }
+
+    /// A Kafka topic name: 1-249 bytes of `a-z A-Z 0-9 . _ -`.
+    static func isValidTopic(_ name: String) -> Bool {
+        let bytes = name.utf8
+        return !bytes.isEmpty && bytes.count <= 249 && bytes.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
 }

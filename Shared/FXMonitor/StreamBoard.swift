@@ -2,8 +2,9 @@ import FXCore
 import FXIngest
 
 /// Every stream's state and every instance's liveness, as a value type: events go in (ticks, gap
-/// events, heartbeats), ``evaluate(now:)`` returns the state changes. The clock is an argument
-/// everywhere (ns), so a weekend or a silence is a test input.
+/// events, heartbeats), ``evaluate(now:wall:)`` returns the state changes. The clock is an argument
+/// everywhere (ns), so a weekend or a silence is a test input: `now` is the monitor's monotonic clock
+/// (``MonitorClock``: silences), `wall` the wall clock (market hours).
 ///
 /// A stream is
 /// - `down` when no alive ingestor instance reports a connection of its source in `streaming` or
@@ -13,6 +14,11 @@ import FXIngest
 ///   its source received a message within `staleAfter` and the ingestor counts no stale symbol on it
 ///   (the feed is alive, the symbol just has no trades);
 /// - `stale` otherwise.
+///
+/// Bounded: at most `maxStreams` streams and `maxInstances` instances (a new key beyond is ignored and
+/// reported), each heartbeat's first ``Settings/maxConnections`` connections, a stream's last
+/// ``Settings/maxRecentGaps`` gap arrivals. An instance that says `"stopping": true` is removed at once; a
+/// missing one is forgotten after `instanceForgetAfter`, a stream without data after `streamForgetAfter`.
 public struct StreamBoard: Sendable {
     public struct Settings: Sendable {
         /// Silence after which a stream is no longer live, per source (default: the ingestor's own
@@ -20,6 +26,16 @@ public struct StreamBoard: Sendable {
         public var staleAfter: [String: Duration] = [:]
         /// An instance whose heartbeat is older than this is missing (3 heartbeat intervals).
         public var instanceMissingAfter: Duration = .seconds(15)
+        /// A missing instance is forgotten (and its `instance_missing` alert resolves) after this.
+        public var instanceForgetAfter: Duration = .seconds(3_600)
+        /// A stream without ticks or gap events for this long is forgotten (longer than a weekend close).
+        public var streamForgetAfter: Duration = .seconds(72 * 3_600)
+        public var maxStreams = 10_000
+        public var maxInstances = 256
+        /// Connections read from one ingestor heartbeat.
+        public static let maxConnections = 256
+        /// Gap arrivals kept per stream for `gaps_per_hour` (a count above saturates here).
+        public static let maxRecentGaps = 1_000
 
         public init() {}
 
@@ -36,6 +52,18 @@ public struct StreamBoard: Sendable {
         let knownSince: Int64
         /// When its gap events arrived (ns, monitor clock), the last hour.
         var recentGaps: [Int64] = []
+        /// When the monitor last heard of it at all (ticks, gap events).
+        var lastHeard: Int64
+    }
+
+    /// What one evaluation found: state changes, instances that went missing or came back, and what was forgotten.
+    public struct Evaluation: Sendable {
+        public var streams: [StreamTransition]
+        public var instances: [InstanceStatus]
+        /// Missing instances forgotten now (`<service>:<instance>`).
+        public var forgottenInstances: [String]
+        /// Streams forgotten now (`source|symbol`).
+        public var forgottenStreams: [String]
     }
 
     public let settings: Settings
@@ -49,63 +77,111 @@ public struct StreamBoard: Sendable {
         self.settings = settings
     }
 
+    public var streamCount: Int { streams.count }
+    public var instanceCount: Int { instances.count }
+
     // MARK: Inputs
 
-    /// A tick of `<prefix>ticks`.
-    public mutating func tick(source: String, symbol: String, venueSymbol: String, eventTs: Int64, now: Int64) {
+    /// A tick of `<prefix>ticks`; nil when applied, else why it was ignored.
+    @discardableResult
+    public mutating func tick(source: String, symbol: String, venueSymbol: String, eventTs: Int64, now: Int64) -> IgnoreReason? {
+        guard ContractLimits.isValidSource(source), ContractLimits.isValidSymbol(symbol),
+              ContractLimits.isValidVenueSymbol(venueSymbol) else { return .invalidName }
+        guard ContractLimits.isPlausibleEventTime(eventTs) else { return .invalidTimestamp }
         let key = Self.key(source, symbol)
-        var stream = streams[key] ?? Self.newStream(source: source, symbol: symbol, venueSymbol: venueSymbol, now: now)
+        guard var stream = streams[key] ?? newStream(key, source: source, symbol: symbol, venueSymbol: venueSymbol, now: now) else {
+            return .streamCap
+        }
         stream.status.lastEventTs = max(stream.status.lastEventTs ?? eventTs, eventTs)
         stream.status.lastReceivedAt = now
-        stream.status.ticks += 1
+        stream.status.ticks = stream.status.ticks.addingClamped(1)
+        stream.lastHeard = now
         streams[key] = stream
+        return nil
     }
 
     /// A gap event of `<prefix>gaps` (`bootstrap` events only make the stream known).
-    public mutating func gap(_ event: GapEvent, now: Int64) {
+    @discardableResult
+    public mutating func gap(_ event: GapEvent, now: Int64) -> IgnoreReason? {
+        guard ContractLimits.isValidSource(event.source), ContractLimits.isValidSymbol(event.symbol),
+              ContractLimits.isValidVenueSymbol(event.venueSymbol) else { return .invalidName }
+        guard ContractLimits.isPlausibleEventTime(event.from), ContractLimits.isPlausibleEventTime(event.to) else { return .invalidTimestamp }
         let key = Self.key(event.source, event.symbol)
-        var stream = streams[key] ?? Self.newStream(source: event.source, symbol: event.symbol, venueSymbol: event.venueSymbol, now: now)
-        if event.reason != .bootstrap {
-            stream.status.gaps += 1
-            stream.recentGaps = stream.recentGaps.filter { now - $0 < 3_600_000_000_000 } + [now]
+        guard var stream = streams[key] ?? newStream(key, source: event.source, symbol: event.symbol, venueSymbol: event.venueSymbol, now: now) else {
+            return .streamCap
         }
+        if event.reason != .bootstrap {
+            stream.status.gaps = stream.status.gaps.addingClamped(1)
+            stream.recentGaps = Array(stream.recentGaps.filter { now.subtractingClamped($0) < 3_600_000_000_000 }.suffix(Settings.maxRecentGaps - 1)) + [now]
+        }
+        stream.lastHeard = now
         streams[key] = stream
+        return nil
     }
 
-    /// A heartbeat of `<prefix>health` (any service; ingestor heartbeats also report connections).
-    public mutating func heartbeat(_ message: JSONValue, now: Int64) {
-        guard let service = message["service"]?.stringValue, let instance = message["instance"]?.stringValue else { return }
+    /// A heartbeat of `<prefix>health` (any service; ingestor heartbeats also report connections). A
+    /// heartbeat with `"stopping": true` (the last of an instance stopping gracefully) removes the instance.
+    @discardableResult
+    public mutating func heartbeat(_ message: JSONValue, now: Int64) -> IgnoreReason? {
+        guard let service = message["service"]?.stringValue, let instance = message["instance"]?.stringValue else { return .malformed }
+        guard Self.isValidService(service), Self.isValidInstance(instance) else { return .invalidName }
+        let heartbeatTs = message["ts"]?.int64Value ?? now
+        guard ContractLimits.isPlausibleEventTime(heartbeatTs) else { return .invalidTimestamp }
         let key = "\(service):\(instance)"
+        if message["stopping"]?.boolValue == true {
+            instances[key] = nil
+            connections[key] = nil
+            pendingInstanceChanges.removeAll { $0.key == key }
+            return nil
+        }
         let previous = instances[key]
-        let status = InstanceStatus(service: service, instance: instance, lastSeen: now,
-                                    heartbeatTs: message["ts"]?.int64Value ?? now, alive: true)
+        guard previous != nil || instances.count < settings.maxInstances else { return .instanceCap }
+        let status = InstanceStatus(service: service, instance: instance, lastSeen: now, heartbeatTs: heartbeatTs, alive: true)
         instances[key] = status
         if previous?.alive != true { pendingInstanceChanges.append(status) }
-        guard service == "ingestor" else { return }
-        connections[key] = (message["connections"]?.arrayValue ?? []).compactMap { connection in
-            guard let id = connection["id"]?.stringValue, let source = connection["source"]?.stringValue,
-                  let state = connection["state"]?.stringValue else { return nil }
-            return ConnectionReport(id: id, source: source, state: state, lastMessageTs: connection["last_message_ts"]?.int64Value,
-                                    staleSymbols: Int(connection["stale_symbols"]?.int64Value ?? 0))
+        guard service == "ingestor" else { return nil }
+        connections[key] = (message["connections"]?.arrayValue ?? []).prefix(Settings.maxConnections).compactMap { connection in
+            guard let id = connection["id"]?.stringValue, ContractLimits.isValidVenueSymbol(id),
+                  let source = connection["source"]?.stringValue, ContractLimits.isValidSource(source),
+                  let state = connection["state"]?.stringValue, ContractLimits.isValidSource(state) else { return nil }
+            let lastMessage = connection["last_message_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil }
+            let staleSymbols = min(max(connection["stale_symbols"]?.int64Value ?? 0, 0), Int64(Int32.max))
+            let silence = lastMessage.map { heartbeatTs - $0 }.flatMap { $0 >= 0 ? $0 : nil }   // both plausible: no overflow
+            return ConnectionReport(id: id, source: source, state: state, lastMessageTs: lastMessage, staleSymbols: Int(staleSymbols), silence: silence)
         }
+        return nil
     }
 
     // MARK: Evaluation
 
-    /// Re-derives every state at `now`; returns the streams whose state changed and the instances that
-    /// went missing or came back.
-    public mutating func evaluate(now: Int64) -> (streams: [StreamTransition], instances: [InstanceStatus]) {
+    /// Re-derives every state at `now` (monitor clock; `wall`: the wall clock, for market hours); returns
+    /// the streams whose state changed, the instances that went missing or came back, and what was forgotten.
+    public mutating func evaluate(now: Int64, wall: Int64? = nil) -> Evaluation {
+        let wall = wall ?? now
         var instanceChanges = pendingInstanceChanges
         pendingInstanceChanges = []
         let missingAfter = settings.instanceMissingAfter.nanosecondsClamped
-        for (key, instance) in instances where instance.alive && now - instance.lastSeen > missingAfter {
-            instances[key]?.alive = false
-            instanceChanges.append(instances[key]!)
+        let forgetAfter = missingAfter.addingClamped(settings.instanceForgetAfter.nanosecondsClamped)
+        var forgottenInstances: [String] = []
+        for (key, instance) in instances {
+            let silence = now.subtractingClamped(instance.lastSeen)
+            if silence > forgetAfter {
+                instances[key] = nil
+                connections[key] = nil
+                forgottenInstances.append(key)
+            } else if instance.alive && silence > missingAfter {
+                instances[key]?.alive = false
+                instanceChanges.append(instances[key]!)
+            }
         }
+        let streamForgetAfter = settings.streamForgetAfter.nanosecondsClamped
+        let forgottenStreams = streams.filter { now.subtractingClamped($0.value.lastHeard) > streamForgetAfter }.keys.sorted()
+        for key in forgottenStreams { streams[key] = nil }
+        let feeds = Feeds(board: self)
         var transitions: [StreamTransition] = []
         for key in streams.keys.sorted() {
             guard var stream = streams[key] else { continue }
-            let (state, reason) = derive(stream, now: now)
+            let (state, reason) = derive(stream, feeds: feeds, now: now, wall: wall)
             if state != stream.status.state || stream.status.since == 0 {
                 transitions.append(StreamTransition(source: stream.status.source, symbol: stream.status.symbol,
                                                     from: stream.status.since == 0 ? nil : stream.status.state,
@@ -116,29 +192,49 @@ public struct StreamBoard: Sendable {
             stream.status.reason = reason
             streams[key] = stream
         }
-        return (transitions, instanceChanges)
+        return Evaluation(streams: transitions, instances: instanceChanges, forgottenInstances: forgottenInstances.sorted(),
+                          forgottenStreams: forgottenStreams)
     }
 
-    private func derive(_ stream: Stream, now: Int64) -> (StreamState, String) {
+    /// The alive ingestors' connections by source, gathered once per evaluation.
+    struct Feeds {
+        var anyIngestor: Bool
+        var bySource: [String: [ConnectionReport]]
+
+        init(board: StreamBoard) {
+            let alive = board.instances.values.filter { $0.service == "ingestor" && $0.alive }.map(\.key)
+            anyIngestor = !alive.isEmpty
+            bySource = Dictionary(grouping: alive.flatMap { key in
+                (board.connections[key] ?? []).map { report in
+                    var report = report
+                    report.heardAt = board.instances[key]?.lastSeen ?? 0
+                    return report
+                }
+            }, by: \.source)
+        }
+    }
+
+    private func derive(_ stream: Stream, feeds: Feeds, now: Int64, wall: Int64) -> (StreamState, String) {
         let source = stream.status.source
         let threshold = settings.threshold(source)
-        let aliveIngestors = instances.values.filter { $0.service == "ingestor" && $0.alive }.map(\.key)
-        let reports = aliveIngestors.flatMap { connections[$0] ?? [] }.filter { $0.source == source }
-        guard !aliveIngestors.isEmpty else { return (.down, "no ingestor heartbeat for \(Self.seconds(settings.instanceMissingAfter.nanosecondsClamped))") }
+        let reports = feeds.bySource[source] ?? []
+        guard feeds.anyIngestor else { return (.down, "no ingestor heartbeat for \(Self.seconds(settings.instanceMissingAfter.nanosecondsClamped))") }
         guard reports.contains(where: { ["streaming", "subscribing", "stale"].contains($0.state) }) else {
             let states = Set(reports.map(\.state)).sorted().joined(separator: ", ")
             return (.down, reports.isEmpty ? "no ingestor carries \(source)" : "no \(source) connection is streaming (\(states))")
         }
-        if let received = stream.status.lastReceivedAt, now - received <= threshold {
+        if let received = stream.status.lastReceivedAt, now.subtractingClamped(received) <= threshold {
             return (.live, "ticks arriving")
         }
-        let silence = now - (stream.status.lastReceivedAt ?? stream.knownSince)
-        if !stream.hours.isOpen(at: now) { return (.quiet, "market closed") }
-        if let opening = stream.hours.lastOpening(atOrBefore: now), now - opening <= threshold {
-            return (.quiet, "market opened \(Self.seconds(now - opening)) ago")
+        let silence = now.subtractingClamped(stream.status.lastReceivedAt ?? stream.knownSince)
+        if !stream.hours.isOpen(at: wall) { return (.quiet, "market closed") }
+        if let opening = stream.hours.lastOpening(atOrBefore: wall), wall.subtractingClamped(opening) <= threshold {
+            return (.quiet, "market opened \(Self.seconds(wall.subtractingClamped(opening))) ago")
         }
+        // The connection's silence as its heartbeat reported it (ingestor clock), plus the heartbeat's age (monitor clock).
         let feedAlive = reports.contains { report in
-            report.state == "streaming" && report.staleSymbols == 0 && (report.lastMessageTs.map { now - $0 <= threshold } ?? false)
+            report.state == "streaming" && report.staleSymbols == 0
+                && (report.silence.map { $0.addingClamped(now.subtractingClamped(report.heardAt)) <= threshold } ?? false)
         }
         if feedAlive { return (.quiet, "no ticks for \(Self.seconds(silence)); the \(source) feed is alive") }
         return (.stale, "no data for \(Self.seconds(silence)) while the market is open")
@@ -151,7 +247,7 @@ public struct StreamBoard: Sendable {
     /// Gap events per stream (`source|symbol`) in the hour before `now`.
     public func gapsLastHour(now: Int64) -> [String: Int64] {
         streams.compactMapValues { stream in
-            let count = stream.recentGaps.filter { now - $0 < 3_600_000_000_000 }.count
+            let count = stream.recentGaps.filter { now.subtractingClamped($0) < 3_600_000_000_000 }.count
             return count > 0 ? Int64(count) : nil
         }
     }
@@ -159,11 +255,20 @@ public struct StreamBoard: Sendable {
 
     static func key(_ source: String, _ symbol: String) -> String { "\(source)|\(symbol)" }
 
-    static func newStream(source: String, symbol: String, venueSymbol: String, now: Int64) -> Stream {
+    /// A service name: 1-32 bytes of `a-z 0-9 _ -` (the same alphabet as a source).
+    public static func isValidService(_ name: String) -> Bool { ContractLimits.isValidSource(name) }
+    /// An instance name (a pod name, a host name): 1-253 bytes without control characters.
+    public static func isValidInstance(_ name: String) -> Bool {
+        !name.isEmpty && (try? ContractLimits.checkText(name, field: "instance", maxBytes: ContractLimits.maxInstanceBytes)) != nil
+    }
+
+    /// A new stream, or nil while `maxStreams` are known.
+    private func newStream(_ key: String, source: String, symbol: String, venueSymbol: String, now: Int64) -> Stream? {
+        guard streams.count < settings.maxStreams else { return nil }
         let hours = (try? ProviderRegistry.provider(source))?.marketHours(for: venueSymbol) ?? .continuous
         return Stream(status: StreamStatus(source: source, symbol: symbol, venueSymbol: venueSymbol, state: .stale, since: 0,
                                            reason: "", lastEventTs: nil, lastReceivedAt: nil, ticks: 0, gaps: 0),
-                      hours: hours, knownSince: now)
+                      hours: hours, knownSince: now, lastHeard: now)
     }
 
     static func seconds(_ nanoseconds: Int64) -> String { "\(nanoseconds / 1_000_000_000) s" }

@@ -21,9 +21,8 @@ struct MonitorExecutableTests {
         let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--stale-after", "coinbase=4s",
                                                                 "--evaluate-interval-ms", "200", "--instance-missing-after-ms", "3000"],
                                          environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 },
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await MonitorLifecycleTests.ownsPartitions(monitor) },
                 "monitor ready; log:\n\(monitor.log.suffix(2000))")
-        try await Task.sleep(for: .seconds(4))   // the monitor's group is assigned (it reads from the newest messages)
         let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])

@@ -49,14 +49,14 @@ struct PipelineBookTests {
             {"v":1,"service":"aggregator","instance":"agg-1","ts":1,"partitions":[{"topic":"fx.ticks","partition":0,"lag":12},{"topic":"fx.ticks","partition":1,"lag":null}],"counters":{}}
             """), now: 1 * Self.second)
         book.heartbeat(try Self.json("""
-            {"v":1,"service":"backfiller","instance":"bf-1","ts":1,"ledger":{"open":2,"filling":1,"failed":1,"unfillable":3,"filled":40,"oldest_unfilled_from_ts":500,"minutes_to_repair":12},
+            {"v":1,"service":"backfiller","instance":"bf-1","ts":1,"ledger":{"open":2,"filling":1,"failed":1,"unfillable":3,"filled":40,"oldest_unfilled_from_ts":1795600000000000000,"minutes_to_repair":12},
              "partitions":[{"topic":"fx.gaps","partition":0,"consumed_offset":9,"high_watermark":9,"lag":0}],"counters":{}}
             """), now: 2 * Self.second)
         let lags = book.partitionLags
         #expect(lags.map { "\($0.service):\($0.topic):\($0.partition)=\($0.lag.map(String.init) ?? "?")" }
                 == ["aggregator:fx.ticks:0=12", "aggregator:fx.ticks:1=?", "backfiller:fx.gaps:0=0"])
         #expect(book.backfill?.queued == 4, "open + filling + failed")
-        #expect(book.backfill?.byStatus["unfillable"] == 3 && book.backfill?.oldestUnfilledFrom == 500 && book.backfill?.minutesToRepair == 12)
+        #expect(book.backfill?.byStatus["unfillable"] == 3 && book.backfill?.oldestUnfilledFrom == 1_795_600_000_000_000_000 && book.backfill?.minutesToRepair == 12)
         book.forget(instance: "aggregator:agg-1")
         #expect(book.partitionLags.map(\.service) == ["backfiller"], "a missing instance's partitions are dropped")
         book.heartbeat(try Self.json(#"{"v":1,"service":"backfiller","instance":"bf-1","ts":1,"ledger":null,"counters":{}}"#), now: 3 * Self.second)

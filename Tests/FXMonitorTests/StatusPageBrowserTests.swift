@@ -20,8 +20,7 @@ struct StatusPageBrowserTests {
         let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
                                                                       "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase",
                                                                       "--bootstrap-days", "0"], environment: kafka)
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 })
-        try await Task.sleep(for: .seconds(4))
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await MonitorLifecycleTests.ownsPartitions(monitor) })
         let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])

@@ -1,0 +1,61 @@
+import Foundation
+import FXCore
+import FXKafka
+import FXTestSupport
+import Testing
+
+/// The monitor executable over the life of the instances it watches, and over its own: a cleanly stopped
+/// ingestor leaves no alert; a monitor whose consumer is gone exits non-zero.
+@Suite("Monitor: stopped instances and the monitor's own consumer", .serialized)
+struct MonitorLifecycleTests {
+    /// Ready, and ready because its consumer owns partitions (it reads from the newest messages).
+    static func ownsPartitions(_ monitor: ServiceProcess) async -> Bool {
+        guard let ready = await monitor.get("/health/ready") else { return false }
+        return ready.status == 200 && ready.body.contains("kafka_partitions")
+    }
+
+    @Test("an ingestor stopped with SIGTERM says so in its last heartbeat: the monitor forgets it at once, no instance_missing alert")
+    func cleanStop() async throws {
+        let topics = try await KafkaTestKit.pipelineTopics("monstop")
+        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
+                                                                "--instance-missing-after-ms", "2000"],
+                                         environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await Self.ownsPartitions(monitor) },
+                "monitor ready; log:\n\(monitor.log.suffix(2000))")
+        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
+                                                                  "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
+                                                                  "--health-interval-ms", "500"])
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(45)) {
+            (await monitor.get("/api/instances")?.body ?? "").contains(#""service":"ingestor""#)
+        }, "the monitor hears the ingestor; log:\n\(monitor.log.suffix(2000))")
+        #expect(await ingestor.terminate(timeout: .seconds(20)) == 0)
+        let gone = try await TestEnvironment.eventually(timeout: .seconds(10)) {
+            !(await monitor.get("/api/instances")?.body ?? "\"ingestor\"").contains(#""service":"ingestor""#)
+        }
+        #expect(gone && monitor.log.contains("instance stopped"), "log:\n\(monitor.log.suffix(2000))")
+        try await Task.sleep(for: .seconds(4))   // twice instance_missing_after: a missing instance would have fired by now
+        let alerts = try JSONParser().parse(Array((await monitor.get("/api/alerts")?.body ?? "{}").utf8))
+        let ids = (alerts["recent"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        #expect(!ids.contains { $0.hasPrefix("instance_missing") }, "no liveness alert for a clean stop: \(ids)")
+        #expect(!monitor.log.contains("instance missing: no heartbeat"))
+        #expect(await monitor.terminate(timeout: .seconds(20)) == 0)
+    }
+
+    @Test("when its consumer is fenced (a second member with the same static group.instance.id), the monitor logs the cause and exits non-zero")
+    func consumerFenced() async throws {
+        let topics = try await KafkaTestKit.pipelineTopics("monfence")
+        let environment = ["KAFKA_PROPERTIES": "group.instance.id=monitor-spec,session.timeout.ms=6000,heartbeat.interval.ms=500"]
+        let arguments = ["--topic-prefix", topics.prefix, "--instance-id", "fenced"]
+        let first = try ServiceProcess("monitor", arguments: arguments, environment: environment)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await Self.ownsPartitions(first) },
+                "first monitor ready; log:\n\(first.log.suffix(2000))")
+        let second = try ServiceProcess("monitor", arguments: arguments,
+                                        environment: environment)
+        let status = await first.waitForExit(timeout: .seconds(30))
+        #expect(status != nil && status != 0, "exit status \(String(describing: status)); log:\n\(first.log.suffix(3000))")
+        #expect(first.log.contains("monitor stops"), "the cause is logged")
+        _ = await second.terminate(timeout: .seconds(20))
+    }
+}
