@@ -49,13 +49,22 @@ public struct BackfillerHeartbeat: Service {
                 }
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: context.configuration.healthInterval) }
             }
+            // Stopping gracefully: a last heartbeat saying so (the monitor forgets the instance), before the
+            // producer (next in the group's shutdown order) flushes.
+            guard Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+            let last = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
+                                            value: heartbeat.json(summary: nil, now: WallClock.nanoseconds(), stopping: true))
+            if case .failure(let error) = await producer.send(contentsOf: [last]).first {
+                context.logger.warning("last heartbeat not delivered: \(error)")
+            }
         }
     }
 
     /// `{"v":1,"service":"backfiller","instance":"...","ts":...,"started_ts":...,"ledger":{...},"partitions":[...],"counters":{...}}`;
     /// `ledger` is null when the database could not be asked; `partitions` (`topic`, `partition`,
-    /// `consumed_offset`, `high_watermark`, `lag`) are the `<prefix>gaps` partitions this instance owns.
-    func json(summary: GapLedger.Summary?, now: Int64) -> [UInt8] {
+    /// `consumed_offset`, `high_watermark`, `lag`) are the `<prefix>gaps` partitions this instance owns;
+    /// `"stopping":true` only in the last heartbeat of an instance stopping gracefully.
+    func json(summary: GapLedger.Summary?, now: Int64, stopping: Bool = false) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
         w.key("v"); w.number(1)
@@ -89,6 +98,7 @@ public struct BackfillerHeartbeat: Service {
         w.key("counters"); w.beginObject()
         for (name, value) in counters() { w.key(name); w.number(value) }
         w.endObject()
+        if stopping { w.key("stopping"); w.bool(true) }
         w.endObject()
         return w.bytes
     }

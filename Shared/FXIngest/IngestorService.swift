@@ -64,7 +64,7 @@ public final class IngestorService: Service, Sendable {
             }
             logger.info("stopping: publishing open gaps and a last heartbeat, then draining")
             for connection in connections { connection.closeOpenGaps() }
-            queue.pushUrgent([heartbeat(connections, circuits, startedAt: startedAt)])
+            queue.pushUrgent([heartbeat(connections, circuits, startedAt: startedAt, stopping: true)])
             queue.finish()
         }
         logger.info("ingestor drained", metadata: counters.snapshot.reduce(into: Logger.Metadata()) { $0[$1.0] = .stringConvertible($1.1) })
@@ -117,11 +117,13 @@ public final class IngestorService: Service, Sendable {
         }
     }
 
-    private func heartbeat(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], startedAt: Int64) -> PublishItem {
-        let report = HealthReport(instance: instance, timestamp: clock.now(), startedAt: startedAt,
+    private func heartbeat(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], startedAt: Int64,
+                           stopping: Bool = false) -> PublishItem {
+        var report = HealthReport(instance: instance, timestamp: clock.now(), startedAt: startedAt,
                                   connections: connections.map(\.health), counters: counters.snapshot, queueDepth: queue.count,
                                   circuits: circuits.sorted { $0.key < $1.key }.map { ($0.key, $0.value.state.rawValue) },
                                   latency: [("receive_to_ack", receiveToAck.drain())])
+        report.stopping = stopping
         return PublishItem(message: KafkaProducerMessage(topic: topics.health, key: Array(report.key.utf8), value: report.jsonBytes()),
                            kind: .health)
     }

@@ -7,7 +7,8 @@ import FXMetrics
 /// `open_gaps`, `last_error`), `counters` (`frames`, `ticks`, `heartbeats`, `rejects`, `gaps`,
 /// `delivered`, `delivery_failures`, `dropped`, `provider_errors`, `gaps_lost`), `queue_depth`,
 /// `circuits` (`{provider: closed|open|half_open}`), `latency` (`receive_to_ack`: frame received -> Kafka
-/// acknowledged since the previous heartbeat, a ``LatencySample``).
+/// acknowledged since the previous heartbeat, a ``LatencySample``); `stopping` (`true`, only in the last
+/// heartbeat of an instance stopping gracefully: the monitor forgets it instead of reporting it missing).
 public struct HealthReport: Sendable {
     public var instance: String
     public var timestamp: Int64
@@ -17,6 +18,8 @@ public struct HealthReport: Sendable {
     public var queueDepth: Int
     public var circuits: [(String, String)]
     public var latency: [(String, LatencySample)]
+    /// The instance's last heartbeat, sent while stopping gracefully.
+    public var stopping = false
 
     public var key: String { "ingestor:\(instance)" }
 
@@ -54,6 +57,7 @@ public struct HealthReport: Sendable {
         writer.key("latency"); writer.beginObject()
         for (measure, sample) in latency { writer.key(measure); sample.write(to: &writer) }
         writer.endObject()
+        if stopping { writer.key("stopping"); writer.bool(true) }
         writer.endObject()
         return writer.bytes
     }
