@@ -146,7 +146,7 @@ let package = Package(
         ], path: "Benchmarks/FXBench"),
 
         // Tests.
-        .target(name: "FXTestSupport", dependencies: ["FXCore", "FXKafka", "FXPostgres",
+        .target(name: "FXTestSupport", dependencies: ["FXCore", "FXKafka", "FXPostgres", "CRdKafka",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -16,6 +16,7 @@ import FXMetrics
 /// | `candles_published` | `fx_aggregator_candles_published_total` |
 /// | `rows_deleted` | `fx_aggregator_rows_deleted_total` |
 /// | `quarantined` | `fx_aggregator_quarantined_total` (ticks the database refused, set aside to the rejects topic) |
+/// | `retention_skipped` | `fx_aggregator_retention_skipped_total` (messages Kafka retention deleted before they were read) |
 ///
 /// Also `fx_aggregator_flush_seconds` (a timer) and `fx_aggregator_last_flush_seconds` (a gauge: the last flush's duration).
 struct AggregatorMetrics: Sendable {
@@ -29,6 +30,7 @@ struct AggregatorMetrics: Sendable {
     let candlesPublished: EventCounter
     let rowsDeleted: EventCounter
     let quarantined: EventCounter
+    let retentionSkipped: EventCounter
     let flushDuration: CoreMetrics.Timer
     /// Local only (the heartbeat's `last_flush_ms`); Prometheus gets ``lastFlushSeconds`` (base unit).
     let lastFlushMicros: EventGauge
@@ -46,6 +48,7 @@ struct AggregatorMetrics: Sendable {
         candlesPublished = counter("candles_published")
         rowsDeleted = counter("rows_deleted")
         quarantined = counter("quarantined")
+        retentionSkipped = counter("retention_skipped")
         flushDuration = CoreMetrics.Timer(label: "fx_aggregator_flush_seconds", preferredDisplayUnit: .seconds, factory: factory)
         lastFlushMicros = EventGauge(label: "fx_aggregator_last_flush_microseconds", factory: NOOPMetricsHandler.instance)
         lastFlushSeconds = Gauge(label: "fx_aggregator_last_flush_seconds", factory: factory)
@@ -55,6 +58,7 @@ struct AggregatorMetrics: Sendable {
     var heartbeatCounters: [(String, Int64)] {
         [("ticks", ticks.value), ("rejects", rejects.value), ("late_ticks", lateTicks.value), ("flushes", flushes.value),
          ("flush_failures", flushFailures.value), ("rows_written", rowsWritten.value), ("fenced", fenced.value),
-         ("candles_published", candlesPublished.value), ("rows_deleted", rowsDeleted.value), ("quarantined", quarantined.value)]
+         ("candles_published", candlesPublished.value), ("rows_deleted", rowsDeleted.value), ("quarantined", quarantined.value),
+         ("retention_skipped", retentionSkipped.value)]
     }
 }

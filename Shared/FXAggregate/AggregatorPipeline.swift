@@ -21,7 +21,7 @@ struct AggregatorPipeline: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask { try await service.consume(consumer, compression: compression) }
+                    group.addTask { try await service.consume(consumer, compression: compression, connection: connection, producer: producer) }
                     group.addTask { await service.flushLoop(connection: connection, producer: producer, consumer: consumer) }
                     group.addTask { await service.closeLoop(connection: connection, producer: producer) }
                     group.addTask { await service.maintenanceLoop(connection: connection) }
@@ -65,10 +65,13 @@ struct TickStreamEnded: Error, CustomStringConvertible {
 extension AggregatorService {
     // MARK: Consuming
 
-    func consume(_ consumer: KafkaConsumer, compression: Bool) async throws {
+    func consume(_ consumer: KafkaConsumer, compression: Bool, connection: PostgresConnection, producer: KafkaProducer) async throws {
         let horizon = configuration.compressAfter.nanosecondsClamped
         do {
             for try await event in consumer.events {
+                if case .offsetsBelowLogStart(let skips) = event {
+                    await reportRetentionLoss(skips, connection: connection, producer: producer)
+                }
                 guard case .message(let message) = event else { continue }
                 var tick: TickRecord?
                 var reject: RejectRecord?

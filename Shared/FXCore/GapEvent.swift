@@ -2,8 +2,9 @@
 /// The backfiller repairs the window from the provider's REST history; the monitor counts it.
 ///
 /// JSON (contract v1; fields in this order), key `<source>:<symbol>`:
-/// `v`, `source`, `symbol`, `venue_symbol`, `from_ts`, `to_ts` (ns since the epoch, UTC; the window
-/// `[from_ts, to_ts]` may be missing data), `reason` (`disconnect` | `sequence` | `stale` | `delivery`),
+/// `v`, `source`, `symbol`, `venue_symbol` (empty when the emitter does not know it), `from_ts`, `to_ts`
+/// (ns since the epoch, UTC; the window `[from_ts, to_ts]` may be missing data), `reason` (`disconnect` |
+/// `sequence` | `stale` | `delivery` | `retention`),
 /// `detected_ts` (ns), `detail` (human-readable), `instance` (the ingestor instance that saw it).
 /// Reason `bootstrap` (an addition) marks where a symbol's stream started, not a loss.
 /// `venue_symbol` and `instance` are additions to the field list.
@@ -19,6 +20,9 @@ public struct GapEvent: Sendable, Equatable {
         case stale
         /// Data was received but could not be delivered to Kafka (or was dropped under overload).
         case delivery
+        /// Kafka retention deleted ticks before the aggregator read them: the window runs from the symbol's
+        /// newest stored candle to when the loss was found. `venue_symbol` is empty (not known there).
+        case retention
         /// Not a loss: the symbol's stream started (first data since the ingestor started) at `to_ts`
         /// (`from_ts` = `to_ts`). The backfiller loads history before it for a symbol that has none.
         case bootstrap
@@ -88,7 +92,7 @@ public struct GapEvent: Sendable, Equatable {
         do throws(ContractLimits.Violation) {
             try ContractLimits.checkSource(source)
             try ContractLimits.checkSymbol(symbol)
-            try ContractLimits.checkVenueSymbol(venueSymbol)
+            if !venueSymbol.isEmpty { try ContractLimits.checkVenueSymbol(venueSymbol) }
             try ContractLimits.checkEventTime(self.from, field: "from_ts")
             try ContractLimits.checkEventTime(self.to, field: "to_ts")
             try ContractLimits.checkEventTime(detectedAt, field: "detected_ts")

@@ -277,10 +277,13 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            var skipped: [KafkaLogStartSkip] = []
             if let handler = rebalanceHandler, !shouldStop {
                 switch BlockingBridge.wait({ try await handler.partitionsAssigned(partitions) }) {
                 case .success(let offsets):
-                    RDKafkaTopicPartitionList.setOffsets(pastEnd.checked(offsets, handle: handle, logger: logger), on: list)
+                    let checked = pastEnd.checked(offsets, handle: handle, logger: logger)
+                    RDKafkaTopicPartitionList.setOffsets(checked.offsets, on: list)
+                    skipped = checked.belowLogStart
                 case .failure(let failure):
                     logger.error("rebalance handler failed to choose offsets; stopping consumer: \(failure)")
                     handOver()
@@ -288,17 +291,24 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
                     closing.store(true, ordering: .releasing)
                     return
                 }
+            } else if !shouldStop {
+                // Committed offsets: librdkafka would fall back to auto.offset.reset below the log start
+                // without a word; the same check reports the skipped range.
+                let checked = pastEnd.checked(PastEndOffsets.committed(partitions, handle: handle), handle: handle, logger: logger)
+                RDKafkaTopicPartitionList.setOffsets(checked.offsets, on: list)
+                skipped = checked.belowLogStart
             }
             let result = cooperative ? takeError(rd_kafka_incremental_assign(handle, list)) : rd_kafka_assign(handle, list)
             if result != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.error("kafka assign failed: \(KafkaError(code: .rebalance, rdkafka: result))")
             }
             logger.info("kafka partitions assigned", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
+            let assignedEvents: [KafkaConsumerEvent] = [.partitionsAssigned(partitions)] + (skipped.isEmpty ? [] : [.offsetsBelowLogStart(skipped)])
             if takingBatch {
-                deferredEvents.append(.partitionsAssigned(partitions))
+                deferredEvents.append(contentsOf: assignedEvents)
                 assignedInBatch.formUnion(partitions)
             } else {
-                gathered.append(.partitionsAssigned(partitions))
+                gathered.append(contentsOf: assignedEvents)
                 handOver()
             }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:

@@ -22,6 +22,10 @@ public enum KafkaConsumerEvent: Sendable {
     /// These partitions were taken away; messages of them already delivered stay valid, but their
     /// offsets may now be committed by another member.
     case partitionsRevoked([KafkaTopicPartition])
+    /// Assigned partitions whose start offset (chosen by the rebalance handler, or the group's committed
+    /// one) was below the log start: retention deleted those messages unread. Delivered right after
+    /// their ``partitionsAssigned``; consumption resumes at the log start.
+    case offsetsBelowLogStart([KafkaLogStartSkip])
 }
 
 /// The caller's say in a rebalance. Both closures run while librdkafka waits for the answer.

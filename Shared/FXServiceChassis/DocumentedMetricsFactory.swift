@@ -85,6 +85,7 @@ public enum MetricHelp {
         "fx_aggregator_candles_published_total": "Candle messages published.",
         "fx_aggregator_rows_deleted_total": "Candle rows deleted by retention.",
         "fx_aggregator_quarantined_total": "Ticks the database refused for their data, set aside to the rejects topic.",
+        "fx_aggregator_retention_skipped_total": "Ticks Kafka retention deleted before the aggregator read them (reported as retention gaps).",
         "fx_aggregator_flush_seconds": "Duration of flush transactions.",
         "fx_aggregator_last_flush_seconds": "Duration of the last flush transaction.",
         "fx_backfill_gap_events_total": "Gap events consumed, by outcome.",

@@ -128,7 +128,7 @@ struct ConsumerGroupTests {
 
 /// Records a consumer's events for assertions from another task.
 final class RecordedEvents: Sendable {
-    private let state = Mutex<(assigned: Set<KafkaTopicPartition>, revoked: Int, messages: [String])>(([], 0, []))
+    private let state = Mutex<(assigned: Set<KafkaTopicPartition>, revoked: Int, messages: [String], belowLogStart: [KafkaLogStartSkip])>(([], 0, [], []))
 
     var assigned: [KafkaTopicPartition] { state.withLock { Array($0.assigned) } }
     var revokedCount: Int { state.withLock { $0.revoked } }
@@ -143,6 +143,7 @@ final class RecordedEvents: Sendable {
                     state.revoked += partitions.count
                     state.assigned.subtract(partitions)
                 case .message(let message): state.messages.append(message.valueString)
+                case .offsetsBelowLogStart(let skips): state.belowLogStart += skips
                 }
             }
         }
@@ -164,5 +165,42 @@ extension ConsumerGroupTests {
         }
         await consumer.close()
         #expect(offsets == Array(0..<300))
+    }
+}
+
+@Suite("Kafka consumer: offsets below the log start")
+struct LogStartTests {
+    @Test("a stored offset below the log start (retention deleted unread messages) is reported with the skipped range, and consumption resumes at the log start")
+    func belowLogStart() async throws {
+        let mock = try KafkaMockCluster()
+        let topic = TestEnvironment.uniqueName("retention")
+        try mock.createTopic(topic, partitions: 1)
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(brokers: mock.brokers, ["linger.ms": "0"]),
+                                                              logger: TestEnvironment.logger("producer")))
+        let big = [UInt8](repeating: 0x61, count: 900_000)
+        for _ in 0..<8 {   // one message set each; 7.2 MB: the oldest are dropped
+            _ = try await producer.send(contentsOf: [KafkaProducerMessage(topic: topic, partition: 0, key: Array("k".utf8), value: big)])[0].get()
+        }
+        await producer.shutdown()
+        let handler = KafkaRebalanceHandler(partitionsAssigned: { partitions in Dictionary(uniqueKeysWithValues: partitions.map { ($0, 0) }) })
+        let consumer = KafkaTestKit.started(try KafkaConsumer(configuration: KafkaTestKit.configuration(brokers: mock.brokers, KafkaTestKit.groupProperties),
+                                                              groupID: TestEnvironment.uniqueName("group"), topics: [topic], rebalanceHandler: handler,
+                                                              logger: TestEnvironment.logger("consumer")))
+        var skips: [KafkaLogStartSkip] = []
+        var offsets: [Int64] = []
+        for try await event in consumer.events {
+            switch event {
+            case .offsetsBelowLogStart(let reported): skips += reported
+            case .message(let message): offsets.append(message.offset)
+            default: break
+            }
+            if offsets.last == 7 { break }
+        }
+        await consumer.close()
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let start = try #require(offsets.first)
+        #expect(start > 0, "the mock log dropped its oldest messages")
+        #expect(skips == [KafkaLogStartSkip(partition: partition, from: 0, to: start)])
+        #expect(offsets == Array(start...7))
     }
 }
