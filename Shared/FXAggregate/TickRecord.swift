@@ -140,13 +140,14 @@ public struct TickRecord: Sendable, Equatable {
         case .trade:
             writer.key("price"); writer.string(price?.text)
             writer.key("size"); writer.string(size?.text)
-            writer.key("trade_id"); writer.string(tradeID)
         case .quote:
             writer.key("bid"); writer.string(bid?.text)
             writer.key("ask"); writer.string(ask?.text)
             writer.key("bid_size"); writer.string(bidSize?.text)
             writer.key("ask_size"); writer.string(askSize?.text)
         }
+        // Read for either kind (it orders a quote too), so written for either.
+        writer.key("trade_id"); writer.string(tradeID)
         writer.endObject()
         return writer.bytes
     }

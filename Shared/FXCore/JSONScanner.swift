@@ -102,17 +102,19 @@ public struct JSONScanner: Sendable {
         let negative = bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         guard index < token.range.upperBound else { return nil }
+        // Accumulated negatively: Int64.min's magnitude has no positive Int64.
         var value: Int64 = 0
         while index < token.range.upperBound {
             let byte = bytes[index]
             guard byte >= 0x30, byte <= 0x39 else { return nil }
             let (times, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times.addingReportingOverflow(Int64(byte - 0x30))
+            let (sum, o2) = times.subtractingReportingOverflow(Int64(byte - 0x30))
             guard !o1, !o2 else { return nil }
             value = sum
             index += 1
         }
-        return negative ? -value : value
+        if negative { return value }
+        return value == .min ? nil : -value
     }
 
     /// The raw text of a number or unescaped string token (e.g. an id).

@@ -77,7 +77,16 @@ final class PGConnectionHandle {
 
     // MARK: Statements
 
+    /// Text parameters travel as C strings, which end at the first NUL: such a value would be cut short
+    /// without a word. Refused as PostgreSQL refuses NUL in text (SQLSTATE 22021, a data error).
+    static func refuseNUL(_ parameters: [String?], sql: String) throws {
+        guard let index = parameters.firstIndex(where: { $0?.utf8.contains(0) == true }) else { return }
+        throw PostgresError(code: .server, message: "parameter $\(index + 1) contains a NUL byte, which text cannot hold",
+                            sqlState: SQLState("22021"), context: ["statement": summary(sql)])
+    }
+
     func execute(_ sql: String, _ parameters: [String?]) throws -> PostgresRows {
+        try Self.refuseNUL(parameters, sql: sql)
         try ensureConnected()
         let result = withParameters(parameters) { values, count in
             PQexecParams(connection, sql, count, nil, values, nil, nil, 0)
@@ -109,6 +118,7 @@ final class PGConnectionHandle {
         guard let sql = preparedStatements[name] else {
             throw PostgresError(code: .server, message: "no prepared statement named '\(name)'")
         }
+        try Self.refuseNUL(parameters, sql: sql)
         if !preparedOnServer.contains(name) { try prepareOnServer(name: name, sql: sql) }
         let result = withParameters(parameters) { values, count in
             PQexecPrepared(connection, name, count, values, nil, nil, 0)
