@@ -5,9 +5,9 @@ import FXTestSupport
 import Testing
 
 /// The monitor executable over the life of the instances it watches: a cleanly stopped ingestor leaves
-/// no alert. (The consumer's events ending is specified in-process, ``MonitorIntakeTests``: the local
+/// no alert; every heartbeat writer says `stopping` last. (The consumer's events ending is specified in-process, ``MonitorIntakeTests``: the local
 /// broker has no fatal consumer error to provoke.)
-@Suite("Monitor: a cleanly stopped instance", .serialized)
+@Suite("Monitor: cleanly stopped instances", .serialized)
 struct MonitorLifecycleTests {
     /// Ready, and ready because its consumer owns partitions (it reads from the newest messages).
     static func ownsPartitions(_ monitor: ServiceProcess) async -> Bool {
@@ -42,5 +42,29 @@ struct MonitorLifecycleTests {
         #expect(!ids.contains { $0.hasPrefix("instance_missing") }, "no liveness alert for a clean stop: \(ids)")
         #expect(!monitor.log.contains("instance missing: no heartbeat"))
         #expect(await monitor.terminate(timeout: .seconds(20)) == 0)
+    }
+
+    @Test("an aggregator and a backfiller stopped with SIGTERM publish a last heartbeat with \"stopping\": true, and exit 0")
+    func stoppingHeartbeats() async throws {
+        let topics = try await KafkaTestKit.pipelineTopics("monbeat")
+        let database = try await PostgresTestKit.freshDatabase("monbeat")
+        let environment = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
+        let recorder = try TopicRecorder(topics: [topics.health])
+        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
+                                                                      "--bootstrap-days", "0"], environment: environment)
+        func beats(_ service: String) -> [JSONValue] {
+            recorder.messages(topics.health).compactMap { try? JSONParser().parse($0.value) }.filter { $0["service"]?.stringValue == service }
+        }
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(45)) { !beats("aggregator").isEmpty && !beats("backfiller").isEmpty },
+                "heartbeats; aggregator log:\n\(aggregator.log.suffix(1500))\nbackfiller log:\n\(backfiller.log.suffix(1500))")
+        #expect(await aggregator.terminate(timeout: .seconds(30)) == 0)
+        #expect(await backfiller.terminate(timeout: .seconds(30)) == 0)
+        let stopped = try await TestEnvironment.eventually(timeout: .seconds(15)) {
+            beats("aggregator").last?["stopping"]?.boolValue == true && beats("backfiller").last?["stopping"]?.boolValue == true
+        }
+        #expect(stopped, "last heartbeats: \(beats("aggregator").last.map { "\($0)" } ?? "none") / \(beats("backfiller").last.map { "\($0)" } ?? "none")")
+        #expect(beats("aggregator").dropLast().allSatisfy { $0["stopping"] == nil }, "only the last one says so")
+        await recorder.stop()
     }
 }
