@@ -51,8 +51,9 @@ public enum Timestamps {
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return nil }
-        return product + Int64(fractionNanos)
+        let (nanoseconds, overflowFraction) = product.addingReportingOverflow(Int64(fractionNanos))
+        guard !overflow, !overflowFraction else { return nil }   // e.g. 2262-04-11T23:47:16.9Z
+        return nanoseconds
     }
 
     /// Milliseconds since the epoch (as Finnhub sends) to nanoseconds; nil on overflow or negative input.

@@ -42,4 +42,12 @@ struct TimestampFormattingTests {
         #expect(Timestamps.nanoseconds(rfc3339: text) == nanoseconds)
         #expect(Timestamps.rfc3339(nanoseconds: nanoseconds + 999, fractionDigits: 6) == text)
     }
+
+    @Test("the edge of Int64 nanoseconds: the last representable instant converts, a fraction past it is refused, not a trap")
+    func int64Edge() {
+        #expect(Timestamps.nanoseconds(rfc3339: "2262-04-11T23:47:16.854775807Z") == .max)
+        #expect(Timestamps.nanoseconds(rfc3339: "2262-04-11T23:47:16.9Z") == nil)
+        #expect(Timestamps.nanoseconds(rfc3339: "9999-12-31T23:59:59.999999999Z") == nil)
+        #expect(Timestamps.nanoseconds(rfc3339: "0000-01-01T00:00:00Z") == nil)
+    }
 }

@@ -7,7 +7,8 @@ import FuzzSupport
 // is the two ContractLimits calls below, and its Swift-side arithmetic (the adjacency widening, the
 // bootstrap minute and lookback window) is repeated with the ledger's constants.
 //
-// Invariants for an accepted event: from <= to; names and texts within the contract; times within the
+// Invariants for an accepted event: from <= to; names and texts within the contract (`venue_symbol` may be
+// empty: unknown to the emitter, e.g. a retention gap); times within the
 // consumers' window; `jsonBytes()` reads back equal; the ledger's arithmetic stays inside Int64 and
 // keeps from <= to.
 
@@ -20,7 +21,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard let event = try? GapEvent(json: bytes) else { return 0 }
     require(event.from <= event.to, "from \(event.from) > to \(event.to)")
     require(ContractLimits.isValidSource(event.source) && ContractLimits.isValidSymbol(event.symbol)
-            && ContractLimits.isValidVenueSymbol(event.venueSymbol), "names \(event)")
+            && (event.venueSymbol.isEmpty || ContractLimits.isValidVenueSymbol(event.venueSymbol)), "names \(event)")
     require(event.detail.utf8.count <= GapEvent.maxDetailBytes && event.instance.utf8.count <= ContractLimits.maxInstanceBytes, "texts \(event)")
     // GapLedger.check: what the ledger refuses, the decoder must already have refused.
     do throws(ContractLimits.Violation) {

@@ -16,10 +16,7 @@ private func value(_ token: JSONScanner.Token, _ scanner: JSONScanner) throws(JS
         let literal = String(decoding: scanner.bytes[token.range], as: UTF8.self)
         require(scanner.text(token) == literal, "text(number) \(String(describing: scanner.text(token))) != \(literal)")
         let parsed = JSONValue.number(literal)
-        // Known divergence (reported, see Tests/FXCoreTests/FuzzRegressionTests.swift): the scanner's
-        // int64 refuses Int64.min, which `Int64(String)` reads. Skipped so fuzzing goes on past it.
-        let knownInt64Divergence = literal == "-9223372036854775808"
-        require(knownInt64Divergence || scanner.int64(token) == parsed.int64Value,
+        require(scanner.int64(token) == parsed.int64Value,
                 "int64 differs for \(literal): scanner \(String(describing: scanner.int64(token))) parser \(String(describing: parsed.int64Value))")
         require(scanner.decimal(token) == parsed.decimal, "decimal differs for number \(literal)")
         return parsed

@@ -53,11 +53,6 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-/// FUZZ_SKIP_KNOWN=1: step past the crash found in PipelineBook.heartbeat (a counter named `reconnects|`
-/// traps: `name.split(separator: "|")[1]`; Tests/FXMonitorTests/FuzzRegressionTests.swift) to look
-/// for others. Off by default: the target must keep failing until it is fixed.
-private let skipKnown = getenv("FUZZ_SKIP_KNOWN").map { String(cString: $0) == "1" } ?? false
-
 /// MonitorService.apply without metrics, logs and the latency book.
 private func apply(topic: String, value: [UInt8], now: Int64, board: inout StreamBoard, pipeline: inout PipelineBook) {
     guard let message = try? JSONParser().parse(value) else { return }
@@ -75,8 +70,6 @@ private func apply(topic: String, value: [UInt8], now: Int64, board: inout Strea
         if board.gap(gap, now: now) != nil { return }
         if gap.reason != .bootstrap { _ = pipeline.count(.gaps, source: gap.source, now: now) }
     case "fx.health":
-        if skipKnown, case .object(let counters)? = message["counters"],
-           counters.keys.contains(where: { $0.hasPrefix("reconnects|") && $0.split(separator: "|").count < 2 }) { return }
         if board.heartbeat(message, now: now) != nil { return }
         _ = pipeline.heartbeat(message, now: now)
     case "fx.rejects":
