@@ -1,3 +1,4 @@
+import FXCore
 import FXServiceChassis
 import FXTestSupport
 import Synchronization
@@ -7,34 +8,38 @@ import Testing
 /// after the watch's timeout, and the same check's answer still counts when it finally comes.
 @Suite("Dependency watch: checks have deadlines")
 struct DependencyWatchTests {
-    final class SlowCheck: DependencyCheck {
-        let name = "slow"
-        let delay: Duration
+    /// Answers only when the test opens its gate.
+    final class HangingCheck: DependencyCheck {
+        let name = "hanging"
+        let gate = AsyncLatch<Void>()
         let started = Atomic<Int>(0)
-        init(delay: Duration) { self.delay = delay }
         func check() async -> DependencyStatus {
             started.add(1, ordering: .relaxed)
-            try? await Task.sleep(for: delay)
+            _ = try? await gate.wait()
             return DependencyStatus(ready: true, detail: "answered")
         }
         func close() async {}
     }
 
-    @Test("a check slower than the timeout reports 'no answer' at once, is not started twice, and its answer counts when it comes")
-    func slowCheck() async throws {
+    @Test("a hanging check reports 'no answer' after the timeout, is not started again while it hangs, and its answer counts when it comes")
+    func hangingCheck() async throws {
         let readiness = Readiness()
-        let check = SlowCheck(delay: .seconds(2))
-        let watch = DependencyWatch(checks: [check], readiness: readiness, interval: .milliseconds(100), timeout: .milliseconds(300),
+        let check = HangingCheck()
+        let watch = DependencyWatch(checks: [check], readiness: readiness, interval: .milliseconds(50), timeout: .milliseconds(200),
                                     logger: TestEnvironment.logger("watch"))
         try await withServices([watch]) {
-            let timedOut = try await TestEnvironment.eventually(timeout: .seconds(1)) {
-                readiness.snapshot["slow"]?.detail.hasPrefix("no answer within") == true
+            let timedOut = try await TestEnvironment.eventually(timeout: .seconds(20)) {
+                readiness.snapshot["hanging"]?.detail.hasPrefix("no answer within") == true
             }
             #expect(timedOut)
             #expect(!readiness.isReady)
-            let answered = try await TestEnvironment.eventually(timeout: .seconds(5)) { readiness.isReady }
+            // Several ticks pass while it hangs: the same check is waited for, never a second one started.
+            try await Task.sleep(for: .seconds(1))   // ~20 ticks of 50 ms
+            #expect(check.started.load(ordering: .relaxed) == 1)
+            _ = check.gate.open(())
+            let answered = try await TestEnvironment.eventually(timeout: .seconds(20)) { readiness.isReady }
             #expect(answered)
-            #expect(check.started.load(ordering: .relaxed) <= 2, "the hanging check was waited for again, not restarted on every tick")
+            #expect(readiness.snapshot["hanging"]?.detail == "answered")
         }
     }
 }
