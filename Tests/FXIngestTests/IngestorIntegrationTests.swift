@@ -220,6 +220,26 @@ struct IngestorIntegrationTests {
         }
     }
 
+    @Test("values outside the contract (far-future and ancient times, Int64 sequences, a NUL trade id, a 17,000-digit price, an unsubscribed product) are rejects with their reason; the feed keeps streaming")
+    func contractLimits() async throws {
+        try await IngestHarness.run(feeds: { [coinbase($0, ["BTC-USD"])] }) { h in
+            try await h.waitForTicks("first ticks") { !$0.isEmpty }
+            let kinds = ["far_future", "ancient", "huge_sequence", "nul_trade_id", "huge_price", "unsubscribed"]
+            for kind in kinds {
+                #expect(try h.market.sendMalformed("coinbase", kind: kind, size: 0, now: WallClock.nanoseconds()) == 1)
+            }
+            let expected = ["invalid_timestamp", "invalid_timestamp", "invalid_sequence", "invalid_trade_id", "invalid_decimal", "unsubscribed_symbol"]
+            let rejects = try await h.recorder.waitFor(h.topics.rejects, "six contract rejects") { $0.count >= kinds.count }
+            #expect(rejects.compactMap { try? JSONParser().parse($0.value)["reason"]?.stringValue }.sorted() == expected.sorted())
+            let before = try h.ticks().count
+            _ = try await h.waitForTicks("ticks after the hostile frames") { $0.count > before }
+            #expect(try h.ticks().allSatisfy { tick in
+                let ts = tick["ts"]?.int64Value ?? 0
+                return ContractLimits.isPlausibleEventTime(ts) && tick["venue_symbol"]?.stringValue == "BTC-USD"
+            }, "nothing absurd published")
+        }
+    }
+
     @Test("ticks Kafka does not acknowledge become delivery gaps covering their event times, published once Kafka is back")
     func deliveryGap() async throws {
         let broker = try PrivateBroker()
