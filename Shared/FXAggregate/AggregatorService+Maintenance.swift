@@ -16,7 +16,7 @@ extension AggregatorService {
                 let newest = state.withLock { state in state.owned.compactMap { state.partitions[$0]?.maxTs }.min() }
                 var deleted = 0
                 if let newest, !configuration.storeTicks {
-                    let horizon = newest - configuration.dedupWindow.nanosecondsClamped
+                    let horizon = newest.subtractingClamped(configuration.dedupWindow.nanosecondsClamped)
                     repeat {
                         deleted = try await connection.query("""
                             DELETE FROM ticks WHERE (tableoid, ctid) IN
