@@ -27,8 +27,15 @@ public enum TestEnvironment {
 
     /// A TCP port free on loopback right now.
     public static func freePort() throws -> Int {
+        let (fd, port) = try loopbackSocket(listening: false)
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to an ephemeral loopback port (listening when asked), and that port. The caller
+    /// closes it.
+    static func loopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -36,12 +43,15 @@ public enum TestEnvironment {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
+                guard bind(fd, pointer, length) == 0, !listening || listen(fd, 64) == 0 else { return -1 }
                 return getsockname(fd, pointer, &length)
             }
         }
-        guard bound == 0 else { throw TestSupportError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard bound == 0 else {
+            close(fd)
+            throw TestSupportError("cannot bind a loopback port")
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     /// Polls `condition` until it holds or `timeout` passes.
