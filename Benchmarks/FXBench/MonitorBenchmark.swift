@@ -12,13 +12,21 @@ import Logging
 /// every stream (states, alert rules, per-stream gauges) and the process's RSS with all streams known;
 /// then each kind of event on its own (ticks, heartbeats of all three services with latency samples and
 /// partitions, gap events, candles, rejects), each against parsing the same messages alone.
+///
+/// `--flood`: instead, the monitor's bounds under a flood of distinct keys: for each of `--flood-keys`
+/// (default 200, 20,000, 200,000) a fresh monitor takes that many distinct sources (a tick each),
+/// instances (a heartbeat each) and reject sources; reported: the keys it kept, the process RSS after each
+/// step, and one evaluation's median time over `--rounds` as a ratio to the first (the baseline), same run.
 struct MonitorBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "monitor")
     @OptionGroup var options: BenchOptions
     @Option(help: "Streams (source + symbol).") var streams: Int = 10_000
     @Option(help: "Messages per round.") var messages: Int = 300_000
+    @Flag(help: "Measure the state bounds under a flood of distinct keys instead.") var flood = false
+    @Option(help: "Key counts for --flood (the first is the baseline).") var floodKeys: [Int] = [200, 20_000, 200_000]
 
     func run() async throws {
+        if flood { return try await runFlood() }
         var logger = Logger(label: "fxbench")
         logger.logLevel = .critical
         let rssBefore = Self.rssMiB()
@@ -108,6 +116,42 @@ struct MonitorBenchmark: AsyncParsableCommand {
         }
         return [("ticks", topics.ticks, ticks), ("heartbeats", topics.health, health), ("gap events", topics.gaps, gaps),
                 ("candles", topics.candles, candles), ("rejects", topics.rejects, rejects)]
+    }
+
+    func runFlood() async throws {
+        var logger = Logger(label: "fxbench")
+        logger.logLevel = .critical
+        let topics = TopicNames(prefix: "bench.")
+        let now = WallClock.nanoseconds()
+        var baseline: (rss: Double, evaluation: Double)?   // the first key count's
+        for keys in floodKeys {
+            let rssBefore = Self.rssMiB()
+            let service = MonitorService(configuration: MonitorConfiguration(), rules: AlertRule.defaults,
+                                         kafka: KafkaConfiguration(bootstrapServers: options.brokers), topics: topics, instance: "bench",
+                                         metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+            let applyStart = ContinuousClock.now
+            for index in 0..<keys {
+                service.apply(topic: topics.ticks, value: Array(#"{"v":1,"kind":"trade","source":"src-\#(index)","symbol":"S\#(index % 100)/USD","venue_symbol":"S\#(index % 100)-USD","ts":\#(now),"recv_ts":\#(now + 1_500_000),"seq":\#(index),"price":"100.25","size":"0.5","side":"buy","trade_id":"\#(index)"}"#.utf8), now: now)
+                service.apply(topic: topics.health, value: Array(#"{"v":1,"service":"ingestor","instance":"pod-\#(index)","ts":\#(now),"connections":[{"id":"c-0","source":"coinbase","state":"streaming","symbols":1,"last_message_ts":\#(now),"reconnects":0,"stale_symbols":0}],"counters":{"provider_errors":0}}"#.utf8), now: now)
+                service.apply(topic: topics.rejects, value: Array(#"{"v":1,"source":"src-\#(index)","stage":"ingest","reason":"malformed_json"}"#.utf8), now: now)
+            }
+            let apply = seconds(ContinuousClock.now - applyStart)
+            var evaluations: [Double] = []
+            for round in 0..<max(1, options.rounds) {
+                let start = ContinuousClock.now
+                service.evaluate(now: now + Int64(round + 1) * 1_000_000_000)
+                evaluations.append(seconds(ContinuousClock.now - start))
+            }
+            let evaluation = evaluations.sorted()[evaluations.count / 2]
+            let rssAfter = Self.rssMiB()
+            let rss = max(0, rssAfter - rssBefore)
+            let sizes = service.stateSizes
+            let base = baseline ?? (rss, evaluation)
+            baseline = base
+            print(String(format: "monitor flood: %d distinct sources + %d instances + %d reject sources -> kept %d streams, %d instances, %d rate meters, %d latency series, %d metric series; intake %.2f s; process RSS %.1f MiB after (+%.1f MiB in this step; runs in order, freed memory is reused); one evaluation median %.2f ms (x%.2f of the baseline's)",
+                         keys, keys, keys, sizes.streams, sizes.instances, sizes.meters, sizes.latencySeries, sizes.metricSeries, apply,
+                         rssAfter, rss, evaluation * 1000, evaluation / base.evaluation))
+        }
     }
 
     static func rssMiB() -> Double {
