@@ -179,9 +179,13 @@ public struct StreamBoard: Sendable {
         for key in forgottenStreams { streams[key] = nil }
         let feeds = Feeds(board: self)
         var transitions: [StreamTransition] = []
+        var thresholds: [String: Int64] = [:]   // one provider lookup per source, not per stream
         for key in streams.keys.sorted() {
             guard var stream = streams[key] else { continue }
-            let (state, reason) = derive(stream, feeds: feeds, now: now, wall: wall)
+            let source = stream.status.source
+            let threshold = thresholds[source] ?? settings.threshold(source)
+            thresholds[source] = threshold
+            let (state, reason) = derive(stream, feeds: feeds, threshold: threshold, now: now, wall: wall)
             if state != stream.status.state || stream.status.since == 0 {
                 transitions.append(StreamTransition(source: stream.status.source, symbol: stream.status.symbol,
                                                     from: stream.status.since == 0 ? nil : stream.status.state,
@@ -214,9 +218,8 @@ public struct StreamBoard: Sendable {
         }
     }
 
-    private func derive(_ stream: Stream, feeds: Feeds, now: Int64, wall: Int64) -> (StreamState, String) {
+    private func derive(_ stream: Stream, feeds: Feeds, threshold: Int64, now: Int64, wall: Int64) -> (StreamState, String) {
         let source = stream.status.source
-        let threshold = settings.threshold(source)
         let reports = feeds.bySource[source] ?? []
         guard feeds.anyIngestor else { return (.down, "no ingestor heartbeat for \(Self.seconds(settings.instanceMissingAfter.nanosecondsClamped))") }
         guard reports.contains(where: { ["streaming", "subscribing", "stale"].contains($0.state) }) else {
