@@ -11,22 +11,25 @@ import Hummingbird
 /// - `GET /api/candles?source=&symbol=&timeframe=`: the latest candles of a stream (see ``candles(_:service:)``)
 /// - `GET /`: the status page (``StatusPage``)
 /// - `GET /api/alerts`: `{"ts":..., "firing":[<alert event>...], "recent":[<alert event>...]}` (the `<prefix>alerts` JSON)
+///
+/// `ts`, `since`, `last_seen_ts`, `last_received_ts` and `reported_ts` are read on the monitor's clock
+/// (``MonitorClock``: wall time at start, advanced monotonically), so their differences are true durations.
 public enum MonitorAPI {
     public static func routes(_ service: MonitorService) -> @Sendable (Router<BasicRequestContext>) -> Void {
         { router in
-            router.get("/api/streams") { _, _ -> Response in json(streams(service.board.withLock { $0.snapshot }, now: WallClock.nanoseconds())) }
+            router.get("/api/streams") { _, _ -> Response in json(streams(service.board.withLock { $0.snapshot }, now: service.clock.now())) }
             router.get("/api/instances") { _, _ -> Response in
-                json(instances(service.board.withLock { $0.instanceSnapshot }, now: WallClock.nanoseconds()))
+                json(instances(service.board.withLock { $0.instanceSnapshot }, now: service.clock.now()))
             }
-            router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: WallClock.nanoseconds())) }
-            router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.pipeline.withLock { $0 }, now: WallClock.nanoseconds())) }
+            router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: service.clock.now())) }
+            router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.pipeline.withLock { $0 }, now: service.clock.now())) }
             router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
             router.get("/") { _, _ -> Response in
                 Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                          body: .init(byteBuffer: ByteBuffer(string: StatusPage.html)))
             }
             router.get("/api/alerts") { _, _ -> Response in
-                json(alerts(firing: service.engine.withLock { $0.firing }, recent: service.recentAlerts.withLock { $0 }, now: WallClock.nanoseconds()))
+                json(alerts(firing: service.engine.withLock { $0.firing }, recent: service.recentAlerts.withLock { $0 }, now: service.clock.now()))
             }
         }
     }
