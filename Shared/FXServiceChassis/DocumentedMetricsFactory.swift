@@ -99,6 +99,8 @@ public enum MetricHelp {
         "fx_backfill_rate_wait_seconds_total": "Time waited for rate-limit tokens and out of Retry-After blocks.",
         "fx_backfill_rate_limited_total": "HTTP 429 answers seen (the shared bucket backs off).",
         "fx_monitor_events_total": "Messages read from the watched topics.",
+        "fx_monitor_ignored_total": "Messages or parts of them the monitor ignored (outside the topic contracts or its bounds), by reason.",
+        "fx_monitor_alerts_dropped_total": "Alert events dropped because a destination's queue was full.",
         "fx_monitor_transitions_total": "Stream state changes.",
         "fx_monitor_streams": "Streams per state.",
         "fx_monitor_stream_state": "A stream's state: 0 live, 1 quiet, 2 stale, 3 down.",
