@@ -28,6 +28,10 @@ struct NormalizeBenchmark: AsyncParsableCommand {
         let decoder = JSONDecoder()
         var coinbaseReport = RatioReport(name: "normalize Coinbase match vs JSONDecoder", unit: "msg/s")
         var finnhubReport = RatioReport(name: "normalize Finnhub trade vs JSONDecoder", unit: "msg/s")
+        // What the ingestor does per frame since the contract limits: normalize, then check each event.
+        var checkedReport = RatioReport(name: "normalize + contract check vs normalize (Coinbase match)", unit: "msg/s")
+        let now: Int64 = 1_800_000_000_000_000_000
+        let subscribed: Set<String> = ["BTC-USD"]
         for _ in 0..<options.rounds {
             let baseC = try time { for _ in 0..<messages { _ = try decoder.decode(CoinbaseMatch.self, from: Data(Self.coinbaseMatch)) } }
             let ours = try time {
@@ -36,6 +40,13 @@ struct NormalizeBenchmark: AsyncParsableCommand {
                 }
             }
             coinbaseReport.add(baseline: Double(messages) / baseC, bridge: Double(messages) / ours)
+            let checked = try time {
+                for _ in 0..<messages {
+                    guard case .tick = coinbase.normalize(Self.coinbaseMatch, receivedAt: 0).first?
+                        .checkedAgainstContract(now: now, isSubscribed: { subscribed.contains($0) }) else { throw ValidationError("not a tick") }
+                }
+            }
+            checkedReport.add(baseline: Double(messages) / ours, bridge: Double(messages) / checked)
             let baseF = try time { for _ in 0..<messages { _ = try decoder.decode(FinnhubTrade.self, from: Data(Self.finnhubTrade)) } }
             let oursF = try time {
                 for _ in 0..<messages {
@@ -46,6 +57,7 @@ struct NormalizeBenchmark: AsyncParsableCommand {
         }
         coinbaseReport.printSummary(goal: 5)
         finnhubReport.printSummary(goal: 5)
+        checkedReport.printSummary(goal: nil)
     }
 
     private func time(_ body: () throws -> Void) rethrows -> Double {

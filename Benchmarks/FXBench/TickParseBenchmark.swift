@@ -5,7 +5,8 @@ import FXCore
 /// The aggregator's consume path per message: `TickRecord(json:)` (validate, materialize the contract's
 /// fields, compute identity and order key) vs the baseline of only scanning the same messages with
 /// ``JSONScanner`` (every byte validated, nothing materialized). Also reported: a `JSONParser` tree of
-/// each message alone, the first step of the aggregator's earlier parser (so a lower bound of its cost).
+/// each message alone, the first step of the aggregator's earlier parser (so a lower bound of its cost),
+/// and the contract-limit checks alone over the parsed records (their share of `TickRecord(json:)`).
 struct TickParseBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tick-parse")
     @Option(help: "Rounds.") var rounds: Int = 5
@@ -23,6 +24,8 @@ struct TickParseBenchmark: ParsableCommand {
         }
         var report = RatioReport(name: "TickRecord(json:) (\(quotes ? "quotes" : "trades")) vs JSONScanner scan only", unit: "msg/s")
         var trees: [Double] = []
+        var checkShares: [Double] = []
+        let parsed = try payloads.map { try TickRecord(json: $0) }
         for _ in 0..<rounds {
             var members = 0
             var start = ContinuousClock.now
@@ -40,10 +43,26 @@ struct TickParseBenchmark: ParsableCommand {
                 if case .object(let object) = try JSONParser(maxDepth: 4, maxBytes: 64 * 1024).parse(payload) { values += object.count }
             }
             trees.append(Double(messages) / seconds(ContinuousClock.now - start))
+            start = ContinuousClock.now
+            for record in parsed { try Self.checkLimits(record) }
+            checkShares.append(seconds(ContinuousClock.now - start) / records)
             precondition(members == values && keys > 0)
             report.add(baseline: Double(messages) / scan, bridge: Double(messages) / records)
         }
         report.printSummary(goal: nil)
         print(String(format: "JSONParser tree alone: median %.0f msg/s", trees.sorted()[trees.count / 2]))
+        print(String(format: "contract-limit checks alone: median %.1f%% of TickRecord(json:)'s time", 100 * checkShares.sorted()[checkShares.count / 2]))
+    }
+
+    /// The checks `TickRecord(json:)` makes against ``ContractLimits`` (names, time, sequence, trade id, decimals).
+    static func checkLimits(_ record: TickRecord) throws(ContractLimits.Violation) {
+        try ContractLimits.checkSource(record.source)
+        try ContractLimits.checkSymbol(record.symbol)
+        try ContractLimits.checkEventTime(record.ts)
+        try ContractLimits.checkSequence(record.seq)
+        try ContractLimits.checkTradeID(record.tradeID)
+        for value in [record.price, record.size, record.bid, record.ask, record.bidSize, record.askSize] {
+            if let value { try ContractLimits.checkDecimal(value, field: "price") }
+        }
     }
 }

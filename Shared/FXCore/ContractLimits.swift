@@ -98,24 +98,24 @@ public enum ContractLimits {
 
     // MARK: Names
 
-    public static func isValidSource(_ text: some StringProtocol) -> Bool {
+    public static func isValidSource(_ text: String) -> Bool {
         bounded(text, max: maxSourceBytes) { byte in
             (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
 
-    public static func isValidSymbol(_ text: some StringProtocol) -> Bool {
+    public static func isValidSymbol(_ text: String) -> Bool {
         bounded(text, max: maxSymbolBytes) { byte in
             (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "/")
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
 
-    public static func isValidVenueSymbol(_ text: some StringProtocol) -> Bool {
+    public static func isValidVenueSymbol(_ text: String) -> Bool {
         bounded(text, max: maxVenueSymbolBytes, allows: isPrintable)
     }
 
-    public static func isValidTradeID(_ text: some StringProtocol) -> Bool {
+    public static func isValidTradeID(_ text: String) -> Bool {
         bounded(text, max: maxTradeIDBytes, allows: isPrintable)
     }
 
@@ -162,7 +162,9 @@ public enum ContractLimits {
 
     private static func isPrintable(_ byte: UInt8) -> Bool { byte >= 0x21 && byte <= 0x7E }
 
-    private static func bounded(_ text: some StringProtocol, max: Int, allows: (UInt8) -> Bool) -> Bool {
+    // Concrete `String` (not `some StringProtocol`): these run per tick from other modules, where a generic
+    // call is not specialized.
+    private static func bounded(_ text: String, max: Int, allows: (UInt8) -> Bool) -> Bool {
         var count = 0
         for byte in text.utf8 {
             count += 1

@@ -61,9 +61,10 @@ extension NormalizedEvent {
                     try ContractLimits.checkDecimal(price, field: "price")
                     try ContractLimits.checkDecimal(size, field: "size")
                 case .quote(let bid, let ask, let bidSize, let askSize):
-                    for (name, value) in [("bid", bid), ("ask", ask), ("bid_size", bidSize), ("ask_size", askSize)] {
-                        if let value { try ContractLimits.checkDecimal(value, field: name) }
-                    }
+                    if let bid { try ContractLimits.checkDecimal(bid, field: "bid") }
+                    if let ask { try ContractLimits.checkDecimal(ask, field: "ask") }
+                    if let bidSize { try ContractLimits.checkDecimal(bidSize, field: "bid_size") }
+                    if let askSize { try ContractLimits.checkDecimal(askSize, field: "ask_size") }
                 }
             case .heartbeat(let venue, let sequence, let lastTradeID, let timestamp):
                 guard isSubscribed(venue) else { return .control("heartbeat for an unsubscribed product") }

@@ -103,11 +103,13 @@ public struct StreamBoard: Sendable {
     /// A gap event of `<prefix>gaps` (`bootstrap` events only make the stream known).
     @discardableResult
     public mutating func gap(_ event: GapEvent, now: Int64) -> IgnoreReason? {
+        // An empty venue symbol is allowed: the emitter did not know it (a `retention` gap).
         guard ContractLimits.isValidSource(event.source), ContractLimits.isValidSymbol(event.symbol),
-              ContractLimits.isValidVenueSymbol(event.venueSymbol) else { return .invalidName }
+              event.venueSymbol.isEmpty || ContractLimits.isValidVenueSymbol(event.venueSymbol) else { return .invalidName }
         guard ContractLimits.isPlausibleEventTime(event.from), ContractLimits.isPlausibleEventTime(event.to) else { return .invalidTimestamp }
         let key = Self.key(event.source, event.symbol)
-        guard var stream = streams[key] ?? newStream(key, source: event.source, symbol: event.symbol, venueSymbol: event.venueSymbol, now: now) else {
+        let venueSymbol = event.venueSymbol.isEmpty ? event.symbol : event.venueSymbol
+        guard var stream = streams[key] ?? newStream(key, source: event.source, symbol: event.symbol, venueSymbol: venueSymbol, now: now) else {
             return .streamCap
         }
         if event.reason != .bootstrap {

@@ -93,4 +93,14 @@ struct StreamBoardTests {
         #expect(back.instances.map(\.alive) == [true])
         #expect(back.streams.map(\.to) == [.live])
     }
+
+    @Test("a retention gap (the aggregator does not know the venue symbol: empty) is counted, not ignored as an invalid name")
+    func retentionGap() {
+        var board = StreamBoard(settings: settings())
+        let now = Self.wednesday
+        let gap = GapEvent(source: "coinbase", symbol: "BTC/USD", venueSymbol: "", from: now - 600 * Self.second, to: now, reason: .retention,
+                           detectedAt: now, detail: "offsets 3..<6 of fx.ticks[0] were deleted by retention", instance: "agg-1")
+        #expect(board.gap(gap, now: now) == nil)
+        #expect(board.gapsLastHour(now: now) == ["coinbase|BTC/USD": 1])
+    }
 }
