@@ -79,16 +79,18 @@ public enum ContractLimits {
     /// Digits and scale of a canonical decimal: at most ``maxDecimalDigits`` significant digits (leading
     /// zeros of a fraction below one do not count), at most ``maxDecimalScale`` after the point.
     public static func checkDecimal(_ value: DecimalText, field: String) throws(Violation) {
-        var digits = 0
-        var scale = 0
-        var afterPoint = false
-        var significant = false
-        for byte in value.text.utf8 {
-            if byte == UInt8(ascii: ".") { afterPoint = true; continue }
-            guard byte != UInt8(ascii: "-") else { continue }
-            if afterPoint { scale += 1 }
-            if byte != UInt8(ascii: "0") { significant = true }
-            if significant { digits += 1 }
+        var text = value.text
+        let (digits, scale) = text.withUTF8 { bytes -> (Int, Int) in
+            var digits = 0, scale = 0
+            var afterPoint = false, significant = false
+            for byte in bytes {
+                if byte == UInt8(ascii: ".") { afterPoint = true; continue }
+                guard byte != UInt8(ascii: "-") else { continue }
+                if afterPoint { scale += 1 }
+                if byte != UInt8(ascii: "0") { significant = true }
+                if significant { digits += 1 }
+            }
+            return (digits, scale)
         }
         guard digits <= maxDecimalDigits, scale <= maxDecimalScale else {
             throw Violation(reason: "invalid_decimal",
@@ -165,12 +167,12 @@ public enum ContractLimits {
     // Concrete `String` (not `some StringProtocol`): these run per tick from other modules, where a generic
     // call is not specialized.
     private static func bounded(_ text: String, max: Int, allows: (UInt8) -> Bool) -> Bool {
-        var count = 0
-        for byte in text.utf8 {
-            count += 1
-            guard count <= max, allows(byte) else { return false }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard !bytes.isEmpty, bytes.count <= max else { return false }
+            for byte in bytes where !allows(byte) { return false }
+            return true
         }
-        return count > 0
     }
 }
 
