@@ -70,7 +70,7 @@ extension AggregatorService {
         do {
             for try await event in consumer.events {
                 if case .offsetsBelowLogStart(let skips) = event {
-                    await reportRetentionLoss(skips, connection: connection, producer: producer)
+                    try await reportRetentionLoss(skips, connection: connection, producer: producer)
                 }
                 guard case .message(let message) = event else { continue }
                 var tick: TickRecord?
@@ -149,15 +149,23 @@ extension AggregatorService {
         guard !taken.batches.isEmpty else { return .idle }
         let started = ContinuousClock.now
         do {
+            // Rejects are delivered before the offsets move past their messages (at least once: a failed
+            // flush sends them again), so none is lost with the broker down or a crash after the commit.
+            try await deliver(taken.allRejects, producer: producer)
+            var batches = taken.batches
             var changed: [CandleRow]
-            var quarantined: [RejectRecord] = []
-            do {
-                changed = try await store.flush(taken.batches, on: connection)
-            } catch let refused as PostgresError where refused.sqlState?.isDataError == true {
-                // Poison: retrying would fail for ever. The culprits go to the rejects topic, the rest commits.
-                let (kept, rejects) = try await quarantine(taken.batches, refused: refused, connection: connection)
-                changed = try await store.flush(kept, on: connection)
-                quarantined = rejects
+            while true {
+                do {
+                    changed = try await store.flush(batches, on: connection)
+                    break
+                } catch let refused as PostgresError where refused.sqlState?.isDataError == true {
+                    // Poison: retrying would fail for ever. The culprits go to the rejects topic, the rest is
+                    // flushed again (each round sets at least one tick aside, so this ends).
+                    let (kept, rejects) = try await quarantine(batches, refused: refused, connection: connection)
+                    try await deliver(rejects, producer: producer)
+                    metrics.quarantined.increment(by: rejects.count)
+                    batches = kept
+                }
             }
             let elapsed = ContinuousClock.now - started
             let committedAt = WallClock.nanoseconds()
@@ -167,7 +175,7 @@ extension AggregatorService {
             metrics.rowsWritten.increment(by: changed.count)
             metrics.lastFlushMicros.set(elapsed.nanosecondsClamped / 1_000)
             metrics.lastFlushSeconds.record(Double(elapsed.nanosecondsClamped) / 1e9)
-            await publish(changed: changed, rejects: taken.allRejects + quarantined, producer: producer, connection: connection)
+            await publish(changed: changed, producer: producer, connection: connection)
             if let consumer {
                 // For standard lag tooling only: the database holds the offsets that count.
                 let offsets = Dictionary(taken.batches.map { (KafkaTopicPartition(topic: topics.ticks, partition: $0.partition), $0.nextOffset) },

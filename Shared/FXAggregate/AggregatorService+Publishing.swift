@@ -5,7 +5,17 @@ import FXPostgres
 extension AggregatorService {
     // MARK: Candles topic
 
-    func publish(changed: [CandleRow], rejects: [RejectRecord], producer: KafkaProducer, connection: PostgresConnection) async {
+    /// Sends rejects to `<prefix>rejects` and waits for every acknowledgement; throws when one is not
+    /// delivered (the caller keeps their messages' offsets where they are and retries).
+    func deliver(_ rejects: [RejectRecord], producer: KafkaProducer) async throws {
+        guard !rejects.isEmpty else { return }
+        let results = await producer.send(contentsOf: rejects.map {
+            KafkaProducerMessage(topic: topics.rejects, key: Array($0.key.utf8), value: $0.jsonBytes())
+        })
+        for case .failure(let error) in results { throw error }
+    }
+
+    func publish(changed: [CandleRow], producer: KafkaProducer, connection: PostgresConnection) async {
         let wallNow = WallClock.nanoseconds()
         let now = ContinuousClock.now
         var messages: [(KafkaProducerMessage, CandleRow?)] = []
@@ -21,9 +31,6 @@ extension AggregatorService {
                 }
                 if due { messages.append((message(candle, final: false), nil)) }
             }
-        }
-        for reject in rejects {
-            messages.append((KafkaProducerMessage(topic: topics.rejects, key: Array(reject.key.utf8), value: reject.jsonBytes()), nil))
         }
         await send(messages, producer: producer, connection: connection)
     }
@@ -45,7 +52,7 @@ extension AggregatorService {
             case .failure: failed += 1
             }
         }
-        if failed > 0, errorLog.allow() { logger.error("\(failed) candle/reject message(s) not delivered") }
+        if failed > 0, errorLog.allow() { logger.error("\(failed) candle message(s) not delivered") }
         metrics.candlesPublished.increment(by: results.count - failed)
         guard !acknowledged.isEmpty else { return }
         do { try await store.markFinal(acknowledged, on: connection) }

@@ -33,7 +33,6 @@ extension AggregatorService {
                                 detail: "PostgreSQL refused this tick (\(state)): \(culprit.error.message.prefix(300))",
                                 receivedAt: now, payload: tick.jsonBytes(), instance: instance, key: "\(tick.source):\(tick.symbol)")
         }
-        metrics.quarantined.increment(by: rejects.count)
         logger.error("flush refused by the database: \(rejects.count) tick(s) quarantined to the rejects topic, \(items.count - rejects.count) kept",
                      metadata: ["sqlstate": .string(refused.sqlState?.rawValue ?? ""), "error": .string(String(refused.message.prefix(300)))])
         return (kept, rejects)

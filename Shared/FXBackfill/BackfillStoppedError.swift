@@ -2,8 +2,9 @@
 /// or every repair worker stopped. The service throws it, which ends the process's service group; the executable then exits non-zero,
 /// so the orchestrator restarts it instead of leaving a process that looks alive and does nothing.
 public struct BackfillStoppedError: Error, CustomStringConvertible, Sendable {
-    /// `stream_ended` (the consumer stopped without a shutdown), `stream_failed` (a consumer error) or
-    /// `workers_stopped` (the repair workers ended without a shutdown).
+    /// `stream_ended` (the consumer stopped without a shutdown), `stream_failed` (a consumer error),
+    /// `workers_stopped` (the repair workers ended without a shutdown) or `rejects_undelivered` (a refused
+    /// gap event could not be sent to the rejects topic: its offset must not be committed).
     public var code: String
     /// What stopped (`service`, `topic`, `group`) and, for a failure, its `cause`.
     public var context: [String: String]

@@ -158,14 +158,15 @@ public final class GapIntakeService: Service, Sendable {
                 case .refused(let reason, let detail): refused.append((batch[position], reason, detail))
                 }
             }
-            if !refused.isEmpty { await reject(refused) }
+            // Delivered before the offsets move past them, or the intake stops (exit non-zero; replayed after the restart).
+            if !refused.isEmpty { try await reject(refused) }
             var offsets: [KafkaTopicPartition: Int64] = [:]
             for message in batch { offsets[message.topicPartition] = max(offsets[message.topicPartition] ?? 0, message.offset + 1) }
             do { try await consumer.commit(offsets) }
             catch { service.logger.warning("cannot commit gap event offsets (they are replayed, recording is idempotent): \(error)") }
         }
 
-        private func reject(_ refused: [(message: KafkaConsumerMessage, reason: String, detail: String)]) async {
+        private func reject(_ refused: [(message: KafkaConsumerMessage, reason: String, detail: String)]) async throws {
             let now = WallClock.nanoseconds()
             var messages: [KafkaProducerMessage] = []
             for (message, reason, detail) in refused {
@@ -177,7 +178,8 @@ public final class GapIntakeService: Service, Sendable {
                 messages.append(KafkaProducerMessage(topic: service.topics.rejects, key: Array(record.key.utf8), value: record.jsonBytes()))
             }
             for case .failure(let error) in await producer.send(contentsOf: messages) {
-                service.logger.error("a refused gap event could not be sent to \(service.topics.rejects): \(error)")
+                service.logger.critical("gap intake stopped: a refused gap event could not be sent to \(service.topics.rejects): \(error)")
+                throw BackfillStoppedError(code: "rejects_undelivered", context: ["topic": service.topics.rejects, "cause": "\(error)"])
             }
         }
     }

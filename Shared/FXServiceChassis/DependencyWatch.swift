@@ -44,8 +44,11 @@ public final class DependencyWatch: Service, Sendable {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
-        for running in inFlight.values { _ = await Self.value(of: running, within: timeout) }
-        for check in checks { await check.close() }
+        // A check still running after one more timeout keeps its client: closing it under the check (a long
+        // migration) would fail it noisily. The process is stopping; the client goes with it.
+        var stillRunning = Set<Int>()
+        for (index, running) in inFlight where await Self.value(of: running, within: timeout) == nil { stillRunning.insert(index) }
+        for (index, check) in checks.enumerated() where !stillRunning.contains(index) { await check.close() }
     }
 
     /// The task's value, or nil when it takes longer than `limit` (the task goes on).
