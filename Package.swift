@@ -49,8 +49,14 @@ let package = Package(
             "FXCore",
             .product(name: "Yams", package: "Yams"),
         ], path: "Shared/FXConfiguration"),
+        // Venue knowledge: each venue's WebSocket normalizer, REST history reader, symbols and market hours
+        // behind one protocol (adding a venue = one folder here, plus its simulator protocol and tests).
+        .target(name: "FXVenues", dependencies: [
+            "FXCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Shared/FXVenues"),
         .target(name: "FXIngest", dependencies: [
-            "FXCore", "FXKafka", "FXConfiguration", "FXMetrics",
+            "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,7 +73,7 @@ let package = Package(
         ], path: "Shared/FXAggregate"),
         // The backfiller's library: gap ledger, shared REST rate limiter, history clients, repair worker.
         .target(name: "FXBackfill", dependencies: [
-            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXAggregate", "FXIngest",
+            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXAggregate", "FXVenues",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
@@ -75,7 +81,7 @@ let package = Package(
         ], path: "Shared/FXBackfill"),
         // The monitor's library: stream states, instance liveness, latency percentiles.
         .target(name: "FXMonitor", dependencies: [
-            "FXCore", "FXIngest", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics", "FXPostgres", "FXDatabaseChassis",
+            "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics", "FXPostgres", "FXDatabaseChassis",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -91,7 +97,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
-        ], path: "Shared/FXSim"),
+        ], path: "Tools/FXSim"),
         .target(name: "FXKafka", dependencies: [
             "CRdKafka", "FXCore",
             .product(name: "Logging", package: "swift-log"),
@@ -124,7 +130,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], path: "Services/FXSim"),
+        ], path: "Tools/FXSimulator"),
         .executableTarget(name: "Aggregator", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXAggregate",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Services/Aggregator"),
@@ -137,13 +143,13 @@ let package = Package(
         .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/FXAdmin"),
-        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXIngest", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
+        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXVenues", "FXIngest", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
-        ], path: "Benchmarks/FXBench"),
+        ], path: "Tools/FXBench"),
 
         // Tests.
         .target(name: "FXTestSupport", dependencies: ["FXCore", "FXKafka", "FXPostgres", "CRdKafka",
@@ -155,7 +161,8 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], path: "Tests/FXTestSupport"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
-        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",
+        .testTarget(name: "FXVenuesTests", dependencies: ["FXVenues", "FXCore"], path: "Tests/FXVenuesTests"),
+        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXVenues", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXIngestTests"),
@@ -164,7 +171,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXAggregateTests"),
-        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
+        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXVenues", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXBackfillTests"),
         .testTarget(name: "FXMonitorTests", dependencies: ["FXMonitor", "FXCore", "FXKafka", "FXTestSupport"], path: "Tests/FXMonitorTests"),

@@ -30,19 +30,21 @@ let package = Package(
         .target(name: "FXCore", path: "Sources/FXCore", swiftSettings: fuzzFlags),
         // Stand-in for swift-crypto, only so the real CoinbaseProvider.swift compiles (see the file).
         .target(name: "Crypto", path: "Sources/Crypto", swiftSettings: fuzzFlags),
-        // The pure part of Shared/FXIngest: normalizers, contract check, tracker, symbols, providers, history readers.
-        .target(name: "FXIngest", dependencies: ["FXCore", "Crypto"], path: "Sources/FXIngest", swiftSettings: fuzzFlags),
+        // Shared/FXVenues: normalizers, contract check, symbols, providers, history readers.
+        .target(name: "FXVenues", dependencies: ["FXCore", "Crypto"], path: "Sources/FXVenues", swiftSettings: fuzzFlags),
+        // The pure part of Shared/FXIngest: the feed tracker.
+        .target(name: "FXIngest", dependencies: ["FXCore", "FXVenues"], path: "Sources/FXIngest", swiftSettings: fuzzFlags),
         // The pure part of Shared/FXMonitor: StreamBoard, PipelineBook, RateMeter and their value types.
-        .target(name: "FXMonitor", dependencies: ["FXCore", "FXIngest"], path: "Sources/FXMonitor", swiftSettings: fuzzFlags),
+        .target(name: "FXMonitor", dependencies: ["FXCore", "FXVenues"], path: "Sources/FXMonitor", swiftSettings: fuzzFlags),
 
         // Helpers shared by the fuzz targets (input splitting, invariant checks).
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport", swiftSettings: fuzzFlags),
 
         fuzzTarget("FuzzJSON", ["FXCore", "FuzzSupport"]),
-        fuzzTarget("FuzzNormalizers", ["FXCore", "FuzzSupport", "FXIngest"]),
+        fuzzTarget("FuzzNormalizers", ["FXCore", "FuzzSupport", "FXVenues", "FXIngest"]),
         fuzzTarget("FuzzTickCopy", ["FXCore", "FuzzSupport"]),
         fuzzTarget("FuzzGapEvent", ["FXCore", "FuzzSupport"]),
-        fuzzTarget("FuzzMonitor", ["FXCore", "FuzzSupport", "FXIngest", "FXMonitor"]),
-        fuzzTarget("FuzzHistory", ["FXCore", "FuzzSupport", "FXIngest"]),
+        fuzzTarget("FuzzMonitor", ["FXCore", "FuzzSupport", "FXVenues", "FXMonitor"]),
+        fuzzTarget("FuzzHistory", ["FXCore", "FuzzSupport", "FXVenues"]),
     ]
 )

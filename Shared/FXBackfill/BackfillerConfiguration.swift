@@ -1,6 +1,6 @@
 import FXAggregate
 import FXConfiguration
-import FXIngest
+import FXVenues
 
 /// The backfiller's own settings (the shared ones are in `ServiceSettings` and `DatabaseSettings`).
 public struct BackfillerConfiguration: ConfigSection {

@@ -1,7 +1,7 @@
 import FXConfiguration
 import FXCore
 import FXDatabaseChassis
-import FXIngest
+import FXVenues
 import FXPostgres
 import FXServiceChassis
 import Foundation

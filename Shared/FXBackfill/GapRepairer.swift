@@ -1,6 +1,6 @@
 import FXAggregate
 import FXCore
-import FXIngest
+import FXVenues
 import FXKafka
 import FXPostgres
 import Logging

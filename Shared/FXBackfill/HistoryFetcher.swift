@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import FXCore
-import FXIngest
+import FXVenues
 import Foundation
 import Logging
 import NIOCore

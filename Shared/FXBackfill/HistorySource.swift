@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import Foundation
 
 /// One source the backfiller can repair from: its history plug-in, REST endpoint, shared rate-limit

@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 
 /// Every stream's state and every instance's liveness, as a value type: events go in (ticks, gap
 /// events, heartbeats), ``evaluate(now:wall:)`` returns the state changes. The clock is an argument

@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import Testing
 
 /// REST history answers hold numbers within the topic contracts' limits, or they are refused with a

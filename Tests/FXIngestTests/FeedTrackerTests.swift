@@ -1,3 +1,4 @@
+import FXVenues
 import FXCore
 @testable import FXIngest
 import Testing

@@ -1,3 +1,4 @@
+import FXVenues
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,3 +1,4 @@
+import FXVenues
 import Foundation
 import FXCore
 @testable import FXIngest

@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import FuzzSupport
 
 // REST history answers -> the providers' readers (CoinbaseHistory / FinnhubHistory `readHistory`, the

@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import FXMonitor
 import FuzzSupport
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import FXCore
+import FXVenues
 import FXIngest
 import FuzzSupport
 

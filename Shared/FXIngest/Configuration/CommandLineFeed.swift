@@ -1,3 +1,4 @@
+import FXVenues
 import FXConfiguration
 
 /// One feed given by flags or environment variables instead of the YAML file's `feeds` list.

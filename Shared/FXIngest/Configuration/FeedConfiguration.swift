@@ -1,3 +1,4 @@
+import FXVenues
 import Foundation
 
 /// One provider feed of an ingestor: which symbols, where, with which credentials. Several feeds (of the

@@ -1,3 +1,4 @@
+import FXVenues
 import FXConfiguration
 import FXCore
 

@@ -1,4 +1,5 @@
 import FXCore
+import FXVenues
 
 /// The state of one provider connection and of every symbol it carries: a value type (keep it behind a
 /// lock) whose methods return the gap events to publish. It decides:
@@ -16,36 +17,9 @@ import FXCore
 /// neither makes a live feed look silent nor hides a dead one. Callers that pass no `monotonic` reading
 /// use `now` for both.
 public struct FeedTracker: Sendable {
-    /// How missed messages are detected from the provider's numbering.
-    public enum SequenceCheck: String, Sendable, Equatable, CaseIterable {
-        /// No numbering (Finnhub).
-        case off
-        /// `seq` rises by exactly one per product over the subscribed messages (the contract;
-        /// what `fxsim` sends).
-        case contiguous
-        /// Trade ids rise by one per product, and a heartbeat's `last_trade_id` ahead of the last trade
-        /// seen means trades were missed. Real Coinbase numbers *all* of a product's messages (order book
-        /// included), so `seq` on matches/ticker/heartbeat jumps by design; trade ids do not.
-        case tradeID = "trade_id"
-    }
-
-    public struct Settings: Sendable, Equatable {
-        public var connectionStaleAfter: Duration
-        public var symbolStaleAfter: Duration
-        public var sequenceCheck: SequenceCheck
-
-        public init(connectionStaleAfter: Duration = .seconds(30), symbolStaleAfter: Duration = .seconds(120),
-                    sequenceCheck: SequenceCheck = .off) {
-            self.connectionStaleAfter = connectionStaleAfter
-            self.symbolStaleAfter = symbolStaleAfter
-            self.sequenceCheck = sequenceCheck
-        }
-
-        public init(connectionStaleAfter: Duration = .seconds(30), symbolStaleAfter: Duration = .seconds(120), tracksSequence: Bool) {
-            self.init(connectionStaleAfter: connectionStaleAfter, symbolStaleAfter: symbolStaleAfter,
-                      sequenceCheck: tracksSequence ? .contiguous : .off)
-        }
-    }
+    /// What a venue promises about its stream (silence limits, numbering): defined with the venues.
+    public typealias Settings = FeedExpectations
+    public typealias SequenceCheck = FeedExpectations.SequenceCheck
 
     public enum State: String, Sendable {
         case connecting, subscribing, streaming, stale, backoff

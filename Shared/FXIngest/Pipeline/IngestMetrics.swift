@@ -1,3 +1,4 @@
+import FXVenues
 import CoreMetrics
 import FXCore
 import FXMetrics

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import FXCore
-import FXIngest
+import FXVenues
 
 /// Normalization messages per second on one core: the project's normalizers (parse, validate, exact
 /// decimals, build ticks) vs Foundation's `JSONDecoder` merely decoding the same payloads into Codable

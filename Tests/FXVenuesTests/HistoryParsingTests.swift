@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import Testing
 
 /// The venues' REST history answers, read as exact decimals; anything else is refused with a reason.

@@ -25,10 +25,10 @@ public struct ProviderDefaults: Sendable {
     /// Connections one credential may hold open (Finnhub: 1 per API key); nil = unlimited.
     public var connectionsPerCredential: Int?
     public var requiresCredential: Bool
-    public var tracker: FeedTracker.Settings
+    public var tracker: FeedExpectations
 
     public init(webSocketURL: String, restURL: String, maxSymbolsPerConnection: Int, connectionsPerCredential: Int?,
-                requiresCredential: Bool, tracker: FeedTracker.Settings) {
+                requiresCredential: Bool, tracker: FeedExpectations) {
         self.webSocketURL = webSocketURL
         self.restURL = restURL
         self.maxSymbolsPerConnection = maxSymbolsPerConnection

@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import Testing
 
 @Suite("Finnhub frames to normalized ticks")

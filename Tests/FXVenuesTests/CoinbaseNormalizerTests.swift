@@ -1,5 +1,5 @@
 import FXCore
-import FXIngest
+import FXVenues
 import Testing
 
 @Suite("Coinbase frames to normalized ticks")

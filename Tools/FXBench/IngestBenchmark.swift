@@ -1,3 +1,4 @@
+import FXVenues
 import ArgumentParser
 import Foundation
 import FXCore

@@ -1,1 +1,0 @@
-../../../Shared/FXIngest/Providers/Finnhub/FinnhubProvider.swift

@@ -1,1 +1,0 @@
-../../../Shared/FXIngest/NormalizedEvent.swift
