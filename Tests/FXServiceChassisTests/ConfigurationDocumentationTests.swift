@@ -8,7 +8,7 @@ import FXServiceChassis
 import Foundation
 import Testing
 
-/// The README's configuration tables are generated from the keys declared in code; this keeps them equal.
+/// The configuration tables of docs/configuration.md are generated from the keys declared in code; this keeps them equal.
 enum ConfigurationReference {
     static func markdown() -> String {
         func section<Section: ConfigSection>(_ title: String, _ type: Section.Type, overrides: [String: String] = [:]) -> String {
@@ -32,21 +32,21 @@ enum ConfigurationReference {
 
 @Suite("Configuration documentation")
 struct ConfigurationDocumentationTests {
-    @Test("the README's configuration tables equal the keys, flags, variables and defaults declared in code")
+    @Test("the configuration tables of docs/configuration.md equal the keys, flags, variables and defaults declared in code")
     func readmeAgrees() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         let begin = "<!-- configuration-reference:begin -->\n", end = "<!-- configuration-reference:end -->"
         let expected = ConfigurationReference.markdown()
         guard let start = readme.range(of: begin), let stop = readme.range(of: end, range: start.upperBound..<readme.endIndex) else {
-            Issue.record("README lacks the configuration reference markers")
+            Issue.record("docs/configuration.md lacks the configuration reference markers")
             return
         }
         let actual = String(readme[start.upperBound..<stop.lowerBound])
         if actual != expected {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("configuration-reference.md")
             try? expected.write(to: path, atomically: true, encoding: .utf8)
-            Issue.record("README configuration tables differ from the code; the generated tables are in \(path.path)")
+            Issue.record("docs/configuration.md configuration tables differ from the code; the generated tables are in \(path.path)")
         }
     }
 }
