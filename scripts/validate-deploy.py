@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the deployment files that cannot be run here (no container engine): they parse, the
 Kubernetes manifests render (kustomize) and pass strict schema validation (kubernetes-validate), and
-they keep the promises the README makes (every service present, probes on the health endpoints,
+they keep the promises docs/operations.md makes (every service present, probes on the health endpoints,
 hardened pods, one partition count, secrets from files)."""
 import os
 import subprocess
@@ -38,7 +38,7 @@ for name in services:
             failures.append(f"docker-compose.yml: {name} lacks {key}")
 
 # Kubernetes: render the kustomize base and the production overlay, validate every manifest strictly
-# against the Kubernetes schemas, and check what the README promises of them.
+# against the Kubernetes schemas, and check what docs/operations.md promises of them.
 def render(directory):
     try:
         out = subprocess.run(["kubectl", "kustomize", f"{root}/{directory}"], check=True, capture_output=True, text=True).stdout

@@ -4,7 +4,7 @@ import FXTestSupport
 import Foundation
 import Testing
 
-/// The README's example for downstream agents (`examples/agent_consumer.py`, confluent-kafka) run against
+/// The example for downstream agents (docs/for-agents.md; `examples/agent_consumer.py`, confluent-kafka) run against
 /// a live pipeline: it is the contract test for agents reading `fx.candles` and `fx.ticks`.
 @Suite("Downstream agents: the confluent-kafka example", .serialized)
 struct AgentConsumerExampleTests {
