@@ -65,15 +65,21 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], path: "Shared/FXIngest"),
+        // Candles: the tick reading, the candle combination, writing, repairs and finals in PostgreSQL,
+        // shared by the aggregator (which adds its offset fencing) and the backfiller.
+        .target(name: "FXCandles", dependencies: [
+            "FXCore", "FXPostgres", "FXKafka", "FXConfiguration",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/FXCandles"),
         .target(name: "FXAggregate", dependencies: [
-            "FXCore", "FXKafka", "FXPostgres", "FXConfiguration", "FXDatabaseChassis", "FXMetrics",
+            "FXCore", "FXCandles", "FXKafka", "FXPostgres", "FXConfiguration", "FXDatabaseChassis", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXAggregate"),
         // The backfiller's library: gap ledger, shared REST rate limiter, history clients, repair worker.
         .target(name: "FXBackfill", dependencies: [
-            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXAggregate", "FXVenues",
+            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXCandles", "FXVenues",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
@@ -143,7 +149,7 @@ let package = Package(
         .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/FXAdmin"),
-        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXVenues", "FXIngest", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
+        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXVenues", "FXIngest", "FXCandles", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -167,16 +173,16 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXIngestTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
-        .testTarget(name: "FXAggregateTests", dependencies: ["FXAggregate", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport",
+        .testTarget(name: "FXAggregateTests", dependencies: ["FXAggregate", "FXCandles", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXAggregateTests"),
-        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXVenues", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
+        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXCandles", "FXVenues", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXBackfillTests"),
         .testTarget(name: "FXMonitorTests", dependencies: ["FXMonitor", "FXCore", "FXKafka", "FXTestSupport"], path: "Tests/FXMonitorTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
-        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXAggregate", "FXIngest", "FXBackfill", "FXMonitor"], path: "Tests/FXServiceChassisTests"),
+        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXCandles", "FXAggregate", "FXIngest", "FXBackfill", "FXMonitor"], path: "Tests/FXServiceChassisTests"),
     ]
 )
 

@@ -1,3 +1,4 @@
+import FXCandles
 import FXCore
 import FXKafka
 import FXPostgres
@@ -183,7 +184,7 @@ extension AggregatorService {
                 try? await consumer.commit(offsets)
             }
             return .written
-        } catch let fenced as CandleStore.Fenced {
+        } catch let fenced as FencedCandleStore.Fenced {
             metrics.fenced.increment()
             logger.warning("fenced: \(fenced); dropping its pending ticks (the new owner reads them again)")
             apply(state.withLock { state in

@@ -1,3 +1,4 @@
+import FXCandles
 import FXCore
 import FXKafka
 import FXPostgres
@@ -26,7 +27,7 @@ extension AggregatorService {
                 }
                 for (timeframe, days) in configuration.retentionDays where days > 0 {
                     repeat {
-                        deleted = try await store.deleteExpired(timeframe: timeframe, days: days, on: connection)
+                        deleted = try await store.candles.deleteExpired(timeframe: timeframe, days: days, on: connection)
                         metrics.rowsDeleted.increment(by: deleted)
                     } while deleted > 0 && !Task.isCancelled
                 }

@@ -1,3 +1,4 @@
+import FXCandles
 import FXCore
 import FXKafka
 import FXPostgres
@@ -18,46 +19,33 @@ extension AggregatorService {
     func publish(changed: [CandleRow], producer: KafkaProducer, connection: PostgresConnection) async {
         let wallNow = WallClock.nanoseconds()
         let now = ContinuousClock.now
-        var messages: [(KafkaProducerMessage, CandleRow?)] = []
+        var candles: [(candle: CandleRow, final: Bool)] = []
         for candle in changed {
             let watermark = state.withLock { $0.watermark(candle.kafkaPartition, wallNow: wallNow, now: now) }
             if let watermark, candle.end <= watermark {
-                messages.append((message(candle, final: true), candle))
+                candles.append((candle, true))
             } else {
                 let due = lastOpenPublish.withLock { last -> Bool in
                     if let previous = last[candle.identity], now - previous < configuration.openUpdateInterval { return false }
                     last[candle.identity] = now
                     return true
                 }
-                if due { messages.append((message(candle, final: false), nil)) }
+                if due { candles.append((candle, false)) }
             }
         }
-        await send(messages, producer: producer, connection: connection)
+        await send(candles, producer: producer, connection: connection)
     }
 
-    private func message(_ candle: CandleRow, final: Bool) -> KafkaProducerMessage {
-        KafkaProducerMessage(topic: topics.candles, key: Array(candle.key.utf8), value: candle.jsonBytes(final: final))
-    }
-
-    /// Sends; then records the finals (the messages paired with a candle) that were acknowledged. Finals
-    /// that failed are sent again by the next close of their partition (or after a restart).
-    private func send(_ messages: [(KafkaProducerMessage, CandleRow?)], producer: KafkaProducer, connection: PostgresConnection) async {
-        guard !messages.isEmpty else { return }
-        let results = await producer.send(contentsOf: messages.map(\.0))
-        var failed = 0
-        var acknowledged: [CandleRow] = []
-        for ((_, final), result) in zip(messages, results) {
-            switch result {
-            case .success: if let final { acknowledged.append(final) }
-            case .failure: failed += 1
-            }
-        }
-        if failed > 0, errorLog.allow() { logger.error("\(failed) candle message(s) not delivered") }
-        metrics.candlesPublished.increment(by: results.count - failed)
-        guard !acknowledged.isEmpty else { return }
-        do { try await store.markFinal(acknowledged, on: connection) }
-        catch { if errorLog.allow() { logger.error("cannot record published finals (they will be sent again): \(error)") } }
-        lastOpenPublish.withLock { last in for candle in acknowledged { last.removeValue(forKey: candle.identity) } }
+    /// Sends (``CandlePublisher``), which records the acknowledged finals. Finals that failed are sent
+    /// again by the next close of their partition (or after a restart).
+    private func send(_ candles: [(candle: CandleRow, final: Bool)], producer: KafkaProducer, connection: PostgresConnection) async {
+        guard !candles.isEmpty else { return }
+        let outcome = await CandlePublisher(producer: producer, topic: topics.candles, store: store.candles).publish(candles, on: connection)
+        if outcome.failed > 0, errorLog.allow() { logger.error("\(outcome.failed) candle message(s) not delivered") }
+        metrics.candlesPublished.increment(by: outcome.delivered)
+        if let error = outcome.recordingError, errorLog.allow() { logger.error("cannot record published finals (they will be sent again): \(error)") }
+        guard outcome.recordingError == nil, !outcome.acknowledgedFinals.isEmpty else { return }
+        lastOpenPublish.withLock { last in for candle in outcome.acknowledgedFinals { last.removeValue(forKey: candle.identity) } }
     }
 
     /// Publishes `final: true` for every candle whose bucket ended before its partition's watermark. Runs
@@ -74,8 +62,8 @@ extension AggregatorService {
             for case .close(let partition, let watermark) in clockCloses { closes[partition] = max(closes[partition] ?? .min, watermark) }
             for (partition, watermark) in closes.sorted(by: { $0.key < $1.key }) {
                 do {
-                    let candles = try await store.unfinalized(partition: partition, watermark: watermark, on: connection)
-                    await send(candles.map { (message($0, final: true), $0) }, producer: producer, connection: connection)
+                    let candles = try await store.candles.unfinalized(partition: partition, watermark: watermark, on: connection)
+                    await send(candles.map { ($0, true) }, producer: producer, connection: connection)
                 } catch {
                     if errorLog.allow() { logger.error("closing buckets failed: \(error)") }
                 }

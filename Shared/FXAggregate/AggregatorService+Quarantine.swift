@@ -4,15 +4,15 @@ import FXPostgres
 extension AggregatorService {
     /// A flush that PostgreSQL refused for its data (``SQLState/isDataError``): running it again would fail
     /// the same way for ever and stop the partitions. The ticks are bisected with flushes that are rolled
-    /// back (``CandleStore/probe(_:on:)``) until the refused ones are found; they leave the flush as
+    /// back (``FencedCandleStore/probe(_:on:)``) until the refused ones are found; they leave the flush as
     /// `<prefix>rejects` messages (`stage: aggregate`, reason `database_refused`, the SQLSTATE in the detail),
     /// and the rest is flushed with the batch's offsets, which move past the culprits.
     ///
     /// When two halves pass on their own but not together (a combination is refused, not one tick), all of
     /// that combination is set aside. Transient errors during the search are thrown (the caller retries the
     /// whole flush).
-    func quarantine(_ batches: [CandleStore.PartitionBatch], refused: PostgresError,
-                    connection: PostgresConnection) async throws -> (kept: [CandleStore.PartitionBatch], rejects: [RejectRecord]) {
+    func quarantine(_ batches: [FencedCandleStore.PartitionBatch], refused: PostgresError,
+                    connection: PostgresConnection) async throws -> (kept: [FencedCandleStore.PartitionBatch], rejects: [RejectRecord]) {
         var items: [TickPosition] = []
         for batch in batches.indices {
             for tick in batches[batch].ticks.indices { items.append(TickPosition(batch: batch, tick: tick)) }
@@ -43,7 +43,7 @@ extension AggregatorService {
         var tick: Int
     }
 
-    private func culprits(_ items: ArraySlice<TickPosition>, refusedWith known: PostgresError?, in batches: [CandleStore.PartitionBatch],
+    private func culprits(_ items: ArraySlice<TickPosition>, refusedWith known: PostgresError?, in batches: [FencedCandleStore.PartitionBatch],
                           connection: PostgresConnection) async throws -> [(position: TickPosition, error: PostgresError)] {
         guard !items.isEmpty else { return [] }
         let error: PostgresError

@@ -1,3 +1,4 @@
+import FXCandles
 import CoreMetrics
 import FXCore
 import FXDatabaseChassis
@@ -31,7 +32,7 @@ public final class AggregatorService: Service, Sendable {
     let schema: SchemaGate?
     let instance: String
     let logger: Logger
-    let store: CandleStore
+    let store: FencedCandleStore
     let state: Mutex<AggregatorState>
     let metrics: AggregatorMetrics
     /// Tick received by the ingestor (`recv_ts`) -> its candles committed, between two heartbeats.
@@ -60,7 +61,7 @@ public final class AggregatorService: Service, Sendable {
         self.instance = instance
         self.logger = logger
         self.metrics = AggregatorMetrics(factory: metricsFactory)
-        self.store = CandleStore(timeframes: configuration.timeframes, bidAskCandles: configuration.bidAskCandles,
+        self.store = FencedCandleStore(timeframes: configuration.timeframes, bidAskCandles: configuration.bidAskCandles,
                                  consumerGroup: configuration.consumerGroup, topic: topics.ticks, storeTicks: configuration.storeTicks)
         let smallest = configuration.timeframes.map(\.nanoseconds).min() ?? 60_000_000_000
         self.state = Mutex(AggregatorState(limits: .init(flushMaxTicks: configuration.flushMaxTicks,

@@ -1,3 +1,4 @@
+import FXCandles
 import FXCore
 
 /// What the aggregator holds between flushes, per owned partition: its lease generation, the ticks
@@ -120,7 +121,7 @@ struct AggregatorState: Sendable {
     }
 
     struct Taken: Sendable {
-        var batches: [CandleStore.PartitionBatch]
+        var batches: [FencedCandleStore.PartitionBatch]
         var rejects: [Int32: [RejectRecord]]
         /// When the oldest of them was consumed.
         var since: ContinuousClock.Instant?
@@ -142,7 +143,7 @@ struct AggregatorState: Sendable {
 
     /// Everything pending, as one flush.
     mutating func take() -> (Taken, [Action]) {
-        var batches: [CandleStore.PartitionBatch] = []
+        var batches: [FencedCandleStore.PartitionBatch] = []
         var rejects: [Int32: [RejectRecord]] = [:]
         for (id, var state) in partitions {
             guard let next = state.nextOffset else { continue }

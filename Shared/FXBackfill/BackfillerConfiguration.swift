@@ -1,4 +1,4 @@
-import FXAggregate
+import FXCandles
 import FXConfiguration
 import FXVenues
 

@@ -1,5 +1,5 @@
 import CoreMetrics
-import FXAggregate
+import FXCandles
 import FXCore
 import FXDatabaseChassis
 import FXKafka
@@ -69,8 +69,7 @@ public final class GapRepairService: Service, Sendable {
             let owner = "\(context.instance)/\(index)"
             let sources = HistorySource.configured(configuration)
             let repairer = GapRepairer(sources: sources,
-                                       store: CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: "",
-                                                          topic: context.topics.ticks),
+                                       store: CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, topic: context.topics.ticks),
                                        fetcher: fetcher, producer: producer, topics: context.topics, owner: owner,
                                        lease: configuration.lease, instance: context.instance, metrics: service.metrics,
                                        logger: context.logger)

@@ -1,4 +1,4 @@
-import FXAggregate
+import FXCandles
 import FXCore
 import FXVenues
 import FXKafka
@@ -120,22 +120,13 @@ struct GapRepairer: Sendable {
     private func publish(_ changed: [CandleRow], connection: PostgresConnection) async {
         guard !changed.isEmpty else { return }
         let now = WallClock.nanoseconds()
-        let messages = changed.map { candle in
-            KafkaProducerMessage(topic: topics.candles, key: Array(candle.key.utf8), value: candle.jsonBytes(final: candle.end <= now))
-        }
-        let results = await producer.send(contentsOf: messages)
-        var finals: [CandleRow] = []
-        for (candle, result) in zip(changed, results) {
-            if case .success = result {
-                metrics.candlesPublished.increment()
-                if candle.end <= now { finals.append(candle) }
-            }
-        }
-        if finals.count < changed.filter({ $0.end <= now }).count {
+        let outcome = await CandlePublisher(producer: producer, topic: topics.candles, store: store)
+            .publish(changed.map { ($0, $0.end <= now) }, on: connection)
+        metrics.candlesPublished.increment(by: outcome.delivered)
+        if outcome.failed > 0 {
             logger.error("some repaired candles were not delivered to Kafka; the aggregator republishes unfinalized candles of its partitions")
         }
-        do { try await store.markFinal(finals, on: connection) }
-        catch { logger.error("cannot record published finals: \(error)") }
+        if let error = outcome.recordingError { logger.error("cannot record published finals: \(error)") }
     }
 
     private func quarantine(_ error: HistoryAnswerError, body: [UInt8], gap: GapLedger.Gap, request: HistoryRequest) async {

@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXCore
@@ -20,7 +21,7 @@ struct AggregatorFaultTests {
         let log = Recomputation.disorder(messages, duplicateShare: 0.1, seed: 8)
         let expected = Recomputation.candles(messages.map { try! TickRecord(json: $0) }, timeframes: fixture.configuration.timeframes)
         let counts = try await fixture.produce(log)
-        let store = CandleStore(timeframes: fixture.configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
+        let store = FencedCandleStore(timeframes: fixture.configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
         let connection = try await PostgresTestKit.connect()
         func launch() throws -> ServiceProcess {
             try ServiceProcess("aggregator", arguments: [
@@ -69,7 +70,7 @@ struct AggregatorFaultTests {
         let service = AggregatorService(configuration: fixture.configuration, kafka: KafkaTestKit.configuration(KafkaTestKit.groupProperties),
                                         topics: fixture.topics, database: PostgresConfiguration(url: postgres.url, applicationName: "agg-restart"),
                                         instance: "restart", metricsFactory: NOOPMetricsHandler.instance, logger: TestEnvironment.logger("aggregator"))
-        let store = CandleStore(timeframes: fixture.configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
+        let store = FencedCandleStore(timeframes: fixture.configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
         try await withServices([service]) {
             var produced = try await fixture.produce(Array(messages.prefix(4_000)))
             let probe = try await PostgresTestKit.connect(url: postgres.url)
@@ -111,7 +112,7 @@ struct AggregatorOutageRebalanceTests {
         let messages = Recomputation.messages(source: fixture.source, symbols: ["A/USD", "B/USD", "C/USD", "D/USD"], count: 200,
                                               start: 1_795_400_000_000_000_000, seed: 2)
         let produced = try await fixture.produce(messages)
-        let store = CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
+        let store = FencedCandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
         let probe = try await PostgresTestKit.connect(url: postgres.url)
         let flowing = try await TestEnvironment.eventually(timeout: .seconds(60)) {
             let offsets = (try? await store.storedOffsets(on: probe)) ?? [:]

@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 @testable import FXAggregate
 import FXCore

@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXCore
@@ -68,7 +69,7 @@ struct AggregatorFixture {
     func waitForOffsets(_ expected: [Int32: Int64], timeout: Duration = .seconds(90)) async throws {
         let connection = try await PostgresTestKit.connect()
         defer { Task { await connection.close() } }
-        let store = CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: group, topic: topics.ticks)
+        let store = FencedCandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: group, topic: topics.ticks)
         let deadline = ContinuousClock.now + timeout
         var last: [Int32: Int64] = [:]
         while ContinuousClock.now < deadline {

@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXCore

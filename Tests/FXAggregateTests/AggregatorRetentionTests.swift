@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXCore
@@ -41,7 +42,7 @@ struct AggregatorRetentionTests {
         let ticks = (0..<3).map { i in
             Array(#"{"v":1,"kind":"trade","source":"\#(source)","symbol":"EUR/USD","ts":\#(start + Int64(i) * 1_000_000_000),"seq":null,"price":"1.1","size":"1","trade_id":"\#(i)"}"#.utf8)
         }
-        let store = CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: configuration.consumerGroup, topic: topics.ticks)
+        let store = FencedCandleStore(timeframes: configuration.timeframes, bidAskCandles: false, consumerGroup: configuration.consumerGroup, topic: topics.ticks)
         try await withServices([service()]) {
             try await send(ticks)
             let stored = try await TestEnvironment.eventually(timeout: .seconds(60)) { (try? await store.storedOffsets(on: connection))?[0] == 3 }

@@ -1,3 +1,4 @@
+import FXCandles
 import FXAggregate
 import FXCore
 import FXPostgres
@@ -47,7 +48,7 @@ struct CandleRepairTests {
         let connection = try await PostgresTestKit.connect()
         _ = try await Migrator(connection: connection, migrations: Migration.bundled(), logger: TestEnvironment.logger("migrate")).migrate()
         let source = TestEnvironment.uniqueName("repair")
-        let store = CandleStore(timeframes: ["1m", "5m", "1h"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source, topic: "ticks")
+        let store = FencedCandleStore(timeframes: ["1m", "5m", "1h"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source, topic: "ticks")
         let lease = try await store.claim(partition: 0, owner: "test", on: connection)
         // Streamed: two trades before the gap (minute A), two after it (minute C).
         let streamed = [trade(source, Self.a + 5 * Self.second, "100.00", "1", id: 1), trade(source, Self.a + 20 * Self.second, "101.00", "1", id: 2),
@@ -56,7 +57,7 @@ struct CandleRepairTests {
         let history = [rest(Self.a, "100.00", "102.50", "99.90", "102.00", "5"), rest(Self.b, "102.00", "103", "101", "101.50", "4"),
                        rest(Self.c, "101.40", "101.40", "99.00", "99.80", "6")]
         let from = Self.a + 20 * Self.second, to = Self.c + 30 * Self.second
-        let changed = try await store.repair(source: source, symbol: "BTC/USD", from: from, to: to, candles: history, on: connection)
+        let changed = try await store.candles.repair(source: source, symbol: "BTC/USD", from: from, to: to, candles: history, on: connection)
         #expect(Set(changed.map(\.timeframe)) == ["1m", "5m", "1h"])
         #expect(changed.filter { $0.timeframe == "1m" }.count == 3)
 
@@ -79,7 +80,7 @@ struct CandleRepairTests {
         let revisions = try await connection.query("SELECT sum(revision) AS r FROM candles WHERE source = $1", [source]).first?["r"]
 
         // The same fill again: no row changes, no new revision.
-        let again = try await store.repair(source: source, symbol: "BTC/USD", from: from, to: to, candles: history, on: connection)
+        let again = try await store.candles.repair(source: source, symbol: "BTC/USD", from: from, to: to, candles: history, on: connection)
         #expect(again.isEmpty, "a second fill changes nothing: \(again.map { "\($0.timeframe)@\($0.start)" })")
         #expect(try await connection.query("SELECT sum(revision) AS r FROM candles WHERE source = $1", [source]).first?["r"] == revisions)
 

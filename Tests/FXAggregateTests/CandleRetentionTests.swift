@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXPostgres
@@ -30,10 +31,10 @@ struct CandleRetentionTests {
         let recent = try await count("1m", older: false)
         let expired = try await count("1m", older: true)
         #expect(expired >= 240)
-        let store = CandleStore(timeframes: ["1m", "1h"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: "ret", topic: "t")
+        let store = FencedCandleStore(timeframes: ["1m", "1h"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: "ret", topic: "t")
         var total = 0, batches = 0
         while true {
-            let deleted = try await store.deleteExpired(timeframe: "1m", days: 20, on: db)
+            let deleted = try await store.candles.deleteExpired(timeframe: "1m", days: 20, on: db)
             if deleted == 0 { break }
             total += deleted
             batches += 1

@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXCore
@@ -19,7 +20,7 @@ struct CandleStoreTests {
     func recompute() async throws {
         let connection = try await migrated()
         let source = TestEnvironment.uniqueName("store")
-        let store = CandleStore(timeframes: ["1s", "1m", "5m", "1h", "1d"].compactMap(Timeframe.init), bidAskCandles: true,
+        let store = FencedCandleStore(timeframes: ["1s", "1m", "5m", "1h", "1d"].compactMap(Timeframe.init), bidAskCandles: true,
                                 consumerGroup: source, topic: "ticks")
         let ticks = Recomputation.ticks(source: source, symbols: ["EUR/USD", "BTC/USD", "GBP/USD"], count: 3_000,
                                         start: Self.start, seed: 7)
@@ -42,7 +43,7 @@ struct CandleStoreTests {
             }
         }
         #expect(revisions == 0, "the second pass changes nothing: every tick was already counted")
-        let expected = Recomputation.candles(ticks, timeframes: store.timeframes, bidAsk: true)
+        let expected = Recomputation.candles(ticks, timeframes: store.candles.timeframes, bidAsk: true)
         let stored = try await Recomputation.stored(source: source, on: connection)
         #expect(stored.count == expected.count)
         for (key, candle) in expected {
@@ -59,17 +60,17 @@ struct CandleStoreTests {
     func fencing() async throws {
         let connection = try await migrated()
         let source = TestEnvironment.uniqueName("fence")
-        let store = CandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "ticks")
+        let store = FencedCandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "ticks")
         let ticks = Recomputation.ticks(source: source, symbols: ["EUR/USD"], count: 20, start: Self.start, seed: 1)
         let zombie = try await store.claim(partition: 2, owner: "zombie", on: connection)
         _ = try await store.flush([.init(partition: 2, generation: zombie.generation, nextOffset: 10, ticks: Array(ticks[0..<10]))], on: connection)
         let successor = try await store.claim(partition: 2, owner: "successor", on: connection)
         #expect(successor.nextOffset == 10)
-        await #expect(throws: CandleStore.Fenced.self) {
+        await #expect(throws: FencedCandleStore.Fenced.self) {
             _ = try await store.flush([.init(partition: 2, generation: zombie.generation, nextOffset: 20, ticks: Array(ticks[10...]))], on: connection)
         }
         let stored = try await Recomputation.stored(source: source, on: connection)
-        #expect(stored == Recomputation.candles(Array(ticks[0..<10]), timeframes: store.timeframes), "the refused flush wrote nothing")
+        #expect(stored == Recomputation.candles(Array(ticks[0..<10]), timeframes: store.candles.timeframes), "the refused flush wrote nothing")
         #expect(try await store.storedOffsets(on: connection)[2] == 10)
         await connection.close()
     }
@@ -78,7 +79,7 @@ struct CandleStoreTests {
     func lateTick() async throws {
         let connection = try await migrated()
         let source = TestEnvironment.uniqueName("late")
-        let store = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source, topic: "ticks")
+        let store = FencedCandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source, topic: "ticks")
         let lease = try await store.claim(partition: 0, owner: "t", on: connection)
         func trade(_ ts: Int64, _ price: String, _ id: Int) -> TickRecord {
             Recomputation.json(#"{"v":1,"kind":"trade","source":"\#(source)","symbol":"EUR/USD","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":null,"price":"\#(price)","size":"1","side":null,"trade_id":"\#(id)"}"#)
@@ -118,7 +119,7 @@ extension CandleStoreTests {
     func tickArchive() async throws {
         let connection = try await migrated()
         let source = TestEnvironment.uniqueName("archive")
-        let store = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source,
+        let store = FencedCandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source,
                                 topic: "ticks", storeTicks: true)
         let ticks = Recomputation.ticks(source: source, symbols: ["EUR/USD", "BTC/USD"], count: 1_000, start: Self.start, seed: 17)
         let log = Recomputation.disorder(ticks, duplicateShare: 0.2, seed: 5)
@@ -151,7 +152,7 @@ extension CandleStoreTests {
             """, [source])
         #expect(volumes.first?["bad"] == "0", "1m volumes recomputed from the archive differ from the candles")
 
-        let identitiesOnly = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source + "-2",
+        let identitiesOnly = FencedCandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source + "-2",
                                          topic: "ticks")
         let other = Recomputation.ticks(source: source + "-2", symbols: ["GBP/USD"], count: 100, start: Self.start, seed: 18)
         let lease2 = try await identitiesOnly.claim(partition: 0, owner: "test", on: connection)

@@ -1,3 +1,4 @@
+import FXCandles
 @testable import FXAggregate
 import FXCore
 import Testing

@@ -1,3 +1,4 @@
+@testable import FXCandles
 @testable import FXAggregate
 import FXCore
 import Testing

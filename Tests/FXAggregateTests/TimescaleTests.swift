@@ -1,3 +1,4 @@
+import FXCandles
 import Foundation
 import FXAggregate
 import FXCore
@@ -62,7 +63,7 @@ struct TimescaleTests {
         let now = WallClock.nanoseconds()
         let start = (now - 30 * Self.day) / 60_000_000_000 * 60_000_000_000
         let ticks = Recomputation.ticks(source: fixture.source, symbols: ["TS/USD"], count: 500, start: start, seed: 21)
-        let store = CandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "history", topic: "history")
+        let store = FencedCandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "history", topic: "history")
         let lease = try await store.claim(partition: 0, owner: "test", on: database.connection)
         _ = try await store.flush([.init(partition: 0, generation: lease.generation, nextOffset: 500, ticks: ticks)], on: database.connection)
         let before = try await Recomputation.stored(source: fixture.source, on: database.connection)
@@ -72,7 +73,7 @@ struct TimescaleTests {
         configuration.timeframes = timeframes
         configuration.compressAfter = .seconds(7 * 86_400)
         configuration.storeTicks = true
-        let archive = CandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "archive", topic: "archive", storeTicks: true)
+        let archive = FencedCandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "archive", topic: "archive", storeTicks: true)
         let archiveLease = try await archive.claim(partition: 0, owner: "test", on: database.connection)
         let archived = Recomputation.ticks(source: fixture.source + "-a", symbols: ["TA/USD"], count: 300, start: start, seed: 22)
         _ = try await archive.flush([.init(partition: 0, generation: archiveLease.generation, nextOffset: 300, ticks: archived)],
@@ -140,7 +141,7 @@ struct TimescaleTests {
         let fixture = try await AggregatorFixture(partitions: 1)
         let timeframes = ["1m"].compactMap(Timeframe.init)
         let now = WallClock.nanoseconds() / 60_000_000_000 * 60_000_000_000
-        let store = CandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "history", topic: "history")
+        let store = FencedCandleStore(timeframes: timeframes, bidAskCandles: false, consumerGroup: "history", topic: "history")
         let lease = try await store.claim(partition: 0, owner: "test", on: database.connection)
         let old = Recomputation.ticks(source: fixture.source, symbols: ["OLD/USD"], count: 50, start: now - 40 * Self.day, seed: 1)
         let recent = Recomputation.ticks(source: fixture.source, symbols: ["NEW/USD"], count: 50, start: now - 2 * Self.day, seed: 2)

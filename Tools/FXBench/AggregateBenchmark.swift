@@ -1,3 +1,4 @@
+import FXCandles
 import ArgumentParser
 import Foundation
 import FXAggregate
@@ -25,7 +26,7 @@ struct AggregateBenchmark: AsyncParsableCommand {
         for round in 0..<options.rounds {
             let source = "bench-\(UUID().uuidString.prefix(8))"
             let records = Self.records(source: source, count: ticks, symbols: symbols)
-            let store = CandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench")
+            let store = FencedCandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench")
             let table = "bench_agg_copy_\(round)"
             try await db.query("DROP TABLE IF EXISTS \(table)")
             try await db.query("CREATE TABLE \(table) (source text, symbol text, kind text, tick_key text, order_key text, ts bigint, price numeric, size numeric, bid numeric, ask numeric, p integer)")

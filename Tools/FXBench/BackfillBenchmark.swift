@@ -1,3 +1,4 @@
+import FXCandles
 import ArgumentParser
 import CoreMetrics
 import Foundation
@@ -135,9 +136,9 @@ struct BackfillBenchmark: AsyncParsableCommand {
             ["bench", "DAY/USD", String($0.start / 1_000_000_000), $0.open.text, $0.high.text, $0.low.text, $0.close.text, $0.volume.text]
         })
         let copy = seconds(ContinuousClock.now - copyStart)
-        let store = CandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: "bench", topic: "bench.ticks")
+        let store = FencedCandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: "bench", topic: "bench.ticks")
         let repairStart = ContinuousClock.now
-        _ = try await store.repair(source: "bench", symbol: "DAY/USD", from: base, to: base + 86_399_000_000_000, candles: candles, on: db)
+        _ = try await store.candles.repair(source: "bench", symbol: "DAY/USD", from: base, to: base + 86_399_000_000_000, candles: candles, on: db)
         return (copy, seconds(ContinuousClock.now - repairStart))
     }
 }

@@ -1,3 +1,4 @@
+import FXCandles
 import ArgumentParser
 import Foundation
 import FXAggregate
@@ -35,7 +36,7 @@ struct TickArchiveBenchmark: AsyncParsableCommand {
     private func flush(storeTicks: Bool, on db: PostgresConnection) async throws -> Double {
         let source = "bench-\(UUID().uuidString.prefix(8))"
         let records = AggregateBenchmark.records(source: source, count: ticks, symbols: 20)
-        let store = CandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench",
+        let store = FencedCandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench",
                                 storeTicks: storeTicks)
         let lease = try await store.claim(partition: 0, owner: "bench", on: db)
         let start = ContinuousClock.now
@@ -57,7 +58,7 @@ struct TickArchiveBenchmark: AsyncParsableCommand {
         let (name, _, db) = try await options.freshDatabase(admin, logger: logger)
         let source = "bench-size"
         let records = AggregateBenchmark.records(source: source, count: ticks, symbols: 20)
-        let store = CandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source,
+        let store = FencedCandleStore(timeframes: ["1m"].compactMap(Timeframe.init), bidAskCandles: false, consumerGroup: source,
                                 topic: "bench", storeTicks: true)
         let lease = try await store.claim(partition: 0, owner: "bench", on: db)
         var offset: Int64 = 0

@@ -1,3 +1,4 @@
+import FXCandles
 import ArgumentParser
 import FXAggregate
 import FXCore

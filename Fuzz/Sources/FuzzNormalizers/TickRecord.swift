@@ -1,1 +1,1 @@
-../../../Shared/FXAggregate/TickRecord.swift
+../../../Shared/FXCandles/TickRecord.swift

@@ -1,1 +1,1 @@
-../../../Shared/FXAggregate/CandleAccumulator.swift
+../../../Shared/FXCandles/CandleAccumulator.swift

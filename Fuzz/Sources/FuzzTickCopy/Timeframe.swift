@@ -1,1 +1,1 @@
-../../../Shared/FXAggregate/Timeframe.swift
+../../../Shared/FXCandles/Timeframe.swift

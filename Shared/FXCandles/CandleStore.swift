@@ -1,123 +1,54 @@
 import FXCore
 import FXPostgres
 
-/// The candles in PostgreSQL: one transaction per flush writes the candle changes *and* the consumed
-/// offsets, fenced by the partition's generation, so the database always equals a recomputation over the
-/// distinct ticks consumed up to the stored offsets.
+/// The candles in PostgreSQL, written by the aggregator's flushes and the backfiller's repairs alike.
 ///
-/// A flush: check and advance every partition's offset (a generation mismatch = this consumer lost the
-/// partition: the whole transaction is refused), COPY the flush's distinct ticks into a staging table,
-/// record them in `ticks` (which also archives them with `storeTicks`) and learn which an earlier flush
+/// A flush's candle part (``write(_:on:)``, inside the caller's transaction): record the flush's
+/// distinct ticks in `ticks` (which also archives them with `storeTicks`) and learn which an earlier flush
 /// already counted; meanwhile combine them in memory into one row per candle key (``CandleAccumulator``),
 /// then merge those rows into `candles` order-independently (open/close by order key, extremes, sums),
-/// bumping `revision` of every row it touches.
+/// bumping `revision` of every row it touches. The aggregator wraps it in a transaction that also moves
+/// its consumed offsets (fenced by the partition's generation), so the database always equals a
+/// recomputation over the distinct ticks consumed up to the stored offsets.
 public struct CandleStore: Sendable {
     public let timeframes: [Timeframe]
     public let bidAskCandles: Bool
-    public let consumerGroup: String
+    /// The ticks topic the candles come from (`candles.ticks_topic`: whose partitions publish their finals).
     public let topic: String
     /// Archive every distinct tick's fields in `ticks` (else only its identity, for the duplicate window).
     public let storeTicks: Bool
     let timeframesByName: [String: Timeframe]
 
-    public init(timeframes: [Timeframe], bidAskCandles: Bool, consumerGroup: String, topic: String, storeTicks: Bool = false) {
+    public init(timeframes: [Timeframe], bidAskCandles: Bool, topic: String, storeTicks: Bool = false) {
         self.timeframes = timeframes
         self.bidAskCandles = bidAskCandles
         self.storeTicks = storeTicks
-        self.consumerGroup = consumerGroup
         self.topic = topic
         self.timeframesByName = Dictionary(timeframes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// A partition whose generation moved on: another consumer owns it now.
-    public struct Fenced: Error, CustomStringConvertible, Sendable {
+    /// One partition's ticks in a flush.
+    public struct PartitionTicks: Sendable {
         public var partition: Int32
-        public var description: String { "partition \(partition) is owned by a newer consumer generation" }
-    }
-
-    /// One partition's part of a flush.
-    public struct PartitionBatch: Sendable {
-        public var partition: Int32
-        public var generation: Int64
-        public var nextOffset: Int64
         public var ticks: [TickRecord]
 
-        public init(partition: Int32, generation: Int64, nextOffset: Int64, ticks: [TickRecord]) {
+        public init(partition: Int32, ticks: [TickRecord]) {
             self.partition = partition
-            self.generation = generation
-            self.nextOffset = nextOffset
             self.ticks = ticks
         }
     }
 
-    // MARK: Leases
-
-    /// Takes over a partition: bumps its generation (fencing the previous owner) and returns the new
-    /// generation and the stored next offset (nil: nothing stored yet, start from the beginning).
-    public func claim(partition: Int32, owner: String, on connection: PostgresConnection) async throws -> (generation: Int64, nextOffset: Int64?) {
-        let rows = try await connection.query("""
-            INSERT INTO aggregator_offsets (consumer_group, topic, partition, generation, owner) VALUES ($1, $2, $3, 1, $4)
-            ON CONFLICT (consumer_group, topic, partition) DO UPDATE
-                SET generation = aggregator_offsets.generation + 1, owner = EXCLUDED.owner, updated_at = now()
-            RETURNING generation, next_offset
-            """, [consumerGroup, topic, Int(partition), owner])
-        guard let row = rows.first else { throw PostgresError(code: .decoding, message: "claim returned no row") }
-        return (try row.decode(Int64.self, "generation"), try row.decodeIfPresent(Int64.self, "next_offset"))
-    }
-
-    /// The stored next offset of each partition (for tests and tools).
-    public func storedOffsets(on connection: PostgresConnection) async throws -> [Int32: Int64] {
-        let rows = try await connection.query(
-            "SELECT partition, next_offset FROM aggregator_offsets WHERE consumer_group = $1 AND topic = $2 AND next_offset IS NOT NULL",
-            [consumerGroup, topic])
-        var result: [Int32: Int64] = [:]
-        for row in rows { result[try row.decode(Int32.self, "partition")] = try row.decode(Int64.self, "next_offset") }
-        return result
-    }
-
     // MARK: Flush
 
-    /// Writes one flush; returns every candle row it changed (with its new revision).
-    public func flush(_ batches: [PartitionBatch], on connection: PostgresConnection) async throws -> [CandleRow] {
-        guard !batches.isEmpty else { return [] }
-        return try await connection.transaction { session in try await write(batches, on: session) }
+    /// A flush's distinct ticks and their COPY rows: CPU work a caller may run while PostgreSQL does other
+    /// work of the same transaction.
+    public func prepare(_ parts: [PartitionTicks]) -> PreparedTicks {
+        PreparedTicks(parts, storeTicks: storeTicks)
     }
 
-    /// Runs a flush of `batches` and rolls it back: whether the database accepts these ticks. Returns the
-    /// data error (SQLSTATE class 22 or 54, or a check violation) that refused them, nil when accepted;
-    /// any other error (connection loss, a fenced partition) is thrown.
-    public func probe(_ batches: [PartitionBatch], on connection: PostgresConnection) async throws -> PostgresError? {
-        guard !batches.isEmpty else { return nil }
-        struct Accepted: Error {}
-        do {
-            try await connection.transaction { session in
-                _ = try await write(batches, on: session)
-                throw Accepted()
-            }
-        } catch is Accepted {
-            return nil
-        } catch let error as PostgresError where error.sqlState?.isDataError == true {
-            return error
-        }
-        return nil
-    }
-
-    private func write(_ batches: [PartitionBatch], on session: PostgresSession) async throws -> [CandleRow] {
-        let storeTicks = self.storeTicks
-        // The distinct ticks and their COPY rows are prepared while PostgreSQL advances the offsets.
-        async let preparing = PreparedTicks(batches, storeTicks: storeTicks)
-        // Every partition's offset in one statement; a partition whose lease moved on is not updated.
-        func array(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
-        let updated = try await session.query("""
-            UPDATE aggregator_offsets o SET next_offset = v.next_offset, updated_at = now()
-            FROM unnest($3::integer[], $4::bigint[], $5::bigint[]) AS v (partition, next_offset, generation)
-            WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = v.partition AND o.generation = v.generation
-            RETURNING o.partition
-            """, [consumerGroup, topic, array(batches.map { String($0.partition) }), array(batches.map { String($0.nextOffset) }),
-                  array(batches.map { String($0.generation) })])
-        let written = Set(updated.rows.compactMap { $0["partition"].flatMap { Int32($0) } })
-        if let fenced = batches.first(where: { !written.contains($0.partition) }) { throw Fenced(partition: fenced.partition) }
-        let prepared = await preparing
+    /// Writes one flush's ticks and candle changes inside the caller's transaction; returns every candle row
+    /// it changed (with its new revision).
+    public func write(_ prepared: PreparedTicks, on session: PostgresSession) async throws -> [CandleRow] {
         let ticks = prepared.ticks
         guard !ticks.distinct.isEmpty else { return [] }
         // The durable duplicate check: ticks counted by an earlier flush are not inserted again, and come
@@ -167,7 +98,7 @@ public struct CandleStore: Sendable {
 
         var distinct: [Staged] = []
 
-        init(_ batches: [PartitionBatch]) {
+        init(_ batches: [PartitionTicks]) {
             var index: [Identity: Int] = [:]
             index.reserveCapacity(batches.reduce(0) { $0 + $1.ticks.count })
             distinct.reserveCapacity(index.capacity)
@@ -202,12 +133,12 @@ public struct CandleStore: Sendable {
 
     /// A flush's distinct ticks and their rows for `ticks` in COPY text format (identity columns only
     /// without the archive; every column of ``tickColumns`` with it).
-    struct PreparedTicks: Sendable {
+    public struct PreparedTicks: Sendable {
         var ticks: FlushTicks
         var rows: CopyTextBuffer
         var columns: String
 
-        init(_ batches: [PartitionBatch], storeTicks: Bool) {
+        init(_ batches: [PartitionTicks], storeTicks: Bool) {
             ticks = FlushTicks(batches)
             columns = storeTicks ? CandleStore.tickColumns : "source, symbol, tick_key, ts"
             rows = CopyTextBuffer(reservingCapacity: ticks.distinct.count * (storeTicks ? 160 : 64))

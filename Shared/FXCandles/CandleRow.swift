@@ -59,7 +59,7 @@ public struct CandleRow: Sendable, Equatable {
     }
 
     public var key: String { "\(source):\(symbol)" }
-    var identity: String { "\(source)|\(symbol)|\(timeframe)|\(priceType)|\(start)" }
+    public var identity: String { "\(source)|\(symbol)|\(timeframe)|\(priceType)|\(start)" }
 
     /// The `<prefix>candles` message (JSON v1).
     public func jsonBytes(final: Bool) -> [UInt8] {

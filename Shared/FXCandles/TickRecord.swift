@@ -29,6 +29,11 @@ public struct TickRecord: Sendable, Equatable {
     public struct Invalid: Error, Sendable, Equatable {
         public var reason: String
         public var detail: String
+
+        public init(reason: String, detail: String) {
+            self.reason = reason
+            self.detail = detail
+        }
     }
 
     /// The largest message read (64 KiB): a tick is a few hundred bytes.
