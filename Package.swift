@@ -112,6 +112,7 @@ let package = Package(
         .target(name: "FXPostgres", dependencies: [
             "CLibPQ", "FXCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXPostgres", resources: [.copy("Migrations")]),
         // The chassis of every service (configuration, logging, metrics, health, Kafka); no libpq.
         .target(name: "FXServiceChassis", dependencies: [

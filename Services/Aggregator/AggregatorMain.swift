@@ -6,7 +6,8 @@ import Metrics
 
 @main
 enum AggregatorMain: ServiceDefinition {
-    static let role = ServiceRole.aggregator
+    static let role = ServiceRole(name: "aggregator", defaultHTTPPort: 9102,
+                                  requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] }, metricHelp: AggregatorMetrics.help)
     static let sections: [any ConfigSection.Type] = [DatabaseSettings.self, AggregatorConfiguration.self]
 
     static func configure(_ resolver: inout ConfigResolver, settings: ServiceSettings) throws(ConfigurationError) -> (DatabaseSettings, AggregatorConfiguration) {

@@ -6,7 +6,8 @@ import Metrics
 
 @main
 enum BackfillerMain: ServiceDefinition {
-    static let role = ServiceRole.backfiller
+    static let role = ServiceRole(name: "backfiller", defaultHTTPPort: 9103,
+                                  requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] }, metricHelp: BackfillMetrics.help)
     static let sections: [any ConfigSection.Type] = [DatabaseSettings.self, BackfillerConfiguration.self]
 
     static func configure(_ resolver: inout ConfigResolver, settings: ServiceSettings) throws(ConfigurationError) -> (DatabaseSettings, BackfillerConfiguration) {

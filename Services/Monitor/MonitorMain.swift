@@ -6,7 +6,8 @@ import Metrics
 
 @main
 enum MonitorMain: ServiceDefinition {
-    static let role = ServiceRole.monitor
+    static let role = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
+                                  requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.rejects, $0.candles, $0.alerts] }, metricHelp: MonitorMetrics.help)
     static let sections: [any ConfigSection.Type] = [DatabaseSettings.self, MonitorConfiguration.self]
 
     static func configure(_ resolver: inout ConfigResolver, settings: ServiceSettings) throws(ConfigurationError) -> (DatabaseSettings, MonitorConfiguration, [AlertRule]) {

@@ -19,7 +19,24 @@ import FXMetrics
 /// | `retention_skipped` | `fx_aggregator_retention_skipped_total` (messages Kafka retention deleted before they were read) |
 ///
 /// Also `fx_aggregator_flush_seconds` (a timer) and `fx_aggregator_last_flush_seconds` (a gauge: the last flush's duration).
-struct AggregatorMetrics: Sendable {
+public struct AggregatorMetrics: Sendable {
+    /// The help line of each metric the aggregator exports (`/metrics`' `# HELP`).
+    public static let help: [String: String] = [
+        "fx_aggregator_ticks_total": "Ticks consumed.",
+        "fx_aggregator_rejects_total": "Ticks rejected (invalid, or beyond the compression horizon).",
+        "fx_aggregator_late_ticks_total": "Ticks that changed an already closed candle.",
+        "fx_aggregator_flushes_total": "Flush transactions committed.",
+        "fx_aggregator_flush_failures_total": "Flush transactions that failed (retried).",
+        "fx_aggregator_rows_written_total": "Candle rows inserted or updated.",
+        "fx_aggregator_fenced_total": "Flushes refused because a newer consumer owns the partition.",
+        "fx_aggregator_candles_published_total": "Candle messages published.",
+        "fx_aggregator_rows_deleted_total": "Candle rows deleted by retention.",
+        "fx_aggregator_quarantined_total": "Ticks the database refused for their data, set aside to the rejects topic.",
+        "fx_aggregator_retention_skipped_total": "Ticks Kafka retention deleted before the aggregator read them (reported as retention gaps).",
+        "fx_aggregator_flush_seconds": "Duration of flush transactions.",
+        "fx_aggregator_last_flush_seconds": "Duration of the last flush transaction.",
+    ]
+
     let ticks: EventCounter
     let rejects: EventCounter
     let lateTicks: EventCounter

@@ -8,6 +8,20 @@ import Synchronization
 /// (1-minute candles written or changed), `fx_backfill_candles_published_total`, `fx_backfill_rejects_total`,
 /// `fx_backfill_transaction_retries_total` (repair transactions run again after a deadlock).
 public final class BackfillMetrics: Sendable {
+    /// The help line of each metric the backfiller exports, the shared rate limiter's included (`/metrics`' `# HELP`).
+    public static let help: [String: String] = [
+        "fx_backfill_gap_events_total": "Gap events consumed, by outcome.",
+        "fx_backfill_gaps_total": "Gaps finished by this instance, by outcome.",
+        "fx_backfill_repaired_candles_total": "1-minute candles written or changed by repairs.",
+        "fx_backfill_requests_total": "REST history requests, by source and outcome.",
+        "fx_backfill_candles_published_total": "Repaired candles republished.",
+        "fx_backfill_rejects_total": "Malformed REST history answers quarantined.",
+        "fx_backfill_transaction_retries_total": "Repair transactions run again after a deadlock or serialization failure.",
+        "fx_backfill_rate_requests_total": "Requests taken from a shared rate bucket.",
+        "fx_backfill_rate_wait_seconds_total": "Time waited for rate-limit tokens and out of Retry-After blocks.",
+        "fx_backfill_rate_limited_total": "HTTP 429 answers seen (the shared bucket backs off).",
+    ]
+
     let factory: any MetricsFactory
     public let filled: EventCounter
     public let unfillable: EventCounter

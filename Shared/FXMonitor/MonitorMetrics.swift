@@ -13,7 +13,27 @@ import Synchronization
 /// Each family holds exactly the label sets of the latest update: a series whose subject is gone (a
 /// stopped or forgotten instance, a forgotten stream, a partition no longer reported) is destroyed
 /// through the metrics factory, so `/metrics` stays as bounded as the monitor's state.
-final class MonitorMetrics: Sendable {
+public final class MonitorMetrics: Sendable {
+    /// The help line of each metric the monitor exports (`/metrics`' `# HELP`).
+    public static let help: [String: String] = [
+        "fx_monitor_events_total": "Messages read from the watched topics.",
+        "fx_monitor_ignored_total": "Messages or parts of them the monitor ignored (outside the topic contracts or its bounds), by reason.",
+        "fx_monitor_alerts_dropped_total": "Alert events dropped because a destination's queue was full.",
+        "fx_monitor_transitions_total": "Stream state changes.",
+        "fx_monitor_streams": "Streams per state.",
+        "fx_monitor_stream_state": "A stream's state: 0 live, 1 quiet, 2 stale, 3 down.",
+        "fx_monitor_instance_up": "Whether a service instance sends heartbeats (1) or is missing (0).",
+        "fx_monitor_latency_p99_seconds": "Exchange-to-receive latency, 99th percentile.",
+        "fx_monitor_gaps_total": "Gap events seen per stream.",
+        "fx_monitor_stage_latency_p99_seconds": "Pipeline stage latency (receive_to_ack, tick_to_candle), 99th percentile over the latency window.",
+        "fx_monitor_consumer_lag": "Messages a consumer instance is behind on a partition, from its heartbeat.",
+        "fx_monitor_backfill_queued_gaps": "Gaps open, filling or failed in the backfill ledger.",
+        "fx_monitor_backfill_oldest_gap_age_seconds": "Age of the start of the oldest gap not yet filled.",
+        "fx_monitor_alerts_total": "Alert events, by status.",
+        "fx_monitor_webhook_deliveries_total": "Alert webhook deliveries, by outcome.",
+        "fx_monitor_webhook_retries_total": "Alert webhook attempts retried.",
+    ]
+
     let factory: any MetricsFactory
     /// Family -> label-set key -> gauge.
     private let gauges = Mutex<[String: [String: Gauge]]>([:])

@@ -13,8 +13,9 @@ public struct Observability: Sendable {
         self.registry = registry
     }
 
-    /// Bootstraps `LoggingSystem` (human or JSON lines on stderr) and `MetricsSystem` (Prometheus).
-    public static func bootstrap(_ settings: ServiceSettings) -> Observability {
+    /// Bootstraps `LoggingSystem` (human or JSON lines on stderr) and `MetricsSystem` (Prometheus, each
+    /// metric with its help line from `metricHelp`).
+    public static func bootstrap(_ settings: ServiceSettings, metricHelp: [String: String] = [:]) -> Observability {
         let format = settings.logFormat
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in
@@ -30,7 +31,7 @@ public struct Observability: Sendable {
             }
         }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry, help: MetricHelp(metricHelp)))
         var logger = Logger(label: "fxstream.\(settings.serviceName)")
         logger[metadataKey: "instance"] = .string(settings.instanceID)
         return Observability(logger: logger, registry: registry)

@@ -28,7 +28,7 @@ public enum ServiceMain {
             if !answer.ok { FileHandle.standardError.write(Data("\(role.name): not ready: \(answer.status)\n".utf8)) }
             exit(answer.ok ? 0 : 1)
         }
-        let observability = Observability.bootstrap(settings)
+        let observability = Observability.bootstrap(settings, metricHelp: role.metricHelp)
         do {
             let parts = try Definition.parts(configuration, context: ServiceContext(settings: settings, observability: observability))
             try await ServiceRunner.run(role: role, settings: settings, observability: observability, parts: parts)

@@ -1,24 +1,20 @@
 import FXCore
 
-/// What distinguishes one FXStream executable in the chassis.
+/// What distinguishes one FXStream executable in the chassis, declared by the executable itself: the
+/// chassis knows no service by name.
 public struct ServiceRole: Sendable {
     public var name: String
     public var defaultHTTPPort: Int
     /// The topics it cannot work without.
     public var requiredTopics: @Sendable (TopicNames) -> [String]
+    /// The help line of each metric it exports (`/metrics`' `# HELP`).
+    public var metricHelp: [String: String]
 
-    public init(name: String, defaultHTTPPort: Int, requiredTopics: @escaping @Sendable (TopicNames) -> [String]) {
+    public init(name: String, defaultHTTPPort: Int, requiredTopics: @escaping @Sendable (TopicNames) -> [String],
+                metricHelp: [String: String] = [:]) {
         self.name = name
         self.defaultHTTPPort = defaultHTTPPort
         self.requiredTopics = requiredTopics
+        self.metricHelp = metricHelp
     }
-
-    public static let ingestor = ServiceRole(name: "ingestor", defaultHTTPPort: 9101,
-                                             requiredTopics: { [$0.ticks, $0.gaps, $0.health, $0.rejects] })
-    public static let aggregator = ServiceRole(name: "aggregator", defaultHTTPPort: 9102,
-                                               requiredTopics: { [$0.ticks, $0.candles, $0.rejects, $0.health] })
-    public static let backfiller = ServiceRole(name: "backfiller", defaultHTTPPort: 9103,
-                                               requiredTopics: { [$0.gaps, $0.candles, $0.rejects, $0.health] })
-    public static let monitor = ServiceRole(name: "monitor", defaultHTTPPort: 9104,
-                                            requiredTopics: { [$0.health, $0.gaps, $0.ticks, $0.rejects, $0.candles, $0.alerts] })
 }

@@ -20,6 +20,8 @@ struct ServiceExecutableTests {
         #expect(metrics.body.contains("fx_dependency_up{dependency=\"kafka\"} 1"))
         let lint = try Promtool.checkMetrics(metrics.body)
         #expect(lint.status == 0, "promtool check metrics accepts the \(executable)'s /metrics: \(lint.output)")
+        let undeclared = metrics.body.split(separator: "\n").filter { $0.hasPrefix("# HELP") && $0.contains("FXStream metric ") }
+        #expect(undeclared.isEmpty, "every metric has the help line its service declares: \(undeclared)")
         let probe = try Self.healthcheck(executable, port: service.port)
         #expect(probe.status == 0, "`\(executable) healthcheck` exits 0 while it is ready: \(probe.output)")
         #expect(await service.terminate() == 0, "clean exit on SIGTERM; log:\n\(service.log)")

@@ -23,6 +23,23 @@ import Synchronization
 /// Also `fx_ingest_reconnects_total{source}`, `fx_ingest_queue_depth` and
 /// `fx_ingest_frame_to_ack_seconds` (timer: frame received -> broker acknowledgement).
 public final class IngestMetrics: Sendable {
+    /// The help line of each metric the ingestor exports (`/metrics`' `# HELP`).
+    public static let help: [String: String] = [
+        "fx_ingest_frames_total": "WebSocket frames received from a provider.",
+        "fx_ingest_ticks_total": "Normalized ticks published, by kind.",
+        "fx_ingest_heartbeats_total": "Provider heartbeats received.",
+        "fx_ingest_rejects_total": "Provider messages rejected, by reason.",
+        "fx_ingest_gaps_total": "Gap events detected, by reason.",
+        "fx_ingest_reconnects_total": "WebSocket reconnections.",
+        "fx_ingest_provider_errors_total": "Errors reported by a provider.",
+        "fx_ingest_dropped_total": "Ticks dropped because the publish queue stayed full (each covered by a delivery gap).",
+        "fx_ingest_delivered_total": "Messages acknowledged by Kafka, by kind of topic.",
+        "fx_ingest_delivery_failures_total": "Messages Kafka did not acknowledge, by kind of topic.",
+        "fx_ingest_gaps_lost_total": "Gap events that could not be delivered after retries.",
+        "fx_ingest_queue_depth": "Items waiting in the publish queue.",
+        "fx_ingest_frame_to_ack_seconds": "Time from a frame's arrival to the broker's acknowledgement of its ticks.",
+    ]
+
     public let factory: any MetricsFactory
     private let sources = Mutex<[String: Source]>([:])
     let deliveredTicks: EventCounter
