@@ -40,6 +40,9 @@ let package = Package(
 
         // Shared libraries.
         .target(name: "FXCore", path: "Shared/FXCore"),
+        // The topic contracts: each message type with its one encoder and one decoder (ticks, gaps,
+        // heartbeats per role, rejects, gap statuses, connection states), used by writers, readers and tests.
+        .target(name: "FXContracts", dependencies: ["FXCore"], path: "Shared/FXContracts"),
         .target(name: "FXMetrics", dependencies: [
             "FXCore",
             .product(name: "Metrics", package: "swift-metrics"),
@@ -52,11 +55,11 @@ let package = Package(
         // Venue knowledge: each venue's WebSocket normalizer, REST history reader, symbols and market hours
         // behind one protocol (adding a venue = one folder here, plus its simulator protocol and tests).
         .target(name: "FXVenues", dependencies: [
-            "FXCore",
+            "FXContracts", "FXCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/FXVenues"),
         .target(name: "FXIngest", dependencies: [
-            "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics",
+            "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,18 +71,18 @@ let package = Package(
         // Candles: the tick reading, the candle combination, writing, repairs and finals in PostgreSQL,
         // shared by the aggregator (which adds its offset fencing) and the backfiller.
         .target(name: "FXCandles", dependencies: [
-            "FXCore", "FXPostgres", "FXKafka", "FXConfiguration",
+            "FXContracts", "FXCore", "FXPostgres", "FXKafka", "FXConfiguration",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/FXCandles"),
         .target(name: "FXAggregate", dependencies: [
-            "FXCore", "FXCandles", "FXKafka", "FXPostgres", "FXConfiguration", "FXDatabaseChassis", "FXMetrics",
+            "FXContracts", "FXCore", "FXCandles", "FXKafka", "FXPostgres", "FXConfiguration", "FXDatabaseChassis", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/FXAggregate"),
         // The backfiller's library: gap ledger, shared REST rate limiter, history clients, repair worker.
         .target(name: "FXBackfill", dependencies: [
-            "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXCandles", "FXVenues",
+            "FXContracts", "FXCore", "FXPostgres", "FXConfiguration", "FXKafka", "FXMetrics", "FXDatabaseChassis", "FXServiceChassis", "FXCandles", "FXVenues",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
@@ -87,7 +90,7 @@ let package = Package(
         ], path: "Shared/FXBackfill"),
         // The monitor's library: stream states, instance liveness, latency percentiles.
         .target(name: "FXMonitor", dependencies: [
-            "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics", "FXPostgres", "FXDatabaseChassis",
+            "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics", "FXPostgres", "FXDatabaseChassis",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -116,7 +119,7 @@ let package = Package(
         ], path: "Shared/FXPostgres", resources: [.copy("Migrations")]),
         // The chassis of every service (configuration, logging, metrics, health, Kafka); no libpq.
         .target(name: "FXServiceChassis", dependencies: [
-            "FXCore", "FXKafka", "FXConfiguration",
+            "FXContracts", "FXCore", "FXKafka", "FXConfiguration",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,7 +153,7 @@ let package = Package(
         .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/FXAdmin"),
-        .executableTarget(name: "FXBench", dependencies: ["FXKafka", "FXPostgres", "FXVenues", "FXIngest", "FXCandles", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
+        .executableTarget(name: "FXBench", dependencies: ["FXContracts", "FXKafka", "FXPostgres", "FXVenues", "FXIngest", "FXCandles", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -159,7 +162,7 @@ let package = Package(
         ], path: "Tools/FXBench"),
 
         // Tests.
-        .target(name: "FXTestSupport", dependencies: ["FXCore", "FXKafka", "FXPostgres", "CRdKafka",
+        .target(name: "FXTestSupport", dependencies: ["FXContracts", "FXCore", "FXKafka", "FXPostgres", "CRdKafka",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -167,23 +170,23 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], path: "Tests/FXTestSupport"),
-        .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], path: "Tests/FXCoreTests"),
-        .testTarget(name: "FXVenuesTests", dependencies: ["FXVenues", "FXCore"], path: "Tests/FXVenuesTests"),
-        .testTarget(name: "FXIngestTests", dependencies: ["FXIngest", "FXVenues", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",
+        .testTarget(name: "FXCoreTests", dependencies: ["FXContracts", "FXCore"], path: "Tests/FXCoreTests"),
+        .testTarget(name: "FXVenuesTests", dependencies: ["FXContracts", "FXVenues", "FXCore"], path: "Tests/FXVenuesTests"),
+        .testTarget(name: "FXIngestTests", dependencies: ["FXContracts", "FXIngest", "FXVenues", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXIngestTests"),
         .testTarget(name: "FXKafkaTests", dependencies: ["FXKafka", "FXTestSupport", "CRdKafka"], path: "Tests/FXKafkaTests"),
-        .testTarget(name: "FXAggregateTests", dependencies: ["FXAggregate", "FXCandles", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport",
+        .testTarget(name: "FXAggregateTests", dependencies: ["FXContracts", "FXAggregate", "FXCandles", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXAggregateTests"),
-        .testTarget(name: "FXBackfillTests", dependencies: ["FXBackfill", "FXCandles", "FXVenues", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
+        .testTarget(name: "FXBackfillTests", dependencies: ["FXContracts", "FXBackfill", "FXCandles", "FXVenues", "FXPostgres", "FXConfiguration", "FXTestSupport", "FXCore", "FXKafka",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Tests/FXBackfillTests"),
-        .testTarget(name: "FXMonitorTests", dependencies: ["FXMonitor", "FXCore", "FXKafka", "FXTestSupport"], path: "Tests/FXMonitorTests"),
+        .testTarget(name: "FXMonitorTests", dependencies: ["FXContracts", "FXMonitor", "FXCore", "FXKafka", "FXTestSupport"], path: "Tests/FXMonitorTests"),
         .testTarget(name: "FXPostgresTests", dependencies: ["FXPostgres", "FXTestSupport"], path: "Tests/FXPostgresTests"),
-        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXCandles", "FXAggregate", "FXIngest", "FXBackfill", "FXMonitor"], path: "Tests/FXServiceChassisTests"),
+        .testTarget(name: "FXServiceChassisTests", dependencies: ["FXContracts", "FXServiceChassis", "FXDatabaseChassis", "FXConfiguration", "FXCore", "FXKafka", "FXPostgres", "FXTestSupport", "FXCandles", "FXAggregate", "FXIngest", "FXBackfill", "FXMonitor"], path: "Tests/FXServiceChassisTests"),
     ]
 )
 

@@ -28,23 +28,25 @@ let package = Package(
     targets: [
         // Every file of Shared/FXCore (a directory symlink: new files are picked up).
         .target(name: "FXCore", path: "Sources/FXCore", swiftSettings: fuzzFlags),
+        // Every file of Shared/FXContracts (a directory symlink).
+        .target(name: "FXContracts", dependencies: ["FXCore"], path: "Sources/FXContracts", swiftSettings: fuzzFlags),
         // Stand-in for swift-crypto, only so the real CoinbaseProvider.swift compiles (see the file).
         .target(name: "Crypto", path: "Sources/Crypto", swiftSettings: fuzzFlags),
         // Shared/FXVenues: normalizers, contract check, symbols, providers, history readers.
-        .target(name: "FXVenues", dependencies: ["FXCore", "Crypto"], path: "Sources/FXVenues", swiftSettings: fuzzFlags),
+        .target(name: "FXVenues", dependencies: ["FXCore", "FXContracts", "Crypto"], path: "Sources/FXVenues", swiftSettings: fuzzFlags),
         // The pure part of Shared/FXIngest: the feed tracker.
-        .target(name: "FXIngest", dependencies: ["FXCore", "FXVenues"], path: "Sources/FXIngest", swiftSettings: fuzzFlags),
+        .target(name: "FXIngest", dependencies: ["FXCore", "FXContracts", "FXVenues"], path: "Sources/FXIngest", swiftSettings: fuzzFlags),
         // The pure part of Shared/FXMonitor: StreamBoard, PipelineBook, RateMeter and their value types.
-        .target(name: "FXMonitor", dependencies: ["FXCore", "FXVenues"], path: "Sources/FXMonitor", swiftSettings: fuzzFlags),
+        .target(name: "FXMonitor", dependencies: ["FXCore", "FXContracts", "FXVenues"], path: "Sources/FXMonitor", swiftSettings: fuzzFlags),
 
         // Helpers shared by the fuzz targets (input splitting, invariant checks).
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport", swiftSettings: fuzzFlags),
 
-        fuzzTarget("FuzzJSON", ["FXCore", "FuzzSupport"]),
-        fuzzTarget("FuzzNormalizers", ["FXCore", "FuzzSupport", "FXVenues", "FXIngest"]),
-        fuzzTarget("FuzzTickCopy", ["FXCore", "FuzzSupport"]),
-        fuzzTarget("FuzzGapEvent", ["FXCore", "FuzzSupport"]),
-        fuzzTarget("FuzzMonitor", ["FXCore", "FuzzSupport", "FXVenues", "FXMonitor"]),
-        fuzzTarget("FuzzHistory", ["FXCore", "FuzzSupport", "FXVenues"]),
+        fuzzTarget("FuzzJSON", ["FXCore", "FXContracts", "FuzzSupport"]),
+        fuzzTarget("FuzzNormalizers", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues", "FXIngest"]),
+        fuzzTarget("FuzzTickCopy", ["FXCore", "FXContracts", "FuzzSupport"]),
+        fuzzTarget("FuzzGapEvent", ["FXCore", "FXContracts", "FuzzSupport"]),
+        fuzzTarget("FuzzMonitor", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues", "FXMonitor"]),
+        fuzzTarget("FuzzHistory", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues"]),
     ]
 )

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCandles
 import FXCore
 

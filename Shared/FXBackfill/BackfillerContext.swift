@@ -1,3 +1,4 @@
+import FXContracts
 import CoreMetrics
 import FXCore
 import FXDatabaseChassis

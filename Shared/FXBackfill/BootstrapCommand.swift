@@ -1,3 +1,4 @@
+import FXContracts
 import FXConfiguration
 import FXCore
 import FXDatabaseChassis

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// One `fx.ticks` message as the aggregator uses it, validated against the v1 contract.

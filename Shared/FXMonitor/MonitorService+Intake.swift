@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXKafka
 import ServiceLifecycle

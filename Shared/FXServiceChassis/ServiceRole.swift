@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// What distinguishes one FXStream executable in the chassis, declared by the executable itself: the

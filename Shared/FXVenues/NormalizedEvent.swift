@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// What one provider frame turns into. A frame may carry several events (Finnhub batches trades),

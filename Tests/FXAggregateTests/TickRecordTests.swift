@@ -1,3 +1,4 @@
+import FXContracts
 @testable import FXCandles
 @testable import FXAggregate
 import FXCore

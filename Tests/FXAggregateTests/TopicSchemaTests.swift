@@ -40,8 +40,8 @@ struct TopicSchemaTests {
         }.joined(separator: "\n") + "\n"
     }
 
-    static func write(_ text: String, name: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestEnvironment.uniqueName(name)).ndjson").path
+    static func write(_ text: String, name: String, suffix: String = "ndjson") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestEnvironment.uniqueName(name)).\(suffix)").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -85,14 +85,13 @@ struct TopicSchemaTests {
                 for: 0s
                 severity: warning
                 labels: {team: schema-spec}
-            """, name: "schema-rules")
+            """, name: "schema-rules", suffix: "yaml")
         defer { try? FileManager.default.removeItem(atPath: rules) }
         let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50", "--history-minutes", "30"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
                                                                 "--alert-rules", rules], environment: environment)
-        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500"],
-                                            environment: environment)
+        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
                                                                       "--bootstrap-days", "1", "--settle-seconds", "2", "--poll-interval-ms", "200",
                                                                       "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase"],
@@ -140,6 +139,7 @@ struct TopicSchemaTests {
         for name in Self.names {
             #expect((counts[name] ?? 0) > 0, "\(name): valid messages were recorded and counted (\(run.output.suffix(600)))")
         }
+        _ = await sim.terminate()
         await PostgresTestKit.dropDatabase(database)
     }
 }

@@ -1,3 +1,4 @@
+import FXContracts
 import Foundation
 @testable import FXBackfill
 import FXCore

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 @testable import FXMonitor
 import Testing

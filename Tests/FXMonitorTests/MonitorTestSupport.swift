@@ -1,3 +1,4 @@
+import FXContracts
 import CoreMetrics
 import Foundation
 import FXCore

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXMonitor
 import Testing

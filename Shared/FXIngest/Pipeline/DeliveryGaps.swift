@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// Turns ticks that never reached Kafka (delivery failed, or dropped under overload) into `delivery` gap

@@ -1,3 +1,4 @@
+import FXContracts
 import FXVenues
 import CoreMetrics
 import FXCore

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// Coinbase Exchange WebSocket feed (`matches`, `ticker`, `heartbeat` channels).

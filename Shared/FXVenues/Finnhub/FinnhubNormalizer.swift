@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// Finnhub WebSocket feed: `{"type":"trade","data":[{"s","p","t","v","c"}...]}`, `ping`, `error`.

@@ -1,3 +1,4 @@
+import FXCore
 /// One `<prefix>gaps` message: a window of event time whose data for one symbol may be missing.
 /// The backfiller repairs the window from the provider's REST history; the monitor counts it.
 ///

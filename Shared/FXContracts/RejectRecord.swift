@@ -1,3 +1,4 @@
+import FXCore
 import Foundation
 
 /// One `<prefix>rejects` message: input that failed validation, kept with its reason and a bounded copy

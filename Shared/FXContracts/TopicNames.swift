@@ -1,3 +1,4 @@
+import FXCore
 /// The Kafka topics of the pipeline, derived from one prefix (`TOPIC_PREFIX`, default `fx.`).
 ///
 /// | topic | written by | read by |

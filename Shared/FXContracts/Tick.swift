@@ -1,3 +1,5 @@
+import FXCore
+
 /// One normalized market event: the message contract of `<prefix>ticks` (schema version 1).
 ///
 /// JSON, one event per message, key `<source>:<symbol>`:
