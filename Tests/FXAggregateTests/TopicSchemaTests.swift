@@ -49,15 +49,15 @@ struct TopicSchemaTests {
     @Test("hand-made messages that break the contract fail the validator, each named with its reason")
     func invalidMessagesFail() throws {
         let tick = #"{"v":1,"kind":"trade","source":"coinbase","symbol":"BTC/USD","venue_symbol":"BTC-USD","ts":1795597585133000000,"recv_ts":1795597585134210000,"seq":5,"price":"50000.1","size":"0.5","side":"buy","trade_id":"10"}"#
-        let lines = [
-            #"{"topic":"ticks","value":\#(tick)}"#,                                                            // valid
-            #"{"topic":"ticks","value":\#(tick.replacingOccurrences(of: #""size":"0.5","#, with: ""))}"#,      // missing field
-            #"{"topic":"ticks","value":\#(tick.replacingOccurrences(of: #""50000.1""#, with: "50000.1"))}"#,  // float price
-            #"{"topic":"ticks","value":\#(tick.replacingOccurrences(of: "BTC/USD", with: "btc/usd"))}"#,      // bad symbol
-            #"{"topic":"ticks","value":\#(tick.replacingOccurrences(of: #""v":1"#, with: #""v":2"#))}"#,       // unknown version
-            #"{"topic":"ticks","value":\#(tick.replacingOccurrences(of: "1795597585133000000", with: "1.795597585133e18"))}"#,  // float time
-            #"{"topic":"candles","value":{"v":1,"source":"coinbase","symbol":"BTC/USD","timeframe":"1m","price_type":"trade","start":1795599300000000000,"end":1795599360000000000,"open":"50012.50","high":"50020","low":"50001.25","close":"50010","volume":"3.2041","tick_count":57,"vwap":null,"final":true,"revision":1,"origin":"stream"}}"#,  // not canonical
-        ]
+        let missingSize = tick.replacingOccurrences(of: "\"size\":\"0.5\",", with: "")
+        let floatPrice = tick.replacingOccurrences(of: "\"50000.1\"", with: "50000.1")
+        let badSymbol = tick.replacingOccurrences(of: "BTC/USD", with: "btc/usd")
+        let unknownVersion = tick.replacingOccurrences(of: "\"v\":1", with: "\"v\":2")
+        let floatTime = tick.replacingOccurrences(of: "1795597585133000000", with: "1.795597585133e18")
+        let candle = #"{"v":1,"source":"coinbase","symbol":"BTC/USD","timeframe":"1m","price_type":"trade","start":1795599300000000000,"end":1795599360000000000,"open":"50012.50","high":"50020","low":"50001.25","close":"50010","volume":"3.2041","tick_count":57,"vwap":null,"final":true,"revision":1,"origin":"stream"}"#
+        // Line 1 is valid; lines 2-7: a missing field, a float price, a bad symbol, an unknown version, a float time, a decimal not in canonical form.
+        let lines = [tick, missingSize, floatPrice, badSymbol, unknownVersion, floatTime].map { #"{"topic":"ticks","value":\#($0)}"# }
+            + [#"{"topic":"candles","value":\#(candle)}"#]
         let file = try Self.write(lines.joined(separator: "\n") + "\n", name: "schema-invalid")
         defer { try? FileManager.default.removeItem(atPath: file) }
         let run = try Self.validate([file])
