@@ -44,7 +44,7 @@ let package = Package(
         // heartbeats per role, rejects, gap statuses, connection states), used by writers, readers and tests.
         .target(name: "FXContracts", dependencies: ["FXCore"], path: "Shared/FXContracts"),
         .target(name: "FXMetrics", dependencies: [
-            "FXCore",
+            "FXCore", "FXContracts",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Shared/FXMetrics"),
@@ -170,6 +170,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], path: "Tests/FXTestSupport"),
+        .testTarget(name: "FXContractsTests", dependencies: ["FXContracts", "FXCore"], path: "Tests/FXContractsTests"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXContracts", "FXCore"], path: "Tests/FXCoreTests"),
         .testTarget(name: "FXVenuesTests", dependencies: ["FXContracts", "FXVenues", "FXCore"], path: "Tests/FXVenuesTests"),
         .testTarget(name: "FXIngestTests", dependencies: ["FXContracts", "FXIngest", "FXVenues", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCandles
 import FXCore
 import FXKafka
@@ -37,10 +38,9 @@ extension AggregatorService {
         }
     }
 
-    /// Every `healthInterval`: a heartbeat on `<prefix>health` (JSON v1, key `aggregator:<instance>`):
-    /// `v`, `service`, `instance`, `ts`, `partitions` (`topic`, `partition`, `generation`, `consumed_offset`,
-    /// `high_watermark`, `lag`, `pending`, `watermark_ts`), `counters`, `last_flush_ms`, `latency`
-    /// (`tick_to_candle`: a tick's `recv_ts` -> its candles committed, since the previous heartbeat).
+    /// Every `healthInterval`: a ``Heartbeat`` on `<prefix>health` with the partitions this instance owns
+    /// (with their generation, pending ticks and watermark), its counters, `last_flush_ms` and the
+    /// `tick_to_candle` latency (a tick's `recv_ts` -> its candles committed, since the previous heartbeat).
     /// At graceful shutdown, a last heartbeat with `"stopping": true` (the monitor forgets the instance).
     func healthLoop(producer: KafkaProducer, consumer: KafkaConsumer) async {
         while !Task.isCancelled {
@@ -70,36 +70,17 @@ extension AggregatorService {
                 (id, state.partitions[id]!, state.watermark(id, wallNow: wallNow, now: .now))
             }
         }
-        var w = JSONWriter(capacity: 512)
-        w.beginObject()
-        w.key("v"); w.number(1)
-        w.key("service"); w.string("aggregator")
-        w.key("instance"); w.string(instance)
-        w.key("ts"); w.number(wallNow)
-        w.key("partitions"); w.beginArray()
-        for (id, partition, watermark) in snapshot {
+        var beat = Heartbeat(service: "aggregator", instance: instance, timestamp: wallNow, startedAt: startedAt)
+        beat.partitions = snapshot.map { id, partition, watermark in
             let high = consumer.cachedHighWatermark(KafkaTopicPartition(topic: topics.ticks, partition: id))
-            w.beginObject()
-            w.key("topic"); w.string(topics.ticks)
-            w.key("partition"); w.number(Int64(id))
-            w.key("generation"); w.number(partition.generation)
-            w.key("consumed_offset"); w.number(partition.consumedOffset)
-            w.key("high_watermark"); w.number(high)
-            w.key("lag"); w.number(high.map { max(0, $0 - (partition.consumedOffset ?? 0)) })
-            w.key("pending"); w.number(Int64(partition.pending.count))
-            w.key("watermark_ts"); w.number(watermark)
-            w.endObject()
+            return Heartbeat.Partition(topic: topics.ticks, partition: id, consumedOffset: partition.consumedOffset, highWatermark: high,
+                                       lag: high.map { max(0, $0 - (partition.consumedOffset ?? 0)) },
+                                       fencing: .init(generation: partition.generation, pending: Int64(partition.pending.count), watermarkTs: watermark))
         }
-        w.endArray()
-        w.key("counters"); w.beginObject()
-        for (name, value) in metrics.heartbeatCounters { w.key(name); w.number(value) }
-        w.endObject()
-        w.key("last_flush_ms"); w.number(String(Double(metrics.lastFlushMicros.value) / 1_000))
-        w.key("latency"); w.beginObject()
-        w.key("tick_to_candle"); tickToCandle.drain().write(to: &w)
-        w.endObject()
-        if stopping { w.key("stopping"); w.bool(true) }
-        w.endObject()
-        return KafkaProducerMessage(topic: topics.health, key: Array("aggregator:\(instance)".utf8), value: w.bytes)
+        beat.counters = metrics.heartbeatCounters.map { Heartbeat.Counter($0.0, $0.1) }
+        beat.aggregator = Heartbeat.AggregatorSection(lastFlushMillis: .milliseconds(micros: metrics.lastFlushMicros.value))
+        beat.latency = [Heartbeat.Latency("tick_to_candle", tickToCandle.drain())]
+        beat.stopping = stopping
+        return KafkaProducerMessage(topic: topics.health, key: Array(beat.key.utf8), value: beat.jsonBytes())
     }
 }

@@ -38,6 +38,8 @@ public final class AggregatorService: Service, Sendable {
     let metrics: AggregatorMetrics
     /// Tick received by the ingestor (`recv_ts`) -> its candles committed, between two heartbeats.
     let tickToCandle = LatencyWindow()
+    /// When this instance started (ns): `started_ts` of its heartbeats.
+    let startedAt = WallClock.nanoseconds()
     /// Rung when the state asks for a flush.
     let flushBell = Doorbell()
     /// Rung when the state asks for a close (or a partition is assigned).

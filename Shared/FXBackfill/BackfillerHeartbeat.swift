@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXKafka
 import FXPostgres
@@ -60,46 +61,19 @@ public struct BackfillerHeartbeat: Service {
         }
     }
 
-    /// `{"v":1,"service":"backfiller","instance":"...","ts":...,"started_ts":...,"ledger":{...},"partitions":[...],"counters":{...}}`;
-    /// `ledger` is null when the database could not be asked; `partitions` (`topic`, `partition`,
-    /// `consumed_offset`, `high_watermark`, `lag`) are the `<prefix>gaps` partitions this instance owns;
-    /// `"stopping":true` only in the last heartbeat of an instance stopping gracefully.
+    /// The ``Heartbeat``: the ledger's state (`ledger` null when the database could not be asked), the
+    /// `<prefix>gaps` partitions this instance owns, its counters; `stopping` in the last one.
     func json(summary: GapLedger.Summary?, now: Int64, stopping: Bool = false) -> [UInt8] {
-        var w = JSONWriter(capacity: 512)
-        w.beginObject()
-        w.key("v"); w.number(1)
-        w.key("service"); w.string("backfiller")
-        w.key("instance"); w.string(context.instance)
-        w.key("ts"); w.number(now)
-        w.key("started_ts"); w.number(startedAt)
-        w.key("ledger")
-        if let summary {
-            w.beginObject()
-            for status in ["open", "filling", "failed", "unfillable", "filled"] {
-                w.key(status); w.number(Int64(summary.byStatus[status] ?? 0))
-            }
-            w.key("oldest_unfilled_from_ts"); w.number(summary.oldestUnfilledFrom)
-            w.key("minutes_to_repair"); w.number(summary.minutesToRepair)
-            w.endObject()
-        } else {
-            w.null()
+        var beat = Heartbeat(service: "backfiller", instance: context.instance, timestamp: now, startedAt: startedAt)
+        beat.backfiller = Heartbeat.BackfillerSection(ledger: summary.map {
+            Heartbeat.Ledger(byStatus: $0.byStatus, oldestUnfilledFrom: $0.oldestUnfilledFrom, minutesToRepair: $0.minutesToRepair)
+        })
+        beat.partitions = lag().map {
+            Heartbeat.Partition(topic: $0.partition.topic, partition: $0.partition.partition, consumedOffset: $0.position,
+                                highWatermark: $0.highWatermark, lag: $0.lag)
         }
-        w.key("partitions"); w.beginArray()
-        for partition in lag() {
-            w.beginObject()
-            w.key("topic"); w.string(partition.partition.topic)
-            w.key("partition"); w.number(Int64(partition.partition.partition))
-            w.key("consumed_offset"); w.number(partition.position)
-            w.key("high_watermark"); w.number(partition.highWatermark)
-            w.key("lag"); w.number(partition.lag)
-            w.endObject()
-        }
-        w.endArray()
-        w.key("counters"); w.beginObject()
-        for (name, value) in counters() { w.key(name); w.number(value) }
-        w.endObject()
-        if stopping { w.key("stopping"); w.bool(true) }
-        w.endObject()
-        return w.bytes
+        beat.counters = counters().map { Heartbeat.Counter($0.0, $0.1) }
+        beat.stopping = stopping
+        return beat.jsonBytes()
     }
 }

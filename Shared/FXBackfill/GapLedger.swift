@@ -17,7 +17,7 @@ public struct GapLedger: Sendable {
         public var from: Int64
         public var to: Int64
         public var reasons: [String]
-        public var status: String
+        public var status: GapStatus
         public var attempts: Int
         public var lastError: String?
         /// The provider's symbol from the gap events (`BTC-USD`, `OANDA:EUR_USD`), when they carried one.
@@ -67,7 +67,7 @@ public struct GapLedger: Sendable {
         guard fresh.count == 1 else { return nil }
         let merged = try await session.query("""
             WITH touching AS (
-                DELETE FROM gaps WHERE source = $1 AND symbol = $2 AND status IN ('open', 'failed')
+                DELETE FROM gaps WHERE source = $1 AND symbol = $2 AND status IN (\(GapStatus.sqlList([.open, .failed])))
                   AND from_ts <= $4::bigint + $6::bigint AND to_ts >= $3::bigint - $6::bigint
                 RETURNING from_ts, to_ts, reasons, attempts, created_at, venue_symbol
             ), all_reasons AS (
@@ -126,11 +126,11 @@ public struct GapLedger: Sendable {
     /// (the ones this instance has history for: another version's replicas may know more).
     public func claim(owner: String, lease: Duration, settledBefore: Int64 = .max, sources: [String]? = nil) async throws -> Gap? {
         let rows = try await connection.query("""
-            UPDATE gaps SET status = 'filling', lease_owner = $1, lease_until = now() + make_interval(secs => $2::float8),
+            UPDATE gaps SET status = '\(GapStatus.filling.rawValue)', lease_owner = $1, lease_until = now() + make_interval(secs => $2::float8),
                             attempts = attempts + 1, updated_at = now()
             WHERE id = (SELECT id FROM gaps
-                        WHERE ((status IN ('open', 'failed') AND next_attempt_at <= now())
-                               OR (status = 'filling' AND lease_until < now()))
+                        WHERE ((status IN (\(GapStatus.sqlList([.open, .failed]))) AND next_attempt_at <= now())
+                               OR (status = '\(GapStatus.filling.rawValue)' AND lease_until < now()))
                           AND to_ts / 60000000000 < $3::bigint / 60000000000
                           AND ($4::text[] IS NULL OR source = ANY($4::text[]))
                         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -144,35 +144,35 @@ public struct GapLedger: Sendable {
     public func extend(_ id: Int64, owner: String, lease: Duration) async throws -> Bool {
         try await connection.query("""
             UPDATE gaps SET lease_until = now() + make_interval(secs => $3::float8), updated_at = now()
-            WHERE id = $1 AND lease_owner = $2 AND status = 'filling'
+            WHERE id = $1 AND lease_owner = $2 AND status = '\(GapStatus.filling.rawValue)'
             """, [id, owner, String(Double(lease.components.seconds))]).affectedRows == 1
     }
 
     /// The gap is repaired.
     public func filled(_ id: Int64, owner: String) async throws {
-        try await finish(id, owner: owner, status: "filled", error: nil, retryAfter: nil)
+        try await finish(id, owner: owner, status: .filled, error: nil, retryAfter: nil)
     }
 
     /// The provider cannot serve it (no access on the plan, history beyond what it keeps): never retried.
     public func unfillable(_ id: Int64, owner: String, reason: String) async throws {
-        try await finish(id, owner: owner, status: "unfillable", error: reason, retryAfter: nil)
+        try await finish(id, owner: owner, status: .unfillable, error: reason, retryAfter: nil)
     }
 
     /// A failure worth retrying: due again after capped exponential backoff (`base` x 2^(attempts-1), at most `cap`).
     public func failed(_ id: Int64, owner: String, error: String, base: Duration = .seconds(5), cap: Duration = .seconds(900)) async throws {
-        try await finish(id, owner: owner, status: "failed", error: error, retryAfter: (base, cap))
+        try await finish(id, owner: owner, status: .failed, error: error, retryAfter: (base, cap))
     }
 
-    private func finish(_ id: Int64, owner: String, status: String, error: String?, retryAfter: (Duration, Duration)?) async throws {
+    private func finish(_ id: Int64, owner: String, status: GapStatus, error: String?, retryAfter: (Duration, Duration)?) async throws {
         let base = retryAfter.map { Double($0.0.components.seconds) } ?? 0
         let cap = retryAfter.map { Double($0.1.components.seconds) } ?? 0
         try await connection.query("""
             UPDATE gaps SET status = $3, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now(),
-                            next_attempt_at = CASE WHEN $3 = 'failed'
+                            next_attempt_at = CASE WHEN $3 = '\(GapStatus.failed.rawValue)'
                                 THEN now() + make_interval(secs => least($6::float8, $5::float8 * power(2, greatest(attempts - 1, 0))))
                                 ELSE next_attempt_at END
             WHERE id = $1 AND lease_owner = $2
-            """, [id, owner, status, error, String(base), String(cap)])
+            """, [id, owner, status.rawValue, error, String(base), String(cap)])
     }
 
     /// Records minutes the provider confirmed to have no candle.
@@ -194,7 +194,7 @@ public struct GapLedger: Sendable {
 
     /// Gaps per status, and the oldest start of a gap not yet filled (ns), for heartbeats and the monitor.
     public struct Summary: Sendable, Equatable {
-        public var byStatus: [String: Int]
+        public var byStatus: [GapStatus: Int64]
         public var oldestUnfilledFrom: Int64?
         /// Minutes covered by gaps that are open, filling or failed.
         public var minutesToRepair: Int64
@@ -203,18 +203,27 @@ public struct GapLedger: Sendable {
     public func summary() async throws -> Summary {
         let rows = try await connection.query("""
             SELECT status, count(*) AS n,
-                   min(from_ts) FILTER (WHERE status <> 'filled') AS oldest,
-                   least(sum(to_ts / 60000000000 - from_ts / 60000000000 + 1) FILTER (WHERE status IN ('open', 'filling', 'failed')),
+                   min(from_ts) FILTER (WHERE status <> '\(GapStatus.filled.rawValue)') AS oldest,
+                   least(sum(to_ts / 60000000000 - from_ts / 60000000000 + 1) FILTER (WHERE status IN (\(GapStatus.sqlList(GapStatus.allCases.filter(\.isQueued))))),
                          9223372036854775807)::bigint AS minutes
             FROM gaps GROUP BY status
             """)
         var summary = Summary(byStatus: [:], oldestUnfilledFrom: nil, minutesToRepair: 0)
         for row in rows.rows {
-            summary.byStatus[try row.decode(String.self, "status")] = try row.decode(Int.self, "n")
+            let status = try row.decode(String.self, "status")
+            guard let known = GapStatus(rawValue: status) else {
+                throw PostgresError(code: .decoding, message: "gaps.status '\(status)' is not a gap status")
+            }
+            summary.byStatus[known] = try row.decode(Int64.self, "n")
             if let oldest = try row.decodeIfPresent(Int64.self, "oldest") { summary.oldestUnfilledFrom = min(summary.oldestUnfilledFrom ?? oldest, oldest) }
             summary.minutesToRepair = summary.minutesToRepair.addingClamped(try row.decodeIfPresent(Int64.self, "minutes") ?? 0)
         }
         return summary
+    }
+
+    static func status(_ text: String) throws -> GapStatus {
+        guard let status = GapStatus(rawValue: text) else { throw PostgresError(code: .decoding, message: "gaps.status '\(text)' is not a gap status") }
+        return status
     }
 
     static let columns = "id, source, symbol, from_ts, to_ts, array_to_string(reasons, ',') AS reasons, status, attempts, last_error, venue_symbol"
@@ -223,7 +232,7 @@ public struct GapLedger: Sendable {
         Gap(id: try row.decode(Int64.self, "id"), source: try row.decode(String.self, "source"), symbol: try row.decode(String.self, "symbol"),
             from: try row.decode(Int64.self, "from_ts"), to: try row.decode(Int64.self, "to_ts"),
             reasons: (try row.decode(String.self, "reasons")).split(separator: ",").map(String.init),
-            status: try row.decode(String.self, "status"), attempts: try row.decode(Int.self, "attempts"),
+            status: try Self.status(row.decode(String.self, "status")), attempts: try row.decode(Int.self, "attempts"),
             lastError: try row.decodeIfPresent(String.self, "last_error"), venueSymbol: try row.decodeIfPresent(String.self, "venue_symbol"))
     }
 }

@@ -3,11 +3,11 @@ import FXCore
 ///
 /// | topic | written by | read by |
 /// |---|---|---|
-/// | `<prefix>ticks` | ingestor | aggregator |
-/// | `<prefix>gaps` | ingestor, aggregator | backfiller, monitor |
-/// | `<prefix>health` | every service | monitor |
-/// | `<prefix>rejects` | ingestor, aggregator | people and their agents |
-/// | `<prefix>candles` | aggregator, backfiller | downstream agents |
+/// | `<prefix>ticks` | ingestor | aggregator, monitor, agents |
+/// | `<prefix>gaps` | ingestor, aggregator (`retention` gaps) | backfiller, monitor |
+/// | `<prefix>health` | ingestor, aggregator, backfiller | monitor |
+/// | `<prefix>rejects` | ingestor, aggregator, backfiller | monitor (rates), people and their agents |
+/// | `<prefix>candles` | aggregator, backfiller (repairs) | monitor (rates), downstream agents |
 /// | `<prefix>alerts` | monitor | people, their agents, pagers |
 public struct TopicNames: Sendable, Hashable {
     public static let defaultPrefix = "fx."

@@ -7,11 +7,11 @@
 /// | --- | --- |
 /// | event time (`ts`, `from_ts`, `to_ts`) at the ingestor | 2000-01-01T00:00:00Z ... now + 1 day |
 /// | event time read by consumers | 2000-01-01T00:00:00Z ... 2100-01-01T00:00:00Z |
-/// | `seq`, numeric trade ids | 0 ... 2^62 |
+/// | `seq`; a venue heartbeat's `sequence` and numeric `last_trade_id` | 0 ... 2^62 |
 /// | `source` | 1-32 bytes of `a-z 0-9 _ -` |
 /// | `symbol` | 1-32 bytes of `A-Z 0-9 / . _ -` |
 /// | `venue_symbol` | 1-64 printable ASCII bytes (0x21-0x7E) |
-/// | `trade_id` | 1-64 printable ASCII bytes (0x21-0x7E): no NUL, no control characters, no spaces |
+/// | `trade_id` | 1-64 printable ASCII bytes (0x21-0x7E): no NUL, no control characters, no spaces; not range-checked as a number |
 /// | decimals (`price`, `size`, `bid`, ...) | at most 38 significant digits, at most 18 after the point |
 /// | free text (`detail`, `instance`) | bounded length (4096 and 253 bytes), no control characters but tab and newline |
 public enum ContractLimits {
@@ -21,7 +21,8 @@ public enum ContractLimits {
     public static let latestEventTime: Int64 = 4_102_444_800_000_000_000
     /// How far past the ingestor's clock an event time may lie (one day, in nanoseconds).
     public static let futureTolerance: Int64 = 86_400_000_000_000
-    /// The largest sequence number or numeric trade id (2^62: sums and differences of two never overflow).
+    /// The largest sequence number (2^62: sums and differences of two never overflow). A tick's numeric
+    /// trade id above it is not refused, only left out of the ingestor's trade-id sequence check.
     public static let maxSequence: Int64 = 1 << 62
     public static let maxSourceBytes = 32
     public static let maxSymbolBytes = 32

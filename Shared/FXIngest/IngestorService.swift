@@ -120,12 +120,14 @@ public final class IngestorService: Service, Sendable {
 
     private func heartbeat(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], startedAt: Int64,
                            stopping: Bool = false) -> PublishItem {
-        var report = HealthReport(instance: instance, timestamp: clock.now(), startedAt: startedAt,
-                                  connections: connections.map(\.health), counters: counters.snapshot, queueDepth: queue.count,
-                                  circuits: circuits.sorted { $0.key < $1.key }.map { ($0.key, $0.value.state.rawValue) },
-                                  latency: [("receive_to_ack", receiveToAck.drain())])
-        report.stopping = stopping
-        return PublishItem(message: KafkaProducerMessage(topic: topics.health, key: Array(report.key.utf8), value: report.jsonBytes()),
+        var beat = Heartbeat(service: "ingestor", instance: instance, timestamp: clock.now(), startedAt: startedAt)
+        beat.ingestor = Heartbeat.IngestorSection(
+            connections: connections.map(\.health), queueDepth: Int64(queue.count),
+            circuits: circuits.sorted { $0.key < $1.key }.map { Heartbeat.Circuit(provider: $0.key, state: $0.value.state.rawValue) })
+        beat.counters = counters.snapshot.map { Heartbeat.Counter($0.0, Int64($0.1)) }
+        beat.latency = [Heartbeat.Latency("receive_to_ack", receiveToAck.drain())]
+        beat.stopping = stopping
+        return PublishItem(message: KafkaProducerMessage(topic: topics.health, key: Array(beat.key.utf8), value: beat.jsonBytes()),
                            kind: .health)
     }
 }

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import Histogram
 import Synchronization
@@ -50,54 +51,16 @@ public final class LatencyWindow: Sendable {
     }
 }
 
-/// One window of latencies: `count`, `p50_us`, `p90_us`, `p99_us`, `p999_us`, `max_us` and `buckets`
-/// (`[[microseconds, count], ...]`, each bucket's value the highest of its 1% range, ascending).
-public struct LatencySample: Sendable, Equatable {
-    public var count: UInt64
-    public var p50: UInt64
-    public var p90: UInt64
-    public var p99: UInt64
-    public var p999: UInt64
-    public var max: UInt64
-    public var buckets: [[UInt64]]
-
+extension LatencySample {
+    /// The sample of a histogram window (percentiles and every non-empty bucket).
     init(_ histogram: Histogram<UInt64>) {
-        count = histogram.totalCount
-        p50 = count > 0 ? histogram.valueAtPercentile(50) : 0
-        p90 = count > 0 ? histogram.valueAtPercentile(90) : 0
-        p99 = count > 0 ? histogram.valueAtPercentile(99) : 0
-        p999 = count > 0 ? histogram.valueAtPercentile(99.9) : 0
-        max = count > 0 ? histogram.max : 0
-        buckets = count > 0 ? histogram.recordedValues().map { [histogram.highestEquivalentForValue($0.value), $0.count] } : []
-    }
-
-    /// Writes the sample as a JSON object.
-    public func write(to writer: inout JSONWriter) {
-        writer.beginObject()
-        writer.key("count"); writer.number(Int64(clamping: count))
-        writer.key("p50_us"); writer.number(Int64(clamping: p50))
-        writer.key("p90_us"); writer.number(Int64(clamping: p90))
-        writer.key("p99_us"); writer.number(Int64(clamping: p99))
-        writer.key("p999_us"); writer.number(Int64(clamping: p999))
-        writer.key("max_us"); writer.number(Int64(clamping: max))
-        writer.key("buckets"); writer.beginArray()
-        for bucket in buckets {
-            writer.beginArray()
-            writer.number(Int64(clamping: bucket[0]))
-            writer.number(Int64(clamping: bucket[1]))
-            writer.endArray()
+        let count = histogram.totalCount
+        guard count > 0 else {
+            self.init(count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, buckets: [])
+            return
         }
-        writer.endArray()
-        writer.endObject()
-    }
-
-    /// The `buckets` of a sample read back from JSON (`[[microseconds, count], ...]`); malformed entries
-    /// are skipped.
-    public static func buckets(of json: JSONValue?) -> [(micros: UInt64, count: UInt64)] {
-        (json?["buckets"]?.arrayValue ?? []).compactMap { entry in
-            guard let pair = entry.arrayValue, pair.count == 2, let micros = pair[0].int64Value, let count = pair[1].int64Value,
-                  micros >= 0, count > 0 else { return nil }
-            return (UInt64(micros), UInt64(count))
-        }
+        self.init(count: count, p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
+                  p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9), max: histogram.max,
+                  buckets: histogram.recordedValues().map { [histogram.highestEquivalentForValue($0.value), $0.count] })
     }
 }

@@ -12,7 +12,7 @@ public struct AlertEvent: Sendable, Equatable {
     public var severity: AlertRule.Severity
     /// True on the firing event that raised a warning to critical.
     public var escalated: Bool
-    /// What the alert is about: `source`+`symbol` (streams), `source` (latency), `instance` (liveness).
+    /// What the alert is about: `source`+`symbol` (streams, gaps), `source` (latency), `service`+`instance` (liveness).
     public var subject: [String: String]
     public var summary: String
     public var labels: [String: String]

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import Hummingbird
 
@@ -137,7 +138,7 @@ public enum MonitorAPI {
         if let backfill = book.backfill {
             w.beginObject()
             w.key("queued"); w.number(backfill.queued)
-            for status in ["open", "filling", "failed", "unfillable", "filled"] { w.key(status); w.number(backfill.byStatus[status] ?? 0) }
+            for status in GapStatus.allCases { w.key(status.rawValue); w.number(backfill.byStatus[status.rawValue] ?? 0) }
             w.key("oldest_unfilled_from_ts"); w.number(backfill.oldestUnfilledFrom)
             w.key("oldest_age_ms"); w.number(backfill.oldestUnfilledFrom.map { max(0, now.subtractingClamped($0)) / 1_000_000 })
             w.key("minutes_to_repair"); w.number(backfill.minutesToRepair)

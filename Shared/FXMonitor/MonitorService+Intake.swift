@@ -39,6 +39,16 @@ extension MonitorService {
         }
     }
 
+    /// The ``IgnoreReason`` of a heartbeat problem.
+    static func reason(_ problem: Heartbeat.Problem) -> IgnoreReason {
+        switch problem {
+        case .malformed: .malformed
+        case .invalidName: .invalidName
+        case .invalidTimestamp: .invalidTimestamp
+        case .invalidNumber: .invalidNumber
+        }
+    }
+
     /// The ``IgnoreReason`` of a message its decoder refused.
     static func reason(of error: any Error) -> IgnoreReason {
         switch (error as? ContractError)?.reason {

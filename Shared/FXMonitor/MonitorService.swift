@@ -155,17 +155,20 @@ public final class MonitorService: Service, Sendable {
                 ignored.record(pipeline.withLock { $0.count(.gaps, source: gap.source, now: now) }, topic: topic)
             }
         } else if topic == topics.health {
-            if let reason = board.withLock({ $0.heartbeat(message, now: now) }) { return ignored.record(reason, topic: topic) }
-            for reason in pipeline.withLock({ $0.heartbeat(message, now: now) }) { ignored.record(reason, topic: topic) }
-            if message["stopping"]?.boolValue == true {
-                let key = "\(message["service"]?.stringValue ?? ""):\(message["instance"]?.stringValue ?? "")"
-                logger.notice("instance stopped", metadata: ["instance": .string(key)])
+            let reading = Heartbeat.read(message, receivedAt: now)
+            guard let beat = reading.heartbeat else { return ignored.record(Self.reason(reading.refused ?? .malformed), topic: topic) }
+            if let reason = board.withLock({ $0.heartbeat(beat, now: now) }) { return ignored.record(reason, topic: topic) }
+            for problem in reading.ignored { ignored.record(Self.reason(problem), topic: topic) }
+            for reason in pipeline.withLock({ $0.heartbeat(beat, now: now) }) { ignored.record(reason, topic: topic) }
+            if beat.stopping {
+                logger.notice("instance stopped", metadata: ["instance": .string(beat.key)])
                 return
             }
             let stages: [(String, LatencyBook.Measure)] = [("receive_to_ack", .receiveToAck), ("tick_to_candle", .tickToCandle)]
             for (name, measure) in stages {
-                let buckets = LatencySample.buckets(of: message["latency"]?[name])
-                if !buckets.isEmpty { ignored.record(latency.withLock { $0.merge(measure, source: "all", buckets: buckets, now: now) }, topic: topic) }
+                guard let sample = beat.latency.first(where: { $0.measure == name })?.sample, !sample.buckets.isEmpty else { continue }
+                let buckets = sample.buckets.map { (micros: $0[0], count: $0[1]) }
+                ignored.record(latency.withLock { $0.merge(measure, source: "all", buckets: buckets, now: now) }, topic: topic)
             }
         } else if topic == topics.rejects {
             ignored.record(pipeline.withLock { $0.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now) }, topic: topic)

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 
 /// What flows through the pipeline, beyond single streams, as a value type with the clock injected:
@@ -111,33 +112,23 @@ public struct PipelineBook: Sendable {
         }
     }
 
-    /// A heartbeat of `<prefix>health`: counter increases become rates; partitions and ledger are kept.
-    /// Returns the reasons parts of it were ignored (empty: all of it was applied).
+    /// A heartbeat of `<prefix>health` (read by ``Heartbeat/read(_:receivedAt:)``): counter increases
+    /// become rates; partitions and ledger are kept. Returns the reasons parts of it were ignored here
+    /// (empty: all of it was applied).
     @discardableResult
-    public mutating func heartbeat(_ message: JSONValue, now: Int64) -> [IgnoreReason] {
-        guard let service = message["service"]?.stringValue, let instance = message["instance"]?.stringValue else { return [.malformed] }
-        guard StreamBoard.isValidService(service), StreamBoard.isValidInstance(instance) else { return [.invalidName] }
-        let key = "\(service):\(instance)"
-        if message["stopping"]?.boolValue == true {
+    public mutating func heartbeat(_ beat: Heartbeat, now: Int64) -> [IgnoreReason] {
+        let key = beat.key
+        if beat.stopping {
             forget(instance: key)
             return []
         }
         guard lastCounters[key] != nil || lags[key] != nil || instanceCount < maxInstances else { return [.instanceCap] }
         var ignored: [IgnoreReason] = []
         var current = Totals()
-        if case .object(let members)? = message["counters"] {
-            for (name, value) in members.prefix(Self.maxCounters) {
-                guard let number = value.int64Value else { continue }
-                guard number >= 0 else { ignored.append(.invalidNumber); continue }
-                current.counters[name] = number
-            }
-        }
-        for connection in (message["connections"]?.arrayValue ?? []).prefix(StreamBoard.Settings.maxConnections) {
-            guard let source = connection["source"]?.stringValue, let id = connection["id"]?.stringValue else { continue }
-            guard ContractLimits.isValidSource(source), ContractLimits.isValidVenueSymbol(id) else { ignored.append(.invalidName); continue }
-            let reconnects = connection["reconnects"]?.int64Value ?? 0
-            guard reconnects >= 0 else { ignored.append(.invalidNumber); continue }
-            current.reconnects[Connection(source: source, id: id)] = reconnects
+        for counter in beat.counters.prefix(Self.maxCounters) { current.counters[counter.name] = counter.value }
+        for connection in (beat.ingestor?.connections ?? []).prefix(StreamBoard.Settings.maxConnections) {
+            guard let reconnects = connection.reconnects else { continue }
+            current.reconnects[Connection(source: connection.source, id: connection.id)] = reconnects
         }
         let previous = lastCounters[key]
         lastCounters[key] = current
@@ -147,61 +138,25 @@ public struct PipelineBook: Sendable {
             guard let before else { return previous == nil ? 0 : value }
             return value >= before ? value - before : value   // both >= 0: no overflow
         }
-        let errorCounters: [String]
-        switch service {
-        case "ingestor": errorCounters = ["provider_errors", "delivery_failures", "dropped"]
-        case "aggregator": errorCounters = ["flush_failures"]
-        case "backfiller": errorCounters = ["gaps_failed", "history_rejects"]
-        default: errorCounters = []
+        let errors = HeartbeatCounters.errors(of: beat.service).reduce(Int64(0)) {
+            $0.addingClamped(increase(current.counters[$1], before: previous?.counters[$1]))
         }
-        let errors = errorCounters.reduce(Int64(0)) { $0.addingClamped(increase(current.counters[$1], before: previous?.counters[$1])) }
-        if let reason = count(.errors, source: service, errors, now: now) { ignored.append(reason) }
+        if let reason = count(.errors, source: beat.service, errors, now: now) { ignored.append(reason) }
         for (connection, value) in current.reconnects {
             if let reason = count(.reconnects, source: connection.source, increase(value, before: previous?.reconnects[connection]), now: now) {
                 ignored.append(reason)
             }
         }
-        if let partitions = message["partitions"]?.arrayValue {
-            lags[key] = partitions.prefix(Self.maxPartitions).compactMap { partition in
-                guard let number = partition["partition"]?.int64Value, number >= 0, number <= Int64(Int32.max),
-                      let topic = partition["topic"]?.stringValue, Self.isValidTopic(topic) else {
-                    ignored.append(.invalidNumber)
-                    return nil
-                }
-                let lag = partition["lag"]?.int64Value.flatMap { $0 >= 0 ? $0 : nil }
-                return PartitionLag(service: service, instance: instance, topic: topic, partition: number, lag: lag, reportedAt: now)
+        if let partitions = beat.partitions {
+            lags[key] = partitions.prefix(Self.maxPartitions).map { partition in
+                PartitionLag(service: beat.service, instance: beat.instance, topic: partition.topic, partition: Int64(partition.partition),
+                             lag: partition.lag, reportedAt: now)
             }
         }
-        if service == "backfiller", let ledger = message["ledger"], !ledger.isNull {
-            if let queue = Self.backfillQueue(ledger, now: now) { backfill = queue } else { ignored.append(.invalidNumber) }
-            if let oldest = ledger["oldest_unfilled_from_ts"]?.int64Value, !ContractLimits.isPlausibleEventTime(oldest) {
-                ignored.append(.invalidTimestamp)
-            }
+        if beat.service == "backfiller", let ledger = beat.backfiller?.ledger {
+            backfill = BackfillQueue(queued: ledger.queued, byStatus: Dictionary(uniqueKeysWithValues: ledger.byStatus.map { ($0.key.rawValue, $0.value) }),
+                                     oldestUnfilledFrom: ledger.oldestUnfilledFrom, minutesToRepair: ledger.minutesToRepair, reportedAt: now)
         }
         return ignored
-    }
-
-    /// The ledger of a backfiller heartbeat; nil when a count is negative (an implausible oldest time reads as none).
-    static func backfillQueue(_ ledger: JSONValue, now: Int64) -> BackfillQueue? {
-        var byStatus: [String: Int64] = [:]
-        for status in ["open", "filling", "failed", "unfillable", "filled"] {
-            let value = ledger[status]?.int64Value ?? 0
-            guard value >= 0 else { return nil }
-            byStatus[status] = value
-        }
-        let oldest = ledger["oldest_unfilled_from_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil }
-        let minutes = ledger["minutes_to_repair"]?.int64Value ?? 0
-        guard minutes >= 0 else { return nil }
-        let queued = (byStatus["open"] ?? 0).addingClamped(byStatus["filling"] ?? 0).addingClamped(byStatus["failed"] ?? 0)
-        return BackfillQueue(queued: queued, byStatus: byStatus, oldestUnfilledFrom: oldest, minutesToRepair: minutes, reportedAt: now)
-    }
-
-    /// A Kafka topic name: 1-249 bytes of `a-z A-Z 0-9 . _ -`.
-    static func isValidTopic(_ name: String) -> Bool {
-        let bytes = name.utf8
-        return !bytes.isEmpty && bytes.count <= 249 && bytes.allSatisfy { byte in
-            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
     }
 }

@@ -122,16 +122,13 @@ public struct StreamBoard: Sendable {
         return nil
     }
 
-    /// A heartbeat of `<prefix>health` (any service; ingestor heartbeats also report connections). A
-    /// heartbeat with `"stopping": true` (the last of an instance stopping gracefully) removes the instance.
+    /// A heartbeat of `<prefix>health` (any service; ingestor heartbeats also report connections), read by
+    /// ``Heartbeat/read(_:receivedAt:)``. A heartbeat with `"stopping": true` (the last of an instance
+    /// stopping gracefully) removes the instance.
     @discardableResult
-    public mutating func heartbeat(_ message: JSONValue, now: Int64) -> IgnoreReason? {
-        guard let service = message["service"]?.stringValue, let instance = message["instance"]?.stringValue else { return .malformed }
-        guard Self.isValidService(service), Self.isValidInstance(instance) else { return .invalidName }
-        let heartbeatTs = message["ts"]?.int64Value ?? now
-        guard ContractLimits.isPlausibleEventTime(heartbeatTs) else { return .invalidTimestamp }
-        let key = "\(service):\(instance)"
-        if message["stopping"]?.boolValue == true {
+    public mutating func heartbeat(_ beat: Heartbeat, now: Int64) -> IgnoreReason? {
+        let key = beat.key
+        if beat.stopping {
             instances[key] = nil
             connections[key] = nil
             pendingInstanceChanges.removeAll { $0.key == key }
@@ -139,18 +136,15 @@ public struct StreamBoard: Sendable {
         }
         let previous = instances[key]
         guard previous != nil || instances.count < settings.maxInstances else { return .instanceCap }
-        let status = InstanceStatus(service: service, instance: instance, lastSeen: now, heartbeatTs: heartbeatTs, alive: true)
+        let status = InstanceStatus(service: beat.service, instance: beat.instance, lastSeen: now, heartbeatTs: beat.timestamp, alive: true)
         instances[key] = status
         if previous?.alive != true { pendingInstanceChanges.append(status) }
-        guard service == "ingestor" else { return nil }
-        connections[key] = (message["connections"]?.arrayValue ?? []).prefix(Settings.maxConnections).compactMap { connection in
-            guard let id = connection["id"]?.stringValue, ContractLimits.isValidVenueSymbol(id),
-                  let source = connection["source"]?.stringValue, ContractLimits.isValidSource(source),
-                  let state = connection["state"]?.stringValue, ContractLimits.isValidSource(state) else { return nil }
-            let lastMessage = connection["last_message_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil }
-            let staleSymbols = min(max(connection["stale_symbols"]?.int64Value ?? 0, 0), Int64(Int32.max))
-            let silence = lastMessage.map { heartbeatTs - $0 }.flatMap { $0 >= 0 ? $0 : nil }   // both plausible: no overflow
-            return ConnectionReport(id: id, source: source, state: state, lastMessageTs: lastMessage, staleSymbols: Int(staleSymbols), silence: silence)
+        guard beat.service == "ingestor" else { return nil }
+        connections[key] = (beat.ingestor?.connections ?? []).prefix(Settings.maxConnections).compactMap { connection in
+            guard let state = connection.state else { return nil }
+            let silence = connection.lastMessageTs.map { beat.timestamp - $0 }.flatMap { $0 >= 0 ? $0 : nil }   // both plausible: no overflow
+            return ConnectionReport(id: connection.id, source: connection.source, state: state.rawValue, lastMessageTs: connection.lastMessageTs,
+                                    staleSymbols: Int(connection.staleSymbols), silence: silence)
         }
         return nil
     }
@@ -262,11 +256,9 @@ public struct StreamBoard: Sendable {
     static func key(_ source: String, _ symbol: String) -> String { "\(source)|\(symbol)" }
 
     /// A service name: 1-32 bytes of `a-z 0-9 _ -` (the same alphabet as a source).
-    public static func isValidService(_ name: String) -> Bool { ContractLimits.isValidSource(name) }
+    public static func isValidService(_ name: String) -> Bool { Heartbeat.isValidService(name) }
     /// An instance name (a pod name, a host name): 1-253 bytes without control characters.
-    public static func isValidInstance(_ name: String) -> Bool {
-        !name.isEmpty && (try? ContractLimits.checkText(name, field: "instance", maxBytes: ContractLimits.maxInstanceBytes)) != nil
-    }
+    public static func isValidInstance(_ name: String) -> Bool { Heartbeat.isValidInstance(name) }
 
     /// A new stream, or nil while `maxStreams` are known.
     private func newStream(_ key: String, source: String, symbol: String, venueSymbol: String, now: Int64) -> Stream? {

@@ -1,3 +1,4 @@
+import FXContracts
 import Foundation
 import FXBackfill
 import FXCore
@@ -25,7 +26,7 @@ struct BootstrapTests {
         let connection = try await PostgresTestKit.connect(url: database)
         let ledger = GapLedger(connection: connection)
         let filled = try await TestEnvironment.eventually(timeout: .seconds(90)) {
-            try await ledger.gaps(source: "coinbase", symbol: "ETH/USD").first?.status == "filled"
+            try await ledger.gaps(source: "coinbase", symbol: "ETH/USD").first?.status == .filled
         }
         let gap = try await ledger.gaps(source: "coinbase", symbol: "ETH/USD").first
         #expect(filled, "\(String(describing: gap)); log:\n\(backfiller.log.suffix(3000))")
@@ -57,7 +58,7 @@ struct BootstrapTests {
         let connection = try await PostgresTestKit.connect(url: database)
         let ledger = GapLedger(connection: connection)
         let loaded = try await TestEnvironment.eventually(timeout: .seconds(90)) {
-            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").contains { $0.reasons == ["bootstrap"] && $0.status == "filled" }
+            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").contains { $0.reasons == ["bootstrap"] && $0.status == .filled }
         }
         let gaps = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD")
         #expect(loaded, "\(gaps); log:\n\(backfiller.log.suffix(3000))")

@@ -1,3 +1,4 @@
+import FXContracts
 import Foundation
 import FXBackfill
 import FXCore
@@ -52,7 +53,7 @@ struct DowntimeRepairTests {
         let restarted = try ServiceProcess("ingestor", arguments: arguments, environment: environment)
 
         let repaired = try await TestEnvironment.eventually(timeout: .seconds(150)) {
-            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").contains { $0.reasons == ["bootstrap"] && $0.status == "filled" }
+            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").contains { $0.reasons == ["bootstrap"] && $0.status == .filled }
         }
         let gaps = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD")
         #expect(repaired, "the downtime's window is recorded and filled: \(gaps); backfiller log:\n\(backfiller.log.suffix(3000))")

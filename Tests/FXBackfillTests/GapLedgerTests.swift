@@ -23,6 +23,20 @@ struct GapLedgerTests {
                  detectedAt: to + 1, detail: "test", instance: "test")
     }
 
+    @Test("the gaps table's status constraint admits exactly the contract's gap statuses")
+    func statusesMatchTheTable() async throws {
+        _ = try await Self.ledger()
+        let connection = try await PostgresTestKit.connect()
+        let rows = try await connection.query("""
+            SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
+            WHERE conrelid = 'gaps'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%status%'
+            """)
+        let definition = try #require(rows.first?["definition"])
+        let admitted = Set(definition.matches(of: /'([a-z_]+)'/).map { String($0.output.1) })
+        #expect(admitted == Set(GapStatus.allCases.map(\.rawValue)), "CHECK \(definition)")
+        await connection.close()
+    }
+
     @Test("a replayed event changes nothing; overlapping and adjacent windows merge; distant ones do not")
     func recordAndMerge() async throws {
         let ledger = try await Self.ledger()
@@ -38,7 +52,7 @@ struct GapLedgerTests {
         #expect(gaps[0].from == Self.t0 && gaps[0].to == Self.t0 + 9 * Self.minute)
         #expect(gaps[0].reasons == ["disconnect", "sequence", "stale"])
         #expect(gaps[1].from == Self.t0 + 60 * Self.minute)
-        #expect(gaps.allSatisfy { $0.status == "open" })
+        #expect(gaps.allSatisfy { $0.status == .open })
         await ledger.connection.close()
     }
 
@@ -69,7 +83,7 @@ struct GapLedgerTests {
         #expect(reclaimed?.attempts == 2)
         // The dead worker's late completion does not overwrite the new owner's.
         try await ledger.filled(claimed[0], owner: "a")
-        #expect(try await ledger.gaps(source: source, symbol: "S0/USD").first?.status == "filling")
+        #expect(try await ledger.gaps(source: source, symbol: "S0/USD").first?.status == .filling)
         await ledger.connection.close()
         await other.connection.close()
     }
@@ -89,7 +103,7 @@ struct GapLedgerTests {
         let due = try await ledger.connection.query("SELECT next_attempt_at > now() + interval '20 seconds' AS later FROM gaps WHERE id = $1",
                                                     [try #require(mine["C/USD"]).id])
         #expect(due.first?["later"] == "t", "a failed gap is due again only after its backoff")
-        #expect(try await ledger.gaps(source: source, symbol: "D/USD").first?.status == "unfillable")
+        #expect(try await ledger.gaps(source: source, symbol: "D/USD").first?.status == .unfillable)
 
         // Minute 0: a candle; minute 1: confirmed empty; minute 2: the failed gap.
         try await ledger.connection.query("""

@@ -92,7 +92,7 @@ struct GapRepairFaultTests {
                                                        environment: ["FINNHUB_API_KEY": key])
 
         let unfillable = try await TestEnvironment.eventually(timeout: .seconds(60)) {
-            try await ledger.gaps(source: "finnhub", symbol: "EUR/USD").first?.status == "unfillable"
+            try await ledger.gaps(source: "finnhub", symbol: "EUR/USD").first?.status == .unfillable
         }
         let finnhub = try await ledger.gaps(source: "finnhub", symbol: "EUR/USD")
         #expect(unfillable, "\(finnhub); log:\n\(backfiller.log.suffix(3000))")
@@ -107,7 +107,7 @@ struct GapRepairFaultTests {
         #expect(reject["stage"]?.stringValue == "backfill")
         #expect(reject["reason"]?.stringValue == "malformed_history")
         let retried = try await TestEnvironment.eventually(timeout: .seconds(60)) {
-            try await ledger.gaps(source: "coinbase", symbol: "ETH/USD").first?.status == "filled"
+            try await ledger.gaps(source: "coinbase", symbol: "ETH/USD").first?.status == .filled
         }
         let coinbase = try await ledger.gaps(source: "coinbase", symbol: "ETH/USD")
         #expect(retried, "\(coinbase)")
@@ -150,12 +150,12 @@ struct GapRepairFaultTests {
         #expect(started, "the first page written; log:\n\(first.log.suffix(3000))")
         kill(first.process.processIdentifier, SIGKILL)
         let midway = try await connection.query("SELECT count(*) AS n FROM candles WHERE source = 'coinbase' AND timeframe = '1m'").first?["n"]
-        #expect(try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first?.status == "filling", "still leased to the killed one")
+        #expect(try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first?.status == .filling, "still leased to the killed one")
         #expect(Int(midway ?? "0") ?? 0 < 1_200, "killed before the end: \(midway ?? "nil") minutes")
 
         let second = try GapRepairTests.backfiller(topics, database: database, sim: sim, extra: arguments)
         let filled = try await TestEnvironment.eventually(timeout: .seconds(90)) {
-            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first?.status == "filled"
+            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first?.status == .filled
         }
         let gap = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first
         #expect(filled, "\(String(describing: gap)); log:\n\(second.log.suffix(3000))")

@@ -59,7 +59,7 @@ struct GapRepairTests {
         let ledger = GapLedger(connection: connection)
         let filled = try await TestEnvironment.eventually(timeout: .seconds(150)) {
             let gaps = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD")
-            return !gaps.isEmpty && gaps.allSatisfy { $0.status == "filled" }
+            return !gaps.isEmpty && gaps.allSatisfy { $0.status == .filled }
         }
         let gaps = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD")
         #expect(filled, "gaps: \(gaps); backfiller log:\n\(backfiller.log.suffix(4000))")

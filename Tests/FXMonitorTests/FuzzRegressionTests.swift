@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXMonitor
 import Testing
@@ -15,7 +16,8 @@ struct FuzzMonitorRegressionTests {
         for text in [#"{"service":"ingestor","instance":"i","counters":{"reconnects|":1}}"#,
                      #"{"service":"ingestor","instance":"i","counters":{"reconnects||":2}}"#] {
             let message = try JSONParser().parse(Array(text.utf8))
-            _ = book.heartbeat(message, now: 1_795_435_200_000_000_000)
+            let reading = Heartbeat.read(message, receivedAt: 1_795_435_200_000_000_000)
+            _ = book.heartbeat(try #require(reading.heartbeat), now: 1_795_435_200_000_000_000)
         }
         #expect(book.sources(.reconnects).isEmpty)
     }

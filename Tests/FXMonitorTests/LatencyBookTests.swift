@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXMetrics
 import FXMonitor

@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXMonitor
 import Testing
@@ -16,7 +17,7 @@ struct MonitorClockTests {
 
     /// An ingestor heartbeat sent at `ts` (the ingestor's clock) reporting its connection's last message.
     func heartbeat(_ board: inout StreamBoard, ts: Int64, lastMessage: Int64, now: Int64) {
-        board.heartbeat(try! JSONParser().parse(S.ingestorHeartbeat(ts: ts, lastMessage: lastMessage)), now: now)
+        board.heartbeat(Heartbeat.ingestor(ts: ts, lastMessage: lastMessage).received(at: now), now: now)
     }
 
     @Test("the monitor clock starts at the wall time and advances exactly with the monotonic clock")

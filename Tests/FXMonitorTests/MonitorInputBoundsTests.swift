@@ -37,7 +37,7 @@ struct MonitorInputBoundsTests {
         let service = S.service()
         let now = S.wednesday
         for (step, value) in [Int64.min, .max, .max, .min, 0, .max].enumerated() {
-            service.apply(topic: S.topics.health, value: S.ingestorHeartbeat(ts: now, lastMessage: now, errors: String(value), reconnects: String(value)),
+            service.apply(topic: S.topics.health, value: S.ingestorHeartbeat(ts: now, lastMessage: now, errors: value, reconnects: value),
                           now: now + Int64(step) * S.second)
         }
         service.evaluate(now: now + 6 * S.second)

@@ -29,9 +29,32 @@ enum MonitorTestSupport {
               + (recv.map { #""recv_ts":\#($0),"# } ?? "") + #""seq":1,"price":"100.25","size":"0.5","side":"buy","trade_id":"1"}"#)
     }
 
-    static func ingestorHeartbeat(instance: String = "ing-1", ts: Int64, lastMessage: Int64?, errors: String = "0", reconnects: String = "0",
+    /// An ingestor's heartbeat encoded as the ingestor encodes it (``Heartbeat/jsonBytes()``): one
+    /// Coinbase connection.
+    static func ingestorHeartbeat(instance: String = "ing-1", ts: Int64, lastMessage: Int64?, errors: Int64 = 0, reconnects: Int64 = 0,
                                   stopping: Bool = false) -> [UInt8] {
-        bytes(#"{"v":1,"service":"ingestor","instance":"\#(instance)","ts":\#(ts),"started_ts":\#(ts),"connections":[{"id":"coinbase-0","source":"coinbase","state":"streaming","symbols":1,"messages":1,"last_message_ts":\#(lastMessage.map(String.init) ?? "null"),"reconnects":\#(reconnects),"stale_symbols":0,"open_gaps":0,"last_error":null}],"counters":{"provider_errors":\#(errors),"delivery_failures":0,"dropped":0},"queue_depth":0,"circuits":{"coinbase":"closed"},"latency":{}"#
-              + (stopping ? #","stopping":true"# : "") + "}")
+        var beat = Heartbeat.ingestor(instance: instance, ts: ts, lastMessage: lastMessage, reconnects: reconnects)
+        beat.counters = [.init("provider_errors", errors), .init("delivery_failures", 0), .init("dropped", 0)]
+        beat.stopping = stopping
+        return beat.jsonBytes()
+    }
+}
+
+extension Heartbeat {
+    /// An ingestor heartbeat with one connection.
+    static func ingestor(instance: String = "ing-1", ts: Int64, source: String = "coinbase", state: ConnectionState = .streaming,
+                         lastMessage: Int64?, reconnects: Int64 = 0, staleSymbols: Int64 = 0) -> Heartbeat {
+        var beat = Heartbeat(service: "ingestor", instance: instance, timestamp: ts, startedAt: ts)
+        beat.ingestor = IngestorSection(
+            connections: [Connection(id: "\(source)-0", source: source, state: state, symbols: 2, messages: 1, lastMessageTs: lastMessage,
+                                     reconnects: reconnects, staleSymbols: staleSymbols, openGaps: 0, lastError: nil)],
+            queueDepth: 0, circuits: [Circuit(provider: source, state: "closed")])
+        return beat
+    }
+
+    /// This heartbeat as the monitor receives it: written by the services' encoder, read by the monitor's decoder.
+    func received(at now: Int64) -> Heartbeat {
+        let reading = Heartbeat.read(try! JSONParser().parse(jsonBytes()), receivedAt: now)
+        return reading.heartbeat!
     }
 }

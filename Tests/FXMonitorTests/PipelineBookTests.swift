@@ -1,3 +1,4 @@
+import FXContracts
 import FXCore
 import FXMonitor
 import Testing
@@ -6,7 +7,8 @@ import Testing
 struct PipelineBookTests {
     static let second: Int64 = 1_000_000_000
 
-    static func json(_ text: String) throws -> JSONValue { try JSONParser().parse(Array(text.utf8)) }
+    /// A heartbeat's send time (Wednesday 2026-11-25 12:00 UTC).
+    static let base: Int64 = 1_795_608_000_000_000_000
 
     @Test("a rate counts exactly the events of the last 60 seconds")
     func lastMinute() {
@@ -24,11 +26,10 @@ struct PipelineBookTests {
     @Test("heartbeat counters become rates: reconnects per source, errors per service; a restarted instance counts from zero")
     func heartbeatIncreases() throws {
         var book = PipelineBook()
-        func ingestor(reconnects: Int, errors: Int, at second: Int64) throws {
-            book.heartbeat(try Self.json("""
-                {"v":1,"service":"ingestor","instance":"i-1","ts":1,"connections":[{"id":"coinbase-0","source":"coinbase","state":"streaming","reconnects":\(reconnects)}],
-                 "counters":{"provider_errors":\(errors),"delivery_failures":0,"dropped":0}}
-                """), now: second * Self.second)
+        func ingestor(reconnects: Int64, errors: Int64, at second: Int64) throws {
+            var beat = Heartbeat.ingestor(instance: "i-1", ts: Self.base, lastMessage: nil, reconnects: reconnects)
+            beat.counters = [.init("provider_errors", errors), .init("delivery_failures", 0), .init("dropped", 0)]
+            book.heartbeat(beat.received(at: second * Self.second), now: second * Self.second)
         }
         try ingestor(reconnects: 5, errors: 7, at: 0)
         #expect(book.rate(.reconnects, source: "coinbase", now: 1 * Self.second).lastMinute == 0, "totals before the first heartbeat heard are history")
@@ -45,13 +46,19 @@ struct PipelineBookTests {
     @Test("lag per partition from aggregator and backfiller heartbeats; the backfill queue from the backfiller's ledger")
     func lagAndQueue() throws {
         var book = PipelineBook()
-        book.heartbeat(try Self.json("""
-            {"v":1,"service":"aggregator","instance":"agg-1","ts":1,"partitions":[{"topic":"fx.ticks","partition":0,"lag":12},{"topic":"fx.ticks","partition":1,"lag":null}],"counters":{}}
-            """), now: 1 * Self.second)
-        book.heartbeat(try Self.json("""
-            {"v":1,"service":"backfiller","instance":"bf-1","ts":1,"ledger":{"open":2,"filling":1,"failed":1,"unfillable":3,"filled":40,"oldest_unfilled_from_ts":1795600000000000000,"minutes_to_repair":12},
-             "partitions":[{"topic":"fx.gaps","partition":0,"consumed_offset":9,"high_watermark":9,"lag":0}],"counters":{}}
-            """), now: 2 * Self.second)
+        var aggregator = Heartbeat(service: "aggregator", instance: "agg-1", timestamp: Self.base, startedAt: Self.base)
+        aggregator.partitions = [
+            .init(topic: "fx.ticks", partition: 0, consumedOffset: 88, highWatermark: 100, lag: 12,
+                  fencing: .init(generation: 3, pending: 0, watermarkTs: Self.base)),
+            .init(topic: "fx.ticks", partition: 1, consumedOffset: nil, highWatermark: nil, lag: nil,
+                  fencing: .init(generation: 1, pending: 0, watermarkTs: nil)),
+        ]
+        book.heartbeat(aggregator.received(at: 1 * Self.second), now: 1 * Self.second)
+        var backfiller = Heartbeat(service: "backfiller", instance: "bf-1", timestamp: Self.base, startedAt: Self.base)
+        backfiller.backfiller = .init(ledger: .init(byStatus: [.open: 2, .filling: 1, .failed: 1, .unfillable: 3, .filled: 40],
+                                                    oldestUnfilledFrom: 1_795_600_000_000_000_000, minutesToRepair: 12))
+        backfiller.partitions = [.init(topic: "fx.gaps", partition: 0, consumedOffset: 9, highWatermark: 9, lag: 0)]
+        book.heartbeat(backfiller.received(at: 2 * Self.second), now: 2 * Self.second)
         let lags = book.partitionLags
         #expect(lags.map { "\($0.service):\($0.topic):\($0.partition)=\($0.lag.map(String.init) ?? "?")" }
                 == ["aggregator:fx.ticks:0=12", "aggregator:fx.ticks:1=?", "backfiller:fx.gaps:0=0"])
@@ -59,7 +66,9 @@ struct PipelineBookTests {
         #expect(book.backfill?.byStatus["unfillable"] == 3 && book.backfill?.oldestUnfilledFrom == 1_795_600_000_000_000_000 && book.backfill?.minutesToRepair == 12)
         book.forget(instance: "aggregator:agg-1")
         #expect(book.partitionLags.map(\.service) == ["backfiller"], "a missing instance's partitions are dropped")
-        book.heartbeat(try Self.json(#"{"v":1,"service":"backfiller","instance":"bf-1","ts":1,"ledger":null,"counters":{}}"#), now: 3 * Self.second)
+        var unknownLedger = Heartbeat(service: "backfiller", instance: "bf-1", timestamp: Self.base, startedAt: Self.base)
+        unknownLedger.backfiller = .init(ledger: nil)
+        book.heartbeat(unknownLedger.received(at: 3 * Self.second), now: 3 * Self.second)
         #expect(book.backfill?.queued == 4, "a heartbeat whose ledger could not be read keeps the last known queue")
     }
 }

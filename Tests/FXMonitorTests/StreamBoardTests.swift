@@ -11,11 +11,10 @@ struct StreamBoardTests {
     static let wednesday: Int64 = 1_795_608_000 * second
     static let saturday: Int64 = wednesday + 3 * 86_400 * second
 
-    func ingestor(_ board: inout StreamBoard, source: String = "coinbase", state: String = "streaming", lastMessage: Int64?,
-                  staleSymbols: Int = 0, now: Int64) {
-        let last = lastMessage.map(String.init) ?? "null"
-        let text = #"{"v":1,"service":"ingestor","instance":"ing-1","ts":\#(now),"connections":[{"id":"\#(source)-0","source":"\#(source)","state":"\#(state)","symbols":2,"last_message_ts":\#(last),"stale_symbols":\#(staleSymbols)}],"counters":{}}"#
-        board.heartbeat(try! JSONParser().parse(text), now: now)
+    func ingestor(_ board: inout StreamBoard, source: String = "coinbase", state: ConnectionState = .streaming, lastMessage: Int64?,
+                  staleSymbols: Int64 = 0, now: Int64) {
+        board.heartbeat(Heartbeat.ingestor(ts: now, source: source, state: state, lastMessage: lastMessage, staleSymbols: staleSymbols).received(at: now),
+                        now: now)
     }
 
     func settings(staleAfter: Duration = .seconds(10)) -> StreamBoard.Settings {
@@ -80,7 +79,7 @@ struct StreamBoardTests {
         board.tick(source: "coinbase", symbol: "ETH/USD", venueSymbol: "ETH-USD", eventTs: now, now: now)
         _ = board.evaluate(now: now)
         now += Self.second
-        ingestor(&board, state: "backoff", lastMessage: now - Self.second, now: now)
+        ingestor(&board, state: .backoff, lastMessage: now - Self.second, now: now)
         #expect(board.evaluate(now: now).streams.map(\.to) == [.down])
         #expect(board.snapshot.first?.reason == "no coinbase connection is streaming (backoff)")
         now += 16 * Self.second   // no heartbeat for 16 s

@@ -1,3 +1,4 @@
+import FXContracts
 import ArgumentParser
 import CRdKafka
 import Foundation

@@ -71,8 +71,10 @@ private func apply(topic: String, value: [UInt8], now: Int64, board: inout Strea
         if board.gap(gap, now: now) != nil { return }
         if gap.reason != .bootstrap { _ = pipeline.count(.gaps, source: gap.source, now: now) }
     case "fx.health":
-        if board.heartbeat(message, now: now) != nil { return }
-        _ = pipeline.heartbeat(message, now: now)
+        // The heartbeat decoder of the contracts, then both books (as MonitorService.apply).
+        guard let beat = Heartbeat.read(message, receivedAt: now).heartbeat else { return }
+        if board.heartbeat(beat, now: now) != nil { return }
+        _ = pipeline.heartbeat(beat, now: now)
     case "fx.rejects":
         _ = pipeline.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now)
     default:

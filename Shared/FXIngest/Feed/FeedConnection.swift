@@ -323,25 +323,12 @@ public final class FeedConnection: Sendable {
     }
 
     /// This connection's part of the health heartbeat.
-    public var health: ConnectionHealth {
+    public var health: Heartbeat.Connection {
         tracker.withLock { tracker in
-            ConnectionHealth(id: id, source: provider.id, state: tracker.state.rawValue, symbols: tracker.venueSymbols.count,
-                             messages: tracker.frames, lastMessageAt: tracker.lastMessageAt, reconnects: tracker.reconnects,
-                             staleSymbols: tracker.staleSymbols, openGaps: tracker.symbolsWithOpenGaps, lastError: tracker.lastError)
+            Heartbeat.Connection(id: id, source: provider.id, state: ConnectionState(rawValue: tracker.state.rawValue),
+                                 symbols: Int64(tracker.venueSymbols.count), messages: Int64(tracker.frames), lastMessageTs: tracker.lastMessageAt,
+                                 reconnects: Int64(tracker.reconnects), staleSymbols: Int64(tracker.staleSymbols),
+                                 openGaps: Int64(tracker.symbolsWithOpenGaps), lastError: tracker.lastError)
         }
     }
-}
-
-/// One connection in the `<prefix>health` heartbeat.
-public struct ConnectionHealth: Sendable, Equatable {
-    public var id: String
-    public var source: String
-    public var state: String
-    public var symbols: Int
-    public var messages: Int
-    public var lastMessageAt: Int64?
-    public var reconnects: Int
-    public var staleSymbols: Int
-    public var openGaps: Int
-    public var lastError: String?
 }
