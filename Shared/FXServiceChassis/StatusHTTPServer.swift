@@ -34,7 +34,12 @@ public enum StatusHTTPServer {
             return textResponse(readiness.isReady ? .ok : .serviceUnavailable, body + totals())
         }
         routes?(router)
+        // The bound port is logged once the server listens: with `--http-port 0` the system picks a free one,
+        // and whoever started the process (a test, a supervisor) reads it back from this line.
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: serviceName),
+                           onServerRunning: { channel in
+                               logger.notice("HTTP listening on \(host):\(channel.localAddress?.port ?? port)")
+                           },
                            logger: logger)
     }
 

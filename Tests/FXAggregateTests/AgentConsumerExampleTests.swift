@@ -23,10 +23,10 @@ struct AgentConsumerExampleTests {
         let database = try await PostgresTestKit.freshDatabase("agent")
         let environment = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
         let recorder = try TopicRecorder(topics: [topics.ticks])
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
-        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix])
         let run = try Self.runExample(["--brokers", TestEnvironment.brokers, "--prefix", topics.prefix,
                                              "--group", TestEnvironment.uniqueName("agent"), "--count", "5", "--timeout", "90"])

@@ -23,8 +23,8 @@ struct AggregatorFaultTests {
         let counts = try await fixture.produce(log)
         let store = FencedCandleStore(timeframes: fixture.configuration.timeframes, bidAskCandles: false, consumerGroup: fixture.group, topic: fixture.topics.ticks)
         let connection = try await PostgresTestKit.connect()
-        func launch() throws -> ServiceProcess {
-            try ServiceProcess("aggregator", arguments: [
+        func launch() async throws -> ServiceProcess {
+            try await ServiceProcess("aggregator", arguments: [
                 "--topic-prefix", fixture.topics.prefix, "--consumer-group", fixture.group, "--timeframes", "1s,1m,5m,1h",
                 "--flush-interval-ms", "50", "--flush-max-ticks", "500", "--allowed-lateness-ms", "1000", "--idle-timeout-ms", "2000"],
                 environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
@@ -33,7 +33,7 @@ struct AggregatorFaultTests {
         var random = SplitMix64(seed: 99)
         var kills = 0
         for _ in 0..<4 {
-            let process = try launch()
+            let process = try await launch()
             // Wait until it makes progress, then kill it at a random moment.
             _ = try await TestEnvironment.eventually(timeout: .seconds(40)) {
                 (try await store.storedOffsets(on: connection)).values.reduce(0, +) > previous.values.reduce(0, +)
@@ -50,7 +50,7 @@ struct AggregatorFaultTests {
             if counts.allSatisfy({ offsets[$0.key, default: 0] >= $0.value }) { break }
         }
         #expect(kills >= 2)
-        let last = try launch()
+        let last = try await launch()
         try await fixture.waitForOffsets(counts, timeout: .seconds(120))
         #expect(await last.terminate(timeout: .seconds(30)) == 0, "graceful stop; log:\n\(last.log.suffix(4000))")
         expectEqual(try await fixture.stored(), expected)

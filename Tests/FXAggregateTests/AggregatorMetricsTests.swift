@@ -24,7 +24,7 @@ struct AggregatorMetricsTests {
         let rejects = (0..<7).map { Array(#"{"v":1,"source":"\#(fixture.source)","symbol":"M1/USD","kind":"trade","ts":\#($0),"price":"NaN","size":"1"}"#.utf8) }
         _ = try await fixture.produce(ticks + rejects)
         let recorder = try TopicRecorder(topics: [fixture.topics.health])
-        let service = try ServiceProcess("aggregator", arguments: [
+        let service = try await ServiceProcess("aggregator", arguments: [
             "--topic-prefix", fixture.topics.prefix, "--consumer-group", fixture.group, "--timeframes", "1m",
             "--flush-interval-ms", "50"],
             environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "HEALTH_INTERVAL_MS": "1000"])

@@ -87,17 +87,17 @@ struct TopicSchemaTests {
                 labels: {team: schema-spec}
             """, name: "schema-rules", suffix: "yaml")
         defer { try? FileManager.default.removeItem(atPath: rules) }
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50", "--history-minutes", "30"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50", "--history-minutes", "30"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
-        let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
+        let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
                                                                 "--alert-rules", rules], environment: environment)
-        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
-        let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let backfiller = try await ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
                                                                       "--bootstrap-days", "1", "--settle-seconds", "2", "--poll-interval-ms", "200",
                                                                       "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase"],
                                             environment: environment)
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 })
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await ingestor.get("/health/ready")?.status == 200 })

@@ -15,14 +15,14 @@ struct BootstrapTests {
     func onDemand() async throws {
         let database = try await PostgresTestKit.freshDatabase("bfboot")
         let topics = try await GapRepairTests.topics("bfboot")
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "500", "--history-minutes", "1440"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "500", "--history-minutes", "1440"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
-        let command = try ServiceProcess("backfiller", subcommand: "bootstrap",
+        let command = try await ServiceProcess("backfiller", subcommand: "bootstrap",
                                          arguments: ["--source", "coinbase", "--symbols", "ETH/USD", "--days", "1"],
                                          environment: ["DATABASE_URL": database])
         #expect(await command.waitForExit() == 0, "\(command.log)")
         #expect(command.log.contains("coinbase ETH/USD (ETH-USD): 1 day(s)"), "\(command.log)")
-        let backfiller = try GapRepairTests.backfiller(topics, database: database, sim: sim)
+        let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim)
         let connection = try await PostgresTestKit.connect(url: database)
         let ledger = GapLedger(connection: connection)
         let filled = try await TestEnvironment.eventually(timeout: .seconds(90)) {
@@ -48,11 +48,11 @@ struct BootstrapTests {
     func automatic() async throws {
         let database = try await PostgresTestKit.freshDatabase("bfauto")
         let topics = try await GapRepairTests.topics("bfauto")
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "100", "--history-minutes", "180"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100", "--history-minutes", "180"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let environment = GapRepairTests.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
-        let backfiller = try GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "1"])
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
+        let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "1"])
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix],
                                           environment: environment)
         let connection = try await PostgresTestKit.connect(url: database)
@@ -67,7 +67,7 @@ struct BootstrapTests {
         // The ingestor restarts: the symbol has history now, so its new bootstrap event records the window
         // since the newest stored minute (the restart's downtime), not another day of history.
         #expect(await ingestor.terminate(timeout: .seconds(30)) == 0)
-        let restarted = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
+        let restarted = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
                                                                    "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix],
                                            environment: environment)
         let recorded = try await TestEnvironment.eventually(timeout: .seconds(60)) {

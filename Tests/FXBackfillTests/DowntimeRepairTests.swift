@@ -21,14 +21,14 @@ struct DowntimeRepairTests {
     func sigkilledIngestor() async throws {
         let database = try await PostgresTestKit.freshDatabase("bfdown")
         let topics = try await GapRepairTests.topics("bfdown")
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "100"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
         let environment = GapRepairTests.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
         let arguments = ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix]
-        let ingestor = try ServiceProcess("ingestor", arguments: arguments, environment: environment)
-        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let ingestor = try await ServiceProcess("ingestor", arguments: arguments, environment: environment)
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         // No history for new symbols: the only bootstrap window recorded is the downtime's.
-        let backfiller = try GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
+        let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
         let connection = try await PostgresTestKit.connect(url: database)
         let ledger = GapLedger(connection: connection)
         func newestMinute() async throws -> Int64? {
@@ -50,7 +50,7 @@ struct DowntimeRepairTests {
         try await Task.sleep(for: .seconds(3))
         let lastStored = try #require(try await newestMinute())
         try await Task.sleep(for: Self.downtime - .seconds(3))
-        let restarted = try ServiceProcess("ingestor", arguments: arguments, environment: environment)
+        let restarted = try await ServiceProcess("ingestor", arguments: arguments, environment: environment)
 
         let repaired = try await TestEnvironment.eventually(timeout: .seconds(150)) {
             try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").contains { $0.reasons == ["bootstrap"] && $0.status == .filled }

@@ -40,7 +40,7 @@ struct GapIntakeFaultTests {
         }
         await producer.shutdown()
         let recorder = try TopicRecorder(topics: [topics.rejects])
-        let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix], environment: GapRepairTests.kafkaProperties)
+        let backfiller = try await ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix], environment: GapRepairTests.kafkaProperties)
         let connection = try await PostgresTestKit.connect()
         let ledger = GapLedger(connection: connection)
         let recorded = try await TestEnvironment.eventually(timeout: .seconds(60)) {

@@ -31,7 +31,7 @@ struct GapIntakeTests {
         }
         await producer.shutdown()
         let recorder = try TopicRecorder(topics: [topics.rejects])
-        let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix],
+        let backfiller = try await ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix],
                                             environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
         let connection = try await PostgresTestKit.connect()
         let ledger = GapLedger(connection: connection)

@@ -18,7 +18,7 @@ struct GapRepairFaultTests {
     }
 
     func simulator(_ arguments: [String] = []) async throws -> ServiceProcess {
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "200"] + arguments)
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "200"] + arguments)
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
         return sim
     }
@@ -37,8 +37,10 @@ struct GapRepairFaultTests {
         }
         // The first REST answer is a 429 with Retry-After: 3.
         _ = await sim.post("/control/rate-limit?venue=coinbase&count=1&retry_after=3")
-        let replicas = try (0..<3).map { _ in
-            try GapRepairTests.backfiller(topics, database: database, sim: sim, extra: ["--rate-limit", "coinbase=5/s,burst=2", "--workers", "2"])
+        var replicas: [ServiceProcess] = []
+        for _ in 0..<3 {
+            replicas.append(try await GapRepairTests.backfiller(topics, database: database, sim: sim,
+                                                                extra: ["--rate-limit", "coinbase=5/s,burst=2", "--workers", "2"]))
         }
         let drained = try await TestEnvironment.eventually(timeout: .seconds(120)) {
             try await connection.query("SELECT count(*) AS n FROM gaps WHERE status = 'filled'").first?["n"] == "50"
@@ -88,7 +90,7 @@ struct GapRepairFaultTests {
         _ = try await ledger.record(event("finnhub", "EUR/USD", "OANDA:EUR_USD", start, start + 2 * Self.minute))
         _ = try await ledger.record(event("coinbase", "ETH/USD", "ETH-USD", start, start + 2 * Self.minute))
         let key = "fh-test-\(UInt32.random(in: 100_000...999_999))"
-        let backfiller = try GapRepairTests.backfiller(topics, database: database, sim: sim, extra: ["--health-interval-ms", "300"],
+        let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, extra: ["--health-interval-ms", "300"],
                                                        environment: ["FINNHUB_API_KEY": key])
 
         let unfillable = try await TestEnvironment.eventually(timeout: .seconds(60)) {
@@ -142,7 +144,7 @@ struct GapRepairFaultTests {
         let end = WallClock.nanoseconds() / Self.minute * Self.minute - 60 * Self.minute
         _ = try await ledger.record(event("coinbase", "BTC/USD", "BTC-USD", end - 1_199 * Self.minute, end))
         let arguments = ["--rate-limit", "coinbase=15/m", "--lease-seconds", "5"]
-        let first = try GapRepairTests.backfiller(topics, database: database, sim: sim, extra: arguments)
+        let first = try await GapRepairTests.backfiller(topics, database: database, sim: sim, extra: arguments)
         let started = try await TestEnvironment.eventually(timeout: .seconds(60)) {
             let rows = try await connection.query("SELECT count(*) AS n FROM candles WHERE source = 'coinbase' AND timeframe = '1m'")
             return Int(rows.first?["n"] ?? "0") ?? 0 > 0
@@ -153,7 +155,7 @@ struct GapRepairFaultTests {
         #expect(try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first?.status == .filling, "still leased to the killed one")
         #expect(Int(midway ?? "0") ?? 0 < 1_200, "killed before the end: \(midway ?? "nil") minutes")
 
-        let second = try GapRepairTests.backfiller(topics, database: database, sim: sim, extra: arguments)
+        let second = try await GapRepairTests.backfiller(topics, database: database, sim: sim, extra: arguments)
         let filled = try await TestEnvironment.eventually(timeout: .seconds(90)) {
             try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first?.status == .filled
         }

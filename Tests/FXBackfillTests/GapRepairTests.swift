@@ -18,8 +18,8 @@ struct GapRepairTests {
     }
 
     static func backfiller(_ topics: TopicNames, database: String, sim: ServiceProcess, extra: [String] = [],
-                           environment: [String: String] = [:]) throws -> ServiceProcess {
-        try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase",
+                           environment: [String: String] = [:]) async throws -> ServiceProcess {
+        try await ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase",
                                                      "--rest-url", "finnhub=http://127.0.0.1:\(sim.port)/finnhub/api/v1",
                                                      "--settle-seconds", "2", "--poll-interval-ms", "200"] + extra,
                            environment: kafkaProperties.merging(["DATABASE_URL": database], uniquingKeysWith: { $1 }).merging(environment) { $1 })
@@ -37,16 +37,16 @@ struct GapRepairTests {
     func dropGapFilled() async throws {
         let database = try await PostgresTestKit.freshDatabase("bfe2e")
         let topics = try await Self.topics("bfe2e")
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
         let recorder = try TopicRecorder(topics: [topics.candles])
         let environment = Self.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix],
                                           environment: environment)
-        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         // History bootstrap is specified on its own (BootstrapTests); here only the drop's gap is repaired.
-        let backfiller = try Self.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
+        let backfiller = try await Self.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
         let connection = try await PostgresTestKit.connect(url: database)
 
         // The stream has run across a minute boundary (so the gap's first minute was seen from its start).

@@ -7,10 +7,10 @@ import Testing
 struct IngestorExecutableTests {
     @Test("the ingestor executable streams from the fxsim executable, exports metrics, and drains on SIGTERM")
     func executables() async throws {
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up; log:\n\(sim.log)")
         let prefix = TestEnvironment.uniqueName("exe") + "."
-        let ingestor = try ServiceProcess("ingestor", arguments: [
+        let ingestor = try await ServiceProcess("ingestor", arguments: [
             "--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",
             "--topic-prefix", prefix, "--partitions", "2"])
         #expect(try await TestEnvironment.eventually { await ingestor.get("/health/ready")?.status == 200 }, "ready; log:\n\(ingestor.log)")
@@ -32,10 +32,10 @@ struct IngestorExecutableTests {
 
     @Test("a Finnhub API key never reaches the log, even at trace level and across reconnects")
     func secretsStayOutOfLogs() async throws {
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let key = "sk-fxstream-test-\(UInt32.random(in: 100_000...999_999))"
-        let ingestor = try ServiceProcess("ingestor", arguments: [
+        let ingestor = try await ServiceProcess("ingestor", arguments: [
             "--provider", "finnhub", "--symbols", "OANDA:EUR_USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/finnhub",
             "--topic-prefix", TestEnvironment.uniqueName("secret") + ".", "--log-level", "trace"],
             environment: ["FINNHUB_API_KEY": key])
@@ -53,7 +53,7 @@ struct IngestorExecutableTests {
 
     @Test("the ingestor refuses to start without a feed, naming the missing setting")
     func noFeed() async throws {
-        let ingestor = try ServiceProcess("ingestor")
+        let ingestor = try await ServiceProcess("ingestor")
         let status = await ingestor.waitForExit(timeout: .seconds(10))
         #expect(status != nil && status != 0, "exit status \(status.map(String.init) ?? "none: still running")")
         #expect(ingestor.log.contains("no feed configured"))
@@ -69,10 +69,10 @@ extension IngestorExecutableTests {
 
     @Test("once the feed is quiet, the heartbeat's counters equal the /metrics totals and the /health body")
     func metricsAgree() async throws {
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "20"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "20"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let prefix = TestEnvironment.uniqueName("metrics") + "."
-        let ingestor = try ServiceProcess("ingestor", arguments: [
+        let ingestor = try await ServiceProcess("ingestor", arguments: [
             "--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",
             "--topic-prefix", prefix, "--health-interval-ms", "500ms"])
         let recorder = try TopicRecorder(topics: [prefix + "health"])

@@ -22,9 +22,9 @@ struct MonitorAlertTests {
         let flaky = try await WebhookReceiver(failures: 2)
         let dead = "http://127.0.0.1:\(try TestEnvironment.freePort())/hook"
         let recorder = try TopicRecorder(topics: [topics.alerts])
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
-        let monitor = try ServiceProcess("monitor", arguments: [
+        let monitor = try await ServiceProcess("monitor", arguments: [
             "--topic-prefix", topics.prefix, "--stale-after", "coinbase=3s", "--evaluate-interval-ms", "200",
             "--instance-missing-after-ms", "3000", "--alert-rules", rules, "--webhook-attempts", "3", "--webhook-timeout-ms", "1000"],
             environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500",
@@ -32,7 +32,7 @@ struct MonitorAlertTests {
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await MonitorLifecycleTests.ownsPartitions(monitor) },
                 "monitor ready; log:\n\(monitor.log.suffix(2000))")
         #expect(!monitor.log.contains(good.url), "webhook URLs are secrets: never logged")
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(45)) {

@@ -16,14 +16,14 @@ struct MonitorExecutableTests {
     @Test("a silenced feed turns stale within its threshold and live again; a SIGKILLed ingestor turns its streams down; latency is measured")
     func statesFollowThePipeline() async throws {
         let topics = try await KafkaTestKit.pipelineTopics("mon")
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
-        let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--stale-after", "coinbase=4s",
+        let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--stale-after", "coinbase=4s",
                                                                 "--evaluate-interval-ms", "200", "--instance-missing-after-ms", "3000"],
                                          environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await MonitorLifecycleTests.ownsPartitions(monitor) },
                 "monitor ready; log:\n\(monitor.log.suffix(2000))")
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])
         let live = try await TestEnvironment.eventually(timeout: .seconds(45)) {

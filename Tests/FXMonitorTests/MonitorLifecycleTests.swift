@@ -18,14 +18,14 @@ struct MonitorLifecycleTests {
     @Test("an ingestor stopped with SIGTERM says so in its last heartbeat: the monitor forgets it at once, no instance_missing alert")
     func cleanStop() async throws {
         let topics = try await KafkaTestKit.pipelineTopics("monstop")
-        let sim = try ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
         #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
-        let monitor = try ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
+        let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
                                                                 "--instance-missing-after-ms", "2000"],
                                          environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await Self.ownsPartitions(monitor) },
                 "monitor ready; log:\n\(monitor.log.suffix(2000))")
-        let ingestor = try ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
+        let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(45)) {
@@ -50,8 +50,8 @@ struct MonitorLifecycleTests {
         let database = try await PostgresTestKit.freshDatabase("monbeat")
         let environment = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
         let recorder = try TopicRecorder(topics: [topics.health])
-        let aggregator = try ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
-        let backfiller = try ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let backfiller = try await ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500",
                                                                       "--bootstrap-days", "0"], environment: environment)
         func beats(_ service: String) -> [JSONValue] {
             recorder.messages(topics.health).compactMap { try? JSONParser().parse($0.value) }.filter { $0["service"]?.stringValue == service }

@@ -8,7 +8,7 @@ import Testing
 struct ConfigurationExecutableTests {
     /// Runs an executable to its end; its exit status and output.
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
-        let process = try ServiceProcess(executable, arguments: arguments, environment: environment)
+        let process = try await ServiceProcess(executable, arguments: arguments, environment: environment)
         let status = await process.waitForExit(timeout: .seconds(20))
         #expect(status != nil, "\(executable) did not exit; log:\n\(process.log)")
         return (status ?? -1, process.log)
@@ -82,7 +82,7 @@ struct ConfigurationExecutableTests {
         try await admin.query("CREATE DATABASE \(name)")
         let url = TestEnvironment.databaseURL.replacingOccurrences(of: #"/[^/]+$"#, with: "/\(name)", options: .regularExpression)
         let prefix = TestEnvironment.uniqueName("gate") + "."
-        let service = try ServiceProcess("aggregator", arguments: ["--no-migrate-on-start", "--database-url", url, "--topic-prefix", prefix])
+        let service = try await ServiceProcess("aggregator", arguments: ["--no-migrate-on-start", "--database-url", url, "--topic-prefix", prefix])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(20)) {
             await service.get("/health/ready")?.body.contains("schema not current") == true
         }, "\(service.log)")

@@ -18,7 +18,8 @@ struct HostileInputExecutableTests {
         let admin = try KafkaAdmin(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("admin"))
         _ = try await admin.createTopics(topics.all.map { KafkaTopicSpec(name: $0, partitions: 1) })
         let environment = ["TOPIC_PREFIX": prefix]
-        let services = try ["aggregator", "backfiller", "monitor"].map { try ServiceProcess($0, environment: environment) }
+        var services: [ServiceProcess] = []
+        for name in ["aggregator", "backfiller", "monitor"] { services.append(try await ServiceProcess(name, environment: environment)) }
         defer { for service in services { service.process.terminate() } }
         for service in services {
             let ready = try await TestEnvironment.eventually(timeout: .seconds(60)) { await service.get("/health/ready")?.status == 200 }

@@ -10,7 +10,7 @@ struct ServiceExecutableTests {
 
     @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM; `healthcheck` says so", arguments: ["aggregator", "backfiller", "monitor"])
     func readyAndGracefulShutdown(executable: String) async throws {
-        let service = try ServiceProcess(executable)
+        let service = try await ServiceProcess(executable)
         #expect(try await TestEnvironment.eventually { await service.get("/health/ready")?.status == 200 }, "ready; log:\n\(service.log)")
         let ready = try #require(await service.get("/health/ready"))
         #expect(ready.body.contains("kafka: ok"))
@@ -33,7 +33,7 @@ struct ServiceExecutableTests {
     @Test("with the broker unreachable the service stays live but reports not ready, naming the dependency")
     func notReadyWithoutBroker() async throws {
         let deadPort = try TestEnvironment.freePort()
-        let service = try ServiceProcess("aggregator", environment: ["KAFKA_BROKERS": "127.0.0.1:\(deadPort)"])
+        let service = try await ServiceProcess("aggregator", environment: ["KAFKA_BROKERS": "127.0.0.1:\(deadPort)"])
         #expect(try await TestEnvironment.eventually { await service.get("/health/live")?.status == 200 })
         let ready = try #require(await service.get("/health/ready"))
         #expect(ready.status == 503)
@@ -44,7 +44,7 @@ struct ServiceExecutableTests {
 
     @Test("a bad configuration value stops the service at once with the key named")
     func badConfiguration() async throws {
-        let service = try ServiceProcess("monitor", environment: ["LOG_LEVEL": "loud"])
+        let service = try await ServiceProcess("monitor", environment: ["LOG_LEVEL": "loud"])
         let status = await service.waitForExit(timeout: .seconds(10))
         #expect(status != nil && status != 0, "exit status \(status.map(String.init) ?? "none: still running")")
         #expect(service.log.contains("LOG_LEVEL"))

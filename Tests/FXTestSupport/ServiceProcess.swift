@@ -15,13 +15,17 @@ public final class ServiceProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    /// - Parameter subcommand: goes before every flag (e.g. `backfiller bootstrap`).
-    public init(_ executable: String, subcommand: String? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
-        port = try TestEnvironment.freePort()
+    /// Starts the executable with `--http-port 0` and waits until it logs the port its HTTP server bound
+    /// (`listening on HOST:PORT`): no port is picked in advance, so none can be taken by another process
+    /// first. A process that exits before it listens has port 0 (its exit status tells why).
+    /// - Parameter subcommand: goes before every flag (e.g. `backfiller bootstrap`); a subcommand serves no
+    ///   HTTP, so nothing is waited for.
+    public init(_ executable: String, subcommand: String? = nil, arguments: [String] = [], environment: [String: String] = [:],
+                listenTimeout: Duration = .seconds(60)) async throws {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = Self.binDirectory.appendingPathComponent(executable)
-        process.arguments = (subcommand.map { [$0] } ?? []) + ["--http-port", String(port)] + arguments
+        process.arguments = (subcommand.map { [$0] } ?? []) + ["--http-port", "0"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["KAFKA_BROKERS"] = TestEnvironment.brokers
         env["DATABASE_URL"] = TestEnvironment.databaseURL
@@ -36,6 +40,28 @@ public final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
+        guard subcommand == nil else {
+            port = 0
+            return
+        }
+        let deadline = ContinuousClock.now + listenTimeout
+        var bound: Int?
+        while bound == nil, process.isRunning, ContinuousClock.now < deadline {
+            bound = Self.boundPort(in: (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+            if bound == nil { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        bound = bound ?? Self.boundPort(in: (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+        if bound == nil, process.isRunning {
+            process.terminate()
+            throw TestSupportError("\(executable) did not report a listening port within \(listenTimeout)")
+        }
+        port = bound ?? 0
+    }
+
+    /// The port of the first `listening on HOST:PORT` line.
+    static func boundPort(in log: String) -> Int? {
+        guard let match = log.firstMatch(of: /listening on \S+:(\d+)/) else { return nil }
+        return Int(match.output.1)
     }
 
     /// Everything the process wrote so far.

@@ -57,6 +57,7 @@ public final class SimulatorService: Service, Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fxsim"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
+                self.logger.notice("fxsim listening on \(self.configuration.host):\(port)")
                 let waiters = self.listening.withLock { state in
                     state.port = port
                     defer { state.waiters = [] }

@@ -37,7 +37,7 @@ struct FXSimCommand: AsyncParsableCommand {
         let simulator = SimulatorService(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: simulator)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        logger.info("fxsim listening", metadata: ["address": .string("\(host):\(port)"), "seed": .stringConvertible(seed)])
+        logger.info("fxsim starting", metadata: ["address": .string("\(host):\(port)"), "seed": .stringConvertible(seed)])
         try await group.run()
     }
 }
