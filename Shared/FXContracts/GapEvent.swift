@@ -1,4 +1,5 @@
 import FXCore
+
 /// One `<prefix>gaps` message: a window of event time whose data for one symbol may be missing.
 /// The backfiller repairs the window from the provider's REST history; the monitor counts it.
 ///
@@ -6,9 +7,9 @@ import FXCore
 /// `v`, `source`, `symbol`, `venue_symbol` (empty when the emitter does not know it), `from_ts`, `to_ts`
 /// (ns since the epoch, UTC; the window `[from_ts, to_ts]` may be missing data), `reason` (`disconnect` |
 /// `sequence` | `stale` | `delivery` | `retention`),
-/// `detected_ts` (ns), `detail` (human-readable), `instance` (the ingestor instance that saw it).
-/// Reason `bootstrap` (an addition) marks where a symbol's stream started, not a loss.
-/// `venue_symbol` and `instance` are additions to the field list.
+/// `detected_ts` (ns), `detail` (human-readable), `instance` (the instance that saw it: an ingestor, or an
+/// aggregator for `retention`). Every field is required (``init(json:)``). Reason `bootstrap` marks where a
+/// symbol's stream started, not a loss.
 public struct GapEvent: Sendable, Equatable {
     public static let schemaVersion = 1
 

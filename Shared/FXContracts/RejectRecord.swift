@@ -4,8 +4,9 @@ import Foundation
 /// One `<prefix>rejects` message: input that failed validation, kept with its reason and a bounded copy
 /// of the raw payload so nothing is lost silently.
 ///
-/// JSON (v1), key `<source>` (or `<source>:<symbol>` when the symbol is known):
-/// `v`, `source`, `stage` (`ingest` here; later the aggregator uses `aggregate`), `reason` (a stable code,
+/// JSON (v1), key as the writer chooses (the ingestor `<source>`; the aggregator and the backfiller's intake
+/// the rejected message's key; refused ticks and history answers `<source>:<symbol>`):
+/// `v`, `source`, `stage` (`ingest`, `aggregate` or `backfill`), `reason` (a stable code,
 /// e.g. `malformed_json`), `detail`, `recv_ts` (ns), `raw` (the payload: UTF-8 text as is, otherwise
 /// base64), `raw_encoding` (`utf8` | `base64`), `raw_bytes` (the payload's full length), `truncated`
 /// (true when `raw` holds only the first ``maxRawBytes`` bytes), `instance`.
