@@ -170,7 +170,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], path: "Tests/FXTestSupport"),
-        .testTarget(name: "FXContractsTests", dependencies: ["FXContracts", "FXCore"], path: "Tests/FXContractsTests"),
+        .testTarget(name: "FXContractsTests", dependencies: ["FXContracts", "FXCore", "FXTestSupport"], path: "Tests/FXContractsTests"),
         .testTarget(name: "FXCoreTests", dependencies: ["FXContracts", "FXCore"], path: "Tests/FXCoreTests"),
         .testTarget(name: "FXVenuesTests", dependencies: ["FXContracts", "FXVenues", "FXCore"], path: "Tests/FXVenuesTests"),
         .testTarget(name: "FXIngestTests", dependencies: ["FXContracts", "FXIngest", "FXVenues", "FXCore", "FXSim", "FXKafka", "FXTestSupport", "FXServiceChassis", "FXConfiguration",

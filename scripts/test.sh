@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing, starts the local stack (broker + PostgreSQL),
 # builds, runs `swift test`. Extra arguments go to `swift test` (e.g. --filter Kafka).
+#   bash scripts/test.sh --unit   only the unit specs: everything not tagged `.integration` (no stack,
+#                                 no child processes; the build, then seconds)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$FX_ROOT"
+if [ "${1:-}" = "--unit" ]; then
+  shift
+  swift build --build-tests
+  exec swift test --skip-build --skip "$(python3 scripts/integration-suites.py)" "$@"
+fi
 bash scripts/stack.sh start
 source scripts/env.sh   # again: the start may just have installed the broker
 eval "$(bash scripts/stack.sh env)"

@@ -6,7 +6,7 @@ import Testing
 
 /// The example for downstream agents (docs/for-agents.md; `examples/agent_consumer.py`, confluent-kafka) run against
 /// a live pipeline: it is the contract test for agents reading `fx.candles` and `fx.ticks`.
-@Suite("Downstream agents: the confluent-kafka example", .serialized)
+@Suite("Downstream agents: the confluent-kafka example", .serialized, .tags(.integration))
 struct AgentConsumerExampleTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -9,7 +9,7 @@ import Metrics
 import ServiceLifecycle
 import Testing
 
-@Suite("Aggregator under faults: kill -9, PostgreSQL restarts", .serialized)
+@Suite("Aggregator under faults: kill -9, PostgreSQL restarts", .serialized, .tags(.integration))
 struct AggregatorFaultTests {
     static let start: Int64 = 1_795_200_000_000_000_000
 
@@ -91,7 +91,7 @@ struct AggregatorFaultTests {
     }
 }
 
-@Suite("Aggregator: a rebalance during a database outage", .serialized)
+@Suite("Aggregator: a rebalance during a database outage", .serialized, .tags(.integration))
 struct AggregatorOutageRebalanceTests {
     @Test("a partition assigned while PostgreSQL is down cannot be claimed: the service ends with an error instead of staying up consuming nothing")
     func rebalanceDuringOutage() async throws {

@@ -9,7 +9,7 @@ import Testing
 
 /// The aggregator keeps running on any input: arithmetic on event times never traps, a tick the database
 /// refuses is set aside instead of stopping its partition, and hostile messages become rejects.
-@Suite("Aggregator hardening: no trap, no poison stops a partition", .serialized)
+@Suite("Aggregator hardening: no trap, no poison stops a partition", .serialized, .tags(.integration))
 struct AggregatorHardeningTests {
     static let minute: Int64 = 60_000_000_000
 

@@ -18,7 +18,7 @@ func expectEqual(_ stored: [Recomputation.Key: Recomputation.Candle], _ expected
     #expect(mismatches == 0, "\(mismatches) candles differ from the recomputation", sourceLocation: sourceLocation)
 }
 
-@Suite("Aggregator end to end: ticks topic -> exactly-once candles", .serialized)
+@Suite("Aggregator end to end: ticks topic -> exactly-once candles", .serialized, .tags(.integration))
 struct AggregatorIntegrationTests {
     static let start: Int64 = 1_795_100_000_000_000_000
 

@@ -5,7 +5,7 @@ import FXKafka
 import FXTestSupport
 import Testing
 
-@Suite("Aggregator: one metrics source")
+@Suite("Aggregator: one metrics source", .tags(.integration))
 struct AggregatorMetricsTests {
     static let start: Int64 = 1_795_300_000_000_000_000
 

@@ -11,7 +11,7 @@ import Testing
 
 /// Ticks deleted by Kafka retention before the aggregator read them cannot be counted; the loss must
 /// not be silent: every symbol the partition carried gets a `retention` gap event for the backfiller.
-@Suite("Aggregator: ticks lost to Kafka retention", .serialized)
+@Suite("Aggregator: ticks lost to Kafka retention", .serialized, .tags(.integration))
 struct AggregatorRetentionTests {
     @Test("restarted with its stored offset below the log start, the aggregator reports a retention gap per symbol from its newest candle")
     func retentionGap() async throws {

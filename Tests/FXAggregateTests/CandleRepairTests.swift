@@ -6,7 +6,7 @@ import FXTestSupport
 import Testing
 
 /// Repairs from REST history go through the aggregator's store, under the documented merge rule.
-@Suite("Candle store: repairs from REST history")
+@Suite("Candle store: repairs from REST history", .tags(.integration))
 struct CandleRepairTests {
     static let minute: Int64 = 60_000_000_000
     static let second: Int64 = 1_000_000_000

@@ -6,7 +6,7 @@ import FXTestSupport
 import Testing
 
 /// Candle retention deletes expired rows of one timeframe, compressed TimescaleDB chunks included.
-@Suite("Candle store: retention")
+@Suite("Candle store: retention", .tags(.integration))
 struct CandleRetentionTests {
     @Test("expired 1m candles are deleted in batches, also from compressed chunks; newer ones and other timeframes stay")
     func expired() async throws {

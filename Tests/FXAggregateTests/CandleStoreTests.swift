@@ -6,7 +6,7 @@ import FXPostgres
 import FXTestSupport
 import Testing
 
-@Suite("Candle store: set-based exactly-once merge in PostgreSQL")
+@Suite("Candle store: set-based exactly-once merge in PostgreSQL", .tags(.integration))
 struct CandleStoreTests {
     static let start: Int64 = 1_795_000_000_000_000_000
 

@@ -35,7 +35,7 @@ struct FreshDatabase {
     }
 }
 
-@Suite("TimescaleDB: hypertable, compression, detection", .serialized, .enabled(if: PrivatePostgres.usesTimescale))
+@Suite("TimescaleDB: hypertable, compression, detection", .serialized, .enabled(if: PrivatePostgres.usesTimescale), .tags(.integration))
 struct TimescaleTests {
     static let day: Int64 = 86_400_000_000_000
 

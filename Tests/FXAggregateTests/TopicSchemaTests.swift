@@ -8,7 +8,7 @@ import Testing
 /// every message of the six topics, recorded while fxsim, ingestor, aggregator, backfiller and monitor
 /// run (with a malformed frame and a dropped connection for rejects, gaps, repairs and alerts), passes
 /// `scripts/validate-messages.py`; hand-made invalid messages fail it.
-@Suite("Topic schemas: docs/schemas against a live pipeline", .serialized)
+@Suite("Topic schemas: docs/schemas against a live pipeline", .serialized, .tags(.integration))
 struct TopicSchemaTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let names = ["ticks", "gaps", "health", "rejects", "candles", "alerts"]

@@ -9,7 +9,7 @@ import Testing
 
 /// History for symbols that have none: on demand (`backfiller bootstrap`) and on a symbol's first
 /// subscription (the ingestor's `bootstrap` event).
-@Suite("Backfiller: history bootstrap", .serialized)
+@Suite("Backfiller: history bootstrap", .serialized, .tags(.integration))
 struct BootstrapTests {
     @Test("`backfiller bootstrap --days 1` loads a day of 1-minute history, every minute complete or confirmed empty")
     func onDemand() async throws {

@@ -9,7 +9,7 @@ import Testing
 
 /// A restarted ingestor's `bootstrap` event for a symbol that has candles: the downtime since its newest
 /// stored minute is recorded and repaired from REST history, never left as a silent hole.
-@Suite("Backfiller: repair after an ingestor's downtime", .serialized)
+@Suite("Backfiller: repair after an ingestor's downtime", .serialized, .tags(.integration))
 struct DowntimeRepairTests {
     /// The downtime. An operator's two minutes behave the same as this (the repair window runs from the
     /// newest stored minute to the first new event, whatever the length); killed 50 s into a minute, 72 s

@@ -11,7 +11,7 @@ import ServiceLifecycle
 import Testing
 
 /// The gap intake never stops for one bad event, and never keeps running without its input.
-@Suite("Backfiller: gap intake faults")
+@Suite("Backfiller: gap intake faults", .tags(.integration))
 struct GapIntakeFaultTests {
     static let minute: Int64 = 60_000_000_000
     static let t0: Int64 = 29_386_080 * minute

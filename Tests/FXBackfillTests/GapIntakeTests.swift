@@ -8,7 +8,7 @@ import FXTestSupport
 import Testing
 
 /// The backfiller executable records the gap events of its topic in the ledger.
-@Suite("Backfiller: gap events into the ledger")
+@Suite("Backfiller: gap events into the ledger", .tags(.integration))
 struct GapIntakeTests {
     static let minute: Int64 = 60_000_000_000
     static let t0: Int64 = 29_386_080 * minute

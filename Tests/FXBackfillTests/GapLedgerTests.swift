@@ -7,7 +7,7 @@ import FXTestSupport
 import Testing
 
 /// The backfiller's completeness ledger, against PostgreSQL.
-@Suite("Gap ledger", .serialized)
+@Suite("Gap ledger", .serialized, .tags(.integration))
 struct GapLedgerTests {
     static let minute: Int64 = 60_000_000_000
     static let t0: Int64 = 29_386_080 * minute   // 2026-11-17 00:00 UTC

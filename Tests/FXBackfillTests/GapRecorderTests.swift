@@ -7,7 +7,7 @@ import FXTestSupport
 import Testing
 
 /// Gap events the ledger cannot take are set aside with a reason, never retried for ever, never a trap.
-@Suite("Backfiller: poison gap events")
+@Suite("Backfiller: poison gap events", .tags(.integration))
 struct GapRecorderTests {
     static let minute: Int64 = 60_000_000_000
     static let t0: Int64 = 29_386_080 * minute

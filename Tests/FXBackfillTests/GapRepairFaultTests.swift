@@ -8,7 +8,7 @@ import FXTestSupport
 import Testing
 
 /// Replicas, rate limits and failures of the gap repair, against the simulator's REST history.
-@Suite("Backfiller: replicas, rate limits and failures", .serialized)
+@Suite("Backfiller: replicas, rate limits and failures", .serialized, .tags(.integration))
 struct GapRepairFaultTests {
     static let minute: Int64 = 60_000_000_000
 

@@ -9,7 +9,7 @@ import Testing
 
 /// The backfiller repairs gaps from the simulator's REST history, in the main job's topology
 /// (fxsim -> ingestor -> aggregator, backfiller), each test on a database of its own.
-@Suite("Backfiller: gap repair end to end", .serialized)
+@Suite("Backfiller: gap repair end to end", .serialized, .tags(.integration))
 struct GapRepairTests {
     static let kafkaProperties = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"]
 

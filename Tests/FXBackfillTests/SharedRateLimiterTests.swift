@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// The REST rate limit shared by backfiller replicas through PostgreSQL.
-@Suite("Shared rate limiter", .serialized)
+@Suite("Shared rate limiter", .serialized, .tags(.integration))
 struct SharedRateLimiterTests {
     /// Grant times, from several tasks.
     final class Grants: Sendable {

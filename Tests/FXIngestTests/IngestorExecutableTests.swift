@@ -3,7 +3,7 @@ import FXKafka
 import FXTestSupport
 import Testing
 
-@Suite("Executables: fxsim and ingestor")
+@Suite("Executables: fxsim and ingestor", .tags(.integration))
 struct IngestorExecutableTests {
     @Test("the ingestor executable streams from the fxsim executable, exports metrics, and drains on SIGTERM")
     func executables() async throws {

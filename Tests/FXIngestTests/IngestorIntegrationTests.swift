@@ -30,7 +30,7 @@ private func http(_ method: String, _ url: String) async throws -> (status: Int,
     return (http.statusCode, headers, String(decoding: data, as: UTF8.self))
 }
 
-@Suite("Ingestor end to end: simulator -> WebSocket -> normalized Kafka topics", .serialized)
+@Suite("Ingestor end to end: simulator -> WebSocket -> normalized Kafka topics", .serialized, .tags(.integration))
 struct IngestorIntegrationTests {
     @Test("ticks from both providers arrive normalized, exact and keyed; Coinbase trades agree with the REST candles")
     func normalizedTicks() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 private func lastHealth(_ h: IngestHarness) throws -> JSONValue? { try h.health().last }
 
-@Suite("Ingestor resilience: keep-alive, circuit breaker, provider errors, overload", .serialized)
+@Suite("Ingestor resilience: keep-alive, circuit breaker, provider errors, overload", .serialized, .tags(.integration))
 struct IngestorResilienceTests {
     @Test("a peer that stops answering pings is dropped by the keep-alive long before the stale watchdog, then reconnected")
     func pingTimeout() async throws {

@@ -2,7 +2,7 @@ import FXKafka
 import FXTestSupport
 import Testing
 
-@Suite("Kafka: topic administration")
+@Suite("Kafka: topic administration", .tags(.integration))
 struct AdminTests {
     @Test("creating topics is idempotent and describe reports their partitions")
     func createAndDescribe() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// Kafka clients own their lifetime: polling starts in `run()`, the handle is destroyed by its own poll
 /// loop (or, for a client that never ran, off the caller's thread), and nothing is left behind.
-@Suite("Kafka clients: lifetime", .serialized)
+@Suite("Kafka clients: lifetime", .serialized, .tags(.integration))
 struct ClientLifetimeTests {
     static func threads() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0

@@ -3,7 +3,7 @@ import FXTestSupport
 import Synchronization
 import Testing
 
-@Suite("Kafka: consumer groups, offsets and rebalances")
+@Suite("Kafka: consumer groups, offsets and rebalances", .tags(.integration))
 struct ConsumerGroupTests {
     private func produce(_ count: Int, to topic: String, partition: Int32? = nil, tag: String = "m") async throws {
         let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer")))
@@ -168,7 +168,7 @@ extension ConsumerGroupTests {
     }
 }
 
-@Suite("Kafka consumer: offsets below the log start")
+@Suite("Kafka consumer: offsets below the log start", .tags(.integration))
 struct LogStartTests {
     @Test("a stored offset below the log start (retention deleted unread messages) is reported with the skipped range, and consumption resumes at the log start")
     func belowLogStart() async throws {

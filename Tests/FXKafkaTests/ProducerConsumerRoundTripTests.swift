@@ -2,7 +2,7 @@ import FXKafka
 import FXTestSupport
 import Testing
 
-@Suite("Kafka: produce and consume through a consumer group")
+@Suite("Kafka: produce and consume through a consumer group", .tags(.integration))
 struct ProducerConsumerRoundTripTests {
     @Test("every produced message arrives once, with its key, value and headers, in order per key")
     func roundTrip() async throws {

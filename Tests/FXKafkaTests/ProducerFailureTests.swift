@@ -3,7 +3,7 @@ import FXTestSupport
 import Synchronization
 import Testing
 
-@Suite("Kafka: producer faults are loud, never silent")
+@Suite("Kafka: producer faults are loud, never silent", .tags(.integration))
 struct ProducerFailureTests {
     @Test("with the broker killed mid-stream, every send ends in an error with a persistence status, and the queue bound holds")
     func brokerStoppedMidProduce() async throws {

@@ -9,7 +9,7 @@ import Testing
 
 /// Webhook deliveries never hold up the alerts topic or the other webhooks: each destination has a
 /// bounded queue of its own; a full queue drops (and counts) new events for that destination only.
-@Suite("Monitor: a hanging webhook holds up only its own queue", .serialized)
+@Suite("Monitor: a hanging webhook holds up only its own queue", .serialized, .tags(.integration))
 struct AlertDispatcherQueueTests {
     static func event(_ index: Int) -> AlertEvent {
         AlertEvent(id: "stream_stale:coinbase:S\(index)/USD", rule: "stream_stale", status: .firing, severity: .warning, escalated: false,

@@ -5,7 +5,7 @@ import Testing
 
 /// The Grafana dashboards in deploy/grafana/dashboards against a running pipeline: every Prometheus
 /// query names metrics the services export, and every SQL query runs on the schema.
-@Suite("Grafana dashboards", .serialized)
+@Suite("Grafana dashboards", .serialized, .tags(.integration))
 struct DashboardTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

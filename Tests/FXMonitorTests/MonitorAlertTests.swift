@@ -7,7 +7,7 @@ import Testing
 /// Alerts of the monitor executable: a silenced feed fires, escalates and resolves exactly once on the
 /// alerts topic and every webhook; a failing webhook is retried and counted; a killed ingestor fires one
 /// liveness alert.
-@Suite("Monitor: alerts to the topic and webhooks", .serialized)
+@Suite("Monitor: alerts to the topic and webhooks", .serialized, .tags(.integration))
 struct MonitorAlertTests {
     @Test("silence -> one firing, one escalation, one resolution per stream, on fx.alerts and webhooks; retries and failures counted; SIGKILL -> one liveness alert")
     func alertLifecycle() async throws {

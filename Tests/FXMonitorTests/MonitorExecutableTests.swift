@@ -5,7 +5,7 @@ import FXTestSupport
 import Testing
 
 /// The monitor executable watching a running pipeline (fxsim -> ingestor) through the real broker.
-@Suite("Monitor: stream states of a running pipeline", .serialized)
+@Suite("Monitor: stream states of a running pipeline", .serialized, .tags(.integration))
 struct MonitorExecutableTests {
     func streams(_ monitor: ServiceProcess) async -> [String: JSONValue] {
         guard let body = await monitor.get("/api/streams")?.body, let document = try? JSONParser().parse(body),

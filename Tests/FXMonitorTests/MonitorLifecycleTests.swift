@@ -7,7 +7,7 @@ import Testing
 /// The monitor executable over the life of the instances it watches: a cleanly stopped ingestor leaves
 /// no alert; every heartbeat writer says `stopping` last. (The consumer's events ending is specified in-process, ``MonitorIntakeTests``: the local
 /// broker has no fatal consumer error to provoke.)
-@Suite("Monitor: cleanly stopped instances", .serialized)
+@Suite("Monitor: cleanly stopped instances", .serialized, .tags(.integration))
 struct MonitorLifecycleTests {
     /// Ready, and ready because its consumer owns partitions (it reads from the newest messages).
     static func ownsPartitions(_ monitor: ServiceProcess) async -> Bool {

@@ -4,7 +4,7 @@ import FXTestSupport
 import Testing
 
 /// The Prometheus rules shipped in deploy/ are valid and behave like the monitor's built-in rules.
-@Suite("Monitor: Prometheus rules in deploy/")
+@Suite("Monitor: Prometheus rules in deploy/", .tags(.integration))
 struct PrometheusRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -5,7 +5,7 @@ import FXTestSupport
 import Testing
 
 /// The status page in a real headless browser (Debian's Chromium) against a running pipeline.
-@Suite("Monitor: the status page in a browser", .serialized)
+@Suite("Monitor: the status page in a browser", .serialized, .tags(.integration))
 struct StatusPageBrowserTests {
     @Test("the page renders every stream with its state, a candle chart, stage latencies, rates, lag and the backfill queue, and shows a silenced stream turn stale without a reload")
     func page() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// A database that accepts TCP and never answers must end in a clear error within the configured
 /// deadline, never in a hang: the services retry, report not ready, and stay live.
-@Suite("PostgreSQL: a black-holed server")
+@Suite("PostgreSQL: a black-holed server", .tags(.integration))
 struct BlackHoleTests {
     @Test("connecting to a server that accepts and never answers fails with connectionFailed after connect_timeout")
     func connectTimesOut() async throws {

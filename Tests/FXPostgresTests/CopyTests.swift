@@ -2,7 +2,7 @@ import FXPostgres
 import FXTestSupport
 import Testing
 
-@Suite("PostgreSQL: COPY FROM STDIN")
+@Suite("PostgreSQL: COPY FROM STDIN", .tags(.integration))
 struct CopyTests {
     @Test("COPY loads 100k rows exactly, escapes included")
     func copyHundredThousand() async throws {

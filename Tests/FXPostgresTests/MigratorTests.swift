@@ -3,7 +3,7 @@ import FXPostgres
 import FXTestSupport
 import Testing
 
-@Suite("PostgreSQL: versioned migrations")
+@Suite("PostgreSQL: versioned migrations", .tags(.integration))
 struct MigratorTests {
     /// A database of its own, so migration state does not leak between tests.
     private func freshDatabase() async throws -> (PostgresConnection, String) {

@@ -4,7 +4,7 @@ import Testing
 
 /// A text value with a NUL byte cannot be stored (PostgreSQL text has no NUL); it must be refused as the
 /// data error it is, never cut short at the NUL and stored as something else.
-@Suite("PostgreSQL: NUL bytes in parameters")
+@Suite("PostgreSQL: NUL bytes in parameters", .tags(.integration))
 struct NULParameterTests {
     @Test("a parameter with a NUL is refused with SQLSTATE 22021 (a data error), plain and prepared")
     func refused() async throws {

@@ -3,7 +3,7 @@ import FXPostgres
 import FXTestSupport
 import Testing
 
-@Suite("PostgreSQL: statements, transactions, errors")
+@Suite("PostgreSQL: statements, transactions, errors", .tags(.integration))
 struct PostgresConnectionTests {
     @Test("parameters round-trip exactly, numeric stays decimal text, NULL is nil")
     func parameters() async throws {

@@ -2,7 +2,7 @@ import FXPostgres
 import FXTestSupport
 import Testing
 
-@Suite("PostgreSQL: surviving a server restart")
+@Suite("PostgreSQL: surviving a server restart", .tags(.integration))
 struct ReconnectTests {
     @Test("after the server restarts, the same connection serves queries and prepared statements again")
     func reconnectAfterRestart() async throws {

@@ -4,7 +4,7 @@ import FXTestSupport
 import Testing
 
 /// The executables' configuration behaviour, as a user meets it on the command line.
-@Suite("Service executables: configuration errors, --print-config, start-up order, linking")
+@Suite("Service executables: configuration errors, --print-config, start-up order, linking", .tags(.integration))
 struct ConfigurationExecutableTests {
     /// Runs an executable to its end; its exit status and output.
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {

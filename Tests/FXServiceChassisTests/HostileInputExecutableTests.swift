@@ -9,7 +9,7 @@ import Testing
 /// The real executables under hostile input, all at once: ticks, gap events and heartbeats with Int64
 /// extremes, NUL bytes, 17,000-digit prices and 10 KB names, and absurd API parameters. Every process
 /// stays up and live, and ordinary data sent after the hostile data flows through.
-@Suite("Hostile input to the real services", .serialized)
+@Suite("Hostile input to the real services", .serialized, .tags(.integration))
 struct HostileInputExecutableTests {
     @Test("aggregator, backfiller and monitor stay live under hostile ticks, gaps, heartbeats and API calls; good data after them lands")
     func hostileEverywhere() async throws {

@@ -1,7 +1,7 @@
 import FXTestSupport
 import Testing
 
-@Suite("Service executables: health, metrics, graceful shutdown")
+@Suite("Service executables: health, metrics, graceful shutdown", .tags(.integration))
 struct ServiceExecutableTests {
     /// `<executable> healthcheck --http-port PORT`: its exit status and what it said.
     static func healthcheck(_ executable: String, port: Int) throws -> (status: Int32, output: String) {
