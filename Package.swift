@@ -92,7 +92,6 @@ let package = Package(
         .target(name: "FXMonitor", dependencies: [
             "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXServiceChassis", "FXMetrics", "FXPostgres", "FXDatabaseChassis",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
-            .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

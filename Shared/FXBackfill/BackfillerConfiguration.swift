@@ -9,11 +9,11 @@ public struct BackfillerConfiguration: ConfigSection {
     /// Empty: `<topic prefix>backfiller`, so replicas of one deployment share the gap events.
     public var consumerGroup = ""
     /// `SOURCE=URL` items of the repeatable `--rest-url` flag; they win over the per-source keys.
-    public var restURLOverrides: [String] = []
+    public var restURLOverrides: [KeyedValue<String>] = []
     public var coinbaseRESTURL = CoinbaseProvider().defaults.restURL
     public var finnhubRESTURL = FinnhubProvider().defaults.restURL
     /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
-    public var rateLimitOverrides: [String] = []
+    public var rateLimitOverrides: [KeyedValue<RateLimit>] = []
     public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
     public var finnhubRateLimit = try! RateLimit.reader.parse(FinnhubProvider().defaultRateLimit)
     /// Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first.
@@ -40,7 +40,7 @@ public struct BackfillerConfiguration: ConfigSection {
 
     /// The REST base URL used for `source`.
     public func restURL(for source: String) -> String? {
-        if let override = Self.overrides(restURLOverrides)[source] { return override }
+        if let override = restURLOverrides.byKey()[source] { return override }
         switch source {
         case "coinbase": return coinbaseRESTURL
         case "finnhub": return finnhubRESTURL
@@ -50,7 +50,7 @@ public struct BackfillerConfiguration: ConfigSection {
 
     /// The rate limit used for `source`.
     public func rateLimit(for source: String) -> RateLimit? {
-        if let text = Self.overrides(rateLimitOverrides)[source] { return try? RateLimit.reader.parse(text) }
+        if let override = rateLimitOverrides.byKey()[source] { return override }
         switch source {
         case "coinbase": return coinbaseRateLimit
         case "finnhub": return finnhubRateLimit
@@ -58,25 +58,9 @@ public struct BackfillerConfiguration: ConfigSection {
         }
     }
 
-    static func overrides(_ items: [String]) -> [String: String] {
-        var result: [String: String] = [:]
-        for item in items {
-            guard let equals = item.firstIndex(of: "=") else { continue }
-            result[String(item[..<equals]).lowercased()] = String(item[item.index(after: equals)...])
-        }
-        return result
-    }
-
     /// `SOURCE=VALUE` with a known source and a value `value` accepts.
-    static func sourceItem(_ value: ValueReader<String>) -> ValueReader<String> {
-        ValueReader(allowed: "SOURCE=\(value.allowed) with SOURCE one of \(historySources.joined(separator: ", "))",
-                    text: { (text: String) throws(ConfigValueError) -> String in
-                        guard let equals = text.firstIndex(of: "="),
-                              historySources.contains(text[..<equals].lowercased()) else {
-                            throw ConfigValueError("'\(text)' is not SOURCE=VALUE with SOURCE one of \(historySources.joined(separator: ", "))")
-                        }
-                        return text[..<equals].lowercased() + "=" + (try value.parse(String(text[text.index(after: equals)...])))
-                    })
+    static func sourceItem<Value>(_ value: ValueReader<Value>) -> ValueReader<KeyedValue<Value>> {
+        .keyed(value, keys: historySources)
     }
 
     /// `coinbase=10/s,burst=5,finnhub=1/s` split on commas -> `coinbase=10/s,burst=5`, `finnhub=1/s`.
@@ -91,9 +75,6 @@ public struct BackfillerConfiguration: ConfigSection {
 
     static let urlReader = ValueReader<String>.httpURL
 
-    static let rateText = ValueReader<String>(allowed: RateLimit.reader.allowed, text: { (text: String) throws(ConfigValueError) -> String in
-        try RateLimit.reader.parse(text).description
-    })
 
     public static let settings: [Setting<BackfillerConfiguration>] = [
         Setting(\.consumerGroup, key: "consumer_group", env: "BACKFILLER_GROUP", flag: "consumer-group", reader: .string(),
@@ -104,7 +85,7 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "Coinbase Exchange REST endpoint (candles history)."),
         Setting(\.finnhubRESTURL, key: "finnhub_rest_url", env: "FINNHUB_REST_URL", flag: nil, reader: urlReader,
                 help: "Finnhub REST endpoint (forex and crypto candles)."),
-        Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(rateText),
+        Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(RateLimit.reader),
                 help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
                 regroup: regroupSources),
         Setting(\.coinbaseRateLimit, key: "coinbase_rate_limit", env: "COINBASE_RATE_LIMIT", flag: nil, reader: RateLimit.reader,

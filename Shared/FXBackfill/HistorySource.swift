@@ -29,8 +29,7 @@ public struct HistorySource: Sendable {
             guard let history = ProviderRegistry.all[id] as? any MarketHistory, let url = configuration.restURL(for: id),
                   let limit = configuration.rateLimit(for: id) else { continue }
             var credential: ProviderCredential?
-            if id == "finnhub", let key = configuration.finnhubAPIKey.split(whereSeparator: { $0 == "," || $0 == "\n" })
-                .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) {
+            if id == "finnhub", let key = ProviderCredential.apiKeys(configuration.finnhubAPIKey).first {
                 credential = ProviderCredential(key: key)
             }
             sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential)

@@ -57,9 +57,9 @@ public struct Setting<Root>: Sendable {
     /// variable is comma-separated and whose YAML value is a list. Each item goes through `item`.
     /// `regroup` (optional) rejoins the pieces of a comma-separated text whose items contain commas
     /// themselves (e.g. `coinbase=10/s,burst=5,finnhub=1/s`).
-    public init(list keyPath: WritableKeyPath<Root, [String]>, key: String, env: String?, flag: String?,
-                item: ValueReader<String>, secret: Bool = false, readsFileVariable: Bool = true, help: String,
-                regroup: (@Sendable ([String]) -> [String])? = nil) {
+    public init<Item: Sendable>(list keyPath: WritableKeyPath<Root, [Item]>, key: String, env: String?, flag: String?,
+                                item: ValueReader<Item>, secret: Bool = false, readsFileVariable: Bool = true, help: String,
+                                regroup: (@Sendable ([String]) -> [String])? = nil) {
         nonisolated(unsafe) let path = keyPath
         self.key = key
         self.environment = env
@@ -81,7 +81,7 @@ public struct Setting<Root>: Sendable {
                 let pieces = try ValueReader.list.parse(value)
                 items = value.scalarText != nil ? (regroup?(pieces) ?? pieces) : pieces
             }
-            var parsed: [String] = []
+            var parsed: [Item] = []
             for (index, text) in items.enumerated() {
                 do throws(ConfigValueError) { parsed.append(try item.parse(text)) }
                 catch { throw ConfigValueError("item \(index + 1): \(error.reason)") }

@@ -21,6 +21,12 @@ public enum Redaction {
         return copy
     }
 
+    /// `text` with every occurrence of each secret value (4 characters or more: shorter ones would redact
+    /// ordinary text) replaced by ``placeholder``.
+    public static func scrub(_ text: String, secrets: [String]) -> String {
+        secrets.filter { $0.count >= 4 }.reduce(text) { $0.replacingOccurrences(of: $1, with: placeholder) }
+    }
+
     /// A connection URL with its password removed: `postgres://u:pw@h/db` -> `postgres://u:[redacted]@h/db`.
     /// Also redacts `password=` pairs in libpq keyword/value strings and query parameters.
     public static func redactURL(_ url: String) -> String {

@@ -1,6 +1,5 @@
 import FXConfiguration
 import Foundation
-import Yams
 
 /// One alert rule, as written in the rules file (YAML):
 ///
@@ -61,53 +60,60 @@ public struct AlertRule: Sendable, Equatable {
         AlertRule(name: "gaps_frequent", condition: .gapsPerHour(10), holdFor: .zero, severity: .warning),
     ]
 
-    /// Reads a rules file's text; errors name the rule and the field.
+    /// Reads a rules file's text through the configuration's typed file reader (the same YAML reading as
+    /// the service configuration and the feeds); errors name the rule, the field and its line.
     public static func parse(yaml: String, path: String) throws(ConfigurationError) -> [AlertRule] {
-        func fail(_ message: String) -> ConfigurationError {
-            ConfigurationError(code: .invalidValue, key: "alert_rules", origin: .derived("alert rules file \(path)"), reason: message)
+        func fail(_ message: String, line: Int = 0) -> ConfigurationError {
+            ConfigurationError(code: .invalidValue, key: "alert_rules", origin: .file(path: path, line: line), reason: message)
         }
-        let document: Any?
-        do { document = try Yams.load(yaml: yaml) } catch { throw fail("not YAML: \(error)") }
-        guard let root = document as? [String: Any], let list = root["rules"] as? [Any] else { throw fail("expected a top-level `rules:` list") }
+        let file = try ConfigFile(path: path, text: yaml)
+        try file.checkNoUnknownKeys(["rules"])
+        guard let list = file["rules"], case .sequence(let items) = list.content else { throw fail("expected a top-level `rules:` list") }
+        let known: Set<String> = ["name", "when", "state", "threshold", "for", "severity", "escalate_after", "labels"]
         var rules: [AlertRule] = []
-        for (index, item) in list.enumerated() {
-            guard let fields = item as? [String: Any], let name = fields["name"] as? String, !name.isEmpty else {
-                throw fail("rule \(index + 1) needs a name")
+        for (index, item) in items.enumerated() {
+            guard case .mapping(let fields) = item.content, let name = item["name"]?.scalarText, !name.isEmpty else {
+                throw fail("rule \(index + 1) needs a name", line: item.line)
             }
-            let known: Set<String> = ["name", "when", "state", "threshold", "for", "severity", "escalate_after", "labels"]
-            if let unknown = fields.keys.first(where: { !known.contains($0) }) { throw fail("rule \(name): unknown field '\(unknown)'") }
-            func duration(_ key: String) throws(ConfigurationError) -> Duration? {
-                guard let value = fields[key] else { return nil }
-                do { return try ValueReader<Duration>.duration(bareUnit: .seconds).parse("\(value)") }
-                catch { throw fail("rule \(name): \(key) \(error.reason)") }
+            if let unknown = fields.first(where: { !known.contains($0.key) }) {
+                throw fail("rule \(name): unknown field '\(unknown.key)'", line: unknown.value.line)
+            }
+            func read<Value>(_ key: String, _ reader: ValueReader<Value>) throws(ConfigurationError) -> Value? {
+                guard let value = item[key] else { return nil }
+                do { return try reader.parse(value) } catch { throw fail("rule \(name): \(key) \(error.reason)", line: value.line) }
             }
             func threshold() throws(ConfigurationError) -> Int64 {
-                guard let value = fields["threshold"], let number = Int64("\(value)"), number >= 0 else {
-                    throw fail("rule \(name): threshold must be a non-negative whole number")
+                guard let number = try read("threshold", .int(0...Int.max)) else {
+                    throw fail("rule \(name): threshold must be a non-negative whole number", line: item.line)
                 }
-                return number
+                return Int64(number)
             }
             let condition: Condition
-            switch fields["when"] as? String {
+            switch item["when"]?.scalarText {
             case "stream_state":
-                guard let text = fields["state"] as? String, let state = StreamState(rawValue: text) else {
-                    throw fail("rule \(name): state must be one of \(StreamState.allCases.map(\.rawValue).joined(separator: ", "))")
+                guard let state = item["state"]?.scalarText.flatMap(StreamState.init(rawValue:)) else {
+                    throw fail("rule \(name): state must be one of \(StreamState.allCases.map(\.rawValue).joined(separator: ", "))", line: item.line)
                 }
                 condition = .streamState(state)
             case "instance_missing": condition = .instanceMissing
             case "latency_p99_ms": condition = .latencyP99(milliseconds: try threshold())
             case "gaps_per_hour": condition = .gapsPerHour(try threshold())
-            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms or gaps_per_hour")
+            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms or gaps_per_hour", line: item.line)
             }
-            let severityText = (fields["severity"] as? String) ?? "warning"
-            guard let severity = Severity(rawValue: severityText) else { throw fail("rule \(name): severity must be warning or critical") }
+            guard let severity = Severity(rawValue: item["severity"]?.scalarText ?? "warning") else {
+                throw fail("rule \(name): severity must be warning or critical", line: item["severity"]?.line ?? item.line)
+            }
             var labels: [String: String] = [:]
-            if let map = fields["labels"] {
-                guard let dictionary = map as? [String: Any] else { throw fail("rule \(name): labels must be a map") }
-                for (key, value) in dictionary { labels[key] = "\(value)" }
+            if let map = item["labels"] {
+                guard case .mapping(let pairs) = map.content else { throw fail("rule \(name): labels must be a map", line: map.line) }
+                for (key, value) in pairs {
+                    guard let text = value.scalarText else { throw fail("rule \(name): label \(key) must be a single value", line: value.line) }
+                    labels[key] = text
+                }
             }
-            rules.append(AlertRule(name: name, condition: condition, holdFor: try duration("for") ?? .zero, severity: severity,
-                                   escalateAfter: try duration("escalate_after"), labels: labels))
+            let duration = ValueReader<Duration>.duration(bareUnit: .seconds)
+            rules.append(AlertRule(name: name, condition: condition, holdFor: try read("for", duration) ?? .zero, severity: severity,
+                                   escalateAfter: try read("escalate_after", duration), labels: labels))
         }
         let names = rules.map(\.name)
         if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) { throw fail("rule \(duplicate) appears twice") }

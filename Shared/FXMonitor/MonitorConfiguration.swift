@@ -6,7 +6,7 @@ public struct MonitorConfiguration: ConfigSection {
     public static let sectionName = "monitor"
 
     /// `SOURCE=DURATION` items: silence after which a stream of that source is no longer live.
-    public var staleAfter: [String] = []
+    public var staleAfter: [KeyedValue<Duration>] = []
     public var instanceMissingAfter: Duration = .seconds(15)
     public var evaluateInterval: Duration = .seconds(1)
     public var latencyWindow: Duration = .seconds(300)
@@ -43,21 +43,13 @@ public struct MonitorConfiguration: ConfigSection {
         settings.streamForgetAfter = streamForgetAfter
         settings.maxStreams = maxStreams
         settings.maxInstances = maxInstances
-        for item in staleAfter {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2, let duration = try? Self.durationReader.parse(parts[1]) { settings.staleAfter[parts[0].lowercased()] = duration }
-        }
+        settings.staleAfter = staleAfter.byKey()
         return settings
     }
 
     static let durationReader = ValueReader<Duration>.duration(bareUnit: .seconds, min: .seconds(1), max: .seconds(86_400))
 
-    static let staleItem = ValueReader<String>(allowed: "SOURCE=DURATION (e.g. coinbase=30s)", text: { (text: String) throws(ConfigValueError) -> String in
-        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty else { throw ConfigValueError("'\(text)' is not SOURCE=DURATION") }
-        _ = try durationReader.parse(parts[1])
-        return parts[0].lowercased() + "=" + parts[1]
-    })
+    static let staleItem = ValueReader<KeyedValue<Duration>>.keyed(durationReader)
 
     public static let settings: [Setting<MonitorConfiguration>] = [
         Setting(list: \.staleAfter, key: "stale_after", env: "STALE_AFTER", flag: "stale-after", item: staleItem,

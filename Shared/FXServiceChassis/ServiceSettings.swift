@@ -17,7 +17,7 @@ public struct ServiceSettings: ConfigSection {
     /// Set by the role, not a key.
     public var serviceName = "fxstream"
     public var brokers = ServiceSettings.defaultBrokers
-    public var kafkaPropertyList: [String] = []
+    public var kafkaPropertyList: [KeyedValue<String>] = []
     public var kafkaPropertiesFile: String?
     public var topicPrefix = TopicNames.defaultPrefix
     public var httpHost = ServiceSettings.defaultHTTPHost
@@ -80,10 +80,7 @@ public struct ServiceSettings: ConfigSection {
                 }
             }
         }
-        for entry in kafkaPropertyList {
-            // Validated by the reader already.
-            if let (key, value) = try? KafkaPropertyReader.split(entry) { properties[key] = value }
-        }
+        for entry in kafkaPropertyList { properties[entry.key] = entry.value }
         properties["client.id"] = properties["client.id"] ?? "fxstream-\(serviceName)"
         if instanceID.isEmpty { instanceID = ProcessInfo.processInfo.hostName }
         kafkaProperties = properties
@@ -110,16 +107,14 @@ public struct ServiceSettings: ConfigSection {
 /// Reads `key=value` librdkafka properties. The entry itself is never echoed in an error: it may hold
 /// a secret typed with the wrong separator.
 enum KafkaPropertyReader {
-    static let entry = ValueReader<String>(allowed: "key=value with a librdkafka property name",
-                                           text: { (text: String) throws(ConfigValueError) -> String in
-                                               _ = try split(text)
-                                               return text
-                                           },
-                                           format: { entry in
-                                               guard let equals = entry.firstIndex(of: "=") else { return entry }
-                                               let key = String(entry[..<equals])
-                                               return Redaction.isSecret(key: key) ? "\(key)=\(Redaction.placeholder)" : entry
-                                           })
+    static let entry = ValueReader<KeyedValue<String>>(allowed: "key=value with a librdkafka property name",
+                                                       text: { (text: String) throws(ConfigValueError) -> KeyedValue<String> in
+                                                           let (key, value) = try split(text)
+                                                           return KeyedValue(key: key, value: value)
+                                                       },
+                                                       format: { entry in
+                                                           Redaction.isSecret(key: entry.key) ? "\(entry.key)=\(Redaction.placeholder)" : "\(entry.key)=\(entry.value)"
+                                                       })
 
     static func split(_ entry: String) throws(ConfigValueError) -> (String, String) {
         guard let equals = entry.firstIndex(of: "=") else { throw ConfigValueError("an entry is not key=value") }

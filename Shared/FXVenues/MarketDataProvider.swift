@@ -1,4 +1,5 @@
 import FXCore
+import Foundation
 
 /// A venue plug-in: everything venue-specific lives in one folder under `Providers/` and is reached
 /// through this protocol (adding a venue = a new folder + one line in ``ProviderRegistry``).
@@ -51,6 +52,19 @@ public struct ProviderCredential: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "credential(...\(key.suffix(4)))" }
+
+    /// The API keys of a `*_API_KEY` value: several separated by commas or line ends (`\n` or `\r\n`),
+    /// each trimmed, empty ones dropped. The one reading of a key list, for the ingestor and the backfiller.
+    public static func apiKeys(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0.isNewline }).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// `text` with every credential value (key, secret, passphrase; 4 characters or more) replaced by
+    /// ``Redaction/placeholder``: error texts may quote a URL or a frame that carries one.
+    public func scrub(_ text: String) -> String {
+        Redaction.scrub(text, secrets: [key, secret, passphrase].compactMap { $0 })
+    }
 }
 
 /// A provider-level problem: bad configuration or a credential that cannot be used.

@@ -59,6 +59,8 @@ struct AlertEngineTests {
         #expect(try AlertRule.parse(yaml: String(contentsOfFile: path, encoding: .utf8), path: path) == AlertRule.defaults)
         for (yaml, message) in [("rules:\n  - name: a\n    when: stream_state\n    state: sleepy\n", "state must be one of"),
                                 ("rules:\n  - name: a\n    when: instance_missing\n    colour: red\n", "unknown field 'colour'"),
+                                ("rules:\n  - name: a\n    when: instance_missing\n    colour: red\n", "rules.yaml:4"),
+                                ("rules: [unclosed\n", "not valid YAML"),
                                 ("rules:\n  - name: a\n    when: latency_p99_ms\n", "threshold"),
                                 ("rules:\n  - name: a\n    when: instance_missing\n  - name: a\n    when: instance_missing\n", "appears twice"),
                                 ("rules:\n  - name: a\n    when: instance_missing\n    for: soon\n", "rule a: for")] {

@@ -1,3 +1,4 @@
+import FXConfiguration
 import FXContracts
 import FXCandles
 import ArgumentParser
@@ -86,7 +87,7 @@ struct BackfillBenchmark: AsyncParsableCommand {
                                                  detectedAt: now, detail: "bench", instance: "bench"))
         }
         var configuration = BackfillerConfiguration.withTopicPrefix("bench.")
-        configuration.restURLOverrides = ["coinbase=http://127.0.0.1:\(port)/coinbase"]
+        configuration.restURLOverrides = [KeyedValue(key: "coinbase", value: "http://127.0.0.1:\(port)/coinbase")]
         configuration.coinbaseRateLimit = RateLimit(perSecond: Double(rate))
         configuration.settle = .zero
         configuration.pollInterval = .milliseconds(20)

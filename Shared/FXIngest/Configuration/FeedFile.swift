@@ -72,7 +72,6 @@ enum FeedFile {
         guard let keys = try environment.value("\(prefix)_API_KEY") else { return [] }
         let secret = try environment.value("\(prefix)_API_SECRET")
         let passphrase = try environment.value("\(prefix)_API_PASSPHRASE")
-        return keys.split(whereSeparator: { $0 == "," || $0.isNewline }).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }.map { ProviderCredential(key: $0, secret: secret, passphrase: passphrase) }
+        return ProviderCredential.apiKeys(keys).map { ProviderCredential(key: $0, secret: secret, passphrase: passphrase) }
     }
 }

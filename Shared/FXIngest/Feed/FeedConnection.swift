@@ -160,8 +160,7 @@ public final class FeedConnection: Sendable {
 
     /// Error texts may quote the URL, which carries Finnhub's API key: never let it reach a log or a gap.
     private func redacted(_ text: String) -> String {
-        guard let key = settings.credential?.key, key.count >= 4 else { return text }
-        return text.replacingOccurrences(of: key, with: "[redacted]")
+        settings.credential?.scrub(text) ?? text
     }
 
     /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
