@@ -8,7 +8,8 @@
 // types asked for, commits offsets itself after processing (at least once) and, with --from-time,
 // seeks every newly assigned partition with OffsetsForTimes.
 //
-// Build (Debian's packages, no module proxy; librdkafka >= 2.x, e.g. the one scripts/install-deps.sh
+// Build: `bash scripts/build-go-agent.sh` (after scripts/install-deps.sh), or by hand (Debian's packages, no
+// module proxy; librdkafka >= 2.x, e.g. the one scripts/install-deps.sh
 // builds into .deps/rdkafka):
 //
 //	apt-get install golang-go

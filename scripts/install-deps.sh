@@ -7,6 +7,9 @@
 #     and kubernetes-validate (the rendered Kubernetes manifests)
 #   - librdkafka >= 2.8: the system one when new enough, else built from Debian trixie's
 #     source package into a project-local prefix (.deps/rdkafka), cached.
+#   - for the Go agent example (a test builds and runs it): Debian's Go and the sources of Debian's
+#     confluent-kafka-go, unpacked into .deps/gocode (the package itself would pull in Debian's older
+#     librdkafka-dev, which the local broker refuses); the example links .deps/rdkafka
 #   - TimescaleDB, built from a release source tarball into the local PostgreSQL 15 when one is given
 #     (FX_TIMESCALEDB_SOURCE=path; by default ../shared/vendor/timescaledb-*.tar.gz beside the checkout,
 #     with its patches timescaledb-<version>-*.patch), cached. Without a tarball the stack stays on
@@ -119,5 +122,23 @@ install_timescaledb() {
   log "TimescaleDB $version built and installed in $((SECONDS - started)) s"
 }
 
+install_go_agent_deps() {
+  [ "$BUILD_ONLY" != 1 ] || return 0
+  apt_install golang-go
+  local gocode="$DEPS/gocode"
+  if [ -d "$gocode/usr/share/gocode/src/github.com/confluentinc/confluent-kafka-go/kafka" ]; then
+    log "confluent-kafka-go sources cached at $gocode"
+    return 0
+  fi
+  local work; work="$(mktemp -d)"
+  log "fetching the sources of Debian's confluent-kafka-go"
+  ( cd "$work" && apt-get download golang-github-confluentinc-confluent-kafka-go-dev >/dev/null 2>&1 ) \
+    || { apt-get update -qq && ( cd "$work" && apt-get download golang-github-confluentinc-confluent-kafka-go-dev >/dev/null ); }
+  mkdir -p "$gocode"
+  dpkg-deb -x "$work"/golang-github-confluentinc-confluent-kafka-go-dev_*.deb "$gocode"
+  rm -rf "$work"
+}
+
 install_rdkafka
 install_timescaledb
+install_go_agent_deps

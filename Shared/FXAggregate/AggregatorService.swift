@@ -119,7 +119,9 @@ public final class AggregatorService: Service, Sendable {
         // then the producer (flushes).
         let group = ServiceGroup(configuration: .init(services: [
             .init(service: producer),
-            .init(service: consumer),
+            // A consumer that stops on its own (a rebalance handler that failed) ends its events with the
+            // error; their reader then ends the service with that cause, so the consumer's own return is no error.
+            .init(service: consumer, successTerminationBehavior: .ignore),
             .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup),
         ], logger: logger))
         try await group.run()

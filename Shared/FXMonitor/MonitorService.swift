@@ -115,7 +115,9 @@ public final class MonitorService: Service, Sendable {
         try await ServiceGroup(configuration: .init(services: [
             .init(service: producer),
             .init(service: alerts),
-            .init(service: consumer),
+            // A consumer that stops on its own (a rebalance handler that failed) ends its events with the
+            // error; their reader then ends the service with that cause, so the consumer's own return is no error.
+            .init(service: consumer, successTerminationBehavior: .ignore),
             .init(service: Intake(service: self, consumer: consumer), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: Evaluator(service: self), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: CandleReader(service: self)),

@@ -10,15 +10,27 @@ import Testing
 struct AgentConsumerExampleTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs the example to completion; its exit status, its JSON lines and everything it said.
-    static func runExample(_ arguments: [String]) throws -> (status: Int32, lines: [JSONValue], errors: String) {
-        let run = try Subprocess.output("/usr/bin/env", ["python3", root.appendingPathComponent("examples/agent_consumer.py").path] + arguments)
+    /// Runs the example in `language` (`python`: examples/agent_consumer.py; `go`: examples/agent_consumer.go,
+    /// built by scripts/build-go-agent.sh) to completion; its exit status, its JSON lines and everything it said.
+    static func runExample(_ language: String, _ arguments: [String]) throws -> (status: Int32, lines: [JSONValue], errors: String) {
+        let command: [String]
+        switch language {
+        case "go":
+            let build = try Subprocess.output("/usr/bin/env", ["bash", root.appendingPathComponent("scripts/build-go-agent.sh").path])
+            guard build.status == 0, let binary = build.output.split(separator: "\n").last.map(String.init) else {
+                throw TestSupportError("the Go agent did not build: \(build.output.suffix(2000))")
+            }
+            command = [binary]
+        default:
+            command = ["python3", root.appendingPathComponent("examples/agent_consumer.py").path]
+        }
+        let run = try Subprocess.output("/usr/bin/env", command + arguments)
         let lines = run.output.split(separator: "\n").compactMap { try? JSONParser().parse(Array($0.utf8)) }
         return (run.status, lines, run.output)
     }
 
-    @Test("the example consumes candles and ticks of a running pipeline with prices exactly as published")
-    func example() async throws {
+    @Test("the example consumes candles and ticks of a running pipeline with prices exactly as published", arguments: ["python", "go"])
+    func example(language: String) async throws {
         let topics = try await KafkaTestKit.pipelineTopics("agent")
         let database = try await PostgresTestKit.freshDatabase("agent")
         let environment = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
@@ -28,7 +40,7 @@ struct AgentConsumerExampleTests {
         let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix])
-        let run = try Self.runExample(["--brokers", TestEnvironment.brokers, "--prefix", topics.prefix,
+        let run = try Self.runExample(language, ["--brokers", TestEnvironment.brokers, "--prefix", topics.prefix,
                                              "--group", TestEnvironment.uniqueName("agent"), "--count", "5", "--timeout", "90"])
         #expect(run.status == 0, "the example finished: \(run.errors.suffix(2000))")
         let candles = run.lines.filter { $0["topic"]?.stringValue == "candles" }
