@@ -36,7 +36,7 @@ struct AgentConsumerExampleTests {
         let environment = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
         let recorder = try TopicRecorder(topics: [topics.ticks])
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix])

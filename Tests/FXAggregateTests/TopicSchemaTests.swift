@@ -88,7 +88,7 @@ struct TopicSchemaTests {
             """, name: "schema-rules", suffix: "yaml")
         defer { try? FileManager.default.removeItem(atPath: rules) }
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50", "--history-minutes", "30"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
                                                                 "--alert-rules", rules], environment: environment)
         let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
@@ -96,11 +96,11 @@ struct TopicSchemaTests {
                                                                       "--bootstrap-days", "1", "--settle-seconds", "2", "--poll-interval-ms", "200",
                                                                       "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase"],
                                             environment: environment)
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 })
+        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 })
         let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await ingestor.get("/health/ready")?.status == 200 })
+        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await ingestor.get("/health/ready")?.status == 200 })
         try await Task.sleep(for: .seconds(2))
         // A malformed frame (a reject) and a dropped connection (gaps, then a repair and an alert).
         _ = await sim.post("/control/malformed?venue=coinbase&kind=json")

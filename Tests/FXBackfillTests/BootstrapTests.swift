@@ -16,7 +16,7 @@ struct BootstrapTests {
         let database = try await PostgresTestKit.freshDatabase("bfboot")
         let topics = try await GapRepairTests.topics("bfboot")
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "500", "--history-minutes", "1440"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let command = try await ServiceProcess("backfiller", subcommand: "bootstrap",
                                          arguments: ["--source", "coinbase", "--symbols", "ETH/USD", "--days", "1"],
                                          environment: ["DATABASE_URL": database])
@@ -49,7 +49,7 @@ struct BootstrapTests {
         let database = try await PostgresTestKit.freshDatabase("bfauto")
         let topics = try await GapRepairTests.topics("bfauto")
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100", "--history-minutes", "180"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let environment = GapRepairTests.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
         let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "1"])
         let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",

@@ -22,7 +22,7 @@ struct DowntimeRepairTests {
         let database = try await PostgresTestKit.freshDatabase("bfdown")
         let topics = try await GapRepairTests.topics("bfdown")
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
         let environment = GapRepairTests.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
         let arguments = ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix]
         let ingestor = try await ServiceProcess("ingestor", arguments: arguments, environment: environment)

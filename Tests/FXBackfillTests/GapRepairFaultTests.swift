@@ -19,7 +19,7 @@ struct GapRepairFaultTests {
 
     func simulator(_ arguments: [String] = []) async throws -> ServiceProcess {
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "200"] + arguments)
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
         return sim
     }
 

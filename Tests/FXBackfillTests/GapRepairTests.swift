@@ -38,7 +38,7 @@ struct GapRepairTests {
         let database = try await PostgresTestKit.freshDatabase("bfe2e")
         let topics = try await Self.topics("bfe2e")
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
         let recorder = try TopicRecorder(topics: [topics.candles])
         let environment = Self.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
         let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url",

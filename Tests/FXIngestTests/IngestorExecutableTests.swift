@@ -8,12 +8,12 @@ struct IngestorExecutableTests {
     @Test("the ingestor executable streams from the fxsim executable, exports metrics, and drains on SIGTERM")
     func executables() async throws {
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up; log:\n\(sim.log)")
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up; log:\n\(sim.log)")
         let prefix = TestEnvironment.uniqueName("exe") + "."
         let ingestor = try await ServiceProcess("ingestor", arguments: [
             "--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",
             "--topic-prefix", prefix, "--partitions", "2"])
-        #expect(try await TestEnvironment.eventually { await ingestor.get("/health/ready")?.status == 200 }, "ready; log:\n\(ingestor.log)")
+        try #require(try await TestEnvironment.eventually { await ingestor.get("/health/ready")?.status == 200 }, "ready; log:\n\(ingestor.log)")
         #expect(try await TestEnvironment.eventually {
             guard let body = await ingestor.get("/metrics")?.body else { return false }
             return body.split(separator: "\n").contains { $0.hasPrefix("fx_ingest_ticks_total{source=\"coinbase\",kind=\"trade\"}") && !$0.hasSuffix(" 0") }
@@ -33,7 +33,7 @@ struct IngestorExecutableTests {
     @Test("a Finnhub API key never reaches the log, even at trace level and across reconnects")
     func secretsStayOutOfLogs() async throws {
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let key = "sk-fxstream-test-\(UInt32.random(in: 100_000...999_999))"
         let ingestor = try await ServiceProcess("ingestor", arguments: [
             "--provider", "finnhub", "--symbols", "OANDA:EUR_USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/finnhub",
@@ -70,7 +70,7 @@ extension IngestorExecutableTests {
     @Test("once the feed is quiet, the heartbeat's counters equal the /metrics totals and the /health body")
     func metricsAgree() async throws {
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "20"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let prefix = TestEnvironment.uniqueName("metrics") + "."
         let ingestor = try await ServiceProcess("ingestor", arguments: [
             "--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",

@@ -13,7 +13,7 @@ struct IngestorResilienceTests {
     @Test("a peer that stops answering pings is dropped by the keep-alive long before the stale watchdog, then reconnected")
     func pingTimeout() async throws {
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         try await IngestHarness.run(
             feeds: { _ in [FeedConfiguration(provider: "coinbase", symbols: ["BTC-USD"], webSocketURL: "ws://127.0.0.1:\(sim.port)/coinbase",
                                             connectionStaleAfter: .seconds(120))] },

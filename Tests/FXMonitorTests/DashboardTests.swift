@@ -52,19 +52,22 @@ struct DashboardTests {
         let database = try await PostgresTestKit.freshDatabase("dash")
         let environment = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200"], environment: environment)
         let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
         let backfiller = try await ServiceProcess("backfiller", arguments: ["--topic-prefix", topics.prefix, "--health-interval-ms", "500", "--bootstrap-days", "0",
                                                                       "--rest-url", "coinbase=http://127.0.0.1:\(sim.port)/coinbase"], environment: environment)
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 })
+        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/ready")?.status == 200 })
         let ingestor = try await ServiceProcess("ingestor", arguments: ["--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--ws-url",
                                                                   "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix,
                                                                   "--health-interval-ms", "500"])
         let services = [ingestor, aggregator, backfiller, monitor]
         // Events some panels count: a malformed frame (rejects), a dropped connection (gaps, reconnects).
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await ingestor.get("/health/ready")?.status == 200 })
-        try await Task.sleep(for: .seconds(2))
+        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await ingestor.get("/health/ready")?.status == 200 })
+        // Streaming before the faults: its ticks count is on its health body.
+        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) {
+            (await ingestor.get("/health/live")?.body ?? "").split(separator: "\n").contains { $0.hasPrefix("counter ticks ") && !$0.hasSuffix(" 0") }
+        })
         _ = await sim.post("/control/malformed?venue=coinbase&kind=json")
         _ = await sim.post("/control/drop?venue=coinbase")
         var missing = names

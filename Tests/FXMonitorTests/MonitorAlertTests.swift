@@ -23,7 +23,7 @@ struct MonitorAlertTests {
         let dead = "http://127.0.0.1:\(try TestEnvironment.freePort())/hook"
         let recorder = try TopicRecorder(topics: [topics.alerts])
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: [
             "--topic-prefix", topics.prefix, "--stale-after", "coinbase=3s", "--evaluate-interval-ms", "200",
             "--instance-missing-after-ms", "3000", "--alert-rules", rules, "--webhook-attempts", "3", "--webhook-timeout-ms", "1000"],

@@ -17,7 +17,7 @@ struct MonitorExecutableTests {
     func statesFollowThePipeline() async throws {
         let topics = try await KafkaTestKit.pipelineTopics("mon")
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--stale-after", "coinbase=4s",
                                                                 "--evaluate-interval-ms", "200", "--instance-missing-after-ms", "3000"],
                                          environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])

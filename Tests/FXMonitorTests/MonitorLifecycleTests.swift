@@ -19,7 +19,7 @@ struct MonitorLifecycleTests {
     func cleanStop() async throws {
         let topics = try await KafkaTestKit.pipelineTopics("monstop")
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--evaluate-interval-ms", "200",
                                                                 "--instance-missing-after-ms", "2000"],
                                          environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])

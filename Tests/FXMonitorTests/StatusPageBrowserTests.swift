@@ -13,7 +13,7 @@ struct StatusPageBrowserTests {
         let database = try await PostgresTestKit.freshDatabase("page")
         let kafka = ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500", "DATABASE_URL": database]
         let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "50"])
-        #expect(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix, "--stale-after", "coinbase=4s",
                                                                 "--evaluate-interval-ms", "200"], environment: kafka)
         let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: kafka)

@@ -11,7 +11,7 @@ struct ServiceExecutableTests {
     @Test("the aggregator becomes ready against the local stack, exports metrics and exits 0 on SIGTERM; `healthcheck` says so", arguments: ["aggregator", "backfiller", "monitor"])
     func readyAndGracefulShutdown(executable: String) async throws {
         let service = try await ServiceProcess(executable)
-        #expect(try await TestEnvironment.eventually { await service.get("/health/ready")?.status == 200 }, "ready; log:\n\(service.log)")
+        try #require(try await TestEnvironment.eventually { await service.get("/health/ready")?.status == 200 }, "ready; log:\n\(service.log)")
         let ready = try #require(await service.get("/health/ready"))
         #expect(ready.body.contains("kafka: ok"))
         #expect(await service.get("/health/live")?.status == 200)
