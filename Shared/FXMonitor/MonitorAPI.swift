@@ -18,19 +18,19 @@ import Hummingbird
 public enum MonitorAPI {
     public static func routes(_ service: MonitorService) -> @Sendable (Router<BasicRequestContext>) -> Void {
         { router in
-            router.get("/api/streams") { _, _ -> Response in json(streams(service.board.withLock { $0.snapshot }, now: service.clock.now())) }
+            router.get("/api/streams") { _, _ -> Response in json(streams(service.state.withLock { $0.board.snapshot }, now: service.clock.now())) }
             router.get("/api/instances") { _, _ -> Response in
-                json(instances(service.board.withLock { $0.instanceSnapshot }, now: service.clock.now()))
+                json(instances(service.state.withLock { $0.board.instanceSnapshot }, now: service.clock.now()))
             }
-            router.get("/api/latency") { _, _ -> Response in json(latency(service.latency.withLock { $0 }, now: service.clock.now())) }
-            router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.pipeline.withLock { $0 }, now: service.clock.now())) }
+            router.get("/api/latency") { _, _ -> Response in json(latency(service.state.withLock { $0.latency }, now: service.clock.now())) }
+            router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.state.withLock { $0.pipeline }, now: service.clock.now())) }
             router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
             router.get("/") { _, _ -> Response in
                 Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                          body: .init(byteBuffer: ByteBuffer(string: StatusPage.html)))
             }
             router.get("/api/alerts") { _, _ -> Response in
-                json(alerts(firing: service.engine.withLock { $0.firing }, recent: service.recentAlerts.withLock { $0 }, now: service.clock.now()))
+                json(alerts(firing: service.state.withLock { $0.engine.firing }, recent: service.state.withLock { $0.recentAlerts }, now: service.clock.now()))
             }
         }
     }

@@ -38,23 +38,4 @@ extension MonitorService {
             try await service.intake(consumer.events)
         }
     }
-
-    /// The ``IgnoreReason`` of a heartbeat problem.
-    static func reason(_ problem: Heartbeat.Problem) -> IgnoreReason {
-        switch problem {
-        case .malformed: .malformed
-        case .invalidName: .invalidName
-        case .invalidTimestamp: .invalidTimestamp
-        case .invalidNumber: .invalidNumber
-        }
-    }
-
-    /// The ``IgnoreReason`` of a message its decoder refused.
-    static func reason(of error: any Error) -> IgnoreReason {
-        switch (error as? ContractError)?.reason {
-        case "invalid_timestamp"?: return .invalidTimestamp
-        case "invalid_source"?, "invalid_symbol"?, "invalid_text"?: return .invalidName
-        default: return .malformed
-        }
-    }
 }

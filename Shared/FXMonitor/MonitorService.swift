@@ -29,12 +29,8 @@ public final class MonitorService: Service, Sendable {
     let topics: TopicNames
     let instance: String
     let logger: Logger
-    let board: Mutex<StreamBoard>
-    let latency: Mutex<LatencyBook>
-    let pipeline: Mutex<PipelineBook>
-    let engine: Mutex<AlertEngine>
-    /// The latest alert events, newest last (at most 200), for `/api/alerts`.
-    let recentAlerts = Mutex<[AlertEvent]>([])
+    /// Everything derived, behind one lock (``MonitorState``); side effects happen outside it.
+    let state: Mutex<MonitorState>
     let metricsFactory: any MetricsFactory
     let dispatcher = Mutex<AlertDispatcher?>(nil)
     let subjects: MonitorMetrics
@@ -54,10 +50,12 @@ public final class MonitorService: Service, Sendable {
                 database: PostgresConfiguration? = nil, metricsFactory: any MetricsFactory, logger: Logger, clock: MonitorClock = MonitorClock()) {
         self.database = database
         self.configuration = configuration
-        self.engine = Mutex(AlertEngine(rules: rules))
-        self.latency = Mutex(LatencyBook(window: configuration.latencyWindow, maxSources: configuration.maxSources))
-        self.pipeline = Mutex(PipelineBook(maxSources: configuration.maxSources, maxInstances: configuration.maxInstances,
-                                           forgetAfter: configuration.instanceForgetAfter))
+        self.state = Mutex(MonitorState(
+            board: StreamBoard(settings: configuration.boardSettings),
+            latency: LatencyBook(window: configuration.latencyWindow, maxSources: configuration.maxSources),
+            pipeline: PipelineBook(maxSources: configuration.maxSources, maxInstances: configuration.maxInstances,
+                                   forgetAfter: configuration.instanceForgetAfter),
+            engine: AlertEngine(rules: rules)))
         self.metricsFactory = metricsFactory
         self.subjects = MonitorMetrics(factory: metricsFactory)
         self.kafka = kafka
@@ -65,7 +63,6 @@ public final class MonitorService: Service, Sendable {
         self.instance = instance
         self.logger = logger
         self.clock = clock
-        self.board = Mutex(StreamBoard(settings: configuration.boardSettings))
         self.events = EventCounter(label: "fx_monitor_events_total", factory: metricsFactory)
         self.transitions = EventCounter(label: "fx_monitor_transitions_total", factory: metricsFactory)
         self.ignored = IgnoredInputs(factory: metricsFactory, logger: logger)
@@ -90,8 +87,8 @@ public final class MonitorService: Service, Sendable {
 
     /// How many streams, instances, rate meters, latency series and per-subject metric series the monitor holds.
     public var stateSizes: (streams: Int, instances: Int, meters: Int, latencySeries: Int, metricSeries: Int) {
-        let (streams, instances) = board.withLock { ($0.streamCount, $0.instanceCount) }
-        return (streams, instances, pipeline.withLock { $0.meterCount }, latency.withLock { $0.seriesCount }, subjects.seriesCount)
+        let sizes = state.withLock { ($0.board.streamCount, $0.board.instanceCount, $0.pipeline.meterCount, $0.latency.seriesCount) }
+        return (sizes.0, sizes.1, sizes.2, sizes.3, subjects.seriesCount)
     }
 
     /// How many partitions of the watched topics the consumer owns now.
@@ -110,7 +107,7 @@ public final class MonitorService: Service, Sendable {
                                      topic: topics.alerts, metricsFactory: metricsFactory, logger: logger)
         dispatcher.withLock { $0 = alerts }
         logger.info("watching streams", metadata: ["topics": .string(watched.joined(separator: ",")),
-                                                   "alert_rules": .string(engine.withLock { $0.rules.map(\.name) }.joined(separator: ",")),
+                                                   "alert_rules": .string(state.withLock { $0.engine.rules.map(\.name) }.joined(separator: ",")),
                                                    "webhooks": .stringConvertible(configuration.webhooks.count)])
         try await ServiceGroup(configuration: .init(services: [
             .init(service: producer),
@@ -129,74 +126,31 @@ public final class MonitorService: Service, Sendable {
     /// counted (`fx_monitor_ignored_total{reason}`).
     public func apply(topic: String, value: [UInt8], now: Int64) {
         events.increment()
-        guard let message = try? JSONParser().parse(value) else { return ignored.record(.malformed, topic: topic) }
-        if topic == topics.ticks {
-            guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
-                  let ts = message["ts"]?.int64Value else { return ignored.record(.malformed, topic: topic) }
-            let received = message["recv_ts"]?.int64Value
-            // Both times inside the consumers' window: their difference cannot overflow.
-            guard ContractLimits.isPlausibleEventTime(ts), received.map(ContractLimits.isPlausibleEventTime) ?? true else {
-                return ignored.record(.invalidTimestamp, topic: topic)
-            }
-            if let reason = board.withLock({ $0.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol,
-                                                     eventTs: ts, now: now) }) {
-                return ignored.record(reason, topic: topic)
-            }
-            ignored.record(pipeline.withLock { $0.count(.ticks, source: source, now: now) }, topic: topic)
-            if let received {
-                ignored.record(latency.withLock { $0.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now) }, topic: topic)
-            }
-        } else if topic == topics.gaps {
-            let gap: GapEvent
-            do { gap = try GapEvent(json: value) } catch {
-                return ignored.record(Self.reason(of: error), topic: topic)
-            }
-            if let reason = board.withLock({ $0.gap(gap, now: now) }) { return ignored.record(reason, topic: topic) }
-            if gap.reason != .bootstrap {
-                subjects.gap(source: gap.source, symbol: gap.symbol)
-                ignored.record(pipeline.withLock { $0.count(.gaps, source: gap.source, now: now) }, topic: topic)
-            }
-        } else if topic == topics.health {
-            let reading = Heartbeat.read(message, receivedAt: now)
-            guard let beat = reading.heartbeat else { return ignored.record(Self.reason(reading.refused ?? .malformed), topic: topic) }
-            if let reason = board.withLock({ $0.heartbeat(beat, now: now) }) { return ignored.record(reason, topic: topic) }
-            for problem in reading.ignored { ignored.record(Self.reason(problem), topic: topic) }
-            for reason in pipeline.withLock({ $0.heartbeat(beat, now: now) }) { ignored.record(reason, topic: topic) }
-            if beat.stopping {
-                logger.notice("instance stopped", metadata: ["instance": .string(beat.key)])
-                return
-            }
-            let stages: [(String, LatencyBook.Measure)] = [("receive_to_ack", .receiveToAck), ("tick_to_candle", .tickToCandle)]
-            for (name, measure) in stages {
-                guard let sample = beat.latency.first(where: { $0.measure == name })?.sample, !sample.buckets.isEmpty else { continue }
-                let buckets = sample.buckets.map { (micros: $0[0], count: $0[1]) }
-                ignored.record(latency.withLock { $0.merge(measure, source: "all", buckets: buckets, now: now) }, topic: topic)
-            }
-        } else if topic == topics.rejects {
-            ignored.record(pipeline.withLock { $0.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now) }, topic: topic)
-        } else if topic == topics.candles {
-            ignored.record(pipeline.withLock { $0.count(.candles, source: message["source"]?.stringValue ?? "unknown", now: now) }, topic: topic)
+        let kind: MonitorState.Topic
+        switch topic {
+        case topics.ticks: kind = .ticks
+        case topics.gaps: kind = .gaps
+        case topics.health: kind = .health
+        case topics.rejects: kind = .rejects
+        default: kind = .candles
         }
+        let applied = state.withLock { $0.apply(kind, value, now: now) }
+        for reason in applied.ignored { ignored.record(reason, topic: topic) }
+        if let gap = applied.gap { subjects.gap(source: gap.source, symbol: gap.symbol) }
+        if let key = applied.stoppedInstance { logger.notice("instance stopped", metadata: ["instance": .string(key)]) }
     }
 
-    /// Derives states now (`now`: the monitor's clock; `wall`: the wall clock, for market hours); logs and
-    /// counts the changes; forgets what expired; updates the per-state gauges; runs the alert rules.
+    /// Derives states now (`now`: the monitor's clock; `wall`: the wall clock, for market hours) in the
+    /// state (``MonitorState/evaluate(now:wall:)``); then, outside the lock, logs and counts the changes,
+    /// sets the gauges and dispatches the alert events.
     public func evaluate(now: Int64, wall: Int64? = nil) {
-        let (result, snapshot) = board.withLock { board in
-            let result = board.evaluate(now: now, wall: wall)
-            return (result, board.snapshot)
-        }
+        let evaluation = state.withLock { $0.evaluate(now: now, wall: wall) }
+        let result = evaluation.board
         for change in result.streams {
             transitions.increment()
             logger.notice("stream \(change.to.rawValue)", metadata: ["source": .string(change.source), "symbol": .string(change.symbol),
                                                                      "from": .string(change.from?.rawValue ?? "new"), "reason": .string(change.reason)])
         }
-        pipeline.withLock { pipeline in
-            for instance in result.instances where !instance.alive { pipeline.forget(instance: instance.key) }
-            for key in result.forgottenInstances { pipeline.forget(instance: key) }
-            pipeline.prune(now: now)
-        }
-        latency.withLock { $0.prune(now: now) }
         for instance in result.instances {
             logger.notice(instance.alive ? "instance heard from" : "instance missing: no heartbeat",
                           metadata: ["instance": .string(instance.key)])
@@ -206,36 +160,16 @@ public final class MonitorService: Service, Sendable {
             logger.notice("streams forgotten: no data too long", metadata: ["count": .stringConvertible(result.forgottenStreams.count),
                                                                             "first": .string(result.forgottenStreams[0])])
         }
-        var perState: [StreamState: Int64] = [:]
-        for stream in snapshot { perState[stream.state, default: 0] += 1 }
+        let perState = evaluation.perState
         for state in StreamState.allCases { gauges[state]?.set(perState[state] ?? 0) }
-        let inputs = AlertInputs(
-            streams: snapshot, instances: board.withLock { $0.instanceSnapshot },
-            latencyP99: latency.withLock { book in
-                Dictionary(uniqueKeysWithValues: book.sources(.exchangeToReceive).compactMap { source in
-                    book.percentiles(.exchangeToReceive, source: source, now: now).map { (source, Int64($0.p99 / 1_000)) }
-                })
-            },
-            gapsLastHour: board.withLock { $0.gapsLastHour(now: now) })
-        subjects.update(streams: snapshot, instances: inputs.instances, p99: inputs.latencyP99)
-        let stageP99 = latency.withLock { book in
-            Dictionary(uniqueKeysWithValues: [LatencyBook.Measure.receiveToAck, .tickToCandle].compactMap { measure in
-                book.percentiles(measure, source: "all", now: now).map { (measure.rawValue, $0.p99) }
-            })
-        }
-        let (lags, backfill) = pipeline.withLock { ($0.partitionLags, $0.backfill) }
-        subjects.update(stageP99: stageP99, lags: lags, backfill: backfill, now: now)
-        let alertEvents = engine.withLock { $0.evaluate(inputs, now: now) }
-        guard !alertEvents.isEmpty else { return }
-        recentAlerts.withLock { recent in
-            recent.append(contentsOf: alertEvents)
-            if recent.count > 200 { recent.removeFirst(recent.count - 200) }
-        }
-        dispatcher.withLock { $0 }?.dispatch(alertEvents)
+        subjects.update(streams: evaluation.streams, instances: evaluation.instances, p99: evaluation.latencyP99)
+        subjects.update(stageP99: evaluation.stageP99, lags: evaluation.lags, backfill: evaluation.backfill, now: now)
+        guard !evaluation.alerts.isEmpty else { return }
+        dispatcher.withLock { $0 }?.dispatch(evaluation.alerts)
     }
 
     /// Firing alerts now (as `/api/alerts` lists them).
-    public var firingAlerts: [AlertEvent] { engine.withLock { $0.firing } }
+    public var firingAlerts: [AlertEvent] { state.withLock { $0.engine.firing } }
 
     /// Opens the connection `/api/candles` reads from (retrying until PostgreSQL answers), closes it at shutdown.
     struct CandleReader: Service {

@@ -28,7 +28,7 @@ struct MonitorInputBoundsTests {
         service.evaluate(now: now)
         #expect(service.ignoredCount(.invalidTimestamp) == Int64(bad + 2))
         #expect(service.stateSizes.streams == 1, "the good tick made its stream known")
-        let latency = service.latency.withLock { $0.percentiles(.exchangeToReceive, source: "coinbase", now: now) }
+        let latency = service.state.withLock { $0.latency.percentiles(.exchangeToReceive, source: "coinbase", now: now) }
         #expect(latency?.count == 1 && (latency?.p50 ?? 0) >= 999_000, "one sample of about 1 s")
     }
 
@@ -41,7 +41,7 @@ struct MonitorInputBoundsTests {
                           now: now + Int64(step) * S.second)
         }
         service.evaluate(now: now + 6 * S.second)
-        let errors = service.pipeline.withLock { $0.rate(.errors, source: "ingestor", now: now + 6 * S.second) }
+        let errors = service.state.withLock { $0.pipeline.rate(.errors, source: "ingestor", now: now + 6 * S.second) }
         #expect(errors.lastMinute >= 0 && errors.total >= 0)
         #expect(service.ignoredCount(.invalidNumber) >= 4, "negative counters are ignored")
         var meter = RateMeter()
@@ -61,7 +61,7 @@ struct MonitorInputBoundsTests {
             service.apply(topic: S.topics.health, value: S.bytes(#"{"v":1,"service":"aggregator","instance":"agg-1","ts":\#(now),"partitions":[{"topic":"spec.ticks","partition":0,"lag":\#(value)}],"counters":{"flush_failures":\#(value)},"latency":{"tick_to_candle":{"count":1,"buckets":[[\#(value),\#(value)],[1000,\#(value)]]}}}"#), now: now)
             service.evaluate(now: now + S.second)
         }
-        let book = service.pipeline.withLock { $0 }
+        let book = service.state.withLock { $0.pipeline }
         #expect((book.backfill?.queued ?? 0) >= 0 && book.partitionLags.allSatisfy { ($0.lag ?? 0) >= 0 && $0.partition <= Int64(Int32.max) })
         #expect(service.ignoredCount(.invalidTimestamp) >= 4 && service.ignoredCount(.invalidNumber) >= 4)
         let body = String(decoding: MonitorAPI.pipeline(book, now: now), as: UTF8.self)

@@ -46,7 +46,7 @@ struct MonitorStateBoundsTests {
         for second in stride(from: Int64(2), through: 120, by: 1) { service.evaluate(now: now + second * S.second) }
         #expect(service.stateSizes.instances == 0)
         #expect(!service.firingAlerts.contains { $0.rule == "instance_missing" }, "\(service.firingAlerts.map(\.id))")
-        #expect(service.pipeline.withLock { $0.partitionLags.isEmpty && $0.instanceCount == 0 })
+        #expect(service.state.withLock { $0.pipeline.partitionLags.isEmpty && $0.pipeline.instanceCount == 0 })
     }
 
     @Test("a vanished instance fires instance_missing, and the alert resolves once the instance is forgotten (instance_forget_after)")
@@ -62,7 +62,7 @@ struct MonitorStateBoundsTests {
         service.evaluate(now: now + (15 + 600 + 1) * S.second)
         #expect(service.stateSizes.instances == 0)
         #expect(!service.firingAlerts.contains { $0.rule == "instance_missing" })
-        #expect(service.recentAlerts.withLock { $0.last?.status == .resolved && $0.last?.id == "instance_missing:ingestor:ing-gone" })
+        #expect(service.state.withLock { $0.recentAlerts.last?.status == .resolved && $0.recentAlerts.last?.id == "instance_missing:ingestor:ing-gone" })
     }
 
     @Test("a stream without data for stream_forget_after is forgotten; gap arrivals per stream are capped")

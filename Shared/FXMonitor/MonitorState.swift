@@ -1,0 +1,165 @@
+import FXContracts
+import FXCore
+
+/// Everything the monitor knows and derives, in one value: the ``StreamBoard``, the ``LatencyBook``, the
+/// ``PipelineBook``, the ``AlertEngine`` and the latest alert events. ``MonitorService`` keeps it behind one
+/// lock: ``apply(_:_:now:)`` and ``evaluate(now:wall:)`` change it and return what happened; the service
+/// does the side effects (logs, counters, gauges, alert dispatch) outside the lock.
+public struct MonitorState: Sendable {
+    public var board: StreamBoard
+    public var latency: LatencyBook
+    public var pipeline: PipelineBook
+    public var engine: AlertEngine
+    /// The latest alert events, newest last (at most ``maxRecentAlerts``), for `/api/alerts`.
+    public private(set) var recentAlerts: [AlertEvent] = []
+    public static let maxRecentAlerts = 200
+
+    public init(board: StreamBoard, latency: LatencyBook, pipeline: PipelineBook, engine: AlertEngine) {
+        self.board = board
+        self.latency = latency
+        self.pipeline = pipeline
+        self.engine = engine
+    }
+
+    /// Which watched topic a message came from.
+    public enum Topic: Sendable {
+        case ticks, gaps, health, rejects, candles
+    }
+
+    /// What one message did.
+    public struct Applied: Sendable, Equatable {
+        /// Why it, or parts of it, were set aside (empty: all of it was applied).
+        public var ignored: [IgnoreReason] = []
+        /// A gap event that counts (not `bootstrap`): its stream.
+        public var gap: (source: String, symbol: String)?
+        /// The instance whose last heartbeat said it is stopping.
+        public var stoppedInstance: String?
+
+        public static func == (lhs: Applied, rhs: Applied) -> Bool {
+            lhs.ignored == rhs.ignored && lhs.gap?.source == rhs.gap?.source && lhs.gap?.symbol == rhs.gap?.symbol
+                && lhs.stoppedInstance == rhs.stoppedInstance
+        }
+    }
+
+    /// Applies one message (`now`: the monitor's clock). Values outside the topic contracts and new keys
+    /// beyond the caps are set aside and named in the answer.
+    public mutating func apply(_ topic: Topic, _ value: [UInt8], now: Int64) -> Applied {
+        var applied = Applied()
+        guard let message = try? JSONParser().parse(value) else { return Applied(ignored: [.malformed]) }
+        switch topic {
+        case .ticks:
+            guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
+                  let ts = message["ts"]?.int64Value else { return Applied(ignored: [.malformed]) }
+            let received = message["recv_ts"]?.int64Value
+            // Both times inside the consumers' window: their difference cannot overflow.
+            guard ContractLimits.isPlausibleEventTime(ts), received.map(ContractLimits.isPlausibleEventTime) ?? true else {
+                return Applied(ignored: [.invalidTimestamp])
+            }
+            if let reason = board.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol,
+                                       eventTs: ts, now: now) {
+                return Applied(ignored: [reason])
+            }
+            applied.ignored += [pipeline.count(.ticks, source: source, now: now)].compactMap { $0 }
+            if let received {
+                applied.ignored += [latency.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now)].compactMap { $0 }
+            }
+        case .gaps:
+            let gap: GapEvent
+            do { gap = try GapEvent(json: value) } catch { return Applied(ignored: [Self.reason(of: error)]) }
+            if let reason = board.gap(gap, now: now) { return Applied(ignored: [reason]) }
+            if gap.reason != .bootstrap {
+                applied.gap = (gap.source, gap.symbol)
+                applied.ignored += [pipeline.count(.gaps, source: gap.source, now: now)].compactMap { $0 }
+            }
+        case .health:
+            let reading = Heartbeat.read(message, receivedAt: now)
+            guard let beat = reading.heartbeat else { return Applied(ignored: [Self.reason(reading.refused ?? .malformed)]) }
+            if let reason = board.heartbeat(beat, now: now) { return Applied(ignored: [reason]) }
+            applied.ignored += reading.ignored.map(Self.reason)
+            applied.ignored += pipeline.heartbeat(beat, now: now)
+            if beat.stopping {
+                applied.stoppedInstance = beat.key
+                return applied
+            }
+            let stages: [(String, LatencyBook.Measure)] = [("receive_to_ack", .receiveToAck), ("tick_to_candle", .tickToCandle)]
+            for (name, measure) in stages {
+                guard let sample = beat.latency.first(where: { $0.measure == name })?.sample, !sample.buckets.isEmpty else { continue }
+                let buckets = sample.buckets.map { (micros: $0[0], count: $0[1]) }
+                applied.ignored += [latency.merge(measure, source: "all", buckets: buckets, now: now)].compactMap { $0 }
+            }
+        case .rejects:
+            applied.ignored += [pipeline.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now)].compactMap { $0 }
+        case .candles:
+            applied.ignored += [pipeline.count(.candles, source: message["source"]?.stringValue ?? "unknown", now: now)].compactMap { $0 }
+        }
+        return applied
+    }
+
+    /// What an evaluation found, for the service to log, count, export and dispatch.
+    public struct Evaluation: Sendable {
+        /// Streams whose state changed, instances that went missing or came back, what was forgotten.
+        public var board: StreamBoard.Evaluation
+        /// Every stream and instance now.
+        public var streams: [StreamStatus]
+        public var instances: [InstanceStatus]
+        /// Exchange-to-receive p99 per source (ms).
+        public var latencyP99: [String: Int64]
+        /// Stage p99 over every instance (µs): `receive_to_ack`, `tick_to_candle`.
+        public var stageP99: [String: UInt64]
+        public var lags: [PipelineBook.PartitionLag]
+        public var backfill: PipelineBook.BackfillQueue?
+        /// Alert events to send (firing, escalated, resolved).
+        public var alerts: [AlertEvent]
+
+        /// Streams per state.
+        public var perState: [StreamState: Int64] {
+            var counts: [StreamState: Int64] = [:]
+            for stream in streams { counts[stream.state, default: 0] += 1 }
+            return counts
+        }
+    }
+
+    /// Derives every state at `now` (monitor clock; `wall`: the wall clock, for market hours), forgets what
+    /// expired, runs the alert rules and keeps their events.
+    public mutating func evaluate(now: Int64, wall: Int64? = nil) -> Evaluation {
+        let result = board.evaluate(now: now, wall: wall)
+        for instance in result.instances where !instance.alive { pipeline.forget(instance: instance.key) }
+        for key in result.forgottenInstances { pipeline.forget(instance: key) }
+        pipeline.prune(now: now)
+        latency.prune(now: now)
+        let book = latency
+        let latencyP99 = Dictionary(uniqueKeysWithValues: book.sources(.exchangeToReceive).compactMap { source in
+            book.percentiles(.exchangeToReceive, source: source, now: now).map { (source, Int64($0.p99 / 1_000)) }
+        })
+        let stageP99 = Dictionary(uniqueKeysWithValues: [LatencyBook.Measure.receiveToAck, .tickToCandle].compactMap { measure in
+            book.percentiles(measure, source: "all", now: now).map { (measure.rawValue, $0.p99) }
+        })
+        let streams = board.snapshot
+        let instances = board.instanceSnapshot
+        let inputs = AlertInputs(streams: streams, instances: instances, latencyP99: latencyP99, gapsLastHour: board.gapsLastHour(now: now))
+        let alerts = engine.evaluate(inputs, now: now)
+        recentAlerts.append(contentsOf: alerts)
+        if recentAlerts.count > Self.maxRecentAlerts { recentAlerts.removeFirst(recentAlerts.count - Self.maxRecentAlerts) }
+        return Evaluation(board: result, streams: streams, instances: instances, latencyP99: latencyP99, stageP99: stageP99,
+                          lags: pipeline.partitionLags, backfill: pipeline.backfill, alerts: alerts)
+    }
+
+    /// The ``IgnoreReason`` of a heartbeat problem.
+    static func reason(_ problem: Heartbeat.Problem) -> IgnoreReason {
+        switch problem {
+        case .malformed: .malformed
+        case .invalidName: .invalidName
+        case .invalidTimestamp: .invalidTimestamp
+        case .invalidNumber: .invalidNumber
+        }
+    }
+
+    /// The ``IgnoreReason`` of a message its decoder refused.
+    static func reason(of error: any Error) -> IgnoreReason {
+        switch (error as? ContractError)?.reason {
+        case "invalid_timestamp"?: return .invalidTimestamp
+        case "invalid_source"?, "invalid_symbol"?, "invalid_text"?: return .invalidName
+        default: return .malformed
+        }
+    }
+}
