@@ -13,12 +13,17 @@ struct SharedRateLimiterTests {
     /// Grant times, from several tasks.
     final class Grants: Sendable {
         let times = Mutex<[Int64]>([])
+        /// Replicas still taking.
+        let running = Mutex(0)
     }
 
-    static func limiter() async throws -> (SharedRateLimiter, PostgresConnection) {
+    /// A replica's limiter on a connection of its own, on `clock` (its waits and the bucket's times:
+    /// every wait is exact).
+    static func limiter(_ clock: ManualClock) async throws -> (SharedRateLimiter, PostgresConnection) {
         let connection = try await PostgresTestKit.connect()
         _ = try await Migrator(connection: connection, migrations: Migration.bundled(), logger: TestEnvironment.logger("migrate")).migrate()
-        return (SharedRateLimiter(connection: connection, metricsFactory: NOOPMetricsHandler.instance), connection)
+        return (SharedRateLimiter(connection: connection, metricsFactory: NOOPMetricsHandler.instance,
+                                  clock: clock, wallClock: { clock.wallNanoseconds }), connection)
     }
 
     @Test("limits read N/s or N/m with an optional burst; anything else is refused")
@@ -30,82 +35,93 @@ struct SharedRateLimiterTests {
         #expect(throws: ConfigValueError.self) { try RateLimit.reader.parse("10/s,burst=0") }
     }
 
-    @Test("three replicas taking 30 requests each are scheduled at most rate x window + burst in any window")
+    @Test("three replicas taking 30 requests each are scheduled one emission interval apart after the burst, never more than rate x window + burst in any window")
     func replicasShareTheLimit() async throws {
         let bucket = TestEnvironment.uniqueName("bucket")
         let limit = RateLimit(perSecond: 20, burst: 4)
+        let clock = ManualClock()
         let grants = Grants()
+        grants.running.withLock { $0 = 3 }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
                 group.addTask {
-                    let (replica, connection) = try await Self.limiter()
+                    let (replica, connection) = try await Self.limiter(clock)
                     for _ in 0..<30 {
                         let grant = try await replica.acquire(bucket, limit: limit)
                         grants.times.withLock { $0.append(grant.scheduledAt) }
                     }
+                    grants.running.withLock { $0 -= 1 }
                     await connection.close()
                 }
             }
+            // Time moves only when every replica still taking waits on the clock: to the next deadline.
+            while grants.running.withLock({ $0 }) > 0 {
+                let sleeping = clock.sleeperCount
+                if sleeping > 0, sleeping == grants.running.withLock({ $0 }), let next = clock.nextDeadline {
+                    clock.advance(to: next)
+                }
+                try await Task.sleep(for: .milliseconds(1))
+            }
             try await group.waitForAll()
         }
-        // The schedule by the database's clock, the one the replicas share: what the limiter guarantees
-        // exactly (each send then follows its slot by its own task's scheduling delay, which a loaded
-        // test process stretches; the simulator-counted specs cover real sends).
-        let times = grants.times.withLock { $0 }.sorted()
-        #expect(times.count == 90)
-        // GCRA: 25 grants are at least 24 x 50 ms - 150 ms = 1.05 s apart, so no window under a second holds more than 24.
-        for (index, start) in times.enumerated() {
-            let inWindow = times[index...].prefix { $0 - start < 1_000_000_000 }.count
+        // The schedule by the bucket's clock, the one the replicas share: GCRA grants the burst of 4 at
+        // once and then one request every 50 ms, whichever replica asks, 90 requests over 4.3 s.
+        let start = clock.wallOrigin
+        let times = grants.times.withLock { $0 }.sorted().map { $0 - start }
+        let expected = (0..<90).map { Int64(max(0, $0 - 3)) * 50_000_000 }
+        #expect(times == expected)
+        for (index, first) in times.enumerated() {
+            let inWindow = times[index...].prefix { $0 - first < 1_000_000_000 }.count
             #expect(inWindow <= 20 + 4, "\(inWindow) requests scheduled in the second after request \(index)")
         }
-        // And the limit is used, not just respected: 90 requests at 20/s with a burst of 4 take about 4.3 s
-        // (longer only when the replicas ask slower than the rate, as on a loaded machine).
-        let span = times.last! - times.first!
-        #expect(span >= 4_300_000_000 - 1_000 && span < 20_000_000_000, "span \(span) ns")
     }
 
-    @Test("a 429's Retry-After holds every replica back")
+    @Test("a 429's Retry-After holds every replica back: the next request goes when it ends, the ones after it an emission interval apart")
     func retryAfterHoldsEveryone() async throws {
         let bucket = TestEnvironment.uniqueName("bucket")
         let limit = RateLimit(perSecond: 50, burst: 10)
-        let (first, a) = try await Self.limiter()
-        let (second, b) = try await Self.limiter()
+        let clock = ManualClock()
+        let (first, a) = try await Self.limiter(clock)
+        let (second, b) = try await Self.limiter(clock)
         #expect(try await first.reserve(bucket, limit: limit) == .zero)
-        // Waits count from each reservation's own moment, which a loaded machine delays: what must hold is
-        // that each reserved slot (its moment + its wait) is not before the block ends, 2 s after the 429.
-        let backingOff = ContinuousClock.now
         try await first.backOff(bucket, retryAfter: .seconds(2), limit: limit)
-        let asked = ContinuousClock.now
-        let wait = try await second.reserve(bucket, limit: limit)
-        #expect(wait + (ContinuousClock.now - backingOff) >= .milliseconds(1_950) && wait <= .milliseconds(2_300),
-                "the other replica waits out Retry-After: \(wait)")
-        let next = try await first.reserve(bucket, limit: limit)
-        // The later reservation's slot is no earlier than the first's (within the burst both may share the
-        // moment the block ends).
-        let between = ContinuousClock.now - asked
-        #expect(next + between >= wait && next + (ContinuousClock.now - backingOff) >= .milliseconds(1_950),
-                "and requests after it queue behind it: \(next)")
+        // The other replica, at the same moment, waits out the 2 s; the burst does not apply right after
+        // a block (the bucket is full exactly when the block ends), so requests after it go 20 ms apart.
+        #expect(try await second.reserve(bucket, limit: limit) == .seconds(2))
+        #expect(try await first.reserve(bucket, limit: limit) == .milliseconds(2_020))
+        #expect(try await second.blockedFor(bucket) == .seconds(2))
+        // Half a second later, the block has half a second less to run.
+        clock.advance(by: .milliseconds(500))
+        #expect(try await first.blockedFor(bucket) == .milliseconds(1_500))
+        #expect(try await second.reserve(bucket, limit: limit) == .milliseconds(1_540))
         await a.close()
         await b.close()
     }
 
-    @Test("a request reserved before another replica's 429 is not sent inside its Retry-After")
+    @Test("a request reserved before another replica's 429 is not sent inside its Retry-After: it waits the block out and is scheduled when it ends")
     func reservationsHonourLaterRetryAfter() async throws {
         let bucket = TestEnvironment.uniqueName("bucket")
         let limit = RateLimit(perSecond: 1, burst: 1)
-        let (first, a) = try await Self.limiter()
-        let (second, b) = try await Self.limiter()
-        try await first.acquire(bucket, limit: limit)
-        let start = ContinuousClock.now
-        // The first replica's next token is due in about a second; it reserves it now and waits.
+        let clock = ManualClock()
+        let (first, a) = try await Self.limiter(clock)
+        let (second, b) = try await Self.limiter(clock)
+        #expect(try await first.acquire(bucket, limit: limit) == RateGrant(scheduledAt: clock.wallOrigin, spent: .zero))
+        // The first replica's next token is due in a second; it reserves it now and waits until 50 ms
+        // before its slot, when it looks for a block.
         async let sent = first.acquire(bucket, limit: limit)
-        try await Task.sleep(for: .milliseconds(300))
-        // Meanwhile the other replica is told to retry after 2 s.
+        try await clock.waitForSleepers(1)
+        #expect(clock.nextDeadline == ManualClock.Instant(offset: .milliseconds(950)))
+        // 300 ms later the other replica is told to retry after 2 s: the bucket is blocked until 2.3 s.
+        clock.advance(by: .milliseconds(300))
         try await second.backOff(bucket, retryAfter: .seconds(2), limit: limit)
-        _ = try await sent
-        let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(2_250), "the reserved request waited out the Retry-After: sent after \(elapsed)")
-        #expect(elapsed < .seconds(5), "and then went soon after: \(elapsed)")
+        // At 950 ms the waiting request sees the block and waits it out (1.35 s more)...
+        clock.advance(to: ManualClock.Instant(offset: .milliseconds(950)))
+        try await clock.waitForSleepers(1)
+        #expect(clock.nextDeadline == ManualClock.Instant(offset: .milliseconds(2_300)))
+        // ...then reserves anew behind it and goes at once, when the block ends.
+        clock.advance(to: ManualClock.Instant(offset: .milliseconds(2_300)))
+        let grant = try await sent
+        #expect(grant == RateGrant(scheduledAt: clock.wallOrigin + 2_300_000_000, spent: .milliseconds(2_300)))
         await a.close()
         await b.close()
     }
