@@ -160,19 +160,26 @@ public struct GapLedger: Sendable {
 
     /// A failure worth retrying: due again after capped exponential backoff (`base` x 2^(attempts-1), at most `cap`).
     public func failed(_ id: Int64, owner: String, error: String, base: Duration = .seconds(5), cap: Duration = .seconds(900)) async throws {
-        try await finish(id, owner: owner, status: .failed, error: error, retryAfter: (base, cap))
+        try await finish(id, owner: owner, status: .failed, error: error, retryAfter: (base, cap), retryIn: nil)
     }
 
-    private func finish(_ id: Int64, owner: String, status: GapStatus, error: String?, retryAfter: (Duration, Duration)?) async throws {
+    /// A failure worth retrying: due again after `retryIn` (the repair's own backoff, ``GapRepair/retryDelay(attempts:)``).
+    func failed(_ id: Int64, owner: String, error: String, retryIn: Duration) async throws {
+        try await finish(id, owner: owner, status: .failed, error: error, retryAfter: nil, retryIn: retryIn)
+    }
+
+    private func finish(_ id: Int64, owner: String, status: GapStatus, error: String?, retryAfter: (Duration, Duration)?,
+                        retryIn: Duration? = nil) async throws {
         let base = retryAfter.map { Double($0.0.components.seconds) } ?? 0
         let cap = retryAfter.map { Double($0.1.components.seconds) } ?? 0
         try await connection.query("""
             UPDATE gaps SET status = $3, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now(),
                             next_attempt_at = CASE WHEN $3 = '\(GapStatus.failed.rawValue)'
-                                THEN now() + make_interval(secs => least($6::float8, $5::float8 * power(2, greatest(attempts - 1, 0))))
+                                THEN now() + coalesce($7::bigint * interval '1 microsecond',
+                                                      make_interval(secs => least($6::float8, $5::float8 * power(2, greatest(attempts - 1, 0)))))
                                 ELSE next_attempt_at END
             WHERE id = $1 AND lease_owner = $2
-            """, [id, owner, status.rawValue, error, String(base), String(cap)])
+            """, [id, owner, status.rawValue, error, String(base), String(cap), retryIn.map { $0.nanosecondsClamped / 1_000 }])
     }
 
     /// Records minutes the provider confirmed to have no candle.

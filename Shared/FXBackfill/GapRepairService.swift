@@ -77,6 +77,7 @@ public final class GapRepairService: Service, Sendable {
             var backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
             while !Task.isCancelled {
                 let gap: GapLedger.Gap
+                let claimedAt = ContinuousClock.now
                 do {
                     let settled = WallClock.nanoseconds() - configuration.settle.nanosecondsClamped
                     guard let due = try await ledger.claim(owner: owner, lease: configuration.lease, settledBefore: settled,
@@ -92,18 +93,11 @@ public final class GapRepairService: Service, Sendable {
                     try? await Task.sleep(for: backoff.next())
                     continue
                 }
-                do {
-                    let outcome = try await repairer.fill(gap, connection: connection)
-                    if case .filled = outcome {} else {
-                        context.logger.warning("gap not repaired", metadata: ["gap": .stringConvertible(gap.id), "source": .string(gap.source),
-                                                                               "symbol": .string(gap.symbol), "outcome": .string("\(outcome)")])
-                    }
-                } catch {
-                    if Task.isCancelled { break }  // the gap keeps its lease and is claimed again when it ends
-                    // Anything else (the database refusing a write, for instance) is retried later with backoff;
-                    // if even that cannot be recorded, the lease ends and the gap is claimed again.
-                    context.logger.error("gap repair failed: \(error)", metadata: ["gap": .stringConvertible(gap.id)])
-                    if (try? await ledger.failed(gap.id, owner: owner, error: "\(error)")) != nil { service.metrics.failed.increment() }
+                // Throws only when cancelled: the gap keeps its lease and is claimed again when it ends.
+                guard let outcome = try? await repairer.fill(gap, claimedAt: claimedAt, connection: connection) else { break }
+                if case .filled = outcome {} else {
+                    context.logger.warning("gap not repaired", metadata: ["gap": .stringConvertible(gap.id), "source": .string(gap.source),
+                                                                           "symbol": .string(gap.symbol), "outcome": .string("\(outcome)")])
                 }
             }
             await fetcher.shutdown()

@@ -6,11 +6,12 @@ import FXKafka
 import FXPostgres
 import Logging
 
-/// Fills one claimed gap: asks the source's REST history for its minutes page by page (each request under
-/// the shared rate limit), writes each page through ``CandleStore/repair(source:symbol:from:to:candles:on:)``,
-/// republishes the changed candles on `<prefix>candles`, records minutes without a candle as confirmed
-/// empty, and ends the gap `filled`, `unfillable` (the venue refuses this history) or `failed` (retried
-/// later with capped backoff). Malformed answers go to `<prefix>rejects` with `stage: backfill`.
+/// Fills one claimed gap by carrying out what its ``GapRepair`` decides: asks the source's REST history
+/// for its minutes page by page (each request under the shared rate limit), writes each page through
+/// ``CandleStore/repair(source:symbol:from:to:candles:on:)``, republishes the changed candles on
+/// `<prefix>candles`, records minutes without a candle as confirmed empty, renews the lease, and ends the
+/// gap `filled`, `unfillable` (the venue refuses this history) or `failed` (retried later with capped
+/// backoff). Malformed answers go to `<prefix>rejects` with `stage: backfill`.
 struct GapRepairer: Sendable {
     let sources: [String: HistorySource]
     let store: CandleStore
@@ -23,82 +24,84 @@ struct GapRepairer: Sendable {
     let metrics: BackfillMetrics
     let logger: Logger
 
-    /// What became of the gap.
-    enum Outcome: Equatable {
-        case filled(minutes: Int)
-        case unfillable(String)
-        case failed(String)
-        /// The lease went to another owner meanwhile: nothing more is written by this one.
-        case leaseLost
+    /// Repairs `gap`, claimed at `claimedAt` (the lease clock's reading taken before the claim was sent),
+    /// and records the outcome in the ledger. An error of its own (the database refusing a write, for
+    /// instance) ends the gap `failed` (if even that cannot be recorded, the lease ends and the gap is
+    /// claimed again). Throws only `CancellationError`: the gap then keeps its lease and is claimed
+    /// again when it ends.
+    func fill(_ gap: GapLedger.Gap, claimedAt: ContinuousClock.Instant, connection: PostgresConnection) async throws -> GapRepair.Outcome {
+        let ledger = GapLedger(connection: connection)
+        var repair = GapRepair(gap: gap, source: sources[gap.source], lease: lease, claimedAt: claimedAt)
+        var action = repair.start()
+        while true {
+            if case .finish(let outcome) = action {
+                do {
+                    try await record(outcome, gap: gap, ledger: ledger)
+                } catch {
+                    if Task.isCancelled { throw CancellationError() }
+                    logger.error("cannot record the gap's outcome (its lease ends and it is claimed again): \(error)",
+                                 metadata: ["gap": .stringConvertible(gap.id)])
+                }
+                return outcome
+            }
+            do {
+                action = try await perform(action, repair: &repair, gap: gap, ledger: ledger, connection: connection)
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                logger.error("gap repair failed: \(error)", metadata: ["gap": .stringConvertible(gap.id)])
+                action = repair.interrupted(by: "\(error)")
+            }
+        }
     }
 
-    func fill(_ gap: GapLedger.Gap, connection: PostgresConnection) async throws -> Outcome {
-        let ledger = GapLedger(connection: connection)
-        let outcome = try await repair(gap, ledger: ledger, connection: connection)
+    /// Carries out one action and reports its result to `repair`: the next action.
+    private func perform(_ action: GapRepair.Action, repair: inout GapRepair, gap: GapLedger.Gap, ledger: GapLedger,
+                         connection: PostgresConnection) async throws -> GapRepair.Action {
+        switch action {
+        case .fetch(let request):
+            try Task.checkCancellation()
+            guard let source = repair.source else { return repair.fetchFailed("no REST history for source '\(gap.source)'") }
+            do {
+                let answer = try await fetcher.fetch(request, source: source)
+                return repair.answered(answer, now: .now)
+            } catch let error as HistoryFetcher.TransportError {
+                return repair.fetchFailed("\(error)")
+            }
+        case .quarantine(let error, let body, let request):
+            await quarantine(error, body: body, gap: gap, request: request)
+            return repair.quarantined()
+        case .write(let candles, let emptyMinutes):
+            let changed = try await repairRetrying(gap, candles: candles, connection: connection)
+            let minutes = changed.filter { $0.timeframe == "1m" }.count
+            metrics.minutesRepaired.increment(by: minutes)
+            await publish(changed, connection: connection)
+            try await ledger.confirmEmpty(source: gap.source, symbol: gap.symbol, minutes: emptyMinutes)
+            return repair.written(minutes: minutes)
+        case .extendLease:
+            let asked = ContinuousClock.now
+            return repair.leaseExtended(try await ledger.extend(gap.id, owner: owner, lease: lease), now: asked)
+        case .finish:
+            return action
+        }
+    }
+
+    /// Records the outcome in the ledger (nothing for a lost lease) and counts it.
+    private func record(_ outcome: GapRepair.Outcome, gap: GapLedger.Gap, ledger: GapLedger) async throws {
         switch outcome {
-        case .filled:
+        case .filled(let minutes):
             try await ledger.filled(gap.id, owner: owner)
             metrics.filled.increment()
+            logger.info("gap repaired", metadata: ["source": .string(gap.source), "symbol": .string(gap.symbol),
+                                                   "gap": .stringConvertible(gap.id), "minutes_written": .stringConvertible(minutes)])
         case .unfillable(let reason):
             try await ledger.unfillable(gap.id, owner: owner, reason: reason)
             metrics.unfillable.increment()
-        case .failed(let reason):
-            try await ledger.failed(gap.id, owner: owner, error: reason)
+        case .failed(let reason, let retryIn):
+            try await ledger.failed(gap.id, owner: owner, error: reason, retryIn: retryIn)
             metrics.failed.increment()
         case .leaseLost:
             break
         }
-        return outcome
-    }
-
-    private func repair(_ gap: GapLedger.Gap, ledger: GapLedger, connection: PostgresConnection) async throws -> Outcome {
-        guard let source = sources[gap.source] else {
-            return .unfillable("no REST history for source '\(gap.source)'")
-        }
-        // A window read from the database is bounded before any arithmetic on it (rows written before the
-        // intake checked event times could hold anything).
-        guard ContractLimits.isPlausibleEventTime(gap.from), ContractLimits.isPlausibleEventTime(gap.to), gap.from <= gap.to else {
-            return .unfillable("invalid_timestamp: window \(gap.from) ... \(gap.to) lies outside 2000-01-01 ... 2100-01-01")
-        }
-        let venueSymbol = gap.venueSymbol ?? source.history.venueSymbol(forCanonical: gap.symbol)
-        let first = gap.from / 60_000_000_000 * 60
-        let last = gap.to / 60_000_000_000 * 60
-        let step = source.history.maxMinutesPerRequest * 60
-        var written = 0
-        var pageStart = first
-        while pageStart <= last {
-            try Task.checkCancellation()
-            let pageLast = min(last, pageStart + step - 60)
-            defer { pageStart = pageLast + 60 }
-            let request: HistoryRequest
-            do { request = try source.history.historyRequest(base: source.restURL, venueSymbol: venueSymbol, first: pageStart,
-                                                             last: pageLast, credential: source.credential) }
-            catch { return .failed("\(error)") }
-            let outcome: HistoryFetcher.Outcome
-            do { outcome = try await fetcher.fetch(request, source: source) }
-            catch let error as HistoryFetcher.TransportError { return .failed("\(error)") }
-            switch outcome {
-            case .malformed(let error, let body):
-                await quarantine(error, body: body, gap: gap, request: request)
-                return .failed("malformed answer from \(request.redactedURL): \(error)")
-            case .answer(.noAccess(let reason)):
-                return .unfillable(reason)
-            case .answer(.failed(let reason)):
-                return .failed(reason)
-            case .answer(.candles(let candles)):
-                let changed = try await repairRetrying(gap, candles: candles, connection: connection)
-                written += changed.filter { $0.timeframe == "1m" }.count
-                metrics.minutesRepaired.increment(by: changed.filter { $0.timeframe == "1m" }.count)
-                await publish(changed, connection: connection)
-                let present = Set(candles.map { $0.start / 1_000_000_000 })
-                let empty = stride(from: pageStart, through: pageLast, by: 60).filter { !present.contains($0) }
-                try await ledger.confirmEmpty(source: gap.source, symbol: gap.symbol, minutes: empty.map { $0 * 1_000_000_000 })
-            }
-            guard try await ledger.extend(gap.id, owner: owner, lease: lease) else { return .leaseLost }
-        }
-        logger.info("gap repaired", metadata: ["source": .string(gap.source), "symbol": .string(gap.symbol),
-                                               "gap": .stringConvertible(gap.id), "minutes_written": .stringConvertible(written)])
-        return .filled(minutes: written)
     }
 
     /// One page through the store; a deadlock or serialization failure (concurrent repairs of other

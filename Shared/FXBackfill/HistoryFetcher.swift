@@ -10,7 +10,7 @@ import NIOCore
 /// Owns its `HTTPClient`: ``shutdown()`` must be called once the fetcher is no longer used.
 public final class HistoryFetcher: Sendable {
     /// What one request ended with.
-    public enum Outcome: Sendable {
+    public enum Outcome: Sendable, Equatable {
         case answer(HistoryAnswer)
         /// The body could not be read as history: quarantined, never stored.
         case malformed(HistoryAnswerError, body: [UInt8])

@@ -48,7 +48,7 @@ public enum HistoryAnswer: Sendable, Equatable {
 }
 
 /// An answer that cannot be read as candles (it goes to the rejects topic, never into candles).
-public struct HistoryAnswerError: Error, Sendable, CustomStringConvertible {
+public struct HistoryAnswerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Short machine-readable reason, e.g. `malformed_history`.
     public var reason: String
     public var detail: String
