@@ -21,12 +21,9 @@ enum BackfillerMain: ServiceDefinition {
         let context = BackfillerContext(configuration: backfill, kafka: context.settings.kafka, topics: context.settings.topics,
                                         database: database.postgres, schema: databaseParts.gate, instance: context.settings.instanceID,
                                         metricsFactory: MetricsSystem.factory, logger: context.logger)
-        let intake = GapIntakeService(context: context)
-        let repair = GapRepairService(context: context)
-        let counters: @Sendable () -> [(String, Int64)] = { intake.counters + repair.metrics.counters }
-        return ServiceParts(checks: [databaseParts.check],
-                            services: [intake, repair, BackfillerHeartbeat(context: context, counters: counters, lag: intake.lag)],
-                            counters: counters)
+        // One producer and one HTTP client for the process, shared by its services and stopped after them.
+        let backfiller = try BackfillerServices(context: context)
+        return ServiceParts(checks: [databaseParts.check], services: backfiller.services, counters: backfiller.counters)
     }
 
     static func main() async {

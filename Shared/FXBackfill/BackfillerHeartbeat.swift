@@ -11,13 +11,17 @@ import ServiceLifecycle
 /// `<prefix>gaps` partitions it owns.
 public struct BackfillerHeartbeat: Service {
     let context: BackfillerContext
+    let producer: KafkaProducer
     let counters: @Sendable () -> [(String, Int64)]
     let lag: @Sendable () -> [KafkaPartitionLag]
     let startedAt: Int64
 
-    public init(context: BackfillerContext, counters: @escaping @Sendable () -> [(String, Int64)],
+    /// - Parameter producer: the process's producer, a service of the same group that stops after this one
+    ///   (the last heartbeat, sent while stopping, is flushed with it).
+    public init(context: BackfillerContext, producer: KafkaProducer, counters: @escaping @Sendable () -> [(String, Int64)],
                 lag: @escaping @Sendable () -> [KafkaPartitionLag]) {
         self.context = context
+        self.producer = producer
         self.counters = counters
         self.lag = lag
         self.startedAt = WallClock.nanoseconds()
@@ -26,38 +30,24 @@ public struct BackfillerHeartbeat: Service {
     public func run() async throws {
         guard await context.schemaReady(),
               let connection = await PostgresConnection.connectRetrying(context.database, logger: context.logger) else { return }
-        let producer = try KafkaProducer(configuration: context.kafka, flushTimeout: .seconds(5), logger: context.logger)
-        let beats = Beats(heartbeat: self, ledger: GapLedger(connection: connection), producer: producer)
-        try await ServiceGroup(configuration: .init(services: [
-            .init(service: producer), .init(service: beats, successTerminationBehavior: .gracefullyShutdownGroup),
-        ], logger: context.logger)).run()
+        let ledger = GapLedger(connection: connection)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let summary = try? await ledger.summary()
+            let message = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
+                                               value: json(summary: summary, now: WallClock.nanoseconds()))
+            if case .failure(let error) = await producer.send(contentsOf: [message]).first {
+                context.logger.warning("heartbeat not delivered: \(error)")
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: context.configuration.healthInterval) }
+        }
         await connection.close()
-    }
-
-    struct Beats: Service {
-        let heartbeat: BackfillerHeartbeat
-        let ledger: GapLedger
-        let producer: KafkaProducer
-
-        func run() async throws {
-            let context = heartbeat.context
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let summary = try? await ledger.summary()
-                let message = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
-                                                   value: heartbeat.json(summary: summary, now: WallClock.nanoseconds()))
-                if case .failure(let error) = await producer.send(contentsOf: [message]).first {
-                    context.logger.warning("heartbeat not delivered: \(error)")
-                }
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: context.configuration.healthInterval) }
-            }
-            // Stopping gracefully: a last heartbeat saying so (the monitor forgets the instance), before the
-            // producer (next in the group's shutdown order) flushes.
-            guard Task.isShuttingDownGracefully, !Task.isCancelled else { return }
-            let last = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
-                                            value: heartbeat.json(summary: nil, now: WallClock.nanoseconds(), stopping: true))
-            if case .failure(let error) = await producer.send(contentsOf: [last]).first {
-                context.logger.warning("last heartbeat not delivered: \(error)")
-            }
+        // Stopping gracefully: a last heartbeat saying so (the monitor forgets the instance), before the
+        // producer (later in the group's shutdown order) flushes.
+        guard Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+        let last = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
+                                        value: json(summary: nil, now: WallClock.nanoseconds(), stopping: true))
+        if case .failure(let error) = await producer.send(contentsOf: [last]).first {
+            context.logger.warning("last heartbeat not delivered: \(error)")
         }
     }
 

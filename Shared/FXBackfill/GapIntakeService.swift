@@ -20,6 +20,8 @@ import Synchronization
 /// "duplicate"|"invalid"|"bootstrap"|"bootstrap_skipped"}`.
 public final class GapIntakeService: Service, Sendable {
     let context: BackfillerContext
+    /// The process's producer (rejects), a service of the same group that stops after this one.
+    let producer: KafkaProducer
     var configuration: BackfillerConfiguration { context.configuration }
     var topics: TopicNames { context.topics }
     var instance: String { context.instance }
@@ -32,8 +34,9 @@ public final class GapIntakeService: Service, Sendable {
     /// The group consumer while it runs (for the heartbeat's lag).
     let consumer = Mutex<KafkaConsumer?>(nil)
 
-    public init(context: BackfillerContext) {
+    public init(context: BackfillerContext, producer: KafkaProducer) {
         self.context = context
+        self.producer = producer
         let metricsFactory = context.metricsFactory
         func counter(_ outcome: String) -> EventCounter {
             EventCounter(label: "fx_backfill_gap_events_total", dimensions: [("outcome", outcome)], factory: metricsFactory)
@@ -60,7 +63,6 @@ public final class GapIntakeService: Service, Sendable {
         guard await context.schemaReady(),
               let connection = await PostgresConnection.connectRetrying(context.database, logger: logger) else { return }
         do {
-            let producer = try KafkaProducer(configuration: context.kafka, flushTimeout: .seconds(5), logger: logger)
             var consumerConfiguration = context.kafka
             consumerConfiguration.properties["enable.partition.eof"] = "false"
             let consumer = try KafkaConsumer(configuration: consumerConfiguration, groupID: configuration.consumerGroup,
@@ -72,7 +74,7 @@ public final class GapIntakeService: Service, Sendable {
             logger.info("recording gap events", metadata: ["group": .string(configuration.consumerGroup)])
             // The consumer stopping on its own ends its stream: the intake then reports why and fails the group.
             try await ServiceGroup(configuration: .init(services: [
-                .init(service: producer), .init(service: consumer, successTerminationBehavior: .ignore),
+                .init(service: consumer, successTerminationBehavior: .ignore),
                 .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
             ], logger: logger)).run()
         } catch {

@@ -7,7 +7,7 @@ import NIOCore
 
 /// Sends history requests over HTTP, each after a token of the source's shared rate limit; a 429 backs
 /// the whole bucket off by its `Retry-After` (for every replica) and the request is sent again.
-/// Owns its `HTTPClient`: ``shutdown()`` must be called once the fetcher is no longer used.
+/// Uses the process's one `HTTPClient` (``HistoryHTTPClient``), which it does not own.
 public final class HistoryFetcher: Sendable {
     /// What one request ended with.
     public enum Outcome: Sendable, Equatable {
@@ -32,19 +32,12 @@ public final class HistoryFetcher: Sendable {
     let metrics: BackfillMetrics
     let logger: Logger
 
-    public init(limiter: SharedRateLimiter, timeout: Duration, metrics: BackfillMetrics, logger: Logger) {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeout.components.seconds) + 1))
-        configuration.redirectConfiguration = .disallow
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    public init(client: HTTPClient, limiter: SharedRateLimiter, timeout: Duration, metrics: BackfillMetrics, logger: Logger) {
+        self.client = client
         self.limiter = limiter
         self.timeout = timeout
         self.metrics = metrics
         self.logger = logger
-    }
-
-    public func shutdown() async {
-        try? await client.shutdown()
     }
 
     /// Sends `request` for `source` under its rate limit and reads the answer with `history`.

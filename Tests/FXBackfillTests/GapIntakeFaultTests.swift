@@ -83,9 +83,10 @@ struct GapIntakeFaultTests {
                                         database: PostgresConfiguration(url: TestEnvironment.databaseURL, applicationName: "bf-end"),
                                         schema: nil, instance: "bf-end", metricsFactory: NOOPMetricsHandler.instance,
                                         logger: TestEnvironment.logger("backfiller"))
-        let intake = GapIntakeService(context: context)
+        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), flushTimeout: .seconds(5), logger: TestEnvironment.logger("producer"))
+        let intake = GapIntakeService(context: context, producer: producer)
         // As the executable runs it (ServiceRunner): a service that throws ends the group, and ServiceMain exits 1.
-        let group = ServiceGroup(configuration: .init(services: [.init(service: intake)], logger: TestEnvironment.logger("group")))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: intake)], logger: TestEnvironment.logger("group")))
         let running = Task { try await group.run() }
         let started = try await TestEnvironment.eventually(timeout: .seconds(30)) { intake.consumer.withLock { $0 } != nil }
         #expect(started)

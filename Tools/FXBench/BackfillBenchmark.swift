@@ -93,10 +93,14 @@ struct BackfillBenchmark: AsyncParsableCommand {
         configuration.pollInterval = .milliseconds(20)
         var kafka = KafkaConfiguration(bootstrapServers: options.brokers)
         kafka.properties["linger.ms"] = "5"
-        let services = (0..<replicas).map { index in
-            GapRepairService(context: BackfillerContext(configuration: configuration, kafka: kafka, topics: TopicNames(prefix: "bench."),
-                                                        database: PostgresConfiguration(url: url), schema: nil, instance: "bench-\(index)",
-                                                        metricsFactory: NOOPMetricsHandler.instance, logger: logger))
+        // Each replica as a process has them: its HTTP client and producer, then its repair service.
+        let services: [any Service] = try (0..<replicas).flatMap { index -> [any Service] in
+            let http = HistoryHTTPClient(requestTimeout: configuration.requestTimeout)
+            let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
+            let context = BackfillerContext(configuration: configuration, kafka: kafka, topics: TopicNames(prefix: "bench."),
+                                            database: PostgresConfiguration(url: url), schema: nil, instance: "bench-\(index)",
+                                            metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+            return [http, producer, GapRepairService(context: context, producer: producer, http: http.client)]
         }
         // The replicas start and go idle first (the gaps are not due yet): the clock measures a running
         // deployment draining work, not process start-up.
