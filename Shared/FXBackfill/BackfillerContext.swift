@@ -8,7 +8,8 @@ import Logging
 import ServiceLifecycle
 
 /// What the backfiller's services share: its settings, where Kafka and PostgreSQL are, the schema gate
-/// their start waits on, the instance id, metrics and logger.
+/// their start waits on, the instance id, metrics and logger, and the bell the intake rings for the
+/// repair workers when it recorded a gap (copies of a context share it).
 public struct BackfillerContext: Sendable {
     public var configuration: BackfillerConfiguration
     public var kafka: KafkaConfiguration
@@ -19,6 +20,8 @@ public struct BackfillerContext: Sendable {
     public var instance: String
     public var metricsFactory: any MetricsFactory
     public var logger: Logger
+    /// Rung by the intake when it recorded a gap; wakes the idle repair workers.
+    public let gapBell = GapBell()
 
     public init(configuration: BackfillerConfiguration, kafka: KafkaConfiguration, topics: TopicNames, database: PostgresConfiguration,
                 schema: SchemaGate?, instance: String, metricsFactory: any MetricsFactory, logger: Logger) {

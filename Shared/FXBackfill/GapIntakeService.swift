@@ -15,7 +15,8 @@ import Synchronization
 /// Kafka offset is committed only after its event is recorded or set aside (recording is idempotent: a
 /// replayed event changes nothing). A `bootstrap` event (a symbol's stream started) records the
 /// downtime since the symbol's newest stored minute, or `bootstrap_days` of history before it when the
-/// symbol has none. A consumer stream that ends outside a shutdown stops the service with
+/// symbol has none. A recorded gap rings the context's ``GapBell`` (this process's idle repair workers
+/// claim it at once). A consumer stream that ends outside a shutdown stops the service with
 /// ``BackfillStoppedError`` (the process exits non-zero). Counts: `fx_backfill_gap_events_total{outcome="recorded"|
 /// "duplicate"|"invalid"|"bootstrap"|"bootstrap_skipped"}`.
 public final class GapIntakeService: Service, Sendable {
@@ -153,14 +154,17 @@ public final class GapIntakeService: Service, Sendable {
                 }
             }
             let outcomes = try await recorder.record(events)
+            var newGaps = false
             for (position, outcome) in zip(positions, outcomes) {
                 switch outcome {
-                case .recorded: service.recorded.increment()
+                case .recorded: service.recorded.increment(); newGaps = true
                 case .duplicate: service.duplicates.increment()
-                case .bootstrap(let gap): (gap != nil ? service.bootstraps : service.bootstrapsSkipped).increment()
+                case .bootstrap(let gap): (gap != nil ? service.bootstraps : service.bootstrapsSkipped).increment(); newGaps = newGaps || gap != nil
                 case .refused(let reason, let detail): refused.append((batch[position], reason, detail))
                 }
             }
+            // Committed: this process's idle workers look at once.
+            if newGaps { service.context.gapBell.ring() }
             // Delivered before the offsets move past them, or the intake stops (exit non-zero; replayed after the restart).
             if !refused.isEmpty { try await reject(refused) }
             var offsets: [KafkaTopicPartition: Int64] = [:]

@@ -120,6 +120,15 @@ public struct GapLedger: Sendable {
         return try await record(window, on: session)
     }
 
+    /// What a claim found.
+    public enum Claim: Sendable, Equatable {
+        /// A gap now leased to the claimer.
+        case claimed(Gap)
+        /// No gap is due now. `nextDueIn`: how long until the next one of the claimer's gaps is due (zero
+        /// or less: one is due but another claimer holds its row this instant), nil when none is waiting.
+        case idle(nextDueIn: Duration?)
+    }
+
     /// Claims the next gap that is due (open, failed and due again, or filling with an expired lease),
     /// for `owner`, for `lease`. Several replicas never claim the same gap. With `settledBefore` (ns),
     /// only gaps whose last minute ended before it are due; with `sources`, only gaps of those sources
@@ -135,9 +144,37 @@ public struct GapLedger: Sendable {
                           AND ($4::text[] IS NULL OR source = ANY($4::text[]))
                         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING \(Self.columns)
-            """, [owner, String(Double(lease.components.seconds)), settledBefore,
-                  sources.map { "{" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "}" }])
+            """, [owner, String(Double(lease.components.seconds)), settledBefore, Self.textArray(sources)])
         return try rows.first.map(Self.gap)
+    }
+
+    /// ``claim(owner:lease:settledBefore:sources:)``, and when nothing is due, when the next gap will be:
+    /// the later of its retry time (a filling gap: its lease's end) and the end of its settling (its last
+    /// minute's end, `settledBefore` measured), the soonest of the claimer's gaps.
+    public func claimNext(owner: String, lease: Duration, settledBefore: Int64 = .max, sources: [String]? = nil) async throws -> Claim {
+        if let gap = try await claim(owner: owner, lease: lease, settledBefore: settledBefore, sources: sources) { return .claimed(gap) }
+        return .idle(nextDueIn: try await nextDueIn(settledBefore: settledBefore, sources: sources))
+    }
+
+    /// How long until the next gap of `sources` is due (see ``claimNext(owner:lease:settledBefore:sources:)``);
+    /// nil when no gap is open, failed or filling.
+    public func nextDueIn(settledBefore: Int64 = .max, sources: [String]? = nil) async throws -> Duration? {
+        let rows = try await connection.query("""
+            SELECT greatest(least(due, 86400000000), -86400000000)::bigint AS next_due_in_us
+            FROM (SELECT min(greatest(
+                      extract(epoch FROM (CASE WHEN status = '\(GapStatus.filling.rawValue)' THEN coalesce(lease_until, now()) ELSE next_attempt_at END) - now()) * 1000000,
+                      ((to_ts / 60000000000 + 1)::numeric * 60000000000 - $1::bigint) / 1000)) AS due
+                  FROM gaps
+                  WHERE status IN (\(GapStatus.sqlList([.open, .failed, .filling])))
+                    AND ($2::text[] IS NULL OR source = ANY($2::text[]))) soonest
+            WHERE due IS NOT NULL
+            """, [settledBefore, Self.textArray(sources)])
+        return try rows.first?.decodeIfPresent(Int64.self, "next_due_in_us").map { .microseconds($0) }
+    }
+
+    /// A text array parameter (nil: SQL NULL).
+    static func textArray(_ values: [String]?) -> String? {
+        values.map { "{" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "}" }
     }
 
     /// Extends `owner`'s lease on a gap it is filling; false when the lease was lost (another owner has it).

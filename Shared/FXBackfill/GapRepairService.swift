@@ -10,8 +10,10 @@ import ServiceLifecycle
 
 /// The repair workers of one backfiller instance: each claims the next due gap from the ledger (leased,
 /// `FOR UPDATE SKIP LOCKED`, so replicas share the work), fills it with ``GapRepairer`` and claims the
-/// next; idle workers look again every `poll_interval_ms`. Each worker has its own PostgreSQL connection
-/// (ledger, rate limiter and candle writes); all share the process's Kafka producer and HTTP client. Each page of a repair is one transaction: a gap
+/// next. An idle worker waits until the ledger's next gap is due, until the intake records a gap (the
+/// context's ``GapBell``), or `poll_interval_ms` at most (gaps recorded by other replicas ring no bell
+/// here). Each worker has its own PostgreSQL connection (ledger, rate limiter and candle writes); all
+/// share the process's Kafka producer and HTTP client. Each page of a repair is one transaction: a gap
 /// interrupted by shutdown (or a kill) keeps its lease and is claimed again when the lease ends; pages
 /// already written are not written again (repairs are idempotent).
 public final class GapRepairService: Service, Sendable {
@@ -22,6 +24,10 @@ public final class GapRepairService: Service, Sendable {
     var logger: Logger { context.logger }
     public let metrics: BackfillMetrics
 
+    /// The shortest idle wait: a gap that is due but held by another claimer this instant is looked at
+    /// again this soon, never in a busy loop.
+    static let minimumIdleWait = Duration.milliseconds(10)
+
     /// - Parameters:
     ///   - producer: the process's producer (republished candles, quarantined answers); a service of the
     ///     same group that stops after this one.
@@ -31,6 +37,12 @@ public final class GapRepairService: Service, Sendable {
         self.producer = producer
         self.http = http
         self.metrics = BackfillMetrics(factory: context.metricsFactory)
+    }
+
+    /// How long an idle worker waits: until the next gap is due (`nextDueIn`; nil: none waits), at most
+    /// `pollInterval`, at least ``minimumIdleWait``.
+    static func idleWait(nextDueIn: Duration?, pollInterval: Duration) -> Duration {
+        min(pollInterval, max(nextDueIn ?? pollInterval, minimumIdleWait))
     }
 
     /// Ends at shutdown; workers that all stop otherwise throw ``BackfillStoppedError`` (`workers_stopped`).
@@ -67,18 +79,22 @@ public final class GapRepairService: Service, Sendable {
                                    lease: configuration.lease, instance: context.instance, metrics: metrics,
                                    logger: context.logger)
         let ledger = GapLedger(connection: connection)
+        let doorbell = context.gapBell.doorbell()
+        defer { context.gapBell.remove(doorbell) }
         var backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
         while !Task.isCancelled {
             let gap: GapLedger.Gap
             let claimedAt = ContinuousClock.now
             do {
                 let settled = WallClock.nanoseconds() - configuration.settle.nanosecondsClamped
-                guard let due = try await ledger.claim(owner: owner, lease: configuration.lease, settledBefore: settled,
-                                                       sources: sources.keys.sorted()) else {
-                    try? await Task.sleep(for: configuration.pollInterval)
+                switch try await ledger.claimNext(owner: owner, lease: configuration.lease, settledBefore: settled,
+                                                  sources: sources.keys.sorted()) {
+                case .claimed(let due):
+                    gap = due
+                case .idle(let nextDueIn):
+                    await doorbell.wait(timeout: Self.idleWait(nextDueIn: nextDueIn, pollInterval: configuration.pollInterval))
                     continue
                 }
-                gap = due
                 backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
             } catch {
                 if Task.isCancelled { break }

@@ -211,4 +211,14 @@ struct GapRepairStateTests {
         guard case .finish(.failed(let reason, _)) = repair.written(minutes: 3) else { Issue.record("not failed"); return }
         #expect(reason.hasPrefix("internal: a write was not expected"))
     }
+
+    @Test("an idle worker waits until the next gap is due, at most poll_interval, at least 10 ms")
+    func idleWait() {
+        let poll = Duration.seconds(30)
+        #expect(GapRepairService.idleWait(nextDueIn: nil, pollInterval: poll) == .seconds(30))
+        #expect(GapRepairService.idleWait(nextDueIn: .seconds(4), pollInterval: poll) == .seconds(4))
+        #expect(GapRepairService.idleWait(nextDueIn: .seconds(3_600), pollInterval: poll) == .seconds(30))
+        #expect(GapRepairService.idleWait(nextDueIn: .zero, pollInterval: poll) == .milliseconds(10))
+        #expect(GapRepairService.idleWait(nextDueIn: .seconds(-5), pollInterval: poll) == .milliseconds(10))
+    }
 }
