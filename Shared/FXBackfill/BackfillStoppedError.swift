@@ -6,12 +6,15 @@ public struct BackfillStoppedError: Error, CustomStringConvertible, Sendable {
     /// `workers_stopped` (the repair workers ended without a shutdown) or `rejects_undelivered` (a refused
     /// gap event could not be sent to the rejects topic: its offset must not be committed).
     public var code: String
-    /// What stopped (`service`, `topic`, `group`) and, for a failure, its `cause`.
+    /// What stopped (`service`, `topic`, `group`) and, for a failure, its `cause` (as text).
     public var context: [String: String]
+    /// The failure that stopped the loop (a consumer's error, an undelivered reject), as thrown.
+    public var cause: (any Error)?
 
-    public init(code: String, context: [String: String]) {
+    public init(code: String, context: [String: String], cause: (any Error)? = nil) {
         self.code = code
         self.context = context
+        self.cause = cause
     }
 
     public var description: String {

@@ -46,8 +46,9 @@ final class GapBatchQueue: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    /// Reads `events` until they end, fail, or the task is cancelled.
-    func fill(from events: KafkaConsumerEvents) async {
+    /// Reads `events` (the consumer's) until they end, fail (the failure is kept, as thrown, for ``next()``
+    /// to hand over), or the task is cancelled.
+    func fill<Events: AsyncSequence>(from events: Events) async where Events.Element == KafkaConsumerEvent {
         do {
             for try await event in events {
                 guard case .message(let message) = event else { continue }

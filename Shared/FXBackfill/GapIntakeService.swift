@@ -16,8 +16,8 @@ import Synchronization
 /// replayed event changes nothing). A `bootstrap` event (a symbol's stream started) records the
 /// downtime since the symbol's newest stored minute, or `bootstrap_days` of history before it when the
 /// symbol has none. A recorded gap rings the context's ``GapBell`` (this process's idle repair workers
-/// claim it at once). A consumer stream that ends outside a shutdown stops the service with
-/// ``BackfillStoppedError`` (the process exits non-zero). Counts: `fx_backfill_gap_events_total{outcome="recorded"|
+/// claim it at once). A consumer stream that ends or fails outside a shutdown stops the service with
+/// ``BackfillStoppedError`` (the process exits non-zero), which carries the failure as its `cause`. Counts: `fx_backfill_gap_events_total{outcome="recorded"|
 /// "duplicate"|"invalid"|"bootstrap"|"bootstrap_skipped"}`.
 public final class GapIntakeService: Service, Sendable {
     let context: BackfillerContext
@@ -116,16 +116,24 @@ public final class GapIntakeService: Service, Sendable {
             } catch is CancellationError {
                 return
             }
-            let context = ["service": "gap intake", "topic": service.topics.gaps, "group": service.configuration.consumerGroup]
+            if let error = Self.stopError(end, topic: service.topics.gaps, group: service.configuration.consumerGroup, logger: service.logger) {
+                throw error
+            }
+        }
+
+        /// The error a stream's end stops the intake with (nil: stopped by a shutdown); a failure is its
+        /// `cause`, as the consumer threw it.
+        static func stopError(_ end: GapBatchQueue.End, topic: String, group: String, logger: Logger) -> BackfillStoppedError? {
+            let context = ["service": "gap intake", "topic": topic, "group": group]
             switch end {
             case .cancelled:
-                return
+                return nil
             case .finished:
-                service.logger.critical("gap intake stopped: the consumer's stream ended without a shutdown", metadata: context.mapValues { .string($0) })
-                throw BackfillStoppedError(code: "stream_ended", context: context)
+                logger.critical("gap intake stopped: the consumer's stream ended without a shutdown", metadata: context.mapValues { .string($0) })
+                return BackfillStoppedError(code: "stream_ended", context: context)
             case .failed(let cause):
-                service.logger.critical("gap intake stopped: the consumer's stream failed: \(cause)", metadata: context.mapValues { .string($0) })
-                throw BackfillStoppedError(code: "stream_failed", context: context.merging(["cause": "\(cause)"]) { $1 })
+                logger.critical("gap intake stopped: the consumer's stream failed: \(cause)", metadata: context.mapValues { .string($0) })
+                return BackfillStoppedError(code: "stream_failed", context: context.merging(["cause": "\(cause)"]) { $1 }, cause: cause)
             }
         }
 
@@ -186,7 +194,7 @@ public final class GapIntakeService: Service, Sendable {
             }
             for case .failure(let error) in await producer.send(contentsOf: messages) {
                 service.logger.critical("gap intake stopped: a refused gap event could not be sent to \(service.topics.rejects): \(error)")
-                throw BackfillStoppedError(code: "rejects_undelivered", context: ["topic": service.topics.rejects, "cause": "\(error)"])
+                throw BackfillStoppedError(code: "rejects_undelivered", context: ["topic": service.topics.rejects, "cause": "\(error)"], cause: error)
             }
         }
     }
