@@ -85,7 +85,7 @@ extension AggregatorService {
                     }
                     tick = decoded
                 } catch {
-                    reject = RejectRecord(source: "aggregator", stage: "aggregate", reason: error.reason, detail: error.detail,
+                    reject = RejectRecord(source: "aggregator", stage: .aggregate, reason: error.reason, detail: error.detail,
                                           receivedAt: WallClock.nanoseconds(), payload: message.value, instance: instance,
                                           key: message.keyString ?? "aggregator")
                 }

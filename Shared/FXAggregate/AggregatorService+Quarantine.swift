@@ -30,7 +30,7 @@ extension AggregatorService {
         let rejects = found.map { culprit in
             let tick = batches[culprit.position.batch].ticks[culprit.position.tick]
             let state = culprit.error.sqlState?.description ?? "no SQLSTATE"
-            return RejectRecord(source: "aggregator", stage: "aggregate", reason: "database_refused",
+            return RejectRecord(source: "aggregator", stage: .aggregate, reason: "database_refused",
                                 detail: "PostgreSQL refused this tick (\(state)): \(culprit.error.message.prefix(300))",
                                 receivedAt: now, payload: tick.jsonBytes(), instance: instance, key: "\(tick.source):\(tick.symbol)")
         }

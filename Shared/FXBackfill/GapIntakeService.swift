@@ -188,7 +188,7 @@ public final class GapIntakeService: Service, Sendable {
                 service.invalid.increment()
                 service.logger.warning("gap event set aside: \(reason): \(ContractLimits.preview(detail))",
                                        metadata: ["partition": .stringConvertible(message.partition), "offset": .stringConvertible(message.offset)])
-                let record = RejectRecord(source: "backfiller", stage: "backfill", reason: reason, detail: detail, receivedAt: now,
+                let record = RejectRecord(source: "backfiller", stage: .backfill, reason: reason, detail: detail, receivedAt: now,
                                           payload: message.value, instance: service.instance, key: message.keyString ?? "backfiller")
                 messages.append(KafkaProducerMessage(topic: service.topics.rejects, key: Array(record.key.utf8), value: record.jsonBytes()))
             }

@@ -135,7 +135,7 @@ struct GapRepairer: Sendable {
 
     private func quarantine(_ error: HistoryAnswerError, body: [UInt8], gap: GapLedger.Gap, request: HistoryRequest) async {
         metrics.rejects.increment()
-        let reject = RejectRecord(source: gap.source, stage: "backfill", reason: error.reason,
+        let reject = RejectRecord(source: gap.source, stage: .backfill, reason: error.reason,
                                   detail: "\(error.detail) (\(request.redactedURL))", receivedAt: WallClock.nanoseconds(),
                                   payload: body, instance: instance, key: "\(gap.source):\(gap.symbol)")
         let results = await producer.send(contentsOf: [KafkaProducerMessage(topic: topics.rejects, key: Array(reject.key.utf8),

@@ -15,8 +15,18 @@ public struct RejectRecord: Sendable, Equatable {
     /// At most this many payload bytes are kept.
     public static let maxRawBytes = 4096
 
+    /// Which part of the pipeline set the input aside.
+    public enum Stage: String, Sendable, CaseIterable {
+        /// The ingestor: a provider frame.
+        case ingest
+        /// The aggregator: a message of `<prefix>ticks`, or a tick the database refused.
+        case aggregate
+        /// The backfiller: a message of `<prefix>gaps`, or a REST history answer.
+        case backfill
+    }
+
     public var source: String
-    public var stage: String
+    public var stage: Stage
     public var reason: String
     public var detail: String
     public var receivedAt: Int64
@@ -25,7 +35,7 @@ public struct RejectRecord: Sendable, Equatable {
     public var instance: String
     public var key: String
 
-    public init(source: String, stage: String = "ingest", reason: String, detail: String, receivedAt: Int64,
+    public init(source: String, stage: Stage = .ingest, reason: String, detail: String, receivedAt: Int64,
                 payload: some Collection<UInt8>, rawLength: Int? = nil, instance: String, key: String? = nil) {
         self.source = source
         self.stage = stage
@@ -40,12 +50,42 @@ public struct RejectRecord: Sendable, Equatable {
 
     public var truncated: Bool { raw.count < rawLength }
 
+    /// Reads a message written by ``jsonBytes()`` (for consumers and tests); `key` is the message's key.
+    public init(json: [UInt8], key: String? = nil) throws {
+        let value = try JSONParser().parse(json)
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
+            guard let member = value[name], let result = read(member) else {
+                throw ContractError(message: "reject: missing or invalid '\(name)'")
+            }
+            return result
+        }
+        guard try field("v", { $0.int64Value }) == Int64(Self.schemaVersion) else { throw ContractError(message: "reject: unsupported version") }
+        let text = try field("raw", { $0.stringValue })
+        let payload: [UInt8]
+        switch try field("raw_encoding", { $0.stringValue }) {
+        case "utf8": payload = Array(text.utf8)
+        case "base64":
+            guard let data = Data(base64Encoded: text) else { throw ContractError(message: "reject: 'raw' is not base64") }
+            payload = Array(data)
+        default: throw ContractError(message: "reject: unknown 'raw_encoding'")
+        }
+        let source = try field("source", { $0.stringValue })
+        self.init(source: source, stage: try field("stage", { $0.stringValue.flatMap(Stage.init(rawValue:)) }),
+                  reason: try field("reason", { $0.stringValue }), detail: try field("detail", { $0.stringValue }),
+                  receivedAt: try field("recv_ts", { $0.int64Value }), payload: payload,
+                  rawLength: Int(try field("raw_bytes", { $0.int64Value })), instance: try field("instance", { $0.stringValue }),
+                  key: key ?? source)
+        guard try field("truncated", { $0.boolValue }) == truncated else {
+            throw ContractError(message: "reject: 'truncated' disagrees with 'raw' and 'raw_bytes'")
+        }
+    }
+
     public func jsonBytes() -> [UInt8] {
         var writer = JSONWriter(capacity: 256 + raw.count)
         writer.beginObject()
         writer.key("v"); writer.number(Int64(Self.schemaVersion))
         writer.key("source"); writer.string(source)
-        writer.key("stage"); writer.string(stage)
+        writer.key("stage"); writer.string(stage.rawValue)
         writer.key("reason"); writer.string(reason)
         writer.key("detail"); writer.string(detail)
         writer.key("recv_ts"); writer.number(receivedAt)

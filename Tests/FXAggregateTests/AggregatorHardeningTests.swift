@@ -1,3 +1,4 @@
+import FXContracts
 import FXCandles
 import Foundation
 @testable import FXAggregate
@@ -52,11 +53,11 @@ struct AggregatorHardeningTests {
                 let rejects = try await recorder.waitFor(fixture.topics.rejects, "the poison tick's reject") { messages in
                     messages.contains { String(decoding: $0.value, as: UTF8.self).contains(poisonID) }
                 }
-                let reject = try #require(rejects.compactMap { try? JSONParser().parse($0.value) }
-                    .first { $0["raw"]?.stringValue?.contains(poisonID) == true })
-                #expect(reject["stage"]?.stringValue == "aggregate")
-                #expect(reject["reason"]?.stringValue == "database_refused")
-                #expect(reject["detail"]?.stringValue?.contains("23514") == true)
+                let reject = try #require(rejects.compactMap { try? RejectRecord(json: $0.value) }
+                    .first { String(decoding: $0.raw, as: UTF8.self).contains(poisonID) })
+                #expect(reject.stage == .aggregate)
+                #expect(reject.reason == "database_refused")
+                #expect(reject.detail.contains("23514"))
                 #expect(rejects.count == 1, "only the culprit is set aside")
             }
         } catch {

@@ -41,9 +41,9 @@ struct GapIntakeTests {
         }
         #expect(merged, "one merged gap; log:\n\(backfiller.log.suffix(3000))")
         let rejects = try await recorder.waitFor(topics.rejects, timeout: .seconds(30), "the invalid event's reject") { !$0.isEmpty }
-        let reject = try JSONParser().parse(rejects[0].value)
-        #expect(reject["stage"]?.stringValue == "backfill")
-        #expect(reject["reason"]?.stringValue == "invalid_gap_event")
+        let reject = try RejectRecord(json: rejects[0].value)
+        #expect(reject.stage == .backfill)
+        #expect(reject.reason == "invalid_gap_event")
         let counted = try await TestEnvironment.eventually(timeout: .seconds(10)) {
             let body = await backfiller.get("/health/live")?.body ?? ""
             return body.contains("counter gap_events_recorded 2\n") && body.contains("counter gap_events_duplicate 1\n")

@@ -105,9 +105,9 @@ struct GapRepairFaultTests {
         #expect(coverage.first?["detail"]?.hasPrefix("unfillable: disconnect") == true, "\(coverage.first?["detail"] ?? "nil")")
 
         let rejects = try await recorder.waitFor(topics.rejects, timeout: .seconds(30), "the malformed answer quarantined") { !$0.isEmpty }
-        let reject = try JSONParser().parse(rejects[0].value)
-        #expect(reject["stage"]?.stringValue == "backfill")
-        #expect(reject["reason"]?.stringValue == "malformed_history")
+        let reject = try RejectRecord(json: rejects[0].value)
+        #expect(reject.stage == .backfill)
+        #expect(reject.reason == "malformed_history")
         let retried = try await TestEnvironment.eventually(timeout: .seconds(60)) {
             try await ledger.gaps(source: "coinbase", symbol: "ETH/USD").first?.status == .filled
         }

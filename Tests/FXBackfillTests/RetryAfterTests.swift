@@ -5,7 +5,7 @@ import FXTestSupport
 import Testing
 
 /// A provider's Retry-After, and whatever a bucket row holds, bound every wait: never a trap.
-@Suite("Backfiller: Retry-After bounds", .serialized)
+@Suite("Backfiller: Retry-After bounds", .serialized, .tags(.integration))
 struct RetryAfterTests {
     @Test("Retry-After is read in seconds and capped at 15 minutes, however large",
           arguments: [("7500000000", Duration.seconds(900)), ("9223372036854775807", .seconds(900)),

@@ -116,3 +116,33 @@ struct HeartbeatTests {
         #expect(HeartbeatCounters.errors(of: "monitor").isEmpty)
     }
 }
+
+/// The `<prefix>rejects` contract: what the writers encode, the decoder reads back.
+@Suite("Contracts: rejects")
+struct RejectRecordTests {
+    @Test("a reject reads back as written: text payloads as UTF-8, binary ones as base64, long ones cut and marked")
+    func roundTrip() throws {
+        let text = RejectRecord(source: "coinbase", reason: "malformed_json", detail: "unexpected end", receivedAt: 1_795_608_000_000_000_000,
+                                payload: Array(#"{"type":"match","price":"#.utf8), instance: "ing-1")
+        let binary = RejectRecord(source: "aggregator", stage: .aggregate, reason: "malformed_json", detail: "not UTF-8",
+                                  receivedAt: 1_795_608_000_000_000_000, payload: [0xFF, 0xFE, 0x00, 0x41], instance: "agg-1")
+        let long = RejectRecord(source: "backfiller", stage: .backfill, reason: "malformed_history", detail: "too long",
+                                receivedAt: 1_795_608_000_000_000_000, payload: Array(repeating: UInt8(ascii: "x"), count: 10_000), instance: "bf-1")
+        for record in [text, binary, long] {
+            #expect(try RejectRecord(json: record.jsonBytes()) == record)
+        }
+        #expect(long.truncated && long.raw.count == RejectRecord.maxRawBytes && long.rawLength == 10_000)
+        #expect(String(decoding: binary.jsonBytes(), as: UTF8.self).contains(#""raw_encoding":"base64""#))
+    }
+
+    @Test("a reject whose stage, version or truncation flag is outside the contract is refused")
+    func refused() {
+        let base = #"{"v":1,"source":"s","stage":"ingest","reason":"r","detail":"d","recv_ts":1,"raw":"x","raw_encoding":"utf8","raw_bytes":1,"truncated":false,"instance":"i"}"#
+        #expect(throws: Never.self) { try RejectRecord(json: Array(base.utf8)) }
+        for broken in [base.replacingOccurrences(of: #""stage":"ingest""#, with: #""stage":"egress""#),
+                       base.replacingOccurrences(of: #""v":1"#, with: #""v":2"#),
+                       base.replacingOccurrences(of: #""truncated":false"#, with: #""truncated":true"#)] {
+            #expect(throws: ContractError.self) { try RejectRecord(json: Array(broken.utf8)) }
+        }
+    }
+}
