@@ -1,3 +1,4 @@
+import FXContracts
 import AsyncHTTPClient
 import CoreMetrics
 import FXCore

@@ -1,47 +1,5 @@
+import FXContracts
 import FXCore
-
-/// One alert event: an alert fired, escalated, or resolved. Published on `<prefix>alerts` (JSON v1, key
-/// = `id`), sent to webhooks, logged.
-public struct AlertEvent: Sendable, Equatable {
-    public enum Status: String, Sendable { case firing, resolved }
-
-    /// `<rule>:<subject>` — the same for every event of one alert, from firing to resolved.
-    public var id: String
-    public var rule: String
-    public var status: Status
-    public var severity: AlertRule.Severity
-    /// True on the firing event that raised a warning to critical.
-    public var escalated: Bool
-    /// What the alert is about: `source`+`symbol` (streams, gaps), `source` (latency), `service`+`instance` (liveness).
-    public var subject: [String: String]
-    public var summary: String
-    public var labels: [String: String]
-    /// When the condition started to hold (ns), and when this event was made (ns).
-    public var startedAt: Int64
-    public var at: Int64
-
-    public func jsonBytes() -> [UInt8] {
-        var w = JSONWriter(capacity: 384)
-        w.beginObject()
-        w.key("v"); w.number(1)
-        w.key("id"); w.string(id)
-        w.key("rule"); w.string(rule)
-        w.key("status"); w.string(status.rawValue)
-        w.key("severity"); w.string(severity.rawValue)
-        w.key("escalated"); w.bool(escalated)
-        w.key("subject"); w.beginObject()
-        for key in subject.keys.sorted() { w.key(key); w.string(subject[key]) }
-        w.endObject()
-        w.key("summary"); w.string(summary)
-        w.key("labels"); w.beginObject()
-        for key in labels.keys.sorted() { w.key(key); w.string(labels[key]) }
-        w.endObject()
-        w.key("started_ts"); w.number(startedAt)
-        w.key("ts"); w.number(at)
-        w.endObject()
-        return w.bytes
-    }
-}
 
 /// What the rules look at, at one instant.
 public struct AlertInputs: Sendable {

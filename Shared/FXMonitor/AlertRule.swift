@@ -1,3 +1,4 @@
+import FXContracts
 import FXConfiguration
 import Foundation
 
@@ -26,10 +27,8 @@ public struct AlertRule: Sendable, Equatable {
         case gapsPerHour(Int64)
     }
 
-    public enum Severity: String, Sendable, Comparable {
-        case warning, critical
-        public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs == .warning && rhs == .critical }
-    }
+    /// Defined with the alert events' contract (``AlertSeverity``).
+    public typealias Severity = AlertSeverity
 
     public var name: String
     public var condition: Condition

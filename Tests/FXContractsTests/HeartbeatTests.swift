@@ -146,3 +146,19 @@ struct RejectRecordTests {
         }
     }
 }
+
+/// The `<prefix>alerts` contract.
+@Suite("Contracts: alert events")
+struct AlertEventTests {
+    @Test("an alert event reads back as written; one with an unknown status or severity is refused")
+    func roundTrip() throws {
+        let event = AlertEvent(id: "stream_stale:coinbase:BTC/USD", rule: "stream_stale", status: .firing, severity: .critical, escalated: true,
+                               subject: ["source": "coinbase", "symbol": "BTC/USD"], summary: "coinbase BTC/USD is stale", labels: ["team": "md"],
+                               startedAt: 1_795_608_000_000_000_000, at: 1_795_608_300_000_000_000)
+        #expect(try AlertEvent(json: event.jsonBytes()) == event)
+        let text = String(decoding: event.jsonBytes(), as: UTF8.self)
+        #expect(throws: ContractError.self) { try AlertEvent(json: Array(text.replacingOccurrences(of: #""critical""#, with: #""urgent""#).utf8)) }
+        #expect(throws: ContractError.self) { try AlertEvent(json: Array(text.replacingOccurrences(of: #""firing""#, with: #""burning""#).utf8)) }
+        #expect(AlertSeverity.warning < .critical)
+    }
+}

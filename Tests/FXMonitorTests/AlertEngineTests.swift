@@ -1,3 +1,4 @@
+import FXContracts
 import Foundation
 import FXMonitor
 import Testing

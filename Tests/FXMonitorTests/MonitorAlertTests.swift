@@ -1,3 +1,4 @@
+import FXContracts
 import Foundation
 import FXCore
 import FXKafka
@@ -42,8 +43,8 @@ struct MonitorAlertTests {
         _ = await sim.post("/control/silence?venue=coinbase&seconds=14")
         let id = "stream_stale:coinbase:BTC/USD"
         func events(_ bodies: [String]) -> [(String, String, Bool)] {
-            bodies.compactMap { try? JSONParser().parse($0) }.filter { $0["id"]?.stringValue == id }.map {
-                ($0["status"]?.stringValue ?? "", $0["severity"]?.stringValue ?? "", $0["escalated"]?.boolValue ?? false)
+            bodies.compactMap { try? AlertEvent(json: Array($0.utf8)) }.filter { $0.id == id }.map {
+                ($0.status.rawValue, $0.severity.rawValue, $0.escalated)
             }
         }
         let expected = [("firing", "warning", false), ("firing", "critical", true), ("resolved", "critical", false)]
@@ -55,6 +56,10 @@ struct MonitorAlertTests {
         #expect(events(good.received).map { "\($0.0)/\($0.1)/\($0.2)" } == expected.map { "\($0.0)/\($0.1)/\($0.2)" })
         #expect(events(flaky.received).map { "\($0.0)/\($0.1)/\($0.2)" } == expected.map { "\($0.0)/\($0.1)/\($0.2)" },
                 "the flaky webhook got every event, in order, after its failures")
+        // The recorder is a consumer of its own: it reads fx.alerts at its own pace.
+        _ = try await TestEnvironment.eventually(timeout: .seconds(20)) {
+            events(recorder.messages(topics.alerts).map { String(decoding: $0.value, as: UTF8.self) }).count >= 3
+        }
         let published = recorder.messages(topics.alerts).map { String(decoding: $0.value, as: UTF8.self) }
         #expect(events(published).count == 3, "fx.alerts carries the same three events: \(published)")
         #expect(recorder.messages(topics.alerts).allSatisfy { $0.keyString == id || ($0.keyString ?? "").hasPrefix("instance_missing") })
