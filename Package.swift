@@ -75,7 +75,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/FXCandles"),
         .target(name: "FXAggregate", dependencies: [
-            "FXContracts", "FXCore", "FXCandles", "FXKafka", "FXPostgres", "FXConfiguration", "FXDatabaseChassis", "FXMetrics",
+            "FXContracts", "FXCore", "FXCandles", "FXKafka", "FXPostgres", "FXConfiguration", "FXServiceChassis", "FXDatabaseChassis", "FXMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,6 +2,7 @@ import FXContracts
 import FXCandles
 import FXCore
 import FXKafka
+import FXServiceChassis
 import FXPostgres
 
 extension AggregatorService {
@@ -38,32 +39,17 @@ extension AggregatorService {
         }
     }
 
-    /// Every `healthInterval`: a ``Heartbeat`` on `<prefix>health` with the partitions this instance owns
-    /// (with their generation, pending ticks and watermark), its counters, `last_flush_ms` and the
-    /// `tick_to_candle` latency (a tick's `recv_ts` -> its candles committed, since the previous heartbeat).
-    /// At graceful shutdown, a last heartbeat with `"stopping": true` (the monitor forgets the instance).
+    /// Every `healthInterval`: a ``Heartbeat`` on `<prefix>health` (``HeartbeatLoop``) with the partitions
+    /// this instance owns (with their generation, pending ticks and watermark), its counters,
+    /// `last_flush_ms` and the `tick_to_candle` latency (a tick's `recv_ts` -> its candles committed, since
+    /// the previous heartbeat); a last one with `"stopping": true` at graceful shutdown.
     func healthLoop(producer: KafkaProducer, consumer: KafkaConsumer) async {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: configuration.healthInterval) } catch {
-                guard Task.isShuttingDownGracefully else { return }
-                let last = heartbeat(consumer: consumer, stopping: true)
-                // This task is cancelled (a cancelled send fails at once): sent from a task of its own, waited
-                // for at most 2 s (the producer's flush at shutdown delivers it otherwise).
-                await Task {
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { _ = await producer.send(contentsOf: [last]) }
-                        group.addTask { try? await Task.sleep(for: .seconds(2)) }
-                        await group.next()
-                        group.cancelAll()
-                    }
-                }.value
-                return
-            }
-            _ = await producer.send(contentsOf: [heartbeat(consumer: consumer, stopping: false)])
+        await HeartbeatLoop(interval: configuration.healthInterval, topic: topics.health, producer: producer, logger: logger).run { stopping in
+            self.heartbeat(consumer: consumer, stopping: stopping)
         }
     }
 
-    private func heartbeat(consumer: KafkaConsumer, stopping: Bool) -> KafkaProducerMessage {
+    private func heartbeat(consumer: KafkaConsumer, stopping: Bool) -> Heartbeat {
         let wallNow = WallClock.nanoseconds()
         let snapshot = state.withLock { state in
             state.owned.map { id in
@@ -81,6 +67,6 @@ extension AggregatorService {
         beat.aggregator = Heartbeat.AggregatorSection(lastFlushMillis: .milliseconds(micros: metrics.lastFlushMicros.value))
         beat.latency = [Heartbeat.Latency("tick_to_candle", tickToCandle.drain())]
         beat.stopping = stopping
-        return KafkaProducerMessage(topic: topics.health, key: Array(beat.key.utf8), value: beat.jsonBytes())
+        return beat
     }
 }

@@ -2,6 +2,7 @@ import FXContracts
 import FXCore
 import FXKafka
 import FXPostgres
+import FXServiceChassis
 import Logging
 import ServiceLifecycle
 
@@ -31,29 +32,17 @@ public struct BackfillerHeartbeat: Service {
         guard await context.schemaReady(),
               let connection = await PostgresConnection.connectRetrying(context.database, logger: context.logger) else { return }
         let ledger = GapLedger(connection: connection)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let summary = try? await ledger.summary()
-            let message = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
-                                               value: json(summary: summary, now: WallClock.nanoseconds()))
-            if case .failure(let error) = await producer.send(contentsOf: [message]).first {
-                context.logger.warning("heartbeat not delivered: \(error)")
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: context.configuration.healthInterval) }
+        await HeartbeatLoop(interval: context.configuration.healthInterval, topic: context.topics.health, producer: producer,
+                            logger: context.logger).run { stopping in
+            // The last heartbeat does not wait for the database: its ledger is null.
+            heartbeat(summary: stopping ? nil : try? await ledger.summary(), now: WallClock.nanoseconds(), stopping: stopping)
         }
         await connection.close()
-        // Stopping gracefully: a last heartbeat saying so (the monitor forgets the instance), before the
-        // producer (later in the group's shutdown order) flushes.
-        guard Task.isShuttingDownGracefully, !Task.isCancelled else { return }
-        let last = KafkaProducerMessage(topic: context.topics.health, key: Array("backfiller:\(context.instance)".utf8),
-                                        value: json(summary: nil, now: WallClock.nanoseconds(), stopping: true))
-        if case .failure(let error) = await producer.send(contentsOf: [last]).first {
-            context.logger.warning("last heartbeat not delivered: \(error)")
-        }
     }
 
     /// The ``Heartbeat``: the ledger's state (`ledger` null when the database could not be asked), the
     /// `<prefix>gaps` partitions this instance owns, its counters; `stopping` in the last one.
-    func json(summary: GapLedger.Summary?, now: Int64, stopping: Bool = false) -> [UInt8] {
+    func heartbeat(summary: GapLedger.Summary?, now: Int64, stopping: Bool = false) -> Heartbeat {
         var beat = Heartbeat(service: "backfiller", instance: context.instance, timestamp: now, startedAt: startedAt)
         beat.backfiller = Heartbeat.BackfillerSection(ledger: summary.map {
             Heartbeat.Ledger(byStatus: $0.byStatus, oldestUnfilledFrom: $0.oldestUnfilledFrom, minutesToRepair: $0.minutesToRepair)
@@ -64,6 +53,6 @@ public struct BackfillerHeartbeat: Service {
         }
         beat.counters = counters().map { Heartbeat.Counter($0.0, $0.1) }
         beat.stopping = stopping
-        return beat.jsonBytes()
+        return beat
     }
 }
