@@ -27,15 +27,29 @@ public struct ConfigFileValue: Sendable {
             content = .sequence(items)
         case .mapping(let mapping):
             var pairs: [(key: String, value: ConfigFileValue)] = []
+            var merged: [(key: String, value: ConfigFileValue)] = []
             for (key, value) in mapping {
                 guard case .scalar(let name) = key else {
                     throw ConfigValueError("line \(key.mark?.line ?? 0): mapping keys must be plain names")
+                }
+                // YAML's merge key (`<<: *defaults`, or a list of them): the merged mappings' keys apply
+                // where the mapping does not set them itself (the first merged mapping wins among them).
+                if name.string == "<<", name.style == .plain {
+                    let sources = value.sequence.map(Array.init) ?? [value]
+                    for source in sources {
+                        guard case .mapping(let sourcePairs) = try ConfigFileValue(node: source).content else {
+                            throw ConfigValueError("line \(key.mark?.line ?? 0): a merge key (<<) takes a mapping or a list of mappings")
+                        }
+                        merged += sourcePairs.filter { pair in !merged.contains { $0.key == pair.key } }
+                    }
+                    continue
                 }
                 if pairs.contains(where: { $0.key == name.string }) {
                     throw ConfigValueError("line \(key.mark?.line ?? 0): key '\(name.string)' appears twice")
                 }
                 pairs.append((name.string, try ConfigFileValue(node: value)))
             }
+            pairs += merged.filter { pair in !pairs.contains { $0.key == pair.key } }
             content = .mapping(pairs)
         case .alias:
             throw ConfigValueError("line \(node.mark?.line ?? 0): YAML aliases are not supported")

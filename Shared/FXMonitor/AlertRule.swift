@@ -65,8 +65,8 @@ public struct AlertRule: Sendable, Equatable {
         func fail(_ message: String, line: Int = 0) -> ConfigurationError {
             ConfigurationError(code: .invalidValue, key: "alert_rules", origin: .file(path: path, line: line), reason: message)
         }
+        // Other top-level keys are left alone: they commonly hold YAML anchors the rules merge in.
         let file = try ConfigFile(path: path, text: yaml)
-        try file.checkNoUnknownKeys(["rules"])
         guard let list = file["rules"], case .sequence(let items) = list.content else { throw fail("expected a top-level `rules:` list") }
         let known: Set<String> = ["name", "when", "state", "threshold", "for", "severity", "escalate_after", "labels"]
         var rules: [AlertRule] = []
@@ -82,10 +82,11 @@ public struct AlertRule: Sendable, Equatable {
                 do { return try reader.parse(value) } catch { throw fail("rule \(name): \(key) \(error.reason)", line: value.line) }
             }
             func threshold() throws(ConfigurationError) -> Int64 {
-                guard let number = try read("threshold", .int(0...Int.max)) else {
-                    throw fail("rule \(name): threshold must be a non-negative whole number", line: item.line)
+                // Quoted or not: `threshold: "2000"` has always been read as 2000.
+                guard let text = item["threshold"]?.scalarText, let number = Int64(text), number >= 0 else {
+                    throw fail("rule \(name): threshold must be a non-negative whole number", line: item["threshold"]?.line ?? item.line)
                 }
-                return Int64(number)
+                return number
             }
             let condition: Condition
             switch item["when"]?.scalarText {
@@ -106,8 +107,11 @@ public struct AlertRule: Sendable, Equatable {
             if let map = item["labels"] {
                 guard case .mapping(let pairs) = map.content else { throw fail("rule \(name): labels must be a map", line: map.line) }
                 for (key, value) in pairs {
-                    guard let text = value.scalarText else { throw fail("rule \(name): label \(key) must be a single value", line: value.line) }
-                    labels[key] = text
+                    guard case .scalar(let text, let type, _) = value.content else {
+                        throw fail("rule \(name): label \(key) must be a single value", line: value.line)
+                    }
+                    // YAML booleans (`yes`, `True`, ...) are spelled `true`/`false`, as alert consumers match them.
+                    labels[key] = type == "bool" ? String(["true", "yes", "on", "y"].contains(text.lowercased())) : text
                 }
             }
             let duration = ValueReader<Duration>.duration(bareUnit: .seconds)

@@ -73,4 +73,28 @@ struct AlertEngineTests {
             }
         }
     }
+
+    @Test("rules files may share fields through YAML anchors and merge keys, quote thresholds, and write booleans as labels")
+    func rulesFileForms() throws {
+        let yaml = """
+        defaults: &paging
+          severity: critical
+          labels: {page: yes, team: fx}
+        rules:
+          - <<: *paging
+            name: slow
+            when: latency_p99_ms
+            threshold: "1500"
+          - <<: *paging
+            name: gappy
+            when: gaps_per_hour
+            threshold: 3
+            severity: warning
+        """
+        let rules = try AlertRule.parse(yaml: yaml, path: "rules.yaml")
+        #expect(rules == [
+            AlertRule(name: "slow", condition: .latencyP99(milliseconds: 1_500), severity: .critical, labels: ["page": "true", "team": "fx"]),
+            AlertRule(name: "gappy", condition: .gapsPerHour(3), severity: .warning, labels: ["page": "true", "team": "fx"]),
+        ])
+    }
 }
