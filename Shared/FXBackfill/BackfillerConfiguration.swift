@@ -108,7 +108,7 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "History loaded for a symbol that has none, on its first subscription (0: never automatically)."),
         Setting(\.pollInterval, key: "poll_interval_ms", env: "BACKFILL_POLL_INTERVAL_MS", flag: "poll-interval-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(10), max: .seconds(60)),
-                help: "How often an idle worker looks for due gaps."),
+                help: "The longest an idle worker waits before looking for due gaps again (new gaps and the next due time wake it sooner)."),
         Setting(\.requestTimeout, key: "request_timeout_ms", env: "BACKFILL_REQUEST_TIMEOUT_MS", flag: "request-timeout-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(300)),
                 help: "Deadline of one REST request."),

@@ -14,8 +14,10 @@ public struct BackfillerServices: Sendable {
     public let http: HistoryHTTPClient
 
     public init(context: BackfillerContext) throws {
-        http = HistoryHTTPClient(requestTimeout: context.configuration.requestTimeout)
+        // The producer first: its configuration can be refused, and an HTTP client must be shut down
+        // before it is released (created after the last thing that can throw).
         producer = try KafkaProducer(configuration: context.kafka, flushTimeout: .seconds(5), logger: context.logger)
+        http = HistoryHTTPClient(requestTimeout: context.configuration.requestTimeout, workers: context.configuration.workers)
         let intake = GapIntakeService(context: context, producer: producer)
         let repair = GapRepairService(context: context, producer: producer, http: http.client)
         self.intake = intake

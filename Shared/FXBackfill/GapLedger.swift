@@ -139,12 +139,12 @@ public struct GapLedger: Sendable {
                             attempts = attempts + 1, updated_at = now()
             WHERE id = (SELECT id FROM gaps
                         WHERE ((status IN (\(GapStatus.sqlList([.open, .failed]))) AND next_attempt_at <= now())
-                               OR (status = '\(GapStatus.filling.rawValue)' AND lease_until < now()))
+                               OR (status = '\(GapStatus.filling.rawValue)' AND coalesce(lease_until, '-infinity') < now()))
                           AND to_ts / 60000000000 < $3::bigint / 60000000000
                           AND ($4::text[] IS NULL OR source = ANY($4::text[]))
                         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING \(Self.columns)
-            """, [owner, String(Double(lease.components.seconds)), settledBefore, Self.textArray(sources)])
+            """, [owner, Self.seconds(lease), settledBefore, Self.textArray(sources)])
         return try rows.first.map(Self.gap)
     }
 
@@ -172,6 +172,14 @@ public struct GapLedger: Sendable {
         return try rows.first?.decodeIfPresent(Int64.self, "next_due_in_us").map { .microseconds($0) }
     }
 
+    /// A duration as exact seconds with microseconds (PostgreSQL's precision), for `make_interval`: the
+    /// lease in the ledger is the lease the repair counts on its own clock, not its whole seconds.
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micros = max(0, min(seconds, 999_999_999_999)) * 1_000_000 + max(0, attoseconds) / 1_000_000_000_000
+        return "\(micros / 1_000_000).\(String(String(1_000_000 + micros % 1_000_000).dropFirst()))"
+    }
+
     /// A text array parameter (nil: SQL NULL).
     static func textArray(_ values: [String]?) -> String? {
         values.map { "{" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "}" }
@@ -182,7 +190,7 @@ public struct GapLedger: Sendable {
         try await connection.query("""
             UPDATE gaps SET lease_until = now() + make_interval(secs => $3::float8), updated_at = now()
             WHERE id = $1 AND lease_owner = $2 AND status = '\(GapStatus.filling.rawValue)'
-            """, [id, owner, String(Double(lease.components.seconds))]).affectedRows == 1
+            """, [id, owner, Self.seconds(lease)]).affectedRows == 1
     }
 
     /// The gap is repaired.

@@ -70,6 +70,20 @@ struct GapRepair: Sendable {
         case extending(HistoryRequest)
         case quarantining(HistoryRequest, reason: String)
         case finished(Outcome)
+
+        /// The phase for a reason or a log: its name and the page's redacted URL (the full URL may
+        /// carry a token, and a page's candles do not belong in a reason).
+        var summary: String {
+            switch self {
+            case .created: "created"
+            case .fetching(let request): "fetching \(request.redactedURL)"
+            case .confirming(let request, _): "confirming the lease for \(request.redactedURL)"
+            case .writing(let request): "writing \(request.redactedURL)"
+            case .extending(let request): "extending the lease after \(request.redactedURL)"
+            case .quarantining(let request, _): "quarantining \(request.redactedURL)"
+            case .finished: "finished"
+            }
+        }
     }
 
     let gap: GapLedger.Gap
@@ -226,6 +240,6 @@ struct GapRepair: Sendable {
     /// writes on a wrong assumption.
     private mutating func unexpected(_ report: String) -> Action {
         if case .finished(let outcome) = phase { return .finish(outcome) }
-        return finish(failed("internal: \(report) was not expected while \(phase)"))
+        return finish(failed("internal: \(report) was not expected while \(phase.summary)"))
     }
 }

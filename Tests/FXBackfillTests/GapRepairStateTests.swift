@@ -204,12 +204,13 @@ struct GapRepairStateTests {
         #expect(repair.outcome == .failed("deadlock detected", retryIn: .seconds(10)))
     }
 
-    @Test("a report that does not fit (an answer nobody asked for) fails the gap instead of writing on a wrong assumption")
+    @Test("a report that does not fit (an answer nobody asked for) fails the gap instead of writing on a wrong assumption, naming the page only by its redacted URL")
     func unexpectedReport() {
         var repair = Self.repair(Self.gap(minutes: 0, 2))
         _ = repair.start()
         guard case .finish(.failed(let reason, _)) = repair.written(minutes: 3) else { Issue.record("not failed"); return }
         #expect(reason.hasPrefix("internal: a write was not expected"))
+        #expect(reason.contains("token=REDACTED") && !reason.contains("secret"), "the reason is stored and logged: \(reason)")
     }
 
     @Test("an idle worker waits until the next gap is due, at most poll_interval, at least 10 ms")
@@ -220,5 +221,13 @@ struct GapRepairStateTests {
         #expect(GapRepairService.idleWait(nextDueIn: .seconds(3_600), pollInterval: poll) == .seconds(30))
         #expect(GapRepairService.idleWait(nextDueIn: .zero, pollInterval: poll) == .milliseconds(10))
         #expect(GapRepairService.idleWait(nextDueIn: .seconds(-5), pollInterval: poll) == .milliseconds(10))
+    }
+
+    @Test("the lease written to the ledger is the lease the repair counts, to the microsecond (not its whole seconds)")
+    func leaseInLedger() {
+        #expect(GapLedger.seconds(.seconds(120)) == "120.000000")
+        #expect(GapLedger.seconds(.milliseconds(1_500)) == "1.500000")
+        #expect(GapLedger.seconds(.microseconds(2_000_007)) == "2.000007")
+        #expect(GapLedger.seconds(.zero) == "0.000000")
     }
 }
