@@ -30,7 +30,8 @@ public enum MonitorAPI {
                          body: .init(byteBuffer: ByteBuffer(string: StatusPage.html)))
             }
             router.get("/api/alerts") { _, _ -> Response in
-                json(alerts(firing: service.state.withLock { $0.engine.firing }, recent: service.state.withLock { $0.recentAlerts }, now: service.clock.now()))
+                let (firing, recent) = service.state.withLock { ($0.engine.firing, $0.recentAlerts) }   // one consistent view
+                return json(alerts(firing: firing, recent: recent, now: service.clock.now()))
             }
         }
     }

@@ -132,9 +132,14 @@ public final class MonitorService: Service, Sendable {
         case topics.gaps: kind = .gaps
         case topics.health: kind = .health
         case topics.rejects: kind = .rejects
-        default: kind = .candles
+        case topics.candles: kind = .candles
+        default:
+            ignored.record(.malformed, topic: topic)
+            return
         }
-        let applied = state.withLock { $0.apply(kind, value, now: now) }
+        // Parsed and checked outside the lock; only the book-keeping happens under it.
+        let message = MonitorState.decode(kind, value, now: now)
+        let applied = state.withLock { $0.apply(message, now: now) }
         for reason in applied.ignored { ignored.record(reason, topic: topic) }
         if let gap = applied.gap { subjects.gap(source: gap.source, symbol: gap.symbol) }
         if let key = applied.stoppedInstance { logger.notice("instance stopped", metadata: ["instance": .string(key)]) }

@@ -41,41 +41,73 @@ public struct MonitorState: Sendable {
         }
     }
 
-    /// Applies one message (`now`: the monitor's clock). Values outside the topic contracts and new keys
-    /// beyond the caps are set aside and named in the answer.
-    public mutating func apply(_ topic: Topic, _ value: [UInt8], now: Int64) -> Applied {
-        var applied = Applied()
-        guard let message = try? JSONParser().parse(value) else { return Applied(ignored: [.malformed]) }
+    /// One watched-topic message, decoded and checked against its contract (``decode(_:_:now:)``, a pure
+    /// function the service runs outside its lock) and ready to apply.
+    public enum Message: Sendable {
+        case tick(source: String, symbol: String, venueSymbol: String, ts: Int64, received: Int64?)
+        case gap(GapEvent)
+        case heartbeat(Heartbeat, ignored: [IgnoreReason])
+        /// A reject or a candle: counted per source.
+        case counted(PipelineBook.Kind, source: String)
+        /// Refused as a whole.
+        case ignored(IgnoreReason)
+    }
+
+    /// Decodes one message of `topic` (`now`: the monitor's clock, the send time of a heartbeat without
+    /// `ts`). Values outside the topic contracts come back as ``Message/ignored(_:)`` with the reason.
+    public static func decode(_ topic: Topic, _ value: [UInt8], now: Int64) -> Message {
+        if topic == .gaps {
+            do { return .gap(try GapEvent(json: value)) } catch { return .ignored(reason(of: error)) }
+        }
+        guard let message = try? JSONParser().parse(value) else { return .ignored(.malformed) }
         switch topic {
         case .ticks:
             guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
-                  let ts = message["ts"]?.int64Value else { return Applied(ignored: [.malformed]) }
+                  let ts = message["ts"]?.int64Value else { return .ignored(.malformed) }
             let received = message["recv_ts"]?.int64Value
             // Both times inside the consumers' window: their difference cannot overflow.
             guard ContractLimits.isPlausibleEventTime(ts), received.map(ContractLimits.isPlausibleEventTime) ?? true else {
-                return Applied(ignored: [.invalidTimestamp])
+                return .ignored(.invalidTimestamp)
             }
-            if let reason = board.tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol,
-                                       eventTs: ts, now: now) {
+            return .tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol, ts: ts, received: received)
+        case .health:
+            let reading = Heartbeat.read(message, receivedAt: now)
+            guard let beat = reading.heartbeat else { return .ignored(reason(reading.refused ?? .malformed)) }
+            return .heartbeat(beat, ignored: reading.ignored.map(reason))
+        case .rejects: return .counted(.rejects, source: message["source"]?.stringValue ?? "unknown")
+        case .candles, .gaps: return .counted(.candles, source: message["source"]?.stringValue ?? "unknown")
+        }
+    }
+
+    /// Decodes and applies one message (``decode(_:_:now:)`` then ``apply(_:now:)``).
+    public mutating func apply(_ topic: Topic, _ value: [UInt8], now: Int64) -> Applied {
+        apply(Self.decode(topic, value, now: now), now: now)
+    }
+
+    /// Applies one decoded message (`now`: the monitor's clock). New keys beyond the caps are set aside
+    /// and named in the answer.
+    public mutating func apply(_ message: Message, now: Int64) -> Applied {
+        var applied = Applied()
+        switch message {
+        case .ignored(let reason):
+            return Applied(ignored: [reason])
+        case .tick(let source, let symbol, let venueSymbol, let ts, let received):
+            if let reason = board.tick(source: source, symbol: symbol, venueSymbol: venueSymbol, eventTs: ts, now: now) {
                 return Applied(ignored: [reason])
             }
             applied.ignored += [pipeline.count(.ticks, source: source, now: now)].compactMap { $0 }
             if let received {
                 applied.ignored += [latency.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now)].compactMap { $0 }
             }
-        case .gaps:
-            let gap: GapEvent
-            do { gap = try GapEvent(json: value) } catch { return Applied(ignored: [Self.reason(of: error)]) }
+        case .gap(let gap):
             if let reason = board.gap(gap, now: now) { return Applied(ignored: [reason]) }
             if gap.reason != .bootstrap {
                 applied.gap = (gap.source, gap.symbol)
                 applied.ignored += [pipeline.count(.gaps, source: gap.source, now: now)].compactMap { $0 }
             }
-        case .health:
-            let reading = Heartbeat.read(message, receivedAt: now)
-            guard let beat = reading.heartbeat else { return Applied(ignored: [Self.reason(reading.refused ?? .malformed)]) }
+        case .heartbeat(let beat, let ignored):
             if let reason = board.heartbeat(beat, now: now) { return Applied(ignored: [reason]) }
-            applied.ignored += reading.ignored.map(Self.reason)
+            applied.ignored += ignored
             applied.ignored += pipeline.heartbeat(beat, now: now)
             if beat.stopping {
                 applied.stoppedInstance = beat.key
@@ -87,10 +119,8 @@ public struct MonitorState: Sendable {
                 let buckets = sample.buckets.map { (micros: $0[0], count: $0[1]) }
                 applied.ignored += [latency.merge(measure, source: "all", buckets: buckets, now: now)].compactMap { $0 }
             }
-        case .rejects:
-            applied.ignored += [pipeline.count(.rejects, source: message["source"]?.stringValue ?? "unknown", now: now)].compactMap { $0 }
-        case .candles:
-            applied.ignored += [pipeline.count(.candles, source: message["source"]?.stringValue ?? "unknown", now: now)].compactMap { $0 }
+        case .counted(let kind, let source):
+            applied.ignored += [pipeline.count(kind, source: source, now: now)].compactMap { $0 }
         }
         return applied
     }

@@ -34,6 +34,9 @@ public final class ServiceProcess: @unchecked Sendable {
         env["RETENTION"] = "1s=0,1m=0"
         // Replayed history is days old: keep it this side of the TimescaleDB compression horizon.
         env["COMPRESS_AFTER_DAYS"] = "3650"
+        // The bound port is read from the `listening on` notice: a LOG_LEVEL of the developer's shell
+        // above notice would hide it (a spec may still set its own).
+        env["LOG_LEVEL"] = "info"
         env.merge(environment) { $1 }
         process.environment = env
         let handle = try FileHandle(forWritingTo: output)
