@@ -2,7 +2,7 @@ import FXCore
 import FXPostgres
 
 /// Repairs: the provider's REST candles written into `candles` by the same store as the aggregator's
-/// flushes, under the rule documented in the README ("Repaired candles"):
+/// flushes, under the rule documented in docs/backfiller.md ("Repaired candles"):
 ///
 /// - A minute with no streamed ticks takes the REST candle (`origin = backfill`, `tick_count = 0`).
 /// - A minute with streamed ticks merges (`origin = merged`): high/low are the extremes of both; open

@@ -1,4 +1,4 @@
-/// `--help` text and the README's configuration tables, both generated from the sections' keys so
+/// `--help` text and the configuration reference's tables (docs/configuration.md), both generated from the sections' keys so
 /// that neither can drift from the code.
 public enum ConfigDocumentation {
     /// One row of a section's documentation.

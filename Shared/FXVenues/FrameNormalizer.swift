@@ -1,7 +1,7 @@
 import FXCore
 
 /// Turns one provider WebSocket frame into normalized events. Each provider implements one, in its own
-/// folder under `Providers/`; nothing here may throw or crash on any input.
+/// folder of FXVenues; nothing here may throw or crash on any input.
 public protocol FrameNormalizer: Sendable {
     /// The provider id used as `source` (e.g. `coinbase`).
     var source: String { get }

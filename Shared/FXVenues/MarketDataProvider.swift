@@ -1,7 +1,7 @@
 import FXCore
 import Foundation
 
-/// A venue plug-in: everything venue-specific lives in one folder under `Providers/` and is reached
+/// A venue plug-in: everything venue-specific lives in one folder of FXVenues and is reached
 /// through this protocol (adding a venue = a new folder + one line in ``ProviderRegistry``).
 public protocol MarketDataProvider: Sendable {
     /// The `source` id in every message (e.g. `coinbase`).
