@@ -32,6 +32,16 @@ extension Heartbeat {
             w.key("circuits"); w.beginObject()
             for circuit in ingestor.circuits { w.key(circuit.provider); w.string(circuit.state) }
             w.endObject()
+            if let fleet = ingestor.fleet {
+                w.key("fleet"); w.beginObject()
+                w.key("group"); w.string(fleet.group)
+                w.key("redundancy"); w.number(fleet.redundancy)
+                w.key("shard_count"); w.number(fleet.shardCount)
+                w.key("shards"); w.beginArray()
+                for shard in fleet.shards { w.string(shard) }
+                w.endArray()
+                w.endObject()
+            }
         }
         if let aggregator { w.key("last_flush_ms"); w.number(aggregator.lastFlushMillis.text) }
         if !latency.isEmpty {

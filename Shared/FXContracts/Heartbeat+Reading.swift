@@ -71,7 +71,8 @@ extension Heartbeat {
         if let connections = message["connections"]?.arrayValue {
             beat.ingestor = IngestorSection(connections: connections.prefix(maxConnections).compactMap { connection in
                 readConnection(connection, ignored: &ignored)
-            }, queueDepth: max(0, message["queue_depth"]?.int64Value ?? 0), circuits: readCircuits(message["circuits"]))
+            }, queueDepth: max(0, message["queue_depth"]?.int64Value ?? 0), circuits: readCircuits(message["circuits"]),
+               fleet: readFleet(message["fleet"], ignored: &ignored))
         }
         if let milliseconds = message["last_flush_ms"]?.decimal {
             beat.aggregator = AggregatorSection(lastFlushMillis: milliseconds)
@@ -99,6 +100,24 @@ extension Heartbeat {
         return Connection(id: id, source: source, state: state, symbols: count("symbols"), messages: max(connection["messages"]?.int64Value ?? 0, 0),
                           lastMessageTs: connection["last_message_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil },
                           reconnects: reconnects, staleSymbols: count("stale_symbols"), openGaps: count("open_gaps"), lastError: lastError)
+    }
+
+    /// An ingestor's fleet part; nil (named) when a field is outside the contract.
+    static func readFleet(_ value: JSONValue?, ignored: inout [Problem]) -> Fleet? {
+        guard let value, !value.isNull else { return nil }
+        guard let group = value["group"]?.stringValue, ContractLimits.isValidSource(group),
+              let redundancy = value["redundancy"]?.int64Value, (1...16).contains(redundancy),
+              let count = value["shard_count"]?.int64Value, (0...100_000).contains(count),
+              let shards = value["shards"]?.arrayValue, shards.count <= maxConnections else {
+            ignored.append(.invalidNumber)
+            return nil
+        }
+        let ids = shards.compactMap { $0.stringValue.flatMap { ContractLimits.isValidVenueSymbol($0) ? $0 : nil } }
+        guard ids.count == shards.count else {
+            ignored.append(.invalidName)
+            return nil
+        }
+        return Fleet(group: group, redundancy: redundancy, shardCount: count, shards: ids)
     }
 
     static func readCircuits(_ value: JSONValue?) -> [Circuit] {

@@ -108,11 +108,30 @@ public struct Heartbeat: Sendable, Equatable {
         public var queueDepth: Int64
         /// `(provider, state)`: `closed`, `open` or `half_open`.
         public var circuits: [Circuit]
+        /// The instance's part of its fleet (absent when it streams its whole configuration alone).
+        public var fleet: Fleet?
 
-        public init(connections: [Connection], queueDepth: Int64, circuits: [Circuit]) {
+        public init(connections: [Connection], queueDepth: Int64, circuits: [Circuit], fleet: Fleet? = nil) {
             self.connections = connections
             self.queueDepth = queueDepth
             self.circuits = circuits
+            self.fleet = fleet
+        }
+    }
+
+    /// An ingestor in a fleet: its group, the fleet's redundancy, how many shards the fleet has and
+    /// which of them this instance streams now (shard ids, e.g. `coinbase-0`).
+    public struct Fleet: Sendable, Equatable {
+        public var group: String
+        public var redundancy: Int64
+        public var shardCount: Int64
+        public var shards: [String]
+
+        public init(group: String, redundancy: Int64, shardCount: Int64, shards: [String]) {
+            self.group = group
+            self.redundancy = redundancy
+            self.shardCount = shardCount
+            self.shards = shards
         }
     }
 

@@ -5,6 +5,7 @@ import FXKafka
 import FXMetrics
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The ingestor: creates its topics, runs every feed's connections, publishes ticks, gaps, rejects and
 /// health heartbeats, and on graceful shutdown (SIGTERM) stops reading, publishes the gaps still open and
@@ -41,12 +42,27 @@ public final class IngestorService: Service, Sendable {
 
     public func run() async throws {
         let plans = try configuration.plans()
-        guard await ensureTopics() else { return }
-        let (connections, circuits) = makeConnections(plans)
-        logger.info("ingesting", metadata: [
-            "connections": .stringConvertible(connections.count),
-            "symbols": .stringConvertible(plans.reduce(0) { $0 + $1.shards.reduce(0) { $0 + $1.symbols.count } }),
-            "providers": .string(circuits.keys.sorted().joined(separator: ","))])
+        let fleet = configuration.fleetGroup.isEmpty ? nil
+            : IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics)
+        guard await ensureTopics(fleet: fleet) else { return }
+        let circuits = makeCircuits(plans)
+        let shards = plans.flatMap { plan in plan.shards.map { (plan, $0) } }
+        let connections: @Sendable () -> [FeedConnection]
+        let fixed: [FeedConnection]
+        if let fleet {
+            fixed = []
+            connections = { fleet.connections }
+            logger.info("joining the ingestor fleet", metadata: [
+                "fleet": .string(fleet.group), "control_topic": .string(fleet.controlTopic), "shards": .stringConvertible(shards.count),
+                "redundancy": .stringConvertible(fleet.layout.redundancy)])
+        } else {
+            fixed = shards.map { makeConnection($0.0, $0.1, circuits: circuits) }
+            connections = { fixed }
+            logger.info("ingesting", metadata: [
+                "connections": .stringConvertible(fixed.count),
+                "symbols": .stringConvertible(plans.reduce(0) { $0 + $1.shards.reduce(0) { $0 + $1.symbols.count } }),
+                "providers": .string(circuits.keys.sorted().joined(separator: ","))])
+        }
         let startedAt = clock.now()
         let publisher = KafkaPublisher(makeProducer: { [kafka, logger] in try KafkaProducer(configuration: kafka, logger: logger) },
                                        queue: queue, topics: topics, instance: instance,
@@ -55,49 +71,106 @@ public final class IngestorService: Service, Sendable {
                                            receiveToAck.record(nanoseconds: latency.nanosecondsClamped)
                                            latencyObserver?(latency)
                                        })
+        let fleetFailure = Mutex<(any Error)?>(nil)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await publisher.run() }
             await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { feeds in
-                    for connection in connections { feeds.addTask { await connection.run() } }
-                    feeds.addTask { await self.heartbeats(connections, circuits, startedAt: startedAt) }
+                    feeds.addTask { await self.heartbeats(connections, circuits, fleet: fleet, startedAt: startedAt) }
+                    guard let fleet else {
+                        for connection in fixed { feeds.addTask { await connection.run() } }
+                        return
+                    }
+                    do {
+                        try await self.follow(fleet, shards: shards, circuits: circuits, feeds: &feeds)
+                    } catch {
+                        fleetFailure.withLock { $0 = error }
+                    }
+                    feeds.cancelAll()
                 }
             }
             logger.info("stopping: publishing open gaps and a last heartbeat, then draining")
-            for connection in connections { connection.closeOpenGaps() }
-            queue.pushUrgent([heartbeat(connections, circuits, startedAt: startedAt, stopping: true)])
+            for connection in connections() { connection.closeOpenGaps() }
+            queue.pushUrgent([heartbeat(connections(), circuits, fleet: fleet, startedAt: startedAt, stopping: true)])
             queue.finish()
         }
         logger.info("ingestor drained", metadata: counters.snapshot.reduce(into: Logger.Metadata()) { $0[$1.0] = .stringConvertible($1.1) })
+        if let failure = fleetFailure.withLock({ $0 }) { throw failure }
     }
 
-    private func makeConnections(_ plans: [ConnectionPlan]) -> ([FeedConnection], [String: ProviderCircuit]) {
-        var circuits: [String: ProviderCircuit] = [:]
-        var connections: [FeedConnection] = []
-        for plan in plans {
-            let circuit = circuits[plan.provider.id] ?? ProviderCircuit(
-                provider: plan.provider.id,
-                breaker: CircuitBreaker(failureThreshold: configuration.circuitFailures, openDuration: configuration.circuitOpen))
-            circuits[plan.provider.id] = circuit
-            for shard in plan.shards {
-                let settings = FeedConnection.Settings(
-                    webSocketBase: plan.webSocketBase, symbols: shard.symbols, credential: shard.credential,
-                    maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
-                    backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
-                connections.append(FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
-                                                  circuit: circuit, queue: queue, topics: topics, instance: instance,
-                                                  metrics: metrics, clock: clock, logger: logger))
+    /// Streams the shards the fleet gives this instance until the service stops (the group is left and
+    /// every shard stops) or the membership fails (then every shard stops too, and the error is thrown:
+    /// the other replicas take the shards over).
+    private func follow(_ fleet: IngestorFleet, shards: [(ConnectionPlan, ConnectionPlan.Shard)], circuits: [String: ProviderCircuit],
+                        feeds: inout DiscardingTaskGroup) async throws {
+        let consumer = try KafkaConsumer(
+            configuration: IngestorFleet.consumerConfiguration(kafka, redundancy: fleet.layout.redundancy, sessionTimeout: configuration.fleetSessionTimeout),
+            groupID: fleet.groupID, topics: [fleet.controlTopic], bufferCapacity: 100, logger: logger)
+        feeds.addTask { [logger] in
+            do { try await consumer.run() } catch { logger.error("fleet membership failed: \(error)") }
+        }
+        func apply(_ actions: [FleetState.Action]) {
+            for action in actions {
+                switch action {
+                case .start(let index):
+                    let connection = makeConnection(shards[index].0, shards[index].1, circuits: circuits)
+                    let stop = fleet.started(index, connection: connection)
+                    logger.notice("shard assigned: streaming", metadata: ["shard": .string(connection.id)])
+                    feeds.addTask { await Self.stream(connection, until: stop) }
+                case .stop(let index):
+                    logger.notice("shard revoked: unsubscribing", metadata: ["shard": .string(shards[index].1.id)])
+                    fleet.stop(index)
+                }
             }
         }
-        return (connections, circuits)
+        defer { apply(fleet.leave()) }
+        for try await event in consumer.events {
+            apply(fleet.actions(for: event))
+        }
+        // The consumer's events end only when it stops: at shutdown (this task is cancelled) or failing.
+        if !Task.isCancelled { throw IngestorFleetError(reason: "the fleet membership ended unexpectedly") }
+    }
+
+    /// Runs one shard's connection until it is told to stop (or cancelled), then publishes its open gaps.
+    private static func stream(_ connection: FeedConnection, until stop: AsyncStream<Void>) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await connection.run() }
+            group.addTask { for await _ in stop {} }
+            await group.next()
+            group.cancelAll()
+        }
+        connection.closeOpenGaps()
+    }
+
+    private func makeCircuits(_ plans: [ConnectionPlan]) -> [String: ProviderCircuit] {
+        var circuits: [String: ProviderCircuit] = [:]
+        for plan in plans where circuits[plan.provider.id] == nil {
+            circuits[plan.provider.id] = ProviderCircuit(
+                provider: plan.provider.id,
+                breaker: CircuitBreaker(failureThreshold: configuration.circuitFailures, openDuration: configuration.circuitOpen))
+        }
+        return circuits
+    }
+
+    private func makeConnection(_ plan: ConnectionPlan, _ shard: ConnectionPlan.Shard, circuits: [String: ProviderCircuit]) -> FeedConnection {
+        let settings = FeedConnection.Settings(
+            webSocketBase: plan.webSocketBase, symbols: shard.symbols, credential: shard.credential,
+            maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
+            backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
+        return FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
+                              circuit: circuits[plan.provider.id]!, queue: queue, topics: topics, instance: instance,
+                              metrics: metrics, clock: clock, logger: logger)
     }
 
     /// Creates the ingestor's topics if missing; retries while the broker is unreachable. False if the
     /// service was asked to stop first.
-    private func ensureTopics() async -> Bool {
-        let specs = [topics.ticks, topics.gaps, topics.health, topics.rejects].map {
+    private func ensureTopics(fleet: IngestorFleet?) async -> Bool {
+        var specs = configuration.createTopics ? [topics.ticks, topics.gaps, topics.health, topics.rejects].map {
             KafkaTopicSpec(name: $0, partitions: configuration.partitions)
-        }
+        } : []
+        // A fleet's control topic is the ingestor's own (its name holds the shard layout's fingerprint).
+        if let fleet { specs.append(KafkaTopicSpec(name: fleet.controlTopic, partitions: fleet.layout.partitionCount)) }
+        if specs.isEmpty { return true }
         while true {
             do {
                 let admin = try KafkaAdmin(configuration: kafka, logger: logger)
@@ -111,19 +184,22 @@ public final class IngestorService: Service, Sendable {
         }
     }
 
-    private func heartbeats(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], startedAt: Int64) async {
+    private func heartbeats(_ connections: @Sendable () -> [FeedConnection], _ circuits: [String: ProviderCircuit], fleet: IngestorFleet?,
+                            startedAt: Int64) async {
         while true {
-            queue.pushUrgent([heartbeat(connections, circuits, startedAt: startedAt)])
+            queue.pushUrgent([heartbeat(connections(), circuits, fleet: fleet, startedAt: startedAt)])
             do { try await Task.sleep(for: configuration.healthInterval) } catch { return }
         }
     }
 
-    private func heartbeat(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], startedAt: Int64,
+    private func heartbeat(_ connections: [FeedConnection], _ circuits: [String: ProviderCircuit], fleet: IngestorFleet?, startedAt: Int64,
                            stopping: Bool = false) -> PublishItem {
         var beat = Heartbeat(service: "ingestor", instance: instance, timestamp: clock.now(), startedAt: startedAt)
         beat.ingestor = Heartbeat.IngestorSection(
             connections: connections.map(\.health), queueDepth: Int64(queue.count),
-            circuits: circuits.sorted { $0.key < $1.key }.map { Heartbeat.Circuit(provider: $0.key, state: $0.value.state.rawValue) })
+            circuits: circuits.sorted { $0.key < $1.key }.map { Heartbeat.Circuit(provider: $0.key, state: $0.value.state.rawValue) },
+            fleet: stopping ? fleet.map { Heartbeat.Fleet(group: $0.group, redundancy: Int64($0.layout.redundancy),
+                                                          shardCount: Int64($0.layout.shards.count), shards: []) } : fleet?.heartbeat)
         beat.counters = counters.snapshot.map { Heartbeat.Counter($0.0, Int64($0.1)) }
         beat.latency = [Heartbeat.Latency("receive_to_ack", receiveToAck.drain())]
         beat.stopping = stopping

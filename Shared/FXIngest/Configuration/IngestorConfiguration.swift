@@ -20,6 +20,12 @@ public struct IngestorConfiguration: ConfigSection {
     public var circuitFailures = 5
     public var circuitOpen: Duration = .seconds(30)
     public var enqueueMaxWait: Duration = .seconds(2)
+    /// Empty: this instance streams every configured shard. Set: it joins the fleet of this name and
+    /// streams the shards the fleet gives it (see ``IngestorFleet``).
+    public var fleetGroup = ""
+    public var redundancy = 1
+    public var fleetSessionTimeout: Duration = .seconds(6)
+    public var createTopics = true
 
     public init() {}
 
@@ -51,9 +57,26 @@ public struct IngestorConfiguration: ConfigSection {
         Setting(\.circuitOpen, key: "circuit_open_ms", env: "CIRCUIT_OPEN_MS", flag: "circuit-open-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(3_600)),
                 help: "How long an open circuit waits before a trial connect (doubles up to 5m)."),
+        Setting(\.createTopics, key: "create_topics", env: "CREATE_TOPICS", flag: "create-topics", reader: .bool,
+                help: "Create the ingestor's topics at start (false: they must exist, e.g. made by the setup job with its replication factor)."),
+        Setting(\.fleetGroup, key: "fleet_group", env: "INGEST_FLEET_GROUP", flag: "fleet-group", reader: .string(nonEmpty: false),
+                help: "Join the ingestor fleet of this name (1-32 of a-z 0-9 _ -): replicas with the same feeds split the shards among themselves; empty: stream every shard."),
+        Setting(\.redundancy, key: "redundancy", env: "INGEST_REDUNDANCY", flag: "redundancy", reader: .int(1...4),
+                help: "In a fleet: how many replicas stream each shard at once (2: an A/B feed, a replica's death loses nothing)."),
+        Setting(\.fleetSessionTimeout, key: "fleet_session_timeout_ms", env: "INGEST_FLEET_SESSION_TIMEOUT_MS", flag: "fleet-session-timeout-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .seconds(1), max: .seconds(300)),
+                help: "In a fleet: how long a silent replica keeps its shards before the others take them (the group's session.timeout.ms)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {
+        if !fleetGroup.isEmpty, !ContractLimits.isValidSource(fleetGroup) {
+            throw ConfigurationError(code: .invalidValue, key: "fleet_group", origin: context.origin(of: "fleet_group"),
+                                     reason: "must be 1-32 characters of a-z, 0-9, _ and -")
+        }
+        if redundancy > 1, fleetGroup.isEmpty {
+            throw ConfigurationError(code: .refused, key: "redundancy", origin: context.origin(of: "redundancy"),
+                                     reason: "needs a fleet (fleet_group): redundancy is spread over replicas")
+        }
         guard backoff.base <= backoff.cap else {
             throw ConfigurationError(code: .refused, key: "backoff_base_ms", origin: context.origin(of: "backoff_base_ms"),
                                      reason: "is above backoff_cap_ms (\(formatDuration(backoff.cap)))")
@@ -73,8 +96,14 @@ public struct IngestorConfiguration: ConfigSection {
             throw ConfigurationError(code: .missing, key: "provider",
                                      reason: "no feed configured: pass --provider and --symbols, or --config with feeds")
         }
-        do { _ = try configuration.plans() }
+        let plans: [ConnectionPlan]
+        do { plans = try configuration.plans() }
         catch { throw ConfigurationError(code: .refused, key: "feeds", reason: "\(error)") }
+        if configuration.redundancy > 1, let limited = plans.first(where: { $0.provider.defaults.connectionsPerCredential != nil }) {
+            // Two copies of a shard would open a second session on one API key, which the venue refuses.
+            throw ConfigurationError(code: .refused, key: "redundancy",
+                                     reason: "\(limited.provider.id) allows one connection per API key: run its feed with redundancy 1 (a fleet of its own)")
+        }
         for (index, feed) in configuration.feeds.enumerated() {
             resolver.record(section: "feeds", key: "feeds[\(index)]",
                             value: "\(feed.provider) \(feed.symbols.count) symbol(s)\(feed.webSocketURL.map { " at \($0)" } ?? "")" +

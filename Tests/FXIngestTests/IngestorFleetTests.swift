@@ -1,0 +1,138 @@
+import FXContracts
+import FXCore
+import FXKafka
+import FXTestSupport
+import Foundation
+import Testing
+
+/// Replicas of one ingestor configuration that split its shards through a Kafka consumer group over a
+/// control topic, real processes against the local broker and the simulator.
+@Suite("Ingestor fleet: replicas split the shards and take over a dead one's", .tags(.integration), .serialized)
+struct IngestorFleetTests {
+    /// 30 simulated Coinbase products, 5 to a connection: 6 shards.
+    static let symbols = (0..<30).map { String(format: "S%02d-USD", $0) }
+
+    /// The bound documented for a dead replica's shards to stream again, on the local broker with the
+    /// default `fleet_session_timeout_ms` (6 s).
+    static let failoverBound: Duration = .seconds(20)
+
+    struct Fleet {
+        let prefix: String
+        let sim: ServiceProcess
+        var replicas: [String: ServiceProcess] = [:]
+        let recorder: TopicRecorder
+
+        init(name: String) async throws {
+            prefix = TestEnvironment.uniqueName(name) + "."
+            let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100"])
+            try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
+            self.sim = sim
+            recorder = try TopicRecorder(topics: [prefix + "health", prefix + "gaps"])
+        }
+
+        mutating func start(_ instance: String, redundancy: Int = 1) async throws {
+            replicas[instance] = try await ServiceProcess("ingestor", arguments: [
+                "--provider", "coinbase", "--symbols", IngestorFleetTests.symbols.joined(separator: ","),
+                "--max-symbols-per-connection", "5", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",
+                "--topic-prefix", prefix, "--partitions", "2", "--health-interval-ms", "300ms",
+                "--fleet-group", "spec", "--redundancy", String(redundancy), "--instance-id", instance])
+        }
+
+        func kill(_ instance: String) {
+            if let process = replicas[instance]?.process { Foundation.kill(process.processIdentifier, SIGKILL) }
+        }
+
+        /// From the newest heartbeat of each of `instances` sent after `since`: which instances stream
+        /// each shard (a connection of the shard streaming and listed in the fleet part).
+        func owners(_ instances: Set<String>, since: Int64) -> [String: [String]] {
+            var latest: [String: Heartbeat] = [:]
+            for message in recorder.messages(prefix + "health") {
+                guard let json = try? JSONParser().parse(message.value),
+                      let beat = Heartbeat.read(json, receivedAt: 0).heartbeat, instances.contains(beat.instance), beat.timestamp > since,
+                      beat.timestamp >= latest[beat.instance]?.timestamp ?? 0 else { continue }
+                latest[beat.instance] = beat
+            }
+            var owners: [String: [String]] = [:]
+            for (instance, beat) in latest {
+                guard let section = beat.ingestor, let fleet = section.fleet else { continue }
+                for shard in fleet.shards where section.connections.contains(where: { $0.id == shard && $0.state == .streaming }) {
+                    owners[shard, default: []].append(instance)
+                }
+            }
+            return owners
+        }
+
+        /// Waits until every one of the 6 shards is streamed by exactly `copies` of `instances`; the owners.
+        func waitForCoverage(_ instances: Set<String>, copies: Int, since: Int64, timeout: Duration) async throws -> [String: [String]] {
+            var seen: [String: [String]] = [:]
+            let covered = try await TestEnvironment.eventually(timeout: timeout) {
+                seen = owners(instances, since: since)
+                return seen.count == 6 && seen.values.allSatisfy { $0.count == copies }
+            }
+            try #require(covered, "shards not covered \(copies)x by \(instances.sorted()): \(seen)")
+            return seen
+        }
+
+        func stop() async {
+            for replica in replicas.values { _ = await replica.terminate() }
+            await recorder.stop()
+            _ = await sim.terminate()
+        }
+    }
+
+    @Test("3 replicas split 6 shards 2-2-2, each streamed once; a SIGKILLed replica's shards stream again on the survivors within the bound, their first data after the move announced on fx.gaps")
+    func splitAndFailover() async throws {
+        var fleet = try await Fleet(name: "fleet")
+        for instance in ["ing-a", "ing-b", "ing-c"] { try await fleet.start(instance) }
+        let owners = try await fleet.waitForCoverage(["ing-a", "ing-b", "ing-c"], copies: 1, since: 0, timeout: .seconds(60))
+        let perInstance = Dictionary(grouping: owners.keys, by: { owners[$0]![0] }).mapValues(\.count)
+        #expect(perInstance.values.sorted() == [2, 2, 2], "spread: \(perInstance)")
+
+        let killedShards = Set(owners.filter { $0.value == ["ing-b"] }.map(\.key))
+        let killedAt = WallClock.nanoseconds()
+        let started = ContinuousClock.now
+        fleet.kill("ing-b")
+        let after = try await fleet.waitForCoverage(["ing-a", "ing-c"], copies: 1, since: killedAt, timeout: Self.failoverBound + .seconds(10))
+        let elapsed = ContinuousClock.now - started
+        print("fleet failover: the dead replica's shards streamed again after \(elapsed)")
+        #expect(elapsed <= Self.failoverBound, "failover took \(elapsed)")
+        for shard in killedShards { #expect(after[shard] != nil) }
+
+        // The moved symbols' first data on their new owners is announced (the backfiller records the
+        // window since their newest stored minute from it).
+        let movedSymbols = Set(killedShards.flatMap { shard in
+            Self.symbols.chunked(5)[Int(shard.split(separator: "-").last!)!].map { $0.replacingOccurrences(of: "-", with: "/") }
+        })
+        try await fleet.recorder.waitFor(fleet.prefix + "gaps", "bootstrap events of the moved symbols from their new owners") { messages in
+            let announced = Set(messages.compactMap { try? GapEvent(json: $0.value) }
+                .filter { $0.reason == .bootstrap && $0.instance != "ing-b" && $0.detectedAt >= killedAt }.map(\.symbol))
+            return movedSymbols.isSubset(of: announced)
+        }
+        await fleet.stop()
+    }
+
+    @Test("redundancy 2 on 2 replicas: every shard streams on both; SIGKILL one and the survivor streams on without a reconnect or a gap")
+    func redundancy() async throws {
+        var fleet = try await Fleet(name: "fleet-ab")
+        for instance in ["ing-a", "ing-b"] { try await fleet.start(instance, redundancy: 2) }
+        _ = try await fleet.waitForCoverage(["ing-a", "ing-b"], copies: 2, since: 0, timeout: .seconds(60))
+        let killedAt = WallClock.nanoseconds()
+        fleet.kill("ing-b")
+        // Past the session timeout and the rebalance that gives the survivor every partition.
+        try await Task.sleep(for: .seconds(12))
+        _ = try await fleet.waitForCoverage(["ing-a"], copies: 1, since: WallClock.nanoseconds(), timeout: .seconds(10))
+        let losses = fleet.recorder.messages(fleet.prefix + "gaps").compactMap { try? GapEvent(json: $0.value) }
+            .filter { $0.instance == "ing-a" && $0.reason != .bootstrap }
+        #expect(losses.isEmpty, "gap events of the survivor: \(losses.map { "\($0.symbol) \($0.reason)" })")
+        let restarts = fleet.recorder.messages(fleet.prefix + "gaps").compactMap { try? GapEvent(json: $0.value) }
+            .filter { $0.instance == "ing-a" && $0.detectedAt >= killedAt }
+        #expect(restarts.isEmpty, "the survivor restarted streams after the kill: \(restarts.map(\.symbol))")
+        await fleet.stop()
+    }
+}
+
+extension Array {
+    fileprivate func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
