@@ -28,6 +28,10 @@ public struct GapEvent: Sendable, Equatable {
         /// Not a loss: the symbol's stream started (first data since the ingestor started) at `to_ts`
         /// (`from_ts` = `to_ts`). The backfiller loads history before it for a symbol that has none.
         case bootstrap
+        /// The symbol's shard moved between the replicas of an ingestor fleet (one died, stopped or gave
+        /// it up in a rebalance): from the previous owner's last checkpointed event to the new owner's
+        /// first one.
+        case handover
     }
 
     public var source: String

@@ -43,7 +43,8 @@ public final class IngestorService: Service, Sendable {
     public func run() async throws {
         let plans = try configuration.plans()
         let fleet = configuration.fleetGroup.isEmpty ? nil
-            : IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics)
+            : IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics,
+                            instance: instance, settle: .seconds(2))
         guard await ensureTopics(fleet: fleet) else { return }
         let circuits = makeCircuits(plans)
         let shards = plans.flatMap { plan in plan.shards.map { (plan, $0) } }
@@ -105,7 +106,7 @@ public final class IngestorService: Service, Sendable {
                         feeds: inout DiscardingTaskGroup) async throws {
         let consumer = try KafkaConsumer(
             configuration: IngestorFleet.consumerConfiguration(kafka, redundancy: fleet.layout.redundancy, sessionTimeout: configuration.fleetSessionTimeout),
-            groupID: fleet.groupID, topics: [fleet.controlTopic], bufferCapacity: 100, logger: logger)
+            groupID: fleet.groupID, topics: [fleet.controlTopic], rebalanceHandler: fleet.rebalanceHandler, bufferCapacity: 1_000, logger: logger)
         feeds.addTask { [logger] in
             do { try await consumer.run() } catch { logger.error("fleet membership failed: \(error)") }
         }
@@ -113,10 +114,14 @@ public final class IngestorService: Service, Sendable {
             for action in actions {
                 switch action {
                 case .start(let index):
-                    let connection = makeConnection(shards[index].0, shards[index].1, circuits: circuits)
-                    let stop = fleet.started(index, connection: connection)
+                    let connection = makeConnection(shards[index].0, shards[index].1, circuits: circuits, gapObserver: fleet.gapObserver(index))
+                    let stop = fleet.started(index, connection: connection, now: clock.now())
                     logger.notice("shard assigned: streaming", metadata: ["shard": .string(connection.id)])
-                    feeds.addTask { await Self.stream(connection, until: stop) }
+                    feeds.addTask { [queue, clock] in
+                        await Self.stream(connection, until: stop)
+                        // Stopped cleanly (a rebalance or a graceful stop): the exact last event times.
+                        queue.pushUrgent(fleet.released(index, connection: connection, now: clock.now()))
+                    }
                 case .stop(let index):
                     logger.notice("shard revoked: unsubscribing", metadata: ["shard": .string(shards[index].1.id)])
                     fleet.stop(index)
@@ -152,14 +157,15 @@ public final class IngestorService: Service, Sendable {
         return circuits
     }
 
-    private func makeConnection(_ plan: ConnectionPlan, _ shard: ConnectionPlan.Shard, circuits: [String: ProviderCircuit]) -> FeedConnection {
+    private func makeConnection(_ plan: ConnectionPlan, _ shard: ConnectionPlan.Shard, circuits: [String: ProviderCircuit],
+                                gapObserver: (@Sendable ([GapEvent]) -> Void)? = nil) -> FeedConnection {
         let settings = FeedConnection.Settings(
             webSocketBase: plan.webSocketBase, symbols: shard.symbols, credential: shard.credential,
             maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
             backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
         return FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
                               circuit: circuits[plan.provider.id]!, queue: queue, topics: topics, instance: instance,
-                              metrics: metrics, clock: clock, logger: logger)
+                              metrics: metrics, clock: clock, logger: logger, gapObserver: gapObserver)
     }
 
     /// Creates the ingestor's topics if missing; retries while the broker is unreachable. False if the
@@ -188,6 +194,16 @@ public final class IngestorService: Service, Sendable {
                             startedAt: Int64) async {
         while true {
             queue.pushUrgent([heartbeat(connections(), circuits, fleet: fleet, startedAt: startedAt)])
+            if let fleet {
+                let (checkpoints, handovers) = fleet.tick(now: clock.now())
+                for gap in handovers {
+                    metrics.source(gap.source).gap(gap.reason)
+                    logger.notice("gap", metadata: ["symbol": .string(gap.symbol), "reason": .string(gap.reason.rawValue),
+                                                    "from_ts": .stringConvertible(gap.from), "to_ts": .stringConvertible(gap.to),
+                                                    "detail": .string(gap.detail)])
+                }
+                queue.pushUrgent(handovers.map { .gap($0, topics: topics) } + checkpoints)
+            }
             do { try await Task.sleep(for: configuration.healthInterval) } catch { return }
         }
     }

@@ -80,7 +80,7 @@ struct IngestorFleetTests {
         }
     }
 
-    @Test("3 replicas split 6 shards 2-2-2, each streamed once; a SIGKILLed replica's shards stream again on the survivors within the bound, their first data after the move announced on fx.gaps")
+    @Test("3 replicas split 6 shards 2-2-2, each streamed once; a SIGKILLed replica's shards stream again on the survivors within the bound, each moved symbol's window published once as a handover gap")
     func splitAndFailover() async throws {
         var fleet = try await Fleet(name: "fleet")
         for instance in ["ing-a", "ing-b", "ing-c"] { try await fleet.start(instance) }
@@ -89,6 +89,19 @@ struct IngestorFleetTests {
         #expect(perInstance.values.sorted() == [2, 2, 2], "spread: \(perInstance)")
 
         let killedShards = Set(owners.filter { $0.value == ["ing-b"] }.map(\.key))
+        // The replica to kill has checkpointed its shards on the fleet's control topic (named in its log).
+        let log = try #require(fleet.replicas["ing-b"]?.log)
+        let control = try #require(log.firstMatch(of: /control_topic=(\S+)/).map { String($0.1) }, "control topic in:\n\(log)")
+        let checkpoints = try TopicRecorder(topics: [control])
+        try await checkpoints.waitFor(control, "checkpoints of ing-b's shards") { messages in
+            let written = messages.compactMap { try? JSONParser().parse($0.value) }
+                .filter { message in
+                    guard message["instance"]?.stringValue == "ing-b", case .object(let last)? = message["last"] else { return false }
+                    return last.count == 5
+                }.compactMap { $0["shard"]?.stringValue }
+            return killedShards.isSubset(of: Set(written))
+        }
+        await checkpoints.stop()
         let killedAt = WallClock.nanoseconds()
         let started = ContinuousClock.now
         fleet.kill("ing-b")
@@ -103,11 +116,18 @@ struct IngestorFleetTests {
         let movedSymbols = Set(killedShards.flatMap { shard in
             Self.symbols.chunked(5)[Int(shard.split(separator: "-").last!)!].map { $0.replacingOccurrences(of: "-", with: "/") }
         })
-        try await fleet.recorder.waitFor(fleet.prefix + "gaps", "bootstrap events of the moved symbols from their new owners") { messages in
-            let announced = Set(messages.compactMap { try? GapEvent(json: $0.value) }
-                .filter { $0.reason == .bootstrap && $0.instance != "ing-b" && $0.detectedAt >= killedAt }.map(\.symbol))
-            return movedSymbols.isSubset(of: announced)
+        // Each moved symbol's window is published by its new owner: from the dead replica's last
+        // checkpoint (before the kill) to the first data after the move.
+        let handovers = try await fleet.recorder.waitFor(fleet.prefix + "gaps", "handover gaps of the moved symbols from their new owners") { messages in
+            let reported = Set(messages.compactMap { try? GapEvent(json: $0.value) }.filter { $0.reason == .handover }.map(\.symbol))
+            return movedSymbols.isSubset(of: reported)
+        }.compactMap { try? GapEvent(json: $0.value) }.filter { $0.reason == .handover }
+        for gap in handovers {
+            #expect(movedSymbols.contains(gap.symbol), "only moved symbols: \(gap.symbol)")
+            #expect(gap.instance != "ing-b" && gap.detail.contains("ing-b"), "\(gap.instance): \(gap.detail)")
+            #expect(gap.from < killedAt && gap.to > killedAt, "the window covers the kill: \(gap.from) ... \(gap.to), kill at \(killedAt)")
         }
+        #expect(handovers.count == movedSymbols.count, "one window per moved symbol")
         await fleet.stop()
     }
 

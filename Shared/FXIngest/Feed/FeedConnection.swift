@@ -58,11 +58,14 @@ public final class FeedConnection: Sendable {
     private let clock: IngestClock
     private let logger: Logger
     private let rejectLog = LogRateLimiter(interval: .seconds(10))
+    /// Sees every gap event this connection publishes (a fleet watches for first data).
+    private let gapObserver: (@Sendable ([GapEvent]) -> Void)?
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
-                metrics: IngestMetrics, clock: IngestClock, logger: Logger) {
+                metrics: IngestMetrics, clock: IngestClock, logger: Logger, gapObserver: (@Sendable ([GapEvent]) -> Void)? = nil) {
         self.id = id
+        self.gapObserver = gapObserver
         self.provider = provider
         self.settings = settings
         self.normalizer = provider.makeNormalizer(maxFrameBytes: settings.maxMessageBytes)
@@ -314,6 +317,12 @@ public final class FeedConnection: Sendable {
                                             "from_ts": .stringConvertible(gap.from), "to_ts": .stringConvertible(gap.to)])
         }
         queue.pushUrgent(gaps.map { .gap($0, topics: topics) })
+        gapObserver?(gaps)
+    }
+
+    /// The newest event time streamed per venue symbol (symbols without data yet are left out).
+    public var lastEventTimes: [String: Int64] {
+        tracker.withLock { $0.lastEventTimes }
     }
 
     /// At shutdown (after ``run()`` returned): publishes the gaps still open.

@@ -251,6 +251,11 @@ public struct FeedTracker: Sendable {
     // MARK: Health
 
     public var staleSymbols: Int { symbols.values.filter { $0.openGap?.reason == .stale }.count }
+    /// The newest event time seen per venue symbol (symbols without data yet are left out).
+    public var lastEventTimes: [String: Int64] {
+        symbols.compactMapValues(\.lastEventTs)
+    }
+
     public var symbolsWithOpenGaps: Int { symbols.values.filter { $0.openGap != nil }.count }
     public var lastMessageAt: Int64? { lastFrameAt }
 }

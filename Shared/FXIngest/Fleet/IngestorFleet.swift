@@ -9,10 +9,12 @@ import Synchronization
 /// Membership is a Kafka consumer group over a control topic with one partition per shard and copy
 /// (``ShardLayout``): no new infrastructure, no database. The group's protocol finds dead members
 /// (`session.timeout.ms`: ``IngestorConfiguration/fleetSessionTimeout``) and moves their partitions to
-/// the survivors. Redundancy 1 assigns cooperative-sticky (a join or a death moves only what it must);
+/// the survivors. Each replica writes a ``ShardCheckpoint`` of every shard it streams to the shard's
+/// partitions every health interval; a replica given a shard reads the newest ones and reports the
+/// window since the previous owner's last event as `handover` gaps (``HandoverBook``). Redundancy 1 assigns cooperative-sticky (a join or a death moves only what it must);
 /// redundancy 2+ assigns by range, the assignor that never gives two copies of a shard to one member
 /// while the group has two or more (copies are `S` partitions apart and a member's range is at most
-/// `S` long). Nothing is written to the control topic: its partitions are only tokens of ownership.
+/// `S` long).
 ///
 /// The fleet decides (``FleetState``, behind a lock); ``IngestorService`` starts and stops the
 /// connections it names.
@@ -25,14 +27,23 @@ final class IngestorFleet: Sendable {
     var groupID: String { controlTopic }
     private let state: Mutex<FleetState>
     private let running = Mutex<[Int: Running]>([:])
+    private let instance: String
+    private let handover: Mutex<HandoverBook>
+    /// Each running shard's event times at the previous checkpoint (the next checkpoint says these).
+    private let snapshots = Mutex<[Int: [String: Int64]]>([:])
+    /// Checkpoints read at the tail of a newly assigned partition.
+    static let checkpointsRead: Int64 = 16
 
     struct Running: Sendable {
         let connection: FeedConnection
         let stop: AsyncStream<Void>.Continuation
     }
 
-    init(group: String, layout: ShardLayout, topics: TopicNames) {
+    /// - Parameter settle: how long a new shard's checkpoints are read before its handover windows are reported.
+    init(group: String, layout: ShardLayout, topics: TopicNames, instance: String, settle: Duration) {
         self.group = group
+        self.instance = instance
+        self.handover = Mutex(HandoverBook(instance: instance, settle: settle.nanosecondsClamped))
         self.layout = layout
         self.controlTopic = "\(topics.prefix)ingest.\(group).\(layout.fingerprint)"
         self.state = Mutex(FleetState(layout: layout, incremental: layout.redundancy == 1))
@@ -58,7 +69,12 @@ final class IngestorFleet: Sendable {
         case .partitionsRevoked(let partitions):
             let mine = partitions.filter { $0.topic == controlTopic }.map(\.partition)
             return state.withLock { $0.revoked(mine) }
-        case .message, .offsetsBelowLogStart:
+        case .message(let message):
+            guard message.topic == controlTopic, let index = layout.shardIndex(ofPartition: message.partition),
+                  let checkpoint = ShardCheckpoint(json: message.value) else { return [] }
+            handover.withLock { $0.read(checkpoint, shard: index) }
+            return []
+        case .offsetsBelowLogStart:
             return []
         }
     }
@@ -68,8 +84,24 @@ final class IngestorFleet: Sendable {
         state.withLock { $0.left() }
     }
 
+    /// Where a newly assigned control partition is read from: its newest checkpoints.
+    var rebalanceHandler: KafkaRebalanceHandler {
+        KafkaRebalanceHandler(partitionsAssigned: { partitions in
+            Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.tail(Self.checkpointsRead)) })
+        })
+    }
+
+    /// What shard `index`'s connection must tell the fleet: its gap events (its first data per symbol).
+    func gapObserver(_ index: Int) -> @Sendable ([GapEvent]) -> Void {
+        { [weak self] gaps in
+            self?.handover.withLock { book in for gap in gaps { book.firstData(gap, shard: index) } }
+        }
+    }
+
     /// Registers shard `index`'s new connection; returns the signal its task ends on.
-    func started(_ index: Int, connection: FeedConnection) -> AsyncStream<Void> {
+    func started(_ index: Int, connection: FeedConnection, now: Int64) -> AsyncStream<Void> {
+        handover.withLock { $0.started(index, id: layout.shards[index].id, now: now) }
+        snapshots.withLock { $0[index] = nil }
         let (stream, continuation) = AsyncStream<Void>.makeStream()
         let previous = running.withLock { $0.updateValue(Running(connection: connection, stop: continuation), forKey: index) }
         previous?.stop.finish()
@@ -79,6 +111,40 @@ final class IngestorFleet: Sendable {
     /// Ends shard `index`'s connection (its task closes it and publishes its open gaps).
     func stop(_ index: Int) {
         running.withLock { $0.removeValue(forKey: index) }?.stop.finish()
+        handover.withLock { $0.stopped(index) }
+        snapshots.withLock { $0[index] = nil }
+    }
+
+    /// Every health interval: a checkpoint of each running shard (the event times of the previous
+    /// interval, see ``ShardCheckpoint``) to each of its partitions, and the handover windows now due.
+    func tick(now: Int64) -> (checkpoints: [PublishItem], handovers: [GapEvent]) {
+        let current = running.withLock { $0.mapValues(\.connection) }
+        var items: [PublishItem] = []
+        snapshots.withLock { snapshots in
+            for (index, connection) in current.sorted(by: { $0.key < $1.key }) {
+                if let previous = snapshots[index], !previous.isEmpty {
+                    items += checkpoint(index, last: previous, released: false, now: now)
+                }
+                snapshots[index] = connection.lastEventTimes
+            }
+            snapshots = snapshots.filter { current[$0.key] != nil }
+        }
+        return (items, handover.withLock { $0.due(now: now) })
+    }
+
+    /// The last checkpoint of a shard this instance stopped cleanly (its connection has ended): exact times.
+    func released(_ index: Int, connection: FeedConnection, now: Int64) -> [PublishItem] {
+        let last = connection.lastEventTimes
+        return last.isEmpty ? [] : checkpoint(index, last: last, released: true, now: now)
+    }
+
+    private func checkpoint(_ index: Int, last: [String: Int64], released: Bool, now: Int64) -> [PublishItem] {
+        let shard = layout.shards[index].id
+        let value = ShardCheckpoint(shard: shard, instance: instance, timestamp: now, released: released, last: last).jsonBytes()
+        return (0..<layout.redundancy).map { copy in
+            PublishItem(message: KafkaProducerMessage(topic: controlTopic, partition: Int32(index + copy * layout.shards.count),
+                                                      key: Array(shard.utf8), value: value), kind: .control)
+        }
     }
 
     /// The connections streaming now, in shard order.

@@ -129,7 +129,7 @@ public final class KafkaPublisher: Sendable {
                                             metadata: ["gap": .string(String(decoding: gap.jsonBytes(), as: UTF8.self)),
                                                        "error": .string(error.description)])
                         }
-                    case .reject, .health:
+                    case .reject, .health, .control:
                         failedOther.increment()
                     }
                 }

@@ -11,6 +11,8 @@ public struct PublishItem: Sendable {
         case gap(GapEvent)
         case reject(reason: String)
         case health
+        /// A fleet's shard checkpoint (the control topic).
+        case control
     }
 
     public var message: KafkaProducerMessage
