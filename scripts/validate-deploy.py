@@ -99,6 +99,13 @@ for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
                     failures.append(f"{directory}: {name} livenessProbe is not /health/live")
                 if workload["spec"]["template"]["metadata"].get("annotations", {}).get("prometheus.io/scrape") != "true":
                     failures.append(f"{directory}: {name} has no Prometheus scrape annotation")
+    if "replicas" in workloads.get("aggregator", {}).get("spec", {}):
+        failures.append(f"{directory}: the aggregator Deployment fixes replicas, which its autoscaler owns")
+    for name in ("ingestor-coinbase", "ingestor-finnhub"):
+        env = {e["name"]: e.get("value") for e in workloads.get(name, {}).get("spec", {}).get("template", {}).get("spec", {})
+               .get("containers", [{}])[0].get("env", [])}
+        if not env.get("INGEST_FLEET_GROUP") or env.get("CREATE_TOPICS") != "false":
+            failures.append(f"{directory}: {name} must run as a fleet (INGEST_FLEET_GROUP) without creating topics (CREATE_TOPICS=false)")
     for name in ("ingestor-coinbase-feeds", "ingestor-finnhub-feeds"):
         feeds = kinds.get("ConfigMap", {}).get(name)
         if not feeds:

@@ -172,10 +172,11 @@ public final class IngestorService: Service, Sendable {
     /// service was asked to stop first.
     private func ensureTopics(fleet: IngestorFleet?) async -> Bool {
         var specs = configuration.createTopics ? [topics.ticks, topics.gaps, topics.health, topics.rejects].map {
-            KafkaTopicSpec(name: $0, partitions: configuration.partitions)
+            KafkaTopicSpec(name: $0, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor)
         } : []
         // A fleet's control topic is the ingestor's own (its name holds the shard layout's fingerprint).
-        if let fleet { specs.append(KafkaTopicSpec(name: fleet.controlTopic, partitions: fleet.layout.partitionCount)) }
+        if let fleet { specs.append(KafkaTopicSpec(name: fleet.controlTopic, partitions: fleet.layout.partitionCount,
+                                                  replicationFactor: configuration.replicationFactor)) }
         if specs.isEmpty { return true }
         while true {
             do {

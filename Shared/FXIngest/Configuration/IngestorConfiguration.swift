@@ -26,6 +26,7 @@ public struct IngestorConfiguration: ConfigSection {
     public var redundancy = 1
     public var fleetSessionTimeout: Duration = .seconds(6)
     public var createTopics = true
+    public var replicationFactor: Int32 = 1
 
     public init() {}
 
@@ -59,6 +60,8 @@ public struct IngestorConfiguration: ConfigSection {
                 help: "How long an open circuit waits before a trial connect (doubles up to 5m)."),
         Setting(\.createTopics, key: "create_topics", env: "CREATE_TOPICS", flag: "create-topics", reader: .bool,
                 help: "Create the ingestor's topics at start (false: they must exist, e.g. made by the setup job with its replication factor)."),
+        Setting(\.replicationFactor, key: "replication_factor", env: "REPLICATION_FACTOR", flag: "replication-factor", reader: .int32(1...100),
+                help: "Replicas of each partition of the topics the ingestor creates (its fleet's control topic included)."),
         Setting(\.fleetGroup, key: "fleet_group", env: "INGEST_FLEET_GROUP", flag: "fleet-group", reader: .string(nonEmpty: false),
                 help: "Join the ingestor fleet of this name (1-32 of a-z 0-9 _ -): replicas with the same feeds split the shards among themselves; empty: stream every shard."),
         Setting(\.redundancy, key: "redundancy", env: "INGEST_REDUNDANCY", flag: "redundancy", reader: .int(1...4),
