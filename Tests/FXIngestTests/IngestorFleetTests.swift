@@ -128,6 +128,10 @@ struct IngestorFleetTests {
             #expect(gap.from < killedAt && gap.to > killedAt, "the window covers the kill: \(gap.from) ... \(gap.to), kill at \(killedAt)")
         }
         #expect(handovers.count == movedSymbols.count, "one window per moved symbol")
+        // The fleet's heartbeats and its handover gaps follow the topic contracts of docs/schemas.
+        let validation = try Self.validate(["health": fleet.recorder.messages(fleet.prefix + "health"),
+                                            "gaps": fleet.recorder.messages(fleet.prefix + "gaps")])
+        #expect(validation.status == 0, "\(validation.output)")
         await fleet.stop()
     }
 
@@ -148,6 +152,23 @@ struct IngestorFleetTests {
             .filter { $0.instance == "ing-a" && $0.detectedAt >= killedAt }
         #expect(restarts.isEmpty, "the survivor restarted streams after the kill: \(restarts.map(\.symbol))")
         await fleet.stop()
+    }
+}
+
+extension IngestorFleetTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs scripts/validate-messages.py over the messages (by topic name), requiring each topic.
+    static func validate(_ messages: [String: [KafkaConsumerMessage]]) throws -> (status: Int32, output: String) {
+        let lines = messages.sorted { $0.key < $1.key }.flatMap { name, values in
+            values.map { "{\"topic\":\(JSONWriter.quoted(name)),\"value\":" + String(decoding: $0.value, as: UTF8.self) + "}" }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestEnvironment.uniqueName("fleet")).ndjson").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        return try Subprocess.output("/usr/bin/env", ["python3", root.appendingPathComponent("scripts/validate-messages.py").path,
+                                                      "--schemas", root.appendingPathComponent("docs/schemas").path,
+                                                      "--require", messages.keys.sorted().joined(separator: ","), file])
     }
 }
 
