@@ -9,8 +9,12 @@ public struct AlertInputs: Sendable {
     public var latencyP99: [String: Int64]
     /// Gaps per stream (`source|symbol`) in the last hour.
     public var gapsLastHour: [String: Int64]
+    /// The ingestor fleets.
+    public var fleets: [FleetStatus]
 
-    public init(streams: [StreamStatus], instances: [InstanceStatus], latencyP99: [String: Int64] = [:], gapsLastHour: [String: Int64] = [:]) {
+    public init(streams: [StreamStatus], instances: [InstanceStatus], latencyP99: [String: Int64] = [:], gapsLastHour: [String: Int64] = [:],
+                fleets: [FleetStatus] = []) {
+        self.fleets = fleets
         self.streams = streams
         self.instances = instances
         self.latencyP99 = latencyP99
@@ -98,6 +102,10 @@ public struct AlertEngine: Sendable {
         case .latencyP99(let limit):
             return inputs.latencyP99.filter { $0.value > limit }.sorted { $0.key < $1.key }.map {
                 ($0.key, ["source": $0.key], "\($0.key) exchange -> receive p99 is \($0.value) ms (above \(limit) ms)")
+            }
+        case .fleetUnowned:
+            return inputs.fleets.filter { $0.unowned > 0 }.map {
+                ($0.group, ["fleet": $0.group], "ingestor fleet \($0.group): \($0.unowned) of \($0.shardCount) shards have no live owner")
             }
         case .gapsPerHour(let limit):
             return inputs.gapsLastHour.filter { $0.value > limit }.sorted { $0.key < $1.key }.map { key, count in

@@ -7,7 +7,7 @@ import Foundation
 /// ```yaml
 /// rules:
 ///   - name: stream_stale          # unique; part of each alert's id
-///     when: stream_state          # stream_state | instance_missing | latency_p99_ms | gaps_per_hour
+///     when: stream_state          # stream_state | instance_missing | latency_p99_ms | gaps_per_hour | fleet_unowned_shards
 ///     state: stale                # for stream_state: live | quiet | stale | down
 ///     threshold: 2000             # for the metrics: fires above it
 ///     for: 30s                    # the condition holds this long before the alert fires
@@ -25,6 +25,8 @@ public struct AlertRule: Sendable, Equatable {
         case latencyP99(milliseconds: Int64)
         /// A stream reported more than this many gaps in the last hour.
         case gapsPerHour(Int64)
+        /// An ingestor fleet has shards that no live instance streams.
+        case fleetUnowned
     }
 
     /// Defined with the alert events' contract (``AlertSeverity``).
@@ -49,7 +51,8 @@ public struct AlertRule: Sendable, Equatable {
 
     /// The rules shipped with FXStream (also in `deploy/monitor-alerts.yaml`): stale streams warn after
     /// 30 s and turn critical after 5 more minutes; down streams and missing instances are critical
-    /// after 15 s; exchange -> receive p99 above 2 s warns; more than 10 gaps an hour on a stream warns.
+    /// after 15 s; exchange -> receive p99 above 2 s warns; more than 10 gaps an hour on a stream warns; an
+    /// ingestor fleet with shards no live instance streams for 30 s (longer than a failover) is critical.
     public static let defaults: [AlertRule] = [
         AlertRule(name: "stream_stale", condition: .streamState(.stale), holdFor: .seconds(30), severity: .warning,
                   escalateAfter: .seconds(300)),
@@ -57,6 +60,7 @@ public struct AlertRule: Sendable, Equatable {
         AlertRule(name: "instance_missing", condition: .instanceMissing, holdFor: .zero, severity: .critical),
         AlertRule(name: "latency_p99_high", condition: .latencyP99(milliseconds: 2_000), holdFor: .seconds(60), severity: .warning),
         AlertRule(name: "gaps_frequent", condition: .gapsPerHour(10), holdFor: .zero, severity: .warning),
+        AlertRule(name: "fleet_shards_unowned", condition: .fleetUnowned, holdFor: .seconds(30), severity: .critical),
     ]
 
     /// Reads a rules file's text through the configuration's typed file reader (the same YAML reading as
@@ -98,7 +102,9 @@ public struct AlertRule: Sendable, Equatable {
             case "instance_missing": condition = .instanceMissing
             case "latency_p99_ms": condition = .latencyP99(milliseconds: try threshold())
             case "gaps_per_hour": condition = .gapsPerHour(try threshold())
-            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms or gaps_per_hour", line: item.line)
+            case "fleet_unowned_shards": condition = .fleetUnowned
+            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms, gaps_per_hour or fleet_unowned_shards",
+                                line: item.line)
             }
             guard let severity = Severity(rawValue: item["severity"]?.scalarText ?? "warning") else {
                 throw fail("rule \(name): severity must be warning or critical", line: item["severity"]?.line ?? item.line)

@@ -1,3 +1,5 @@
+import FXContracts
+
 /// A service instance known from its heartbeats on `<prefix>health` (key `<service>:<instance>`).
 public struct InstanceStatus: Sendable, Equatable {
     public var service: String
@@ -7,8 +9,11 @@ public struct InstanceStatus: Sendable, Equatable {
     public var heartbeatTs: Int64
     /// False once no heartbeat came for the board's `instanceMissingAfter`.
     public var alive: Bool
+    /// An ingestor's fleet part, from its latest heartbeat (nil outside a fleet).
+    public var fleet: Heartbeat.Fleet?
 
-    public init(service: String, instance: String, lastSeen: Int64, heartbeatTs: Int64, alive: Bool) {
+    public init(service: String, instance: String, lastSeen: Int64, heartbeatTs: Int64, alive: Bool, fleet: Heartbeat.Fleet? = nil) {
+        self.fleet = fleet
         self.service = service
         self.instance = instance
         self.lastSeen = lastSeen

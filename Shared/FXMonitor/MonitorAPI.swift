@@ -5,7 +5,9 @@ import Hummingbird
 /// The monitor's JSON API on its HTTP server:
 /// - `GET /api/streams`: `{"ts":..., "streams":[{"source","symbol","venue_symbol","state","since","reason",
 ///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
-/// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}`
+/// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}` (ingestors in a
+///   fleet add `"fleet"` and `"shards"`)
+/// - `GET /api/fleets`: the ingestor fleets, which live instance streams which shard (see ``fleets(_:now:)``)
 /// - `GET /api/latency`: `{"ts":..., "window_ms":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}},
 ///   "receive_to_ack":{"all":{...}}, "tick_to_candle":{"all":{...}}}` (over the last `latency_window`)
 /// - `GET /api/pipeline`: rates, consumer lag and the backfill queue (see ``pipeline(_:now:)``)
@@ -25,6 +27,9 @@ public enum MonitorAPI {
             router.get("/api/latency") { _, _ -> Response in json(latency(service.state.withLock { $0.latency }, now: service.clock.now())) }
             router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.state.withLock { $0.pipeline }, now: service.clock.now())) }
             router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
+            router.get("/api/fleets") { _, _ -> Response in
+                json(fleets(FleetStatus.fleets(service.state.withLock { $0.board.instanceSnapshot }), now: service.clock.now()))
+            }
             router.get("/") { _, _ -> Response in
                 Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                          body: .init(byteBuffer: ByteBuffer(string: StatusPage.html)))
@@ -72,6 +77,10 @@ public enum MonitorAPI {
             w.key("alive"); w.bool(instance.alive)
             w.key("last_seen_ts"); w.number(instance.lastSeen)
             w.key("heartbeat_ts"); w.number(instance.heartbeatTs)
+            if let fleet = instance.fleet {
+                w.key("fleet"); w.string(fleet.group)
+                w.key("shards"); w.stringArray(fleet.shards)
+            }
             w.endObject()
         }
         w.endArray()

@@ -75,6 +75,14 @@ public final class MonitorMetrics: Sendable {
         }
     }
 
+    /// `fx_monitor_fleet_unowned_shards{fleet}` and `fx_monitor_fleet_owners{fleet,shard}` (live instances streaming it).
+    func update(fleets: [FleetStatus]) {
+        sync("fx_monitor_fleet_unowned_shards", fleets.map { ([("fleet", $0.group)], Double($0.unowned)) })
+        sync("fx_monitor_fleet_owners", fleets.flatMap { fleet in
+            fleet.owners.map { ([("fleet", fleet.group), ("shard", $0.key)], Double($0.value.count)) }
+        })
+    }
+
     func update(streams: [StreamStatus], instances: [InstanceStatus], p99: [String: Int64]) {
         sync("fx_monitor_stream_state", streams.map { ([("source", $0.source), ("symbol", $0.symbol)], Self.code($0.state)) })
         sync("fx_monitor_instance_up", instances.map { ([("service", $0.service), ("instance", $0.instance)], $0.alive ? 1 : 0) })

@@ -169,6 +169,7 @@ public final class MonitorService: Service, Sendable {
         for state in StreamState.allCases { gauges[state]?.set(perState[state] ?? 0) }
         subjects.update(streams: evaluation.streams, instances: evaluation.instances, p99: evaluation.latencyP99)
         subjects.update(stageP99: evaluation.stageP99, lags: evaluation.lags, backfill: evaluation.backfill, now: now)
+        subjects.update(fleets: evaluation.fleets)
         guard !evaluation.alerts.isEmpty else { return }
         dispatcher.withLock { $0 }?.dispatch(evaluation.alerts)
     }

@@ -140,6 +140,8 @@ public struct MonitorState: Sendable {
         public var backfill: PipelineBook.BackfillQueue?
         /// Alert events to send (firing, escalated, resolved).
         public var alerts: [AlertEvent]
+        /// The ingestor fleets: which live instance streams which shard.
+        public var fleets: [FleetStatus]
 
         /// Streams per state.
         public var perState: [StreamState: Int64] {
@@ -166,12 +168,14 @@ public struct MonitorState: Sendable {
         })
         let streams = board.snapshot
         let instances = board.instanceSnapshot
-        let inputs = AlertInputs(streams: streams, instances: instances, latencyP99: latencyP99, gapsLastHour: board.gapsLastHour(now: now))
+        let fleets = FleetStatus.fleets(instances)
+        let inputs = AlertInputs(streams: streams, instances: instances, latencyP99: latencyP99, gapsLastHour: board.gapsLastHour(now: now),
+                                 fleets: fleets)
         let alerts = engine.evaluate(inputs, now: now)
         recentAlerts.append(contentsOf: alerts)
         if recentAlerts.count > Self.maxRecentAlerts { recentAlerts.removeFirst(recentAlerts.count - Self.maxRecentAlerts) }
         return Evaluation(board: result, streams: streams, instances: instances, latencyP99: latencyP99, stageP99: stageP99,
-                          lags: pipeline.partitionLags, backfill: pipeline.backfill, alerts: alerts)
+                          lags: pipeline.partitionLags, backfill: pipeline.backfill, alerts: alerts, fleets: fleets)
     }
 
     /// The ``IgnoreReason`` of a heartbeat problem.

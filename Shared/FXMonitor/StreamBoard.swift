@@ -136,7 +136,8 @@ public struct StreamBoard: Sendable {
         }
         let previous = instances[key]
         guard previous != nil || instances.count < settings.maxInstances else { return .instanceCap }
-        let status = InstanceStatus(service: beat.service, instance: beat.instance, lastSeen: now, heartbeatTs: beat.timestamp, alive: true)
+        let status = InstanceStatus(service: beat.service, instance: beat.instance, lastSeen: now, heartbeatTs: beat.timestamp, alive: true,
+                                    fleet: beat.ingestor?.fleet)
         instances[key] = status
         if previous?.alive != true { pendingInstanceChanges.append(status) }
         guard beat.service == "ingestor" else { return nil }

@@ -21,14 +21,15 @@ struct PrometheusRulesTests {
         let text = try String(contentsOf: Self.root.appendingPathComponent("deploy/prometheus-alerts.yml"), encoding: .utf8)
         let expected: [(String, String, String)] = [
             ("StreamStale", "30s", "warning"), ("StreamStaleEscalated", "330s", "critical"), ("StreamDown", "15s", "critical"),
-            ("LatencyP99High", "60s", "warning"),
+            ("LatencyP99High", "60s", "warning"), ("FleetShardsUnowned", "30s", "critical"),
         ]
         for (alert, holdFor, severity) in expected {
             guard let range = text.range(of: "- alert: \(alert)\n") else { Issue.record("\(alert) missing"); continue }
             let block = text[range.upperBound...].prefix { _ in true }.components(separatedBy: "- alert:").first ?? ""
             #expect(block.contains("for: \(holdFor)") && block.contains("severity: \(severity)"), "\(alert): \(block)")
         }
-        #expect(AlertRule.defaults.map(\.name) == ["stream_stale", "stream_down", "instance_missing", "latency_p99_high", "gaps_frequent"])
+        #expect(AlertRule.defaults.map(\.name) == ["stream_stale", "stream_down", "instance_missing", "latency_p99_high", "gaps_frequent", "fleet_shards_unowned"])
+        #expect(AlertRule.defaults[5].holdFor == .seconds(30) && AlertRule.defaults[5].severity == .critical)
         #expect(AlertRule.defaults[0].holdFor == .seconds(30) && AlertRule.defaults[0].escalateAfter == .seconds(300))
         #expect(AlertRule.defaults[1].holdFor == .seconds(15) && AlertRule.defaults[3].holdFor == .seconds(60))
     }
