@@ -44,7 +44,7 @@ public final class IngestorService: Service, Sendable {
         let plans = try configuration.plans()
         let fleet = configuration.fleetGroup.isEmpty ? nil
             : IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics,
-                            instance: instance, settle: .seconds(2))
+                            instance: instance, settle: max(.seconds(2), configuration.healthInterval * 2))
         guard await ensureTopics(fleet: fleet) else { return }
         let circuits = makeCircuits(plans)
         let shards = plans.flatMap { plan in plan.shards.map { (plan, $0) } }
@@ -84,8 +84,10 @@ public final class IngestorService: Service, Sendable {
                     }
                     do {
                         try await self.follow(fleet, shards: shards, circuits: circuits, feeds: &feeds)
-                    } catch {
+                    } catch where !(error is CancellationError) && !Task.isCancelled && !Task.isShuttingDownGracefully {
                         fleetFailure.withLock { $0 = error }
+                    } catch {
+                        // Stopping: the membership ends with the service.
                     }
                     feeds.cancelAll()
                 }
@@ -133,7 +135,7 @@ public final class IngestorService: Service, Sendable {
             apply(fleet.actions(for: event))
         }
         // The consumer's events end only when it stops: at shutdown (this task is cancelled) or failing.
-        if !Task.isCancelled { throw IngestorFleetError(reason: "the fleet membership ended unexpectedly") }
+        if !Task.isCancelled, !Task.isShuttingDownGracefully { throw IngestorFleetError(reason: "the fleet membership ended unexpectedly") }
     }
 
     /// Runs one shard's connection until it is told to stop (or cancelled), then publishes its open gaps.

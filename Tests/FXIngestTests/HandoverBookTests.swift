@@ -15,7 +15,8 @@ struct HandoverBookTests {
     }
 
     static func checkpoint(_ last: [String: Int64], from instance: String = "ing-b", released: Bool = false) -> ShardCheckpoint {
-        ShardCheckpoint(shard: "coinbase-1", instance: instance, timestamp: t0, released: released, last: last)
+        // Written before the takeover at t0.
+        ShardCheckpoint(shard: "coinbase-1", instance: instance, timestamp: t0 - second, released: released, last: last)
     }
 
     @Test("after the settle time, each symbol's window runs from the previous owner's newest checkpointed event to the first one here, reported once")
@@ -49,6 +50,17 @@ struct HandoverBookTests {
         book.firstData(Self.bootstrap("SOL-USD", at: Self.t0), shard: 1)
         book.firstData(Self.bootstrap("ETH-USD", at: Self.t0), shard: 1)
         #expect(book.due(now: Self.t0).isEmpty)
+    }
+
+    @Test("a redundant copy still streaming (its checkpoint written after the takeover, not released) means nothing was lost: no window")
+    func liveCopy() {
+        var book = HandoverBook(instance: "ing-a", settle: 0)
+        book.started(1, id: "coinbase-1", now: Self.t0)
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 - 5 * Self.second], from: "ing-b", released: true), shard: 1)
+        book.read(ShardCheckpoint(shard: "coinbase-1", instance: "ing-c", timestamp: Self.t0 + Self.second, released: false,
+                                  last: ["BTC-USD": Self.t0 - Self.second / 2]), shard: 1)
+        book.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + Self.second), shard: 1)
+        #expect(book.due(now: Self.t0 + 2 * Self.second).isEmpty)
     }
 
     @Test("a shard stopped here forgets what it knew; taken again, it starts afresh")

@@ -62,14 +62,21 @@ struct IngestorFleetTests {
             return owners
         }
 
-        /// Waits until every one of the 6 shards is streamed by exactly `copies` of `instances`; the owners.
-        func waitForCoverage(_ instances: Set<String>, copies: Int, since: Int64, timeout: Duration) async throws -> [String: [String]] {
+        /// Waits until every one of the 6 shards is streamed by exactly `copies` of `instances` (and, with
+        /// `everyoneOwns`, each of them streams some); the owners.
+        func waitForCoverage(_ instances: Set<String>, copies: Int, since: Int64, timeout: Duration,
+                             everyoneOwns: Bool = false) async throws -> [String: [String]] {
             var seen: [String: [String]] = [:]
             let covered = try await TestEnvironment.eventually(timeout: timeout) {
                 seen = owners(instances, since: since)
                 return seen.count == 6 && seen.values.allSatisfy { $0.count == copies }
+                    && (!everyoneOwns || Set(seen.values.joined()) == instances)
             }
-            try #require(covered, "shards not covered \(copies)x by \(instances.sorted()): \(seen)")
+            let logs = replicas.sorted { $0.key < $1.key }.map { name, process in
+                let lines = process.log.split(separator: "\n").filter { $0.contains("shard") || $0.contains("partitions") || $0.contains("error") }
+                return "\(name):\n" + lines.suffix(20).joined(separator: "\n")
+            }.joined(separator: "\n")
+            try #require(covered, "shards not covered \(copies)x by \(instances.sorted()): \(seen)\n\(logs)")
             return seen
         }
 
@@ -156,6 +163,69 @@ struct IngestorFleetTests {
 }
 
 extension IngestorFleetTests {
+    @Test("scaling 3 -> 5 -> 2 keeps every shard streamed by exactly one replica, spread evenly, each change settled within the bound")
+    func scale() async throws {
+        var fleet = try await Fleet(name: "fleet-scale")
+        for instance in ["ing-a", "ing-b", "ing-c"] { try await fleet.start(instance) }
+        _ = try await fleet.waitForCoverage(["ing-a", "ing-b", "ing-c"], copies: 1, since: 0, timeout: .seconds(60))
+        func spread(_ owners: [String: [String]], _ instances: Set<String>) -> [Int] {
+            instances.map { instance in owners.values.filter { $0 == [instance] }.count }.sorted()
+        }
+        // Up to 5: two join.
+        var since = WallClock.nanoseconds()
+        var started = ContinuousClock.now
+        for instance in ["ing-d", "ing-e"] { try await fleet.start(instance) }
+        let five: Set<String> = ["ing-a", "ing-b", "ing-c", "ing-d", "ing-e"]
+        var owners = try await fleet.waitForCoverage(five, copies: 1, since: since, timeout: Self.failoverBound + .seconds(10)) 
+        let joined = try await TestEnvironment.eventually(timeout: Self.failoverBound) {
+            owners = fleet.owners(five, since: since)
+            return owners.count == 6 && owners.values.allSatisfy { $0.count == 1 } && spread(owners, five) == [1, 1, 1, 1, 2]
+        }
+        #expect(joined, "spread over 5: \(owners)")
+        print("fleet scale 3 -> 5 settled after \(ContinuousClock.now - started)")
+        #expect(ContinuousClock.now - started <= Self.failoverBound + .seconds(5))
+        // Down to 2: three stop cleanly (SIGTERM).
+        since = WallClock.nanoseconds()
+        started = ContinuousClock.now
+        for instance in ["ing-a", "ing-c", "ing-e"] {
+            #expect(await fleet.replicas[instance]?.terminate() == 0, "clean exit")
+            fleet.replicas[instance] = nil
+        }
+        owners = try await fleet.waitForCoverage(["ing-b", "ing-d"], copies: 1, since: since, timeout: Self.failoverBound + .seconds(10))
+        print("fleet scale 5 -> 2 settled after \(ContinuousClock.now - started)")
+        #expect(spread(owners, ["ing-b", "ing-d"]) == [3, 3])
+        #expect(ContinuousClock.now - started <= Self.failoverBound + .seconds(5))
+        // Clean stops hand their shards over: the moved windows are published with the exact last events.
+        let released = fleet.recorder.messages(fleet.prefix + "gaps").compactMap { try? GapEvent(json: $0.value) }
+            .filter { $0.reason == .handover && $0.detectedAt >= since }
+        #expect(!released.isEmpty && released.allSatisfy { $0.detail.contains("released cleanly") },
+                "\(released.map { "\($0.instance) \($0.symbol) \($0.from)...\($0.to): \($0.detail)" })")
+        await fleet.stop()
+    }
+
+    @Test("with redundancy 2, a rolling restart of every replica (one new before one old stops) publishes no loss: no gap but first data")
+    func rollingRestart() async throws {
+        var fleet = try await Fleet(name: "fleet-roll")
+        for instance in ["ing-a", "ing-b"] { try await fleet.start(instance, redundancy: 2) }
+        _ = try await fleet.waitForCoverage(["ing-a", "ing-b"], copies: 2, since: 0, timeout: .seconds(60))
+        var live: Set<String> = ["ing-a", "ing-b"]
+        for (old, new) in [("ing-a", "ing-c"), ("ing-b", "ing-d")] {
+            try await fleet.start(new, redundancy: 2)
+            live.insert(new)
+            // The surge replica is streaming its share before an old one stops.
+            _ = try await fleet.waitForCoverage(live, copies: 2, since: WallClock.nanoseconds(), timeout: .seconds(60), everyoneOwns: true)
+            #expect(await fleet.replicas[old]?.terminate() == 0)
+            fleet.replicas[old] = nil
+            live.remove(old)
+            _ = try await fleet.waitForCoverage(live, copies: 2, since: WallClock.nanoseconds(), timeout: .seconds(60))
+        }
+        // Past the settle time of the last takeovers.
+        try await Task.sleep(for: .seconds(3))
+        let losses = fleet.recorder.messages(fleet.prefix + "gaps").compactMap { try? GapEvent(json: $0.value) }.filter { $0.reason != .bootstrap }
+        #expect(losses.isEmpty, "\(losses.map { "\($0.instance) \($0.symbol) \($0.reason): \($0.detail)" })")
+        await fleet.stop()
+    }
+
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs scripts/validate-messages.py over the messages (by topic name), requiring each topic.

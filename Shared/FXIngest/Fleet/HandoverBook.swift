@@ -4,7 +4,9 @@ import FXContracts
 /// event time per symbol (from their checkpoints on the control topic) and this instance's first data
 /// (the connection's `bootstrap` events). Once a shard has been here for the settle time (long enough to
 /// read the control partition's newest checkpoints), each symbol whose first data came after its
-/// previous owner's last event is reported once as a `handover` gap between the two.
+/// previous owner's last event is reported once as a `handover` gap between the two — unless another
+/// instance checkpointed the shard as still streaming after the takeover (a redundant copy): its data
+/// covers the window, nothing was lost.
 struct HandoverBook: Sendable {
     struct Entry: Sendable {
         var id: String
@@ -12,6 +14,8 @@ struct HandoverBook: Sendable {
         var previous: [String: (ts: Int64, instance: String, released: Bool)] = [:]
         var first: [String: GapEvent] = [:]
         var reported: Set<String> = []
+        /// Another instance still streams this shard (a checkpoint of it, not released, written after the takeover).
+        var liveCopy: String?
     }
 
     let instance: String
@@ -35,6 +39,7 @@ struct HandoverBook: Sendable {
     /// A checkpoint of another instance for a shard streaming here (this instance's own are skipped).
     mutating func read(_ checkpoint: ShardCheckpoint, shard: Int) {
         guard checkpoint.instance != instance, var entry = entries[shard], entry.id == checkpoint.shard else { return }
+        if !checkpoint.released, checkpoint.timestamp >= entry.since { entry.liveCopy = checkpoint.instance }
         for (venueSymbol, ts) in checkpoint.last where ts > entry.previous[venueSymbol]?.ts ?? .min {
             entry.previous[venueSymbol] = (ts, checkpoint.instance, checkpoint.released)
         }
@@ -55,7 +60,7 @@ struct HandoverBook: Sendable {
         for (shard, var entry) in entries.sorted(by: { $0.key < $1.key }) where now - entry.since >= settle {
             for (venueSymbol, first) in entry.first.sorted(by: { $0.key < $1.key }) where !entry.reported.contains(venueSymbol) {
                 entry.reported.insert(venueSymbol)
-                guard let previous = entry.previous[venueSymbol], previous.ts < first.to else { continue }
+                guard entry.liveCopy == nil, let previous = entry.previous[venueSymbol], previous.ts < first.to else { continue }
                 gaps.append(GapEvent(source: first.source, symbol: first.symbol, venueSymbol: venueSymbol, from: previous.ts, to: first.to,
                                      reason: .handover, detectedAt: now,
                                      detail: "shard \(entry.id) taken over from \(previous.instance) " +
