@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/FXVenues"),
         .target(name: "FXIngest", dependencies: [
-            "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics",
+            "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics", "FXServiceChassis",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

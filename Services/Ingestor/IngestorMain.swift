@@ -16,7 +16,8 @@ enum IngestorMain: ServiceDefinition {
     static func parts(_ configuration: IngestorConfiguration, context: ServiceContext) throws -> ServiceParts {
         let service = IngestorService(configuration: configuration, kafka: context.settings.kafka, topics: context.settings.topics,
                                       instance: context.settings.instanceID, metricsFactory: MetricsSystem.factory, logger: context.logger)
-        return ServiceParts(services: [service], counters: { service.counters.snapshot.map { ($0.0, Int64($0.1)) } })
+        return ServiceParts(checks: service.readinessChecks, services: [service],
+                            counters: { service.counters.snapshot.map { ($0.0, Int64($0.1)) } })
     }
 
     static func main() async {

@@ -3,6 +3,7 @@ import CoreMetrics
 import FXCore
 import FXKafka
 import FXMetrics
+import FXServiceChassis
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -22,6 +23,8 @@ public final class IngestorService: Service, Sendable {
     private let queue: PublishQueue
     /// Frame received -> Kafka acknowledged, between two heartbeats (shipped in each heartbeat).
     private let receiveToAck = LatencyWindow()
+    /// The fleet this instance belongs to (nil: it streams every configured shard).
+    let fleet: IngestorFleet?
 
     public init(configuration: IngestorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, instance: String,
                 metricsFactory: any MetricsFactory, clock: IngestClock = .system, logger: Logger,
@@ -35,6 +38,17 @@ public final class IngestorService: Service, Sendable {
         self.logger = logger
         self.latencyObserver = latencyObserver
         self.queue = PublishQueue(capacity: configuration.queueCapacity)
+        // The configuration's plans were checked when it was resolved.
+        self.fleet = configuration.fleetGroup.isEmpty ? nil : (try? configuration.plans()).map { plans in
+            IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics,
+                          instance: instance, settle: max(.seconds(2), configuration.healthInterval * 2))
+        }
+    }
+
+    /// Readiness in a fleet: `/health/ready` waits until the instance is in the fleet's group, so a rollout
+    /// with surge stops an old replica only once the new one has its share.
+    public var readinessChecks: [any DependencyCheck] {
+        fleet.map { [FleetMembershipCheck(fleet: $0)] } ?? []
     }
 
     /// The running totals the heartbeat reports: the sums of the `/metrics` counters.
@@ -42,9 +56,7 @@ public final class IngestorService: Service, Sendable {
 
     public func run() async throws {
         let plans = try configuration.plans()
-        let fleet = configuration.fleetGroup.isEmpty ? nil
-            : IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics,
-                            instance: instance, settle: max(.seconds(2), configuration.healthInterval * 2))
+        let fleet = self.fleet
         guard await ensureTopics(fleet: fleet) else { return }
         let circuits = makeCircuits(plans)
         let shards = plans.flatMap { plan in plan.shards.map { (plan, $0) } }

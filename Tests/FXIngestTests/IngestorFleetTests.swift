@@ -94,6 +94,15 @@ struct IngestorFleetTests {
         let owners = try await fleet.waitForCoverage(["ing-a", "ing-b", "ing-c"], copies: 1, since: 0, timeout: .seconds(60))
         let perInstance = Dictionary(grouping: owners.keys, by: { owners[$0]![0] }).mapValues(\.count)
         #expect(perInstance.values.sorted() == [2, 2, 2], "spread: \(perInstance)")
+        // Readiness includes the fleet membership (a surge rollout waits for it).
+        for (name, replica) in fleet.replicas {
+            let ready = try await TestEnvironment.eventually(timeout: .seconds(30)) {
+                guard let answer = await replica.get("/health/ready") else { return false }
+                return answer.status == 200 && answer.body.contains("fleet: ok streams 2 of the fleet's 6 shards")
+            }
+            let body = await replica.get("/health/ready")?.body ?? "no answer"
+            #expect(ready, "\(name): \(body)")
+        }
 
         let killedShards = Set(owners.filter { $0.value == ["ing-b"] }.map(\.key))
         // The replica to kill has checkpointed its shards on the fleet's control topic (named in its log).

@@ -27,6 +27,8 @@ final class IngestorFleet: Sendable {
     var groupID: String { controlTopic }
     private let state: Mutex<FleetState>
     private let running = Mutex<[Int: Running]>([:])
+    /// In the group: an assignment (possibly empty) came and the instance has not left since.
+    private let member = Atomic<Bool>(false)
     private let instance: String
     private let handover: Mutex<HandoverBook>
     /// Each running shard's event times at the previous checkpoint (the next checkpoint says these).
@@ -64,6 +66,7 @@ final class IngestorFleet: Sendable {
     func actions(for event: KafkaConsumerEvent) -> [FleetState.Action] {
         switch event {
         case .partitionsAssigned(let partitions):
+            member.store(true, ordering: .releasing)
             let mine = partitions.filter { $0.topic == controlTopic }.map(\.partition)
             return state.withLock { $0.assigned(mine) }
         case .partitionsRevoked(let partitions):
@@ -81,8 +84,12 @@ final class IngestorFleet: Sendable {
 
     /// Stop every shard (the instance is leaving the group).
     func leave() -> [FleetState.Action] {
-        state.withLock { $0.left() }
+        member.store(false, ordering: .releasing)
+        return state.withLock { $0.left() }
     }
+
+    /// Whether the instance is in the fleet's group (it has had its assignment, possibly none).
+    var isMember: Bool { member.load(ordering: .acquiring) }
 
     /// Where a newly assigned control partition is read from: its newest checkpoints.
     var rebalanceHandler: KafkaRebalanceHandler {
