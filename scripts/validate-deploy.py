@@ -39,6 +39,8 @@ for name in services:
 
 # Kubernetes: render the kustomize base and the production overlay, validate every manifest strictly
 # against the Kubernetes schemas, and check what docs/operations.md promises of them.
+custom_kinds = {"ScaledObject"}
+
 def render(directory):
     try:
         out = subprocess.run(["kubectl", "kustomize", f"{root}/{directory}"], check=True, capture_output=True, text=True).stdout
@@ -48,13 +50,15 @@ def render(directory):
     except subprocess.CalledProcessError as error:
         failures.append(f"kustomize {directory}: {error.stderr.strip()}")
         return []
+    documents = [d for d in yaml.safe_load_all(out) if d]
+    # Custom resources (KEDA's ScaledObject) have no schema in kubernetes-validate: checked below by hand.
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as rendered:
-        rendered.write(out)
+        rendered.write(yaml.safe_dump_all([d for d in documents if d["kind"] not in custom_kinds]))
     check = subprocess.run(["kubernetes-validate", "--strict", "--quiet", rendered.name], capture_output=True, text=True)
     if check.returncode != 0:
         failures.append(f"kubernetes-validate --strict {directory}: {(check.stdout + check.stderr).strip()[:2000]}")
     os.unlink(rendered.name)
-    return [d for d in yaml.safe_load_all(out) if d]
+    return documents
 
 for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
     docs = render(directory)
@@ -70,7 +74,20 @@ for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
         failures.append(f"{directory}: the database URL must come from a mounted secret file")
     partitions = int(settings.get("FX_PARTITIONS", "0"))
     hpa = kinds.get("HorizontalPodAutoscaler", {}).get("aggregator")
-    if not hpa or hpa["spec"]["maxReplicas"] != partitions:
+    scaled = kinds.get("ScaledObject", {}).get("aggregator")
+    if hpa and scaled:
+        failures.append(f"{directory}: the aggregator has both a CPU HPA and a KEDA ScaledObject")
+    elif scaled:
+        spec = scaled["spec"]
+        kafka = [t for t in spec.get("triggers", []) if t.get("type") == "kafka"]
+        prefix = settings.get("TOPIC_PREFIX", "fx.")
+        if scaled.get("apiVersion") != "keda.sh/v1alpha1" or spec.get("scaleTargetRef", {}).get("name") != "aggregator" \
+                or spec.get("maxReplicaCount") != partitions or not 1 <= spec.get("minReplicaCount", 0) <= partitions or len(kafka) != 1 \
+                or kafka[0]["metadata"].get("topic") != prefix + "ticks" or kafka[0]["metadata"].get("consumerGroup") != prefix + "aggregator" \
+                or kafka[0]["metadata"].get("bootstrapServers") != settings.get("KAFKA_BROKERS") \
+                or kafka[0]["metadata"].get("allowIdleConsumers") != "false":
+            failures.append(f"{directory}: the aggregator ScaledObject must scale the aggregator on fx.ticks lag of its group, capped at FX_PARTITIONS ({partitions}): {spec}")
+    elif not hpa or hpa["spec"]["maxReplicas"] != partitions:
         failures.append(f"{directory}: the aggregator HPA must cap replicas at FX_PARTITIONS ({partitions})")
     workloads = dict(kinds.get("Deployment", {}))
     for name in ("ingestor-coinbase", "ingestor-finnhub", "aggregator", "backfiller", "monitor"):
