@@ -1,0 +1,86 @@
+import FXContracts
+import Foundation
+import FXBackfill
+import FXCore
+import FXKafka
+import FXPostgres
+import FXTestSupport
+import Testing
+
+/// An ingestor fleet's replica SIGKILLed: a survivor takes its shard over, publishes the window it left
+/// as a `handover` gap, and the backfiller repairs it, so that the candles equal the venue's history.
+@Suite("Backfiller: repair after a fleet replica's death", .serialized, .tags(.integration))
+struct FleetFailoverRepairTests {
+    @Test("a replica SIGKILLed: its shard streams again on the survivor, the handover window is filled, every 1-minute candle of it equals the venue's history")
+    func failoverRepaired() async throws {
+        let database = try await PostgresTestKit.freshDatabase("bffleet")
+        let topics = try await GapRepairTests.topics("bffleet")
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100"])
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
+        let environment = GapRepairTests.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
+        // Two shards of one product each (coinbase-0: BTC-USD, coinbase-1: ETH-USD), one per replica.
+        func ingestor(_ instance: String) async throws -> ServiceProcess {
+            try await ServiceProcess("ingestor", arguments: [
+                "--provider", "coinbase", "--symbols", "BTC-USD,ETH-USD", "--max-symbols-per-connection", "1",
+                "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase", "--topic-prefix", topics.prefix, "--health-interval-ms", "500ms",
+                "--fleet-group", "repair", "--instance-id", instance], environment: environment)
+        }
+        var replicas = ["ing-a": try await ingestor("ing-a"), "ing-b": try await ingestor("ing-b")]
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
+        let connection = try await PostgresTestKit.connect(url: database)
+        let ledger = GapLedger(connection: connection)
+        let health = try TopicRecorder(topics: [topics.health])
+        func owner(of shard: String, since: Int64) -> String? {
+            health.messages(topics.health).reversed().lazy.compactMap { try? JSONParser().parse($0.value) }
+                .compactMap { Heartbeat.read($0, receivedAt: 0).heartbeat }
+                .first { $0.timestamp > since && $0.ingestor?.fleet?.shards.contains(shard) == true }?.instance
+        }
+        func newestMinute() async throws -> Int64? {
+            try await connection.query("""
+                SELECT extract(epoch FROM max(bucket))::bigint AS m FROM candles
+                WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m' AND price_type = 'trade'
+                """).first?.decodeIfPresent(Int64.self, "m")
+        }
+        let streaming = try await TestEnvironment.eventually(timeout: .seconds(90)) { try await newestMinute() != nil }
+        #expect(streaming, "candles from the stream; aggregator log:\n\(aggregator.log.suffix(2000))")
+        _ = try await TestEnvironment.eventually(timeout: .seconds(30)) { owner(of: "coinbase-0", since: 0) != nil }
+        let victim = try #require(owner(of: "coinbase-0", since: 0), "an owner of BTC-USD's shard")
+
+        // Killed 50 s into a minute, so that the window crosses a minute boundary.
+        let intoMinute = WallClock.nanoseconds() % 60_000_000_000
+        try await Task.sleep(for: .nanoseconds((50_000_000_000 - intoMinute + 60_000_000_000) % 60_000_000_000))
+        let killedAt = WallClock.nanoseconds()
+        kill(try #require(replicas[victim]).process.processIdentifier, SIGKILL)
+        replicas[victim] = nil
+        let survivor = try #require(replicas.keys.first)
+        let tookOver = try await TestEnvironment.eventually(timeout: .seconds(30)) { owner(of: "coinbase-0", since: killedAt) == survivor }
+        #expect(tookOver, "the survivor streams BTC-USD")
+
+        let repaired = try await TestEnvironment.eventually(timeout: .seconds(150)) {
+            try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").contains { $0.reasons.contains("handover") && $0.status == .filled }
+        }
+        let gaps = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD")
+        #expect(repaired, "the handover window is recorded and filled: \(gaps); backfiller log:\n\(backfiller.log.suffix(3000))")
+        let gap = try #require(gaps.first { $0.reasons.contains("handover") })
+        #expect(gap.from < killedAt && gap.to > killedAt, "the window covers the kill")
+        for minute in stride(from: gap.from / 60_000_000_000 * 60, through: gap.to / 60_000_000_000 * 60, by: 60) {
+            let truth = try await GapRepairTests.truth(sim, product: "BTC-USD", minute: minute)
+            let row = try await connection.query("""
+                SELECT open::text, high::text, low::text, close::text, volume::text FROM candles
+                WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m' AND price_type = 'trade' AND bucket = to_timestamp($1::bigint)
+                """, [minute]).first
+            guard let row else {
+                #expect(truth.isEmpty, "minute \(minute) has a REST candle but none stored")
+                continue
+            }
+            for column in ["open", "high", "low", "close", "volume"] {
+                #expect(row[column].flatMap(DecimalText.init) == truth[column], "minute \(minute) \(column): \(row[column] ?? "nil") vs REST \(truth[column].map(\.text) ?? "nil")")
+            }
+        }
+        await health.stop()
+        for process in Array(replicas.values) + [backfiller, aggregator] { #expect(await process.terminate(timeout: .seconds(30)) == 0) }
+        await connection.close()
+        await PostgresTestKit.dropDatabase(database)
+    }
+}
