@@ -83,4 +83,59 @@ struct FleetFailoverRepairTests {
         await connection.close()
         await PostgresTestKit.dropDatabase(database)
     }
+
+    @Test("redundancy 2: both replicas' copies make one set of candles equal to the venue's history, and a replica SIGKILLed leaves no gap to repair")
+    func redundantCandles() async throws {
+        let database = try await PostgresTestKit.freshDatabase("bfab")
+        let topics = try await GapRepairTests.topics("bfab")
+        let sim = try await ServiceProcess("fxsim", arguments: ["--step-ms", "100"])
+        try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 }, "fxsim up")
+        let environment = GapRepairTests.kafkaProperties.merging(["DATABASE_URL": database]) { $1 }
+        func ingestor(_ instance: String) async throws -> ServiceProcess {
+            try await ServiceProcess("ingestor", arguments: [
+                "--provider", "coinbase", "--symbols", "BTC-USD", "--ws-url", "ws://127.0.0.1:\(sim.port)/coinbase",
+                "--topic-prefix", topics.prefix, "--health-interval-ms", "500ms", "--fleet-group", "ab", "--redundancy", "2",
+                "--instance-id", instance], environment: environment)
+        }
+        let a = try await ingestor("ing-a")
+        let b = try await ingestor("ing-b")
+        let aggregator = try await ServiceProcess("aggregator", arguments: ["--topic-prefix", topics.prefix], environment: environment)
+        let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
+        let connection = try await PostgresTestKit.connect(url: database)
+        let ledger = GapLedger(connection: connection)
+        // Both replicas stream the one shard: every trade reaches fx.ticks twice (the aggregator keeps one).
+        let ticks = try TopicRecorder(topics: [topics.ticks])
+        try await ticks.waitFor(topics.ticks, timeout: .seconds(60), "trades published by both copies") { messages in
+            let ids = messages.compactMap { try? JSONParser().parse($0.value)["trade_id"]?.stringValue }
+            return Dictionary(grouping: ids, by: { $0 }).values.filter { $0.count == 2 }.count >= 5
+        }
+        await ticks.stop()
+        // Past a minute boundary, then one replica dies.
+        let start = WallClock.nanoseconds() / 60_000_000_000 * 60
+        try await Task.sleep(for: .seconds(Int64(start + 65) - WallClock.nanoseconds() / 1_000_000_000))
+        kill(b.process.processIdentifier, SIGKILL)
+        // Two more minute boundaries with only the survivor.
+        try await Task.sleep(for: .seconds(Int64(start + 185) - WallClock.nanoseconds() / 1_000_000_000))
+        let losses = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").filter { !$0.reasons.allSatisfy { $0 == "bootstrap" } }
+        #expect(losses.isEmpty, "no window to repair: \(losses)")
+        // The whole minutes streamed, before and after the kill, equal the venue's candles: no tick counted twice.
+        for minute in stride(from: start + 60, through: start + 120, by: 60) {
+            let truth = try await GapRepairTests.truth(sim, product: "BTC-USD", minute: minute)
+            let row = try await connection.query("""
+                SELECT open::text, high::text, low::text, close::text, volume::text, origin FROM candles
+                WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m' AND price_type = 'trade' AND bucket = to_timestamp($1::bigint)
+                """, [minute]).first
+            guard let row else {
+                #expect(truth.isEmpty, "minute \(minute) has a REST candle but none stored")
+                continue
+            }
+            #expect(row["origin"] == "stream", "minute \(minute) was streamed, not repaired")
+            for column in ["open", "high", "low", "close", "volume"] {
+                #expect(row[column].flatMap(DecimalText.init) == truth[column], "minute \(minute) \(column): \(row[column] ?? "nil") vs REST \(truth[column].map(\.text) ?? "nil")")
+            }
+        }
+        for process in [a, backfiller, aggregator] { #expect(await process.terminate(timeout: .seconds(30)) == 0) }
+        await connection.close()
+        await PostgresTestKit.dropDatabase(database)
+    }
 }
