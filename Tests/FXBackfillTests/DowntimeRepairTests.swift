@@ -31,12 +31,7 @@ struct DowntimeRepairTests {
         let backfiller = try await GapRepairTests.backfiller(topics, database: database, sim: sim, environment: ["BOOTSTRAP_DAYS": "0"])
         let connection = try await PostgresTestKit.connect(url: database)
         let ledger = GapLedger(connection: connection)
-        func newestMinute() async throws -> Int64? {
-            try await connection.query("""
-                SELECT extract(epoch FROM max(bucket))::bigint AS m FROM candles
-                WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m' AND price_type = 'trade'
-                """).first?.decodeIfPresent(Int64.self, "m")
-        }
+        func newestMinute() async throws -> Int64? { try await HistoryComparison.newestMinute(connection) }
         let streaming = try await TestEnvironment.eventually(timeout: .seconds(90)) { try await newestMinute() != nil }
         #expect(streaming, "candles from the stream; aggregator log:\n\(aggregator.log.suffix(2000))")
 
@@ -65,19 +60,10 @@ struct DowntimeRepairTests {
         let firstNew = gap.to / 60_000_000_000 * 60
         #expect(firstNew - lastStored >= 120, "at least one whole minute had no stream at all")
         for minute in stride(from: lastStored, to: firstNew, by: 60) {
-            let truth = try await GapRepairTests.truth(sim, product: "BTC-USD", minute: minute)
-            let row = try await connection.query("""
-                SELECT open::text, high::text, low::text, close::text, volume::text, origin FROM candles
-                WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m' AND price_type = 'trade' AND bucket = to_timestamp($1::bigint)
-                """, [minute]).first
-            guard let row else {
-                #expect(truth.isEmpty, "minute \(minute) has a REST candle but none stored")
+            guard let row = try await HistoryComparison.expectEqualToHistory(connection, sim: sim, minute: minute) else {
                 let coverage = try await connection.query("SELECT state FROM gap_coverage('coinbase', 'BTC/USD', to_timestamp($1::bigint), to_timestamp($1::bigint + 60))", [minute])
                 #expect(coverage.first?["state"] == "confirmed_empty")
                 continue
-            }
-            for column in ["open", "high", "low", "close", "volume"] {
-                #expect(row[column].flatMap(DecimalText.init) == truth[column], "minute \(minute) \(column): \(row[column] ?? "nil") vs REST \(truth[column].map(\.text) ?? "nil")")
             }
             #expect(row["origin"] == "merged" || row["origin"] == "backfill")
         }
