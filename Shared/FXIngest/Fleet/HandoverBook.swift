@@ -40,7 +40,10 @@ struct HandoverBook: Sendable {
     mutating func read(_ checkpoint: ShardCheckpoint, shard: Int) {
         guard checkpoint.instance != instance, var entry = entries[shard], entry.id == checkpoint.shard else { return }
         if !checkpoint.released, checkpoint.timestamp >= entry.since { entry.liveCopy = checkpoint.instance }
-        for (venueSymbol, ts) in checkpoint.last where ts > entry.previous[venueSymbol]?.ts ?? .min {
+        for (venueSymbol, ts) in checkpoint.last {
+            let known = entry.previous[venueSymbol]
+            // The newest event wins; on a tie (no event since the last regular checkpoint) the release says more.
+            guard ts > known?.ts ?? .min || (ts == known?.ts && checkpoint.released && known?.released == false) else { continue }
             entry.previous[venueSymbol] = (ts, checkpoint.instance, checkpoint.released)
         }
         entries[shard] = entry
