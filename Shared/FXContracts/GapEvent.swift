@@ -25,7 +25,8 @@ public struct GapEvent: Sendable, Equatable {
         /// Kafka retention deleted ticks before the aggregator read them: the window runs from the symbol's
         /// newest stored candle to when the loss was found. `venue_symbol` is empty (not known there).
         case retention
-        /// Not a loss: the symbol's stream started (first data since the ingestor started) at `to_ts`
+        /// Not a loss: the symbol's stream started (first data since the ingestor started; in a fleet, since
+        /// the instance took the shard over without a known previous owner) at `to_ts`
         /// (`from_ts` = `to_ts`). The backfiller loads history before it for a symbol that has none.
         case bootstrap
         /// The symbol's shard moved between the replicas of an ingestor fleet (one died, stopped or gave

@@ -41,7 +41,10 @@ public final class IngestorService: Service, Sendable {
         // The configuration's plans were checked when it was resolved.
         self.fleet = configuration.fleetGroup.isEmpty ? nil : (try? configuration.plans()).map { plans in
             IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics,
-                          instance: instance, settle: max(.seconds(2), configuration.healthInterval * 2))
+                          instance: instance, settle: max(.seconds(2), configuration.healthInterval * 3),
+                          // Venues without a per-credential connection limit allow a second session during a move.
+                          overlapping: Set(plans.flatMap { plan in plan.shards.map { _ in plan.provider.defaults.connectionsPerCredential == nil } }
+                                               .enumerated().filter(\.element).map(\.offset)))
         }
     }
 
@@ -124,25 +127,40 @@ public final class IngestorService: Service, Sendable {
         feeds.addTask { [logger] in
             do { try await consumer.run() } catch { logger.error("fleet membership failed: \(error)") }
         }
-        func apply(_ actions: [FleetState.Action]) {
+        func apply(_ actions: [FleetState.Action], leaving: Bool = false) {
             for action in actions {
                 switch action {
                 case .start(let index):
-                    let connection = makeConnection(shards[index].0, shards[index].1, circuits: circuits, gapObserver: fleet.gapObserver(index))
-                    let stop = fleet.started(index, connection: connection, now: clock.now())
+                    if fleet.revive(index) {
+                        logger.notice("shard assigned back while still streaming: kept", metadata: ["shard": .string(shards[index].1.id)])
+                        continue
+                    }
+                    let now = clock.now()
+                    let connection = makeConnection(shards[index].0, shards[index].1, circuits: circuits, gapFilter: fleet.gapFilter(index))
+                    let stop = fleet.started(index, connection: connection, now: now)
                     logger.notice("shard assigned: streaming", metadata: ["shard": .string(connection.id)])
                     feeds.addTask { [queue, clock] in
                         await Self.stream(connection, until: stop)
                         // Stopped cleanly (a rebalance or a graceful stop): the exact last event times.
-                        queue.pushUrgent(fleet.released(index, connection: connection, now: clock.now()))
+                        queue.pushUrgent(fleet.released(index, connection: connection, since: now, now: clock.now()))
+                    }
+                case .stop(let index) where !leaving && fleet.overlaps(index):
+                    // Make-before-break: the venue allows a second session, so the shard streams on until its
+                    // new owner has had time for its first data.
+                    guard let generation = fleet.scheduleStop(index) else { continue }
+                    logger.notice("shard moved: streaming on while its new owner starts", metadata: [
+                        "shard": .string(shards[index].1.id), "overlap_ms": .stringConvertible(fleet.overlap.nanosecondsClamped / 1_000_000)])
+                    feeds.addTask { [clock] in
+                        try? await Task.sleep(for: fleet.overlap)
+                        self.publish(handovers: fleet.stop(index, generation: generation, now: clock.now()))
                     }
                 case .stop(let index):
                     logger.notice("shard revoked: unsubscribing", metadata: ["shard": .string(shards[index].1.id)])
-                    fleet.stop(index)
+                    publish(handovers: fleet.stop(index, now: clock.now()))
                 }
             }
         }
-        defer { apply(fleet.leave()) }
+        defer { apply(fleet.leave(), leaving: true) }
         for try await event in consumer.events {
             apply(fleet.actions(for: event))
         }
@@ -161,6 +179,18 @@ public final class IngestorService: Service, Sendable {
         connection.closeOpenGaps()
     }
 
+    /// Publishes a fleet's handover windows (logged and counted like every gap event).
+    private func publish(handovers: [GapEvent]) {
+        guard !handovers.isEmpty else { return }
+        for gap in handovers {
+            metrics.source(gap.source).gap(gap.reason)
+            logger.notice("gap", metadata: ["symbol": .string(gap.symbol), "reason": .string(gap.reason.rawValue),
+                                            "from_ts": .stringConvertible(gap.from), "to_ts": .stringConvertible(gap.to),
+                                            "detail": .string(gap.detail)])
+        }
+        queue.pushUrgent(handovers.map { .gap($0, topics: topics) })
+    }
+
     private func makeCircuits(_ plans: [ConnectionPlan]) -> [String: ProviderCircuit] {
         var circuits: [String: ProviderCircuit] = [:]
         for plan in plans where circuits[plan.provider.id] == nil {
@@ -172,14 +202,14 @@ public final class IngestorService: Service, Sendable {
     }
 
     private func makeConnection(_ plan: ConnectionPlan, _ shard: ConnectionPlan.Shard, circuits: [String: ProviderCircuit],
-                                gapObserver: (@Sendable ([GapEvent]) -> Void)? = nil) -> FeedConnection {
+                                gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])? = nil) -> FeedConnection {
         let settings = FeedConnection.Settings(
             webSocketBase: plan.webSocketBase, symbols: shard.symbols, credential: shard.credential,
             maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
             backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
         return FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
                               circuit: circuits[plan.provider.id]!, queue: queue, topics: topics, instance: instance,
-                              metrics: metrics, clock: clock, logger: logger, gapObserver: gapObserver)
+                              metrics: metrics, clock: clock, logger: logger, gapFilter: gapFilter)
     }
 
     /// Creates the ingestor's topics if missing; retries while the broker is unreachable. False if the
@@ -211,13 +241,8 @@ public final class IngestorService: Service, Sendable {
             queue.pushUrgent([heartbeat(connections(), circuits, fleet: fleet, startedAt: startedAt)])
             if let fleet {
                 let (checkpoints, handovers) = fleet.tick(now: clock.now())
-                for gap in handovers {
-                    metrics.source(gap.source).gap(gap.reason)
-                    logger.notice("gap", metadata: ["symbol": .string(gap.symbol), "reason": .string(gap.reason.rawValue),
-                                                    "from_ts": .stringConvertible(gap.from), "to_ts": .stringConvertible(gap.to),
-                                                    "detail": .string(gap.detail)])
-                }
-                queue.pushUrgent(handovers.map { .gap($0, topics: topics) } + checkpoints)
+                publish(handovers: handovers)
+                queue.pushUrgent(checkpoints)
             }
             do { try await Task.sleep(for: configuration.healthInterval) } catch { return }
         }

@@ -42,9 +42,10 @@ struct FleetFailoverRepairTests {
         _ = try await TestEnvironment.eventually(timeout: .seconds(30)) { owner(of: "coinbase-0", since: 0) != nil }
         let victim = try #require(owner(of: "coinbase-0", since: 0), "an owner of BTC-USD's shard")
 
-        // Killed 50 s into a minute, so that the window crosses a minute boundary.
-        let intoMinute = WallClock.nanoseconds() % 60_000_000_000
-        try await Task.sleep(for: .nanoseconds((50_000_000_000 - intoMinute + 60_000_000_000) % 60_000_000_000))
+        // Killed 50 s into a minute after the first one streamed (whose start the stream did not see), so
+        // that the window crosses a minute boundary.
+        let firstMinute = try #require(try await newestMinute())
+        try await Task.sleep(for: .nanoseconds((firstMinute + 110) * 1_000_000_000 - WallClock.nanoseconds()))
         let killedAt = WallClock.nanoseconds()
         kill(try #require(replicas[victim]).process.processIdentifier, SIGKILL)
         replicas[victim] = nil

@@ -2,97 +2,126 @@ import FXContracts
 @testable import FXIngest
 import Testing
 
-/// How a replica that takes a shard over reports the window its previous owner left: from the previous
-/// owner's checkpoints on the control topic and its own first data. No broker: the events are given.
+/// How a replica that takes a shard over accounts for the window its previous owner left: from the
+/// previous owners' checkpoints on the control topic, the other copies streaming it, and its own first
+/// data. No broker: the events are given.
 @Suite("Ingestor fleet: handover windows")
 struct HandoverBookTests {
     static let second: Int64 = 1_000_000_000
+    /// The takeover.
     static let t0: Int64 = 1_800_000_000 * second
+    /// Three health intervals of 1 s: a regular checkpoint vouches for the stream up to one interval before it.
+    static let settle = 3 * second
 
     static func bootstrap(_ venueSymbol: String, at ts: Int64) -> GapEvent {
         GapEvent(source: "coinbase", symbol: venueSymbol.replacingOccurrences(of: "-", with: "/"), venueSymbol: venueSymbol,
                  from: ts, to: ts, reason: .bootstrap, detectedAt: ts, detail: "first data", instance: "ing-a")
     }
 
-    static func checkpoint(_ last: [String: Int64], from instance: String = "ing-b", released: Bool = false) -> ShardCheckpoint {
-        // Written before the takeover at t0.
-        ShardCheckpoint(shard: "coinbase-1", instance: instance, timestamp: t0 - second, released: released, last: last)
+    /// A checkpoint of `instance`, streaming since `since`, written at `at` (default: before the takeover).
+    static func checkpoint(_ last: [String: Int64], from instance: String = "ing-b", since: Int64 = t0 - 600 * second,
+                           at: Int64 = t0 - second, released: Bool = false, shard: String = "coinbase-1") -> ShardCheckpoint {
+        ShardCheckpoint(shard: shard, instance: instance, timestamp: at, since: since, released: released, last: last)
     }
 
-    @Test("after the settle time, each symbol's window runs from the previous owner's newest checkpointed event to the first one here, reported once")
+    static func book() -> HandoverBook {
+        var book = HandoverBook(instance: "ing-a", settle: settle)
+        book.started(1, id: "coinbase-1", now: t0)
+        return book
+    }
+
+    @Test("a symbol's window, decided the settle time after its first data here, runs from the previous owners' newest event to that first data, once")
     func window() {
-        var book = HandoverBook(instance: "ing-a", settle: 2 * Self.second)
-        book.started(1, id: "coinbase-1", now: Self.t0)
-        book.read(Self.checkpoint(["BTC-USD": Self.t0 - 9 * Self.second, "ETH-USD": Self.t0 - 8 * Self.second]), shard: 1)
+        var book = Self.book()
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 - 9 * Self.second, "ETH-USD": Self.t0 - 8 * Self.second], at: Self.t0 - 5 * Self.second), shard: 1)
         book.read(Self.checkpoint(["BTC-USD": Self.t0 - 4 * Self.second]), shard: 1)
         book.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + Self.second), shard: 1)
-        #expect(book.due(now: Self.t0 + Self.second).isEmpty, "still reading checkpoints")
-        let gaps = book.due(now: Self.t0 + 2 * Self.second)
+        #expect(book.due(now: Self.t0 + 3 * Self.second).isEmpty, "not settled yet")
+        let gaps = book.due(now: Self.t0 + 4 * Self.second)
         #expect(gaps.map(\.venueSymbol) == ["BTC-USD"])
         #expect(gaps.first?.from == Self.t0 - 4 * Self.second && gaps.first?.to == Self.t0 + Self.second, "the newest checkpoint counts")
         #expect(gaps.first?.reason == .handover && gaps.first?.instance == "ing-a" && gaps.first?.symbol == "BTC/USD")
-        #expect(gaps.first?.detail.contains("ing-b") == true)
-        // ETH's first data comes later: reported then; BTC never again.
+        #expect(gaps.first?.detail.contains("ing-b") == true && gaps.first?.detail.contains("without releasing") == true)
         book.firstData(Self.bootstrap("ETH-USD", at: Self.t0 + 5 * Self.second), shard: 1)
-        let later = book.due(now: Self.t0 + 6 * Self.second)
+        #expect(book.due(now: Self.t0 + 7 * Self.second).isEmpty)
+        let later = book.due(now: Self.t0 + 8 * Self.second)
         #expect(later.map(\.venueSymbol) == ["ETH-USD"] && later.first?.from == Self.t0 - 8 * Self.second)
-        #expect(book.due(now: Self.t0 + 9 * Self.second).isEmpty)
+        #expect(book.due(now: Self.t0 + 60 * Self.second).isEmpty, "each symbol once")
     }
 
-    @Test("nothing is reported without a checkpoint (a new fleet), for the instance's own checkpoints, for another shard, or when the previous owner was ahead (a redundant copy)")
+    @Test("no window without a checkpoint (a new fleet), from the instance's own checkpoints, from another shard's, or when the previous owner was ahead")
     func nothing() {
-        var book = HandoverBook(instance: "ing-a", settle: 0)
-        book.started(1, id: "coinbase-1", now: Self.t0)
-        book.firstData(Self.bootstrap("BTC-USD", at: Self.t0), shard: 1)
+        var book = Self.book()
         book.read(Self.checkpoint(["SOL-USD": Self.t0 - Self.second], from: "ing-a"), shard: 1)
-        book.read(ShardCheckpoint(shard: "coinbase-2", instance: "ing-b", timestamp: Self.t0, released: false, last: ["SOL-USD": 1]), shard: 1)
+        book.read(Self.checkpoint(["SOL-USD": 1], shard: "coinbase-2"), shard: 1)
         book.read(Self.checkpoint(["ETH-USD": Self.t0 + Self.second]), shard: 1)
-        book.firstData(Self.bootstrap("SOL-USD", at: Self.t0), shard: 1)
-        book.firstData(Self.bootstrap("ETH-USD", at: Self.t0), shard: 1)
-        #expect(book.due(now: Self.t0).isEmpty)
+        for symbol in ["BTC-USD", "SOL-USD", "ETH-USD"] { book.firstData(Self.bootstrap(symbol, at: Self.t0), shard: 1) }
+        #expect(book.due(now: Self.t0 + Self.settle).isEmpty)
+        #expect(!book.knowsPrevious("BTC-USD", shard: 1) && book.knowsPrevious("ETH-USD", shard: 1))
     }
 
-    @Test("a redundant copy still streaming (its checkpoint written after the takeover, not released) means nothing was lost: no window")
-    func liveCopy() {
-        var book = HandoverBook(instance: "ing-a", settle: 0)
-        book.started(1, id: "coinbase-1", now: Self.t0)
-        book.read(Self.checkpoint(["BTC-USD": Self.t0 - 5 * Self.second], from: "ing-b", released: true), shard: 1)
-        book.read(ShardCheckpoint(shard: "coinbase-1", instance: "ing-c", timestamp: Self.t0 + Self.second, released: false,
-                                  last: ["BTC-USD": Self.t0 - Self.second / 2]), shard: 1)
+    @Test("a copy that streamed from before the takeover until after the first data here (redundancy, or the old owner overlapping the move) means nothing was lost")
+    func coveredByACopy() {
+        var book = Self.book()
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 - 5 * Self.second], released: true), shard: 1)
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 - Self.second / 2], from: "ing-c", at: Self.t0 + 2 * Self.second), shard: 1)
         book.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + Self.second), shard: 1)
-        #expect(book.due(now: Self.t0 + 2 * Self.second).isEmpty)
+        #expect(book.due(now: Self.t0 + 4 * Self.second).isEmpty)
+        // The previous owner overlapping the move: its release after the first data here vouches to its time.
+        var overlapped = Self.book()
+        overlapped.read(Self.checkpoint(["BTC-USD": Self.t0 + 3 * Self.second], at: Self.t0 + 4 * Self.second, released: true), shard: 1)
+        overlapped.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + Self.second), shard: 1)
+        #expect(overlapped.due(now: Self.t0 + 4 * Self.second).isEmpty)
+        // A regular checkpoint written just after the first data vouches only for an interval before it: not enough.
+        var early = Self.book()
+        early.read(Self.checkpoint(["BTC-USD": Self.t0 - Self.second], from: "ing-c", at: Self.t0 + Self.second + Self.second / 2), shard: 1)
+        early.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + Self.second), shard: 1)
+        #expect(early.due(now: Self.t0 + 4 * Self.second).count == 1)
     }
 
-    @Test("a shard stopped here forgets what it knew; taken again, it starts afresh")
-    func restart() {
-        var book = HandoverBook(instance: "ing-a", settle: 0)
-        book.started(1, id: "coinbase-1", now: Self.t0)
-        book.read(Self.checkpoint(["BTC-USD": Self.t0 - Self.second], released: true), shard: 1)
-        book.stopped(1)
-        book.firstData(Self.bootstrap("BTC-USD", at: Self.t0), shard: 1)
-        #expect(book.due(now: Self.t0).isEmpty)
-        book.started(1, id: "coinbase-1", now: Self.t0)
-        book.read(Self.checkpoint(["BTC-USD": Self.t0 - Self.second], released: true), shard: 1)
-        book.firstData(Self.bootstrap("BTC-USD", at: Self.t0), shard: 1)
-        let gaps = book.due(now: Self.t0)
-        #expect(gaps.count == 1 && gaps.first?.detail.contains("released cleanly") == true)
-        // A symbol without events since the previous owner's last regular checkpoint: its release, same time, says it was clean.
-        book.started(2, id: "coinbase-2", now: Self.t0)
-        book.read(ShardCheckpoint(shard: "coinbase-2", instance: "ing-b", timestamp: Self.t0 - 2 * Self.second, released: false,
-                                  last: ["SOL-USD": Self.t0 - 3 * Self.second]), shard: 2)
-        book.read(ShardCheckpoint(shard: "coinbase-2", instance: "ing-b", timestamp: Self.t0 - Self.second, released: true,
-                                  last: ["SOL-USD": Self.t0 - 3 * Self.second]), shard: 2)
-        book.firstData(Self.bootstrap("SOL-USD", at: Self.t0), shard: 2)
-        #expect(book.due(now: Self.t0).first?.detail.contains("released cleanly") == true)
+    @Test("both copies moved at once: each new owner sees the other start after its own takeover, which covers nothing; the window is reported")
+    func bothCopiesMoved() {
+        var book = Self.book()
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 - 5 * Self.second], from: "ing-old", released: true), shard: 1)
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 + 2 * Self.second], from: "ing-d", since: Self.t0, at: Self.t0 + 3 * Self.second), shard: 1)
+        book.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + 3 * Self.second), shard: 1)
+        let gaps = book.due(now: Self.t0 + 6 * Self.second)
+        #expect(gaps.count == 1 && gaps.first?.from == Self.t0 - 5 * Self.second, "\(gaps.map { ($0.from, $0.to) })")
+        // A copy released before the first data here covers nothing either.
+        var released = Self.book()
+        released.read(Self.checkpoint(["BTC-USD": Self.t0 - 5 * Self.second], from: "ing-c", at: Self.t0 + 2 * Self.second, released: true), shard: 1)
+        released.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + 3 * Self.second), shard: 1)
+        #expect(released.due(now: Self.t0 + 6 * Self.second).count == 1)
+    }
+
+    @Test("a shard stopped before its windows settled reports them at once; taken again, it starts afresh and its previous times are handed on")
+    func stoppedEarly() {
+        var book = Self.book()
+        book.read(Self.checkpoint(["BTC-USD": Self.t0 - Self.second, "ETH-USD": Self.t0 - 2 * Self.second]), shard: 1)
+        book.firstData(Self.bootstrap("BTC-USD", at: Self.t0 + Self.second / 2), shard: 1)
+        #expect(book.inherited(1) == ["BTC-USD": Self.t0 - Self.second, "ETH-USD": Self.t0 - 2 * Self.second])
+        let gaps = book.stopped(1, now: Self.t0 + Self.second)
+        #expect(gaps.map(\.venueSymbol) == ["BTC-USD"])
+        #expect(book.inherited(1).isEmpty && book.due(now: Self.t0 + 60 * Self.second).isEmpty)
+    }
+
+    @Test("on a tie (no event since the previous owner's last regular checkpoint) its release decides the window's account")
+    func releaseOnTie() {
+        var book = Self.book()
+        book.read(Self.checkpoint(["SOL-USD": Self.t0 - 3 * Self.second], at: Self.t0 - 2 * Self.second), shard: 1)
+        book.read(Self.checkpoint(["SOL-USD": Self.t0 - 3 * Self.second], at: Self.t0 - Self.second, released: true), shard: 1)
+        book.firstData(Self.bootstrap("SOL-USD", at: Self.t0), shard: 1)
+        #expect(book.due(now: Self.t0 + Self.settle).first?.detail.contains("released cleanly") == true)
     }
 
     @Test("a checkpoint is read back as written; other versions, foreign messages and implausible times are not checkpoints")
     func checkpointJSON() {
         let checkpoint = Self.checkpoint(["BTC-USD": Self.t0, "ETH-USD": Self.t0 - 1], released: true)
         #expect(ShardCheckpoint(json: checkpoint.jsonBytes()) == checkpoint)
-        for text in [#"{"v":2,"shard":"coinbase-1","instance":"x","ts":1800000000000000000,"last":{}}"#,
+        for text in [#"{"v":2,"shard":"coinbase-1","instance":"x","ts":1800000000000000000,"since":1800000000000000000,"last":{}}"#,
                      #"{"v":1,"service":"ingestor"}"#, "not json",
-                     #"{"v":1,"shard":"coinbase-1","instance":"x","ts":1800000000000000000,"last":{"BTC-USD":5}}"#] {
+                     #"{"v":1,"shard":"coinbase-1","instance":"x","ts":1800000000000000000,"last":{}}"#,
+                     #"{"v":1,"shard":"coinbase-1","instance":"x","ts":1800000000000000000,"since":1800000000000000000,"last":{"BTC-USD":5}}"#] {
             #expect(ShardCheckpoint(json: Array(text.utf8)) == nil, "\(text)")
         }
     }

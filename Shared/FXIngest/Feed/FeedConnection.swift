@@ -58,14 +58,15 @@ public final class FeedConnection: Sendable {
     private let clock: IngestClock
     private let logger: Logger
     private let rejectLog = LogRateLimiter(interval: .seconds(10))
-    /// Sees every gap event this connection publishes (a fleet watches for first data).
-    private let gapObserver: (@Sendable ([GapEvent]) -> Void)?
+    /// Sees every gap event this connection detects and returns those to publish (a fleet notes first
+    /// data, and drops a `bootstrap` its handover window accounts for).
+    private let gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])?
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
-                metrics: IngestMetrics, clock: IngestClock, logger: Logger, gapObserver: (@Sendable ([GapEvent]) -> Void)? = nil) {
+                metrics: IngestMetrics, clock: IngestClock, logger: Logger, gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])? = nil) {
         self.id = id
-        self.gapObserver = gapObserver
+        self.gapFilter = gapFilter
         self.provider = provider
         self.settings = settings
         self.normalizer = provider.makeNormalizer(maxFrameBytes: settings.maxMessageBytes)
@@ -309,7 +310,8 @@ public final class FeedConnection: Sendable {
                                     payload: payload, rawLength: rawLength, instance: instance), topics: topics)
     }
 
-    private func publish(gaps: [GapEvent]) {
+    private func publish(gaps detected: [GapEvent]) {
+        let gaps = gapFilter.map { $0(detected) } ?? detected
         guard !gaps.isEmpty else { return }
         for gap in gaps {
             metrics.gap(gap.reason)
@@ -317,7 +319,6 @@ public final class FeedConnection: Sendable {
                                             "from_ts": .stringConvertible(gap.from), "to_ts": .stringConvertible(gap.to)])
         }
         queue.pushUrgent(gaps.map { .gap($0, topics: topics) })
-        gapObserver?(gaps)
     }
 
     /// The newest event time streamed per venue symbol (symbols without data yet are left out).

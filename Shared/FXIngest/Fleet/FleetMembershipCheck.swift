@@ -6,7 +6,8 @@ import FXServiceChassis
 struct FleetMembershipCheck: DependencyCheck {
     let name = "fleet"
     let fleet: IngestorFleet
-    var patience: Duration = .seconds(4)
+    /// Below the readiness probe's default 1 s timeout.
+    var patience: Duration = .milliseconds(500)
 
     func check() async -> DependencyStatus {
         let deadline = ContinuousClock.now + patience

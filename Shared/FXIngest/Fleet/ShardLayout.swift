@@ -1,7 +1,8 @@
 /// The shards of one feeds configuration, as a fleet of ingestors splits them: shard `i` (one
 /// connection's symbols, in the order of the connection plans) is streamed by the owners of the control
 /// topic's partitions `i`, `i + S`, ..., `i + (R - 1) * S` (S shards, redundancy R: one partition per
-/// copy of a shard, copies grouped by slot so that a range assignment never gives two copies of a shard
+/// copy of a shard, copies grouped by slot so that a range assignment (with at least as many members
+/// as copies) never gives two copies of a shard
 /// to one member while the group has two or more).
 public struct ShardLayout: Sendable, Equatable {
     public struct Shard: Sendable, Equatable {
