@@ -215,7 +215,7 @@ extension IngestorFleetTests {
         await fleet.stop()
     }
 
-    @Test("with redundancy 2, a rolling restart of every replica (one new before one old stops) publishes no loss: no gap but first data")
+    @Test("with redundancy 2, a rolling restart of every replica (one new before one old stops) leaves no outage: no stream gap, at most sub-second handover windows")
     func rollingRestart() async throws {
         var fleet = try await Fleet(name: "fleet-roll")
         for instance in ["ing-a", "ing-b"] { try await fleet.start(instance, redundancy: 2) }

@@ -34,8 +34,10 @@ final class IngestorFleet: Sendable {
     private let handover: Mutex<HandoverBook>
     /// Each running shard's event times at the previous checkpoint (the next checkpoint says these).
     private let snapshots = Mutex<[Int: [String: Int64]]>([:])
-    /// Checkpoints read at the tail of a newly assigned partition.
-    static let checkpointsRead: Int64 = 16
+    /// Checkpoints read at the tail of a newly assigned partition: enough to reach back past a rebalance
+    /// (every copy writes one per health interval, so a release written when the previous owner stopped
+    /// is a session timeout and a rebalance of other copies' checkpoints back; 16 was seen to miss it).
+    static let checkpointsRead: Int64 = 512
 
     struct Running: Sendable {
         let connection: FeedConnection
