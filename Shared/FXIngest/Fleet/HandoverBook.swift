@@ -8,14 +8,21 @@ import FXContracts
 /// other copy to have checkpointed since): nothing was lost when another instance had already been
 /// streaming the shard before this takeover and still was at that first data (a redundant copy, or the
 /// previous owner overlapping the move); otherwise the window from the previous owners' last event to
-/// the first one here is reported as a `handover` gap. A shard stopped here before then reports what it
-/// knows at once.
+/// the first one here is reported as a `handover` gap. A copy that was alive at the takeover (it
+/// checkpointed within the settle time before this instance started the shard, or since) but has not
+/// yet vouched past that first data is waited for, up to ``patience`` settle times: on a loaded machine
+/// its checkpoints can arrive late, and a live copy still streaming means nothing was lost. A dead copy
+/// stopped checkpointing a session timeout before the takeover and is not waited for. A shard stopped here
+/// before then reports what it knows at once.
 struct HandoverBook: Sendable {
     struct Copy: Sendable {
         /// When that instance started streaming the shard, and until when its newest checkpoint vouches
         /// that its stream was complete.
         var since: Int64
         var vouchedUntil: Int64
+        /// Its newest checkpoint's time, and whether that one was its release (nothing more will come).
+        var newest: Int64
+        var released: Bool
     }
 
     struct Entry: Sendable {
@@ -32,6 +39,8 @@ struct HandoverBook: Sendable {
     /// How long after a symbol's first data here its window is decided (ns): three health intervals, so
     /// that a copy's checkpoint vouching past that first data has been written and read.
     let settle: Int64
+    /// How many settle times a window waits at most for a live copy's late checkpoint.
+    static let patience: Int64 = 4
     private var entries: [Int: Entry] = [:]
 
     init(instance: String, settle: Int64) {
@@ -64,9 +73,17 @@ struct HandoverBook: Sendable {
         // A regular checkpoint's times are one interval old, so it vouches for the stream up to then; a
         // release's are exact, up to its time.
         let vouched = checkpoint.released ? checkpoint.timestamp : checkpoint.timestamp - settle / 3
-        if vouched >= entry.copies[checkpoint.instance]?.vouchedUntil ?? .min {
-            entry.copies[checkpoint.instance] = Copy(since: checkpoint.since, vouchedUntil: vouched)
+        var copy = entry.copies[checkpoint.instance]
+            ?? Copy(since: checkpoint.since, vouchedUntil: .min, newest: .min, released: false)
+        if vouched >= copy.vouchedUntil {
+            copy.since = checkpoint.since
+            copy.vouchedUntil = vouched
         }
+        if checkpoint.timestamp >= copy.newest {
+            copy.newest = checkpoint.timestamp
+            copy.released = checkpoint.released
+        }
+        entry.copies[checkpoint.instance] = copy
         entries[shard] = entry
     }
 
@@ -98,9 +115,13 @@ struct HandoverBook: Sendable {
         var gaps: [GapEvent] = []
         for (venueSymbol, first) in entry.first.sorted(by: { $0.key < $1.key })
         where !entry.reported.contains(venueSymbol) && (force || now - first.to >= settle) {
-            entry.reported.insert(venueSymbol)
             // Another copy streamed from before this takeover until at least this first data: nothing lost.
-            let covered = entry.copies.values.contains { $0.since < entry.since && $0.vouchedUntil >= first.to }
+            let before = entry.copies.values.filter { $0.since < entry.since }
+            let covered = before.contains { $0.vouchedUntil >= first.to }
+            // A copy alive at the takeover that has not vouched that far yet may still: wait for it, a while.
+            let pending = before.contains { !$0.released && $0.newest >= entry.since - settle }
+            if !covered && pending && !force && now - first.to < settle * Self.patience { continue }
+            entry.reported.insert(venueSymbol)
             guard !covered, let previous = entry.previous[venueSymbol], previous.ts < first.to else { continue }
             gaps.append(GapEvent(source: first.source, symbol: first.symbol, venueSymbol: venueSymbol, from: previous.ts, to: first.to,
                                  reason: .handover, detectedAt: now,
