@@ -12,10 +12,15 @@ public struct BackfillerConfiguration: ConfigSection {
     public var restURLOverrides: [KeyedValue<String>] = []
     public var coinbaseRESTURL = CoinbaseProvider().defaults.restURL
     public var finnhubRESTURL = FinnhubProvider().defaults.restURL
+    public var oandaRESTURL = OandaProvider().defaults.restURL
     /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
     public var rateLimitOverrides: [KeyedValue<RateLimit>] = []
     public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
     public var finnhubRateLimit = try! RateLimit.reader.parse(FinnhubProvider().defaultRateLimit)
+    public var oandaRateLimit = try! RateLimit.reader.parse(OandaProvider().defaultRateLimit)
+    /// OANDA API token (history uses the stream's token) and its environment (`practice` or `live`).
+    public var oandaAPIToken = ""
+    public var oandaEnvironment = "practice"
     /// Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first.
     public var finnhubAPIKey = ""
     public var timeframes = Timeframe.defaults
@@ -36,7 +41,7 @@ public struct BackfillerConfiguration: ConfigSection {
     }
 
     /// The sources with a REST history plug-in.
-    public static let historySources = ["coinbase", "finnhub"]
+    public static let historySources = ["coinbase", "finnhub", "oanda"]
 
     /// The REST base URL used for `source`.
     public func restURL(for source: String) -> String? {
@@ -44,6 +49,7 @@ public struct BackfillerConfiguration: ConfigSection {
         switch source {
         case "coinbase": return coinbaseRESTURL
         case "finnhub": return finnhubRESTURL
+        case "oanda": return oandaRESTURL
         default: return nil
         }
     }
@@ -54,6 +60,7 @@ public struct BackfillerConfiguration: ConfigSection {
         switch source {
         case "coinbase": return coinbaseRateLimit
         case "finnhub": return finnhubRateLimit
+        case "oanda": return oandaRateLimit
         default: return nil
         }
     }
@@ -85,6 +92,8 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "Coinbase Exchange REST endpoint (candles history)."),
         Setting(\.finnhubRESTURL, key: "finnhub_rest_url", env: "FINNHUB_REST_URL", flag: nil, reader: urlReader,
                 help: "Finnhub REST endpoint (forex and crypto candles)."),
+        Setting(\.oandaRESTURL, key: "oanda_rest_url", env: "OANDA_REST_URL", flag: nil, reader: urlReader,
+                help: "OANDA v20 REST endpoint (M1 bid/ask candles history); the practice host unless `oanda_environment` is live."),
         Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(RateLimit.reader),
                 help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
                 regroup: regroupSources),
@@ -92,6 +101,12 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "Coinbase REST rate limit for all replicas together (public limit: about 10/s)."),
         Setting(\.finnhubRateLimit, key: "finnhub_rate_limit", env: "FINNHUB_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "Finnhub REST rate limit per API key for all replicas together (free plan: 60/m)."),
+        Setting(\.oandaRateLimit, key: "oanda_rate_limit", env: "OANDA_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
+                help: "OANDA REST rate limit per token for all replicas together (OANDA allows about 100/s)."),
+        Setting(\.oandaAPIToken, key: "oanda_api_token", env: "OANDA_API_TOKEN", flag: nil, reader: .string(nonEmpty: false), secret: true,
+                help: "OANDA API token for history (the ingestor's stream token)."),
+        Setting(\.oandaEnvironment, key: "oanda_environment", env: "OANDA_ENVIRONMENT", flag: nil, reader: .choice(["practice", "live"]),
+                help: "OANDA environment of the token: `practice` or `live` (picks the default REST host)."),
         Setting(\.finnhubAPIKey, key: "finnhub_api_key", env: "FINNHUB_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
                 help: "Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first (its rate bucket is named after a hash of it)."),
         Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,

@@ -74,6 +74,7 @@ public final class HistoryFetcher: Sendable {
             var http = HTTPClientRequest(url: request.url)
             http.headers.add(name: "Accept", value: "application/json")
             http.headers.add(name: "User-Agent", value: "fxstream-backfiller")
+            for (name, value) in request.headers { http.headers.add(name: name, value: value) }
             let response = try await client.execute(http, timeout: .nanoseconds(timeout.nanosecondsClamped))
             let body = try await response.body.collect(upTo: Self.maxBodyBytes)
             let retryAfter = Self.retryAfter(response.headers.first(name: "Retry-After"))

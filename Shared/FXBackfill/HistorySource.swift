@@ -32,6 +32,9 @@ public struct HistorySource: Sendable {
             if id == "finnhub", let key = ProviderCredential.apiKeys(configuration.finnhubAPIKey).first {
                 credential = ProviderCredential(key: key)
             }
+            if id == "oanda", !configuration.oandaAPIToken.isEmpty {
+                credential = ProviderCredential(key: configuration.oandaAPIToken, live: configuration.oandaEnvironment == "live")
+            }
             sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential)
         }
         return sources

@@ -14,7 +14,8 @@ import FXPostgres
 /// - Every higher timeframe (whole minutes) containing a repaired minute is recomputed from the minutes.
 /// - A repair that changes nothing writes nothing: same rows, no new revision.
 ///
-/// Repairs touch the `trade` price type (REST history is trades). A repair holds an exclusive advisory
+/// Each candle is written under its price type: `trade` (trade venues' history) or `mid` (quote venues'
+/// history), and `bid`/`ask` when the store keeps bid/ask candles. A repair holds an exclusive advisory
 /// lock on the source and symbol; flushes hold it shared, so the two never interleave on one symbol.
 extension CandleStore {
     /// Writes REST candles for the gap `[from, to]` (ns) of one source and symbol in one transaction;
@@ -25,27 +26,33 @@ extension CandleStore {
         guard timeframesByName["1m"] != nil else {
             throw PostgresError(code: .decoding, message: "repairs write 1-minute candles: the timeframes must include 1m")
         }
+        let kept = candles.filter { $0.priceType == "trade" || $0.priceType == "mid" || (bidAskCandles && ($0.priceType == "bid" || $0.priceType == "ask")) }
+        guard !kept.isEmpty else { return [] }
         return try await connection.transaction { session in
             try await session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["\(source)|\(symbol)"])
             try await session.executeScript("""
                 CREATE TEMP TABLE IF NOT EXISTS stage_history (bucket_s bigint, open numeric, high numeric, low numeric,
                     close numeric, volume numeric) ON COMMIT DELETE ROWS
                 """)
-            let minutes = Dictionary(candles.map { ($0.start / 60_000_000_000 * 60, $0) }, uniquingKeysWith: { _, last in last })
-            _ = try await session.copyIn("COPY stage_history FROM STDIN", rows: minutes.sorted { $0.key < $1.key }.map { minute, candle in
-                [String(minute), candle.open.text, candle.high.text, candle.low.text, candle.close.text, candle.volume.text]
-            })
-            let first = minutes.keys.min()!, last = minutes.keys.max()!
-            let repaired = try await session.query(Self.repairStatement, [source, symbol, topic, from, to, first, last])
-                .rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
-            let higher = try await recompute(source: source, symbol: symbol, minutes: Array(minutes.keys), on: session)
-            return repaired + higher
+            var changed: [CandleRow] = []
+            for (priceType, typed) in Dictionary(grouping: kept, by: \.priceType).sorted(by: { $0.key < $1.key }) {
+                try await session.query("DELETE FROM stage_history", [])
+                let minutes = Dictionary(typed.map { ($0.start / 60_000_000_000 * 60, $0) }, uniquingKeysWith: { _, last in last })
+                _ = try await session.copyIn("COPY stage_history FROM STDIN", rows: minutes.sorted { $0.key < $1.key }.map { minute, candle in
+                    [String(minute), candle.open.text, candle.high.text, candle.low.text, candle.close.text, candle.volume.text]
+                })
+                let first = minutes.keys.min()!, last = minutes.keys.max()!
+                changed += try await session.query(Self.repairStatement, [source, symbol, topic, from, to, first, last, priceType])
+                    .rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+                changed += try await recompute(source: source, symbol: symbol, priceType: priceType, minutes: Array(minutes.keys), on: session)
+            }
+            return changed
         }
     }
 
-    /// Recomputes every higher timeframe (whole minutes, 1m excluded) of the `trade` candles containing
+    /// Recomputes every higher timeframe (whole minutes, 1m excluded) of the `priceType` candles containing
     /// `minutes` (seconds since the epoch) from the 1-minute rows; returns the rows that changed.
-    func recompute(source: String, symbol: String, minutes: [Int64], on session: PostgresSession) async throws -> [CandleRow] {
+    func recompute(source: String, symbol: String, priceType: String, minutes: [Int64], on session: PostgresSession) async throws -> [CandleRow] {
         let frames = timeframes.filter { $0.seconds > 60 && $0.seconds % 60 == 0 }
         guard !frames.isEmpty, !minutes.isEmpty else { return [] }
         let values = frames.map { "('\($0.name)', \($0.seconds))" }.joined(separator: ", ")
@@ -61,7 +68,7 @@ extension CandleStore {
                 FROM unnest($3::bigint[]) AS m CROSS JOIN frames f
             ), minutes AS (
                 SELECT m.*, extract(epoch FROM m.bucket)::bigint AS minute_s FROM candles m
-                WHERE m.source = $1 AND m.symbol = $2 AND m.timeframe = '1m' AND m.price_type = 'trade'
+                WHERE m.source = $1 AND m.symbol = $2 AND m.timeframe = '1m' AND m.price_type = $6
                   AND m.bucket >= to_timestamp($4::bigint) AND m.bucket < to_timestamp($5::bigint)
             ), agg AS (
                 SELECT f.name AS timeframe, (m.minute_s / f.seconds) * f.seconds AS b,
@@ -79,7 +86,7 @@ extension CandleStore {
             INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
                                       notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition,
                                       origin, stream_volume)
-            SELECT $1, $2, timeframe, 'trade', to_timestamp(b), open, high, low, close, volume, tick_count, notional,
+            SELECT $1, $2, timeframe, $6, to_timestamp(b), open, high, low, close, volume, tick_count, notional,
                    CASE WHEN origin = 'stream' AND volume > 0 THEN notional / volume END, open_ts, close_ts, open_key, close_key,
                    ticks_topic, kafka_partition, origin, CASE WHEN origin = 'stream' THEN NULL ELSE stream_volume END
             FROM agg WHERE (timeframe, b) IN (SELECT name, b FROM buckets)
@@ -90,20 +97,20 @@ extension CandleStore {
                 IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.tick_count,
                                   EXCLUDED.origin, EXCLUDED.stream_volume, EXCLUDED.open_key, EXCLUDED.close_key)
             RETURNING \(CandleRow.columns("c"))
-            """, [source, symbol, list, low, high]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
+            """, [source, symbol, list, low, high, priceType]).rows.map { try CandleRow(row: $0, timeframes: timeframesByName) }
     }
 
     /// After a flush: ticks that landed in repaired rows (rare: ticks that reached the aggregator after the
     /// repair) leave the higher timeframes to be recomputed from the minutes, in the same transaction.
     func recomputedAfterLateTicks(_ changed: [CandleRow], on session: PostgresSession) async throws -> [CandleRow] {
-        let touched = changed.filter { $0.origin != "stream" && $0.priceType == "trade" }
+        let touched = changed.filter { $0.origin != "stream" }
         guard !touched.isEmpty else { return changed }
         var result = changed
         var index = Dictionary(changed.enumerated().map { ($1.identity, $0) }, uniquingKeysWith: { first, _ in first })
-        for rows in Dictionary(grouping: touched, by: { "\($0.source)\u{1F}\($0.symbol)" }).values {
+        for rows in Dictionary(grouping: touched, by: { "\($0.source)\u{1F}\($0.symbol)\u{1F}\($0.priceType)" }).values {
             let first = rows[0]
             let minutes = rows.map { $0.start / 1_000_000_000 }
-            for row in try await recompute(source: first.source, symbol: first.symbol, minutes: minutes, on: session) {
+            for row in try await recompute(source: first.source, symbol: first.symbol, priceType: first.priceType, minutes: minutes, on: session) {
                 if let position = index[row.identity] { result[position] = row } else { index[row.identity] = result.count; result.append(row) }
             }
         }
@@ -119,11 +126,11 @@ extension CandleStore {
         """
 
     /// $1 source, $2 symbol, $3 ticks topic, $4 gap start (ns), $5 gap end (ns), $6/$7 first and last
-    /// minute staged (s, bounds for chunk exclusion); rows in `stage_history`.
+    /// minute staged (s, bounds for chunk exclusion), $8 price type; rows in `stage_history`.
     static let repairStatement = """
         WITH part AS (
             SELECT coalesce((SELECT kafka_partition FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = '1m'
-                               AND price_type = 'trade' AND ticks_topic = $3 AND kafka_partition >= 0
+                               AND price_type = $8 AND ticks_topic = $3 AND kafka_partition >= 0
                              ORDER BY bucket DESC LIMIT 1), -1) AS p
         ), merged AS (
             SELECT h.bucket_s, h.open AS r_open, h.high AS r_high, h.low AS r_low, h.close AS r_close, h.volume AS r_volume,
@@ -134,14 +141,14 @@ extension CandleStore {
                    s.open_key, s.close_key, coalesce(s.ticks_topic, $3) AS ticks_topic,
                    coalesce(s.kafka_partition, (SELECT p FROM part)) AS kafka_partition
             FROM stage_history h
-            LEFT JOIN candles s ON s.source = $1 AND s.symbol = $2 AND s.timeframe = '1m' AND s.price_type = 'trade'
+            LEFT JOIN candles s ON s.source = $1 AND s.symbol = $2 AND s.timeframe = '1m' AND s.price_type = $8
                                 AND s.bucket = to_timestamp(h.bucket_s)
                                 AND s.bucket >= to_timestamp($6::bigint) AND s.bucket <= to_timestamp($7::bigint)
         )
         INSERT INTO candles AS c (source, symbol, timeframe, price_type, bucket, open, high, low, close, volume, tick_count,
                                   notional, vwap, open_ts, close_ts, open_key, close_key, ticks_topic, kafka_partition,
                                   origin, stream_volume)
-        SELECT $1, $2, '1m', 'trade', to_timestamp(bucket_s),
+        SELECT $1, $2, '1m', $8, to_timestamp(bucket_s),
                CASE WHEN stream_open THEN open ELSE r_open END,
                CASE WHEN streamed THEN GREATEST(high, r_high) ELSE r_high END,
                CASE WHEN streamed THEN LEAST(low, r_low) ELSE r_low END,

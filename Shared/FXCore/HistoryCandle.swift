@@ -8,8 +8,13 @@ public struct HistoryCandle: Sendable, Equatable {
     public var low: DecimalText
     public var close: DecimalText
     public var volume: DecimalText
+    /// Which prices: `trade` (the default: a venue's trade candles), or `mid`, `bid`, `ask` (a quote
+    /// venue's candles, e.g. OANDA's bid/ask history; mid candles carry volume 0, as streamed mids do).
+    public var priceType: String
 
-    public init(start: Int64, open: DecimalText, high: DecimalText, low: DecimalText, close: DecimalText, volume: DecimalText) {
+    public init(start: Int64, open: DecimalText, high: DecimalText, low: DecimalText, close: DecimalText, volume: DecimalText,
+                priceType: String = "trade") {
+        self.priceType = priceType
         self.start = start
         self.open = open
         self.high = high

@@ -15,6 +15,25 @@ public protocol MarketDataProvider: Sendable {
     /// Canonical `BASE/QUOTE` for a venue symbol, nil if it cannot be mapped.
     func canonicalSymbol(_ venueSymbol: String) -> String?
     func marketHours(for venueSymbol: String) -> MarketHours
+    /// How the stream is carried (default: a WebSocket).
+    var transport: FeedTransport { get }
+    /// For an ``FeedTransport/httpLines`` venue: the request that streams `symbols`.
+    func streamRequest(base: String, symbols: [String], credential: ProviderCredential?) throws(ProviderError) -> StreamRequest
+}
+
+extension MarketDataProvider {
+    public var transport: FeedTransport { .webSocket }
+
+    public func streamRequest(base: String, symbols: [String], credential: ProviderCredential?) throws(ProviderError) -> StreamRequest {
+        throw ProviderError(.invalidURL, provider: id, "this venue streams over a WebSocket, not an HTTP line stream")
+    }
+
+    /// A WebSocket venue's defaults; an HTTP line venue overrides them.
+    public func webSocketURL(base: String, credential: ProviderCredential?) throws(ProviderError) -> String {
+        throw ProviderError(.invalidURL, provider: id, "this venue streams over HTTP, not a WebSocket")
+    }
+
+    public func subscribeMessages(symbols: [String], credential: ProviderCredential?, now: Int64) throws(ProviderError) -> [String] { [] }
 }
 
 /// A provider's defaults, each overridable per feed in the configuration.
@@ -44,11 +63,17 @@ public struct ProviderCredential: Sendable, Equatable, CustomStringConvertible {
     public var key: String
     public var secret: String?
     public var passphrase: String?
+    /// The account the key streams for (OANDA's account id), when the venue needs one.
+    public var account: String?
+    /// The venue's live environment rather than its practice/demo one (OANDA, IG), where it has both.
+    public var live: Bool
 
-    public init(key: String, secret: String? = nil, passphrase: String? = nil) {
+    public init(key: String, secret: String? = nil, passphrase: String? = nil, account: String? = nil, live: Bool = false) {
         self.key = key
         self.secret = secret
         self.passphrase = passphrase
+        self.account = account
+        self.live = live
     }
 
     public var description: String { "credential(...\(key.suffix(4)))" }
@@ -96,6 +121,7 @@ public enum ProviderRegistry {
     public static let all: [String: any MarketDataProvider] = [
         CoinbaseProvider().id: CoinbaseProvider(),
         FinnhubProvider().id: FinnhubProvider(),
+        OandaProvider().id: OandaProvider(),
     ]
 
     public static func provider(_ id: String) throws(ProviderError) -> any MarketDataProvider {

@@ -28,8 +28,11 @@ public struct HistoryRequest: Sendable, Equatable {
     /// Minute starts (seconds) the request covers, inclusive.
     public var first: Int64
     public var last: Int64
+    /// Extra request headers, e.g. OANDA's `Authorization` (never logged).
+    public var headers: [String: String]
 
-    public init(url: String, redactedURL: String, first: Int64, last: Int64) {
+    public init(url: String, redactedURL: String, first: Int64, last: Int64, headers: [String: String] = [:]) {
+        self.headers = headers
         self.url = url
         self.redactedURL = redactedURL
         self.first = first
@@ -81,7 +84,7 @@ extension HistoryCandle {
     /// and quarantined: a repair never writes a candle from numbers it cannot hold exactly.
     /// `position` names the row in the error (`row 3`).
     public static func checked(seconds: Int64, open: DecimalText, high: DecimalText, low: DecimalText, close: DecimalText,
-                               volume: DecimalText, at position: String) throws(HistoryAnswerError) -> HistoryCandle {
+                               volume: DecimalText, priceType: String = "trade", at position: String) throws(HistoryAnswerError) -> HistoryCandle {
         let start = seconds.multipliedClamped(by: 1_000_000_000)
         do throws(ContractLimits.Violation) {
             try ContractLimits.checkEventTime(start, field: "time")
@@ -91,7 +94,7 @@ extension HistoryCandle {
         } catch {
             throw HistoryAnswerError(error.reason, "\(position): \(error.detail)")
         }
-        let candle = HistoryCandle(start: start, open: open, high: high, low: low, close: close, volume: volume)
+        let candle = HistoryCandle(start: start, open: open, high: high, low: low, close: close, volume: volume, priceType: priceType)
         if let defect = candle.defect { throw HistoryAnswerError("malformed_history", "\(position): \(defect)") }
         return candle
     }

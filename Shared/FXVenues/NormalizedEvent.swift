@@ -10,6 +10,9 @@ public enum NormalizedEvent: Sendable, Equatable {
     case replayedTick(Tick)
     /// Proof of life for a product, with the provider's sequence when it has one.
     case heartbeat(venueSymbol: String, sequence: Int64?, lastTradeID: String?, timestamp: Int64?)
+    /// The venue says whether a symbol's market is open (OANDA's `tradeable`, IG's `MARKET_STATE`): a
+    /// closed market is quiet, not stale. `timestamp` is the venue's time of the statement.
+    case marketState(venueSymbol: String, open: Bool, reason: String, timestamp: Int64)
     /// Subscription acknowledgements, pings and other protocol traffic that carries no market data.
     case control(String)
     /// The provider reported an error (e.g. "Subscribing to too many symbols").
@@ -72,6 +75,9 @@ extension NormalizedEvent {
                 try ContractLimits.checkSequence(sequence, field: "sequence")
                 if let lastTradeID, let number = Int64(lastTradeID) { try ContractLimits.checkSequence(number, field: "last_trade_id") }
                 if let timestamp { try ContractLimits.checkEventTime(timestamp, field: "time", now: now) }
+            case .marketState(let venue, _, _, let timestamp):
+                guard isSubscribed(venue) else { return .control("market state of an unsubscribed product") }
+                try ContractLimits.checkEventTime(timestamp, field: "time", now: now)
             case .control, .providerError, .reject:
                 break
             }

@@ -7,6 +7,8 @@ final class SimClient: Sendable {
         case text(String)
         /// Raw bytes in a text frame (used to send invalid UTF-8 on purpose).
         case rawText([UInt8])
+        /// The first bytes of a message, after which the connection drops (a line cut short).
+        case cut([UInt8])
     }
 
     struct State {

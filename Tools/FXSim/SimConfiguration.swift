@@ -20,6 +20,9 @@ public struct SimConfiguration: Sendable {
     /// Instruments created at start (others are created on first subscription).
     public var coinbaseProducts: [String] = ["BTC-USD", "ETH-USD"]
     public var finnhubSymbols: [String] = ["OANDA:EUR_USD", "OANDA:GBP_USD", "OANDA:USD_JPY"]
+    public var oandaInstruments: [String] = ["EUR_USD", "GBP_USD", "USD_JPY"]
+    /// OANDA sends a `HEARTBEAT` line this often on every pricing stream.
+    public var oandaHeartbeatInterval: Duration = .seconds(5)
     /// Per-client outbound buffer; a client that falls this far behind is disconnected (as real venues do).
     public var clientBuffer = 50_000
     /// Minutes of history generated at start for the instruments above (a trade every 10 s), so the REST

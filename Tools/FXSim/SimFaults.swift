@@ -3,7 +3,7 @@ import FXCore
 /// Malformed frames the simulator sends on command (`POST /control/malformed?kind=...`).
 enum SimFaults {
     static let kinds = ["json", "utf8", "nan", "negative", "zero", "unknown_type", "missing_field", "oversized",
-                        "far_future", "ancient", "huge_sequence", "nul_trade_id", "huge_price", "unsubscribed"]
+                        "far_future", "ancient", "huge_sequence", "nul_trade_id", "huge_price", "unsubscribed", "half_line"]
 
     static func malformed(kind: String, venue: SimInstrument.Venue, symbol: String, size: Int, now: Int64) throws(SimError) -> SimClient.Outgoing {
         let time = Timestamps.rfc3339(nanoseconds: now)
@@ -15,10 +15,14 @@ enum SimFaults {
                 return #"{"type":"match","trade_id":\#(tradeID),"side":"buy","size":"1.0","price":"\#(price)","product_id":"\#(symbol)","sequence":\#(sequence),"time":"\#(time)"}"#
             case .finnhub:
                 return #"{"data":[{"p":\#(price),"s":"\#(symbol)","t":\#(ms),"v":0}],"type":"trade"}"#
+            case .oanda:
+                return #"{"type":"PRICE","time":"\#(time)","bids":[{"price":"\#(price)","liquidity":1000000}],"asks":[{"price":"\#(price)","liquidity":1000000}],"tradeable":true,"instrument":"\#(symbol)"}"#
             }
         }
         switch kind {
         case "json": return .text(#"{"type":"match","price":"#)
+        // OANDA only: the connection drops inside a line.
+        case "half_line": return .cut(Array(#"{"type":"PRICE","instrument":"\#(symbol)","ti"#.utf8))
         case "utf8": return .rawText(Array(#"{"type":"match","product_id":""#.utf8) + [0xC3, 0x28, 0xFF] + Array(#""}"#.utf8))
         case "nan": return .text(venue == .coinbase ? trade(price: "NaN") : #"{"data":[{"p":NaN,"s":"\#(symbol)","t":\#(ms),"v":0}],"type":"trade"}"#)
         case "negative": return .text(trade(price: venue == .coinbase ? "-1.5" : "-1.5"))
@@ -34,7 +38,7 @@ enum SimFaults {
         case "huge_sequence": return .text(trade(price: "1.0", sequence: "9223372036854775807"))
         case "nul_trade_id": return .text(trade(price: "1.0", tradeID: #""a\u0000b""#))
         case "huge_price": return .text(trade(price: String(repeating: "9", count: 17_000)))
-        case "unsubscribed": return .text(trade(price: "1.0", symbol: venue == .coinbase ? "ZZZ-USD" : "BINANCE:ZZZUSDT"))
+        case "unsubscribed": return .text(trade(price: "1.0", symbol: venue == .coinbase ? "ZZZ-USD" : venue == .oanda ? "ZZZ_USD" : "BINANCE:ZZZUSDT"))
         default:
             throw SimError("unknown malformed kind '\(kind)'; known: \(kinds.joined(separator: ", "))")
         }

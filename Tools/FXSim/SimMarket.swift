@@ -22,6 +22,11 @@ public final class SimMarket: Sendable {
         var historyRefused: Set<SimInstrument.Venue> = []
         /// Venue -> REST answers still to send malformed.
         var restMalformed: [SimInstrument.Venue: Int] = [:]
+        /// Instrument keys whose market is closed: no prices, heartbeats go on.
+        var closed: Set<String> = []
+        var lastOandaHeartbeat: Int64 = 0
+        /// OANDA stream requests still to refuse with 401 (an expired token).
+        var oandaExpired = 0
     }
 
     let configuration: SimConfiguration
@@ -32,6 +37,7 @@ public final class SimMarket: Sendable {
         state.withLock { state in
             for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }
             for symbol in configuration.finnhubSymbols { state.instruments[Self.key(.finnhub, symbol)] = SimInstrument(venue: .finnhub, symbol: symbol, seed: configuration.seed) }
+            for symbol in configuration.oandaInstruments { state.instruments[Self.key(.oanda, symbol)] = SimInstrument(venue: .oanda, symbol: symbol, seed: configuration.seed) }
             guard configuration.historyMinutes > 0 else { return }
             let now = WallClock.nanoseconds() / 1_000_000_000 * 1_000_000_000
             for key in state.instruments.keys.sorted() {
@@ -96,10 +102,13 @@ public final class SimMarket: Sendable {
             let clients = Array(state.clients.values)
             let heartbeatDue = now - state.lastHeartbeat >= configuration.heartbeatInterval.nanoseconds
             if heartbeatDue { state.lastHeartbeat = now }
+            let oandaHeartbeatDue = now - state.lastOandaHeartbeat >= configuration.oandaHeartbeatInterval.nanoseconds
+            if oandaHeartbeatDue { state.lastOandaHeartbeat = now }
             var finnhubBatches: [Int: [String]] = [:]
             for key in state.instruments.keys.sorted() {
                 guard var instrument = state.instruments[key] else { continue }
-                let trade = instrument.step(tradeProbability: configuration.tradeProbability)
+                // A closed market does not move.
+                let trade = state.closed.contains(key) ? nil : instrument.step(tradeProbability: configuration.tradeProbability)
                 let subscribers = clients.filter { $0.venue == instrument.venue && $0.isSubscribed(instrument.symbol) }
                 var messages: [String] = []
                 switch instrument.venue {
@@ -114,6 +123,11 @@ public final class SimMarket: Sendable {
                     }
                     if heartbeatDue {
                         messages.append(CoinbaseSimProtocol.heartbeat(instrument, sequence: instrument.nextSequence(), time: time))
+                    }
+                case .oanda:
+                    if let trade {
+                        state.candles.record(symbol: key, atNanoseconds: now, priceUnits: trade.priceUnits, sizeUnits: 0)
+                        messages.append(OandaSimProtocol.price(instrument, time: now))
                     }
                 case .finnhub:
                     let time = now / 1_000_000 * 1_000_000  // Finnhub times are milliseconds
@@ -144,12 +158,57 @@ public final class SimMarket: Sendable {
             for client in clients where client.venue == .finnhub && finnhubBatches[client.id] == nil {
                 if now - client.state.withLock({ $0.lastSentAt }) >= pingIdle { outgoing.append((client, .text(#"{"type":"ping"}"#))) }
             }
+            if oandaHeartbeatDue {
+                for client in clients where client.venue == .oanda { outgoing.append((client, .text(OandaSimProtocol.heartbeat(time: now)))) }
+            }
             state.messagesSent += outgoing.count
         }
         for (client, message) in outgoing { client.send(message, now: now) }
     }
 
+    /// An OANDA pricing stream opens: `nil` when its token is refused (no token, or an expiry injected),
+    /// else the client, subscribed, with one price per instrument queued (the snapshot).
+    func openOandaStream(token: String?, instruments: [String], now: Int64) -> SimClient? {
+        let refused = state.withLock { state -> Bool in
+            guard let token, !token.isEmpty else { return true }
+            if state.oandaExpired > 0 {
+                state.oandaExpired -= 1
+                return true
+            }
+            return false
+        }
+        guard !refused else { return nil }
+        let client = connect(.oanda, now: now)
+        for symbol in instruments { subscribe(client, symbol: symbol) }
+        for symbol in instruments {
+            guard let instrument = instrument(.oanda, symbol) else { continue }
+            let open = state.withLock { !$0.closed.contains(Self.key(.oanda, symbol)) }
+            client.send(.text(OandaSimProtocol.price(instrument, time: now, tradeable: open)), now: now)
+        }
+        return client
+    }
+
     // MARK: Faults
+
+    /// Closes (or reopens) `symbol`'s market on `venue`: while closed it does not move and OANDA streams
+    /// say `tradeable: false` once, then only heartbeats.
+    public func setMarket(venue: String, symbol: String, open: Bool, now: Int64) throws(SimError) {
+        guard let parsed = SimInstrument.Venue(rawValue: venue) else { throw SimError("unknown venue '\(venue)'") }
+        let key = Self.key(parsed, symbol)
+        let instrument = state.withLock { state -> SimInstrument? in
+            if open { state.closed.remove(key) } else { state.closed.insert(key) }
+            return state.instruments[key]
+        }
+        guard !open, parsed == .oanda, let instrument else { return }
+        for client in clients(of: .oanda) where client.isSubscribed(symbol) {
+            client.send(.text(OandaSimProtocol.price(instrument, time: now, tradeable: false)), now: now)
+        }
+    }
+
+    /// The next `count` OANDA stream requests answer 401, as with an expired or revoked token.
+    public func expireOandaToken(count: Int) {
+        state.withLock { $0.oandaExpired = count }
+    }
 
     /// Closes every connection of `venue` (nil = all).
     public func dropConnections(_ venue: String?) -> Int {

@@ -63,6 +63,20 @@ struct SimRESTRoutes: Sendable {
             let counts = market.restRequestsPerSecond(String(request.uri.queryParameters["venue"] ?? "coinbase"))
             return json(Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) }))
         }
+        // A venue's market closes (`open=0`) or reopens (`open=1`): OANDA streams say `tradeable: false`.
+        router.post("/control/market") { request, _ -> Response in
+            control(request) { request throws(SimError) in
+                let query = request.uri.queryParameters
+                guard let symbol = query["symbol"] else { throw SimError("symbol is required") }
+                try market.setMarket(venue: String(query["venue"] ?? "oanda"), symbol: String(symbol), open: query["open"] != "0",
+                                     now: WallClock.nanoseconds())
+            }
+        }
+        // The next `count` OANDA stream requests answer 401 (an expired token).
+        router.post("/control/expire-token") { request, _ -> Response in
+            market.expireOandaToken(count: Int(String(request.uri.queryParameters["count"] ?? "1")) ?? 1)
+            return json(["ok": 1])
+        }
         router.get("/control/stats") { _, _ -> Response in json(market.stats) }
     }
 

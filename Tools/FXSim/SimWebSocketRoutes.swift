@@ -33,6 +33,9 @@ struct SimWebSocketRoutes: Sendable {
                     case .text(let text): try await outbound.write(.text(text))
                     case .rawText(let bytes):
                         try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))))
+                    case .cut(let bytes):
+                        try await outbound.write(.custom(WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(bytes: bytes))))
+                        return
                     }
                 }
             }
@@ -42,6 +45,7 @@ struct SimWebSocketRoutes: Sendable {
                     switch venue {
                     case .coinbase: handleCoinbase(text, client: client)
                     case .finnhub: handleFinnhub(text, client: client)
+                    case .oanda: break
                     }
                 }
             }

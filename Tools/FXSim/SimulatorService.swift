@@ -48,6 +48,7 @@ public final class SimulatorService: Service, Sendable {
     public func run() async throws {
         let http = Router()
         SimRESTRoutes(market: market).add(to: http)
+        SimOandaRoutes(market: market).add(to: http)
         let webSockets = Router(context: BasicWebSocketRequestContext.self)
         SimWebSocketRoutes(market: market, configuration: configuration, logger: logger).add(to: webSockets)
         let app = Application(

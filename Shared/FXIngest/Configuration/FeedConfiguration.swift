@@ -4,7 +4,7 @@ import Foundation
 /// One provider feed of an ingestor: which symbols, where, with which credentials. Several feeds (of the
 /// same or different providers) may run in one process.
 public struct FeedConfiguration: Sendable {
-    /// Provider id: `coinbase` or `finnhub`.
+    /// Provider id: `coinbase`, `finnhub` or `oanda`.
     public var provider: String
     /// Provider symbols (`BTC-USD`, `OANDA:EUR_USD`).
     public var symbols: [String]
@@ -71,7 +71,7 @@ public struct ConnectionPlan: Sendable {
         let chunks = stride(from: 0, to: symbols.count, by: perConnection).map { Array(symbols[$0..<min($0 + perConnection, symbols.count)]) }
         if defaults.requiresCredential, feed.credentials.isEmpty {
             throw ProviderError(.missingCredential, provider: provider.id,
-                                "an API key is required (\(provider.id.uppercased())_API_KEY or \(provider.id.uppercased())_API_KEY_FILE)")
+                                "a credential is required (\(provider.id.uppercased())_API_KEY or \(provider.id.uppercased())_API_TOKEN, or their _FILE forms)")
         }
         if let perCredential = defaults.connectionsPerCredential, !feed.credentials.isEmpty,
            chunks.count > feed.credentials.count * perCredential {

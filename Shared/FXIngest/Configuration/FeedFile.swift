@@ -68,10 +68,24 @@ enum FeedFile {
 
     /// `<PREFIX>_API_KEY` (several keys comma- or newline-separated), `_API_SECRET`, `_API_PASSPHRASE`,
     /// each also as `*_FILE`.
+    /// A venue with tokens and accounts (OANDA) reads `_API_TOKEN` instead of `_API_KEY`, `_ACCOUNT_ID`, and
+    /// `_ENVIRONMENT` (`practice`, the default, or `live`: the venue's live hosts).
     static func credentials(prefix: String, environment: EnvironmentReader) throws(ConfigurationError) -> [ProviderCredential] {
-        guard let keys = try environment.value("\(prefix)_API_KEY") else { return [] }
+        let key = try environment.value("\(prefix)_API_KEY")
+        let token = key == nil ? try environment.value("\(prefix)_API_TOKEN") : nil
+        guard let keys = key ?? token else { return [] }
         let secret = try environment.value("\(prefix)_API_SECRET")
         let passphrase = try environment.value("\(prefix)_API_PASSPHRASE")
-        return ProviderCredential.apiKeys(keys).map { ProviderCredential(key: $0, secret: secret, passphrase: passphrase) }
+        let account = try environment.value("\(prefix)_ACCOUNT_ID")
+        let live: Bool
+        switch try environment.value("\(prefix)_ENVIRONMENT")?.lowercased() {
+        case nil, "practice", "demo": live = false
+        case "live": live = true
+        case let other?:
+            throw ConfigurationError(code: .invalidValue, key: "\(prefix)_ENVIRONMENT", reason: "must be practice or live, not '\(other.prefix(20))'")
+        }
+        return ProviderCredential.apiKeys(keys).map {
+            ProviderCredential(key: $0, secret: secret, passphrase: passphrase, account: account, live: live)
+        }
     }
 }

@@ -5,6 +5,7 @@ import FXCore
 import Logging
 import NIOCore
 import Synchronization
+import AsyncHTTPClient
 import WSClient
 
 /// One persistent WebSocket connection to a provider, carrying a shard of its symbols. Runs until
@@ -26,6 +27,8 @@ public final class FeedConnection: Sendable {
         public var backoff: Backoff
         /// How long a connection waits for room in the publish queue before dropping (and recording a gap).
         public var enqueueMaxWait: Duration
+        /// How long an HTTP line stream may take to answer with its status.
+        public var connectTimeout: Duration = .seconds(15)
 
         public init(webSocketBase: String, symbols: [String], credential: ProviderCredential?, maxMessageBytes: Int = 1 << 20,
                     pingInterval: Duration = .seconds(15), watchdogInterval: Duration = .seconds(1),
@@ -125,6 +128,13 @@ public final class FeedConnection: Sendable {
     }
 
     private func connectOnce(_ attempt: Attempt) async -> String {
+        switch provider.transport {
+        case .webSocket: await connectWebSocket(attempt)
+        case .httpLines: await connectLines(attempt)
+        }
+    }
+
+    private func connectWebSocket(_ attempt: Attempt) async -> String {
         let url: String
         let subscribe: [String]
         do {
@@ -165,6 +175,75 @@ public final class FeedConnection: Sendable {
     /// Error texts may quote the URL, which carries Finnhub's API key: never let it reach a log or a gap.
     private func redacted(_ text: String) -> String {
         settings.credential?.scrub(text) ?? text
+    }
+
+    /// An HTTP line stream (OANDA): one GET whose body carries one message per line, until it ends, fails,
+    /// or the watchdog finds it silent. A line cut off by a dropped connection is rejected (`truncated_line`),
+    /// never parsed; the disconnect gap covers what it held.
+    private func connectLines(_ attempt: Attempt) async -> String {
+        let stream: StreamRequest
+        do {
+            stream = try provider.streamRequest(base: settings.webSocketBase, symbols: settings.symbols, credential: settings.credential)
+        } catch {
+            logger.error("cannot build the connection: \(redacted(error.description))")
+            return redacted(error.description)
+        }
+        var request = HTTPClientRequest(url: stream.url)
+        for (name, value) in stream.headers { request.headers.add(name: name, value: value) }
+        do {
+            let response = try await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(settings.connectTimeout.nanosecondsClamped))
+            guard response.status == .ok else {
+                let body = (try? await response.body.collect(upTo: 4_096)).map { String(buffer: $0) } ?? ""
+                let message = "HTTP \(response.status.code)\(body.isEmpty ? "" : ": " + String(body.prefix(300)))"
+                tracker.withLock { $0.providerError(redacted(message)) }
+                metrics.providerErrors.increment()
+                logger.error("stream refused", metadata: ["status": .stringConvertible(response.status.code), "url": .string(stream.redactedURL)])
+                return redacted(message)
+            }
+            tracker.withLock {
+                $0.connected(now: clock.now(), monotonic: clock.monotonic())
+                $0.subscribed(now: clock.now(), monotonic: clock.monotonic(), acknowledged: false)
+            }
+            logger.info("connected", metadata: ["symbols": .stringConvertible(settings.symbols.count)])
+            return try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    var reader = LineReader(maxLineBytes: self.settings.maxMessageBytes)
+                    for try await chunk in response.body {
+                        for line in reader.append(chunk.readableBytesView) { await self.handle(line, attempt: attempt) }
+                    }
+                    if let rest = reader.finish() { await self.handle(rest, attempt: attempt, truncated: true) }
+                    return "stream ended by the server"
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: self.settings.watchdogInterval)
+                        let now = self.clock.now(), monotonic = self.clock.monotonic()
+                        if let reason = self.tracker.withLock({ $0.watchdog(now: now, monotonic: monotonic) }) {
+                            self.logger.warning("feed stale; reconnecting", metadata: ["reason": .string(reason)])
+                            return "stale: \(reason)"
+                        }
+                    }
+                }
+                defer { group.cancelAll() }
+                let ended = try await group.next()
+                return (ended ?? nil) ?? "stream ended"
+            }
+        } catch {
+            return redacted("\(error)")
+        }
+    }
+
+    private func handle(_ line: LineReader.Line, attempt: Attempt, truncated: Bool = false) async {
+        switch line {
+        case .line(let bytes) where truncated:
+            let receivedAt = clock.now()
+            queue.pushUrgent([reject(ConnectionRejectReason.truncatedLine, detail: "the connection ended inside a line of \(bytes.count) bytes",
+                                     payload: Array(bytes.prefix(RejectRecord.maxRawBytes)), rawLength: bytes.count, receivedAt: receivedAt)])
+        case .line(let bytes):
+            await handle(bytes, attempt: attempt)
+        case .oversized(let prefix, let length):
+            oversized(prefix, total: length)
+        }
     }
 
     /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
@@ -243,6 +322,8 @@ public final class FeedConnection: Sendable {
                                             lastTradeID: lastTradeID.flatMap { Int64($0) }.flatMap(Self.plausibleNumber), now: receivedAt, monotonic: monotonic)
                 case .control(let what):
                     if what == "subscriptions" { tracker.subscribed(now: receivedAt, monotonic: monotonic, acknowledged: true) }
+                case .marketState(let venue, let open, let reason, _):
+                    tracker.marketState(venueSymbol: venue, open: open, reason: reason, now: receivedAt, monotonic: monotonic)
                 case .providerError(let message):
                     tracker.providerError(redacted(message))
                 case .reject, .replayedTick:
@@ -257,7 +338,7 @@ public final class FeedConnection: Sendable {
                 items.append(.tick(tick, topics: topics, receivedAt: instant))
             case .heartbeat:
                 metrics.heartbeats.increment()
-            case .control:
+            case .control, .marketState:
                 break
             case .providerError(let message):
                 metrics.providerErrors.increment()

@@ -11,7 +11,8 @@ import FXVenues
 ///   open (measured from the later of its last message and the market's last opening, so the forex
 ///   weekend never counts) -> an open `stale` gap for that symbol, closed by its next event.
 /// - **sequence**: a provider sequence that jumps by more than one -> a gap between the two events.
-/// Heartbeats count as life and carry sequences like data.
+/// Heartbeats count as life and carry sequences like data. A market the venue itself says is closed
+/// (``marketState(venueSymbol:open:reason:now:monotonic:)``) is quiet, as outside its market hours.
 ///
 /// Times: `now` is the wall clock (ns since the epoch: event times, market hours, gap bounds); silence is
 /// measured on `monotonic` (ns on a clock that never steps, e.g. `ContinuousClock`), so a wall-clock step
@@ -44,6 +45,11 @@ public struct FeedTracker: Sendable {
         var lastSequence: Int64?
         var lastTradeID: Int64?
         var openGap: OpenGap?
+        /// The venue's own word that the market is closed (its reason); nil when open or never said.
+        var venueClosed: String?
+
+        /// Open by the market hours and not closed by the venue's word.
+        func isOpen(at now: Int64) -> Bool { venueClosed == nil && hours.isOpen(at: now) }
     }
 
     public let source: String
@@ -193,6 +199,28 @@ public struct FeedTracker: Sendable {
         return gaps
     }
 
+    /// The venue says whether the symbol's market is open (OANDA `tradeable`, IG `MARKET_STATE`). While
+    /// closed, the symbol is quiet: no `stale` gap, and a frame-less connection is not dropped for it; on
+    /// reopening its silence counts from then.
+    public mutating func marketState(venueSymbol: String, open: Bool, reason: String, now: Int64, monotonic: Int64? = nil) {
+        guard var entry = symbols[venueSymbol] else { return }
+        deliveredData = true
+        if state == .subscribing || state == .stale { state = .streaming }
+        if open {
+            if entry.venueClosed != nil { entry.lastSeenAt = monotonic ?? now }
+            entry.venueClosed = nil
+        } else {
+            entry.venueClosed = reason
+            entry.lastSeenAt = monotonic ?? now
+        }
+        symbols[venueSymbol] = entry
+    }
+
+    /// Symbols whose venue says their market is closed: canonical symbol -> the venue's reason.
+    public var closedMarkets: [String: String] {
+        Dictionary(symbols.values.compactMap { entry in entry.venueClosed.map { (entry.symbol, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
+
     // MARK: Watchdog
 
     /// Checks for silence at `now`. Returns a reason when the connection should be dropped and
@@ -202,7 +230,7 @@ public struct FeedTracker: Sendable {
         let monotonic = monotonic ?? now
         let connectionLimit = settings.connectionStaleAfter.nanosecondsClamped
         if let lastFrameMonotonic, monotonic.subtractingClamped(lastFrameMonotonic) > connectionLimit {
-            let open = venueSymbols.filter { symbols[$0]?.hours.isOpen(at: now) == true }
+            let open = venueSymbols.filter { symbols[$0]?.isOpen(at: now) == true }
             if !open.isEmpty {
                 let seconds = monotonic.subtractingClamped(lastFrameMonotonic) / 1_000_000_000
                 for venue in open { openStaleGap(venue, detail: "connection \(connectionID) silent for \(seconds)s with TCP open") }
@@ -212,7 +240,7 @@ public struct FeedTracker: Sendable {
         }
         let symbolLimit = settings.symbolStaleAfter.nanosecondsClamped
         for venue in venueSymbols {
-            guard let entry = symbols[venue], entry.openGap == nil, entry.hours.isOpen(at: now) else { continue }
+            guard let entry = symbols[venue], entry.openGap == nil, entry.isOpen(at: now) else { continue }
             // Silent since its last message (monotonic), or since the market last opened (wall clock), whichever is shorter.
             var silence = monotonic.subtractingClamped(entry.lastSeenAt ?? subscribedMonotonic ?? startedMonotonic)
             if let opening = entry.hours.lastOpening(atOrBefore: now) { silence = min(silence, now.subtractingClamped(opening)) }

@@ -151,4 +151,6 @@ public struct IngestTotals: Sendable, Equatable {
 public enum ConnectionRejectReason {
     /// A message larger than the frame cap: its first bytes are kept in the reject, the rest discarded.
     public static let oversizedFrame = "oversized_frame"
+    /// An HTTP line stream ended inside a line: its bytes are kept in the reject, never parsed.
+    public static let truncatedLine = "truncated_line"
 }
