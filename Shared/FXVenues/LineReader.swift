@@ -46,6 +46,7 @@ public struct LineReader: Sendable {
     private mutating func take(_ piece: some Collection<UInt8>) {
         if let length = skipped {
             skipped = length + piece.count
+            if buffer.count < Self.keptBytes { buffer.append(contentsOf: piece.prefix(Self.keptBytes - buffer.count)) }
             return
         }
         if buffer.count + piece.count > maxLineBytes {

@@ -159,4 +159,27 @@ struct ResilienceTests {
         breaker.recordSuccess()
         #expect(breaker.state == .closed)
     }
+
+    @Test("a market the venue says is closed is quiet: no stale gap and no reconnect while closed; after it reopens, silence counts from then")
+    func venueClosedMarket() {
+        var t = tracker(connectionStale: .seconds(10), symbolStale: .seconds(30))
+        t.connected(now: friday2100)
+        t.subscribed(now: friday2100, acknowledged: false)
+        _ = t.observe(venueSymbol: "EUR-USD", eventTs: friday2100, sequence: nil, now: friday2100)
+        _ = t.observe(venueSymbol: "GBP-USD", eventTs: friday2100, sequence: nil, now: friday2100)
+        t.marketState(venueSymbol: "EUR-USD", open: false, reason: "not tradeable (OANDA)", now: friday2100 + second)
+        t.marketState(venueSymbol: "GBP-USD", open: false, reason: "not tradeable (OANDA)", now: friday2100 + second)
+        #expect(t.closedMarkets == ["EUR/USD": "not tradeable (OANDA)", "GBP/USD": "not tradeable (OANDA)"])
+        // An hour without a frame: every market is closed, so neither a reconnect nor a stale gap.
+        #expect(t.watchdog(now: friday2100 + 59 * 60 * second) == nil)
+        #expect(t.staleSymbols == 0 && t.symbolsWithOpenGaps == 0)
+        t.frameReceived(now: friday2100 + 60 * 60 * second)
+        t.marketState(venueSymbol: "EUR-USD", open: true, reason: "tradeable", now: friday2100 + 60 * 60 * second)
+        #expect(t.closedMarkets == ["GBP/USD": "not tradeable (OANDA)"])
+        #expect(t.watchdog(now: friday2100 + 60 * 60 * second + 5 * second) == nil)
+        #expect(t.staleSymbols == 0, "reopened 5 s ago: not stale yet")
+        t.frameReceived(now: friday2100 + 60 * 60 * second + 35 * second)
+        _ = t.watchdog(now: friday2100 + 60 * 60 * second + 35 * second)
+        #expect(t.staleSymbols == 1, "the reopened market silent past the limit is stale; the closed one is not")
+    }
 }

@@ -37,7 +37,9 @@ struct SimOandaRoutes: Sendable {
                 case .text(let text): try await writer.write(ByteBuffer(string: text + "\n"))
                 case .rawText(let bytes): try await writer.write(ByteBuffer(bytes: bytes + [0x0A]))
                 // A line cut short: the connection drops inside it (a fault).
-                case .cut(let bytes): try await writer.write(ByteBuffer(bytes: bytes)); return
+                case .cut(let bytes):
+                    try await writer.write(ByteBuffer(bytes: bytes))
+                    throw SimError("connection dropped inside a line (fault)")
                 }
             }
             try await writer.finish(nil)

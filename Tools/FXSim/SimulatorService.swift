@@ -75,6 +75,9 @@ public final class SimulatorService: Service, Sendable {
                         self.market.step(now: WallClock.nanoseconds())
                         try? await Task.sleep(for: self.configuration.stepInterval)
                     }
+                    // Stopping: end every client's stream, so that the server's graceful shutdown does not wait for
+                    // a held-open HTTP response (OANDA's pricing stream) that would never write again.
+                    _ = self.market.dropConnections(nil)
                 }
             }
         }

@@ -208,8 +208,14 @@ public final class FeedConnection: Sendable {
             return try await withThrowingTaskGroup(of: String?.self) { group in
                 group.addTask {
                     var reader = LineReader(maxLineBytes: self.settings.maxMessageBytes)
-                    for try await chunk in response.body {
-                        for line in reader.append(chunk.readableBytesView) { await self.handle(line, attempt: attempt) }
+                    do {
+                        for try await chunk in response.body {
+                            for line in reader.append(chunk.readableBytesView) { await self.handle(line, attempt: attempt) }
+                        }
+                    } catch {
+                        // Cut off (a reset, a malformed chunk, the watchdog): what was left of a line is rejected.
+                        if let rest = reader.finish() { await self.handle(rest, attempt: attempt, truncated: true) }
+                        throw error
                     }
                     if let rest = reader.finish() { await self.handle(rest, attempt: attempt, truncated: true) }
                     return "stream ended by the server"

@@ -74,6 +74,8 @@ public struct OandaProvider: MarketDataProvider {
         Self.isInstrument(venueSymbol) ? String(venueSymbol.uppercased().map { $0 == "_" ? "/" : $0 }) : nil
     }
 
-    /// Forex hours as the fallback; the stream's `tradeable` flag says when an instrument is closed.
-    public func marketHours(for venueSymbol: String) -> MarketHours { .forex }
+    /// The stream itself says when an instrument is closed (`tradeable: false`, also in the snapshot every
+    /// connection starts with), holidays and early closes included, and its heartbeats never stop: so
+    /// no fixed hours are assumed, and a silent stream is dead at any hour.
+    public func marketHours(for venueSymbol: String) -> MarketHours { .continuous }
 }
