@@ -68,6 +68,11 @@ extension Heartbeat.Connection {
         w.key("stale_symbols"); w.number(staleSymbols)
         w.key("open_gaps"); w.number(openGaps)
         w.key("last_error"); w.string(lastError.map { String($0.prefix(300)) })
+        w.key("market_closed"); w.beginObject()
+        for (symbol, reason) in marketClosed.sorted(by: { $0.key < $1.key }).prefix(Self.maxMarketClosed) {
+            w.key(symbol); w.string(String(reason.prefix(100)))
+        }
+        w.endObject()
         w.endObject()
     }
 }

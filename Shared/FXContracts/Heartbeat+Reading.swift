@@ -97,9 +97,16 @@ extension Heartbeat {
         func count(_ name: String) -> Int64 { min(max(connection[name]?.int64Value ?? 0, 0), Int64(Int32.max)) }
         let state = connection["state"]?.stringValue.flatMap { ContractLimits.isValidSource($0) ? ConnectionState(rawValue: $0) : nil }
         let lastError = connection["last_error"]?.stringValue.map { String($0.prefix(300)) }
+        var marketClosed: [String: String] = [:]
+        let closed: [String: JSONValue] = if case .object(let members)? = connection["market_closed"] { members } else { [:] }
+        for (symbol, reason) in closed.sorted(by: { $0.key < $1.key }).prefix(Connection.maxMarketClosed) {
+            guard ContractLimits.isValidSymbol(symbol), let reason = reason.stringValue else { ignored.append(.invalidName); continue }
+            marketClosed[symbol] = String(reason.prefix(100))
+        }
         return Connection(id: id, source: source, state: state, symbols: count("symbols"), messages: max(connection["messages"]?.int64Value ?? 0, 0),
                           lastMessageTs: connection["last_message_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil },
-                          reconnects: reconnects, staleSymbols: count("stale_symbols"), openGaps: count("open_gaps"), lastError: lastError)
+                          reconnects: reconnects, staleSymbols: count("stale_symbols"), openGaps: count("open_gaps"), lastError: lastError,
+                          marketClosed: marketClosed)
     }
 
     /// An ingestor's fleet part; nil (named) when a field is outside the contract.

@@ -160,9 +160,14 @@ public struct Heartbeat: Sendable, Equatable {
         public var staleSymbols: Int64
         public var openGaps: Int64
         public var lastError: String?
+        /// Symbols whose venue says their market is closed (canonical symbol -> the venue's reason), e.g.
+        /// OANDA's `tradeable: false`: quiet, not stale. At most ``maxMarketClosed`` entries.
+        public var marketClosed: [String: String]
+        public static let maxMarketClosed = 1_000
 
         public init(id: String, source: String, state: ConnectionState?, symbols: Int64, messages: Int64, lastMessageTs: Int64?,
-                    reconnects: Int64?, staleSymbols: Int64, openGaps: Int64, lastError: String?) {
+                    reconnects: Int64?, staleSymbols: Int64, openGaps: Int64, lastError: String?, marketClosed: [String: String] = [:]) {
+            self.marketClosed = marketClosed
             self.id = id
             self.source = source
             self.state = state

@@ -11,7 +11,8 @@ import FXVenues
 /// - `down` when no alive ingestor instance reports a connection of its source in `streaming` or
 ///   `subscribing` (or no ingestor has been heard from within `instanceMissingAfter`);
 /// - `live` when its last tick arrived within its source's `staleAfter`;
-/// - `quiet` when its market is closed (or opened less than `staleAfter` ago), or when a connection of
+/// - `quiet` when its market is closed (by its hours, or by its venue's word in an ingestor heartbeat's
+///   `market_closed`), or opened less than `staleAfter` ago, or when a connection of
 ///   its source received a message within `staleAfter` and the ingestor counts no stale symbol on it
 ///   (the feed is alive, the symbol just has no trades);
 /// - `stale` otherwise.
@@ -145,7 +146,7 @@ public struct StreamBoard: Sendable {
             guard let state = connection.state else { return nil }
             let silence = connection.lastMessageTs.map { beat.timestamp - $0 }.flatMap { $0 >= 0 ? $0 : nil }   // both plausible: no overflow
             return ConnectionReport(id: connection.id, source: connection.source, state: state.rawValue, lastMessageTs: connection.lastMessageTs,
-                                    staleSymbols: Int(connection.staleSymbols), silence: silence)
+                                    staleSymbols: Int(connection.staleSymbols), marketClosed: connection.marketClosed, silence: silence)
         }
         return nil
     }
@@ -229,6 +230,10 @@ public struct StreamBoard: Sendable {
         }
         let silence = now.subtractingClamped(stream.status.lastReceivedAt ?? stream.knownSince)
         if !stream.hours.isOpen(at: wall) { return (.quiet, "market closed") }
+        // The venue's own word (OANDA `tradeable: false`), from a streaming connection that carries the symbol.
+        if let reason = reports.lazy.filter({ $0.state == "streaming" }).compactMap({ $0.marketClosed[stream.status.symbol] }).first {
+            return (.quiet, "market closed: \(reason)")
+        }
         if let opening = stream.hours.lastOpening(atOrBefore: wall), wall.subtractingClamped(opening) <= threshold {
             return (.quiet, "market opened \(Self.seconds(wall.subtractingClamped(opening))) ago")
         }

@@ -25,6 +25,8 @@ struct HeartbeatTests {
                   reconnects: 1, staleSymbols: 0, openGaps: 0, lastError: nil),
             .init(id: "finnhub-0", source: "finnhub", state: .circuitOpen, symbols: 3, messages: 0, lastMessageTs: nil,
                   reconnects: 9, staleSymbols: 3, openGaps: 3, lastError: "HTTP 401"),
+            .init(id: "oanda-0", source: "oanda", state: .streaming, symbols: 2, messages: 7, lastMessageTs: Self.now - 1,
+                  reconnects: 0, staleSymbols: 0, openGaps: 0, lastError: nil, marketClosed: ["EUR/USD": "not tradeable (OANDA)"]),
         ], queueDepth: 17, circuits: [.init(provider: "coinbase", state: "closed"), .init(provider: "finnhub", state: "open")])
         beat.counters = [.init("delivery_failures", 0), .init("dropped", 0), .init("frames", 1_234), .init("provider_errors", 2)]
         beat.latency = [.init("receive_to_ack", Self.sample)]

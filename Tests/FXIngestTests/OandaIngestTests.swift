@@ -88,6 +88,8 @@ struct OandaIngestTests {
             #expect(try h.ticks().count == closedCount, "no quotes from a closed market")
             let gaps = try h.gaps()
             #expect(gaps.isEmpty, "closed is not stale, and the stream stayed up: \(gaps)")
+            let closedNow = try h.health().last?["connections"]?.arrayValue?.first?["market_closed"]?["EUR/USD"]?.stringValue
+            #expect(closedNow?.contains("not tradeable") == true, "the heartbeat says the market is closed, and why")
             let reopenedAt = WallClock.nanoseconds()
             try h.market.setMarket(venue: "oanda", symbol: "EUR_USD", open: true, now: reopenedAt)
             try await h.waitForTicks("quotes after the reopening") { $0.contains { ($0["ts"]?.int64Value ?? 0) > reopenedAt } }

@@ -43,11 +43,12 @@ enum MonitorTestSupport {
 extension Heartbeat {
     /// An ingestor heartbeat with one connection.
     static func ingestor(instance: String = "ing-1", ts: Int64, source: String = "coinbase", state: ConnectionState = .streaming,
-                         lastMessage: Int64?, reconnects: Int64 = 0, staleSymbols: Int64 = 0) -> Heartbeat {
+                         lastMessage: Int64?, reconnects: Int64 = 0, staleSymbols: Int64 = 0, marketClosed: [String: String] = [:]) -> Heartbeat {
         var beat = Heartbeat(service: "ingestor", instance: instance, timestamp: ts, startedAt: ts)
         beat.ingestor = IngestorSection(
             connections: [Connection(id: "\(source)-0", source: source, state: state, symbols: 2, messages: 1, lastMessageTs: lastMessage,
-                                     reconnects: reconnects, staleSymbols: staleSymbols, openGaps: 0, lastError: nil)],
+                                     reconnects: reconnects, staleSymbols: staleSymbols, openGaps: 0, lastError: nil,
+                                     marketClosed: marketClosed)],
             queueDepth: 0, circuits: [Circuit(provider: source, state: "closed")])
         return beat
     }

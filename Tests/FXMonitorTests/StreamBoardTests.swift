@@ -19,7 +19,7 @@ struct StreamBoardTests {
 
     func settings(staleAfter: Duration = .seconds(10)) -> StreamBoard.Settings {
         var settings = StreamBoard.Settings()
-        settings.staleAfter = ["coinbase": staleAfter, "finnhub": staleAfter]
+        settings.staleAfter = ["coinbase": staleAfter, "finnhub": staleAfter, "oanda": staleAfter]
         return settings
     }
 
@@ -69,6 +69,26 @@ struct StreamBoardTests {
         let changes = Dictionary(uniqueKeysWithValues: board.evaluate(now: Self.saturday).streams.map { ($0.symbol, $0.to) })
         #expect(changes == ["EUR/USD": .quiet, "BTC/USDT": .stale])
         #expect(board.snapshot.first { $0.symbol == "EUR/USD" }?.reason == "market closed")
+    }
+
+    @Test("a market its venue says is closed (OANDA tradeable:false, in the ingestor heartbeat) is quiet with the venue's reason, on a weekday too; open again, silence is stale")
+    func venueClosed() {
+        var board = StreamBoard(settings: settings())
+        var now = Self.wednesday
+        func beat(_ closed: [String: String], lastMessage: Int64, staleSymbols: Int64 = 0) {
+            board.heartbeat(Heartbeat.ingestor(ts: now, source: "oanda", lastMessage: lastMessage, staleSymbols: staleSymbols,
+                                               marketClosed: closed).received(at: now), now: now)
+        }
+        beat([:], lastMessage: now)
+        board.tick(source: "oanda", symbol: "EUR/USD", venueSymbol: "EUR_USD", eventTs: now, now: now)
+        _ = board.evaluate(now: now)
+        now += 60 * Self.second
+        beat(["EUR/USD": "not tradeable (OANDA)"], lastMessage: now - 70 * Self.second)
+        #expect(board.evaluate(now: now).streams.map(\.to) == [.quiet])
+        #expect(board.snapshot.first?.reason == "market closed: not tradeable (OANDA)")
+        now += Self.second
+        beat([:], lastMessage: now - 71 * Self.second, staleSymbols: 1)
+        #expect(board.evaluate(now: now).streams.map(\.to) == [.stale], "reopened and silent")
     }
 
     @Test("streams are down when their source's connections are not streaming, or when no ingestor is heard from; the missing instance is reported once")

@@ -424,7 +424,8 @@ public final class FeedConnection: Sendable {
             Heartbeat.Connection(id: id, source: provider.id, state: ConnectionState(rawValue: tracker.state.rawValue),
                                  symbols: Int64(tracker.venueSymbols.count), messages: Int64(tracker.frames), lastMessageTs: tracker.lastMessageAt,
                                  reconnects: Int64(tracker.reconnects), staleSymbols: Int64(tracker.staleSymbols),
-                                 openGaps: Int64(tracker.symbolsWithOpenGaps), lastError: tracker.lastError)
+                                 openGaps: Int64(tracker.symbolsWithOpenGaps), lastError: tracker.lastError,
+                                 marketClosed: tracker.closedMarkets)
         }
     }
 }
