@@ -71,9 +71,10 @@ public final class ServiceProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
     /// GET a path of its HTTP server: status and body, nil while it does not answer.
-    public func get(_ path: String) async -> (status: Int, body: String)? {
-        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        guard let (data, response) = try? await URLSession.shared.data(from: url),
+    public func get(_ path: String, headers: [String: String] = [:]) async -> (status: Int, body: String)? {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
               let http = response as? HTTPURLResponse else { return nil }
         return (http.statusCode, String(decoding: data, as: UTF8.self))
     }
