@@ -3,12 +3,13 @@ import Foundation
 import FXConfiguration
 
 /// The YAML file's `feeds` list: one entry per provider feed, each with
-/// `provider`, `symbols` (a list or a comma-separated string), optional `ws_url`, `rest_url`,
+/// `provider`, `symbols` (a list or a comma-separated string), optional `ws_url` (or `stream_url`, the
+/// same: the stream's endpoint, a WebSocket or an HTTP stream host such as OANDA's), `rest_url`,
 /// `max_symbols_per_connection`, `connection_stale_after_ms`, `symbol_stale_after_ms`,
 /// `sequence_check` (`off`, `contiguous`, `trade_id`) and `credentials_env` (the prefix of the
 /// credential variables, default the provider id upper-cased). Unknown keys are refused with their line.
 enum FeedFile {
-    static let keys: Set<String> = ["provider", "symbols", "ws_url", "rest_url", "max_symbols_per_connection", "credentials_env",
+    static let keys: Set<String> = ["provider", "symbols", "ws_url", "stream_url", "rest_url", "max_symbols_per_connection", "credentials_env",
                                     "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check"]
 
     static func feeds(_ resolver: inout ConfigResolver) throws(ConfigurationError) -> [FeedConfiguration] {
@@ -57,7 +58,7 @@ enum FeedFile {
                 return check
             })
         let prefix = try read("credentials_env", .string()) ?? provider.uppercased()
-        return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: try read("ws_url", .string()),
+        return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: try read("ws_url", .string()) ?? read("stream_url", .string()),
                                  restURL: try read("rest_url", .string()),
                                  credentials: try credentials(prefix: prefix, environment: environment),
                                  maxSymbolsPerConnection: try read("max_symbols_per_connection", .int(1...10_000)),
