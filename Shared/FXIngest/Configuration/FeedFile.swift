@@ -58,7 +58,9 @@ enum FeedFile {
                 return check
             })
         let prefix = try read("credentials_env", .string()) ?? provider.uppercased()
-        return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: try read("ws_url", .string()) ?? read("stream_url", .string()),
+        let webSocketURL = try read("ws_url", .string())
+        let streamURL = webSocketURL == nil ? try read("stream_url", .string()) : webSocketURL
+        return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: streamURL,
                                  restURL: try read("rest_url", .string()),
                                  credentials: try credentials(prefix: prefix, environment: environment),
                                  maxSymbolsPerConnection: try read("max_symbols_per_connection", .int(1...10_000)),
