@@ -94,8 +94,36 @@ extension ProviderConfigurationTests {
     func shippedFeedFiles(name: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent("deploy").appendingPathComponent(name).path
-        let configuration = try IngestorConfigurationLoading.resolve(["--config", path], environment: ["FINNHUB_API_KEY": "k"])
-        #expect(configuration.feeds.map(\.provider) == ["coinbase", "finnhub"])
-        #expect(try configuration.plans().count == 2)
+        let configuration = try IngestorConfigurationLoading.resolve(["--config", path], environment: [
+            "FINNHUB_API_KEY": "k", "OANDA_API_TOKEN": "t", "OANDA_ACCOUNT_ID": "101-1"])
+        let providers = name == "feeds/live.yaml" ? ["coinbase", "finnhub"] : ["coinbase", "finnhub", "oanda"]
+        #expect(configuration.feeds.map(\.provider) == providers)
+        #expect(try configuration.plans().count == providers.count)
+        if let oanda = configuration.feeds.first(where: { $0.provider == "oanda" }) {
+            #expect(oanda.credentials.first?.account == "101-1" && oanda.credentials.first?.live == false)
+            #expect(oanda.webSocketURL?.hasSuffix("/oanda") == true, "stream_url read")
+        }
+    }
+
+    @Test("OANDA credentials: token, account and environment from the environment; a bad environment is refused; the live switch moves only the default host")
+    func oandaCredentials() throws {
+        let configuration = try IngestorConfigurationLoading.resolve(["--provider", "oanda", "--symbols", "EUR_USD,USD_JPY"], environment: [
+            "OANDA_API_TOKEN": "tok", "OANDA_ACCOUNT_ID": "101-004-1-001", "OANDA_ENVIRONMENT": "live"])
+        let credential = try #require(configuration.feeds.first?.credentials.first)
+        #expect(credential.key == "tok" && credential.account == "101-004-1-001" && credential.live)
+        let request = try OandaProvider().streamRequest(base: OandaProvider.practiceStream, symbols: ["EUR_USD", "USD_JPY"], credential: credential)
+        #expect(request.url == "https://stream-fxtrade.oanda.com/v3/accounts/101-004-1-001/pricing/stream?instruments=EUR_USD%2CUSD_JPY&snapshot=true")
+        #expect(request.headers["Authorization"] == "Bearer tok" && !request.redactedURL.contains("tok"))
+        let simulator = try OandaProvider().streamRequest(base: "http://127.0.0.1:1/oanda", symbols: ["EUR_USD"], credential: credential)
+        #expect(simulator.url.hasPrefix("http://127.0.0.1:1/oanda/v3/"), "an explicit URL is kept")
+        #expect(throws: ConfigurationError.self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "oanda", "--symbols", "EUR_USD"],
+                                                        environment: ["OANDA_API_TOKEN": "t", "OANDA_ACCOUNT_ID": "1", "OANDA_ENVIRONMENT": "prod"])
+        }
+        let noAccount = ProviderCredential(key: "t")
+        #expect(throws: ProviderError.self) { _ = try OandaProvider().streamRequest(base: "x", symbols: ["EUR_USD"], credential: noAccount) }
+        #expect(throws: ProviderError.self) {
+            _ = try OandaProvider().streamRequest(base: "x", symbols: ["EUR_USD"], credential: ProviderCredential(key: "t", account: "../x"))
+        }
     }
 }
