@@ -22,18 +22,26 @@ public struct LineReader: Sendable {
     }
 
     /// The complete lines that `chunk` ends.
-    public mutating func append(_ chunk: some Collection<UInt8>) -> [Line] {
+    public mutating func append(_ chunk: UnsafeRawBufferPointer) -> [Line] {
         var lines: [Line] = []
-        var start = chunk.startIndex
-        while start != chunk.endIndex {
-            let end = chunk[start...].firstIndex(of: 0x0A)
-            let piece = chunk[start..<(end ?? chunk.endIndex)]
-            take(piece)
+        var start = 0
+        while start < chunk.count {
+            let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
+            let end = rest.firstIndex(of: 0x0A).map { start + $0 }
+            take(UnsafeRawBufferPointer(rebasing: chunk[start..<(end ?? chunk.count)]))
             guard let end else { break }
             if let line = complete() { lines.append(line) }
-            start = chunk.index(after: end)
+            start = end + 1
         }
         return lines
+    }
+
+    public mutating func append(_ chunk: [UInt8]) -> [Line] {
+        chunk.withUnsafeBytes { append($0) }
+    }
+
+    public mutating func append(_ chunk: ArraySlice<UInt8>) -> [Line] {
+        chunk.withUnsafeBytes { append($0) }
     }
 
     /// The stream ended: the unfinished line left over, if any (a connection dropped mid-line).
@@ -43,7 +51,7 @@ public struct LineReader: Sendable {
         return buffer.isEmpty ? nil : .line(buffer)
     }
 
-    private mutating func take(_ piece: some Collection<UInt8>) {
+    private mutating func take(_ piece: UnsafeRawBufferPointer) {
         if let length = skipped {
             skipped = length + piece.count
             if buffer.count < Self.keptBytes { buffer.append(contentsOf: piece.prefix(Self.keptBytes - buffer.count)) }

@@ -210,7 +210,8 @@ public final class FeedConnection: Sendable {
                     var reader = LineReader(maxLineBytes: self.settings.maxMessageBytes)
                     do {
                         for try await chunk in response.body {
-                            for line in reader.append(chunk.readableBytesView) { await self.handle(line, attempt: attempt) }
+                            let lines = chunk.withUnsafeReadableBytes { reader.append($0) }
+                            for line in lines { await self.handle(line, attempt: attempt) }
                         }
                     } catch {
                         // Cut off (a reset, a malformed chunk, the watchdog): what was left of a line is rejected.

@@ -13,6 +13,7 @@ import FXCore
 public struct OandaNormalizer: FrameNormalizer {
     public let source = "oanda"
     public let maxFrameBytes: Int
+    private let symbols = SymbolCache { OandaProvider().canonicalSymbol($0) }
 
     public init(maxFrameBytes: Int = 64 * 1024) {
         self.maxFrameBytes = maxFrameBytes
@@ -53,7 +54,7 @@ public struct OandaNormalizer: FrameNormalizer {
     private func price(_ scanner: JSONScanner, instrument: JSONScanner.Token?, time: JSONScanner.Token?, tradeable: JSONScanner.Token?,
                        bids: JSONScanner.Token?, asks: JSONScanner.Token?, receivedAt: Int64) throws(JSONParser.Error) -> [NormalizedEvent] {
         guard let venue = instrument.flatMap(scanner.string) else { return [.reject(.missingField, detail: "PRICE without 'instrument'")] }
-        guard let symbol = OandaProvider().canonicalSymbol(venue) else {
+        guard let symbol = symbols.canonical(venue) else {
             return [.reject(.unmappedSymbol, detail: "instrument '\(venue.prefix(40))'")]
         }
         guard let ts = time.flatMap(scanner.string).flatMap({ Timestamps.nanoseconds(rfc3339: $0) }) else {

@@ -1,0 +1,257 @@
+/// A Lightstreamer session (TLCP 2.5.0 over a WebSocket) as a value type: socket events and server
+/// lines in, ``Action``s out; the caller owns the socket, the clock and the timers. It follows what the
+/// official clients do:
+/// - **Opening.** On a fresh socket: `wsok`, then `create_session` (or `bind_session` with
+///   `LS_recovery_from` when a session is being recovered). `CONOK` starts it; every subscription is
+///   then added (`control`, `LS_op=add`), and per-item state starts again on each `SUBOK`.
+/// - **Counting.** Data notifications (`U`, `SUBOK`, `SUBCMD`, `UNSUB`, `EOS`, `CS`, `OV`, `CONF`,
+///   `MSGDONE`, `MSGFAIL`) are counted; after a recovery bind, `PROG,<n>` says the server restarts at
+///   count n, and the next (count - n) notifications, already seen, are skipped. A `PROG` ahead of the
+///   count cannot be reconciled: a new session.
+/// - **Losses.** A dropped socket or a stall (no data and no `PROBE` for the keepalive + 2 s) is
+///   recovered on a new socket; a refused recovery (`CONERR,4`) or any new session after one was
+///   streaming is reported as ``Action/sessionReplaced(reason:)``, and `OV` as ``Action/lost(subscription:item:count:)``:
+///   both are gaps.
+/// - **Errors.** `CONERR` 5 retries at once; 4, 6, 20, 40, 41, 48 retry with a new session after the
+///   retry delay; any other code (1: bad credentials, 60: version not allowed, ...) is
+///   ``Action/fatal(code:message:)``. `END` 41 and 48 (takeover, maximum duration) open a new session at
+///   once; `END,35` (another session of this user) is fatal; other `END`s retry with a new session.
+///   `LOOP` rebinds the same session on a new socket.
+public struct TLCPSession: Sendable {
+    public struct Subscription: Sendable, Equatable {
+        public var id: Int
+        /// `MERGE` or `DISTINCT`.
+        public var mode: String
+        public var items: [String]
+        public var fields: [String]
+        public var snapshot: Bool
+
+        public init(id: Int, mode: String, items: [String], fields: [String], snapshot: Bool) {
+            self.id = id
+            self.mode = mode
+            self.items = items
+            self.fields = fields
+            self.snapshot = snapshot
+        }
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Write this text message on the socket.
+        case send(String)
+        /// Close the socket (if open) and open a new one after `delay`, then call ``opened()``.
+        case reconnect(delay: Duration, reason: String)
+        /// An item's values after an update (all fields, nil = null).
+        case update(subscription: Int, item: Int, values: [String?])
+        /// The server dropped `count` updates of an item (`OV`).
+        case lost(subscription: Int, item: Int, count: Int)
+        /// The streaming session ended and a new one starts: whatever the server sent in between is lost.
+        case sessionReplaced(reason: String)
+        /// A subscription was refused (`REQERR`) or an update could not be read.
+        case problem(String)
+        /// The server refuses this client for good (bad credentials, version, ...): stop and say so.
+        case fatal(code: Int, message: String)
+    }
+
+    enum Phase: Sendable, Equatable {
+        /// No socket yet, or waiting to reconnect; `session` is one to recover, if any.
+        case closed
+        case creating
+        case binding(recovery: Bool)
+        case streaming
+    }
+
+    public static let clientID = "mgQkwtwdysogQz2BJ4Ji kOj2Bg"
+    public static let subprotocol = "TLCP-2.5.0.lightstreamer.com"
+    public static let retryDelay = Duration.seconds(4)
+    public static let stalledAfter = Duration.seconds(2)
+
+    public let user: String
+    public let password: String
+    public let adapterSet: String?
+    public let subscriptions: [Subscription]
+    private(set) var phase: Phase = .closed
+    /// The session to recover or rebind (nil: create a new one).
+    public private(set) var sessionID: String?
+    /// Data notifications received in this session.
+    public private(set) var count = 0
+    private var skip = 0
+    /// The keepalive the server promised in `CONOK`.
+    public private(set) var keepalive: Duration = .seconds(5)
+    private var rebinding = false
+    private var streamedBefore = false
+    private var states: [Int: TLCPItemState] = [:]
+    private var nextRequest = 1
+
+    public init(user: String, password: String, adapterSet: String?, subscriptions: [Subscription]) {
+        self.user = user
+        self.password = password
+        self.adapterSet = adapterSet
+        self.subscriptions = subscriptions
+        for subscription in subscriptions { states[subscription.id] = TLCPItemState(fieldCount: subscription.fields.count) }
+    }
+
+    /// How long the stream may be silent (no data, no `PROBE`) before it counts as stalled.
+    public var stallLimit: Duration { keepalive + Self.stalledAfter }
+
+    /// A new socket is open: the handshake and the session request.
+    public mutating func opened() -> [Action] {
+        var parameters: [(String, String)]
+        if let sessionID {
+            phase = .binding(recovery: !rebinding)
+            parameters = [("LS_session", sessionID), ("LS_send_sync", "false")]
+            if !rebinding { parameters.append(("LS_recovery_from", String(count))) }
+            rebinding = false
+            return [.send("wsok"), .send(Self.request("bind_session", parameters))]
+        }
+        phase = .creating
+        parameters = []
+        if let adapterSet { parameters.append(("LS_adapter_set", adapterSet)) }
+        parameters += [("LS_user", user), ("LS_cid", Self.clientID), ("LS_send_sync", "false"), ("LS_password", password)]
+        return [.send("wsok"), .send(Self.request("create_session", parameters))]
+    }
+
+    /// The socket closed or failed (or the caller found it stalled): recover the session on a new one.
+    public mutating func socketLost(_ reason: String) -> [Action] {
+        guard phase != .closed else { return [] }
+        phase = .closed
+        if sessionID == nil { return [.reconnect(delay: Self.retryDelay, reason: reason)] }
+        return [.reconnect(delay: .zero, reason: "recovering the session: \(reason)")]
+    }
+
+    /// One line the server sent (without its CRLF).
+    public mutating func received(_ line: Substring) -> [Action] {
+        let parts = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+        let tag = parts.first ?? ""
+        func int(_ index: Int) -> Int? { index < parts.count ? Int(parts[index]) : nil }
+        func text(_ index: Int) -> String { index < parts.count ? String(parts[index...].joined(separator: ",")) : "" }
+        switch tag {
+        case "WSOK", "PROBE", "NOOP", "SYNC", "SERVNAME", "CLIENTIP", "CONS", "REQOK":
+            return []
+        case "CONOK":
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            return conok(id: fields.count > 1 ? String(fields[1]) : "", keepalive: fields.count > 3 ? Int(fields[3]) : nil)
+        case "CONERR", "ERROR":
+            return conerr(code: int(1) ?? 0, message: text(2))
+        case "END":
+            return end(code: int(1) ?? 0, message: text(2))
+        case "LOOP":
+            rebinding = true
+            phase = .closed
+            return [.reconnect(delay: .zero, reason: "LOOP: rebinding the session")]
+        case "PROG":
+            guard let progress = int(1) else { return [.problem("PROG without a number")] }
+            if progress > count { return newSession("PROG,\(progress) is ahead of the \(count) notifications received") }
+            skip = count - progress
+            count = progress
+            return []
+        case "REQERR":
+            return [.problem("request \(int(1).map(String.init) ?? "?") refused: \(int(2).map(String.init) ?? "?") \(text(3))")]
+        case "U", "SUBOK", "SUBCMD", "UNSUB", "EOS", "CS", "OV", "CONF", "MSGDONE", "MSGFAIL":
+            count += 1
+            if skip > 0 {
+                skip -= 1
+                return []
+            }
+            return data(tag, parts)
+        default:
+            return [.problem("unknown notification '\(tag.prefix(16))'")]
+        }
+    }
+
+    private mutating func conok(id: String, keepalive milliseconds: Int?) -> [Action] {
+        if let milliseconds, milliseconds > 0 { keepalive = .milliseconds(milliseconds) }
+        // A bind (recovery or LOOP) continues the same session: nothing to subscribe, nothing lost.
+        let continued = phase != .creating && sessionID == id
+        sessionID = id
+        phase = .streaming
+        if continued { return [] }
+        count = 0
+        skip = 0
+        var actions: [Action] = streamedBefore ? [.sessionReplaced(reason: "a new session")] : []
+        streamedBefore = true
+        for subscription in subscriptions {
+            var parameters = [("LS_reqId", String(nextRequest)), ("LS_op", "add"), ("LS_subId", String(subscription.id)),
+                              ("LS_mode", subscription.mode), ("LS_group", subscription.items.joined(separator: " ")),
+                              ("LS_schema", subscription.fields.joined(separator: " ")), ("LS_snapshot", subscription.snapshot ? "true" : "false")]
+            parameters.append(("LS_ack", "false"))
+            nextRequest += 1
+            actions.append(.send(Self.request("control", parameters)))
+        }
+        return actions
+    }
+
+    private mutating func conerr(code: Int, message: String) -> [Action] {
+        switch code {
+        case 4: return newSession("recovery refused (CONERR,4): \(message)")
+        case 5:
+            phase = .closed
+            return [.reconnect(delay: .zero, reason: "server busy (CONERR,5): \(message)")]
+        case 6, 20, 40, 41, 48: return newSession("CONERR,\(code): \(message)", delay: Self.retryDelay)
+        default:
+            phase = .closed
+            return [.fatal(code: code, message: message)]
+        }
+    }
+
+    private mutating func end(code: Int, message: String) -> [Action] {
+        switch code {
+        case 41, 48: return newSession("END,\(code): \(message)")
+        case 35:
+            phase = .closed
+            sessionID = nil
+            return [.fatal(code: code, message: "another session of this user took over (END,35): \(message)")]
+        default: return newSession("END,\(code): \(message)", delay: Self.retryDelay)
+        }
+    }
+
+    /// Forgets the session: the next socket creates a new one (and resubscribes).
+    private mutating func newSession(_ reason: String, delay: Duration = .zero) -> [Action] {
+        sessionID = nil
+        phase = .closed
+        return [.reconnect(delay: delay, reason: reason)]
+    }
+
+    private mutating func data(_ tag: Substring, _ parts: [Substring]) -> [Action] {
+        guard parts.count >= 2, let subscription = Int(parts[1]) else { return [] }
+        switch tag {
+        case "SUBOK":
+            states[subscription]?.reset()
+            return []
+        case "U":
+            guard parts.count == 4, let item = Int(parts[2]), var state = states[subscription] else {
+                return [.problem("update of an unknown subscription or without values")]
+            }
+            do {
+                let values = try state.apply(item: item, encoded: parts[3])
+                states[subscription] = state
+                return [.update(subscription: subscription, item: item, values: values)]
+            } catch {
+                return [.problem("update \(subscription),\(item): \(error)")]
+            }
+        case "OV":
+            guard parts.count >= 4, let item = Int(parts[2]), let lost = Int(parts[3]) else { return [.problem("OV without counts")] }
+            return [.lost(subscription: subscription, item: item, count: lost)]
+        default:
+            return []
+        }
+    }
+
+    /// `<name>\r\n<k=v&k=v>`, values percent-encoded except unreserved characters.
+    static func request(_ name: String, _ parameters: [(String, String)]) -> String {
+        name + "\r\n" + parameters.map { "\($0.0)=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    static func encode(_ value: String) -> String {
+        var out = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: ":"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}
