@@ -16,6 +16,7 @@ echo "# $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cp
 "$BIN/fxbench" kafka-consume --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
 "$BIN/fxbench" copy --rounds "$ROUNDS" --rows "${FX_BENCH_ROWS:-300000}"
 "$BIN/fxbench" normalize --rounds "$ROUNDS" --messages 200000
+"$BIN/fxbench" quote-streams --rounds "$ROUNDS" --messages 100000
 "$BIN/fxbench" tick-parse --rounds "$ROUNDS"
 "$BIN/fxbench" aggregate --rounds "$ROUNDS" --ticks 100000
 "$BIN/fxbench" tick-archive --rounds "$ROUNDS" --ticks 100000
