@@ -1,0 +1,71 @@
+import FXCore
+
+/// IG's price history for repairs: `GET {rest}/prices/{epic}?resolution=MINUTE&from&to&pageSize=0`
+/// (version 3, the login's `CST` and `X-SECURITY-TOKEN` with the API key as headers). Each row's
+/// `openPrice`/`highPrice`/`lowPrice`/`closePrice` carry `bid` and `ask` (JSON number literals, read
+/// exactly): they become `bid` and `ask` candles and a `mid` candle of their mids (open and close exact;
+/// high and low the mids of the extremes), volume 0 as streamed quotes have. IG meters history by a
+/// weekly data-point allowance (`metadata.allowance.remainingAllowance`); an answer refused because it
+/// ran out (`error.public-api.exceeded-account-historical-data-allowance`) makes the gap `unfillable` with
+/// that reason.
+public enum IGHistory {
+    public static let maxMinutesPerRequest: Int64 = 1_000
+
+    public static func request(rest: String, epic: String, first: Int64, last: Int64, login: IGLogin, apiKey: String) -> HistoryRequest {
+        func time(_ seconds: Int64) -> String {
+            String(Timestamps.rfc3339(nanoseconds: seconds * 1_000_000_000, fractionDigits: 0).dropLast())  // IG: no zone suffix, UTC
+        }
+        let url = "\(rest)/prices/\(epic)?resolution=MINUTE&from=\(time(first))&to=\(time(last))&pageSize=0"
+        return HistoryRequest(url: url, redactedURL: url, first: first, last: last,
+                              headers: ["X-IG-API-KEY": apiKey, "CST": login.cst, "X-SECURITY-TOKEN": login.securityToken, "VERSION": "3"])
+    }
+
+    /// The candles and the allowance left (nil when the answer does not say).
+    public static func read(_ body: [UInt8], request: HistoryRequest) throws(HistoryAnswerError) -> (answer: HistoryAnswer, allowanceLeft: Int64?) {
+        let document: JSONValue
+        do { document = try JSONParser().parse(body) } catch { throw HistoryAnswerError("malformed_history", "not JSON: \(error)") }
+        guard let rows = document["prices"]?.arrayValue else { throw HistoryAnswerError("malformed_history", "no 'prices' array") }
+        var candles: [HistoryCandle] = []
+        for (index, row) in rows.enumerated() {
+            let position = "price \(index)"
+            guard let text = row["snapshotTimeUTC"]?.stringValue, let time = Timestamps.nanoseconds(rfc3339: text.hasSuffix("Z") ? text : text + "Z") else {
+                throw HistoryAnswerError("invalid_timestamp", "\(position): 'snapshotTimeUTC' missing or not a UTC time")
+            }
+            let seconds = time / 1_000_000_000
+            guard time % 60_000_000_000 == 0, seconds >= request.first, seconds <= request.last else {
+                throw HistoryAnswerError("malformed_history", "\(position): time \(seconds) is not a requested minute")
+            }
+            var bid: [DecimalText] = [], ask: [DecimalText] = []
+            for name in ["openPrice", "highPrice", "lowPrice", "closePrice"] {
+                guard let b = row[name]?["bid"]?.decimal, let a = row[name]?["ask"]?.decimal else {
+                    throw HistoryAnswerError("invalid_decimal", "\(position): \(name) without a numeric bid and ask")
+                }
+                bid.append(b)
+                ask.append(a)
+            }
+            let zero = DecimalText("0")!
+            candles.append(try .checked(seconds: seconds, open: bid[0], high: bid[1], low: bid[2], close: bid[3], volume: zero, priceType: "bid", at: "\(position) bid"))
+            candles.append(try .checked(seconds: seconds, open: ask[0], high: ask[1], low: ask[2], close: ask[3], volume: zero, priceType: "ask", at: "\(position) ask"))
+            var mid: [DecimalText] = []
+            for (b, a) in zip(bid, ask) {
+                guard let exactBid = ExactDecimal(b), let exactAsk = ExactDecimal(a) else {
+                    throw HistoryAnswerError("invalid_decimal", "\(position): a bid or ask cannot be held exactly")
+                }
+                mid.append((exactBid + exactAsk).halved.decimalText)
+            }
+            candles.append(try .checked(seconds: seconds, open: mid[0], high: mid[1], low: mid[2], close: mid[3], volume: zero, priceType: "mid", at: "\(position) mid"))
+        }
+        let left = document["metadata"]?["allowance"]?["remainingAllowance"]?.int64Value
+        return (.candles(candles.sorted { ($0.start, $0.priceType) < ($1.start, $1.priceType) }), left)
+    }
+
+    /// A refusal: the allowance running out is unfillable (it says so); 401/403 otherwise the login's
+    /// (retried after a new login); others retried.
+    public static func refusal(status: Int, body: [UInt8]) -> HistoryAnswer {
+        let code = ((try? JSONParser().parse(body))?["errorCode"]?.stringValue ?? "").prefix(120)
+        if code.contains("exceeded-account-historical-data-allowance") {
+            return .noAccess("IG's weekly historical data allowance is used up (\(code))")
+        }
+        return .failed("HTTP \(status)\(code.isEmpty ? "" : ": " + code)")
+    }
+}
