@@ -48,5 +48,6 @@ let package = Package(
         fuzzTarget("FuzzGapEvent", ["FXCore", "FXContracts", "FuzzSupport"]),
         fuzzTarget("FuzzMonitor", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues", "FXMonitor"]),
         fuzzTarget("FuzzHistory", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues"]),
+        fuzzTarget("FuzzTLCP", ["FXCore", "FuzzSupport", "FXVenues"]),
     ]
 )

@@ -24,6 +24,8 @@ public struct BackfillerConfiguration: ConfigSection {
     /// Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first.
     public var finnhubAPIKey = ""
     public var timeframes = Timeframe.defaults
+    /// Also repair bid and ask candles where the venue's history has them (as the aggregator's `bid_ask_candles`).
+    public var bidAskCandles = false
     public var workers = 2
     public var lease: Duration = .seconds(120)
     public var settle: Duration = .seconds(90)
@@ -104,13 +106,15 @@ public struct BackfillerConfiguration: ConfigSection {
         Setting(\.oandaRateLimit, key: "oanda_rate_limit", env: "OANDA_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "OANDA REST rate limit per token for all replicas together (OANDA allows about 100/s)."),
         Setting(\.oandaAPIToken, key: "oanda_api_token", env: "OANDA_API_TOKEN", flag: nil, reader: .string(nonEmpty: false), secret: true,
-                help: "OANDA API token for history (the ingestor's stream token)."),
+                help: "OANDA API token(s), comma-separated as the ingestor takes them; history uses the first."),
         Setting(\.oandaEnvironment, key: "oanda_environment", env: "OANDA_ENVIRONMENT", flag: nil, reader: .choice(["practice", "live"]),
                 help: "OANDA environment of the token: `practice` or `live` (picks the default REST host)."),
         Setting(\.finnhubAPIKey, key: "finnhub_api_key", env: "FINNHUB_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
                 help: "Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first (its rate bucket is named after a hash of it)."),
         Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,
                 help: "The aggregator's candle timeframes: repaired minutes are rolled up into every whole-minute one."),
+        Setting(\.bidAskCandles, key: "bid_ask_candles", env: "BID_ASK_CANDLES", flag: "bid-ask-candles", reader: .bool,
+                help: "Also repair bid and ask candles from a quote venue's history (OANDA); set as the aggregator's `bid_ask_candles`."),
         Setting(\.workers, key: "workers", env: "BACKFILL_WORKERS", flag: "workers", reader: .int(1...64),
                 help: "Gaps repaired at once by this instance."),
         Setting(\.lease, key: "lease_seconds", env: "BACKFILL_LEASE_SECONDS", flag: "lease-seconds",

@@ -74,7 +74,7 @@ public final class GapRepairService: Service, Sendable {
         let owner = "\(context.instance)/\(index)"
         let sources = HistorySource.configured(configuration)
         let repairer = GapRepairer(sources: sources,
-                                   store: CandleStore(timeframes: configuration.timeframes, bidAskCandles: false, topic: context.topics.ticks),
+                                   store: CandleStore(timeframes: configuration.timeframes, bidAskCandles: configuration.bidAskCandles, topic: context.topics.ticks),
                                    fetcher: fetcher, producer: producer, topics: context.topics, owner: owner,
                                    lease: configuration.lease, instance: context.instance, metrics: metrics,
                                    logger: context.logger)

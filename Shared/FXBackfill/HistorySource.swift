@@ -32,8 +32,8 @@ public struct HistorySource: Sendable {
             if id == "finnhub", let key = ProviderCredential.apiKeys(configuration.finnhubAPIKey).first {
                 credential = ProviderCredential(key: key)
             }
-            if id == "oanda", !configuration.oandaAPIToken.isEmpty {
-                credential = ProviderCredential(key: configuration.oandaAPIToken, live: configuration.oandaEnvironment == "live")
+            if id == "oanda", let token = ProviderCredential.apiKeys(configuration.oandaAPIToken).first {
+                credential = ProviderCredential(key: token, live: configuration.oandaEnvironment == "live")
             }
             sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential)
         }

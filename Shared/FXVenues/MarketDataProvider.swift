@@ -85,10 +85,10 @@ public struct ProviderCredential: Sendable, Equatable, CustomStringConvertible {
             .filter { !$0.isEmpty }
     }
 
-    /// `text` with every credential value (key, secret, passphrase; 4 characters or more) replaced by
+    /// `text` with every credential value (key, secret, passphrase, account; 4 characters or more) replaced by
     /// ``Redaction/placeholder``: error texts may quote a URL or a frame that carries one.
     public func scrub(_ text: String) -> String {
-        Redaction.scrub(text, secrets: [key, secret, passphrase].compactMap { $0 })
+        Redaction.scrub(text, secrets: [key, secret, passphrase, account].compactMap { $0 })
     }
 }
 

@@ -160,26 +160,54 @@ struct ResilienceTests {
         #expect(breaker.state == .closed)
     }
 
-    @Test("a market the venue says is closed is quiet: no stale gap and no reconnect while closed; after it reopens, silence counts from then")
+    @Test("a market the venue says is closed is quiet: no stale gap while closed and heartbeats come; after it reopens, silence counts from then")
     func venueClosedMarket() {
         var t = tracker(connectionStale: .seconds(10), symbolStale: .seconds(30))
         t.connected(now: friday2100)
         t.subscribed(now: friday2100, acknowledged: false)
         _ = t.observe(venueSymbol: "EUR-USD", eventTs: friday2100, sequence: nil, now: friday2100)
         _ = t.observe(venueSymbol: "GBP-USD", eventTs: friday2100, sequence: nil, now: friday2100)
-        t.marketState(venueSymbol: "EUR-USD", open: false, reason: "not tradeable (OANDA)", now: friday2100 + second)
-        t.marketState(venueSymbol: "GBP-USD", open: false, reason: "not tradeable (OANDA)", now: friday2100 + second)
+        _ = t.marketState(venueSymbol: "EUR-USD", open: false, reason: "not tradeable (OANDA)", now: friday2100 + second)
+        _ = t.marketState(venueSymbol: "GBP-USD", open: false, reason: "not tradeable (OANDA)", now: friday2100 + second)
         #expect(t.closedMarkets == ["EUR/USD": "not tradeable (OANDA)", "GBP/USD": "not tradeable (OANDA)"])
-        // An hour without a frame: every market is closed, so neither a reconnect nor a stale gap.
-        #expect(t.watchdog(now: friday2100 + 59 * 60 * second) == nil)
+        // An hour of heartbeats only: every market is closed, so no stale gap.
+        for minute in stride(from: Int64(1), through: 60, by: 1) {
+            t.frameReceived(now: friday2100 + minute * 60 * second)
+            #expect(t.watchdog(now: friday2100 + minute * 60 * second) == nil)
+        }
         #expect(t.staleSymbols == 0 && t.symbolsWithOpenGaps == 0)
-        t.frameReceived(now: friday2100 + 60 * 60 * second)
-        t.marketState(venueSymbol: "EUR-USD", open: true, reason: "tradeable", now: friday2100 + 60 * 60 * second)
+        _ = t.marketState(venueSymbol: "EUR-USD", open: true, reason: "tradeable", now: friday2100 + 60 * 60 * second)
         #expect(t.closedMarkets == ["GBP/USD": "not tradeable (OANDA)"])
+        t.frameReceived(now: friday2100 + 60 * 60 * second + 5 * second)
         #expect(t.watchdog(now: friday2100 + 60 * 60 * second + 5 * second) == nil)
         #expect(t.staleSymbols == 0, "reopened 5 s ago: not stale yet")
         t.frameReceived(now: friday2100 + 60 * 60 * second + 35 * second)
         _ = t.watchdog(now: friday2100 + 60 * 60 * second + 35 * second)
         #expect(t.staleSymbols == 1, "the reopened market silent past the limit is stale; the closed one is not")
+    }
+
+    @Test("a venue-closed market does not hide a dead connection: no frame at all past the limit is a reconnect, closed or not; a reconnect forgets the word")
+    func closedButDead() {
+        var t = tracker(connectionStale: .seconds(10), symbolStale: .seconds(30))
+        t.connected(now: friday2100)
+        t.subscribed(now: friday2100, acknowledged: false)
+        _ = t.marketState(venueSymbol: "EUR-USD", open: false, reason: "CLOSED (IG)", now: friday2100)
+        _ = t.marketState(venueSymbol: "GBP-USD", open: false, reason: "CLOSED (IG)", now: friday2100)
+        #expect(t.watchdog(now: friday2100 + 11 * second) != nil, "a silent connection is dead even with every market closed")
+        t.disconnected(now: friday2100 + 11 * second, detail: "stale")
+        #expect(t.closedMarkets.isEmpty)
+    }
+
+    @Test("a disconnect gap ends where the venue says the market closed (a weekend reconnect does not report the weekend)")
+    func closedStatementClosesGap() {
+        var t = tracker()
+        t.connected(now: friday2100)
+        _ = t.observe(venueSymbol: "EUR-USD", eventTs: friday2100, sequence: nil, now: friday2100)
+        t.disconnected(now: friday2100 + 30 * second, detail: "reset")
+        t.connected(now: friday2100 + 24 * hour)
+        let gaps = t.marketState(venueSymbol: "EUR-USD", open: false, reason: "not tradeable (OANDA)", eventTs: friday2100 + hour,
+                                 now: friday2100 + 24 * hour)
+        #expect(gaps.count == 1 && gaps.first?.from == friday2100 && gaps.first?.to == friday2100 + hour && gaps.first?.reason == .disconnect)
+        #expect(t.symbolsWithOpenGaps == 1, "GBP-USD, never said closed, keeps its gap")
     }
 }

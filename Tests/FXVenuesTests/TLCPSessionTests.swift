@@ -129,4 +129,19 @@ struct TLCPSessionTests {
         _ = session.opened()
         #expect(session.received("CONOK,S9,50000,5000,*").first == .sessionReplaced(reason: "a new session"))
     }
+
+    @Test("an unreachable server is not hammered: recovery at once, then after a pause, and after three failures a new session after the retry delay")
+    func backoff() {
+        var session = Self.streaming(updates: 1)
+        #expect(session.socketLost("reset").first == .reconnect(delay: .zero, reason: "recovering the session: reset"))
+        #expect(session.socketLost("refused").first == .reconnect(delay: TLCPSession.retryDelay / 4, reason: "recovering the session: refused"))
+        #expect(session.socketLost("refused").first == .reconnect(delay: TLCPSession.retryDelay / 4, reason: "recovering the session: refused"))
+        #expect(session.socketLost("refused").first == .reconnect(delay: TLCPSession.retryDelay, reason: "refused"))
+        #expect(TLCPSessionTests.sent(session.opened()).last?.hasPrefix("create_session") == true, "given up: a new session")
+        var busy = Self.session()
+        _ = busy.opened()
+        #expect(busy.received("CONERR,5,busy").first == .reconnect(delay: .zero, reason: "server busy (CONERR,5): busy"))
+        _ = busy.opened()
+        #expect(busy.received("CONERR,5,busy").first == .reconnect(delay: TLCPSession.retryDelay, reason: "server busy (CONERR,5): busy"))
+    }
 }

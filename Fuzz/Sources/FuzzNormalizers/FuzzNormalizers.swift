@@ -8,9 +8,9 @@ import FuzzSupport
 // as FeedConnection.handle does (FeedConnection itself needs NIO/WebSocket: its 10 lines of wiring are
 // repeated here). TickRecord (the aggregator's reader, symlinked) checks what the ingestor publishes.
 //
-// Input: byte 0 = provider (bit 0: Coinbase / Finnhub), sequence check (bits 1-2), tracker announces
-// starts (bit 3); the rest is frames separated by NUL LF. An empty frame = the connection drops and
-// reconnects. Invariants:
+// Input: byte 0 = provider (bit 0: Coinbase / Finnhub; bit 4: OANDA, whose frames are chunks of its HTTP
+// line stream, read by a LineReader), sequence check (bits 1-2), tracker announces starts (bit 3); the
+// rest is frames separated by NUL LF. An empty frame = the connection drops and reconnects. Invariants:
 // - every event that passes the contract check keeps the contract (names, times, seq, decimals);
 // - every published tick's message (`Tick.jsonBytes()`) is accepted by the aggregator's TickRecord with
 //   the same values (crossed quotes excepted: the aggregator rejects them by design);
@@ -19,9 +19,11 @@ import FuzzSupport
 private let subscribed: [String: [(venue: String, symbol: String, hours: MarketHours)]] = [
     "coinbase": [("BTC-USD", "BTC/USD", .continuous), ("ETH-USD", "ETH/USD", .continuous), ("SOL-EUR", "SOL/EUR", .continuous)],
     "finnhub": [("OANDA:EUR_USD", "EUR/USD", .forex), ("BINANCE:BTCUSDT", "BTC/USDT", .continuous), ("OANDA:USD_JPY", "USD/JPY", .forex)],
+    "oanda": [("EUR_USD", "EUR/USD", .continuous), ("USD_JPY", "USD/JPY", .continuous)],
 ]
 private let coinbase = CoinbaseNormalizer()
 private let finnhub = FinnhubNormalizer()
+private let oanda = OandaNormalizer(maxFrameBytes: 4_096)
 /// 2026-11-23T12:00:00Z (a Monday: forex open), ns.
 private let baseNow: Int64 = 1_795_435_200_000_000_000
 
@@ -78,8 +80,9 @@ private func checkGap(_ gap: GapEvent) {
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = fuzzBytes(start, count)
     guard let selector = bytes.first else { return 0 }
-    let source = selector & 1 == 0 ? "coinbase" : "finnhub"
-    let normalizer: any FrameNormalizer = source == "coinbase" ? coinbase : finnhub
+    let source = selector & 0x10 != 0 ? "oanda" : selector & 1 == 0 ? "coinbase" : "finnhub"
+    let normalizer: any FrameNormalizer = source == "oanda" ? oanda as any FrameNormalizer : source == "coinbase" ? coinbase as any FrameNormalizer : finnhub as any FrameNormalizer
+    var lines = LineReader(maxLineBytes: 4_096)
     let check = FeedTracker.SequenceCheck.allCases[Int((selector >> 1) & 3) % FeedTracker.SequenceCheck.allCases.count]
     let symbols = subscribed[source]!
     let venues = Set(symbols.map(\.venue))
@@ -93,12 +96,31 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     for frame in splitMessages(bytes.dropFirst()) {
         now += 1_000_000_000
         if frame.isEmpty {
+            if source == "oanda", let rest = lines.finish() {
+                switch rest {
+                case .line(let bytes): require(!bytes.isEmpty && !bytes.contains(0x0A), "a half line holds a line end")
+                case .oversized(let prefix, let length): require(prefix.count <= LineReader.keptBytes && length > 4_096, "oversized \(prefix.count)/\(length)")
+                }
+            }
             tracker.disconnected(now: now, detail: "fuzz drop")
             tracker.connected(now: now)
             tracker.subscribed(now: now, acknowledged: false)
             continue
         }
-        let events = normalizer.normalize(frame, receivedAt: now).map {
+        var messages = [frame]
+        if source == "oanda" {
+            messages = lines.append(frame).compactMap { line in
+                switch line {
+                case .line(let bytes):
+                    require(!bytes.isEmpty && !bytes.contains(0x0A) && bytes.count <= 4_096, "a line of \(bytes.count) bytes with a line end or over the limit")
+                    return bytes
+                case .oversized(let prefix, let length):
+                    require(prefix.count <= LineReader.keptBytes && length > 4_096, "oversized \(prefix.count)/\(length)")
+                    return nil
+                }
+            }
+        }
+        let events = messages.flatMap { normalizer.normalize($0, receivedAt: now) }.map {
             $0.checkedAgainstContract(now: now, isSubscribed: { venues.contains($0) })
         }
         tracker.frameReceived(now: now)
@@ -121,6 +143,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 if what == "subscriptions" { tracker.subscribed(now: now, acknowledged: true) }
             case .providerError(let message):
                 tracker.providerError(message)
+            case .marketState(let venue, let open, let reason, let timestamp):
+                require(venues.contains(venue), "market state for unsubscribed \(venue)")
+                require(ContractLimits.isPlausibleEventTime(timestamp, now: now), "market state time \(timestamp)")
+                gaps += tracker.marketState(venueSymbol: venue, open: open, reason: reason, eventTs: timestamp, now: now)
             case .reject(_, let detail):
                 _ = detail
             }

@@ -84,6 +84,13 @@ public struct ConnectionPlan: Sendable {
                 : feed.credentials[(index / (defaults.connectionsPerCredential ?? Int.max)) % feed.credentials.count]
             return Shard(id: "\(provider.id)-\(firstIndex + index)", symbols: chunk, credential: credential)
         }
+        // An HTTP line stream's request is built now, so a missing account or a bad token stops the start
+        // with its message instead of failing every connection attempt.
+        if provider.transport == .httpLines {
+            for shard in shards {
+                _ = try provider.streamRequest(base: feed.webSocketURL ?? defaults.webSocketURL, symbols: shard.symbols, credential: shard.credential)
+            }
+        }
         var tracker = defaults.tracker
         if let value = feed.connectionStaleAfter { tracker.connectionStaleAfter = value }
         if let value = feed.symbolStaleAfter { tracker.symbolStaleAfter = value }

@@ -188,10 +188,19 @@ public final class FeedConnection: Sendable {
             logger.error("cannot build the connection: \(redacted(error.description))")
             return redacted(error.description)
         }
+        // A client of its own per attempt: a shared one would cap long-lived streams per host at its pool
+        // size, and a stream is one connection for hours.
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let detail = await streamLines(stream, client: client, attempt: attempt)
+        try? await client.shutdown()
+        return detail
+    }
+
+    private func streamLines(_ stream: StreamRequest, client: HTTPClient, attempt: Attempt) async -> String {
         var request = HTTPClientRequest(url: stream.url)
         for (name, value) in stream.headers { request.headers.add(name: name, value: value) }
         do {
-            let response = try await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(settings.connectTimeout.nanosecondsClamped))
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(settings.connectTimeout.nanosecondsClamped))
             guard response.status == .ok else {
                 let body = (try? await response.body.collect(upTo: 4_096)).map { String(buffer: $0) } ?? ""
                 let message = "HTTP \(response.status.code)\(body.isEmpty ? "" : ": " + String(body.prefix(300)))"
@@ -329,8 +338,8 @@ public final class FeedConnection: Sendable {
                                             lastTradeID: lastTradeID.flatMap { Int64($0) }.flatMap(Self.plausibleNumber), now: receivedAt, monotonic: monotonic)
                 case .control(let what):
                     if what == "subscriptions" { tracker.subscribed(now: receivedAt, monotonic: monotonic, acknowledged: true) }
-                case .marketState(let venue, let open, let reason, _):
-                    tracker.marketState(venueSymbol: venue, open: open, reason: reason, now: receivedAt, monotonic: monotonic)
+                case .marketState(let venue, let open, let reason, let timestamp):
+                    gaps += tracker.marketState(venueSymbol: venue, open: open, reason: reason, eventTs: timestamp, now: receivedAt, monotonic: monotonic)
                 case .providerError(let message):
                     tracker.providerError(redacted(message))
                 case .reject, .replayedTick:

@@ -147,6 +147,8 @@ public struct FeedTracker: Sendable {
             }
             entry.lastSequence = nil
             entry.lastTradeID = nil
+            // The venue says again on the next connection (OANDA's snapshot): until then, not known closed.
+            entry.venueClosed = nil
             symbols[venue] = entry
         }
     }
@@ -202,8 +204,12 @@ public struct FeedTracker: Sendable {
     /// The venue says whether the symbol's market is open (OANDA `tradeable`, IG `MARKET_STATE`). While
     /// closed, the symbol is quiet: no `stale` gap, and a frame-less connection is not dropped for it; on
     /// reopening its silence counts from then.
-    public mutating func marketState(venueSymbol: String, open: Bool, reason: String, now: Int64, monotonic: Int64? = nil) {
-        guard var entry = symbols[venueSymbol] else { return }
+    /// A closed statement closes the symbol's open gap at the venue's time (`eventTs`, no earlier than the
+    /// gap's start): nothing is missing after the market closed.
+    public mutating func marketState(venueSymbol: String, open: Bool, reason: String, eventTs: Int64? = nil, now: Int64,
+                                     monotonic: Int64? = nil) -> [GapEvent] {
+        guard var entry = symbols[venueSymbol] else { return [] }
+        var gaps: [GapEvent] = []
         deliveredData = true
         if state == .subscribing || state == .stale { state = .streaming }
         if open {
@@ -212,8 +218,14 @@ public struct FeedTracker: Sendable {
         } else {
             entry.venueClosed = reason
             entry.lastSeenAt = monotonic ?? now
+            if let open = entry.openGap {
+                gaps.append(gap(entry, from: open.from, to: max(open.from, eventTs ?? now), reason: open.reason,
+                                detail: open.detail + "; the market closed (\(reason))", now: now))
+                entry.openGap = nil
+            }
         }
         symbols[venueSymbol] = entry
+        return gaps
     }
 
     /// Symbols whose venue says their market is closed: canonical symbol -> the venue's reason.
@@ -230,7 +242,9 @@ public struct FeedTracker: Sendable {
         let monotonic = monotonic ?? now
         let connectionLimit = settings.connectionStaleAfter.nanosecondsClamped
         if let lastFrameMonotonic, monotonic.subtractingClamped(lastFrameMonotonic) > connectionLimit {
-            let open = venueSymbols.filter { symbols[$0]?.isOpen(at: now) == true }
+            // By the hours only: a venue that says its markets are closed still sends heartbeats, so a
+            // frame-less connection is dead whatever it said before.
+            let open = venueSymbols.filter { symbols[$0]?.hours.isOpen(at: now) == true }
             if !open.isEmpty {
                 let seconds = monotonic.subtractingClamped(lastFrameMonotonic) / 1_000_000_000
                 for venue in open { openStaleGap(venue, detail: "connection \(connectionID) silent for \(seconds)s with TCP open") }

@@ -34,7 +34,7 @@ public struct TLCPItemState: Sendable, Equatable {
         var field = 0
         for token in encoded.split(separator: "|", omittingEmptySubsequences: false) {
             if token.first == "^", let count = Int(token.dropFirst()) {
-                guard count >= 1, field + count <= fieldCount else {
+                guard count >= 1, count <= fieldCount - field else {
                     throw TLCPError(.malformed, "'^\(count)' runs past the \(fieldCount) fields")
                 }
                 field += count

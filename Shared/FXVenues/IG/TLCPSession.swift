@@ -12,7 +12,7 @@
 ///   recovered on a new socket; a refused recovery (`CONERR,4`) or any new session after one was
 ///   streaming is reported as ``Action/sessionReplaced(reason:)``, and `OV` as ``Action/lost(subscription:item:count:)``:
 ///   both are gaps.
-/// - **Errors.** `CONERR` 5 retries at once; 4, 6, 20, 40, 41, 48 retry with a new session after the
+/// - **Errors.** `CONERR` 5 retries at once (then after the retry delay); 4, 6, 20, 40, 41, 48 retry with a new session after the
 ///   retry delay; any other code (1: bad credentials, 60: version not allowed, ...) is
 ///   ``Action/fatal(code:message:)``. `END` 41 and 48 (takeover, maximum duration) open a new session at
 ///   once; `END,35` (another session of this user) is fatal; other `END`s retry with a new session.
@@ -64,6 +64,8 @@ public struct TLCPSession: Sendable {
     public static let subprotocol = "TLCP-2.5.0.lightstreamer.com"
     public static let retryDelay = Duration.seconds(4)
     public static let stalledAfter = Duration.seconds(2)
+    /// Recovery binds tried in a row before a new session is created instead.
+    public static let recoveryAttempts = 3
 
     public let user: String
     public let password: String
@@ -81,6 +83,8 @@ public struct TLCPSession: Sendable {
     private var streamedBefore = false
     private var states: [Int: TLCPItemState] = [:]
     private var nextRequest = 1
+    /// Socket failures and busy answers in a row (reset by a `CONOK`).
+    private var failures = 0
 
     public init(user: String, password: String, adapterSet: String?, subscriptions: [Subscription]) {
         self.user = user
@@ -110,12 +114,17 @@ public struct TLCPSession: Sendable {
         return [.send("wsok"), .send(Self.request("create_session", parameters))]
     }
 
-    /// The socket closed or failed (or the caller found it stalled): recover the session on a new one.
+    /// The socket closed or failed, could not be opened, or the caller found it stalled: the session is
+    /// recovered on a new socket (at once, then after a pause), and after ``recoveryAttempts`` failures in a
+    /// row it is given up for a new one after the retry delay, so an unreachable server is never hammered.
     public mutating func socketLost(_ reason: String) -> [Action] {
-        guard phase != .closed else { return [] }
         phase = .closed
-        if sessionID == nil { return [.reconnect(delay: Self.retryDelay, reason: reason)] }
-        return [.reconnect(delay: .zero, reason: "recovering the session: \(reason)")]
+        failures += 1
+        if sessionID != nil, failures <= Self.recoveryAttempts {
+            return [.reconnect(delay: failures == 1 ? .zero : Self.retryDelay / 4, reason: "recovering the session: \(reason)")]
+        }
+        sessionID = nil
+        return [.reconnect(delay: Self.retryDelay, reason: reason)]
     }
 
     /// One line the server sent (without its CRLF).
@@ -139,7 +148,7 @@ public struct TLCPSession: Sendable {
             phase = .closed
             return [.reconnect(delay: .zero, reason: "LOOP: rebinding the session")]
         case "PROG":
-            guard let progress = int(1) else { return [.problem("PROG without a number")] }
+            guard let progress = int(1), progress >= 0 else { return [.problem("PROG without a count")] }
             if progress > count { return newSession("PROG,\(progress) is ahead of the \(count) notifications received") }
             skip = count - progress
             count = progress
@@ -160,6 +169,7 @@ public struct TLCPSession: Sendable {
 
     private mutating func conok(id: String, keepalive milliseconds: Int?) -> [Action] {
         if let milliseconds, milliseconds > 0 { keepalive = .milliseconds(milliseconds) }
+        failures = 0
         // A bind (recovery or LOOP) continues the same session: nothing to subscribe, nothing lost.
         let continued = phase != .creating && sessionID == id
         sessionID = id
@@ -185,7 +195,8 @@ public struct TLCPSession: Sendable {
         case 4: return newSession("recovery refused (CONERR,4): \(message)")
         case 5:
             phase = .closed
-            return [.reconnect(delay: .zero, reason: "server busy (CONERR,5): \(message)")]
+            failures += 1
+            return [.reconnect(delay: failures == 1 ? .zero : Self.retryDelay, reason: "server busy (CONERR,5): \(message)")]
         case 6, 20, 40, 41, 48: return newSession("CONERR,\(code): \(message)", delay: Self.retryDelay)
         default:
             phase = .closed
@@ -229,7 +240,7 @@ public struct TLCPSession: Sendable {
                 return [.problem("update \(subscription),\(item): \(error)")]
             }
         case "OV":
-            guard parts.count >= 4, let item = Int(parts[2]), let lost = Int(parts[3]) else { return [.problem("OV without counts")] }
+            guard parts.count >= 4, let item = Int(parts[2]), let lost = Int(parts[3]), item >= 1, lost >= 0 else { return [.problem("OV without counts")] }
             return [.lost(subscription: subscription, item: item, count: lost)]
         default:
             return []

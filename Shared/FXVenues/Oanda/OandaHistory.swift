@@ -6,8 +6,9 @@ import FXCore
 /// a `bid` and an `ask` candle (exact, as OANDA wrote them) and a `mid` candle whose open and close are the
 /// exact mids of bid and ask and whose high and low are the mids of the bid and ask extremes (the bound the
 /// venue's candles allow; the quotes' own mid extremes can lie inside it). Quote candles carry volume 0,
-/// as streamed quotes do (OANDA's `volume` counts price changes). An incomplete candle (the minute still
-/// running) is not a repair: it is left out and the minute is asked again later.
+/// as streamed quotes do (OANDA's `volume` counts price changes). A page with an incomplete candle (the
+/// minute still running) is not a repair: the gap is retried later (never a minute confirmed empty).
+/// Rows outside the requested minutes are skipped.
 extension OandaProvider: MarketHistory {
     public var maxMinutesPerRequest: Int64 { 5_000 }
     /// OANDA allows about 100 requests per second per token on REST; stay far below it.
@@ -50,10 +51,13 @@ extension OandaProvider: MarketHistory {
                 throw HistoryAnswerError("invalid_timestamp", "\(position): 'time' missing or not RFC 3339")
             }
             let seconds = time / 1_000_000_000
-            guard time % 60_000_000_000 == 0, seconds >= request.first, seconds <= request.last else {
-                throw HistoryAnswerError("malformed_history", "\(position): time \(seconds) is not a requested minute")
+            guard time % 60_000_000_000 == 0 else {
+                throw HistoryAnswerError("malformed_history", "\(position): time \(seconds) is not a whole minute")
             }
-            if row["complete"]?.boolValue == false { continue }
+            // A minute outside the request (whether `to` is inclusive is not documented): not ours to write.
+            guard seconds >= request.first, seconds <= request.last else { continue }
+            // A minute still running: no repair from it; the whole page is asked again later.
+            if row["complete"]?.boolValue == false { return .failed("OANDA: minute \(seconds) is not complete yet") }
             let bid = try Self.ohlc(row["bid"], "\(position) bid")
             let ask = try Self.ohlc(row["ask"], "\(position) ask")
             let zero = DecimalText("0")!

@@ -37,9 +37,10 @@ public struct OandaProvider: MarketDataProvider {
         for symbol in symbols where !Self.isInstrument(symbol) {
             throw ProviderError(.invalidSymbol, provider: id, "'\(symbol.prefix(40))' is not an OANDA instrument such as EUR_USD")
         }
-        let path = "/v3/accounts/\(account)/pricing/stream?instruments=\(symbols.joined(separator: "%2C"))&snapshot=true"
-        return StreamRequest(url: host + path, headers: ["Authorization": "Bearer \(token)", "Accept-Datetime-Format": "RFC3339"],
-                             redactedURL: host + path)
+        let query = "/pricing/stream?instruments=\(symbols.joined(separator: "%2C"))&snapshot=true"
+        return StreamRequest(url: host + "/v3/accounts/\(account)" + query,
+                             headers: ["Authorization": "Bearer \(token)", "Accept-Datetime-Format": "RFC3339"],
+                             redactedURL: host + "/v3/accounts/\(Redaction.placeholder)" + query)
     }
 
     /// The token and account id of a credential, checked for what a header and a URL path can carry.
