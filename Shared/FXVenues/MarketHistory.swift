@@ -98,4 +98,25 @@ extension HistoryCandle {
         if let defect = candle.defect { throw HistoryAnswerError("malformed_history", "\(position): \(defect)") }
         return candle
     }
+
+    /// A quote venue's minute from its bid and ask OHLC (`[open, high, low, close]` each, as written): the
+    /// `bid` and `ask` candles exactly, and a `mid` candle whose open and close are the exact mids and whose
+    /// high and low are the mids of the extremes (the bound bid/ask candles allow). Volume 0, as streamed
+    /// quotes have.
+    public static func quoteCandles(seconds: Int64, bid: [DecimalText], ask: [DecimalText], at position: String) throws(HistoryAnswerError) -> [HistoryCandle] {
+        guard bid.count == 4, ask.count == 4 else { throw HistoryAnswerError("malformed_history", "\(position): bid and ask need open, high, low, close") }
+        var mid: [DecimalText] = []
+        for (b, a) in zip(bid, ask) {
+            guard let exactBid = ExactDecimal(b), let exactAsk = ExactDecimal(a) else {
+                throw HistoryAnswerError("invalid_decimal", "\(position): a bid or ask cannot be held exactly")
+            }
+            mid.append((exactBid + exactAsk).halved.decimalText)
+        }
+        let zero = DecimalText("0")!
+        return [
+            try checked(seconds: seconds, open: bid[0], high: bid[1], low: bid[2], close: bid[3], volume: zero, priceType: "bid", at: "\(position) bid"),
+            try checked(seconds: seconds, open: ask[0], high: ask[1], low: ask[2], close: ask[3], volume: zero, priceType: "ask", at: "\(position) ask"),
+            try checked(seconds: seconds, open: mid[0], high: mid[1], low: mid[2], close: mid[3], volume: zero, priceType: "mid", at: "\(position) mid"),
+        ]
+    }
 }

@@ -60,20 +60,7 @@ extension OandaProvider: MarketHistory {
             if row["complete"]?.boolValue == false { return .failed("OANDA: minute \(seconds) is not complete yet") }
             let bid = try Self.ohlc(row["bid"], "\(position) bid")
             let ask = try Self.ohlc(row["ask"], "\(position) ask")
-            let zero = DecimalText("0")!
-            candles.append(try .checked(seconds: seconds, open: bid[0], high: bid[1], low: bid[2], close: bid[3], volume: zero,
-                                        priceType: "bid", at: "\(position) bid"))
-            candles.append(try .checked(seconds: seconds, open: ask[0], high: ask[1], low: ask[2], close: ask[3], volume: zero,
-                                        priceType: "ask", at: "\(position) ask"))
-            var mid: [DecimalText] = []
-            for (b, a) in zip(bid, ask) {
-                guard let exactBid = ExactDecimal(b), let exactAsk = ExactDecimal(a) else {
-                    throw HistoryAnswerError("invalid_decimal", "\(position): a bid or ask cannot be held exactly")
-                }
-                mid.append((exactBid + exactAsk).halved.decimalText)
-            }
-            candles.append(try .checked(seconds: seconds, open: mid[0], high: mid[1], low: mid[2], close: mid[3], volume: zero,
-                                        priceType: "mid", at: "\(position) mid"))
+            candles += try HistoryCandle.quoteCandles(seconds: seconds, bid: bid, ask: ask, at: position)
         }
         return .candles(candles.sorted { ($0.start, $0.priceType) < ($1.start, $1.priceType) })
     }
