@@ -42,7 +42,9 @@ struct PublishQueueTests {
         let dropped = await queue.push(items(0..<3), maxWait: .milliseconds(200))
         let waited = ContinuousClock.now - started
         #expect(values(dropped) == ["m2"])
-        #expect(waited >= .milliseconds(190) && waited < .seconds(5))
+        // Not before maxWait; the upper bound only says "not parked until something else frees room" (a
+        // loaded machine can wake a 200 ms timer seconds late: the full parallel run once took 7 s).
+        #expect(waited >= .milliseconds(190) && waited < .seconds(30))
         #expect(queue.count == 2)
     }
 

@@ -27,7 +27,7 @@ struct MonitorAlertTests {
         try #require(try await TestEnvironment.eventually { await sim.get("/control/stats")?.status == 200 })
         let monitor = try await ServiceProcess("monitor", arguments: [
             "--topic-prefix", topics.prefix, "--stale-after", "coinbase=3s", "--evaluate-interval-ms", "200",
-            "--instance-missing-after-ms", "3000", "--alert-rules", rules, "--webhook-attempts", "3", "--webhook-timeout-ms", "1000"],
+            "--instance-missing-after-ms", "8000", "--alert-rules", rules, "--webhook-attempts", "3", "--webhook-timeout-ms", "1000"],
             environment: ["KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500",
                           "ALERT_WEBHOOKS": [good.url, flaky.url, dead].joined(separator: ",")])
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { await MonitorLifecycleTests.ownsPartitions(monitor) },
