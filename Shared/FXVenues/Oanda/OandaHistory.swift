@@ -21,21 +21,16 @@ extension OandaProvider: MarketHistory {
 
     public func historyRequest(base: String, venueSymbol: String, first: Int64, last: Int64,
                                credential: ProviderCredential?) throws(ProviderError) -> HistoryRequest {
-        guard let credential, !credential.key.isEmpty else {
-            throw ProviderError(.missingCredential, provider: id, "an API token is required (OANDA_API_TOKEN or OANDA_API_TOKEN_FILE)")
-        }
-        guard credential.key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw ProviderError(.invalidCredential, provider: id, "the API token has characters a header cannot carry")
-        }
+        let token = try Self.checkToken(credential, provider: id)
         guard Self.isInstrument(venueSymbol) else {
             throw ProviderError(.invalidSymbol, provider: id, "'\(venueSymbol.prefix(40))' is not an OANDA instrument such as EUR_USD")
         }
-        let host = base == Self.practiceREST && credential.live ? Self.liveREST : base
+        let host = base == Self.practiceREST && credential?.live == true ? Self.liveREST : base
         let from = Timestamps.rfc3339(nanoseconds: first * 1_000_000_000, fractionDigits: 0)
         let to = Timestamps.rfc3339(nanoseconds: (last + 60) * 1_000_000_000, fractionDigits: 0)
         let url = "\(host)/v3/instruments/\(venueSymbol)/candles?granularity=M1&price=BA&from=\(from)&to=\(to)"
         return HistoryRequest(url: url, redactedURL: url, first: first, last: last,
-                              headers: ["Authorization": "Bearer \(credential.key)", "Accept-Datetime-Format": "RFC3339"])
+                              headers: ["Authorization": "Bearer \(token)", "Accept-Datetime-Format": "RFC3339"])
     }
 
     public func readHistory(_ body: [UInt8], request: HistoryRequest) throws(HistoryAnswerError) -> HistoryAnswer {

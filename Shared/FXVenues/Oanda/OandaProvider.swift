@@ -45,19 +45,25 @@ public struct OandaProvider: MarketDataProvider {
 
     /// The token and account id of a credential, checked for what a header and a URL path can carry.
     static func check(_ credential: ProviderCredential?, provider: String) throws(ProviderError) -> (token: String, account: String) {
-        guard let credential, !credential.key.isEmpty else {
-            throw ProviderError(.missingCredential, provider: provider, "an API token is required (OANDA_API_TOKEN or OANDA_API_TOKEN_FILE)")
-        }
-        guard let account = credential.account, !account.isEmpty else {
+        let token = try checkToken(credential, provider: provider)
+        guard let account = credential?.account, !account.isEmpty else {
             throw ProviderError(.missingCredential, provider: provider, "an account id is required (OANDA_ACCOUNT_ID)")
-        }
-        guard credential.key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw ProviderError(.invalidCredential, provider: provider, "the API token has characters a header cannot carry")
         }
         guard account.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }) else {
             throw ProviderError(.invalidCredential, provider: provider, "the account id has characters a URL path cannot carry")
         }
-        return (credential.key, account)
+        return (token, account)
+    }
+
+    /// The API token of a credential (stream and history), checked for what a header can carry.
+    static func checkToken(_ credential: ProviderCredential?, provider: String) throws(ProviderError) -> String {
+        guard let credential, !credential.key.isEmpty else {
+            throw ProviderError(.missingCredential, provider: provider, "an API token is required (OANDA_API_TOKEN or OANDA_API_TOKEN_FILE)")
+        }
+        guard credential.key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw ProviderError(.invalidCredential, provider: provider, "the API token has characters a header cannot carry")
+        }
+        return credential.key
     }
 
     /// `EUR_USD`-shaped: two alphanumeric parts joined by `_`.
