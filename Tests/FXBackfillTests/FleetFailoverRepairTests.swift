@@ -39,13 +39,21 @@ struct FleetFailoverRepairTests {
         func newestMinute() async throws -> Int64? { try await HistoryComparison.newestMinute(connection) }
         let streaming = try await TestEnvironment.eventually(timeout: .seconds(90)) { try await newestMinute() != nil }
         #expect(streaming, "candles from the stream; aggregator log:\n\(aggregator.log.suffix(2000))")
-        _ = try await TestEnvironment.eventually(timeout: .seconds(30)) { owner(of: "coinbase-0", since: 0) != nil }
+        // The fleet settled: one shard per replica (on a loaded machine the second replica can join late,
+        // and the start-up move must not be mistaken for the kill's takeover).
+        let settled = try await TestEnvironment.eventually(timeout: .seconds(60)) {
+            let now = WallClock.nanoseconds() - 2_000_000_000
+            guard let first = owner(of: "coinbase-0", since: now), let second = owner(of: "coinbase-1", since: now) else { return false }
+            return first != second
+        }
+        #expect(settled, "each replica streams one shard")
         let victim = try #require(owner(of: "coinbase-0", since: 0), "an owner of BTC-USD's shard")
 
         // Killed 50 s into a minute after the first one streamed (whose start the stream did not see), so
         // that the window crosses a minute boundary.
         let firstMinute = try #require(try await newestMinute())
-        try await Task.sleep(for: .nanoseconds((firstMinute + 110) * 1_000_000_000 - WallClock.nanoseconds()))
+        let killAt = max(firstMinute + 110, (WallClock.nanoseconds() / 60_000_000_000 * 60) + 50)
+        try await Task.sleep(for: .nanoseconds(max(0, killAt * 1_000_000_000 - WallClock.nanoseconds())))
         let killedAt = WallClock.nanoseconds()
         kill(try #require(replicas[victim]).process.processIdentifier, SIGKILL)
         replicas[victim] = nil
@@ -64,7 +72,9 @@ struct FleetFailoverRepairTests {
         let gaps = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD")
         #expect(repaired, "the handover window covering the kill is recorded and filled: \(gaps); backfiller log:\n\(backfiller.log.suffix(3000))")
         let gap = try #require(killWindow(gaps))
-        #expect(gaps.filter { $0.reasons.contains("handover") }.count == 1, "one handover window, the kill's: \(gaps)")
+        // A start-up move the fleet could not prove covered (a late checkpoint under load) is reported
+        // and repaired like any other; after the kill there is only the kill's.
+        #expect(gaps.filter { $0.reasons.contains("handover") && $0.to > killedAt }.count == 1, "one handover window since the kill: \(gaps)")
         for minute in stride(from: gap.from / 60_000_000_000 * 60, through: gap.to / 60_000_000_000 * 60, by: 60) {
             try await HistoryComparison.expectEqualToHistory(connection, sim: sim, minute: minute)
         }
