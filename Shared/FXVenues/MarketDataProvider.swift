@@ -7,7 +7,9 @@ public protocol MarketDataProvider: Sendable {
     /// The `source` id in every message (e.g. `coinbase`).
     var id: String { get }
     var defaults: ProviderDefaults { get }
-    func makeNormalizer(maxFrameBytes: Int) -> any FrameNormalizer
+    /// The reader of one connection's messages (frames or lines); nil for a ``FeedTransport/lightstreamer``
+    /// venue, whose lines a ``TLCPSession`` decodes into ``lightstreamerEvents(subscription:item:values:symbols:receivedAt:)``.
+    func makeNormalizer(maxFrameBytes: Int) -> (any FrameNormalizer)?
     /// The URL one connection opens (e.g. with the API token as a query parameter).
     func webSocketURL(base: String, credential: ProviderCredential?) throws(ProviderError) -> String
     /// The text frames that subscribe `symbols` on a fresh connection.
@@ -19,6 +21,15 @@ public protocol MarketDataProvider: Sendable {
     var transport: FeedTransport { get }
     /// For an ``FeedTransport/httpLines`` venue: the request that streams `symbols`.
     func streamRequest(base: String, symbols: [String], credential: ProviderCredential?) throws(ProviderError) -> StreamRequest
+    /// For a ``FeedTransport/lightstreamer`` venue: the REST login a new session needs first (`base` is
+    /// the feed's URL, the venue's REST gateway).
+    func loginRequest(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest
+    /// Reads the login answer into the session's endpoint and credentials.
+    func lightstreamerEndpoint(status: Int, headers: [String: String], body: [UInt8]) throws(ProviderError) -> LightstreamerEndpoint
+    /// The subscriptions that stream `symbols` (checked: count, shape).
+    func lightstreamerSubscriptions(symbols: [String]) throws(ProviderError) -> [TLCPSession.Subscription]
+    /// One decoded update of item `item` (1-based, in `symbols` order) as normalized events.
+    func lightstreamerEvents(subscription: Int, item: Int, values: [String?], symbols: [String], receivedAt: Int64) -> [NormalizedEvent]
 }
 
 extension MarketDataProvider {
@@ -34,6 +45,22 @@ extension MarketDataProvider {
     }
 
     public func subscribeMessages(symbols: [String], credential: ProviderCredential?, now: Int64) throws(ProviderError) -> [String] { [] }
+
+    public func loginRequest(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest {
+        throw ProviderError(.invalidURL, provider: id, "this venue does not stream over Lightstreamer")
+    }
+
+    public func lightstreamerEndpoint(status: Int, headers: [String: String], body: [UInt8]) throws(ProviderError) -> LightstreamerEndpoint {
+        throw ProviderError(.invalidURL, provider: id, "this venue does not stream over Lightstreamer")
+    }
+
+    public func lightstreamerSubscriptions(symbols: [String]) throws(ProviderError) -> [TLCPSession.Subscription] {
+        throw ProviderError(.invalidURL, provider: id, "this venue does not stream over Lightstreamer")
+    }
+
+    public func lightstreamerEvents(subscription: Int, item: Int, values: [String?], symbols: [String], receivedAt: Int64) -> [NormalizedEvent] {
+        [.reject(.unknownType, detail: "this venue does not stream over Lightstreamer")]
+    }
 }
 
 /// A provider's defaults, each overridable per feed in the configuration.
@@ -122,6 +149,7 @@ public enum ProviderRegistry {
         CoinbaseProvider().id: CoinbaseProvider(),
         FinnhubProvider().id: FinnhubProvider(),
         OandaProvider().id: OandaProvider(),
+        IGProvider().id: IGProvider(),
     ]
 
     public static func provider(_ id: String) throws(ProviderError) -> any MarketDataProvider {

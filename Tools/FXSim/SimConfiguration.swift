@@ -21,6 +21,7 @@ public struct SimConfiguration: Sendable {
     public var coinbaseProducts: [String] = ["BTC-USD", "ETH-USD"]
     public var finnhubSymbols: [String] = ["OANDA:EUR_USD", "OANDA:GBP_USD", "OANDA:USD_JPY"]
     public var oandaInstruments: [String] = ["EUR_USD", "GBP_USD", "USD_JPY"]
+    public var igEpics: [String] = ["CS.D.EURUSD.CFD.IP", "CS.D.GBPUSD.CFD.IP", "CS.D.USDJPY.CFD.IP"]
     /// OANDA sends a `HEARTBEAT` line this often on every pricing stream.
     public var oandaHeartbeatInterval: Duration = .seconds(5)
     /// Per-client outbound buffer; a client that falls this far behind is disconnected (as real venues do).

@@ -17,6 +17,8 @@ enum SimFaults {
                 return #"{"data":[{"p":\#(price),"s":"\#(symbol)","t":\#(ms),"v":0}],"type":"trade"}"#
             case .oanda:
                 return #"{"type":"PRICE","time":"\#(time)","bids":[{"price":"\#(price)","liquidity":1000000}],"asks":[{"price":"\#(price)","liquidity":1000000}],"tradeable":true,"instrument":"\#(symbol)"}"#
+            case .ig:
+                return "U,1,1,\(price)|\(price)|#|#|#|\(ms)"
             }
         }
         switch kind {

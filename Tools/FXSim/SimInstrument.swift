@@ -3,7 +3,7 @@ import FXCore
 /// One simulated instrument: an exact-decimal random walk (integer units at a fixed scale, so prices
 /// never pass through binary floating point), its provider sequence and trade ids.
 struct SimInstrument: Sendable {
-    enum Venue: String, Sendable { case coinbase, finnhub, oanda }
+    enum Venue: String, Sendable { case coinbase, finnhub, oanda, ig }
 
     let venue: Venue
     let symbol: String
@@ -30,7 +30,7 @@ struct SimInstrument: Sendable {
             zeroVolume = false
             // 10.00 ... 60,000.00, BTC and ETH near their usual levels.
             priceUnits = upper.hasPrefix("BTC-") ? 5_000_000 : upper.hasPrefix("ETH-") ? 300_000 : Int64(1_000 + random.next() % 6_000_000)
-        case .oanda:
+        case .oanda, .ig:
             // Quotes only: the walk is the mid, one unit inside the spread either side.
             zeroVolume = true
             priceScale = upper.contains("JPY") ? 3 : 5

@@ -31,6 +31,8 @@ public final class SimMarket: Sendable {
 
     let configuration: SimConfiguration
     let state = Mutex(State())
+    /// IG's Lightstreamer sessions (they outlive their sockets).
+    let ig = SimIGSessions()
 
     public init(configuration: SimConfiguration) {
         self.configuration = configuration
@@ -38,6 +40,7 @@ public final class SimMarket: Sendable {
             for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }
             for symbol in configuration.finnhubSymbols { state.instruments[Self.key(.finnhub, symbol)] = SimInstrument(venue: .finnhub, symbol: symbol, seed: configuration.seed) }
             for symbol in configuration.oandaInstruments { state.instruments[Self.key(.oanda, symbol)] = SimInstrument(venue: .oanda, symbol: symbol, seed: configuration.seed) }
+            for epic in configuration.igEpics { state.instruments[Self.key(.ig, epic)] = SimInstrument(venue: .ig, symbol: epic, seed: configuration.seed) }
             guard configuration.historyMinutes > 0 else { return }
             let now = WallClock.nanoseconds() / 1_000_000_000 * 1_000_000_000
             for key in state.instruments.keys.sorted() {
@@ -98,6 +101,7 @@ public final class SimMarket: Sendable {
     /// One step at `now` (ns): trades, tickers, heartbeats, Finnhub pings; messages sent outside the lock.
     func step(now: Int64) {
         var outgoing: [(SimClient, SimClient.Outgoing)] = []
+        var igQuotes: [(epic: String, bid: String, ask: String)] = []
         state.withLock { state in
             let clients = Array(state.clients.values)
             let heartbeatDue = now - state.lastHeartbeat >= configuration.heartbeatInterval.nanoseconds
@@ -128,6 +132,13 @@ public final class SimMarket: Sendable {
                     if let trade {
                         state.candles.record(symbol: key, atNanoseconds: now, priceUnits: trade.priceUnits, sizeUnits: 0)
                         messages.append(OandaSimProtocol.price(instrument, time: now))
+                    }
+                case .ig:
+                    // Every IG session subscribed gets it (the stream's times are milliseconds).
+                    if let trade {
+                        state.candles.record(symbol: key, atNanoseconds: now / 1_000_000 * 1_000_000, priceUnits: trade.priceUnits, sizeUnits: 0)
+                        let (bid, ask) = instrument.quote()
+                        igQuotes.append((instrument.symbol, bid, ask))
                     }
                 case .finnhub:
                     let time = now / 1_000_000 * 1_000_000  // Finnhub times are milliseconds
@@ -164,6 +175,22 @@ public final class SimMarket: Sendable {
             state.messagesSent += outgoing.count
         }
         for (client, message) in outgoing { client.send(message, now: now) }
+        for quote in igQuotes { ig.quote(epic: quote.epic, bid: quote.bid, ask: quote.ask, now: now / 1_000_000 * 1_000_000) }
+        ig.tick(now: now)
+    }
+
+    /// Whether `epic` is an IG instrument here (created on first subscription, as for the other venues).
+    func knownIGEpic(_ epic: String) -> Bool {
+        guard !epic.isEmpty, epic.utf8.count <= 64 else { return false }
+        state.withLock { state in
+            let key = Self.key(.ig, epic)
+            if state.instruments[key] == nil { state.instruments[key] = SimInstrument(venue: .ig, symbol: epic, seed: configuration.seed) }
+        }
+        return true
+    }
+
+    func igMarketOpen(_ epic: String) -> Bool {
+        state.withLock { !$0.closed.contains(Self.key(.ig, epic)) }
     }
 
     /// An OANDA pricing stream opens: `nil` when its token is refused (no token, or an expiry injected),
@@ -199,6 +226,10 @@ public final class SimMarket: Sendable {
             if open { state.closed.remove(key) } else { state.closed.insert(key) }
             return state.instruments[key]
         }
+        if parsed == .ig {
+            ig.marketState(epic: symbol, open: open, now: now)
+            return
+        }
         guard !open, parsed == .oanda, let instrument else { return }
         for client in clients(of: .oanda) where client.isSubscribed(symbol) {
             client.send(.text(OandaSimProtocol.price(instrument, time: now, tradeable: false)), now: now)
@@ -214,7 +245,8 @@ public final class SimMarket: Sendable {
     public func dropConnections(_ venue: String?) -> Int {
         let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
         for client in targets { disconnect(client) }
-        return targets.count
+        let sockets = venue == nil || venue == "ig" ? ig.dropSockets(forget: false) : 0
+        return targets.count + sockets
     }
 
     /// Stops sending anything (data, heartbeats, pings) to `venue`'s clients for `seconds`, TCP kept open.
@@ -222,7 +254,8 @@ public final class SimMarket: Sendable {
         let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
         let until = now + Int64(seconds * 1_000_000_000)
         for client in targets { client.state.withLock { $0.silentUntil = until } }
-        return targets.count
+        let sessions = venue == nil || venue == "ig" ? ig.silence(seconds: seconds, now: now) : 0
+        return targets.count + sessions
     }
 
     /// The next `count` messages of `symbol` are not sent to anyone (their sequence numbers are used up).
@@ -232,6 +265,12 @@ public final class SimMarket: Sendable {
 
     /// Sends one malformed frame of `kind` to every client of `venue`.
     public func sendMalformed(_ venue: String?, kind: String, size: Int, now: Int64) throws(SimError) -> Int {
+        if venue == "ig" {
+            guard case .text(let line) = try SimFaults.malformed(kind: kind, venue: .ig, symbol: "CS.D.EURUSD.CFD.IP", size: size, now: now) else {
+                throw SimError("'\(kind)' has no IG form")
+            }
+            return ig.inject(line, now: now)
+        }
         let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
         for client in targets {
             let symbol = client.state.withLock { $0.symbols.first } ?? "BTC-USD"

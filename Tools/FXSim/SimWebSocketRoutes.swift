@@ -15,6 +15,13 @@ struct SimWebSocketRoutes: Sendable {
         router.ws("/coinbase") { inbound, outbound, _ in
             try await serve(.coinbase, inbound: inbound, outbound: outbound)
         }
+        // IG's Lightstreamer: TLCP over a WebSocket, only with its subprotocol (as the real server).
+        router.ws("/ig/lightstreamer", shouldUpgrade: { request, _ in
+            guard request.headers[.secWebSocketProtocol]?.contains(Self.tlcp) == true else { return .dontUpgrade }
+            return .upgrade([.secWebSocketProtocol: Self.tlcp])
+        }) { inbound, outbound, _ in
+            try await serveLightstreamer(inbound: inbound, outbound: outbound)
+        }
         router.ws("/finnhub", shouldUpgrade: { request, _ in
             guard let token = request.uri.queryParameters["token"], !token.isEmpty else { return .dontUpgrade }
             return .upgrade([:])
@@ -45,7 +52,7 @@ struct SimWebSocketRoutes: Sendable {
                     switch venue {
                     case .coinbase: handleCoinbase(text, client: client)
                     case .finnhub: handleFinnhub(text, client: client)
-                    case .oanda: break
+                    case .oanda, .ig: break
                     }
                 }
             }
@@ -61,6 +68,30 @@ struct SimWebSocketRoutes: Sendable {
                 }
             }
             // The first to end (client dropped, peer closed) ends the connection.
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static let tlcp = "TLCP-2.5.0.lightstreamer.com"
+
+    /// One Lightstreamer socket: requests in (one per text message), lines out (each ending in CRLF); the
+    /// session it creates or binds outlives it.
+    private func serveLightstreamer(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let sessions = market.ig
+        let socket = sessions.openSocket()
+        defer { sessions.closeSocket(socket.id, now: WallClock.nanoseconds()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await line in socket.lines { try await outbound.write(.text(line + "\r\n")) }
+            }
+            group.addTask {
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    sessions.request(text, socket: socket.id, continuation: socket.continuation, knownEpic: market.knownIGEpic,
+                                     marketOpen: market.igMarketOpen, now: WallClock.nanoseconds())
+                }
+            }
             _ = try await group.next()
             group.cancelAll()
         }

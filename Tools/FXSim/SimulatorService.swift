@@ -20,6 +20,8 @@ import Synchronization
 /// | `POST /control/skip?venue=&symbol=&count=` | skip the next `count` messages of a symbol (sequence numbers used up) |
 /// | `POST /control/malformed?venue=&kind=&size=` | one bad frame: `json`, `utf8`, `nan`, `negative`, `zero`, `unknown_type`, `missing_field`, `oversized` |
 /// | `POST /control/rate-limit?venue=&count=&retry_after=` | the next `count` REST answers are 429 with `Retry-After` |
+/// | `POST /ig/session`, `GET /ig/lightstreamer` (WebSocket, TLCP) | IG: login, then Lightstreamer sessions that outlive their sockets |
+/// | `POST /control/ig?fault=` | IG sessions: `drop`, `forget`, `ov`, `end48`, `loop`, `refuse-login&count=` |
 /// | `GET /control/stats` | clients, instruments, messages sent, REST requests |
 public final class SimulatorService: Service, Sendable {
     public let market: SimMarket
@@ -49,6 +51,7 @@ public final class SimulatorService: Service, Sendable {
         let http = Router()
         SimRESTRoutes(market: market).add(to: http)
         SimOandaRoutes(market: market).add(to: http)
+        SimIGRoutes(market: market).add(to: http)
         let webSockets = Router(context: BasicWebSocketRequestContext.self)
         SimWebSocketRoutes(market: market, configuration: configuration, logger: logger).add(to: webSockets)
         let app = Application(

@@ -1,1 +1,1 @@
-../../../Shared/FXVenues/IG/TLCPError.swift
+../../../Shared/FXVenues/Lightstreamer/TLCPError.swift

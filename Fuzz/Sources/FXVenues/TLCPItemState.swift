@@ -1,1 +1,1 @@
-../../../Shared/FXVenues/IG/TLCPItemState.swift
+../../../Shared/FXVenues/Lightstreamer/TLCPItemState.swift

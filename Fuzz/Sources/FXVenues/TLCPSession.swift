@@ -1,1 +1,1 @@
-../../../Shared/FXVenues/IG/TLCPSession.swift
+../../../Shared/FXVenues/Lightstreamer/TLCPSession.swift

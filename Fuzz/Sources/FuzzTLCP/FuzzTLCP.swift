@@ -31,7 +31,7 @@ private func check(_ actions: [TLCPSession.Action], _ session: TLCPSession) {
             require(known != nil && item >= 1 && values.count == known!.fields.count, "update \(subscription),\(item) of \(values.count) values")
         case .lost(let subscription, _, let count):
             require(count >= 0 || !subscriptions.contains { $0.id == subscription }, "OV \(subscription) \(count)")
-        case .reconnect, .sessionReplaced, .problem, .fatal:
+        case .reconnect, .sessionReplaced, .recovered, .problem, .fatal:
             break
         }
     }

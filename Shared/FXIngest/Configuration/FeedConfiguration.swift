@@ -4,9 +4,9 @@ import Foundation
 /// One provider feed of an ingestor: which symbols, where, with which credentials. Several feeds (of the
 /// same or different providers) may run in one process.
 public struct FeedConfiguration: Sendable {
-    /// Provider id: `coinbase`, `finnhub` or `oanda`.
+    /// Provider id: `coinbase`, `finnhub`, `oanda` or `ig`.
     public var provider: String
-    /// Provider symbols (`BTC-USD`, `OANDA:EUR_USD`).
+    /// Provider symbols (`BTC-USD`, `OANDA:EUR_USD`, `CS.D.EURUSD.CFD.IP`).
     public var symbols: [String]
     /// Overrides the provider's WebSocket endpoint (tests and `fxsim` use this).
     public var webSocketURL: String?
@@ -84,11 +84,16 @@ public struct ConnectionPlan: Sendable {
                 : feed.credentials[(index / (defaults.connectionsPerCredential ?? Int.max)) % feed.credentials.count]
             return Shard(id: "\(provider.id)-\(firstIndex + index)", symbols: chunk, credential: credential)
         }
-        // An HTTP line stream's request is built now, so a missing account or a bad token stops the start
-        // with its message instead of failing every connection attempt.
-        if provider.transport == .httpLines {
-            for shard in shards {
+        // An HTTP line stream's request (a Lightstreamer venue's login and subscriptions) is built now, so a
+        // missing account or a bad token stops the start with its message instead of failing every attempt.
+        for shard in shards {
+            switch provider.transport {
+            case .webSocket: break
+            case .httpLines:
                 _ = try provider.streamRequest(base: feed.webSocketURL ?? defaults.webSocketURL, symbols: shard.symbols, credential: shard.credential)
+            case .lightstreamer:
+                _ = try provider.loginRequest(base: feed.webSocketURL ?? defaults.webSocketURL, credential: shard.credential)
+                _ = try provider.lightstreamerSubscriptions(symbols: shard.symbols)
             }
         }
         var tracker = defaults.tracker

@@ -72,14 +72,17 @@ enum FeedFile {
     /// `<PREFIX>_API_KEY` (several keys comma- or newline-separated), `_API_SECRET`, `_API_PASSPHRASE`,
     /// each also as `*_FILE`.
     /// A venue with tokens and accounts (OANDA) reads `_API_TOKEN` instead of `_API_KEY`, `_ACCOUNT_ID`, and
-    /// `_ENVIRONMENT` (`practice`, the default, or `live`: the venue's live hosts).
+    /// `_ENVIRONMENT` (`practice`, the default, or `live`: the venue's live hosts). A venue with a login
+    /// (IG) reads `_IDENTIFIER` (the user name) and `_PASSWORD` as well.
     static func credentials(prefix: String, environment: EnvironmentReader) throws(ConfigurationError) -> [ProviderCredential] {
         let key = try environment.value("\(prefix)_API_KEY")
         let token = key == nil ? try environment.value("\(prefix)_API_TOKEN") : nil
         guard let keys = key ?? token else { return [] }
-        let secret = try environment.value("\(prefix)_API_SECRET")
+        var secret = try environment.value("\(prefix)_API_SECRET")
+        if secret == nil { secret = try environment.value("\(prefix)_PASSWORD") }
         let passphrase = try environment.value("\(prefix)_API_PASSPHRASE")
-        let account = try environment.value("\(prefix)_ACCOUNT_ID")
+        var account = try environment.value("\(prefix)_ACCOUNT_ID")
+        if account == nil { account = try environment.value("\(prefix)_IDENTIFIER") }
         let live: Bool
         switch try environment.value("\(prefix)_ENVIRONMENT")?.lowercased() {
         case nil, "practice", "demo": live = false

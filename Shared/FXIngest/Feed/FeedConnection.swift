@@ -49,21 +49,23 @@ public final class FeedConnection: Sendable {
     public let id: String
     public let provider: any MarketDataProvider
     let settings: Settings
-    private let normalizer: any FrameNormalizer
+    private let normalizer: (any FrameNormalizer)?
     /// The venue symbols subscribed on this connection: ticks for any other product are rejected.
     private let subscribed: Set<String>
-    private let tracker: Mutex<FeedTracker>
+    let tracker: Mutex<FeedTracker>
     private let circuit: ProviderCircuit
-    private let queue: PublishQueue
+    let queue: PublishQueue
     private let topics: TopicNames
     private let instance: String
-    private let metrics: IngestMetrics.Source
-    private let clock: IngestClock
-    private let logger: Logger
+    let metrics: IngestMetrics.Source
+    let clock: IngestClock
+    let logger: Logger
     private let rejectLog = LogRateLimiter(interval: .seconds(10))
     /// Sees every gap event this connection detects and returns those to publish (a fleet notes first
     /// data, and drops a `bootstrap` its handover window accounts for).
     private let gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])?
+    /// A Lightstreamer feed's session and login, kept across its connections.
+    let lightstreamer = Mutex(LightstreamerLink())
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
@@ -114,7 +116,7 @@ public final class FeedConnection: Sendable {
             } else {
                 circuit.recordFailure(now: now)
             }
-            let wait = backoff.next()
+            let wait = attempt.retryDelay.withLock { $0 } ?? backoff.next()
             logger.warning("connection ended; reconnecting", metadata: [
                 "reason": .string(detail), "retry_in_ms": .stringConvertible(wait.nanosecondsClamped / 1_000_000)])
             do { try await Task.sleep(for: wait) } catch { break }
@@ -125,12 +127,17 @@ public final class FeedConnection: Sendable {
     final class Attempt: Sendable {
         let deliveredData = Atomic<Bool>(false)
         let closeReason = Mutex<String?>(nil)
+        /// When to reconnect, if the protocol says (a Lightstreamer session's recovery); nil: the backoff.
+        let retryDelay = Mutex<Duration?>(nil)
+        /// Monotonic time of the last line or frame read (a Lightstreamer session's stall check).
+        let lastRead = Atomic<Int64>(0)
     }
 
     private func connectOnce(_ attempt: Attempt) async -> String {
         switch provider.transport {
         case .webSocket: await connectWebSocket(attempt)
         case .httpLines: await connectLines(attempt)
+        case .lightstreamer: await connectLightstreamer(attempt)
         }
     }
 
@@ -173,7 +180,7 @@ public final class FeedConnection: Sendable {
     }
 
     /// Error texts may quote the URL, which carries Finnhub's API key: never let it reach a log or a gap.
-    private func redacted(_ text: String) -> String {
+    func redacted(_ text: String) -> String {
         settings.credential?.scrub(text) ?? text
     }
 
@@ -314,13 +321,18 @@ public final class FeedConnection: Sendable {
 
     private func handle(_ frame: [UInt8], attempt: Attempt) async {
         let receivedAt = clock.now()
+        metrics.frames.increment()
+        let events = normalizer?.normalize(frame, receivedAt: receivedAt) ?? [.reject(.unknownType, detail: "no reader for this venue's frames")]
+        await process(events, raw: frame, receivedAt: receivedAt, attempt: attempt)
+    }
+
+    /// The events of one message (`raw`, kept in its rejects): checked against the contract, tracked for
+    /// gaps, queued for Kafka. The message counts as a frame for the connection's liveness.
+    func process(_ normalized: [NormalizedEvent], raw frame: [UInt8], receivedAt: Int64, attempt: Attempt) async {
         let monotonic = clock.monotonic()
         let instant = ContinuousClock.now
-        metrics.frames.increment()
         let subscribed = self.subscribed
-        let events = normalizer.normalize(frame, receivedAt: receivedAt).map {
-            $0.checkedAgainstContract(now: receivedAt, isSubscribed: { subscribed.contains($0) })
-        }
+        let events = normalized.map { $0.checkedAgainstContract(now: receivedAt, isSubscribed: { subscribed.contains($0) }) }
         var items: [PublishItem] = []
         items.reserveCapacity(events.count)
         var gaps: [GapEvent] = []
@@ -387,7 +399,7 @@ public final class FeedConnection: Sendable {
     /// A numeric trade id the tracker may compare (non-numeric or out-of-range ids are not tracked).
     private static func plausibleNumber(_ value: Int64) -> Int64? { ContractLimits.isPlausibleSequence(value) ? value : nil }
 
-    private func oversized(_ prefix: [UInt8], total: Int) {
+    func oversized(_ prefix: [UInt8], total: Int) {
         let receivedAt = clock.now()
         metrics.frames.increment()
         tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
@@ -396,7 +408,7 @@ public final class FeedConnection: Sendable {
         queue.pushUrgent([item])
     }
 
-    private func reject(_ reason: String, detail: String, payload: [UInt8], rawLength: Int, receivedAt: Int64) -> PublishItem {
+    func reject(_ reason: String, detail: String, payload: [UInt8], rawLength: Int, receivedAt: Int64) -> PublishItem {
         metrics.reject(reason)
         if rejectLog.allow() {
             let suppressed = rejectLog.takeSuppressed()
@@ -407,7 +419,7 @@ public final class FeedConnection: Sendable {
                                     payload: payload, rawLength: rawLength, instance: instance), topics: topics)
     }
 
-    private func publish(gaps detected: [GapEvent]) {
+    func publish(gaps detected: [GapEvent]) {
         let gaps = gapFilter.map { $0(detected) } ?? detected
         guard !gaps.isEmpty else { return }
         for gap in gaps {

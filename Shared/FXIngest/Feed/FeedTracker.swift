@@ -33,6 +33,9 @@ public struct FeedTracker: Sendable {
         var from: Int64
         var reason: GapEvent.Reason
         var detail: String
+        /// Opened because the connection was lost or went silent (not one symbol's silence): a session the
+        /// venue recovers with everything it sent in between withdraws it (``recovered()``).
+        var connectionLevel = false
     }
 
     struct SymbolState: Sendable {
@@ -47,6 +50,8 @@ public struct FeedTracker: Sendable {
         var openGap: OpenGap?
         /// The venue's own word that the market is closed (its reason); nil when open or never said.
         var venueClosed: String?
+        /// That word as it stood when the connection was lost (a recovered session does not say it again).
+        var venueClosedAtDrop: String?
 
         /// Open by the market hours and not closed by the venue's word.
         func isOpen(at now: Int64) -> Bool { venueClosed == nil && hours.isOpen(at: now) }
@@ -143,11 +148,12 @@ public struct FeedTracker: Sendable {
             guard var entry = symbols[venue] else { continue }
             if entry.openGap == nil {
                 entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .disconnect,
-                                        detail: "connection \(connectionID) lost: \(detail)")
+                                        detail: "connection \(connectionID) lost: \(detail)", connectionLevel: true)
             }
             entry.lastSequence = nil
             entry.lastTradeID = nil
             // The venue says again on the next connection (OANDA's snapshot): until then, not known closed.
+            if entry.venueClosed != nil { entry.venueClosedAtDrop = entry.venueClosed }
             entry.venueClosed = nil
             symbols[venue] = entry
         }
@@ -212,6 +218,7 @@ public struct FeedTracker: Sendable {
         var gaps: [GapEvent] = []
         deliveredData = true
         if state == .subscribing || state == .stale { state = .streaming }
+        entry.venueClosedAtDrop = nil   // said now: what stood before a loss no longer matters
         if open {
             if entry.venueClosed != nil { entry.lastSeenAt = monotonic ?? now }
             entry.venueClosed = nil
@@ -226,6 +233,28 @@ public struct FeedTracker: Sendable {
         }
         symbols[venueSymbol] = entry
         return gaps
+    }
+
+    /// The venue says it dropped `count` updates of the symbol (Lightstreamer's `OV`, an overflow): a
+    /// `sequence` gap from its last event, closed by its next one.
+    public mutating func lost(venueSymbol: String, count: Int) {
+        guard var entry = symbols[venueSymbol], entry.openGap == nil else { return }
+        entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .sequence,
+                                detail: "the venue dropped \(count) update(s) on connection \(connectionID) (overflow)")
+        symbols[venueSymbol] = entry
+    }
+
+    /// The venue recovered the session the lost connection carried, and resends everything it sent since
+    /// (Lightstreamer's recovery): the gaps the loss or the silence opened are withdrawn (nothing is
+    /// missing), and the market states stand as they were. A symbol's own silence stays open.
+    public mutating func recovered() {
+        for venue in venueSymbols {
+            guard var entry = symbols[venue] else { continue }
+            if entry.openGap?.connectionLevel == true { entry.openGap = nil }
+            if entry.venueClosed == nil { entry.venueClosed = entry.venueClosedAtDrop }
+            entry.venueClosedAtDrop = nil
+            symbols[venue] = entry
+        }
     }
 
     /// Symbols whose venue says their market is closed: canonical symbol -> the venue's reason.
@@ -247,7 +276,9 @@ public struct FeedTracker: Sendable {
             let open = venueSymbols.filter { symbols[$0]?.hours.isOpen(at: now) == true }
             if !open.isEmpty {
                 let seconds = monotonic.subtractingClamped(lastFrameMonotonic) / 1_000_000_000
-                for venue in open { openStaleGap(venue, detail: "connection \(connectionID) silent for \(seconds)s with TCP open") }
+                for venue in open {
+                    openStaleGap(venue, detail: "connection \(connectionID) silent for \(seconds)s with TCP open", connectionLevel: true)
+                }
                 state = .stale
                 return "no frames for \(seconds)s while markets are open"
             }
@@ -265,9 +296,10 @@ public struct FeedTracker: Sendable {
         return nil
     }
 
-    private mutating func openStaleGap(_ venue: String, detail: String) {
+    private mutating func openStaleGap(_ venue: String, detail: String, connectionLevel: Bool = false) {
         guard var entry = symbols[venue], entry.openGap == nil else { return }
-        entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .stale, detail: detail)
+        entry.openGap = OpenGap(from: entry.lastEventTs ?? subscribedAt ?? startedAt, reason: .stale, detail: detail,
+                                connectionLevel: connectionLevel)
         symbols[venue] = entry
     }
 

@@ -101,7 +101,8 @@ public final class IngestMetrics: Sendable {
             EventCounter(label: label, dimensions: dimensions + extra, factory: factory)
         }
         var rejects: [String: EventCounter] = [:]
-        for reason in RejectReason.allCases.map(\.rawValue) + [ConnectionRejectReason.oversizedFrame] {
+        for reason in RejectReason.allCases.map(\.rawValue) + [ConnectionRejectReason.oversizedFrame, ConnectionRejectReason.truncatedLine,
+                                                                 ConnectionRejectReason.protocolError] {
             rejects[reason] = counter("fx_ingest_rejects_total", [("reason", reason)])
         }
         var gaps: [GapEvent.Reason: EventCounter] = [:]
@@ -153,4 +154,7 @@ public enum ConnectionRejectReason {
     public static let oversizedFrame = "oversized_frame"
     /// An HTTP line stream ended inside a line: its bytes are kept in the reject, never parsed.
     public static let truncatedLine = "truncated_line"
+    /// A Lightstreamer line the session could not read (an update that does not decode, an unknown
+    /// notification, a refused subscription): kept whole, the stream goes on.
+    public static let protocolError = "protocol_error"
 }

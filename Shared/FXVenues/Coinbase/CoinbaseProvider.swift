@@ -19,7 +19,7 @@ public struct CoinbaseProvider: MarketDataProvider {
 
     public static let channels = ["matches", "ticker", "heartbeat"]
 
-    public func makeNormalizer(maxFrameBytes: Int) -> any FrameNormalizer {
+    public func makeNormalizer(maxFrameBytes: Int) -> (any FrameNormalizer)? {
         CoinbaseNormalizer(maxFrameBytes: maxFrameBytes)
     }
 

@@ -17,7 +17,7 @@ public struct FinnhubProvider: MarketDataProvider {
     static let cryptoExchanges: Set<String> = ["BINANCE", "COINBASE", "KRAKEN", "BITFINEX", "BITSTAMP", "GEMINI", "HUOBI",
                                                "KUCOIN", "OKEX", "POLONIEX", "BITTREX", "HITBTC", "BYBIT", "GATEIO"]
 
-    public func makeNormalizer(maxFrameBytes: Int) -> any FrameNormalizer {
+    public func makeNormalizer(maxFrameBytes: Int) -> (any FrameNormalizer)? {
         FinnhubNormalizer(maxFrameBytes: maxFrameBytes)
     }
 

@@ -46,6 +46,9 @@ public struct TLCPSession: Sendable {
         case lost(subscription: Int, item: Int, count: Int)
         /// The streaming session ended and a new one starts: whatever the server sent in between is lost.
         case sessionReplaced(reason: String)
+        /// The same session goes on on the new socket (a recovery, where the server resends what it sent
+        /// since, or a `LOOP` rebind): nothing is lost.
+        case recovered
         /// A subscription was refused (`REQERR`) or an update could not be read.
         case problem(String)
         /// The server refuses this client for good (bad credentials, version, ...): stop and say so.
@@ -67,8 +70,8 @@ public struct TLCPSession: Sendable {
     /// Recovery binds tried in a row before a new session is created instead.
     public static let recoveryAttempts = 3
 
-    public let user: String
-    public let password: String
+    public private(set) var user: String
+    public private(set) var password: String
     public let adapterSet: String?
     public let subscriptions: [Subscription]
     private(set) var phase: Phase = .closed
@@ -96,6 +99,18 @@ public struct TLCPSession: Sendable {
 
     /// How long the stream may be silent (no data, no `PROBE`) before it counts as stalled.
     public var stallLimit: Duration { keepalive + Self.stalledAfter }
+
+    /// Whether the next socket creates a new session (and so needs a fresh login first) rather than
+    /// binding the current one.
+    public var needsNewSession: Bool { sessionID == nil }
+
+    /// New credentials (a fresh login's tokens) for the next session; the current one, if any, is given up.
+    public mutating func renew(user: String, password: String) {
+        self.user = user
+        self.password = password
+        sessionID = nil
+        phase = .closed
+    }
 
     /// A new socket is open: the handshake and the session request.
     public mutating func opened() -> [Action] {
@@ -174,7 +189,7 @@ public struct TLCPSession: Sendable {
         let continued = phase != .creating && sessionID == id
         sessionID = id
         phase = .streaming
-        if continued { return [] }
+        if continued { return [.recovered] }
         count = 0
         skip = 0
         var actions: [Action] = streamedBefore ? [.sessionReplaced(reason: "a new session")] : []

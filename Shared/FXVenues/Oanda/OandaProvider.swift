@@ -26,7 +26,7 @@ public struct OandaProvider: MarketDataProvider {
 
     public var transport: FeedTransport { .httpLines }
 
-    public func makeNormalizer(maxFrameBytes: Int) -> any FrameNormalizer {
+    public func makeNormalizer(maxFrameBytes: Int) -> (any FrameNormalizer)? {
         OandaNormalizer(maxFrameBytes: maxFrameBytes)
     }
 
