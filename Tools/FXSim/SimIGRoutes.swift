@@ -16,19 +16,12 @@ struct SimIGRoutes: Sendable {
         // refused), ov, end48, loop, refuse-login (the next `count` logins are refused).
         router.post("/control/ig") { request, _ -> Response in
             let query = request.uri.queryParameters
-            let now = WallClock.nanoseconds()
-            let affected: Int
-            switch query["fault"].map(String.init) ?? "" {
-            case "drop": affected = market.ig.dropSockets(forget: false)
-            case "forget": affected = market.ig.dropSockets(forget: true)
-            case "refuse-login":
-                affected = Int(String(query["count"] ?? "1")) ?? 1
-                market.ig.refuseLogins(affected)
-            case let fault where ["ov", "end48", "loop"].contains(fault): affected = market.ig.inject(fault, now: now)
-            default:
-                return body(#"{"error":"fault is one of drop, forget, ov, end48, loop, refuse-login"}"#, status: .badRequest)
+            do {
+                let affected = try market.igFault(query["fault"].map(String.init) ?? "", count: Int(String(query["count"] ?? "1")) ?? 1)
+                return body(#"{"affected":\#(affected)}"#)
+            } catch {
+                return body(#"{"error":"\#(error)"}"#, status: .badRequest)
             }
-            return body(#"{"affected":\#(affected)}"#)
         }
     }
 

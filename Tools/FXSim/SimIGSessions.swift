@@ -36,12 +36,14 @@ final class SimIGSessions: Sendable {
             state = Mutex(State(lastSent: now))
         }
 
-        /// Appends a data notification and sends it on the socket (unless silenced).
-        func notify(_ line: String, now: Int64) {
+        /// Appends data notifications and sends them on the socket (unless silenced); with a subscription,
+        /// adds it at the same time (so no update of it can come before its `SUBOK`).
+        func notify(_ lines: [String], subscribing subscription: Subscription? = nil, now: Int64) {
             state.withLock { state in
-                state.log.append(line)
+                if let subscription { state.subscriptions.append(subscription) }
+                state.log += lines
                 if state.silentUntil <= now, let socket = state.socket {
-                    socket.yield(line)
+                    for line in lines { socket.yield(line) }
                     state.lastSent = now
                 }
             }
@@ -172,13 +174,13 @@ final class SimIGSessions: Sendable {
                 continuation.yield("REQERR,\(parameters["LS_reqId"] ?? "0"),19,Invalid item group")
                 return
             }
-            session.state.withLock { $0.subscriptions.append(Subscription(id: subID, epics: epics, market: market)) }
-            session.notify("SUBOK,\(subID),\(items.count),\(fields.count)", now: now)
+            var lines = ["SUBOK,\(subID),\(items.count),\(fields.count)"]
             if market, parameters["LS_snapshot"] == "true" {
                 for (index, epic) in epics.enumerated() {
-                    session.notify("U,\(subID),\(index + 1),\(marketOpen(epic) ? "TRADEABLE" : "CLOSED")|\(Self.clock(now))", now: now)
+                    lines.append("U,\(subID),\(index + 1),\(marketOpen(epic) ? "TRADEABLE" : "CLOSED")|\(Self.clock(now))")
                 }
             }
+            session.notify(lines, subscribing: Subscription(id: subID, epics: epics, market: market), now: now)
         default:
             continuation.yield("REQERR,0,15,Unsupported request \(name.prefix(20))")
         }
@@ -208,7 +210,7 @@ final class SimIGSessions: Sendable {
                     subscription.epics.firstIndex(of: epic).map { "U,\(subscription.id),\($0 + 1),\(bid)|\(ask)|#|#|#|\(now / 1_000_000)" }
                 }
             }
-            for line in lines { session.notify(line, now: now) }
+            session.notify(lines, now: now)
         }
     }
 
@@ -220,7 +222,7 @@ final class SimIGSessions: Sendable {
                     subscription.epics.firstIndex(of: epic).map { "U,\(subscription.id),\($0 + 1),\(open ? "TRADEABLE" : "CLOSED")|\(Self.clock(now))" }
                 }
             }
-            for line in lines { session.notify(line, now: now) }
+            session.notify(lines, now: now)
         }
     }
 
@@ -283,7 +285,7 @@ final class SimIGSessions: Sendable {
             count += 1
             switch fault {
             case "ov":
-                if let ticks = session.state.withLock({ $0.subscriptions.first { !$0.market } }) { session.notify("OV,\(ticks.id),1,3", now: now) }
+                if let ticks = session.state.withLock({ $0.subscriptions.first { !$0.market } }) { session.notify(["OV,\(ticks.id),1,3"], now: now) }
             case "end48":
                 socket.yield("END,48,Maximum session duration reached")
                 socket.finish()

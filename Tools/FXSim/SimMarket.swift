@@ -241,6 +241,21 @@ public final class SimMarket: Sendable {
         state.withLock { $0.oandaExpired = count }
     }
 
+    /// An IG session fault: `drop` (sockets closed, sessions kept for recovery), `forget` (sockets closed,
+    /// sessions gone: a recovery is refused), `ov`, `end48`, `loop` (see ``SimIGSessions/inject(_:now:)``),
+    /// `refuse-login` (the next `count` logins answer 401). Returns the sockets (or logins) affected.
+    public func igFault(_ fault: String, count: Int = 1) throws(SimError) -> Int {
+        switch fault {
+        case "drop": return ig.dropSockets(forget: false)
+        case "forget": return ig.dropSockets(forget: true)
+        case "refuse-login":
+            ig.refuseLogins(count)
+            return count
+        case "ov", "end48", "loop": return ig.inject(fault, now: WallClock.nanoseconds())
+        default: throw SimError("fault is one of drop, forget, ov, end48, loop, refuse-login; not '\(fault.prefix(20))'")
+        }
+    }
+
     /// Closes every connection of `venue` (nil = all).
     public func dropConnections(_ venue: String?) -> Int {
         let targets = clients(of: venue.flatMap(SimInstrument.Venue.init(rawValue:)))
