@@ -186,6 +186,40 @@ struct ResilienceTests {
         #expect(t.staleSymbols == 1, "the reopened market silent past the limit is stale; the closed one is not")
     }
 
+    @Test("a recovered session (the venue resends what it sent) withdraws the gaps the loss and the silence opened, not a symbol's own silence; market states stand")
+    func recoveredSession() {
+        var t = tracker(connectionStale: .seconds(10), symbolStale: .seconds(30))
+        t.connected(now: friday2100)
+        t.subscribed(now: friday2100, acknowledged: false)
+        _ = t.observe(venueSymbol: "EUR-USD", eventTs: friday2100, sequence: nil, now: friday2100)
+        _ = t.marketState(venueSymbol: "GBP-USD", open: false, reason: "CLOSED (IG)", now: friday2100)
+        t.disconnected(now: friday2100 + second, detail: "reset")
+        #expect(t.symbolsWithOpenGaps == 2 && t.closedMarkets.isEmpty)
+        t.connected(now: friday2100 + 2 * second)
+        t.recovered()
+        #expect(t.symbolsWithOpenGaps == 0, "nothing is missing after a recovery")
+        #expect(t.closedMarkets == ["GBP/USD": "CLOSED (IG)"], "a recovered session does not say the market state again")
+        #expect(t.observe(venueSymbol: "EUR-USD", eventTs: friday2100 + 3 * second, sequence: nil, now: friday2100 + 3 * second).isEmpty)
+        // A symbol silent past its own limit stays open through a recovery: the venue sent nothing for it.
+        t.frameReceived(now: friday2100 + 40 * second)
+        #expect(t.watchdog(now: friday2100 + 40 * second) == nil)
+        #expect(t.staleSymbols == 1, "EUR/USD silent for 37 s; GBP/USD closed")
+        t.recovered()
+        #expect(t.staleSymbols == 1)
+    }
+
+    @Test("the venue's word that it dropped updates (Lightstreamer OV) is a sequence gap from the symbol's last event to its next")
+    func venueDroppedUpdates() {
+        var t = tracker(sequence: false)
+        t.connected(now: friday2100)
+        _ = t.observe(venueSymbol: "EUR-USD", eventTs: friday2100 + second, sequence: nil, now: friday2100 + second)
+        t.lost(venueSymbol: "EUR-USD", count: 3)
+        #expect(t.observe(venueSymbol: "GBP-USD", eventTs: friday2100 + 2 * second, sequence: nil, now: friday2100 + 2 * second).isEmpty)
+        let gaps = t.observe(venueSymbol: "EUR-USD", eventTs: friday2100 + 5 * second, sequence: nil, now: friday2100 + 5 * second)
+        #expect(gaps.count == 1 && gaps.first?.reason == .sequence)
+        #expect(gaps.first?.from == friday2100 + second && gaps.first?.to == friday2100 + 5 * second && gaps.first?.detail.contains("3 update") == true)
+    }
+
     @Test("a venue-closed market does not hide a dead connection: no frame at all past the limit is a reconnect, closed or not; a reconnect forgets the word")
     func closedButDead() {
         var t = tracker(connectionStale: .seconds(10), symbolStale: .seconds(30))

@@ -126,4 +126,34 @@ extension ProviderConfigurationTests {
             _ = try OandaProvider().streamRequest(base: "x", symbols: ["EUR_USD"], credential: ProviderCredential(key: "t", account: "../x"))
         }
     }
+
+    @Test("IG credentials: API key, user name and password from the environment; the login is a POST that never shows them; more epics than the accounts carry are refused at start")
+    func igCredentials() throws {
+        let configuration = try IngestorConfigurationLoading.resolve(["--provider", "ig", "--symbols", "CS.D.EURUSD.CFD.IP,CS.D.USDJPY.CFD.IP"], environment: [
+            "IG_API_KEY": "key-1", "IG_IDENTIFIER": "trader", "IG_PASSWORD": "s3cret", "IG_ENVIRONMENT": "live"])
+        let credential = try #require(configuration.feeds.first?.credentials.first)
+        #expect(credential.key == "key-1" && credential.account == "trader" && credential.secret == "s3cret" && credential.live)
+        let plan = try #require(try configuration.plans().first)
+        #expect(plan.shards.count == 1 && plan.webSocketBase == IGLogin.demoREST)
+        let login = try IGProvider().loginRequest(base: IGLogin.demoREST, credential: credential)
+        #expect(login.method == "POST" && login.url == "https://api.ig.com/gateway/deal/session", "live moves the default gateway")
+        #expect(login.headers["X-IG-API-KEY"] == "key-1" && login.headers["VERSION"] == "2")
+        #expect(try JSONParser().parse(login.body ?? [])["identifier"]?.stringValue == "trader")
+        #expect(!login.redactedURL.contains("s3cret") && !credential.description.contains("key-1"))
+        #expect(credential.scrub("refused for trader with s3cret") == "refused for \(Redaction.placeholder) with \(Redaction.placeholder)")
+        let simulator = try IGProvider().loginRequest(base: "http://127.0.0.1:1/ig", credential: credential)
+        #expect(simulator.url == "http://127.0.0.1:1/ig/session", "an explicit URL is kept")
+        // The session's endpoint comes from the login answer.
+        let endpoint = try IGProvider().lightstreamerEndpoint(status: 200, headers: ["CST": "c", "X-SECURITY-TOKEN": "x"],
+                                                              body: Array(#"{"currentAccountId":"Z1","lightstreamerEndpoint":"http://127.0.0.1:1/ig"}"#.utf8))
+        #expect(endpoint == LightstreamerEndpoint(url: "ws://127.0.0.1:1/ig/lightstreamer", user: "Z1", password: "CST-c|XST-x"))
+        #expect(throws: ProviderError.self) { _ = try IGProvider().loginRequest(base: IGLogin.demoREST, credential: ProviderCredential(key: "k")) }
+        // One session per account, 20 epics per session: 21 epics with one account do not start.
+        let epics = (0..<21).map { "CS.D.EUR\(String(UnicodeScalar(65 + $0)!))XX.CFD.IP" }
+        #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "ig", "--symbols", epics.joined(separator: ",")],
+                                                        environment: ["IG_API_KEY": "k", "IG_IDENTIFIER": "u", "IG_PASSWORD": "p"]).plans()
+        }
+        #expect(ProviderRegistry.all["ig"]?.transport == .lightstreamer)
+    }
 }

@@ -17,14 +17,14 @@ public struct CommandLineFeed: ConfigSection {
         Setting(\.provider, key: "provider", env: "PROVIDER", flag: "provider",
                 reader: ValueReader.choice(ProviderRegistry.all.keys.sorted()).optional, help: "Provider of the command-line feed."),
         Setting(\.symbols, key: "symbols", env: "SYMBOLS", flag: "symbols", reader: .list,
-                help: "Its provider symbols, comma-separated, e.g. BTC-USD,ETH-USD or OANDA:EUR_USD."),
+                help: "Its provider symbols, comma-separated, e.g. BTC-USD,ETH-USD, OANDA:EUR_USD or CS.D.EURUSD.CFD.IP (IG)."),
         Setting(\.webSocketURL, key: "ws_url", env: "WS_URL", flag: "ws-url", reader: ValueReader.string().optional,
-                help: "Overrides the provider's stream endpoint: its WebSocket, or OANDA's HTTP stream host (the simulator, tests)."),
+                help: "Overrides the provider's stream endpoint: its WebSocket, OANDA's HTTP stream host, or IG's REST gateway (its login names the stream; the simulator, tests)."),
         Setting(\.restURL, key: "rest_url", env: "REST_URL", flag: "rest-url", reader: ValueReader.string().optional,
-                help: "The provider's REST endpoint, kept with the feed for reference: the ingestor makes no REST calls (repairs use the backfiller's `rest_url`)."),
+                help: "The provider's REST endpoint, kept with the feed for reference: the ingestor reads no REST history (repairs use the backfiller's `rest_url`)."),
         Setting(\.maxSymbolsPerConnection, key: "max_symbols_per_connection", env: "MAX_SYMBOLS_PER_CONNECTION",
                 flag: "max-symbols-per-connection", reader: ValueReader.int(1...10_000).optional,
-                help: "Symbols per connection (default per provider: coinbase 100, finnhub 50, oanda 20)."),
+                help: "Symbols per connection (default per provider: coinbase 100, finnhub 50, oanda 20, ig 20)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {

@@ -88,7 +88,7 @@ enum FeedFile {
         case nil, "practice", "demo": live = false
         case "live": live = true
         case let other?:
-            throw ConfigurationError(code: .invalidValue, key: "\(prefix)_ENVIRONMENT", reason: "must be practice or live, not '\(other.prefix(20))'")
+            throw ConfigurationError(code: .invalidValue, key: "\(prefix)_ENVIRONMENT", reason: "must be practice (or demo) or live, not '\(other.prefix(20))'")
         }
         return ProviderCredential.apiKeys(keys).map {
             ProviderCredential(key: $0, secret: secret, passphrase: passphrase, account: account, live: live)
