@@ -13,11 +13,18 @@ public struct BackfillerConfiguration: ConfigSection {
     public var coinbaseRESTURL = CoinbaseProvider().defaults.restURL
     public var finnhubRESTURL = FinnhubProvider().defaults.restURL
     public var oandaRESTURL = OandaProvider().defaults.restURL
+    public var igRESTURL = IGProvider().defaults.restURL
     /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
     public var rateLimitOverrides: [KeyedValue<RateLimit>] = []
     public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
     public var finnhubRateLimit = try! RateLimit.reader.parse(FinnhubProvider().defaultRateLimit)
     public var oandaRateLimit = try! RateLimit.reader.parse(OandaProvider().defaultRateLimit)
+    public var igRateLimit = try! RateLimit.reader.parse(IGProvider().defaultRateLimit)
+    /// IG API key, user name and password (history logs in as the stream does) and the environment (`demo` or `live`).
+    public var igAPIKey = ""
+    public var igIdentifier = ""
+    public var igPassword = ""
+    public var igEnvironment = "demo"
     /// OANDA API token (history uses the stream's token) and its environment (`practice` or `live`).
     public var oandaAPIToken = ""
     public var oandaEnvironment = "practice"
@@ -43,7 +50,7 @@ public struct BackfillerConfiguration: ConfigSection {
     }
 
     /// The sources with a REST history plug-in.
-    public static let historySources = ["coinbase", "finnhub", "oanda"]
+    public static let historySources = ["coinbase", "finnhub", "oanda", "ig"]
 
     /// The REST base URL used for `source`.
     public func restURL(for source: String) -> String? {
@@ -52,6 +59,7 @@ public struct BackfillerConfiguration: ConfigSection {
         case "coinbase": return coinbaseRESTURL
         case "finnhub": return finnhubRESTURL
         case "oanda": return oandaRESTURL
+        case "ig": return igRESTURL
         default: return nil
         }
     }
@@ -63,6 +71,7 @@ public struct BackfillerConfiguration: ConfigSection {
         case "coinbase": return coinbaseRateLimit
         case "finnhub": return finnhubRateLimit
         case "oanda": return oandaRateLimit
+        case "ig": return igRateLimit
         default: return nil
         }
     }
@@ -96,6 +105,8 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "Finnhub REST endpoint (forex and crypto candles)."),
         Setting(\.oandaRESTURL, key: "oanda_rest_url", env: "OANDA_REST_URL", flag: nil, reader: urlReader,
                 help: "OANDA v20 REST endpoint (M1 bid/ask candles history); the practice host unless `oanda_environment` is live."),
+        Setting(\.igRESTURL, key: "ig_rest_url", env: "IG_REST_URL", flag: nil, reader: urlReader,
+                help: "IG REST gateway (login and minute bid/ask prices history); the demo gateway unless `ig_environment` is live."),
         Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(RateLimit.reader),
                 help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
                 regroup: regroupSources),
@@ -105,16 +116,26 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "Finnhub REST rate limit per API key for all replicas together (free plan: 60/m)."),
         Setting(\.oandaRateLimit, key: "oanda_rate_limit", env: "OANDA_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "OANDA REST rate limit per token for all replicas together (OANDA allows about 100/s)."),
+        Setting(\.igRateLimit, key: "ig_rate_limit", env: "IG_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
+                help: "IG REST rate limit per API key for all replicas together, logins included (IG allows about 60 non-trading requests a minute)."),
         Setting(\.oandaAPIToken, key: "oanda_api_token", env: "OANDA_API_TOKEN", flag: nil, reader: .string(nonEmpty: false), secret: true,
                 help: "OANDA API token(s), comma-separated as the ingestor takes them; history uses the first."),
         Setting(\.oandaEnvironment, key: "oanda_environment", env: "OANDA_ENVIRONMENT", flag: nil, reader: .choice(["practice", "live"]),
                 help: "OANDA environment of the token: `practice` or `live` (picks the default REST host)."),
+        Setting(\.igAPIKey, key: "ig_api_key", env: "IG_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
+                help: "IG API key (the first of a list); with `ig_identifier` and `ig_password` the history logs in."),
+        Setting(\.igIdentifier, key: "ig_identifier", env: "IG_IDENTIFIER", flag: nil, reader: .string(nonEmpty: false), secret: true,
+                help: "IG user name for the history's login."),
+        Setting(\.igPassword, key: "ig_password", env: "IG_PASSWORD", flag: nil, reader: .string(nonEmpty: false), secret: true,
+                help: "IG password for the history's login."),
+        Setting(\.igEnvironment, key: "ig_environment", env: "IG_ENVIRONMENT", flag: nil, reader: .choice(["demo", "live"]),
+                help: "IG environment of the account: `demo` or `live` (picks the default gateway)."),
         Setting(\.finnhubAPIKey, key: "finnhub_api_key", env: "FINNHUB_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
                 help: "Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first (its rate bucket is named after a hash of it)."),
         Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,
                 help: "The aggregator's candle timeframes: repaired minutes are rolled up into every whole-minute one."),
         Setting(\.bidAskCandles, key: "bid_ask_candles", env: "BID_ASK_CANDLES", flag: "bid-ask-candles", reader: .bool,
-                help: "Also repair bid and ask candles from a quote venue's history (OANDA); set as the aggregator's `bid_ask_candles`."),
+                help: "Also repair bid and ask candles from a quote venue's history (OANDA, IG); set as the aggregator's `bid_ask_candles`."),
         Setting(\.workers, key: "workers", env: "BACKFILL_WORKERS", flag: "workers", reader: .int(1...64),
                 help: "Gaps repaired at once by this instance."),
         Setting(\.lease, key: "lease_seconds", env: "BACKFILL_LEASE_SECONDS", flag: "lease-seconds",

@@ -4,6 +4,7 @@ import FXVenues
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// Sends history requests over HTTP, each after a token of the source's shared rate limit; a 429 backs
 /// the whole bucket off by its `Retry-After` (for every replica) and the request is sent again.
@@ -31,6 +32,8 @@ public final class HistoryFetcher: Sendable {
     let timeout: Duration
     let metrics: BackfillMetrics
     let logger: Logger
+    /// A session venue's headers (its login's tokens) per rate bucket, until a 401 asks for a new login.
+    private let sessions = Mutex<[String: [String: String]]>([:])
 
     public init(client: HTTPClient, limiter: SharedRateLimiter, timeout: Duration, metrics: BackfillMetrics, logger: Logger) {
         self.client = client
@@ -42,10 +45,21 @@ public final class HistoryFetcher: Sendable {
 
     /// Sends `request` for `source` under its rate limit and reads the answer with `history`.
     public func fetch(_ request: HistoryRequest, source: HistorySource) async throws -> Outcome {
+        var loggedInAgain = false
         for _ in 0..<Self.maxRateLimitedAttempts {
+            var sent = request
+            switch try await session(source) {
+            case .success(let headers): sent.headers.merge(headers) { _, session in session }
+            case .failure(let failure): return .answer(.failed(failure.message))
+            }
             try await limiter.acquire(source.bucket, limit: source.rateLimit)
-            let (status, retryAfter, body) = try await get(request, source: source.id)
+            let (status, retryAfter, body) = try await get(sent, source: source.id)
             switch status {
+            case 401 where !loggedInAgain && sessions.withLock({ $0[source.bucket] != nil }):
+                // The session's tokens expired: one new login, then the request again.
+                metrics.request(source.id, outcome: "refused")
+                sessions.withLock { _ = $0.removeValue(forKey: source.bucket) }
+                loggedInAgain = true
             case 200:
                 do throws(HistoryAnswerError) {
                     let answer = try source.history.readHistory(body, request: request)
@@ -67,6 +81,48 @@ public final class HistoryFetcher: Sendable {
             }
         }
         return .answer(.failed("still rate limited after \(Self.maxRateLimitedAttempts) attempts"))
+    }
+
+    struct LoginFailure: Error {
+        var message: String
+    }
+
+    /// The headers of the source's session (empty for a venue without one), logging in when there is none.
+    private func session(_ source: HistorySource) async throws -> Result<[String: String], LoginFailure> {
+        if let headers = sessions.withLock({ $0[source.bucket] }) { return .success(headers) }
+        let login: StreamRequest
+        do throws(ProviderError) {
+            guard let request = try source.history.historyLogin(base: source.restURL, credential: source.credential) else { return .success([:]) }
+            login = request
+        } catch {
+            return .failure(LoginFailure(message: "cannot log in: \(error.message)"))
+        }
+        try await limiter.acquire(source.bucket, limit: source.rateLimit)
+        var http = HTTPClientRequest(url: login.url)
+        http.method = .init(rawValue: login.method)
+        for (name, value) in login.headers { http.headers.add(name: name, value: value) }
+        if let body = login.body { http.body = .bytes(ByteBuffer(bytes: body)) }
+        let status: Int, headers: [String: String], body: [UInt8]
+        do {
+            let response = try await client.execute(http, timeout: .nanoseconds(timeout.nanosecondsClamped))
+            body = Array(buffer: try await response.body.collect(upTo: 1 << 20))
+            status = Int(response.status.code)
+            headers = Dictionary(response.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            return .failure(LoginFailure(message: "login failed: \(type(of: error)) (\(login.redactedURL))"))
+        }
+        do throws(ProviderError) {
+            let session = try source.history.historySessionHeaders(status: status, headers: headers, body: body)
+            sessions.withLock { $0[source.bucket] = session }
+            logger.info("logged in for history", metadata: ["source": .string(source.id)])
+            return .success(session)
+        } catch {
+            metrics.request(source.id, outcome: "refused")
+            logger.error("history login refused", metadata: ["source": .string(source.id), "reason": .string(error.message)])
+            return .failure(LoginFailure(message: error.message))
+        }
     }
 
     private func get(_ request: HistoryRequest, source: String) async throws -> (Int, Duration?, [UInt8]) {

@@ -35,6 +35,10 @@ public struct HistorySource: Sendable {
             if id == "oanda", let token = ProviderCredential.apiKeys(configuration.oandaAPIToken).first {
                 credential = ProviderCredential(key: token, live: configuration.oandaEnvironment == "live")
             }
+            if id == "ig", let key = ProviderCredential.apiKeys(configuration.igAPIKey).first {
+                credential = ProviderCredential(key: key, secret: configuration.igPassword, account: configuration.igIdentifier,
+                                                live: configuration.igEnvironment == "live")
+            }
             sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential)
         }
         return sources

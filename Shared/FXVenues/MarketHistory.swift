@@ -17,6 +17,10 @@ public protocol MarketHistory: Sendable {
     func readHistory(_ body: [UInt8], request: HistoryRequest) throws(HistoryAnswerError) -> HistoryAnswer
     /// Reads an answer that is not 200 or 429 (e.g. Finnhub's 403 for history outside the plan).
     func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer
+    /// A venue whose history needs a session first (IG): the login request; nil (the default) for none.
+    func historyLogin(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest?
+    /// Reads the login answer into the headers every history request then carries (secrets: never logged).
+    func historySessionHeaders(status: Int, headers: [String: String], body: [UInt8]) throws(ProviderError) -> [String: String]
 }
 
 /// One REST request for history.
@@ -65,6 +69,10 @@ public struct HistoryAnswerError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension MarketHistory {
+    public func historyLogin(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest? { nil }
+
+    public func historySessionHeaders(status: Int, headers: [String: String], body: [UInt8]) throws(ProviderError) -> [String: String] { [:] }
+
     /// Default for refusals: 401/403 are the credential's or plan's limits (unfillable), others retry.
     public func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer {
         let document = try? JSONParser().parse(body)

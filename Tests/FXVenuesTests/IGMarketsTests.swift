@@ -62,10 +62,18 @@ struct IGMarketsTests {
 
     @Test("history: MINUTE prices with the login's tokens; bid, ask and mid candles exact from the number literals; the allowance left; its exhaustion is unfillable")
     func history() throws {
-        let login = IGLogin(cst: "abc", securityToken: "def", accountID: "A", lightstreamerEndpoint: "https://x")
-        let request = IGHistory.request(rest: IGLogin.demoREST, epic: "CS.D.EURUSD.CFD.IP", first: 1_795_000_020, last: 1_795_000_080, login: login, apiKey: "k")
+        let credential = ProviderCredential(key: "k", secret: "pw", account: "me")
+        let request = try IGProvider().historyRequest(base: IGLogin.demoREST, venueSymbol: "CS.D.EURUSD.CFD.IP", first: 1_795_000_020,
+                                                      last: 1_795_000_080, credential: credential)
         #expect(request.url == "https://demo-api.ig.com/gateway/deal/prices/CS.D.EURUSD.CFD.IP?resolution=MINUTE&from=2026-11-18T11:07:00&to=2026-11-18T11:08:00&pageSize=0")
-        #expect(request.headers["CST"] == "abc" && request.headers["VERSION"] == "3" && !request.url.contains("abc"))
+        #expect(request.headers["X-IG-API-KEY"] == "k" && request.headers["VERSION"] == "3" && !request.url.contains("pw"))
+        #expect(IGProvider().venueSymbol(forCanonical: "EUR/USD") == "CS.D.EURUSD.CFD.IP")
+        // The session: a login first, whose tokens every history request carries.
+        #expect(try IGProvider().historyLogin(base: IGLogin.demoREST, credential: credential)?.method == "POST")
+        let session = try IGProvider().historySessionHeaders(status: 200, headers: ["CST": "abc", "X-SECURITY-TOKEN": "def"],
+                                                             body: Array(#"{"currentAccountId":"A","lightstreamerEndpoint":"https://x"}"#.utf8))
+        #expect(session == ["CST": "abc", "X-SECURITY-TOKEN": "def"])
+        #expect(try CoinbaseProvider().historyLogin(base: "https://x", credential: nil) == nil, "other venues need no session")
         let body = #"{"prices":[{"snapshotTime":"2026/11/18 11:07:00","snapshotTimeUTC":"2026-11-18T11:07:00","openPrice":{"bid":1.08420,"ask":1.08430,"lastTraded":null},"closePrice":{"bid":1.08425,"ask":1.08435,"lastTraded":null},"highPrice":{"bid":1.0845,"ask":1.0846,"lastTraded":null},"lowPrice":{"bid":1.0841,"ask":1.0842,"lastTraded":null},"lastTradedVolume":12}],"instrumentType":"CURRENCIES","metadata":{"allowance":{"remainingAllowance":9990,"totalAllowance":10000,"allowanceExpiry":600000}}}"#
         let (answer, left) = try IGHistory.read(Array(body.utf8), request: request)
         guard case .candles(let candles) = answer else { Issue.record("no candles"); return }

@@ -78,6 +78,12 @@ final class SimIGSessions: Sendable {
 
     func refuseLogins(_ count: Int) { counters.withLock { $0.refuseLogins = count } }
 
+    /// Whether a REST request's `CST` and `X-SECURITY-TOKEN` are a login's.
+    func validTokens(cst: String?, xst: String?) -> Bool {
+        guard let cst, let xst else { return false }
+        return counters.withLock { $0.tokens.contains("CST-\(cst)|XST-\(xst)") }
+    }
+
     // MARK: Sockets
 
     /// A new socket: its id and the stream of lines to write on it.

@@ -1,7 +1,8 @@
 import FXCore
 
 /// IG's price history for repairs: `GET {rest}/prices/{epic}?resolution=MINUTE&from&to&pageSize=0`
-/// (version 3, the login's `CST` and `X-SECURITY-TOKEN` with the API key as headers). Each row's
+/// (version 3, the API key, and the login's `CST` and `X-SECURITY-TOKEN`, which the backfiller adds from
+/// its session: ``IGProvider/historyLogin(base:credential:)``). Each row's
 /// `openPrice`/`highPrice`/`lowPrice`/`closePrice` carry `bid` and `ask` (JSON number literals, read
 /// exactly): they become `bid` and `ask` candles and a `mid` candle of their mids (open and close exact;
 /// high and low the mids of the extremes), volume 0 as streamed quotes have. IG meters history by a
@@ -11,13 +12,13 @@ import FXCore
 public enum IGHistory {
     public static let maxMinutesPerRequest: Int64 = 1_000
 
-    public static func request(rest: String, epic: String, first: Int64, last: Int64, login: IGLogin, apiKey: String) -> HistoryRequest {
+    public static func request(rest: String, epic: String, first: Int64, last: Int64, apiKey: String) -> HistoryRequest {
         func time(_ seconds: Int64) -> String {
             String(Timestamps.rfc3339(nanoseconds: seconds * 1_000_000_000, fractionDigits: 0).dropLast())  // IG: no zone suffix, UTC
         }
         let url = "\(rest)/prices/\(epic)?resolution=MINUTE&from=\(time(first))&to=\(time(last))&pageSize=0"
         return HistoryRequest(url: url, redactedURL: url, first: first, last: last,
-                              headers: ["X-IG-API-KEY": apiKey, "CST": login.cst, "X-SECURITY-TOKEN": login.securityToken, "VERSION": "3"])
+                              headers: ["X-IG-API-KEY": apiKey, "VERSION": "3"])
     }
 
     /// The candles and the allowance left (nil when the answer does not say).
@@ -57,5 +58,47 @@ public enum IGHistory {
             return .noAccess("IG's weekly historical data allowance is used up (\(code))")
         }
         return .failed("HTTP \(status)\(code.isEmpty ? "" : ": " + code)")
+    }
+}
+
+/// IG as a history source: one login per backfiller (its tokens go on every request, and a 401 logs in
+/// again), at most 1,000 minutes per request, one request per second by default (IG allows about 60
+/// non-trading requests a minute per application).
+extension IGProvider: MarketHistory {
+    public var maxMinutesPerRequest: Int64 { IGHistory.maxMinutesPerRequest }
+    public var defaultRateLimit: String { "1/s,burst=2" }
+
+    /// `EUR/USD` -> `CS.D.EURUSD.CFD.IP` (IG's spot FX CFD epic); an epic is kept.
+    public func venueSymbol(forCanonical symbol: String) -> String {
+        if IGEpics.isEpic(symbol) { return symbol }
+        return "CS.D." + symbol.filter { $0 != "/" } + ".CFD.IP"
+    }
+
+    public func historyRequest(base: String, venueSymbol: String, first: Int64, last: Int64,
+                               credential: ProviderCredential?) throws(ProviderError) -> HistoryRequest {
+        guard let key = credential?.key, !key.isEmpty else {
+            throw ProviderError(.missingCredential, provider: id, "an API key is required (IG_API_KEY)")
+        }
+        guard IGEpics.isEpic(venueSymbol) else {
+            throw ProviderError(.invalidSymbol, provider: id, "'\(venueSymbol.prefix(64))' is not an IG epic such as CS.D.EURUSD.CFD.IP")
+        }
+        return IGHistory.request(rest: gateway(base, credential), epic: venueSymbol, first: first, last: last, apiKey: key)
+    }
+
+    public func readHistory(_ body: [UInt8], request: HistoryRequest) throws(HistoryAnswerError) -> HistoryAnswer {
+        try IGHistory.read(body, request: request).answer
+    }
+
+    public func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer {
+        IGHistory.refusal(status: status, body: body)
+    }
+
+    public func historyLogin(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest? {
+        try loginRequest(base: base, credential: credential)
+    }
+
+    public func historySessionHeaders(status: Int, headers: [String: String], body: [UInt8]) throws(ProviderError) -> [String: String] {
+        let login = try IGLogin.read(status: status, headers: headers, body: body)
+        return ["CST": login.cst, "X-SECURITY-TOKEN": login.securityToken]
     }
 }

@@ -36,8 +36,7 @@ public struct IGProvider: MarketDataProvider {
         guard credential.key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw ProviderError(.invalidCredential, provider: id, "the API key has characters a header cannot carry")
         }
-        // The live switch moves the default gateway only: an explicit URL (a proxy, the simulator) is kept.
-        let gateway = base == IGLogin.demoREST && credential.live ? IGLogin.liveREST : base
+        let gateway = gateway(base, credential)
         guard gateway.hasPrefix("https://") || gateway.hasPrefix("http://") else {
             throw ProviderError(.invalidURL, provider: id, "the feed's URL is IG's REST gateway (https://...), not '\(gateway.prefix(60))'")
         }
@@ -56,6 +55,11 @@ public struct IGProvider: MarketDataProvider {
 
     public func lightstreamerEvents(subscription: Int, item: Int, values: [String?], symbols: [String], receivedAt: Int64) -> [NormalizedEvent] {
         IGEpics.events(subscription: subscription, item: item, values: values, epics: symbols, receivedAt: receivedAt)
+    }
+
+    /// The live switch moves the default gateway only: an explicit URL (a proxy, the simulator) is kept.
+    func gateway(_ base: String, _ credential: ProviderCredential?) -> String {
+        base == IGLogin.demoREST && credential?.live == true ? IGLogin.liveREST : base
     }
 
     /// `CS.D.EURUSD.CFD.IP` -> `EUR/USD`.
