@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, starts the local stack (broker + PostgreSQL, topics, migrations),
 # builds and runs the exchange simulator (fxsim, port 8790) and the pipeline's services — the ingestor
-# streams the simulator's Coinbase, Finnhub and OANDA feeds (deploy/ingestor.local.yaml, or INGESTOR_CONFIG) —
+# streams the simulator's Coinbase, Finnhub, OANDA and IG feeds (deploy/ingestor.local.yaml, or INGESTOR_CONFIG) —
 # waits until each reports ready, then keeps them running until Ctrl-C (or for FX_RUN_SECONDS seconds),
 # and shuts them down gracefully (SIGTERM: flush, commit, close).
 #   FX_BUILD_CONFIG=release   build optimized (default debug: faster first build)
@@ -42,11 +42,14 @@ export INGESTOR_CONFIG="${INGESTOR_CONFIG:-$FX_ROOT/deploy/ingestor.local.yaml}"
 export FINNHUB_API_KEY="${FINNHUB_API_KEY:-simulator-token}"   # fxsim accepts any token
 export OANDA_API_TOKEN="${OANDA_API_TOKEN:-simulator-token}"
 export OANDA_ACCOUNT_ID="${OANDA_ACCOUNT_ID:-101-000-0000000-001}"
+export IG_API_KEY="${IG_API_KEY:-simulator-key}" IG_IDENTIFIER="${IG_IDENTIFIER:-simulator-user}"   # fxsim accepts any login
+export IG_PASSWORD="${IG_PASSWORD:-simulator-password}"
 # The backfiller repairs from the simulator's REST history: one day of bootstrap per symbol, and gaps
 # repaired 5 s after their last minute ends (the local aggregator flushes within a second).
 export COINBASE_REST_URL="${COINBASE_REST_URL:-http://127.0.0.1:8790/coinbase}"
 export FINNHUB_REST_URL="${FINNHUB_REST_URL:-http://127.0.0.1:8790/finnhub/api/v1}"
 export OANDA_REST_URL="${OANDA_REST_URL:-http://127.0.0.1:8790/oanda}"
+export IG_REST_URL="${IG_REST_URL:-http://127.0.0.1:8790/ig}"
 export BOOTSTRAP_DAYS="${BOOTSTRAP_DAYS:-1}"
 export BACKFILL_SETTLE_SECONDS="${BACKFILL_SETTLE_SECONDS:-5}"
 # Tansu (the local broker) completes a consumer-group join after about half of session.timeout.ms:
