@@ -138,8 +138,9 @@ extension CandleStoreTests {
         #expect(archived.first?["with_fields"] == String(distinct))
         // Exact fields, and the candles can be recomputed from the archive.
         let sample = ticks.first { $0.kind == .trade }!
-        let row = try await connection.query("SELECT price::text AS price, size::text AS size, kind FROM ticks WHERE source = $1 AND tick_key = $2",
-                                             [source, sample.identity]).first
+        // A tick is identified per symbol (two symbols may share a trade id).
+        let row = try await connection.query("SELECT price::text AS price, size::text AS size, kind FROM ticks WHERE source = $1 AND symbol = $2 AND tick_key = $3",
+                                             [source, sample.symbol, sample.identity]).first
         #expect(row?["price"] == sample.price?.text)
         #expect(row?["size"] == sample.size?.text)
         let volumes = try await connection.query("""
