@@ -61,14 +61,21 @@ public final class HistoryFetcher: Sendable {
                 sessions.withLock { _ = $0.removeValue(forKey: source.bucket) }
                 loggedInAgain = true
             case 200:
+                let answer: HistoryAnswer
                 do throws(HistoryAnswerError) {
-                    let answer = try source.history.readHistory(body, request: request)
-                    metrics.request(source.id, outcome: "ok")
-                    return .answer(answer)
+                    answer = try source.history.readHistory(body, request: request)
                 } catch {
                     metrics.request(source.id, outcome: "malformed")
                     return .malformed(error, body: body)
                 }
+                metrics.request(source.id, outcome: "ok")
+                if let pause = source.history.historyPause(body) {
+                    // The venue's quota is used up (IG's allowance): every replica rests the bucket.
+                    logger.warning("the venue's history allowance is used up: resting the shared bucket",
+                                   metadata: ["source": .string(source.id), "rest_ms": .stringConvertible(pause.nanosecondsClamped / 1_000_000)])
+                    try await limiter.backOff(source.bucket, retryAfter: pause, limit: source.rateLimit)
+                }
+                return .answer(answer)
             case 429:
                 metrics.request(source.id, outcome: "rate_limited")
                 let wait = retryAfter ?? .seconds(1)

@@ -19,6 +19,9 @@ public protocol MarketDataProvider: Sendable {
     func marketHours(for venueSymbol: String) -> MarketHours
     /// How the stream is carried (default: a WebSocket).
     var transport: FeedTransport { get }
+    /// This venue with `symbolMap` (venue symbol -> canonical `BASE/QUOTE`) deciding the canonical symbols
+    /// it names; an empty map is the venue itself. Only venues whose symbols may need one take it (IG).
+    func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider
     /// For an ``FeedTransport/httpLines`` venue: the request that streams `symbols`.
     func streamRequest(base: String, symbols: [String], credential: ProviderCredential?) throws(ProviderError) -> StreamRequest
     /// For a ``FeedTransport/lightstreamer`` venue: the REST login a new session needs first (`base` is
@@ -34,6 +37,13 @@ public protocol MarketDataProvider: Sendable {
 
 extension MarketDataProvider {
     public var transport: FeedTransport { .webSocket }
+
+    public func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider {
+        guard symbolMap.isEmpty else {
+            throw ProviderError(.invalidSymbol, provider: id, "this venue's symbols name their pair: symbol_map is for IG epics")
+        }
+        return self
+    }
 
     public func streamRequest(base: String, symbols: [String], credential: ProviderCredential?) throws(ProviderError) -> StreamRequest {
         throw ProviderError(.invalidURL, provider: id, "this venue streams over a WebSocket, not an HTTP line stream")

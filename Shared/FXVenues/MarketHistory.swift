@@ -17,6 +17,9 @@ public protocol MarketHistory: Sendable {
     func readHistory(_ body: [UInt8], request: HistoryRequest) throws(HistoryAnswerError) -> HistoryAnswer
     /// Reads an answer that is not 200 or 429 (e.g. Finnhub's 403 for history outside the plan).
     func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer
+    /// How long the venue's history should rest after this 200 answer (IG: its weekly allowance used up,
+    /// until it renews); nil (the default) for no pause.
+    func historyPause(_ body: [UInt8]) -> Duration?
     /// A venue whose history needs a session first (IG): the login request; nil (the default) for none.
     func historyLogin(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest?
     /// Reads the login answer into the headers every history request then carries (secrets: never logged).
@@ -69,6 +72,8 @@ public struct HistoryAnswerError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension MarketHistory {
+    public func historyPause(_ body: [UInt8]) -> Duration? { nil }
+
     public func historyLogin(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest? { nil }
 
     public func historySessionHeaders(status: Int, headers: [String: String], body: [UInt8]) throws(ProviderError) -> [String: String] { [:] }

@@ -123,6 +123,31 @@ struct IGIngestTests {
         }
     }
 
+    @Test("LOOP rebinds the same session without a gap; END,48 ends it: a new session, and the window is a disconnect gap; END,35 (another session of this user) is the connection's error")
+    func serverEnds() async throws {
+        try await IngestHarness.run(feeds: { [Self.feed($0, epics: ["CS.D.EURUSD.CFD.IP"])] }) { h in
+            try await h.waitForTicks("first quotes") { !$0.isEmpty }
+            let loopAt = WallClock.nanoseconds()
+            #expect(try h.market.igFault("loop") == 1)
+            try await h.waitForTicks("quotes after the rebind") { !Self.after($0, loopAt, symbol: "EUR/USD").isEmpty }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try h.gaps().isEmpty, "a LOOP loses nothing")
+            let endAt = WallClock.nanoseconds()
+            #expect(try h.market.igFault("end48") == 1)
+            let gaps = try await h.waitForGaps("the ended session's window") { $0.contains { $0.reason == .disconnect } }
+            let gap = try #require(gaps.first { $0.reason == .disconnect })
+            #expect(gap.from <= endAt && gap.to >= endAt && gap.detail.contains("END,48"), "\(gap)")
+            try await h.waitForTicks("quotes of the new session") { !Self.after($0, endAt, symbol: "EUR/USD").isEmpty }
+            #expect(try h.market.igFault("end35") == 1)
+            try await h.recorder.waitFor(h.topics.health, timeout: .seconds(20), "END,35 on the connection") { messages in
+                messages.contains { message in
+                    let error = (try? JSONParser().parse(message.value))?["connections"]?.arrayValue?.first?["last_error"]?.stringValue
+                    return error?.contains("another session of this user took over") == true
+                }
+            }
+        }
+    }
+
     @Test("a refused login (401) is shown on the connection and retried with backoff until a session opens; the password never shows")
     func refusedLogin() async throws {
         try await IngestHarness.run(feeds: { [Self.feed($0, epics: ["CS.D.EURUSD.CFD.IP"])] }) { h in

@@ -156,4 +156,28 @@ extension ProviderConfigurationTests {
         }
         #expect(ProviderRegistry.all["ig"]?.transport == .lightstreamer)
     }
+
+    @Test("an IG epic that does not name a currency pair is refused unless symbol_map names its canonical symbol; other venues refuse a map")
+    func igSymbolMap() throws {
+        let environment = ["IG_API_KEY": "k", "IG_IDENTIFIER": "u", "IG_PASSWORD": "p"]
+        #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "ig", "--symbols", "IX.D.FTSE.DAILY.IP"], environment: environment).plans()
+        }
+        let mapped = try IngestorConfigurationLoading.resolve(["--provider", "ig", "--symbols", "IX.D.FTSE.DAILY.IP,CS.D.EURUSD.CFD.IP",
+                                                               "--symbol-map", "IX.D.FTSE.DAILY.IP=FTSE/GBP"], environment: environment)
+        let plan = try #require(try mapped.plans().first)
+        #expect(plan.provider.canonicalSymbol("IX.D.FTSE.DAILY.IP") == "FTSE/GBP" && plan.provider.canonicalSymbol("CS.D.EURUSD.CFD.IP") == "EUR/USD")
+        let events = plan.provider.lightstreamerEvents(subscription: 1, item: 1, values: ["7500.5", "7501.5", nil, nil, nil, "1795000000000"],
+                                                       symbols: ["IX.D.FTSE.DAILY.IP"], receivedAt: 1_795_000_000_100_000_000)
+        guard case .tick(let tick)? = events.first else { Issue.record("no tick: \(events)"); return }
+        #expect(tick.symbol == "FTSE/GBP" && tick.venueSymbol == "IX.D.FTSE.DAILY.IP")
+        #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "ig", "--symbols", "CS.D.EURUSD.CFD.IP", "--symbol-map", "CS.D.EURUSD.CFD.IP"],
+                                                        environment: environment)
+        }
+        #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--symbol-map", "BTC-USD=BTC/USD"],
+                                                        environment: [:]).plans()
+        }
+    }
 }

@@ -83,6 +83,10 @@ struct IGMarketsTests {
             Issue.record("allowance exhaustion not unfillable"); return
         }
         #expect(reason.contains("allowance"))
+        // The allowance used up in a served answer: the source's shared bucket rests until it renews.
+        #expect(IGProvider().historyPause(Array(body.utf8)) == nil, "9,990 left: no pause")
+        let spent = #"{"prices":[],"metadata":{"allowance":{"remainingAllowance":0,"totalAllowance":10000,"allowanceExpiry":5400}}}"#
+        #expect(IGProvider().historyPause(Array(spent.utf8)) == .seconds(5_400))
         #expect(throws: HistoryAnswerError.self) { _ = try IGHistory.read(Array(#"{"prices":[{"snapshotTimeUTC":"2026-11-18T11:07:00","openPrice":{"bid":"x"}}]}"#.utf8), request: request) }
     }
 }

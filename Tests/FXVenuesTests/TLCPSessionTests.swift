@@ -35,7 +35,7 @@ struct TLCPSessionTests {
         var session = Self.session()
         let sent = Self.sent(session.opened())
         #expect(sent.first == "wsok")
-        #expect(sent.last == "create_session\r\nLS_user=ABC123&LS_cid=mgQkwtwdysogQz2BJ4Ji%20kOj2Bg&LS_send_sync=false&LS_password=CST-abc%7CXST-def")
+        #expect(sent.last == "create_session\r\nLS_user=ABC123&LS_cid=mgQkwtwdysogQz2BJ4Ji%20kOj2Bg&LS_send_sync=false&LS_keepalive_millis=5000&LS_password=CST-abc%7CXST-def")
         #expect(TLCPSession.subprotocol == "TLCP-2.5.0.lightstreamer.com")
     }
 

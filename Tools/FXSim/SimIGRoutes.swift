@@ -16,7 +16,7 @@ struct SimIGRoutes: Sendable {
             prices(request, context)
         }
         // `fault`: drop (sockets closed, sessions kept), forget (sockets closed, sessions gone: recovery
-        // refused), ov, end48, loop, refuse-login (the next `count` logins are refused).
+        // refused), ov, end48, end35, loop, refuse-login (the next `count` logins are refused).
         router.post("/control/ig") { request, _ -> Response in
             let query = request.uri.queryParameters
             do {

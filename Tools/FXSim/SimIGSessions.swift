@@ -6,9 +6,12 @@ import Synchronization
 /// their sockets, keep every data notification they sent, and a `bind_session` with `LS_recovery_from`
 /// gets `PROG` and what followed, so a recovered client misses nothing. Items: `CHART:{epic}:TICK`
 /// (`BID OFR LTP LTV TTV UTM`, quotes one unit either side of the walk) and `MARKET:{epic}`
-/// (`MARKET_STATE UPDATE_TIME`, snapshot on subscribe). A socket with nothing to say sends `PROBE`
-/// every keepalive. Faults: sockets dropped (sessions kept), silence (data kept for recovery, nothing
-/// sent, no `PROBE`), sessions forgotten (recovery refused: `CONERR,4`), `OV`, `END,48`, `LOOP`.
+/// (`MARKET_STATE UPDATE_TIME`, snapshot on subscribe), each update encoded against the item's previous
+/// values (empty, `^N`, `#`, `$`, percent-encoding); `control` adds and deletes (`UNSUB`). A socket with
+/// nothing to say sends `PROBE` every keepalive; a plain rebind (after `LOOP`) goes on from what the last
+/// socket had. Faults: sockets dropped (sessions kept), silence (nothing sent, no `PROBE`; the data waits
+/// for a recovery or the silence's end), sessions forgotten (recovery refused: `CONERR,4`), `OV`,
+/// `END,48`, `END,35`, `LOOP`.
 final class SimIGSessions: Sendable {
     struct Subscription {
         var id: Int
@@ -18,14 +21,34 @@ final class SimIGSessions: Sendable {
 
     final class Session: Sendable {
         struct State {
-            /// Data notifications sent in this session, in order: notification n is `log[n - 1]`.
+            /// Data notifications of this session, in order: notification n is `log[n - 1]`.
             var log: [String] = []
+            /// How many of them went out on a socket (the rest wait for one: a `LOOP`'s rebind, a silence).
+            var delivered = 0
+            /// Notifications dropped from the front of the log (the log's first is notification trimmed + 1).
+            var trimmed = 0
             var subscriptions: [Subscription] = []
             var socket: AsyncStream<String>.Continuation?
             var socketID = 0
             var silentUntil: Int64 = 0
             var lastSent: Int64
             var detachedAt: Int64?
+            /// Each item's values as last sent ("subscription:item"), to encode the next update against.
+            var values: [String: [String?]] = [:]
+
+            /// Sends what the socket has not had yet.
+            mutating func flush(now: Int64) {
+                guard let socket, delivered < log.count else { return }
+                for line in log[delivered...] { socket.yield(line) }
+                delivered = log.count
+                lastSent = now
+            }
+        }
+
+        /// What one notification carries: a line as is, or an item's update, encoded against its last values.
+        enum Note {
+            case line(String)
+            case update(subscription: Int, item: Int, values: [String?])
         }
 
         let id: String
@@ -37,15 +60,26 @@ final class SimIGSessions: Sendable {
         }
 
         /// Appends data notifications and sends them on the socket (unless silenced); with a subscription,
-        /// adds it at the same time (so no update of it can come before its `SUBOK`).
-        func notify(_ lines: [String], subscribing subscription: Subscription? = nil, now: Int64) {
+        /// adds it at the same time (so no update of it can come before its `SUBOK`). Updates are encoded
+        /// in log order, so a recovery's replay decodes as the first sending did.
+        func notify(_ notes: [Note], subscribing subscription: Subscription? = nil, now: Int64) {
             state.withLock { state in
-                if let subscription { state.subscriptions.append(subscription) }
-                state.log += lines
-                if state.silentUntil <= now, let socket = state.socket {
-                    for line in lines { socket.yield(line) }
-                    state.lastSent = now
+                if let subscription {
+                    state.subscriptions.removeAll { $0.id == subscription.id }
+                    state.subscriptions.append(subscription)
+                    state.values = state.values.filter { !$0.key.hasPrefix("\(subscription.id):") }
                 }
+                let lines = notes.map { note -> String in
+                    switch note {
+                    case .line(let line): return line
+                    case .update(let id, let item, let values):
+                        let key = "\(id):\(item)"
+                        defer { state.values[key] = values }
+                        return "U,\(id),\(item),\(SimIGSessions.encode(values, previous: state.values[key]))"
+                    }
+                }
+                state.log += lines
+                if state.silentUntil <= now, state.socket != nil { state.flush(now: now) }
             }
         }
     }
@@ -138,9 +172,9 @@ final class SimIGSessions: Sendable {
             }
             let session = Session(id: id, now: now)
             sessions.withLock { $0[id] = session }
-            attach(session, socket: socket, continuation: continuation, now: now)
             continuation.yield("CONOK,\(id),50000,\(Self.keepalive / 1_000_000),*")
             continuation.yield("SERVNAME,fxsim Lightstreamer")
+            attach(session, socket: socket, continuation: continuation, now: now)
         case "bind_session":
             let id = parameters["LS_session"] ?? ""
             guard let session = sessions.withLock({ $0[id] }) else {
@@ -148,27 +182,41 @@ final class SimIGSessions: Sendable {
                 continuation.finish()
                 return
             }
-            let replay: [String]? = session.state.withLock { state in
-                guard let from = parameters["LS_recovery_from"] else { return [] }
-                guard let n = Int(from), n >= 0, n <= state.log.count else { return nil }
-                return Array(state.log[n...])
+            // A recovery resends from the client's count; a plain bind (after `LOOP`) goes on from what the
+            // last socket had (nothing is lost either way).
+            let recoverable: Bool = session.state.withLock { state in
+                guard let from = parameters["LS_recovery_from"] else { return true }
+                guard let n = Int(from), n >= state.trimmed, n <= state.trimmed + state.log.count else { return false }
+                state.delivered = n - state.trimmed
+                return true
             }
-            guard let replay else {
+            guard recoverable else {
                 continuation.yield("CONERR,4,Recovery failed")
                 continuation.finish()
                 return
             }
-            attach(session, socket: socket, continuation: continuation, now: now)
             continuation.yield("CONOK,\(id),50000,\(Self.keepalive / 1_000_000),*")
-            if let from = parameters["LS_recovery_from"] {
-                continuation.yield("PROG,\(from)")
-                for line in replay { continuation.yield(line) }
-            }
+            if let from = parameters["LS_recovery_from"] { continuation.yield("PROG,\(from)") }
+            attach(session, socket: socket, continuation: continuation, now: now)
         case "control":
-            guard parameters["LS_op"] == "add", let session = session(of: socket), let subID = Int(parameters["LS_subId"] ?? "") else {
+            guard let session = session(of: socket), let subID = Int(parameters["LS_subId"] ?? "") else {
                 continuation.yield("REQERR,\(parameters["LS_reqId"] ?? "0"),15,Unsupported request")
                 return
             }
+            if parameters["LS_op"] == "delete" {
+                let removed = session.state.withLock { state in
+                    defer { state.subscriptions.removeAll { $0.id == subID } }
+                    return state.subscriptions.contains { $0.id == subID }
+                }
+                if removed { session.notify([.line("UNSUB,\(subID)")], now: now) }
+                if parameters["LS_ack"] != "false" { continuation.yield(removed ? "REQOK,\(parameters["LS_reqId"] ?? "0")" : "REQERR,\(parameters["LS_reqId"] ?? "0"),19,Unknown subscription") }
+                return
+            }
+            guard parameters["LS_op"] == "add" else {
+                continuation.yield("REQERR,\(parameters["LS_reqId"] ?? "0"),15,Unsupported request")
+                return
+            }
+            if parameters["LS_ack"] != "false" { continuation.yield("REQOK,\(parameters["LS_reqId"] ?? "0")") }
             let items = (parameters["LS_group"] ?? "").split(separator: " ").map(String.init)
             let fields = (parameters["LS_schema"] ?? "").split(separator: " ")
             let market = items.allSatisfy { $0.hasPrefix("MARKET:") }
@@ -180,18 +228,19 @@ final class SimIGSessions: Sendable {
                 continuation.yield("REQERR,\(parameters["LS_reqId"] ?? "0"),19,Invalid item group")
                 return
             }
-            var lines = ["SUBOK,\(subID),\(items.count),\(fields.count)"]
+            var notes: [Session.Note] = [.line("SUBOK,\(subID),\(items.count),\(fields.count)")]
             if market, parameters["LS_snapshot"] == "true" {
                 for (index, epic) in epics.enumerated() {
-                    lines.append("U,\(subID),\(index + 1),\(marketOpen(epic) ? "TRADEABLE" : "CLOSED")|\(Self.clock(now))")
+                    notes.append(.update(subscription: subID, item: index + 1, values: [marketOpen(epic) ? "TRADEABLE" : "CLOSED", Self.clock(now)]))
                 }
             }
-            session.notify(lines, subscribing: Subscription(id: subID, epics: epics, market: market), now: now)
+            session.notify(notes, subscribing: Subscription(id: subID, epics: epics, market: market), now: now)
         default:
             continuation.yield("REQERR,0,15,Unsupported request \(name.prefix(20))")
         }
     }
 
+    /// The session goes on on this socket: what it has not delivered yet goes out first.
     private func attach(_ session: Session, socket: Int, continuation: AsyncStream<String>.Continuation, now: Int64) {
         session.state.withLock { state in
             if state.socketID != socket { state.socket?.finish() }
@@ -199,6 +248,7 @@ final class SimIGSessions: Sendable {
             state.socketID = socket
             state.detachedAt = nil
             state.lastSent = now
+            state.flush(now: now)
         }
     }
 
@@ -211,24 +261,28 @@ final class SimIGSessions: Sendable {
     /// A quote of `epic` to every session subscribed to its ticks.
     func quote(epic: String, bid: String, ask: String, now: Int64) {
         for session in sessions.withLock({ Array($0.values) }) {
-            let lines = session.state.withLock { state in
+            let notes = session.state.withLock { state in
                 state.subscriptions.filter { !$0.market }.compactMap { subscription in
-                    subscription.epics.firstIndex(of: epic).map { "U,\(subscription.id),\($0 + 1),\(bid)|\(ask)|#|#|#|\(now / 1_000_000)" }
+                    subscription.epics.firstIndex(of: epic).map {
+                        Session.Note.update(subscription: subscription.id, item: $0 + 1, values: [bid, ask, nil, nil, nil, String(now / 1_000_000)])
+                    }
                 }
             }
-            session.notify(lines, now: now)
+            session.notify(notes, now: now)
         }
     }
 
     /// `MARKET_STATE` of `epic` to every session subscribed to it.
     func marketState(epic: String, open: Bool, now: Int64) {
         for session in sessions.withLock({ Array($0.values) }) {
-            let lines = session.state.withLock { state in
+            let notes = session.state.withLock { state in
                 state.subscriptions.filter(\.market).compactMap { subscription in
-                    subscription.epics.firstIndex(of: epic).map { "U,\(subscription.id),\($0 + 1),\(open ? "TRADEABLE" : "CLOSED")|\(Self.clock(now))" }
+                    subscription.epics.firstIndex(of: epic).map {
+                        Session.Note.update(subscription: subscription.id, item: $0 + 1, values: [open ? "TRADEABLE" : "CLOSED", Self.clock(now)])
+                    }
                 }
             }
-            session.notify(lines, now: now)
+            session.notify(notes, now: now)
         }
     }
 
@@ -238,7 +292,14 @@ final class SimIGSessions: Sendable {
         let expired = sessions.withLock { sessions -> [String] in
             sessions.values.compactMap { session in
                 session.state.withLock { state -> String? in
-                    if state.log.count > Self.maxLog { state.log.removeFirst(state.log.count - Self.maxLog) }
+                    if state.log.count > Self.maxLog {
+                        // The oldest can no longer be recovered (a recovery from before them is refused).
+                        let dropped = state.log.count - Self.maxLog
+                        state.log.removeFirst(dropped)
+                        state.delivered = max(0, state.delivered - dropped)
+                        state.trimmed += dropped
+                    }
+                    if state.silentUntil <= now, state.socket != nil { state.flush(now: now) }
                     if let detached = state.detachedAt { return now - detached > Self.sessionTimeout ? session.id : nil }
                     if state.silentUntil <= now, now - state.lastSent >= Self.keepalive, let socket = state.socket {
                         socket.yield("PROBE")
@@ -281,7 +342,8 @@ final class SimIGSessions: Sendable {
     }
 
     /// A server-side line to every socket: `ov` (`OV`: the server says it dropped 3 updates of the first
-    /// epic), `end48` (`END,48`: session over, socket closed, session gone), `loop` (`LOOP`: rebind), or a raw line.
+    /// epic), `end48` (`END,48`: session over, socket closed, session gone), `end35` (`END,35`: another
+    /// session of the user took over), `loop` (`LOOP`: rebind), or a raw line.
     func inject(_ fault: String, now: Int64) -> Int {
         let all = sessions.withLock { Array($0.values) }
         var count = 0
@@ -291,9 +353,9 @@ final class SimIGSessions: Sendable {
             count += 1
             switch fault {
             case "ov":
-                if let ticks = session.state.withLock({ $0.subscriptions.first { !$0.market } }) { session.notify(["OV,\(ticks.id),1,3"], now: now) }
-            case "end48":
-                socket.yield("END,48,Maximum session duration reached")
+                if let ticks = session.state.withLock({ $0.subscriptions.first { !$0.market } }) { session.notify([.line("OV,\(ticks.id),1,3")], now: now) }
+            case "end48", "end35":
+                socket.yield(fault == "end48" ? "END,48,Maximum session duration reached" : "END,35,Another session of this user was opened")
                 socket.finish()
                 sessions.withLock { $0[session.id] = nil }
             case "loop":
@@ -304,6 +366,46 @@ final class SimIGSessions: Sendable {
             }
         }
         return count
+    }
+
+    /// TLCP's update encoding against the item's previous values (none: the first update after `SUBOK`):
+    /// an unchanged field is empty, a run of unchanged fields `^N`, null `#`, the empty string `$`; a value
+    /// is percent-encoded where it would be ambiguous (`|`, `%`, CR, LF anywhere; a leading `#`, `$`, `^`).
+    static func encode(_ values: [String?], previous: [String?]?) -> String {
+        var tokens: [String] = []
+        var unchanged = 0
+        func flush() {
+            if unchanged == 1 { tokens.append("") } else if unchanged > 1 { tokens.append("^\(unchanged)") }
+            unchanged = 0
+        }
+        for (index, value) in values.enumerated() {
+            if let previous, index < previous.count, previous[index] == value {
+                unchanged += 1
+                continue
+            }
+            flush()
+            switch value {
+            case nil: tokens.append("#")
+            case ""?: tokens.append("$")
+            case let text?: tokens.append(percentEncoded(text))
+            }
+        }
+        flush()
+        return tokens.joined(separator: "|")
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for (offset, byte) in text.utf8.enumerated() {
+            let special = byte == UInt8(ascii: "|") || byte == UInt8(ascii: "%") || byte == 0x0D || byte == 0x0A
+                || (offset == 0 && (byte == UInt8(ascii: "#") || byte == UInt8(ascii: "$") || byte == UInt8(ascii: "^")))
+            if special || byte >= 0x80 {
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            } else {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return out
     }
 
     private static func clock(_ now: Int64) -> String {

@@ -242,7 +242,7 @@ public final class SimMarket: Sendable {
     }
 
     /// An IG session fault: `drop` (sockets closed, sessions kept for recovery), `forget` (sockets closed,
-    /// sessions gone: a recovery is refused), `ov`, `end48`, `loop` (see ``SimIGSessions/inject(_:now:)``),
+    /// sessions gone: a recovery is refused), `ov`, `end48`, `end35`, `loop` (see ``SimIGSessions/inject(_:now:)``),
     /// `refuse-login` (the next `count` logins answer 401). Returns the sockets (or logins) affected.
     public func igFault(_ fault: String, count: Int = 1) throws(SimError) -> Int {
         switch fault {
@@ -251,8 +251,8 @@ public final class SimMarket: Sendable {
         case "refuse-login":
             ig.refuseLogins(count)
             return count
-        case "ov", "end48", "loop": return ig.inject(fault, now: WallClock.nanoseconds())
-        default: throw SimError("fault is one of drop, forget, ov, end48, loop, refuse-login; not '\(fault.prefix(20))'")
+        case "ov", "end48", "end35", "loop": return ig.inject(fault, now: WallClock.nanoseconds())
+        default: throw SimError("fault is one of drop, forget, ov, end48, end35, loop, refuse-login; not '\(fault.prefix(20))'")
         }
     }
 

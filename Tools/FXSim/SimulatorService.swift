@@ -21,7 +21,7 @@ import Synchronization
 /// | `POST /control/malformed?venue=&kind=&size=` | one bad frame: `json`, `utf8`, `nan`, `negative`, `zero`, `unknown_type`, `missing_field`, `oversized` |
 /// | `POST /control/rate-limit?venue=&count=&retry_after=` | the next `count` REST answers are 429 with `Retry-After` |
 /// | `POST /ig/session`, `GET /ig/lightstreamer` (WebSocket, TLCP) | IG: login, then Lightstreamer sessions that outlive their sockets |
-/// | `POST /control/ig?fault=` | IG sessions: `drop`, `forget`, `ov`, `end48`, `loop`, `refuse-login&count=` |
+/// | `POST /control/ig?fault=` | IG sessions: `drop`, `forget`, `ov`, `end48`, `end35`, `loop`, `refuse-login&count=` |
 /// | `GET /control/stats` | clients, instruments, messages sent, REST requests |
 public final class SimulatorService: Service, Sendable {
     public let market: SimMarket

@@ -10,6 +10,7 @@ public struct CommandLineFeed: ConfigSection {
     public var webSocketURL: String?
     public var restURL: String?
     public var maxSymbolsPerConnection: Int?
+    public var symbolMap: [String] = []
 
     public init() {}
 
@@ -25,6 +26,8 @@ public struct CommandLineFeed: ConfigSection {
         Setting(\.maxSymbolsPerConnection, key: "max_symbols_per_connection", env: "MAX_SYMBOLS_PER_CONNECTION",
                 flag: "max-symbols-per-connection", reader: ValueReader.int(1...10_000).optional,
                 help: "Symbols per connection (default per provider: coinbase 100, finnhub 50, oanda 20, ig 20)."),
+        Setting(\.symbolMap, key: "symbol_map", env: "SYMBOL_MAP", flag: "symbol-map", reader: .list,
+                help: "IG only: canonical symbols of epics that do not name a currency pair, `EPIC=BASE/QUOTE` comma-separated (e.g. IX.D.FTSE.DAILY.IP=FTSE/GBP)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {
@@ -41,6 +44,7 @@ public struct CommandLineFeed: ConfigSection {
         guard let provider else { return nil }
         return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: webSocketURL, restURL: restURL,
                                  credentials: try FeedFile.credentials(prefix: provider.uppercased(), environment: environment),
-                                 maxSymbolsPerConnection: maxSymbolsPerConnection)
+                                 maxSymbolsPerConnection: maxSymbolsPerConnection,
+                                 symbolMap: try FeedFile.symbolMap(symbolMap, key: "symbol_map"))
     }
 }

@@ -20,11 +20,15 @@ public struct FeedConfiguration: Sendable {
     /// How missed messages are detected; nil: the provider's default for its real endpoint, and
     /// `contiguous` when `webSocketURL` points elsewhere (the simulator numbers per subscribed message).
     public var sequenceCheck: FeedTracker.SequenceCheck?
+    /// Venue symbol -> canonical `BASE/QUOTE`, for symbols the venue's own naming does not say (IG epics
+    /// such as `IX.D.FTSE.DAILY.IP`); only venues that take one (IG).
+    public var symbolMap: [String: String]
 
     public init(provider: String, symbols: [String], webSocketURL: String? = nil, restURL: String? = nil,
                 credentials: [ProviderCredential] = [], maxSymbolsPerConnection: Int? = nil,
                 connectionStaleAfter: Duration? = nil, symbolStaleAfter: Duration? = nil,
-                sequenceCheck: FeedTracker.SequenceCheck? = nil) {
+                sequenceCheck: FeedTracker.SequenceCheck? = nil, symbolMap: [String: String] = [:]) {
+        self.symbolMap = symbolMap
         self.provider = provider
         self.symbols = symbols
         self.webSocketURL = webSocketURL
@@ -54,7 +58,7 @@ public struct ConnectionPlan: Sendable {
     /// - Throws: ``ProviderError`` with a clear message: unknown provider, unmappable symbol, missing
     ///   credentials, or more symbols than the credentials allow.
     public static func make(_ feed: FeedConfiguration, firstIndex: Int = 0) throws(ProviderError) -> ConnectionPlan {
-        let provider = try ProviderRegistry.provider(feed.provider)
+        let provider = try ProviderRegistry.provider(feed.provider).mapping(feed.symbolMap)
         let defaults = provider.defaults
         var seen = Set<String>()
         var symbols: [String] = []

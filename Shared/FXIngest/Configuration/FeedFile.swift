@@ -6,11 +6,12 @@ import FXConfiguration
 /// `provider`, `symbols` (a list or a comma-separated string), optional `ws_url` (or `stream_url`, the
 /// same: the stream's endpoint, a WebSocket or an HTTP stream host such as OANDA's), `rest_url`,
 /// `max_symbols_per_connection`, `connection_stale_after_ms`, `symbol_stale_after_ms`,
-/// `sequence_check` (`off`, `contiguous`, `trade_id`) and `credentials_env` (the prefix of the
-/// credential variables, default the provider id upper-cased). Unknown keys are refused with their line.
+/// `sequence_check` (`off`, `contiguous`, `trade_id`), `credentials_env` (the prefix of the
+/// credential variables, default the provider id upper-cased) and `symbol_map` (IG: `EPIC=BASE/QUOTE`
+/// items for epics that do not name a currency pair). Unknown keys are refused with their line.
 enum FeedFile {
     static let keys: Set<String> = ["provider", "symbols", "ws_url", "stream_url", "rest_url", "max_symbols_per_connection", "credentials_env",
-                                    "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check"]
+                                    "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check", "symbol_map"]
 
     static func feeds(_ resolver: inout ConfigResolver) throws(ConfigurationError) -> [FeedConfiguration] {
         guard let list = resolver.claimFileKey("feeds"), let file = resolver.input.file else { return [] }
@@ -50,6 +51,8 @@ enum FeedFile {
         guard let symbols = try read("symbols", .list), !symbols.isEmpty else {
             throw ConfigurationError(code: .missing, key: "\(name).symbols", origin: file.origin(of: entry), reason: "required: a list of provider symbols")
         }
+        let symbolMap = try Self.symbolMap(try read("symbol_map", .list) ?? [], key: "\(name).symbol_map",
+                                           origin: entry["symbol_map"].map { file.origin(of: $0) })
         let staleness = ValueReader<Duration>.duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(86_400))
         let sequenceCheck = ValueReader<FeedTracker.SequenceCheck>(
             allowed: FeedTracker.SequenceCheck.allCases.map(\.rawValue).joined(separator: ", "),
@@ -66,7 +69,21 @@ enum FeedFile {
                                  maxSymbolsPerConnection: try read("max_symbols_per_connection", .int(1...10_000)),
                                  connectionStaleAfter: try read("connection_stale_after_ms", staleness),
                                  symbolStaleAfter: try read("symbol_stale_after_ms", staleness),
-                                 sequenceCheck: try read("sequence_check", sequenceCheck))
+                                 sequenceCheck: try read("sequence_check", sequenceCheck),
+                                 symbolMap: symbolMap)
+    }
+
+    /// `EPIC=BASE/QUOTE` items (a list, or a comma-separated string) as a map.
+    static func symbolMap(_ items: [String], key: String, origin: ConfigOrigin? = nil) throws(ConfigurationError) -> [String: String] {
+        var map: [String: String] = [:]
+        for item in items {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ConfigurationError(code: .invalidValue, key: key, origin: origin, reason: "'\(item.prefix(80))' is not EPIC=BASE/QUOTE")
+            }
+            map[parts[0]] = parts[1]
+        }
+        return map
     }
 
     /// `<PREFIX>_API_KEY` (several keys comma- or newline-separated), `_API_SECRET`, `_API_PASSPHRASE`,

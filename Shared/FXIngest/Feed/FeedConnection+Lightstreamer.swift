@@ -49,12 +49,7 @@ extension FeedConnection {
         guard let url = lightstreamer.withLock({ $0.endpoint?.url }) else { return "no Lightstreamer endpoint" }
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = TLCPSession.subprotocol
-        let configuration = WebSocketClientConfiguration(maxFrameSize: settings.hardFrameLimit, additionalHeaders: headers,
-                                                         closeTimeout: .seconds(2), autoPing: .enabled(timePeriod: settings.pingInterval),
-                                                         validateUTF8: false)
-        var wsLogger = logger
-        wsLogger.logLevel = max(logger.logLevel, .notice)
-        let client = WebSocketClient(url: url, configuration: configuration, logger: wsLogger) { inbound, outbound, _ in
+        var detail = await runWebSocket(url: url, headers: headers) { inbound, outbound in
             self.tracker.withLock { $0.connected(now: self.clock.now(), monotonic: self.clock.monotonic()) }
             attempt.lastRead.store(self.clock.monotonic(), ordering: .releasing)
             self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
@@ -66,16 +61,6 @@ extension FeedConnection {
                 try await self.readLightstreamer(inbound, outbound: outbound, attempt: attempt)
                 group.cancelAll()
             }
-        }
-        var detail: String
-        do {
-            if let close = try await client.run() {
-                detail = "closed by the server (code \(close.closeCode)\(close.reason.map { ": \($0)" } ?? ""))"
-            } else {
-                detail = "connection closed"
-            }
-        } catch {
-            detail = "\(error)"
         }
         if let forced = attempt.closeReason.withLock({ $0 }) {
             detail = forced
@@ -179,27 +164,8 @@ extension FeedConnection {
     /// Reads the server's lines (a frame may carry several, each ending in CRLF) until the socket ends or
     /// the session asks for a new one.
     private func readLightstreamer(_ inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Attempt) async throws {
-        var message: [UInt8] = []
-        var total = 0
-        let limit = settings.maxMessageBytes
-        for try await frame in inbound {
-            if frame.opcode != .continuation {
-                message.removeAll(keepingCapacity: message.capacity <= 64 * 1024)
-                total = 0
-            }
-            total += frame.data.readableBytes
-            if total <= limit {
-                frame.data.withUnsafeReadableBytes { message.append(contentsOf: $0) }
-            } else if message.count < RejectRecord.maxRawBytes {
-                let keep = RejectRecord.maxRawBytes - message.count
-                frame.data.withUnsafeReadableBytes { message.append(contentsOf: $0.prefix(keep)) }
-            }
-            guard frame.fin else { continue }
+        try await messages(inbound) { message in
             attempt.lastRead.store(clock.monotonic(), ordering: .releasing)
-            if total > limit {
-                oversized(message, total: total)
-                continue
-            }
             let text = String(decoding: message, as: UTF8.self)
             for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
                 let receivedAt = clock.now()
@@ -208,9 +174,10 @@ extension FeedConnection {
                 let actions = lightstreamer.withLock { $0.session?.received(line) ?? [] }
                 guard await perform(actions, outbound: outbound, attempt: attempt, line: line, receivedAt: receivedAt) else {
                     try? await outbound.close(.normalClosure, reason: "new session")
-                    return
+                    return false
                 }
             }
+            return true
         }
     }
 

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Synchronization
 import AsyncHTTPClient
+import HTTPTypes
 import WSClient
 
 /// One persistent WebSocket connection to a provider, carrying a shard of its symbols. Runs until
@@ -151,32 +152,42 @@ public final class FeedConnection: Sendable {
             logger.error("cannot build the connection: \(redacted(error.description))")
             return redacted(error.description)
         }
-        let configuration = WebSocketClientConfiguration(maxFrameSize: settings.hardFrameLimit, closeTimeout: .seconds(2),
-                                                         autoPing: .enabled(timePeriod: settings.pingInterval),
-                                                         validateUTF8: false)
-        var wsLogger = logger
-        wsLogger.logLevel = max(logger.logLevel, .notice)
-        let client = WebSocketClient(url: url, configuration: configuration, logger: wsLogger) { inbound, outbound, _ in
+        var detail = await runWebSocket(url: url) { inbound, outbound in
             self.tracker.withLock { $0.connected(now: self.clock.now(), monotonic: self.clock.monotonic()) }
             self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.control(outbound, subscribe: subscribe, attempt: attempt) }
-                try await self.read(inbound, attempt: attempt)
+                try await self.messages(inbound) { message in
+                    await self.handle(message, attempt: attempt)
+                    return true
+                }
                 group.cancelAll()
             }
         }
-        var detail: String
-        do {
-            if let close = try await client.run() {
-                detail = "closed by the server (code \(close.closeCode)\(close.reason.map { ": \($0)" } ?? ""))"
-            } else {
-                detail = "connection closed"
-            }
-        } catch {
-            detail = "\(error)"
-        }
         if let forced = attempt.closeReason.withLock({ $0 }) { detail = forced }
         return redacted(detail)
+    }
+
+    /// Opens a WebSocket to `url` (frames up to the hard limit, pings, raw bytes: UTF-8 is the readers'
+    /// to check), runs `handler` on it, and says how it ended (not redacted).
+    func runWebSocket(url: String, headers: HTTPFields = HTTPFields(),
+                      _ handler: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void) async -> String {
+        let configuration = WebSocketClientConfiguration(maxFrameSize: settings.hardFrameLimit, additionalHeaders: headers,
+                                                         closeTimeout: .seconds(2), autoPing: .enabled(timePeriod: settings.pingInterval),
+                                                         validateUTF8: false)
+        var wsLogger = logger
+        wsLogger.logLevel = max(logger.logLevel, .notice)
+        let client = WebSocketClient(url: url, configuration: configuration, logger: wsLogger) { inbound, outbound, _ in
+            try await handler(inbound, outbound)
+        }
+        do {
+            if let close = try await client.run() {
+                return "closed by the server (code \(close.closeCode)\(close.reason.map { ": \($0)" } ?? ""))"
+            }
+            return "connection closed"
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// Error texts may quote the URL, which carries Finnhub's API key: never let it reach a log or a gap.
@@ -291,7 +302,9 @@ public final class FeedConnection: Sendable {
         }
     }
 
-    private func read(_ inbound: WebSocketInboundStream, attempt: Attempt) async throws {
+    /// Reads whole messages (a message's frames joined) and gives each to `body` until the socket ends or
+    /// `body` returns false; a message over `maxMessageBytes` is rejected (``oversized(_:total:)``) instead.
+    func messages(_ inbound: WebSocketInboundStream, _ body: ([UInt8]) async throws -> Bool) async throws {
         var message: [UInt8] = []
         var total = 0
         let limit = settings.maxMessageBytes
@@ -311,8 +324,8 @@ public final class FeedConnection: Sendable {
             guard frame.fin else { continue }
             if total > limit {
                 oversized(message, total: total)
-            } else {
-                await handle(message, attempt: attempt)
+            } else if try await !body(message) {
+                return
             }
         }
     }

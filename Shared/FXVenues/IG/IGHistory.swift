@@ -63,7 +63,8 @@ public enum IGHistory {
 
 /// IG as a history source: one login per backfiller (its tokens go on every request, and a 401 logs in
 /// again), at most 1,000 minutes per request, one request per second by default (IG allows about 60
-/// non-trading requests a minute per application).
+/// non-trading requests a minute per application); an answer that says the weekly allowance is used up
+/// rests the source's shared rate bucket until it renews.
 extension IGProvider: MarketHistory {
     public var maxMinutesPerRequest: Int64 { IGHistory.maxMinutesPerRequest }
     public var defaultRateLimit: String { "1/s,burst=2" }
@@ -91,6 +92,13 @@ extension IGProvider: MarketHistory {
 
     public func readRefusal(status: Int, body: [UInt8]) -> HistoryAnswer {
         IGHistory.refusal(status: status, body: body)
+    }
+
+    /// The allowance used up (`remainingAllowance` 0): rest until it renews (`allowanceExpiry` seconds).
+    public func historyPause(_ body: [UInt8]) -> Duration? {
+        guard let allowance = (try? JSONParser().parse(body))?["metadata"]?["allowance"],
+              let left = allowance["remainingAllowance"]?.int64Value, left <= 0 else { return nil }
+        return .seconds(max(1, min(allowance["allowanceExpiry"]?.int64Value ?? 3_600, 7 * 86_400)))
     }
 
     public func historyLogin(base: String, credential: ProviderCredential?) throws(ProviderError) -> StreamRequest? {

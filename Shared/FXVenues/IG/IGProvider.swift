@@ -12,7 +12,24 @@ import FXCore
 /// silent stream is dead whatever the market.
 public struct IGProvider: MarketDataProvider {
     public let id = "ig"
-    public init() {}
+    /// Epic -> canonical `BASE/QUOTE` for epics whose name does not carry a currency pair (a feed's `symbol_map`).
+    public let overrides: [String: String]
+
+    public init(overrides: [String: String] = [:]) {
+        self.overrides = overrides
+    }
+
+    /// An epic's canonical symbol comes from the map where it has one (`IX.D.FTSE.DAILY.IP` -> `FTSE/GBP`).
+    public func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider {
+        for (epic, symbol) in symbolMap {
+            guard IGEpics.isEpic(epic) else { throw ProviderError(.invalidSymbol, provider: id, "symbol_map: '\(epic.prefix(64))' is not an IG epic") }
+            let parts = symbol.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 16 && $0.allSatisfy { $0.isLetter || $0.isNumber } }) else {
+                throw ProviderError(.invalidSymbol, provider: id, "symbol_map: '\(symbol.prefix(40))' is not BASE/QUOTE")
+            }
+        }
+        return IGProvider(overrides: overrides.merging(symbolMap) { $1 })
+    }
 
     public var defaults: ProviderDefaults {
         ProviderDefaults(webSocketURL: IGLogin.demoREST, restURL: IGLogin.demoREST,
@@ -54,7 +71,7 @@ public struct IGProvider: MarketDataProvider {
     }
 
     public func lightstreamerEvents(subscription: Int, item: Int, values: [String?], symbols: [String], receivedAt: Int64) -> [NormalizedEvent] {
-        IGEpics.events(subscription: subscription, item: item, values: values, epics: symbols, receivedAt: receivedAt)
+        IGEpics.events(subscription: subscription, item: item, values: values, epics: symbols, receivedAt: receivedAt, overrides: overrides)
     }
 
     /// The live switch moves the default gateway only: an explicit URL (a proxy, the simulator) is kept.
@@ -64,7 +81,7 @@ public struct IGProvider: MarketDataProvider {
 
     /// `CS.D.EURUSD.CFD.IP` -> `EUR/USD`.
     public func canonicalSymbol(_ venueSymbol: String) -> String? {
-        IGEpics.isEpic(venueSymbol) ? IGEpics.canonical(venueSymbol) : nil
+        IGEpics.isEpic(venueSymbol) ? IGEpics.canonical(venueSymbol, overrides: overrides) : nil
     }
 
     public func marketHours(for venueSymbol: String) -> MarketHours { .continuous }

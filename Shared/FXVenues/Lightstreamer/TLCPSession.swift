@@ -1,7 +1,7 @@
 /// A Lightstreamer session (TLCP 2.5.0 over a WebSocket) as a value type: socket events and server
 /// lines in, ``Action``s out; the caller owns the socket, the clock and the timers. It follows what the
 /// official clients do:
-/// - **Opening.** On a fresh socket: `wsok`, then `create_session` (or `bind_session` with
+/// - **Opening.** On a fresh socket: `wsok`, then `create_session` (asking for a 5 s keepalive; or `bind_session` with
 ///   `LS_recovery_from` when a session is being recovered). `CONOK` starts it; every subscription is
 ///   then added (`control`, `LS_op=add`), and per-item state starts again on each `SUBOK`.
 /// - **Counting.** Data notifications (`U`, `SUBOK`, `SUBCMD`, `UNSUB`, `EOS`, `CS`, `OV`, `CONF`,
@@ -59,13 +59,16 @@ public struct TLCPSession: Sendable {
         /// No socket yet, or waiting to reconnect; `session` is one to recover, if any.
         case closed
         case creating
-        case binding(recovery: Bool)
+        /// Binding the session on a new socket: a recovery, or a `LOOP`'s rebind.
+        case binding
         case streaming
     }
 
     public static let clientID = "mgQkwtwdysogQz2BJ4Ji kOj2Bg"
     public static let subprotocol = "TLCP-2.5.0.lightstreamer.com"
     public static let retryDelay = Duration.seconds(4)
+    /// The keepalive asked for in `create_session` (the server's `CONOK` says what it grants).
+    public static let requestedKeepalive = Duration.seconds(5)
     public static let stalledAfter = Duration.seconds(2)
     /// Recovery binds tried in a row before a new session is created instead.
     public static let recoveryAttempts = 3
@@ -116,7 +119,7 @@ public struct TLCPSession: Sendable {
     public mutating func opened() -> [Action] {
         var parameters: [(String, String)]
         if let sessionID {
-            phase = .binding(recovery: !rebinding)
+            phase = .binding
             parameters = [("LS_session", sessionID), ("LS_send_sync", "false")]
             if !rebinding { parameters.append(("LS_recovery_from", String(count))) }
             rebinding = false
@@ -125,7 +128,8 @@ public struct TLCPSession: Sendable {
         phase = .creating
         parameters = []
         if let adapterSet { parameters.append(("LS_adapter_set", adapterSet)) }
-        parameters += [("LS_user", user), ("LS_cid", Self.clientID), ("LS_send_sync", "false"), ("LS_password", password)]
+        parameters += [("LS_user", user), ("LS_cid", Self.clientID), ("LS_send_sync", "false"),
+                       ("LS_keepalive_millis", String(Self.requestedKeepalive.components.seconds * 1_000)), ("LS_password", password)]
         return [.send("wsok"), .send(Self.request("create_session", parameters))]
     }
 
