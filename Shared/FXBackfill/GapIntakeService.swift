@@ -32,6 +32,7 @@ public final class GapIntakeService: Service, Sendable {
     let invalid: EventCounter
     let bootstraps: EventCounter
     let bootstrapsSkipped: EventCounter
+    let bookResyncs: EventCounter
     /// The group consumer while it runs (for the heartbeat's lag).
     let consumer = Mutex<KafkaConsumer?>(nil)
 
@@ -47,12 +48,14 @@ public final class GapIntakeService: Service, Sendable {
         invalid = counter("invalid")
         bootstraps = counter("bootstrap")
         bootstrapsSkipped = counter("bootstrap_skipped")
+        bookResyncs = counter("book")
     }
 
     /// The totals for health bodies.
     public var counters: [(String, Int64)] {
         [("gap_events_recorded", recorded.value), ("gap_events_duplicate", duplicates.value), ("gap_events_invalid", invalid.value),
-         ("bootstraps_recorded", bootstraps.value), ("bootstraps_skipped", bootstrapsSkipped.value)]
+         ("bootstraps_recorded", bootstraps.value), ("bootstraps_skipped", bootstrapsSkipped.value),
+         ("gap_events_book", bookResyncs.value)]
     }
 
     /// How far this instance is behind on its `<prefix>gaps` partitions.
@@ -169,6 +172,7 @@ public final class GapIntakeService: Service, Sendable {
                 case .duplicate: service.duplicates.increment()
                 case .bootstrap(let gap): (gap != nil ? service.bootstraps : service.bootstrapsSkipped).increment(); newGaps = newGaps || gap != nil
                 case .refused(let reason, let detail): refused.append((batch[position], reason, detail))
+                case .notCandles: service.bookResyncs.increment()
                 }
             }
             // Committed: this process's idle workers look at once.

@@ -24,6 +24,8 @@ public struct GapRecorder: Sendable {
         case bootstrap(GapLedger.Gap?)
         /// Set aside (for `<prefix>rejects`): why, and what the database or the check said.
         case refused(reason: String, detail: String)
+        /// A `book` event: an order book resync, not a hole in the trades or quotes (nothing to repair).
+        case notCandles
     }
 
     public static let refusedByDatabase = "refused_by_database"
@@ -44,6 +46,10 @@ public struct GapRecorder: Sendable {
         var outcomes = [Outcome?](repeating: nil, count: events.count)
         var valid: [(Int, GapEvent)] = []
         for (index, event) in events.enumerated() {
+            if event.reason == .book {
+                outcomes[index] = .notCandles
+                continue
+            }
             do throws(ContractLimits.Violation) {
                 try GapLedger.check(event)
                 valid.append((index, event))

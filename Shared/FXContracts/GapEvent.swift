@@ -33,6 +33,11 @@ public struct GapEvent: Sendable, Equatable {
         /// it up in a rebalance): from the previous owner's last checkpointed event to the new owner's
         /// first one.
         case handover
+        /// Not a loss of trades or quotes: one symbol's order book could not be trusted (the venue's checksum
+        /// disagreed, the book crossed, an update id was skipped) and is being resynced; on the books topic
+        /// the symbol's next snapshot opens a new `epoch`. `from_ts` = `to_ts` = when it was found. The
+        /// backfiller does not record these (candles are not affected).
+        case book
     }
 
     public var source: String

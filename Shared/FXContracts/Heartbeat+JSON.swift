@@ -73,6 +73,11 @@ extension Heartbeat.Connection {
             w.key(symbol); w.string(String(reason.prefix(100)))
         }
         w.endObject()
+        if !books.isEmpty {
+            w.key("books"); w.beginArray()
+            for book in books.prefix(Heartbeat.Book.maxPerConnection) { book.write(to: &w) }
+            w.endArray()
+        }
         w.endObject()
     }
 }

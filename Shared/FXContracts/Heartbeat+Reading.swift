@@ -103,10 +103,16 @@ extension Heartbeat {
             guard ContractLimits.isValidSymbol(symbol), let reason = reason.stringValue else { ignored.append(.invalidName); continue }
             marketClosed[symbol] = String(reason.prefix(100))
         }
-        return Connection(id: id, source: source, state: state, symbols: count("symbols"), messages: max(connection["messages"]?.int64Value ?? 0, 0),
-                          lastMessageTs: connection["last_message_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil },
-                          reconnects: reconnects, staleSymbols: count("stale_symbols"), openGaps: count("open_gaps"), lastError: lastError,
-                          marketClosed: marketClosed)
+        var books: [Book] = []
+        for entry in (connection["books"]?.arrayValue ?? []).prefix(Book.maxPerConnection) {
+            if let book = Book.read(entry) { books.append(book) } else { ignored.append(.invalidName) }
+        }
+        var read = Connection(id: id, source: source, state: state, symbols: count("symbols"), messages: max(connection["messages"]?.int64Value ?? 0, 0),
+                              lastMessageTs: connection["last_message_ts"]?.int64Value.flatMap { ContractLimits.isPlausibleEventTime($0) ? $0 : nil },
+                              reconnects: reconnects, staleSymbols: count("stale_symbols"), openGaps: count("open_gaps"), lastError: lastError,
+                              marketClosed: marketClosed)
+        read.books = books
+        return read
     }
 
     /// An ingestor's fleet part; nil (named) when a field is outside the contract.

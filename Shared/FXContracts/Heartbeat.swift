@@ -164,6 +164,8 @@ public struct Heartbeat: Sendable, Equatable {
         /// OANDA's `tradeable: false`: quiet, not stale. At most ``maxMarketClosed`` entries.
         public var marketClosed: [String: String]
         public static let maxMarketClosed = 1_000
+        /// The order books this connection keeps (venues with books; empty otherwise).
+        public var books: [Book] = []
 
         public init(id: String, source: String, state: ConnectionState?, symbols: Int64, messages: Int64, lastMessageTs: Int64?,
                     reconnects: Int64?, staleSymbols: Int64, openGaps: Int64, lastError: String?, marketClosed: [String: String] = [:]) {

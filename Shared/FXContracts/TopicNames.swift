@@ -4,6 +4,7 @@ import FXCore
 /// | topic | written by | read by |
 /// |---|---|---|
 /// | `<prefix>ticks` | ingestor | aggregator, monitor, agents |
+/// | `<prefix>books` | ingestor (venues with order books) | agents (``BookBuilder``), tests |
 /// | `<prefix>gaps` | ingestor, aggregator (`retention` gaps) | backfiller, monitor |
 /// | `<prefix>health` | ingestor, aggregator, backfiller | monitor |
 /// | `<prefix>rejects` | ingestor, aggregator, backfiller | monitor (rates), people and their agents |
@@ -24,7 +25,9 @@ public struct TopicNames: Sendable, Hashable {
     public var rejects: String { prefix + "rejects" }
     public var candles: String { prefix + "candles" }
     public var alerts: String { prefix + "alerts" }
+    /// Order book snapshots and deltas, keyed `source:symbol` (never compacted).
+    public var books: String { prefix + "books" }
 
     /// Every topic of the pipeline, in a stable order.
-    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts] }
+    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts, books] }
 }

@@ -203,10 +203,11 @@ public final class IngestorService: Service, Sendable {
 
     private func makeConnection(_ plan: ConnectionPlan, _ shard: ConnectionPlan.Shard, circuits: [String: ProviderCircuit],
                                 gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])? = nil) -> FeedConnection {
-        let settings = FeedConnection.Settings(
+        var settings = FeedConnection.Settings(
             webSocketBase: plan.webSocketBase, symbols: shard.symbols, credential: shard.credential,
             maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
             backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
+        settings.bookSnapshotInterval = configuration.bookSnapshotInterval
         return FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
                               circuit: circuits[plan.provider.id]!, queue: queue, topics: topics, instance: instance,
                               metrics: metrics, clock: clock, logger: logger, gapFilter: gapFilter)
@@ -215,7 +216,7 @@ public final class IngestorService: Service, Sendable {
     /// Creates the ingestor's topics if missing; retries while the broker is unreachable. False if the
     /// service was asked to stop first.
     private func ensureTopics(fleet: IngestorFleet?) async -> Bool {
-        var specs = configuration.createTopics ? [topics.ticks, topics.gaps, topics.health, topics.rejects].map {
+        var specs = configuration.createTopics ? [topics.ticks, topics.gaps, topics.health, topics.rejects, topics.books].map {
             KafkaTopicSpec(name: $0, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor)
         } : []
         // A fleet's control topic is the ingestor's own (its name holds the shard layout's fingerprint).

@@ -19,6 +19,11 @@ public protocol MarketDataProvider: Sendable {
     func marketHours(for venueSymbol: String) -> MarketHours
     /// How the stream is carried (default: a WebSocket).
     var transport: FeedTransport { get }
+    /// The venue streams order books (``NormalizedEvent/book(_:)``), kept this way; nil: no books.
+    var book: BookFeed? { get }
+    /// The text frames that get a fresh snapshot of one symbol's book, on the same connection, when its
+    /// book can no longer be trusted (a failed checksum, a crossed book). Other symbols are not touched.
+    func bookResubscribeMessages(venueSymbol: String) -> [String]
     /// This venue with `symbolMap` (venue symbol -> canonical `BASE/QUOTE`) deciding the canonical symbols
     /// it names; an empty map is the venue itself. Only venues whose symbols may need one take it (IG).
     func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider
@@ -37,6 +42,10 @@ public protocol MarketDataProvider: Sendable {
 
 extension MarketDataProvider {
     public var transport: FeedTransport { .webSocket }
+
+    public var book: BookFeed? { nil }
+
+    public func bookResubscribeMessages(venueSymbol: String) -> [String] { [] }
 
     public func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider {
         guard symbolMap.isEmpty else {
@@ -160,6 +169,7 @@ public enum ProviderRegistry {
         FinnhubProvider().id: FinnhubProvider(),
         OandaProvider().id: OandaProvider(),
         IGProvider().id: IGProvider(),
+        KrakenProvider().id: KrakenProvider(),
     ]
 
     public static func provider(_ id: String) throws(ProviderError) -> any MarketDataProvider {

@@ -13,6 +13,8 @@ public enum NormalizedEvent: Sendable, Equatable {
     /// The venue says whether a symbol's market is open (OANDA's `tradeable`, IG's `MARKET_STATE`): a
     /// closed market is quiet, not stale. `timestamp` is the venue's time of the statement.
     case marketState(venueSymbol: String, open: Bool, reason: String, timestamp: Int64)
+    /// A message about one symbol's order book (snapshot or changed levels), for the ingestor's book keeper.
+    case book(BookUpdate)
     /// Subscription acknowledgements, pings and other protocol traffic that carries no market data.
     case control(String)
     /// The provider reported an error (e.g. "Subscribing to too many symbols").
@@ -78,6 +80,13 @@ extension NormalizedEvent {
             case .marketState(let venue, _, _, let timestamp):
                 guard isSubscribed(venue) else { return .control("market state of an unsubscribed product") }
                 try ContractLimits.checkEventTime(timestamp, field: "time", now: now)
+            case .book(let update):
+                guard isSubscribed(update.venueSymbol) else {
+                    return .reject(.unsubscribedSymbol, detail: "book of product \(ContractLimits.preview(update.venueSymbol)) was not subscribed on this connection")
+                }
+                if let timestamp = update.timestamp { try ContractLimits.checkEventTime(timestamp, now: now) }
+                try ContractLimits.checkSequence(update.firstUpdateID, field: "first_update_id")
+                try ContractLimits.checkSequence(update.lastUpdateID, field: "last_update_id")
             case .control, .providerError, .reject:
                 break
             }

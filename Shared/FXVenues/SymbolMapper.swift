@@ -11,6 +11,11 @@ public enum SymbolMapper {
         pair(productID.split(separator: "-", omittingEmptySubsequences: false))
     }
 
+    /// Kraken v2 names pairs `BTC/USD` already: checked and upper-cased.
+    public static func kraken(_ symbol: String) -> String? {
+        pair(symbol.split(separator: "/", omittingEmptySubsequences: false))
+    }
+
     /// `OANDA:EUR_USD` -> `EUR/USD`; `BINANCE:BTCUSDT` -> `BTC/USDT`; `FXCM:EUR/USD` -> `EUR/USD`.
     public static func finnhub(_ symbol: String) -> String? {
         let parts = symbol.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)

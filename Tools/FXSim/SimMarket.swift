@@ -33,8 +33,10 @@ public final class SimMarket: Sendable {
     let state = Mutex(State())
     /// IG's Lightstreamer sessions (they outlive their sockets).
     let ig = SimIGSessions()
+    let kraken: SimKraken
 
     public init(configuration: SimConfiguration) {
+        kraken = SimKraken(seed: configuration.seed)
         self.configuration = configuration
         state.withLock { state in
             for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }

@@ -15,6 +15,21 @@ struct SimRESTRoutes: Sendable {
         router.get("/finnhub/api/v1/crypto/candle") { request, _ -> Response in
             try finnhubCandles(request)
         }
+        router.post("/control/kraken") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let applied = market.kraken.fault(String(query["fault"] ?? ""), symbol: query["symbol"].map(String.init),
+                                              count: Int(String(query["count"] ?? "1")) ?? 1,
+                                              seconds: Double(String(query["seconds"] ?? "0")) ?? 0)
+            return applied > 0 || query["fault"] == "drop" ? json(["applied": applied]) : error(.badRequest, "fault: checksum&symbol=&count=, late_snapshot&seconds=, drop")
+        }
+        router.get("/kraken/book") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            guard let symbol = query["symbol"].map(String.init) else { return error(.badRequest, "symbol is required") }
+            guard let body = market.kraken.bookJSON(symbol, depth: Int(String(query["depth"] ?? "10")) ?? 10) else {
+                return error(.notFound, "no book for \(symbol) yet (nobody subscribed it)")
+            }
+            return self.body(body)
+        }
         router.post("/control/drop") { request, _ -> Response in
             json(["dropped": market.dropConnections(request.uri.queryParameters["venue"].map(String.init))])
         }

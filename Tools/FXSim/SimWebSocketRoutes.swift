@@ -22,6 +22,9 @@ struct SimWebSocketRoutes: Sendable {
         }) { inbound, outbound, _ in
             try await serveLightstreamer(inbound: inbound, outbound: outbound)
         }
+        router.ws("/kraken/v2") { inbound, outbound, _ in
+            try await serveKraken(inbound: inbound, outbound: outbound)
+        }
         router.ws("/finnhub", shouldUpgrade: { request, _ in
             guard let token = request.uri.queryParameters["token"], !token.isEmpty else { return .dontUpgrade }
             return .upgrade([:])
@@ -90,6 +93,32 @@ struct SimWebSocketRoutes: Sendable {
                     guard case .text(let text) = message else { continue }
                     sessions.request(text, socket: socket.id, continuation: socket.continuation, knownEpic: market.knownIGEpic,
                                      marketOpen: market.igMarketOpen, now: WallClock.nanoseconds())
+                }
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func serveKraken(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let kraken = market.kraken
+        let (id, lines) = kraken.connect()
+        defer { kraken.disconnect(id) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await line in lines { try await outbound.write(.text(line)) }
+            }
+            group.addTask {
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    kraken.request(text, client: id, now: WallClock.nanoseconds())
+                }
+            }
+            group.addTask {
+                // Kraken's heartbeat channel: once a second on a connection with subscriptions.
+                while true {
+                    try await Task.sleep(for: .seconds(1))
+                    kraken.heartbeat(id)
                 }
             }
             _ = try await group.next()

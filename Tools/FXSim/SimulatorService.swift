@@ -22,6 +22,9 @@ import Synchronization
 /// | `POST /control/rate-limit?venue=&count=&retry_after=` | the next `count` REST answers are 429 with `Retry-After` |
 /// | `POST /ig/session`, `GET /ig/lightstreamer` (WebSocket, TLCP) | IG: login, then Lightstreamer sessions that outlive their sockets |
 /// | `POST /control/ig?fault=` | IG sessions: `drop`, `forget`, `ov`, `end48`, `end35`, `loop`, `refuse-login&count=` |
+/// | `GET /kraken/v2` (WebSocket) | Kraken v2: `trade`, `ticker`, `book` (depth 10/25/100/500/1000, CRC32 checksums) |
+/// | `GET /kraken/book?symbol=&depth=` | the venue's book of a pair at its latest change (`ts`) |
+/// | `POST /control/kraken?fault=` | `checksum&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `drop` |
 /// | `GET /control/stats` | clients, instruments, messages sent, REST requests |
 public final class SimulatorService: Service, Sendable {
     public let market: SimMarket
@@ -76,11 +79,13 @@ public final class SimulatorService: Service, Sendable {
                 await cancelWhenGracefulShutdown {
                     while !Task.isCancelled {
                         self.market.step(now: WallClock.nanoseconds())
+                        self.market.kraken.step(now: WallClock.nanoseconds())
                         try? await Task.sleep(for: self.configuration.stepInterval)
                     }
                     // Stopping: end every client's stream, so that the server's graceful shutdown does not wait for
                     // a held-open HTTP response (OANDA's pricing stream) that would never write again.
                     _ = self.market.dropConnections(nil)
+                    _ = self.market.kraken.drop()
                 }
             }
         }

@@ -20,6 +20,7 @@ public struct IngestorConfiguration: ConfigSection {
     public var circuitFailures = 5
     public var circuitOpen: Duration = .seconds(30)
     public var enqueueMaxWait: Duration = .seconds(2)
+    public var bookSnapshotInterval: Duration = .seconds(30)
     /// Empty: this instance streams every configured shard. Set: it joins the fleet of this name and
     /// streams the shards the fleet gives it (see ``IngestorFleet``).
     public var fleetGroup = ""
@@ -47,6 +48,9 @@ public struct IngestorConfiguration: ConfigSection {
         Setting(\.pingInterval, key: "ping_interval_ms", env: "PING_INTERVAL_MS", flag: "ping-interval-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(3_600)),
                 help: "WebSocket ping interval (a missing pong drops the connection)."),
+        Setting(\.bookSnapshotInterval, key: "book_snapshot_interval_ms", env: "BOOK_SNAPSHOT_INTERVAL_MS", flag: "book-snapshot-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .seconds(1), max: .seconds(86_400)),
+                help: "A full snapshot of every order book on the books topic this often (and after every resync)."),
         Setting(\.backoff.base, key: "backoff_base_ms", env: "BACKOFF_BASE_MS", flag: "backoff-base-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(3_600)),
                 help: "Reconnect backoff base (capped exponential, full jitter)."),

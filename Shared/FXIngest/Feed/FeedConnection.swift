@@ -30,6 +30,8 @@ public final class FeedConnection: Sendable {
         public var enqueueMaxWait: Duration
         /// How long an HTTP line stream may take to answer with its status.
         public var connectTimeout: Duration = .seconds(15)
+        /// A full snapshot of each order book on the books topic this often (venues with books).
+        public var bookSnapshotInterval: Duration = .seconds(30)
 
         public init(webSocketBase: String, symbols: [String], credential: ProviderCredential?, maxMessageBytes: Int = 1 << 20,
                     pingInterval: Duration = .seconds(15), watchdogInterval: Duration = .seconds(1),
@@ -56,8 +58,8 @@ public final class FeedConnection: Sendable {
     let tracker: Mutex<FeedTracker>
     private let circuit: ProviderCircuit
     let queue: PublishQueue
-    private let topics: TopicNames
-    private let instance: String
+    let topics: TopicNames
+    let instance: String
     let metrics: IngestMetrics.Source
     let clock: IngestClock
     let logger: Logger
@@ -67,6 +69,10 @@ public final class FeedConnection: Sendable {
     private let gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])?
     /// A Lightstreamer feed's session and login, kept across its connections.
     let lightstreamer = Mutex(LightstreamerLink())
+    /// The order books of this connection's symbols (venues with books), one keeper per venue symbol.
+    let books: Mutex<[String: BookKeeper]>
+    /// Symbols whose book waits to be resubscribed: venue symbol -> monotonic time it is due.
+    let resubscriptions = Mutex<[String: Int64]>([:])
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
@@ -82,6 +88,14 @@ public final class FeedConnection: Sendable {
         }
         self.tracker = Mutex(FeedTracker(source: provider.id, connectionID: id, instance: instance, settings: tracker,
                                          symbols: symbols, now: clock.now(), monotonic: clock.monotonic(), announcesStart: true))
+        var keepers: [String: BookKeeper] = [:]
+        if let feed = provider.book {
+            let keeping = BookKeeper.Settings(depth: feed.depth, crossedIsError: feed.crossedIsError, snapshotInterval: settings.bookSnapshotInterval)
+            for entry in symbols {
+                keepers[entry.venue] = BookKeeper(source: provider.id, symbol: entry.symbol, venueSymbol: entry.venue, instance: instance, settings: keeping)
+            }
+        }
+        self.books = Mutex(keepers)
         self.circuit = circuit
         self.queue = queue
         self.topics = topics
@@ -111,6 +125,7 @@ public final class FeedConnection: Sendable {
             if Task.isCancelled { break }
             let now = clock.now()
             tracker.withLock { $0.disconnected(now: now, detail: detail) }
+            booksDisconnected()
             metrics.reconnects.increment()
             if attempt.deliveredData.load(ordering: .acquiring) {
                 backoff.reset()
@@ -299,6 +314,8 @@ public final class FeedConnection: Sendable {
                 try? await outbound.close(.goingAway, reason: "stale feed")
                 return
             }
+            for message in dueBookResubscriptions(monotonic: monotonic) { try await outbound.write(.text(message)) }
+            await periodicBookSnapshots(now: now)
         }
     }
 
@@ -367,6 +384,9 @@ public final class FeedConnection: Sendable {
                     gaps += tracker.marketState(venueSymbol: venue, open: open, reason: reason, eventTs: timestamp, now: receivedAt, monotonic: monotonic)
                 case .providerError(let message):
                     tracker.providerError(redacted(message))
+                case .book(let update):
+                    gaps += tracker.observe(venueSymbol: update.venueSymbol, eventTs: update.timestamp ?? receivedAt, sequence: nil,
+                                            now: receivedAt, monotonic: monotonic)
                 case .reject, .replayedTick:
                     break
                 }
@@ -379,6 +399,10 @@ public final class FeedConnection: Sendable {
                 items.append(.tick(tick, topics: topics, receivedAt: instant))
             case .heartbeat:
                 metrics.heartbeats.increment()
+            case .book(let update):
+                let actions = books.withLock { $0[update.venueSymbol]?.receive(update, receivedAt: receivedAt) } ?? []
+                bookActions(actions, venueSymbol: update.venueSymbol, at: receivedAt, monotonic: monotonic, instant: instant,
+                            items: &items, gaps: &gaps)
             case .control, .marketState:
                 break
             case .providerError(let message):
@@ -455,12 +479,15 @@ public final class FeedConnection: Sendable {
 
     /// This connection's part of the health heartbeat.
     public var health: Heartbeat.Connection {
-        tracker.withLock { tracker in
+        let books = bookStates
+        var connection = tracker.withLock { tracker in
             Heartbeat.Connection(id: id, source: provider.id, state: ConnectionState(rawValue: tracker.state.rawValue),
                                  symbols: Int64(tracker.venueSymbols.count), messages: Int64(tracker.frames), lastMessageTs: tracker.lastMessageAt,
                                  reconnects: Int64(tracker.reconnects), staleSymbols: Int64(tracker.staleSymbols),
                                  openGaps: Int64(tracker.symbolsWithOpenGaps), lastError: tracker.lastError,
                                  marketClosed: tracker.closedMarkets)
         }
+        connection.books = books
+        return connection
     }
 }

@@ -20,6 +20,8 @@ import Synchronization
 /// | `fx_ingest_dropped_total{source}` (queue full; each drop is covered by a `delivery` gap) | `dropped` |
 /// | `fx_ingest_provider_errors_total{source}` | `provider_errors` |
 /// | `fx_ingest_gaps_lost_total` (gap events not delivered after retries; logged in full) | `gaps_lost` |
+/// | `fx_ingest_book_messages_total{source}` (books topic messages queued) | `book_messages` |
+/// | `fx_ingest_books_lost_total` (books topic messages Kafka did not acknowledge) | `books_lost` |
 ///
 /// Also `fx_ingest_reconnects_total{source}`, `fx_ingest_queue_depth` and
 /// `fx_ingest_frame_to_ack_seconds` (timer: frame received -> broker acknowledgement).
@@ -37,6 +39,8 @@ public final class IngestMetrics: Sendable {
         "fx_ingest_delivered_total": "Messages acknowledged by Kafka, by kind of topic.",
         "fx_ingest_delivery_failures_total": "Messages Kafka did not acknowledge, by kind of topic.",
         "fx_ingest_gaps_lost_total": "Gap events that could not be delivered after retries.",
+        "fx_ingest_book_messages_total": "Order book messages (snapshot chunks and deltas) queued for the books topic.",
+        "fx_ingest_books_lost_total": "Order book messages Kafka did not acknowledge (consumers see a seq hole until the next snapshot).",
         "fx_ingest_queue_depth": "Items waiting in the publish queue.",
         "fx_ingest_frame_to_ack_seconds": "Time from a frame's arrival to the broker's acknowledgement of its ticks.",
     ]
@@ -48,6 +52,7 @@ public final class IngestMetrics: Sendable {
     let failedTicks: EventCounter
     let failedControl: EventCounter
     let gapsLost: EventCounter
+    let booksLost: EventCounter
     let queueDepth: EventGauge
     let frameToAck: CoreMetrics.Timer
 
@@ -61,6 +66,7 @@ public final class IngestMetrics: Sendable {
         failedTicks = kind("fx_ingest_delivery_failures_total", "ticks")
         failedControl = kind("fx_ingest_delivery_failures_total", "control")
         gapsLost = EventCounter(label: "fx_ingest_gaps_lost_total", factory: factory)
+        booksLost = EventCounter(label: "fx_ingest_books_lost_total", factory: factory)
         queueDepth = EventGauge(label: "fx_ingest_queue_depth", factory: factory)
         frameToAck = CoreMetrics.Timer(label: "fx_ingest_frame_to_ack_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
@@ -74,6 +80,7 @@ public final class IngestMetrics: Sendable {
         public let providerErrors: EventCounter
         public let reconnects: EventCounter
         public let dropped: EventCounter
+        public let bookMessages: EventCounter
         let rejects: [String: EventCounter]
         let gaps: [GapEvent.Reason: EventCounter]
 
@@ -116,6 +123,7 @@ public final class IngestMetrics: Sendable {
                       providerErrors: counter("fx_ingest_provider_errors_total"),
                       reconnects: counter("fx_ingest_reconnects_total"),
                       dropped: counter("fx_ingest_dropped_total"),
+                      bookMessages: counter("fx_ingest_book_messages_total"),
                       rejects: rejects, gaps: gaps)
     }
 
@@ -133,18 +141,21 @@ public final class IngestMetrics: Sendable {
             deliveryFailures: Int(failedTicks.value + failedControl.value),
             dropped: sum { $0.dropped.value },
             providerErrors: sum { $0.providerErrors.value },
-            gapsLost: Int(gapsLost.value))
+            gapsLost: Int(gapsLost.value),
+            bookMessages: sum { $0.bookMessages.value },
+            booksLost: Int(booksLost.value))
     }
 }
 
 /// The ingestor's running totals, as its health heartbeat reports them.
 public struct IngestTotals: Sendable, Equatable {
     public var frames, ticks, heartbeats, rejects, gaps, delivered, deliveryFailures, dropped, providerErrors, gapsLost: Int
+    public var bookMessages = 0, booksLost = 0
 
     public var snapshot: [(String, Int)] {
         [("frames", frames), ("ticks", ticks), ("heartbeats", heartbeats), ("rejects", rejects), ("gaps", gaps),
          ("delivered", delivered), ("delivery_failures", deliveryFailures), ("dropped", dropped),
-         ("provider_errors", providerErrors), ("gaps_lost", gapsLost)]
+         ("provider_errors", providerErrors), ("gaps_lost", gapsLost), ("book_messages", bookMessages), ("books_lost", booksLost)]
     }
 }
 

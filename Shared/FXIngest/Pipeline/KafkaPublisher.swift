@@ -129,6 +129,13 @@ public final class KafkaPublisher: Sendable {
                                             metadata: ["gap": .string(String(decoding: gap.jsonBytes(), as: UTF8.self)),
                                                        "error": .string(error.description)])
                         }
+                    case .book(let source, let symbol):
+                        failedOther.increment()
+                        metrics.booksLost.increment()
+                        if rateLimiter.allow() {
+                            logger.error("book message not delivered: consumers see a hole in seq until the next snapshot",
+                                         metadata: ["source": .string(source), "symbol": .string(symbol)])
+                        }
                     case .reject, .health, .control:
                         failedOther.increment()
                     }

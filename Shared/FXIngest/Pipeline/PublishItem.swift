@@ -13,6 +13,9 @@ public struct PublishItem: Sendable {
         case health
         /// A fleet's shard checkpoint (the control topic).
         case control
+        /// An order book message: one lost leaves a hole in the symbol's `seq` that consumers see; the
+        /// symbol's next periodic snapshot gives them the whole book again.
+        case book(source: String, symbol: String)
     }
 
     public var message: KafkaProducerMessage
@@ -36,6 +39,11 @@ public struct PublishItem: Sendable {
     public static func gap(_ gap: GapEvent, topics: TopicNames) -> PublishItem {
         PublishItem(message: KafkaProducerMessage(topic: topics.gaps, key: Array(gap.key.utf8), value: gap.jsonBytes()),
                     kind: .gap(gap))
+    }
+
+    public static func book(_ book: BookMessage, topics: TopicNames, receivedAt: ContinuousClock.Instant?) -> PublishItem {
+        PublishItem(message: KafkaProducerMessage(topic: topics.books, key: Array(book.key.utf8), value: book.jsonBytes()),
+                    kind: .book(source: book.source, symbol: book.symbol), receivedAt: receivedAt)
     }
 
     public static func reject(_ record: RejectRecord, topics: TopicNames) -> PublishItem {

@@ -1,0 +1,177 @@
+import FXContracts
+import FXCore
+
+/// Kraken WebSocket v2 messages:
+/// - `{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":63348.4,"qty":0.0001,
+///   "ord_type":"limit","trade_id":104622323,"timestamp":"2026-12-04T10:00:00.123456Z"}]}` -> trade ticks (the
+///   side is the taker's; `trade_id` numbers each pair's trades); `type: snapshot` -> replayed trades.
+/// - `{"channel":"ticker","data":[{"symbol":…,"bid":…,"bid_qty":…,"ask":…,"ask_qty":…,"timestamp"?:…}]}` -> quote
+///   ticks (the receive time when Kraken gives no `timestamp`).
+/// - `{"channel":"book","type":"snapshot"|"update","data":[{"symbol":…,"bids":[{"price":…,"qty":…}],"asks":[…],
+///   "checksum":…,"timestamp":…}]}` -> book updates with the CRC32 to verify. Prices and quantities arrive as
+///   JSON numbers: their text is kept exactly as sent (`45285.20` keeps its zero: the checksum is over the text);
+///   a number in exponent form (`9.4e-05`) is written out in full.
+/// - `heartbeat`, `status`, `pong` and subscribe/unsubscribe acknowledgements -> control; a refused request
+///   (`success: false`) -> a provider error with Kraken's text.
+public struct KrakenNormalizer: FrameNormalizer {
+    public let source = "kraken"
+    public let maxFrameBytes: Int
+    private let symbols = SymbolCache { SymbolMapper.kraken($0) }
+
+    public init(maxFrameBytes: Int = 1 << 20) {
+        self.maxFrameBytes = maxFrameBytes
+    }
+
+    public func normalize(_ frame: [UInt8], receivedAt: Int64) -> [NormalizedEvent] {
+        guard frame.count <= maxFrameBytes else { return [Self.oversized(frame.count, limit: maxFrameBytes)] }
+        let message: JSONValue
+        do {
+            message = try JSONParser(maxDepth: 8, maxBytes: maxFrameBytes).parse(frame)
+        } catch {
+            return [Self.reject(for: error)]
+        }
+        if let method = message["method"]?.stringValue {
+            return [acknowledgement(method, message)]
+        }
+        guard let channel = message["channel"]?.stringValue else {
+            if let error = message["error"]?.stringValue { return [.providerError(String(error.prefix(300)))] }
+            return [.reject(.missingField, detail: "neither 'channel' nor 'method'")]
+        }
+        let type = message["type"]?.stringValue
+        switch channel {
+        case "heartbeat": return [.control("heartbeat")]
+        case "status": return [.control("status")]
+        case "trade", "ticker", "book":
+            guard let data = message["data"]?.arrayValue else { return [.reject(.missingField, detail: "\(channel) without 'data'")] }
+            guard !data.isEmpty else { return [.control("\(channel): no data")] }
+            return data.map { item in
+                switch channel {
+                case "trade": trade(item, replayed: type == "snapshot", receivedAt: receivedAt)
+                case "ticker": quote(item, receivedAt: receivedAt)
+                default: book(item, snapshot: type == "snapshot")
+                }
+            }
+        default:
+            return [.reject(.unknownType, detail: "channel '\(channel.prefix(40))'")]
+        }
+    }
+
+    private func acknowledgement(_ method: String, _ message: JSONValue) -> NormalizedEvent {
+        if message["success"]?.boolValue == false {
+            let error = message["error"]?.stringValue ?? "refused without a reason"
+            return .providerError("\(method.prefix(20)): \(error.prefix(300))")
+        }
+        return method == "subscribe" ? .control("subscriptions") : .control(String(method.prefix(20)))
+    }
+
+    private func symbol(_ item: JSONValue) -> Result<(venue: String, symbol: String), Rejected> {
+        guard let venue = item["symbol"]?.stringValue else { return .failure(Rejected(.reject(.missingField, detail: "no 'symbol'"))) }
+        guard let symbol = symbols.canonical(venue) else {
+            return .failure(Rejected(.reject(.unmappedSymbol, detail: "symbol '\(venue.prefix(40))'")))
+        }
+        return .success((venue, symbol))
+    }
+
+    private func time(_ item: JSONValue, field: String = "timestamp") -> Result<Int64?, Rejected> {
+        guard let value = item[field], !value.isNull else { return .success(nil) }
+        guard let text = value.stringValue, let ts = Timestamps.nanoseconds(rfc3339: text) else {
+            return .failure(Rejected(.reject(.invalidTimestamp, detail: "'\(field)' is not RFC 3339")))
+        }
+        return .success(ts)
+    }
+
+    private func trade(_ item: JSONValue, replayed: Bool, receivedAt: Int64) -> NormalizedEvent {
+        let names: (venue: String, symbol: String), ts: Int64
+        switch (symbol(item), time(item)) {
+        case (.failure(let rejected), _), (_, .failure(let rejected)): return rejected.event
+        case (.success(let found), .success(let time)):
+            guard let time else { return .reject(.missingField, detail: "\(found.venue): trade without 'timestamp'") }
+            names = found
+            ts = time
+        }
+        guard let price = item["price"]?.decimal, price.isPositive else { return .reject(.invalidPrice, detail: "\(names.venue): price missing or not positive") }
+        guard let size = item["qty"]?.decimal, size.isPositive else { return .reject(.invalidSize, detail: "\(names.venue): qty missing or not positive") }
+        guard let tradeID = item["trade_id"]?.int64Value else { return .reject(.invalidTradeID, detail: "\(names.venue): trade_id missing or not an integer") }
+        let side: Tick.Side? = switch item["side"]?.stringValue {
+        case "buy": .buy
+        case "sell": .sell
+        default: nil
+        }
+        let tick = Tick(source: source, symbol: names.symbol, venueSymbol: names.venue, timestamp: ts, receivedAt: receivedAt, sequence: nil,
+                        payload: .trade(price: price, size: size, side: side, tradeID: String(tradeID)))
+        return replayed ? .replayedTick(tick) : .tick(tick)
+    }
+
+    private func quote(_ item: JSONValue, receivedAt: Int64) -> NormalizedEvent {
+        let names: (venue: String, symbol: String), ts: Int64
+        switch (symbol(item), time(item)) {
+        case (.failure(let rejected), _), (_, .failure(let rejected)): return rejected.event
+        case (.success(let found), .success(let time)):
+            names = found
+            ts = time ?? receivedAt
+        }
+        var prices: [DecimalText?] = []
+        for field in ["bid", "ask"] {
+            guard let value = item[field], !value.isNull else { prices.append(nil); continue }
+            guard let price = value.decimal, price.isPositive else { return .reject(.invalidPrice, detail: "\(names.venue): \(field) is not a positive decimal") }
+            prices.append(price)
+        }
+        guard prices[0] != nil || prices[1] != nil else { return .reject(.missingField, detail: "\(names.venue): ticker without bid or ask") }
+        var sizes: [DecimalText?] = []
+        for field in ["bid_qty", "ask_qty"] {
+            let size = item[field]?.decimal
+            if let size, size.isNegative { return .reject(.invalidSize, detail: "\(names.venue): \(field) is negative") }
+            sizes.append(size)
+        }
+        return .tick(Tick(source: source, symbol: names.symbol, venueSymbol: names.venue, timestamp: ts, receivedAt: receivedAt, sequence: nil,
+                          payload: .quote(bid: prices[0], ask: prices[1], bidSize: sizes[0], askSize: sizes[1])))
+    }
+
+    private func book(_ item: JSONValue, snapshot: Bool) -> NormalizedEvent {
+        let venue: String, ts: Int64?
+        switch (symbol(item), time(item)) {
+        case (.failure(let rejected), _), (_, .failure(let rejected)): return rejected.event
+        case (.success(let found), .success(let time)):
+            venue = found.venue
+            ts = time
+        }
+        var sides: [[BookLevel]] = []
+        for field in ["bids", "asks"] {
+            guard let entries = item[field]?.arrayValue ?? (snapshot ? nil : []) else {
+                return .reject(.missingField, detail: "\(venue): book snapshot without '\(field)'")
+            }
+            var levels: [BookLevel] = []
+            levels.reserveCapacity(entries.count)
+            for entry in entries {
+                guard let price = entry["price"].flatMap(Self.text), let quantity = entry["qty"].flatMap(Self.text) else {
+                    return .reject(.invalidPrice, detail: "\(venue): a \(field) level without a numeric price and qty")
+                }
+                levels.append(BookLevel(price: price, quantity: quantity))
+            }
+            sides.append(levels)
+        }
+        var checksum: (kind: BookChecksum.Kind, value: UInt32)?
+        if let value = item["checksum"], !value.isNull {
+            guard let number = value.int64Value, let crc = UInt32(exactly: number) else {
+                return .reject(.invalidDecimal, detail: "\(venue): checksum is not an unsigned 32-bit integer")
+            }
+            checksum = (.krakenCRC32, crc)
+        }
+        return .book(BookUpdate(venueSymbol: venue, kind: snapshot ? .snapshot : .update, bids: sides[0], asks: sides[1],
+                                checksum: checksum, timestamp: ts))
+    }
+
+    /// A price or quantity as the venue wrote it: a JSON number's own text (an exponent written out in
+    /// full), or a string's text (checked when the level is applied).
+    static func text(_ value: JSONValue) -> String? {
+        switch value {
+        case .number(let literal):
+            if literal.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                return DecimalText(jsonNumber: literal.utf8)?.description
+            }
+            return literal
+        case .string(let text): return text
+        default: return nil
+        }
+    }
+}
