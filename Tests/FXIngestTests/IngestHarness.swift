@@ -41,8 +41,9 @@ struct IngestHarness {
         let topics = TopicNames(prefix: TestEnvironment.uniqueName("ingest") + ".")
         let kafka = KafkaTestKit.configuration(brokers: brokers, kafkaProperties)
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        _ = try await admin.createTopics([topics.ticks, topics.gaps, topics.health, topics.rejects].map { KafkaTopicSpec(name: $0, partitions: 3) })
-        let recorder = try TopicRecorder(topics: [topics.ticks, topics.gaps, topics.health, topics.rejects], brokers: brokers)
+        let recorded = [topics.ticks, topics.gaps, topics.health, topics.rejects, topics.books]
+        _ = try await admin.createTopics(recorded.map { KafkaTopicSpec(name: $0, partitions: 3) })
+        let recorder = try TopicRecorder(topics: recorded, brokers: brokers)
 
         var configuration = IngestorConfiguration(feeds: feeds(port))
         configuration.healthInterval = .seconds(1)
@@ -75,6 +76,7 @@ struct IngestHarness {
     func gaps() throws -> [GapEvent] { try recorder.messages(topics.gaps).map { try GapEvent(json: $0.value) }.filter { $0.reason != .bootstrap } }
     func bootstrapEvents() throws -> [GapEvent] { try recorder.messages(topics.gaps).map { try GapEvent(json: $0.value) }.filter { $0.reason == .bootstrap } }
     func rejects() throws -> [JSONValue] { try recorder.messages(topics.rejects).map { try JSONParser().parse($0.value) } }
+    func books() throws -> [BookMessage] { try recorder.messages(topics.books).map { try BookMessage(json: $0.value) } }
     func health() throws -> [JSONValue] { try recorder.messages(topics.health).map { try JSONParser().parse($0.value) } }
 
     @discardableResult

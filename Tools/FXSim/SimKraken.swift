@@ -12,7 +12,7 @@ import Synchronization
 /// a pair carry a wrong checksum; `count=-1`: every one, a pair that keeps failing), `late_snapshot&seconds=`
 /// (book snapshots are sent that much later; updates in between are not sent to that subscriber), `drop`.
 /// `GET /kraken/book?symbol=&depth=` answers the venue's book at its latest update (`ts`) for comparisons.
-final class SimKraken: Sendable {
+public final class SimKraken: Sendable {
     static let priceScale = 2
     static let qtyScale = 8
 
@@ -87,7 +87,7 @@ final class SimKraken: Sendable {
         client.send.yield(#"{"channel":"heartbeat"}"#)
     }
 
-    func drop() -> Int {
+    public func drop() -> Int {
         let clients = state.withLock { state in
             defer { state.clients = [:] }
             return Array(state.clients.values)
@@ -172,7 +172,7 @@ final class SimKraken: Sendable {
         for (send, line) in outgoing { send.yield(line) }
     }
 
-    func fault(_ kind: String, symbol: String?, count: Int, seconds: Double) -> Int {
+    public func fault(_ kind: String, symbol: String?, count: Int, seconds: Double) -> Int {
         switch kind {
         case "checksum":
             guard let symbol else { return 0 }
@@ -189,7 +189,7 @@ final class SimKraken: Sendable {
     }
 
     /// The venue's book of `symbol` (top `depth` per side) and the time of its latest change.
-    func bookJSON(_ symbol: String, depth: Int) -> String? {
+    public func bookJSON(_ symbol: String, depth: Int) -> String? {
         state.withLock { state in
             guard let book = state.books[symbol] else { return nil }
             return #"{"symbol":"\#(symbol)","ts":\#(book.ts),"bids":\#(levels(book.top(.bid, depth), quoted: true)),"asks":\#(levels(book.top(.ask, depth), quoted: true))}"#

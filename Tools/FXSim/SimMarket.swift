@@ -33,7 +33,7 @@ public final class SimMarket: Sendable {
     let state = Mutex(State())
     /// IG's Lightstreamer sessions (they outlive their sockets).
     let ig = SimIGSessions()
-    let kraken: SimKraken
+    public let kraken: SimKraken
 
     public init(configuration: SimConfiguration) {
         kraken = SimKraken(seed: configuration.seed)
