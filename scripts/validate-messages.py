@@ -8,14 +8,15 @@ Each FILE (or `-` for standard input) holds NDJSON, one message a line:
     {"topic": "ticks", "value": {"v": 1, "kind": "trade", ...}}
     {"topic": "fx.candles", "key": "coinbase:BTC/USD", "partition": 0, "offset": 17, "value": {...}}
 
-`topic` is `ticks`, `gaps`, `health`, `rejects`, `candles` or `alerts`, with or without the
+`topic` is `ticks`, `gaps`, `health`, `rejects`, `candles`, `alerts` or `books`, with or without the
 deployment's prefix (`fx.ticks`, `kit.ticks`); `value` is the message's JSON exactly as read from
 Kafka (a message that is not JSON goes in as a JSON string and fails). `key` (the Kafka key as
 text) is optional: when present it is checked too. Other members (`partition`, `offset`, ...) are
 ignored.
 
 Besides the schema, a few rules no JSON Schema can state are checked ("contract: ..."): gap windows
-run forwards (from_ts <= to_ts), quotes are not crossed (ask >= bid), candles are consistent
+run forwards (from_ts <= to_ts), quotes are not crossed (ask >= bid), book messages keep their
+reason/kind/chunk rules and a snapshot's levels are unique and best first, candles are consistent
 (low <= open, close <= high; end = start + timeframe), a reject's `truncated` matches its sizes, no
 member name appears twice, and the key (when given) is the one the topic's writers use.
 
@@ -39,7 +40,7 @@ try:
 except ImportError:  # pragma: no cover
     sys.exit("validate-messages: the Python package 'jsonschema' is missing (pip install jsonschema)")
 
-TOPICS = ["ticks", "gaps", "health", "rejects", "candles", "alerts"]
+TOPICS = ["ticks", "gaps", "health", "rejects", "candles", "alerts", "books"]
 TIMEFRAME_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -136,6 +137,21 @@ def contract_errors(topic, value, key):
             errors.append(f"contract: end - start = {value['end'] - value['start']} ns is not the timeframe {value['timeframe']}")
         if match and value["start"] % (int(match.group(1)) * TIMEFRAME_SECONDS[match.group(2)] * 10**9) != 0:
             errors.append(f"contract: start {value['start']} is not aligned to {value['timeframe']}")
+        expected = f"{value['source']}:{value['symbol']}"
+    elif topic == "books":
+        if (value["kind"] == "snapshot") != (value["reason"] is not None):
+            errors.append("contract: 'reason' is set on snapshots and null on deltas")
+        if value["kind"] == "delta" and (value["chunk"] != 0 or not value["last_chunk"]):
+            errors.append("contract: a delta is never chunked")
+        if value["kind"] == "snapshot":
+            for side, descending in (("bids", True), ("asks", False)):
+                prices = [decimal(level[0]) for level in value[side]]
+                if prices != sorted(set(prices), reverse=descending):
+                    errors.append(f"contract: snapshot {side} are not unique and best first")
+                if any(decimal(level[1]) == 0 for level in value[side]):
+                    errors.append(f"contract: a snapshot holds a zero quantity in {side}")
+            if value["depth"] is not None and max(len(value["bids"]), len(value["asks"])) > value["depth"] and value["last_chunk"] and value["chunk"] == 0:
+                errors.append(f"contract: a snapshot deeper than its depth {value['depth']}")
         expected = f"{value['source']}:{value['symbol']}"
     elif topic == "health":
         expected = f"{value['service']}:{value['instance']}"

@@ -11,6 +11,8 @@ public struct AlertInputs: Sendable {
     public var gapsLastHour: [String: Int64]
     /// The ingestor fleets.
     public var fleets: [FleetStatus]
+    /// Order book resyncs per stream (`source|symbol`) in the last hour.
+    public var bookResyncsLastHour: [String: Int64] = [:]
 
     public init(streams: [StreamStatus], instances: [InstanceStatus], latencyP99: [String: Int64] = [:], gapsLastHour: [String: Int64] = [:],
                 fleets: [FleetStatus] = []) {
@@ -106,6 +108,12 @@ public struct AlertEngine: Sendable {
         case .fleetUnowned:
             return inputs.fleets.filter { $0.unowned > 0 }.map {
                 ($0.group, ["fleet": $0.group], "ingestor fleet \($0.group): \($0.unowned) of \($0.shardCount) shards have no live owner")
+            }
+        case .bookResyncsPerHour(let limit):
+            return inputs.bookResyncsLastHour.filter { $0.value > limit }.sorted { $0.key < $1.key }.map { key, count in
+                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+                return (parts.joined(separator: ":"), ["source": parts.first ?? "", "symbol": parts.last ?? ""],
+                        "\(parts.joined(separator: " ")) order book resynced \(count) times in the last hour (above \(limit))")
             }
         case .gapsPerHour(let limit):
             return inputs.gapsLastHour.filter { $0.value > limit }.sorted { $0.key < $1.key }.map { key, count in

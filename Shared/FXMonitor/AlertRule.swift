@@ -7,7 +7,7 @@ import Foundation
 /// ```yaml
 /// rules:
 ///   - name: stream_stale          # unique; part of each alert's id
-///     when: stream_state          # stream_state | instance_missing | latency_p99_ms | gaps_per_hour | fleet_unowned_shards
+///     when: stream_state          # stream_state | instance_missing | latency_p99_ms | gaps_per_hour | book_resyncs_per_hour | fleet_unowned_shards
 ///     state: stale                # for stream_state: live | quiet | stale | down
 ///     threshold: 2000             # for the metrics: fires above it
 ///     for: 30s                    # the condition holds this long before the alert fires
@@ -27,6 +27,8 @@ public struct AlertRule: Sendable, Equatable {
         case gapsPerHour(Int64)
         /// An ingestor fleet has shards that no live instance streams.
         case fleetUnowned
+        /// A symbol's order book was resynced more than this many times in the last hour.
+        case bookResyncsPerHour(Int64)
     }
 
     /// Defined with the alert events' contract (``AlertSeverity``).
@@ -52,7 +54,8 @@ public struct AlertRule: Sendable, Equatable {
     /// The rules shipped with FXStream (also in `deploy/monitor-alerts.yaml`): stale streams warn after
     /// 30 s and turn critical after 5 more minutes; down streams and missing instances are critical
     /// after 15 s; exchange -> receive p99 above 2 s warns; more than 10 gaps an hour on a stream warns; an
-    /// ingestor fleet with shards no live instance streams for 30 s (longer than a failover) is critical.
+    /// ingestor fleet with shards no live instance streams for 30 s (longer than a failover) is critical; an
+    /// order book resynced more than 6 times in an hour warns (a pair that keeps failing its checks).
     public static let defaults: [AlertRule] = [
         AlertRule(name: "stream_stale", condition: .streamState(.stale), holdFor: .seconds(30), severity: .warning,
                   escalateAfter: .seconds(300)),
@@ -61,6 +64,7 @@ public struct AlertRule: Sendable, Equatable {
         AlertRule(name: "latency_p99_high", condition: .latencyP99(milliseconds: 2_000), holdFor: .seconds(60), severity: .warning),
         AlertRule(name: "gaps_frequent", condition: .gapsPerHour(10), holdFor: .zero, severity: .warning),
         AlertRule(name: "fleet_shards_unowned", condition: .fleetUnowned, holdFor: .seconds(30), severity: .critical),
+        AlertRule(name: "book_resyncs_frequent", condition: .bookResyncsPerHour(6), holdFor: .zero, severity: .warning),
     ]
 
     /// Reads a rules file's text through the configuration's typed file reader (the same YAML reading as
@@ -102,8 +106,9 @@ public struct AlertRule: Sendable, Equatable {
             case "instance_missing": condition = .instanceMissing
             case "latency_p99_ms": condition = .latencyP99(milliseconds: try threshold())
             case "gaps_per_hour": condition = .gapsPerHour(try threshold())
+            case "book_resyncs_per_hour": condition = .bookResyncsPerHour(try threshold())
             case "fleet_unowned_shards": condition = .fleetUnowned
-            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms, gaps_per_hour or fleet_unowned_shards",
+            default: throw fail("rule \(name): when must be stream_state, instance_missing, latency_p99_ms, gaps_per_hour, book_resyncs_per_hour or fleet_unowned_shards",
                                 line: item.line)
             }
             guard let severity = Severity(rawValue: item["severity"]?.scalarText ?? "warning") else {

@@ -34,6 +34,8 @@ struct ConnectionReport: Sendable, Equatable {
     var staleSymbols: Int
     /// Symbols the venue says are closed, with its reason.
     var marketClosed: [String: String] = [:]
+    /// The order books the connection keeps (venues with books).
+    var books: [Heartbeat.Book] = []
     /// Heartbeat `ts` - `last_message_ts`: both on the ingestor's clock, so neither the monitor's wall
     /// clock nor a skew between machines enters it. Nil when unknown (no message yet, or negative: the
     /// ingestor's clock stepped back).

@@ -7,6 +7,9 @@ import Hummingbird
 ///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
 /// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}` (ingestors in a
 ///   fleet add `"fleet"` and `"shards"`)
+/// - `GET /api/books`: `{"ts":..., "books":[{"source","symbol","venue_symbol","state","epoch","seq","resyncs",
+///   "resyncs_last_hour","last_checksum_failure_ts","last_error","instance","connection"}]}`: the order books the live
+///   ingestors keep (see ``BookStatus``)
 /// - `GET /api/fleets`: the ingestor fleets, which live instance streams which shard (see ``fleets(_:now:)``)
 /// - `GET /api/latency`: `{"ts":..., "window_ms":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}},
 ///   "receive_to_ack":{"all":{...}}, "tick_to_candle":{"all":{...}}}` (over the last `latency_window`)
@@ -27,6 +30,10 @@ public enum MonitorAPI {
             router.get("/api/latency") { _, _ -> Response in json(latency(service.state.withLock { $0.latency }, now: service.clock.now())) }
             router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.state.withLock { $0.pipeline }, now: service.clock.now())) }
             router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
+            router.get("/api/books") { _, _ -> Response in
+                let now = service.clock.now()
+                return json(books(service.state.withLock { $0.board.books(now: now) }, now: now))
+            }
             router.get("/api/fleets") { _, _ -> Response in
                 json(fleets(FleetStatus.fleets(service.state.withLock { $0.board.instanceSnapshot }), now: service.clock.now()))
             }
@@ -157,6 +164,32 @@ public enum MonitorAPI {
         } else {
             w.null()
         }
+        w.endObject()
+        return w.bytes
+    }
+
+    static func books(_ books: [BookStatus], now: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + books.count * 320)
+        w.beginObject()
+        w.key("ts"); w.number(now)
+        w.key("books"); w.beginArray()
+        for book in books {
+            w.beginObject()
+            w.key("source"); w.string(book.source)
+            w.key("symbol"); w.string(book.symbol)
+            w.key("venue_symbol"); w.string(book.venueSymbol)
+            w.key("state"); w.string(book.state)
+            w.key("epoch"); w.number(book.epoch)
+            w.key("seq"); w.number(book.seq)
+            w.key("resyncs"); w.number(book.resyncs)
+            w.key("resyncs_last_hour"); w.number(book.resyncsLastHour)
+            w.key("last_checksum_failure_ts"); w.number(book.lastChecksumFailureTs)
+            w.key("last_error"); w.string(book.lastError)
+            w.key("instance"); w.string(book.instance)
+            w.key("connection"); w.string(book.connection)
+            w.endObject()
+        }
+        w.endArray()
         w.endObject()
         return w.bytes
     }

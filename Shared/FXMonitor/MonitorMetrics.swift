@@ -5,7 +5,8 @@ import Synchronization
 /// The monitor's per-subject metrics, for Prometheus rules equivalent to its own
 /// (`deploy/prometheus-alerts.yml`): `fx_monitor_stream_state{source,symbol}` (0 live, 1 quiet, 2 stale,
 /// 3 down), `fx_monitor_instance_up{service,instance}` (1 alive, 0 missing),
-/// `fx_monitor_latency_p99_seconds{source}` (exchange -> receive), `fx_monitor_gaps_total{source,symbol}`;
+/// `fx_monitor_latency_p99_seconds{source}` (exchange -> receive), `fx_monitor_gaps_total{source,symbol}`,
+/// `fx_monitor_book_resyncs_total{source,symbol}`;
 /// and for dashboards `fx_monitor_stage_latency_p99_seconds{measure}` (`receive_to_ack`, `tick_to_candle`),
 /// `fx_monitor_consumer_lag{service,topic,partition}`, `fx_monitor_backfill_queued_gaps` and
 /// `fx_monitor_backfill_oldest_gap_age_seconds`.
@@ -25,6 +26,7 @@ public final class MonitorMetrics: Sendable {
         "fx_monitor_instance_up": "Whether a service instance sends heartbeats (1) or is missing (0).",
         "fx_monitor_latency_p99_seconds": "Exchange-to-receive latency, 99th percentile.",
         "fx_monitor_gaps_total": "Gap events seen per stream.",
+        "fx_monitor_book_resyncs_total": "Order book resyncs (book gap events) seen per stream.",
         "fx_monitor_stage_latency_p99_seconds": "Pipeline stage latency (receive_to_ack, tick_to_candle), 99th percentile over the latency window.",
         "fx_monitor_consumer_lag": "Messages a consumer instance is behind on a partition, from its heartbeat.",
         "fx_monitor_backfill_queued_gaps": "Gaps open, filling or failed in the backfill ledger.",
@@ -89,7 +91,7 @@ public final class MonitorMetrics: Sendable {
         sync("fx_monitor_latency_p99_seconds", p99.map { ([("source", $0.key)], Double($0.value) / 1_000) })
         let known = Set(streams.map { "\($0.source)|\($0.symbol)" })
         let gone: [Counter] = counters.withLock { counters in
-            let keys = counters.keys.filter { !known.contains($0) }
+            let keys = counters.keys.filter { !known.contains(String($0.split(separator: "#", maxSplits: 1).last ?? "")) }
             return keys.compactMap { counters.removeValue(forKey: $0) }
         }
         for counter in gone { counter.destroy() }
@@ -108,12 +110,13 @@ public final class MonitorMetrics: Sendable {
         }
     }
 
-    /// Counts a gap event of a stream the board knows (its series goes when the stream is forgotten).
-    func gap(source: String, symbol: String) {
-        let key = "\(source)|\(symbol)"
+    /// Counts a gap event (or, with `family` `fx_monitor_book_resyncs_total`, an order book resync) of a
+    /// stream the board knows (its series goes when the stream is forgotten).
+    func gap(source: String, symbol: String, family: String = "fx_monitor_gaps_total") {
+        let key = "\(family)#\(source)|\(symbol)"
         let counter = counters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: "fx_monitor_gaps_total", dimensions: [("source", source), ("symbol", symbol)], factory: factory)
+            let counter = Counter(label: family, dimensions: [("source", source), ("symbol", symbol)], factory: factory)
             counters[key] = counter
             return counter
         }

@@ -142,6 +142,7 @@ public final class MonitorService: Service, Sendable {
         let applied = state.withLock { $0.apply(message, now: now) }
         for reason in applied.ignored { ignored.record(reason, topic: topic) }
         if let gap = applied.gap { subjects.gap(source: gap.source, symbol: gap.symbol) }
+        if let resync = applied.bookResync { subjects.gap(source: resync.source, symbol: resync.symbol, family: "fx_monitor_book_resyncs_total") }
         if let key = applied.stoppedInstance { logger.notice("instance stopped", metadata: ["instance": .string(key)]) }
     }
 

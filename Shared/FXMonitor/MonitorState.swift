@@ -32,6 +32,8 @@ public struct MonitorState: Sendable {
         public var ignored: [IgnoreReason] = []
         /// A gap event that counts (not `bootstrap`): its stream.
         public var gap: (source: String, symbol: String)?
+        /// An order book resync (a `book` gap event): not a gap of the stream.
+        public var bookResync: (source: String, symbol: String)?
         /// The instance whose last heartbeat said it is stopping.
         public var stoppedInstance: String?
 
@@ -101,7 +103,9 @@ public struct MonitorState: Sendable {
             }
         case .gap(let gap):
             if let reason = board.gap(gap, now: now) { return Applied(ignored: [reason]) }
-            if gap.reason != .bootstrap {
+            if gap.reason == .book {
+                applied.bookResync = (gap.source, gap.symbol)
+            } else if gap.reason != .bootstrap {
                 applied.gap = (gap.source, gap.symbol)
                 applied.ignored += [pipeline.count(.gaps, source: gap.source, now: now)].compactMap { $0 }
             }
@@ -169,8 +173,9 @@ public struct MonitorState: Sendable {
         let streams = board.snapshot
         let instances = board.instanceSnapshot
         let fleets = FleetStatus.fleets(instances)
-        let inputs = AlertInputs(streams: streams, instances: instances, latencyP99: latencyP99, gapsLastHour: board.gapsLastHour(now: now),
+        var inputs = AlertInputs(streams: streams, instances: instances, latencyP99: latencyP99, gapsLastHour: board.gapsLastHour(now: now),
                                  fleets: fleets)
+        inputs.bookResyncsLastHour = board.bookResyncsLastHour(now: now)
         let alerts = engine.evaluate(inputs, now: now)
         recentAlerts.append(contentsOf: alerts)
         if recentAlerts.count > Self.maxRecentAlerts { recentAlerts.removeFirst(recentAlerts.count - Self.maxRecentAlerts) }

@@ -5,7 +5,8 @@
 /// latest 1-minute candles (inline SVG, refreshed every 10 s).
 /// Element ids for tests and people: `#streams` rows carry `data-stream="<source>:<symbol>"` and
 /// `data-state`; `#latency` rows `data-measure`; `#rates` rows `data-source`; `#lag` rows
-/// `data-partition="<topic>:<partition>"`; `#backfill` holds `data-queued`; each chart is an
+/// `data-partition="<topic>:<partition>"`; `#books` rows carry `data-book="<source>:<symbol>"` and
+/// `data-state`; `#backfill` holds `data-queued`; each chart is an
 /// `svg.chart` with one `rect.candle` per candle.
 enum StatusPage {
     static let html = #"""
@@ -33,6 +34,7 @@ enum StatusPage {
     <h2>Alerts</h2><table><thead><tr><th>alert</th><th>severity</th><th>since</th><th>summary</th></tr></thead><tbody id="alerts"></tbody></table>
     <h2>Services</h2><table><thead><tr><th>instance</th><th>state</th><th>last heartbeat</th></tr></thead><tbody id="instances"></tbody></table>
     <h2>Streams</h2><table><thead><tr><th>source</th><th>symbol</th><th>state</th><th>since</th><th>why</th><th>ticks</th><th>gaps</th></tr></thead><tbody id="streams"></tbody></table>
+    <h2>Order books</h2><table><thead><tr><th>source</th><th>symbol</th><th>state</th><th>epoch</th><th>resyncs (last hour)</th><th>last checksum failure</th><th>last failure</th><th>instance</th></tr></thead><tbody id="books"></tbody></table>
     <h2>Latency <span class="muted" id="window"></span></h2><table><thead><tr><th>stage</th><th>source</th><th>samples</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th></tr></thead><tbody id="latency"></tbody></table>
     <h2>Rates (last minute)</h2><table><thead><tr><th>source</th><th>ticks</th><th>candles</th><th>gaps</th><th>rejects</th><th>reconnects</th></tr></thead><tbody id="rates"></tbody></table>
     <div class="muted" id="errors"></div>
@@ -84,7 +86,11 @@ enum StatusPage {
     }
     async function refresh() {
       try {
-        const [streams, instances, alerts, latency, pipeline] = await Promise.all([get("/api/streams"), get("/api/instances"), get("/api/alerts"), get("/api/latency"), get("/api/pipeline")]);
+        const [streams, instances, alerts, latency, pipeline, books] = await Promise.all([get("/api/streams"), get("/api/instances"), get("/api/alerts"), get("/api/latency"), get("/api/pipeline"), get("/api/books")]);
+        const bookState = {in_sync: "live", resyncing: "stale", awaiting_snapshot: "quiet"};
+        rows("books", books.books.map((b) => '<tr data-book="' + text(b.source + ":" + b.symbol) + '" data-state="' + text(b.state) + '"><td>' + text(b.source) + '</td><td>' + text(b.symbol) +
+          '</td><td><span class="state ' + (bookState[b.state] || "") + '">' + text(b.state) + '</span></td><td>' + b.epoch + '</td><td>' + b.resyncs + ' (' + b.resyncs_last_hour + ')</td><td>' +
+          ago(b.last_checksum_failure_ts) + '</td><td>' + text(b.last_error) + '</td><td>' + text(b.instance) + '</td></tr>'));
         rows("streams", streams.streams.map((s) => '<tr data-stream="' + text(s.source + ":" + s.symbol) + '" data-state="' + text(s.state) + '"><td>' + text(s.source) + '</td><td>' + text(s.symbol) +
           '</td><td><span class="state ' + text(s.state) + '">' + text(s.state) + '</span></td><td>' + ago(s.since) + '</td><td>' + text(s.reason) + '</td><td>' + s.ticks + '</td><td>' + s.gaps + '</td></tr>'));
         rows("instances", instances.instances.map((i) => '<tr data-instance="' + text(i.service + ":" + i.instance) + '"><td>' + text(i.service + ":" + i.instance) + '</td><td><span class="state ' + (i.alive ? "alive" : "missing") + '">' +

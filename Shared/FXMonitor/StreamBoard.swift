@@ -54,6 +54,8 @@ public struct StreamBoard: Sendable {
         let knownSince: Int64
         /// When its gap events arrived (ns, monitor clock), the last hour.
         var recentGaps: [Int64] = []
+        /// When its `book` gap events (order book resyncs) arrived (ns, monitor clock), the last hour.
+        var recentBookResyncs: [Int64] = []
         /// When the monitor last heard of it at all (ticks, gap events).
         var lastHeard: Int64
     }
@@ -114,7 +116,11 @@ public struct StreamBoard: Sendable {
         guard var stream = streams[key] ?? newStream(key, source: event.source, symbol: event.symbol, venueSymbol: venueSymbol, now: now) else {
             return .streamCap
         }
-        if event.reason != .bootstrap {
+        if event.reason == .book {
+            // A resync of the symbol's order book: its ticks are not affected (not a gap of the stream).
+            stream.recentBookResyncs = Array(stream.recentBookResyncs.filter { now.subtractingClamped($0) < 3_600_000_000_000 }
+                .suffix(Settings.maxRecentGaps - 1)) + [now]
+        } else if event.reason != .bootstrap {
             stream.status.gaps = stream.status.gaps.addingClamped(1)
             stream.recentGaps = Array(stream.recentGaps.filter { now.subtractingClamped($0) < 3_600_000_000_000 }.suffix(Settings.maxRecentGaps - 1)) + [now]
         }
@@ -146,7 +152,8 @@ public struct StreamBoard: Sendable {
             guard let state = connection.state else { return nil }
             let silence = connection.lastMessageTs.map { beat.timestamp - $0 }.flatMap { $0 >= 0 ? $0 : nil }   // both plausible: no overflow
             return ConnectionReport(id: connection.id, source: connection.source, state: state.rawValue, lastMessageTs: connection.lastMessageTs,
-                                    staleSymbols: Int(connection.staleSymbols), marketClosed: connection.marketClosed, silence: silence)
+                                    staleSymbols: Int(connection.staleSymbols), marketClosed: connection.marketClosed,
+                                    books: connection.books, silence: silence)
         }
         return nil
     }
@@ -257,6 +264,33 @@ public struct StreamBoard: Sendable {
             return count > 0 ? Int64(count) : nil
         }
     }
+    /// Order book resyncs (`book` gap events) per stream (`source|symbol`) in the hour before `now`.
+    public func bookResyncsLastHour(now: Int64) -> [String: Int64] {
+        streams.compactMapValues { stream in
+            let count = stream.recentBookResyncs.filter { now.subtractingClamped($0) < 3_600_000_000_000 }.count
+            return count > 0 ? Int64(count) : nil
+        }
+    }
+
+    /// Every order book the live ingestors report, by source and symbol (a book kept by two instances, a
+    /// redundant fleet, is listed once per instance).
+    public func books(now: Int64) -> [BookStatus] {
+        let lastHour = bookResyncsLastHour(now: now)
+        var books: [BookStatus] = []
+        for (key, reports) in connections where instances[key]?.alive == true {
+            for report in reports {
+                for book in report.books {
+                    books.append(BookStatus(source: report.source, symbol: book.symbol, venueSymbol: book.venueSymbol, state: book.state,
+                                            epoch: book.epoch, seq: book.seq, resyncs: book.resyncs,
+                                            resyncsLastHour: lastHour[Self.key(report.source, book.symbol)] ?? 0,
+                                            lastChecksumFailureTs: book.lastChecksumFailureTs, lastError: book.lastError,
+                                            instance: key, connection: report.id))
+                }
+            }
+        }
+        return books.sorted { ($0.source, $0.symbol, $0.instance) < ($1.source, $1.symbol, $1.instance) }
+    }
+
     public var instanceSnapshot: [InstanceStatus] { instances.keys.sorted().compactMap { instances[$0] } }
 
     static func key(_ source: String, _ symbol: String) -> String { "\(source)|\(symbol)" }

@@ -21,6 +21,8 @@ public protocol MarketDataProvider: Sendable {
     var transport: FeedTransport { get }
     /// The venue streams order books (``NormalizedEvent/book(_:)``), kept this way; nil: no books.
     var book: BookFeed? { get }
+    /// This venue with books kept `depth` levels per side (refused where the venue has no books or no such depth).
+    func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider
     /// The text frames that get a fresh snapshot of one symbol's book, on the same connection, when its
     /// book can no longer be trusted (a failed checksum, a crossed book). Other symbols are not touched.
     func bookResubscribeMessages(venueSymbol: String) -> [String]
@@ -46,6 +48,10 @@ extension MarketDataProvider {
     public var book: BookFeed? { nil }
 
     public func bookResubscribeMessages(venueSymbol: String) -> [String] { [] }
+
+    public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
+        throw ProviderError(.invalidSetting, provider: id, "this venue streams no order books: book_depth does not apply")
+    }
 
     public func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider {
         guard symbolMap.isEmpty else {
@@ -147,6 +153,7 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
         case invalidCredential = "invalid_credential"
         case tooManySymbols = "too_many_symbols"
         case invalidURL = "invalid_url"
+        case invalidSetting = "invalid_setting"
     }
 
     public var code: Code

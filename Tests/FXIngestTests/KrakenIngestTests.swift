@@ -57,6 +57,9 @@ struct KrakenIngestTests {
             #expect(books.contains { $0.bids.contains { $0.price.hasSuffix("0") } || $0.asks.contains { $0.price.hasSuffix("0") } },
                     "prices ending in zero keep it (the simulator prices to the cent)")
             #expect(try h.gaps().filter { $0.reason == .book }.isEmpty)
+            let checked = try IngestorFleetTests.validate(["books": h.recorder.messages(h.topics.books), "ticks": h.recorder.messages(h.topics.ticks),
+                                                           "health": h.recorder.messages(h.topics.health)])
+            #expect(checked.status == 0, "every message keeps its schema: \(checked.output)")
         }
     }
 
@@ -77,6 +80,8 @@ struct KrakenIngestTests {
             #expect(books.contains { $0.symbol == "BTC/USD" && $0.epoch == 1 && $0.checksum?.verified == false }, "the failed message says so")
             #expect(books.filter { $0.symbol == "ETH/USD" }.allSatisfy { $0.epoch == 1 }, "ETH/USD was not resubscribed")
             #expect(gaps.filter { $0.reason == .book }.allSatisfy { $0.symbol == "BTC/USD" })
+            let checked = try IngestorFleetTests.validate(["books": h.recorder.messages(h.topics.books), "gaps": h.recorder.messages(h.topics.gaps)])
+            #expect(checked.status == 0, "\(checked.output)")
             try await Task.sleep(for: .seconds(1))
             for pair in Self.pairs { try await Self.compare(h, pair) }
         }
@@ -102,6 +107,38 @@ struct KrakenIngestTests {
             try await Self.compare(h, "ETH/USD")
             let beat = try #require(try h.health().last?["connections"]?.arrayValue?.first?["books"]?.arrayValue)
             #expect(beat.count == 2 && beat.contains { $0["symbol"]?.stringValue == "ETH/USD" && ($0["resyncs"]?.int64Value ?? 0) >= 2 })
+        }
+    }
+
+    @Test("the Python example agent rebuilds each book from the topic, across a resync, equal to the venue's level by level")
+    func pythonAgent() async throws {
+        try await IngestHarness.run(feeds: { [Self.feed($0)] }) { h in
+            try await h.recorder.waitFor(h.topics.books, timeout: .seconds(30), "both books") { messages in
+                Set(messages.compactMap { try? BookMessage(json: $0.value) }.map(\.symbol)) == Set(Self.pairs)
+            }
+            _ = h.market.kraken.fault("checksum", symbol: "BTC/USD", count: 1, seconds: 0)
+            try await h.recorder.waitFor(h.topics.books, timeout: .seconds(20), "BTC/USD in epoch 2") { messages in
+                messages.contains { (try? BookMessage(json: $0.value)).map { $0.symbol == "BTC/USD" && $0.epoch == 2 } == true }
+            }
+            var venue: [String: JSONValue] = [:]
+            for pair in Self.pairs { venue[pair] = try JSONParser().parse(Array(try #require(h.market.kraken.bookJSON(pair, depth: 10)).utf8)) }
+            let until = Self.pairs.map { "kraken:\($0)=\(venue[$0]?["ts"]?.int64Value ?? 0)" }.joined(separator: ",")
+            let run = try Subprocess.output("/usr/bin/env", ["python3", IngestorFleetTests.root.appendingPathComponent("examples/book_agent.py").path,
+                                                             "--brokers", TestEnvironment.brokers, "--prefix", h.topics.prefix, "--from-beginning",
+                                                             "--until", until, "--duration", "60"])
+            #expect(run.status == 0, "the agent finished: \(run.output.suffix(2000))")
+            let books = run.output.split(separator: "\n").compactMap { try? JSONParser().parse(Array($0.utf8)) }
+            for pair in Self.pairs {
+                let book = try #require(books.first { $0["key"]?.stringValue == "kraken:\(pair)" }, "\(run.output.suffix(2000))")
+                #expect(book["in_sync"]?.boolValue == true)
+                for side in ["bids", "asks"] {
+                    let rebuilt = (book[side]?.arrayValue ?? []).map { $0.arrayValue?.compactMap(\.stringValue) ?? [] }
+                    let expected = (venue[pair]?[side]?.arrayValue ?? []).map { [$0["price"]?.stringValue ?? "", $0["qty"]?.stringValue ?? ""] }
+                    #expect(rebuilt == expected, "\(pair) \(side): the agent's book equals the venue's")
+                }
+            }
+            #expect(books.first { $0["key"]?.stringValue == "kraken:BTC/USD" }?["epoch"]?.int64Value == 2)
+            #expect(run.output.contains("new epoch 2"), "the agent saw the resync")
         }
     }
 }

@@ -180,4 +180,22 @@ extension ProviderConfigurationTests {
                                                         environment: [:]).plans()
         }
     }
+
+    @Test("book_depth picks one of Kraken's depths for its subscriptions and books; another depth, or a venue without books, is refused")
+    func bookDepth() throws {
+        let plan = try #require(try IngestorConfigurationLoading.resolve(["--provider", "kraken", "--symbols", "BTC/USD", "--book-depth", "25"],
+                                                                         environment: [:]).plans().first)
+        #expect(plan.provider.book?.depth == 25)
+        #expect(try plan.provider.subscribeMessages(symbols: ["BTC/USD"], credential: nil, now: 0).last?.contains(#""depth":25"#) == true)
+        let fallback = try #require(try IngestorConfigurationLoading.resolve(["--provider", "kraken", "--symbols", "BTC/USD"], environment: [:]).plans().first)
+        #expect(fallback.provider.book?.depth == 10, "Kraken's default")
+        let odd = #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "kraken", "--symbols", "BTC/USD", "--book-depth", "20"], environment: [:]).plans()
+        }
+        #expect("\(odd.map { "\($0)" } ?? "")".contains("book_depth 20 is not one of Kraken's: 10, 25, 100, 500, 1000"))
+        let bookless = #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--book-depth", "10"], environment: [:]).plans()
+        }
+        #expect("\(bookless.map { "\($0)" } ?? "")".contains("this venue streams no order books"))
+    }
 }

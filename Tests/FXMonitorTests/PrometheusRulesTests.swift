@@ -28,7 +28,9 @@ struct PrometheusRulesTests {
             let block = text[range.upperBound...].prefix { _ in true }.components(separatedBy: "- alert:").first ?? ""
             #expect(block.contains("for: \(holdFor)") && block.contains("severity: \(severity)"), "\(alert): \(block)")
         }
-        #expect(AlertRule.defaults.map(\.name) == ["stream_stale", "stream_down", "instance_missing", "latency_p99_high", "gaps_frequent", "fleet_shards_unowned"])
+        #expect(AlertRule.defaults.map(\.name) == ["stream_stale", "stream_down", "instance_missing", "latency_p99_high", "gaps_frequent", "fleet_shards_unowned",
+                                                   "book_resyncs_frequent"])
+        #expect(text.contains("increase(fx_monitor_book_resyncs_total[1h]) > 6") && AlertRule.defaults[6].condition == .bookResyncsPerHour(6))
         #expect(AlertRule.defaults[5].holdFor == .seconds(30) && AlertRule.defaults[5].severity == .critical)
         #expect(AlertRule.defaults[0].holdFor == .seconds(30) && AlertRule.defaults[0].escalateAfter == .seconds(300))
         #expect(AlertRule.defaults[1].holdFor == .seconds(15) && AlertRule.defaults[3].holdFor == .seconds(60))

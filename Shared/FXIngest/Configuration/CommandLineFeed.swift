@@ -11,6 +11,7 @@ public struct CommandLineFeed: ConfigSection {
     public var restURL: String?
     public var maxSymbolsPerConnection: Int?
     public var symbolMap: [String] = []
+    public var bookDepth: Int?
 
     public init() {}
 
@@ -28,6 +29,8 @@ public struct CommandLineFeed: ConfigSection {
                 help: "Symbols per connection (default per provider: coinbase 100, finnhub 50, oanda 20, ig 20)."),
         Setting(\.symbolMap, key: "symbol_map", env: "SYMBOL_MAP", flag: "symbol-map", reader: .list,
                 help: "IG only: canonical symbols of epics that do not name a currency pair, `EPIC=BASE/QUOTE` comma-separated (e.g. IX.D.FTSE.DAILY.IP=FTSE/GBP)."),
+        Setting(\.bookDepth, key: "book_depth", env: "BOOK_DEPTH", flag: "book-depth", reader: ValueReader.int(1...5_000).optional,
+                help: "Venues with order books: levels per side (default and choices per venue: kraken 10; 10, 25, 100, 500, 1000)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {
@@ -45,6 +48,6 @@ public struct CommandLineFeed: ConfigSection {
         return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: webSocketURL, restURL: restURL,
                                  credentials: try FeedFile.credentials(prefix: provider.uppercased(), environment: environment),
                                  maxSymbolsPerConnection: maxSymbolsPerConnection,
-                                 symbolMap: try FeedFile.symbolMap(symbolMap, key: "symbol_map"))
+                                 symbolMap: try FeedFile.symbolMap(symbolMap, key: "symbol_map"), bookDepth: bookDepth)
     }
 }

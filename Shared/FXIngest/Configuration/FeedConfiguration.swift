@@ -23,12 +23,15 @@ public struct FeedConfiguration: Sendable {
     /// Venue symbol -> canonical `BASE/QUOTE`, for symbols the venue's own naming does not say (IG epics
     /// such as `IX.D.FTSE.DAILY.IP`); only venues that take one (IG).
     public var symbolMap: [String: String]
+    /// Levels per side of the order books (venues with books; nil: the venue's default, Kraken 10).
+    public var bookDepth: Int?
 
     public init(provider: String, symbols: [String], webSocketURL: String? = nil, restURL: String? = nil,
                 credentials: [ProviderCredential] = [], maxSymbolsPerConnection: Int? = nil,
                 connectionStaleAfter: Duration? = nil, symbolStaleAfter: Duration? = nil,
-                sequenceCheck: FeedTracker.SequenceCheck? = nil, symbolMap: [String: String] = [:]) {
+                sequenceCheck: FeedTracker.SequenceCheck? = nil, symbolMap: [String: String] = [:], bookDepth: Int? = nil) {
         self.symbolMap = symbolMap
+        self.bookDepth = bookDepth
         self.provider = provider
         self.symbols = symbols
         self.webSocketURL = webSocketURL
@@ -58,7 +61,8 @@ public struct ConnectionPlan: Sendable {
     /// - Throws: ``ProviderError`` with a clear message: unknown provider, unmappable symbol, missing
     ///   credentials, or more symbols than the credentials allow.
     public static func make(_ feed: FeedConfiguration, firstIndex: Int = 0) throws(ProviderError) -> ConnectionPlan {
-        let provider = try ProviderRegistry.provider(feed.provider).mapping(feed.symbolMap)
+        var provider = try ProviderRegistry.provider(feed.provider).mapping(feed.symbolMap)
+        if let depth = feed.bookDepth { provider = try provider.withBookDepth(depth) }
         let defaults = provider.defaults
         var seen = Set<String>()
         var symbols: [String] = []

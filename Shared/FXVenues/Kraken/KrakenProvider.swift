@@ -30,6 +30,13 @@ public struct KrakenProvider: MarketDataProvider {
         KrakenNormalizer(maxFrameBytes: maxFrameBytes)
     }
 
+    public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
+        guard Self.depths.contains(depth) else {
+            throw ProviderError(.invalidSetting, provider: id, "book_depth \(depth) is not one of Kraken's: \(Self.depths.map(String.init).joined(separator: ", "))")
+        }
+        return KrakenProvider(bookDepth: depth)
+    }
+
     public func webSocketURL(base: String, credential: ProviderCredential?) throws(ProviderError) -> String { base }
 
     public func subscribeMessages(symbols: [String], credential: ProviderCredential?, now: Int64) throws(ProviderError) -> [String] {
