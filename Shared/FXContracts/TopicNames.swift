@@ -5,6 +5,7 @@ import FXCore
 /// |---|---|---|
 /// | `<prefix>ticks` | ingestor | aggregator, monitor, agents |
 /// | `<prefix>books` | ingestor (venues with order books) | agents (``BookBuilder``), tests |
+/// | `<prefix>latest` (compacted) | ingestor | monitor (`/api/quotes`), agents |
 /// | `<prefix>gaps` | ingestor, aggregator (`retention` gaps) | backfiller, monitor |
 /// | `<prefix>health` | ingestor, aggregator, backfiller | monitor |
 /// | `<prefix>rejects` | ingestor, aggregator, backfiller | monitor (rates), people and their agents |
@@ -27,7 +28,15 @@ public struct TopicNames: Sendable, Hashable {
     public var alerts: String { prefix + "alerts" }
     /// Order book snapshots and deltas, keyed `source:symbol` (never compacted).
     public var books: String { prefix + "books" }
+    /// The hot layer: the latest quote and trade per symbol, keyed `source:symbol`, compacted.
+    public var latest: String { prefix + "latest" }
+
+    /// Topic configuration a topic needs when it is created: the hot layer is compacted (one value per
+    /// key is kept) and never deleted by time; the others take the broker's defaults.
+    public func configs(for topic: String) -> [String: String] {
+        topic == latest ? ["cleanup.policy": "compact", "retention.ms": "-1"] : [:]
+    }
 
     /// Every topic of the pipeline, in a stable order.
-    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts, books] }
+    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts, books, latest] }
 }

@@ -52,7 +52,7 @@ public struct AdminTasks: Sendable {
     public func createTopics() async throws {
         let client = try KafkaAdmin(configuration: settings.kafka, logger: logger)
         let outcomes = try await client.createTopics(settings.topics.all.map {
-            KafkaTopicSpec(name: $0, partitions: admin.partitions, replicationFactor: admin.replicationFactor)
+            KafkaTopicSpec(name: $0, partitions: admin.partitions, replicationFactor: admin.replicationFactor, configs: settings.topics.configs(for: $0))
         })
         for (topic, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
             print("\(topic)\t\(outcome.rawValue)")

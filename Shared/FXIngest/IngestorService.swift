@@ -93,6 +93,10 @@ public final class IngestorService: Service, Sendable {
             await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { feeds in
                     feeds.addTask { await self.heartbeats(connections, circuits, fleet: fleet, startedAt: startedAt) }
+                    feeds.addTask { await self.publishLatest(connections) }
+                    if self.configuration.latestPrune {
+                        feeds.addTask { await self.pruneLatest(keep: Self.latestKeys(plans)) }
+                    }
                     guard let fleet else {
                         for connection in fixed { feeds.addTask { await connection.run() } }
                         return
@@ -109,6 +113,7 @@ public final class IngestorService: Service, Sendable {
             }
             logger.info("stopping: publishing open gaps and a last heartbeat, then draining")
             for connection in connections() { connection.closeOpenGaps() }
+            queue.pushUrgent(connections().flatMap { $0.latest.withLock { $0.take() } }.map { .latest($0, topics: topics) })
             queue.pushUrgent([heartbeat(connections(), circuits, fleet: fleet, startedAt: startedAt, stopping: true)])
             queue.finish()
         }
@@ -219,6 +224,10 @@ public final class IngestorService: Service, Sendable {
         var specs = configuration.createTopics ? [topics.ticks, topics.gaps, topics.health, topics.rejects, topics.books].map {
             KafkaTopicSpec(name: $0, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor)
         } : []
+        if configuration.createTopics {
+            specs.append(KafkaTopicSpec(name: topics.latest, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor,
+                                        configs: topics.configs(for: topics.latest)))
+        }
         // A fleet's control topic is the ingestor's own (its name holds the shard layout's fingerprint).
         if let fleet { specs.append(KafkaTopicSpec(name: fleet.controlTopic, partitions: fleet.layout.partitionCount,
                                                   replicationFactor: configuration.replicationFactor)) }
@@ -246,6 +255,41 @@ public final class IngestorService: Service, Sendable {
                 queue.pushUrgent(checkpoints)
             }
             do { try await Task.sleep(for: configuration.healthInterval) } catch { return }
+        }
+    }
+
+    /// Every `source:symbol` the configured feeds stream (in a fleet: all its shards, not only this instance's).
+    static func latestKeys(_ plans: [ConnectionPlan]) -> Set<String> {
+        Set(plans.flatMap { plan in
+            plan.shards.flatMap(\.symbols).map { "\(plan.provider.id):\(plan.provider.canonicalSymbol($0) ?? $0)" }
+        })
+    }
+
+    /// Publishes what changed on the hot layer every `latest_interval_ms` (each symbol's newest value).
+    private func publishLatest(_ connections: @Sendable () -> [FeedConnection]) async {
+        while true {
+            do { try await Task.sleep(for: configuration.latestInterval) } catch { return }
+            let values = connections().flatMap { $0.latest.withLock { $0.take() } }
+            guard !values.isEmpty else { continue }
+            queue.pushUrgent(values.map { .latest($0, topics: topics) })
+        }
+    }
+
+    /// Reads the latest topic once and tombstones the symbols of this ingestor's venues that are not in
+    /// `keep` (unsubscribed since they were written). Failures are logged: the values stay, readers see
+    /// them age by `recv_ts`.
+    private func pruneLatest(keep: Set<String>) async {
+        let sources = Set(keep.compactMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) })
+        do {
+            let values = try await LatestTopicReader.read(kafka: kafka, topic: topics.latest, groupID: "\(topics.prefix)latest-prune.\(instance)",
+                                                          logger: logger)
+            let gone = values.filter { sources.contains($0.value.source) && !keep.contains($0.key) }.keys.sorted()
+            guard !gone.isEmpty else { return }
+            logger.notice("latest topic: tombstoning symbols no longer streamed", metadata: ["symbols": .string(gone.joined(separator: ","))])
+            queue.pushUrgent(gone.map { .latestTombstone($0, topics: topics) })
+        } catch {
+            if Task.isCancelled { return }
+            logger.warning("latest topic: cannot read it to prune unsubscribed symbols: \(error)")
         }
     }
 

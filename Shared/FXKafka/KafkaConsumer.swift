@@ -256,10 +256,12 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-        return KafkaConsumerMessage(
+        var copied = KafkaConsumerMessage(
             topic: topic,
             partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+        copied.isTombstone = m.payload == nil
+        return copied
     }
 
     // MARK: RDKafkaEventHandler (called on the poll thread)

@@ -8,6 +8,8 @@ public struct KafkaConsumerMessage: Sendable {
     public var headers: [KafkaHeader]
     /// The message timestamp in milliseconds since the epoch, when the broker gave one.
     public var timestampMilliseconds: Int64?
+    /// The value was null (a compacted topic's tombstone: the key is deleted), not merely empty.
+    public var isTombstone = false
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }

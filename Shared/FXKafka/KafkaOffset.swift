@@ -8,4 +8,7 @@ public enum KafkaOffset {
     public static func tail(_ count: Int64) -> Int64 {
         Int64(RD_KAFKA_OFFSET_TAIL_BASE) - max(0, count)
     }
+
+    /// The partition's first message (`RD_KAFKA_OFFSET_BEGINNING`).
+    public static let beginning = Int64(RD_KAFKA_OFFSET_BEGINNING)
 }

@@ -308,8 +308,8 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
                     values[0].vtype = RD_KAFKA_VTYPE_RKT
                     values[0].u.rkt = topic
                     values[1].vtype = RD_KAFKA_VTYPE_VALUE
-                    values[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    values[1].u.mem.size = value.count
+                    values[1].u.mem.ptr = message.isTombstone ? nil : UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    values[1].u.mem.size = message.isTombstone ? 0 : value.count
                     values[2].vtype = RD_KAFKA_VTYPE_KEY
                     values[2].u.mem.ptr = key.map { UnsafeMutableRawPointer(mutating: $0.baseAddress) } ?? nil
                     values[2].u.mem.size = key?.count ?? 0

@@ -21,6 +21,15 @@ public struct KafkaProducerMessage: Sendable {
     public var key: [UInt8]?
     public var value: [UInt8]
     public var headers: [KafkaHeader]
+    /// A tombstone: the value is sent as null (not empty), which a compacted topic reads as "delete this key".
+    public var isTombstone = false
+
+    /// A tombstone for `key` (a null value).
+    public static func tombstone(topic: String, key: [UInt8]) -> KafkaProducerMessage {
+        var message = KafkaProducerMessage(topic: topic, key: key, value: [])
+        message.isTombstone = true
+        return message
+    }
 
     public init(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = []) {
         self.topic = topic

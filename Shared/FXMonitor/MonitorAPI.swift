@@ -10,6 +10,8 @@ import Hummingbird
 /// - `GET /api/books`: `{"ts":..., "books":[{"source","symbol","venue_symbol","state","epoch","seq","resyncs",
 ///   "resyncs_last_hour","last_checksum_failure_ts","last_error","instance","connection"}]}`: the order books the live
 ///   ingestors keep (see ``BookStatus``)
+/// - `GET /api/quotes`: `{"ts":..., "quotes":[{<latest value>..., "age_ms":...}]}`: the hot layer, each symbol's
+///   latest quote and trade from `<prefix>latest` with its age (now - `recv_ts`, ms; null before any tick)
 /// - `GET /api/fleets`: the ingestor fleets, which live instance streams which shard (see ``fleets(_:now:)``)
 /// - `GET /api/latency`: `{"ts":..., "window_ms":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}},
 ///   "receive_to_ack":{"all":{...}}, "tick_to_candle":{"all":{...}}}` (over the last `latency_window`)
@@ -33,6 +35,9 @@ public enum MonitorAPI {
             router.get("/api/books") { _, _ -> Response in
                 let now = service.clock.now()
                 return json(books(service.state.withLock { $0.board.books(now: now) }, now: now))
+            }
+            router.get("/api/quotes") { _, _ -> Response in
+                json(quotes(service.quotes.withLock { $0.snapshot }, now: WallClock.nanoseconds()))
             }
             router.get("/api/fleets") { _, _ -> Response in
                 json(fleets(FleetStatus.fleets(service.state.withLock { $0.board.instanceSnapshot }), now: service.clock.now()))
@@ -192,6 +197,21 @@ public enum MonitorAPI {
         w.endArray()
         w.endObject()
         return w.bytes
+    }
+
+    /// `age_ms` is on the wall clock (`recv_ts` is the ingestor's wall clock; the machines' clocks must agree).
+    static func quotes(_ quotes: [LatestQuote], now: Int64) -> [UInt8] {
+        var bytes = Array(#"{"ts":\#(now),"quotes":["#.utf8)
+        for (index, quote) in quotes.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            var value = quote.jsonBytes()
+            value.removeLast()   // the closing brace: the age goes in
+            bytes += value
+            let age = quote.recvTs.map { String(max(0, now.subtractingClamped($0)) / 1_000_000) } ?? "null"
+            bytes += Array(#","age_ms":\#(age)}"#.utf8)
+        }
+        bytes += Array("]}".utf8)
+        return bytes
     }
 
     static func alerts(firing: [AlertEvent], recent: [AlertEvent], now: Int64) -> [UInt8] {

@@ -43,6 +43,8 @@ public final class MonitorService: Service, Sendable {
     let gauges: [StreamState: EventGauge]
     /// Silences are measured on this clock (monotonic), market hours on the wall clock.
     public let clock: MonitorClock
+    /// The hot layer (`<prefix>latest`), for `GET /api/quotes`.
+    let quotes: Mutex<QuoteBoard>
     /// The partitions of the watched topics the consumer owns now (readiness).
     let assignment = Mutex<Set<KafkaTopicPartition>>([])
 
@@ -57,6 +59,7 @@ public final class MonitorService: Service, Sendable {
                                    forgetAfter: configuration.instanceForgetAfter),
             engine: AlertEngine(rules: rules)))
         self.metricsFactory = metricsFactory
+        self.quotes = Mutex(QuoteBoard(limit: configuration.boardSettings.maxStreams))
         self.subjects = MonitorMetrics(factory: metricsFactory)
         self.kafka = kafka
         self.topics = topics
@@ -101,6 +104,7 @@ public final class MonitorService: Service, Sendable {
         let watched = [topics.health, topics.gaps, topics.ticks, topics.rejects, topics.candles]
         let consumer = try KafkaConsumer(configuration: properties, groupID: "\(topics.prefix)monitor.\(instance)",
                                          topics: watched, logger: logger)
+        let quoteConsumer = try makeQuoteConsumer()
         let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
         let alerts = AlertDispatcher(webhooks: configuration.webhooks, timeout: configuration.webhookTimeout,
                                      attempts: configuration.webhookAttempts, queueCapacity: configuration.alertQueue, producer: producer,
@@ -116,6 +120,8 @@ public final class MonitorService: Service, Sendable {
             // error; their reader then ends the service with that cause, so the consumer's own return is no error.
             .init(service: consumer, successTerminationBehavior: .ignore),
             .init(service: Intake(service: self, consumer: consumer), successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: quoteConsumer, successTerminationBehavior: .ignore),
+            .init(service: QuoteIntake(service: self, consumer: quoteConsumer), successTerminationBehavior: .ignore),
             .init(service: Evaluator(service: self), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: CandleReader(service: self)),
         ], logger: logger)).run()

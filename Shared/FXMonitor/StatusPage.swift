@@ -6,7 +6,7 @@
 /// Element ids for tests and people: `#streams` rows carry `data-stream="<source>:<symbol>"` and
 /// `data-state`; `#latency` rows `data-measure`; `#rates` rows `data-source`; `#lag` rows
 /// `data-partition="<topic>:<partition>"`; `#books` rows carry `data-book="<source>:<symbol>"` and
-/// `data-state`; `#backfill` holds `data-queued`; each chart is an
+/// `data-state`; `#quotes` rows `data-quote="<source>:<symbol>"`; `#backfill` holds `data-queued`; each chart is an
 /// `svg.chart` with one `rect.candle` per candle.
 enum StatusPage {
     static let html = #"""
@@ -34,6 +34,7 @@ enum StatusPage {
     <h2>Alerts</h2><table><thead><tr><th>alert</th><th>severity</th><th>since</th><th>summary</th></tr></thead><tbody id="alerts"></tbody></table>
     <h2>Services</h2><table><thead><tr><th>instance</th><th>state</th><th>last heartbeat</th></tr></thead><tbody id="instances"></tbody></table>
     <h2>Streams</h2><table><thead><tr><th>source</th><th>symbol</th><th>state</th><th>since</th><th>why</th><th>ticks</th><th>gaps</th></tr></thead><tbody id="streams"></tbody></table>
+    <h2>Latest quotes <span class="muted">(hot layer)</span></h2><table><thead><tr><th>source</th><th>symbol</th><th>bid</th><th>ask</th><th>last</th><th>market</th><th>age</th></tr></thead><tbody id="quotes"></tbody></table>
     <h2>Order books</h2><table><thead><tr><th>source</th><th>symbol</th><th>state</th><th>epoch</th><th>resyncs (last hour)</th><th>last checksum failure</th><th>last failure</th><th>instance</th></tr></thead><tbody id="books"></tbody></table>
     <h2>Latency <span class="muted" id="window"></span></h2><table><thead><tr><th>stage</th><th>source</th><th>samples</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th></tr></thead><tbody id="latency"></tbody></table>
     <h2>Rates (last minute)</h2><table><thead><tr><th>source</th><th>ticks</th><th>candles</th><th>gaps</th><th>rejects</th><th>reconnects</th></tr></thead><tbody id="rates"></tbody></table>
@@ -86,7 +87,9 @@ enum StatusPage {
     }
     async function refresh() {
       try {
-        const [streams, instances, alerts, latency, pipeline, books] = await Promise.all([get("/api/streams"), get("/api/instances"), get("/api/alerts"), get("/api/latency"), get("/api/pipeline"), get("/api/books")]);
+        const [streams, instances, alerts, latency, pipeline, books, quotes] = await Promise.all([get("/api/streams"), get("/api/instances"), get("/api/alerts"), get("/api/latency"), get("/api/pipeline"), get("/api/books"), get("/api/quotes")]);
+        rows("quotes", quotes.quotes.map((q) => '<tr data-quote="' + text(q.source + ":" + q.symbol) + '"><td>' + text(q.source) + '</td><td>' + text(q.symbol) + '</td><td>' + text(q.quote?.bid ?? "–") +
+          '</td><td>' + text(q.quote?.ask ?? "–") + '</td><td>' + text(q.trade?.price ?? "–") + '</td><td>' + text(q.market) + '</td><td>' + (q.age_ms == null ? "–" : (q.age_ms / 1000).toFixed(1) + " s") + '</td></tr>'));
         const bookState = {in_sync: "live", resyncing: "stale", awaiting_snapshot: "quiet"};
         rows("books", books.books.map((b) => '<tr data-book="' + text(b.source + ":" + b.symbol) + '" data-state="' + text(b.state) + '"><td>' + text(b.source) + '</td><td>' + text(b.symbol) +
           '</td><td><span class="state ' + (bookState[b.state] || "") + '">' + text(b.state) + '</span></td><td>' + b.epoch + '</td><td>' + b.resyncs + ' (' + b.resyncs_last_hour + ')</td><td>' +

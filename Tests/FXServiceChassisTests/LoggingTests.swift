@@ -46,7 +46,7 @@ struct LoggingTests {
     @Test("topic names derive from the prefix")
     func topics() {
         let topics = TopicNames(prefix: "lab.")
-        #expect(topics.all == ["lab.ticks", "lab.gaps", "lab.health", "lab.rejects", "lab.candles", "lab.alerts", "lab.books"])
+        #expect(topics.all == ["lab.ticks", "lab.gaps", "lab.health", "lab.rejects", "lab.candles", "lab.alerts", "lab.books", "lab.latest"])
         #expect(TopicNames().ticks == "fx.ticks")
     }
 }

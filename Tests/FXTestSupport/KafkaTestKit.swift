@@ -69,7 +69,7 @@ extension KafkaTestKit {
     public static func pipelineTopics(_ prefix: String, partitions: Int32 = 2) async throws -> TopicNames {
         let topics = TopicNames(prefix: TestEnvironment.uniqueName(prefix) + ".")
         let admin = try KafkaAdmin(configuration: configuration(), logger: TestEnvironment.logger("admin"))
-        _ = try await admin.createTopics(topics.all.map { KafkaTopicSpec(name: $0, partitions: partitions) })
+        _ = try await admin.createTopics(topics.all.map { KafkaTopicSpec(name: $0, partitions: partitions, configs: topics.configs(for: $0)) })
         return topics
     }
 }

@@ -21,6 +21,8 @@ public struct IngestorConfiguration: ConfigSection {
     public var circuitOpen: Duration = .seconds(30)
     public var enqueueMaxWait: Duration = .seconds(2)
     public var bookSnapshotInterval: Duration = .seconds(30)
+    public var latestInterval: Duration = .milliseconds(250)
+    public var latestPrune = true
     /// Empty: this instance streams every configured shard. Set: it joins the fleet of this name and
     /// streams the shards the fleet gives it (see ``IngestorFleet``).
     public var fleetGroup = ""
@@ -51,6 +53,11 @@ public struct IngestorConfiguration: ConfigSection {
         Setting(\.bookSnapshotInterval, key: "book_snapshot_interval_ms", env: "BOOK_SNAPSHOT_INTERVAL_MS", flag: "book-snapshot-interval-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .seconds(1), max: .seconds(86_400)),
                 help: "A full snapshot of every order book on the books topic this often (and after every resync)."),
+        Setting(\.latestInterval, key: "latest_interval_ms", env: "LATEST_INTERVAL_MS", flag: "latest-interval-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(10), max: .seconds(60)),
+                help: "The hot layer (the latest topic): each symbol's latest quote and trade is published at most this often (conflated)."),
+        Setting(\.latestPrune, key: "latest_prune", env: "LATEST_PRUNE", flag: "latest-prune", reader: .bool,
+                help: "At start, tombstone the latest topic's symbols of this ingestor's venues that its feeds no longer stream (off when several ingestor deployments share a venue)."),
         Setting(\.backoff.base, key: "backoff_base_ms", env: "BACKOFF_BASE_MS", flag: "backoff-base-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .milliseconds(1), max: .seconds(3_600)),
                 help: "Reconnect backoff base (capped exponential, full jitter)."),

@@ -71,6 +71,8 @@ public final class FeedConnection: Sendable {
     let lightstreamer = Mutex(LightstreamerLink())
     /// The order books of this connection's symbols (venues with books), one keeper per venue symbol.
     let books: Mutex<[String: BookKeeper]>
+    /// The hot layer of this connection's symbols (published by the ingestor every `latest_interval_ms`).
+    let latest: Mutex<LatestBoard>
     /// Symbols whose book waits to be resubscribed: venue symbol -> monotonic time it is due.
     let resubscriptions = Mutex<[String: Int64]>([:])
 
@@ -96,6 +98,8 @@ public final class FeedConnection: Sendable {
             }
         }
         self.books = Mutex(keepers)
+        self.latest = Mutex(LatestBoard(source: provider.id, instance: instance,
+                                        symbols: Dictionary(symbols.map { ($0.venue, $0.symbol) }, uniquingKeysWith: { first, _ in first })))
         self.circuit = circuit
         self.queue = queue
         self.topics = topics
@@ -392,18 +396,22 @@ public final class FeedConnection: Sendable {
                 }
             }
         }
+        var hot = false
         for event in events {
             switch event {
             case .tick(let tick), .replayedTick(let tick):
                 if tick.kind == .trade { metrics.trades.increment() } else { metrics.quotes.increment() }
                 items.append(.tick(tick, topics: topics, receivedAt: instant))
+                hot = true
             case .heartbeat:
                 metrics.heartbeats.increment()
             case .book(let update):
                 let actions = books.withLock { $0[update.venueSymbol]?.receive(update, receivedAt: receivedAt) } ?? []
                 bookActions(actions, venueSymbol: update.venueSymbol, at: receivedAt, monotonic: monotonic, instant: instant,
                             items: &items, gaps: &gaps)
-            case .control, .marketState:
+            case .marketState:
+                hot = true
+            case .control:
                 break
             case .providerError(let message):
                 metrics.providerErrors.increment()
@@ -413,6 +421,17 @@ public final class FeedConnection: Sendable {
                     : "provider error", metadata: ["message": .string(redacted(String(message.prefix(300))))])
             case .reject(let reason, let detail):
                 items.append(reject(reason.rawValue, detail: detail, payload: frame, rawLength: frame.count, receivedAt: receivedAt))
+            }
+        }
+        if hot {
+            latest.withLock { board in
+                for event in events {
+                    switch event {
+                    case .tick(let tick), .replayedTick(let tick): board.apply(tick)
+                    case .marketState(let venue, let open, let reason, _): board.market(venueSymbol: venue, open: open, reason: reason)
+                    default: break
+                    }
+                }
             }
         }
         if !attempt.deliveredData.load(ordering: .relaxed), tracker.withLock({ $0.deliveredData }) {

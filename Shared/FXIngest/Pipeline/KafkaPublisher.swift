@@ -136,7 +136,7 @@ public final class KafkaPublisher: Sendable {
                             logger.error("book message not delivered: consumers see a hole in seq until the next snapshot",
                                          metadata: ["source": .string(source), "symbol": .string(symbol)])
                         }
-                    case .reject, .health, .control:
+                    case .reject, .health, .control, .latest:
                         failedOther.increment()
                     }
                 }

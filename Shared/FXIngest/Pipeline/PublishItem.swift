@@ -16,6 +16,8 @@ public struct PublishItem: Sendable {
         /// An order book message: one lost leaves a hole in the symbol's `seq` that consumers see; the
         /// symbol's next periodic snapshot gives them the whole book again.
         case book(source: String, symbol: String)
+        /// A hot-layer value (or tombstone): superseded by the symbol's next one, so a loss is only counted.
+        case latest
     }
 
     public var message: KafkaProducerMessage
@@ -44,6 +46,15 @@ public struct PublishItem: Sendable {
     public static func book(_ book: BookMessage, topics: TopicNames, receivedAt: ContinuousClock.Instant?) -> PublishItem {
         PublishItem(message: KafkaProducerMessage(topic: topics.books, key: Array(book.key.utf8), value: book.jsonBytes()),
                     kind: .book(source: book.source, symbol: book.symbol), receivedAt: receivedAt)
+    }
+
+    public static func latest(_ value: LatestQuote, topics: TopicNames) -> PublishItem {
+        PublishItem(message: KafkaProducerMessage(topic: topics.latest, key: Array(value.key.utf8), value: value.jsonBytes()), kind: .latest)
+    }
+
+    /// A tombstone for `key` (`source:symbol`) on the hot layer: the symbol is no longer streamed.
+    public static func latestTombstone(_ key: String, topics: TopicNames) -> PublishItem {
+        PublishItem(message: .tombstone(topic: topics.latest, key: Array(key.utf8)), kind: .latest)
     }
 
     public static func reject(_ record: RejectRecord, topics: TopicNames) -> PublishItem {
