@@ -30,6 +30,7 @@ struct BookBenchmark: AsyncParsableCommand {
     @Flag(help: "Skip the measure through the broker.") var noKafka = false
 
     func run() async throws {
+        memory()   // first: before the frames and rounds below take (and free) memory of their own
         let (frames, snapshots) = Self.frames(pairs: pairs, updates: updates)
         let normalizer = KrakenNormalizer()
         var apply = RatioReport(name: "Kraken book updates: normalize + apply (BookKeeper, checksum) vs JSONParser alone", unit: "upd/s")
@@ -67,7 +68,6 @@ struct BookBenchmark: AsyncParsableCommand {
         print(String(format: "  normalize + apply: median %.0f updates/s on one core (goal >= 200,000: %@), CPU %.2f us per update (median)",
                      perCore, perCore >= 200_000 ? "met" : "NOT met", cpu.sorted()[cpu.count / 2]))
         if !noKafka { try await topicToLibrary(frames: frames, snapshots: snapshots) }
-        memory()
     }
 
     /// 100 pairs' snapshots (depth 10) and `updates` updates round-robin over them, each with the CRC32 of

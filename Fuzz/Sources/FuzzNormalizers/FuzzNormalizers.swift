@@ -9,18 +9,23 @@ import FuzzSupport
 // repeated here). TickRecord (the aggregator's reader, symlinked) checks what the ingestor publishes.
 //
 // Input: byte 0 = provider (bit 0: Coinbase / Finnhub; bit 4: OANDA, whose frames are chunks of its HTTP
-// line stream, read by a LineReader), sequence check (bits 1-2), tracker announces starts (bit 3); the
+// line stream, read by a LineReader; bit 5: Kraken v2, whose book updates go through a BookKeeper), sequence check (bits 1-2), tracker announces starts (bit 3); the
 // rest is frames separated by NUL LF. An empty frame = the connection drops and reconnects. Invariants:
 // - every event that passes the contract check keeps the contract (names, times, seq, decimals);
 // - every published tick's message (`Tick.jsonBytes()`) is accepted by the aggregator's TickRecord with
 //   the same values (crossed quotes excepted: the aggregator rejects them by design);
-// - gap events have from <= to, times in the consumers' window, and round-trip through GapEvent(json:).
+// - gap events have from <= to, times in the consumers' window, and round-trip through GapEvent(json:);
+// - order books: every message the keeper publishes reads back (BookMessage(json:)), and a BookBuilder
+//   fed with them holds the keeper's very book whenever both are in sync; a kept book is never deeper
+//   than its depth, and never crossed.
 
 private let subscribed: [String: [(venue: String, symbol: String, hours: MarketHours)]] = [
     "coinbase": [("BTC-USD", "BTC/USD", .continuous), ("ETH-USD", "ETH/USD", .continuous), ("SOL-EUR", "SOL/EUR", .continuous)],
     "finnhub": [("OANDA:EUR_USD", "EUR/USD", .forex), ("BINANCE:BTCUSDT", "BTC/USDT", .continuous), ("OANDA:USD_JPY", "USD/JPY", .forex)],
     "oanda": [("EUR_USD", "EUR/USD", .continuous), ("USD_JPY", "USD/JPY", .continuous)],
+    "kraken": [("BTC/USD", "BTC/USD", .continuous), ("ETH/USD", "ETH/USD", .continuous)],
 ]
+private let kraken = KrakenNormalizer(maxFrameBytes: 65_536)
 private let coinbase = CoinbaseNormalizer()
 private let finnhub = FinnhubNormalizer()
 private let oanda = OandaNormalizer(maxFrameBytes: 4_096)
@@ -80,8 +85,13 @@ private func checkGap(_ gap: GapEvent) {
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = fuzzBytes(start, count)
     guard let selector = bytes.first else { return 0 }
-    let source = selector & 0x10 != 0 ? "oanda" : selector & 1 == 0 ? "coinbase" : "finnhub"
-    let normalizer: any FrameNormalizer = source == "oanda" ? oanda as any FrameNormalizer : source == "coinbase" ? coinbase as any FrameNormalizer : finnhub as any FrameNormalizer
+    let source = selector & 0x20 != 0 ? "kraken" : selector & 0x10 != 0 ? "oanda" : selector & 1 == 0 ? "coinbase" : "finnhub"
+    let normalizer: any FrameNormalizer = source == "kraken" ? kraken as any FrameNormalizer : source == "oanda" ? oanda as any FrameNormalizer
+        : source == "coinbase" ? coinbase as any FrameNormalizer : finnhub as any FrameNormalizer
+    var keepers = Dictionary(uniqueKeysWithValues: subscribed["kraken"]!.map {
+        ($0.venue, BookKeeper(source: "kraken", symbol: $0.symbol, venueSymbol: $0.venue, instance: "fuzz-1", settings: .init(depth: 10)))
+    })
+    var builder = BookBuilder()
     var lines = LineReader(maxLineBytes: 4_096)
     let check = FeedTracker.SequenceCheck.allCases[Int((selector >> 1) & 3) % FeedTracker.SequenceCheck.allCases.count]
     let symbols = subscribed[source]!
@@ -103,6 +113,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 }
             }
             tracker.disconnected(now: now, detail: "fuzz drop")
+            for key in keepers.keys { keepers[key]!.connectionLost() }
             tracker.connected(now: now)
             tracker.subscribed(now: now, acknowledged: false)
             continue
@@ -149,6 +160,28 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 gaps += tracker.marketState(venueSymbol: venue, open: open, reason: reason, eventTs: timestamp, now: now)
             case .reject(_, let detail):
                 _ = detail
+            case .book(let update):
+                require(venues.contains(update.venueSymbol) && keepers[update.venueSymbol] != nil, "book of unsubscribed \(update.venueSymbol)")
+                for action in keepers[update.venueSymbol]!.receive(update, receivedAt: now) {
+                    guard case .publish(let messages) = action else { continue }
+                    for message in messages {
+                        do {
+                            let read = try BookMessage(json: message.jsonBytes())
+                            require(read == message, "book message round trip: \(message) -> \(read)")
+                            _ = builder.apply(read)
+                        } catch {
+                            require(false, "a published book message is refused by its reader (\(error)): \(preview(message.jsonBytes(), max: 400))")
+                        }
+                    }
+                }
+                let keeper = keepers[update.venueSymbol]!
+                if keeper.status == .inSync {
+                    require(keeper.book.count(.bid) <= 10 && keeper.book.count(.ask) <= 10, "a book deeper than its depth")
+                    require(!keeper.book.isCrossed, "a crossed book kept in sync")
+                    if let rebuilt = builder.book("kraken:\(keeper.symbol)") {
+                        require(rebuilt == keeper.book, "the builder's book differs from the keeper's: \(rebuilt) vs \(keeper.book)")
+                    }
+                }
             }
         }
         _ = tracker.watchdog(now: now)

@@ -122,11 +122,14 @@ public struct BookKeeper: Sendable {
             }
             book.truncate()
             seq += 1
+            // The book's checksum is computed once: for the message's `verified` and for the check.
+            let computed = update.checksum.map { BookChecksum.compute($0.kind, of: book) }
             let message = BookMessage(source: source, symbol: symbol, venueSymbol: venueSymbol, kind: .delta, epoch: epoch, seq: seq,
                                       firstUpdateID: update.firstUpdateID, lastUpdateID: update.lastUpdateID, depth: settings.depth,
-                                      bids: update.bids, asks: update.asks, checksum: verified(update.checksum),
+                                      bids: update.bids, asks: update.asks,
+                                      checksum: update.checksum.map { BookChecksum(kind: $0.kind, value: $0.value, verified: computed == $0.value) },
                                       ts: ts, recvTs: receivedAt, instance: instance)
-            return [.publish([message])] + check(update, at: receivedAt)
+            return [.publish([message])] + check(update, at: receivedAt, computed: computed)
         }
     }
 
@@ -155,9 +158,9 @@ public struct BookKeeper: Sendable {
     }
 
     /// The checks after a message was applied and published.
-    private mutating func check(_ update: BookUpdate, at now: Int64) -> [Action] {
+    private mutating func check(_ update: BookUpdate, at now: Int64, computed known: UInt32? = nil) -> [Action] {
         if let checksum = update.checksum {
-            let computed = BookChecksum.compute(checksum.kind, of: book)
+            let computed = known ?? BookChecksum.compute(checksum.kind, of: book)
             if computed != checksum.value {
                 lastChecksumFailure = now
                 return fail("checksum mismatch: venue \(checksum.value), book \(computed) (epoch \(epoch), seq \(seq))", at: now)
