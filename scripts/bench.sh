@@ -17,6 +17,7 @@ echo "# $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cp
 "$BIN/fxbench" copy --rounds "$ROUNDS" --rows "${FX_BENCH_ROWS:-300000}"
 "$BIN/fxbench" normalize --rounds "$ROUNDS" --messages 200000
 "$BIN/fxbench" quote-streams --rounds "$ROUNDS" --messages 100000
+"$BIN/fxbench" books --rounds "$ROUNDS" --updates 200000
 "$BIN/fxbench" tick-parse --rounds "$ROUNDS"
 "$BIN/fxbench" aggregate --rounds "$ROUNDS" --ticks 100000
 "$BIN/fxbench" tick-archive --rounds "$ROUNDS" --ticks 100000
