@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Crypto", path: "Sources/Crypto", swiftSettings: fuzzFlags),
         // Shared/FXVenues: normalizers, contract check, symbols, providers, history readers.
         .target(name: "FXVenues", dependencies: ["FXCore", "FXContracts", "Crypto"], path: "Sources/FXVenues", swiftSettings: fuzzFlags),
-        // The pure part of Shared/FXIngest: the feed tracker.
+        // The pure part of Shared/FXIngest: the feed tracker and the book keeper.
         .target(name: "FXIngest", dependencies: ["FXCore", "FXContracts", "FXVenues"], path: "Sources/FXIngest", swiftSettings: fuzzFlags),
         // The pure part of Shared/FXMonitor: StreamBoard, PipelineBook, RateMeter and their value types.
         .target(name: "FXMonitor", dependencies: ["FXCore", "FXContracts", "FXVenues"], path: "Sources/FXMonitor", swiftSettings: fuzzFlags),

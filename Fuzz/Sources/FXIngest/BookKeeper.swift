@@ -1,0 +1,1 @@
+../../../Shared/FXIngest/Books/BookKeeper.swift

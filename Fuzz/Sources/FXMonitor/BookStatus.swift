@@ -1,0 +1,1 @@
+../../../Shared/FXMonitor/BookStatus.swift

@@ -1,0 +1,1 @@
+../../../Shared/FXVenues/Kraken/KrakenNormalizer.swift
