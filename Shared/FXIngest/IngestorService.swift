@@ -280,6 +280,9 @@ public final class IngestorService: Service, Sendable {
     /// them age by `recv_ts`.
     private func pruneLatest(keep: Set<String>) async {
         let sources = Set(keep.compactMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) })
+        // Not at the very start: the streams come up first. (With the local broker a consumer-group join
+        // was seen to coincide with a stall of the ingestor's heartbeats at start.)
+        do { try await Task.sleep(for: .seconds(10)) } catch { return }
         do {
             let values = try await LatestTopicReader.read(kafka: kafka, topic: topics.latest, groupID: "\(topics.prefix)latest-prune.\(instance)",
                                                           logger: logger)

@@ -14,6 +14,9 @@ public enum LatestTopicReader {
         var properties = kafka
         properties.properties["enable.auto.commit"] = "false"
         properties.properties["auto.offset.reset"] = "earliest"
+        // A one-shot reader: a short session keeps its group join short.
+        properties.properties["session.timeout.ms"] = "6000"
+        properties.properties["heartbeat.interval.ms"] = "500"
         let consumer = try KafkaConsumer(
             configuration: properties, groupID: groupID, topics: [topic],
             rebalanceHandler: KafkaRebalanceHandler(partitionsAssigned: { partitions in
@@ -58,7 +61,12 @@ public enum LatestTopicReader {
                 }
                 return false
             }
-            let first = try await group.next() ?? false
+            let first: Bool
+            do { first = try await group.next() ?? false } catch {
+                await consumer.close()
+                group.cancelAll()
+                throw error
+            }
             await consumer.close()
             group.cancelAll()
             return first
