@@ -213,6 +213,7 @@ public final class IngestorService: Service, Sendable {
             maxMessageBytes: configuration.maxMessageBytes.bytes, pingInterval: configuration.pingInterval,
             backoff: configuration.backoff, enqueueMaxWait: configuration.enqueueMaxWait)
         settings.bookSnapshotInterval = configuration.bookSnapshotInterval
+        settings.restBase = plan.restBase
         return FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
                               circuit: circuits[plan.provider.id]!, queue: queue, topics: topics, instance: instance,
                               metrics: metrics, clock: clock, logger: logger, gapFilter: gapFilter)

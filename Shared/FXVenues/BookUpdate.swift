@@ -1,4 +1,5 @@
 import FXContracts
+import FXCore
 
 /// One venue message about one symbol's order book, as a normalizer reads it (levels with the venue's own
 /// text; nothing applied yet). The ingestor's ``BookKeeper`` applies, verifies and numbers it.
@@ -39,5 +40,21 @@ public struct BookUpdate: Sendable, Equatable {
         lhs.venueSymbol == rhs.venueSymbol && lhs.kind == rhs.kind && lhs.bids == rhs.bids && lhs.asks == rhs.asks
             && lhs.checksum?.kind == rhs.checksum?.kind && lhs.checksum?.value == rhs.checksum?.value
             && lhs.firstUpdateID == rhs.firstUpdateID && lhs.lastUpdateID == rhs.lastUpdateID && lhs.timestamp == rhs.timestamp
+    }
+}
+
+extension JSONValue {
+    /// A book level's price or quantity as the venue wrote it: a JSON number's own text (an exponent
+    /// written out in full: `9.4e-05` -> `0.000094`), or a string's text (checked when the level is applied).
+    public var levelText: String? {
+        switch self {
+        case .number(let literal):
+            if literal.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                return DecimalText(jsonNumber: literal.utf8)?.description
+            }
+            return literal
+        case .string(let text): return text
+        default: return nil
+        }
     }
 }

@@ -26,6 +26,20 @@ public protocol MarketDataProvider: Sendable {
     /// The text frames that get a fresh snapshot of one symbol's book, on the same connection, when its
     /// book can no longer be trusted (a failed checksum, a crossed book). Other symbols are not touched.
     func bookResubscribeMessages(venueSymbol: String) -> [String]
+    /// For a venue whose books start from a REST snapshot (``BookFeed/Snapshots/rest``): the request for one
+    /// symbol's snapshot (`base`: the feed's REST endpoint), its weight against the venue's request budget,
+    /// and the reading of the answer.
+    func bookSnapshotRequest(base: String, venueSymbol: String) throws(ProviderError) -> StreamRequest
+    var bookSnapshotWeight: Int { get }
+    func bookSnapshot(venueSymbol: String, body: [UInt8]) throws(ProviderError) -> BookUpdate
+    /// The largest message the venue may send (a whole-book snapshot), when above the ingestor's
+    /// `max_message_bytes`; nil: that setting.
+    var largestMessageBytes: Int? { get }
+    /// The least time between two messages the client sends (Binance: 5 a second); zero: no limit.
+    var outboundMessageInterval: Duration { get }
+    /// The venue ends connections at this age (Binance: 24 hours): the connection is replaced a little
+    /// before; nil: no limit.
+    var maxConnectionLifetime: Duration? { get }
     /// This venue with `symbolMap` (venue symbol -> canonical `BASE/QUOTE`) deciding the canonical symbols
     /// it names; an empty map is the venue itself. Only venues whose symbols may need one take it (IG).
     func mapping(_ symbolMap: [String: String]) throws(ProviderError) -> any MarketDataProvider
@@ -48,6 +62,22 @@ extension MarketDataProvider {
     public var book: BookFeed? { nil }
 
     public func bookResubscribeMessages(venueSymbol: String) -> [String] { [] }
+
+    public func bookSnapshotRequest(base: String, venueSymbol: String) throws(ProviderError) -> StreamRequest {
+        throw ProviderError(.invalidURL, provider: id, "this venue's books need no REST snapshot")
+    }
+
+    public var bookSnapshotWeight: Int { 1 }
+
+    public func bookSnapshot(venueSymbol: String, body: [UInt8]) throws(ProviderError) -> BookUpdate {
+        throw ProviderError(.invalidURL, provider: id, "this venue's books need no REST snapshot")
+    }
+
+    public var outboundMessageInterval: Duration { .zero }
+
+    public var largestMessageBytes: Int? { nil }
+
+    public var maxConnectionLifetime: Duration? { nil }
 
     public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
         throw ProviderError(.invalidSetting, provider: id, "this venue streams no order books: book_depth does not apply")
@@ -177,6 +207,7 @@ public enum ProviderRegistry {
         OandaProvider().id: OandaProvider(),
         IGProvider().id: IGProvider(),
         KrakenProvider().id: KrakenProvider(),
+        BinanceProvider().id: BinanceProvider(),
     ]
 
     public static func provider(_ id: String) throws(ProviderError) -> any MarketDataProvider {

@@ -17,6 +17,9 @@ public enum NormalizedEvent: Sendable, Equatable {
     case book(BookUpdate)
     /// Subscription acknowledgements, pings and other protocol traffic that carries no market data.
     case control(String)
+    /// The venue asks the client to reconnect now (Binance's `serverShutdown`): the connection is replaced at
+    /// once, without waiting for a backoff.
+    case reconnect(String)
     /// The provider reported an error (e.g. "Subscribing to too many symbols").
     case providerError(String)
     /// Input that failed validation: never published as a tick, sent to `<prefix>rejects`.
@@ -87,7 +90,7 @@ extension NormalizedEvent {
                 if let timestamp = update.timestamp { try ContractLimits.checkEventTime(timestamp, now: now) }
                 try ContractLimits.checkSequence(update.firstUpdateID, field: "first_update_id")
                 try ContractLimits.checkSequence(update.lastUpdateID, field: "last_update_id")
-            case .control, .providerError, .reject:
+            case .control, .providerError, .reject, .reconnect:
                 break
             }
         } catch {

@@ -16,6 +16,15 @@ public enum SymbolMapper {
         pair(symbol.split(separator: "/", omittingEmptySubsequences: false))
     }
 
+    /// Binance names pairs by concatenation (`BTCUSDT`, any case): split before a known quote currency.
+    public static func binance(_ symbol: String) -> String? {
+        let upper = symbol.uppercased()
+        for quote in knownQuotes where upper.hasSuffix(quote) && upper.count > quote.count {
+            return pair([Substring(upper.dropLast(quote.count)), Substring(quote)])
+        }
+        return nil
+    }
+
     /// `OANDA:EUR_USD` -> `EUR/USD`; `BINANCE:BTCUSDT` -> `BTC/USDT`; `FXCM:EUR/USD` -> `EUR/USD`.
     public static func finnhub(_ symbol: String) -> String? {
         let parts = symbol.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)

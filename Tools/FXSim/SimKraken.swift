@@ -13,26 +13,10 @@ import Synchronization
 /// (book snapshots are sent that much later; updates in between are not sent to that subscriber), `drop`.
 /// `GET /kraken/book?symbol=&depth=` answers the venue's book at its latest update (`ts`) for comparisons.
 public final class SimKraken: Sendable {
-    static let priceScale = 2
-    static let qtyScale = 8
-
-    struct Book: Sendable {
-        var bids: [Int64: Int64] = [:]
-        var asks: [Int64: Int64] = [:]
-        var mid: Int64
-        var tradeID: Int64
-        var random: SplitMix64
-        var ts: Int64 = 0
-
-        func top(_ side: Side, _ count: Int) -> [(Int64, Int64)] {
-            switch side {
-            case .bid: return bids.sorted { $0.key > $1.key }.prefix(count).map { ($0.key, $0.value) }
-            case .ask: return asks.sorted { $0.key < $1.key }.prefix(count).map { ($0.key, $0.value) }
-            }
-        }
-    }
-
-    enum Side { case bid, ask }
+    static let priceScale = SimBook.priceScale
+    static let qtyScale = SimBook.qtyScale
+    typealias Book = SimBook
+    typealias Side = SimBook.Side
 
     struct View: Sendable {
         var depth: Int
@@ -199,41 +183,13 @@ public final class SimKraken: Sendable {
     // MARK: Book mechanics
 
     private func makeBook(_ symbol: String, now: Int64) -> Book {
-        var random = SplitMix64(seed: seed ^ FNV1a.hash64("kraken:" + symbol))
-        let mid: Int64 = symbol.hasPrefix("BTC/") ? 5_000_000 : symbol.hasPrefix("ETH/") ? 300_000 : Int64(1_000 + random.next() % 600_000)
-        var book = Book(mid: mid, tradeID: Int64(random.next() % 1_000_000), random: random, ts: now)
-        for offset in 1...40 {
-            // Some levels end in a zero (…10, …20): their text must survive to the checksum.
-            book.bids[mid - Int64(offset)] = Int64(1 + book.random.next() % 500_000_000)
-            book.asks[mid + Int64(offset)] = Int64(1 + book.random.next() % 500_000_000)
-        }
-        return book
+        SimBook(venue: "kraken", symbol: symbol, seed: seed, now: now)
     }
 
-    /// 1-3 level changes near the top (sets, inserts, deletes), sometimes a trade that moves the mid.
+    /// One step of the pair's book; the trade it made, if any, in Kraken's form.
     private func mutate(_ book: inout Book, symbol: String, now: Int64) -> String? {
-        book.ts = max(now, book.ts + 1)
-        let changes = 1 + Int(book.random.next() % 3)
-        for _ in 0..<changes {
-            let side: Side = book.random.next() & 1 == 0 ? .bid : .ask
-            let distance = Int64(1 + book.random.next() % 15)
-            let price = side == .bid ? book.mid - distance : book.mid + distance
-            let delete = book.random.next() % 4 == 0
-            let quantity: Int64? = delete ? nil : Int64(1 + book.random.next() % 500_000_000)
-            switch side {
-            case .bid: book.bids[price] = quantity
-            case .ask: book.asks[price] = quantity
-            }
-        }
-        // Keep both sides deep enough for any subscriber of depth 10 to have a full book.
-        while book.bids.count < 20 { book.bids[(book.bids.keys.min() ?? book.mid) - 1] = 100_000_000 }
-        while book.asks.count < 20 { book.asks[(book.asks.keys.max() ?? book.mid) + 1] = 100_000_000 }
-        guard book.random.next() % 3 == 0, let bid = book.bids.keys.max(), let ask = book.asks.keys.min() else { return nil }
-        book.tradeID += 1
-        let buy = book.random.next() & 1 == 0
-        let price = buy ? ask : bid
-        let qty = Int64(1 + book.random.next() % 100_000_000)
-        return #"{"channel":"trade","type":"update","data":[{"symbol":"\#(symbol)","side":"\#(buy ? "buy" : "sell")","price":\#(text(price, Self.priceScale)),"qty":\#(text(qty, Self.qtyScale)),"ord_type":"market","trade_id":\#(book.tradeID),"timestamp":"\#(Timestamps.rfc3339(nanoseconds: book.ts))"}]}"#
+        guard let trade = book.step(now: now).trade else { return nil }
+        return #"{"channel":"trade","type":"update","data":[{"symbol":"\#(symbol)","side":"\#(trade.buy ? "buy" : "sell")","price":\#(text(trade.price, Self.priceScale)),"qty":\#(text(trade.qty, Self.qtyScale)),"ord_type":"market","trade_id":\#(trade.id),"timestamp":"\#(Timestamps.rfc3339(nanoseconds: book.ts))"}]}"#
     }
 
     private func ticker(_ symbol: String, _ book: Book) -> String {

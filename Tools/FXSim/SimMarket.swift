@@ -34,9 +34,11 @@ public final class SimMarket: Sendable {
     /// IG's Lightstreamer sessions (they outlive their sockets).
     let ig = SimIGSessions()
     public let kraken: SimKraken
+    public let binance: SimBinance
 
     public init(configuration: SimConfiguration) {
         kraken = SimKraken(seed: configuration.seed)
+        binance = SimBinance(seed: configuration.seed)
         self.configuration = configuration
         state.withLock { state in
             for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }

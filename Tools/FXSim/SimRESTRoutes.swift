@@ -22,6 +22,39 @@ struct SimRESTRoutes: Sendable {
                                               seconds: Double(String(query["seconds"] ?? "0")) ?? 0)
             return applied > 0 || query["fault"] == "drop" ? json(["applied": applied]) : error(.badRequest, "fault: checksum&symbol=&count=, late_snapshot&seconds=, drop")
         }
+        router.post("/control/binance") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let applied = market.binance.fault(String(query["fault"] ?? ""), symbol: query["symbol"].map(String.init),
+                                               count: Int(String(query["count"] ?? "1")) ?? 1,
+                                               seconds: Double(String(query["seconds"] ?? "0")) ?? 0)
+            return applied > 0 || query["fault"] == "drop" || query["fault"] == "shutdown" ? json(["applied": applied])
+                : error(.badRequest, "fault: skip&symbol=&count=, late_snapshot&seconds=, shutdown, drop")
+        }
+        router.get("/binance/api/v3/depth") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let limit = Int(String(query["limit"] ?? "100")) ?? 100
+            guard [5, 10, 20, 50, 100, 500, 1000, 5000].contains(limit) else {
+                return binanceError(.badRequest, code: -1100, "Illegal characters found in parameter 'limit'")
+            }
+            guard let symbol = query["symbol"].map(String.init), let answer = market.binance.depthSnapshot(symbol, limit: limit, now: WallClock.nanoseconds()) else {
+                return binanceError(.badRequest, code: -1121, "Invalid symbol.")
+            }
+            if answer.delay > 0 { try await Task.sleep(for: .nanoseconds(answer.delay)) }
+            return self.body(answer.body)
+        }
+        router.get("/binance/api/v3/klines") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let intervals: [String: Int64] = ["1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400]
+            guard let symbol = query["symbol"].map(String.init), SymbolMapperForSim.isPair(symbol) else {
+                return binanceError(.badRequest, code: -1121, "Invalid symbol.")
+            }
+            guard let interval = query["interval"].flatMap({ intervals[String($0)] }) else {
+                return binanceError(.badRequest, code: -1120, "Invalid interval.")
+            }
+            let limit = min(1000, max(1, Int(String(query["limit"] ?? "500")) ?? 500))
+            return self.body(market.binance.klines(symbol, intervalSeconds: interval, start: query["startTime"].flatMap { Int64(String($0)) },
+                                                   end: query["endTime"].flatMap { Int64(String($0)) }, limit: limit, now: WallClock.nanoseconds()))
+        }
         router.get("/kraken/book") { request, _ -> Response in
             let query = request.uri.queryParameters
             guard let symbol = query["symbol"].map(String.init) else { return error(.badRequest, "symbol is required") }
@@ -167,6 +200,11 @@ struct SimRESTRoutes: Sendable {
         w.key("message"); w.string(message)
         w.endObject()
         return body(String(decoding: w.bytes, as: UTF8.self), status: status)
+    }
+
+    /// Binance's error body: `{"code":-1121,"msg":"Invalid symbol."}`.
+    private func binanceError(_ status: HTTPResponse.Status, code: Int, _ message: String) -> Response {
+        body(#"{"code":\#(code),"msg":"\#(message)"}"#, status: status)
     }
 
     private func tooManyRequests(_ retryAfter: Int) -> Response {

@@ -22,6 +22,12 @@ struct SimWebSocketRoutes: Sendable {
         }) { inbound, outbound, _ in
             try await serveLightstreamer(inbound: inbound, outbound: outbound)
         }
+        for (path, combined) in [("/binance/stream", true), ("/binance/ws", false)] {
+            router.ws(RouterPath(path)) { inbound, outbound, context in
+                let streams = context.request.uri.queryParameters["streams"].map { $0.split(separator: "/").map(String.init) } ?? []
+                try await serveBinance(inbound: inbound, outbound: outbound, combined: combined, streams: streams)
+            }
+        }
         router.ws("/kraken/v2") { inbound, outbound, _ in
             try await serveKraken(inbound: inbound, outbound: outbound)
         }
@@ -93,6 +99,28 @@ struct SimWebSocketRoutes: Sendable {
                     guard case .text(let text) = message else { continue }
                     sessions.request(text, socket: socket.id, continuation: socket.continuation, knownEpic: market.knownIGEpic,
                                      marketOpen: market.igMarketOpen, now: WallClock.nanoseconds())
+                }
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func serveBinance(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, combined: Bool, streams: [String]) async throws {
+        let binance = market.binance
+        let (id, lines) = binance.connect(combined: combined)
+        defer { binance.disconnect(id) }
+        if !streams.isEmpty {
+            binance.request(#"{"method":"SUBSCRIBE","params":[\#(streams.map { "\"\($0)\"" }.joined(separator: ","))],"id":0}"#, client: id, now: WallClock.nanoseconds())
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await line in lines { try await outbound.write(.text(line)) }
+            }
+            group.addTask {
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    binance.request(text, client: id, now: WallClock.nanoseconds())
                 }
             }
             _ = try await group.next()

@@ -24,6 +24,10 @@ import Synchronization
 /// | `POST /control/ig?fault=` | IG sessions: `drop`, `forget`, `ov`, `end48`, `end35`, `loop`, `refuse-login&count=` |
 /// | `GET /kraken/v2` (WebSocket) | Kraken v2: `trade`, `ticker`, `book` (depth 10/25/100/500/1000, CRC32 checksums) |
 /// | `GET /kraken/book?symbol=&depth=` | the venue's book of a pair at its latest change (`ts`) |
+/// | `GET /binance/stream`, `GET /binance/ws` (WebSocket) | Binance spot: `SUBSCRIBE` `<symbol>@trade`, `@bookTicker`, `@depth@100ms` (combined / raw) |
+/// | `GET /binance/api/v3/depth?symbol=&limit=` | Binance's REST depth snapshot (`lastUpdateId`) |
+/// | `GET /binance/api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` | Binance minute candles of the trades streamed |
+/// | `POST /control/binance?fault=` | `skip&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `shutdown`, `drop` |
 /// | `POST /control/kraken?fault=` | `checksum&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `drop` |
 /// | `GET /control/stats` | clients, instruments, messages sent, REST requests |
 public final class SimulatorService: Service, Sendable {
@@ -80,12 +84,14 @@ public final class SimulatorService: Service, Sendable {
                     while !Task.isCancelled {
                         self.market.step(now: WallClock.nanoseconds())
                         self.market.kraken.step(now: WallClock.nanoseconds())
+                        self.market.binance.step(now: WallClock.nanoseconds())
                         try? await Task.sleep(for: self.configuration.stepInterval)
                     }
                     // Stopping: end every client's stream, so that the server's graceful shutdown does not wait for
                     // a held-open HTTP response (OANDA's pricing stream) that would never write again.
                     _ = self.market.dropConnections(nil)
                     _ = self.market.kraken.drop()
+                    _ = self.market.binance.drop()
                 }
             }
         }

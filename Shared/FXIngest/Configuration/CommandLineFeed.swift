@@ -23,14 +23,14 @@ public struct CommandLineFeed: ConfigSection {
         Setting(\.webSocketURL, key: "ws_url", env: "WS_URL", flag: "ws-url", reader: ValueReader.string().optional,
                 help: "Overrides the provider's stream endpoint: its WebSocket, OANDA's HTTP stream host, or IG's REST gateway (its login names the stream; the simulator, tests)."),
         Setting(\.restURL, key: "rest_url", env: "REST_URL", flag: "rest-url", reader: ValueReader.string().optional,
-                help: "The provider's REST endpoint, kept with the feed for reference: the ingestor reads no REST history (repairs use the backfiller's `rest_url`)."),
+                help: "The provider's REST endpoint, where the ingestor fetches Binance's book snapshots (default: the venue's, or ws_url with http(s) when only ws_url is set; repairs use the backfiller's `rest_url`)."),
         Setting(\.maxSymbolsPerConnection, key: "max_symbols_per_connection", env: "MAX_SYMBOLS_PER_CONNECTION",
                 flag: "max-symbols-per-connection", reader: ValueReader.int(1...10_000).optional,
                 help: "Symbols per connection (default per provider: coinbase 100, finnhub 50, oanda 20, ig 20)."),
         Setting(\.symbolMap, key: "symbol_map", env: "SYMBOL_MAP", flag: "symbol-map", reader: .list,
                 help: "IG only: canonical symbols of epics that do not name a currency pair, `EPIC=BASE/QUOTE` comma-separated (e.g. IX.D.FTSE.DAILY.IP=FTSE/GBP)."),
-        Setting(\.bookDepth, key: "book_depth", env: "BOOK_DEPTH", flag: "book-depth", reader: ValueReader.int(1...5_000).optional,
-                help: "Venues with order books: levels per side (default and choices per venue: kraken 10; 10, 25, 100, 500, 1000)."),
+        Setting(\.bookDepth, key: "book_depth", env: "BOOK_DEPTH", flag: "book-depth", reader: ValueReader.int(0...5_000).optional,
+                help: "Venues with order books: levels per side, 0 for no books (default and choices per venue: kraken 10 of 10, 25, 100, 500, 1000; binance 1000 of 5, 10, 20, 50, 100, 500, 1000, 5000; coinbase 0 or the whole book)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {

@@ -10,7 +10,9 @@ public struct FeedConfiguration: Sendable {
     public var symbols: [String]
     /// Overrides the provider's WebSocket endpoint (tests and `fxsim` use this).
     public var webSocketURL: String?
-    /// Overrides the provider's REST endpoint (used by the backfiller; carried here so one file configures both).
+    /// Overrides the provider's REST endpoint: the ingestor fetches book snapshots there (Binance); the
+    /// backfiller reads history there. When only `webSocketURL` is overridden, its scheme swapped
+    /// (`ws` -> `http`, `wss` -> `https`) is the REST endpoint (the simulator serves both on one address).
     public var restURL: String?
     /// API credentials; a provider with one connection per key (Finnhub) needs one per connection.
     public var credentials: [ProviderCredential]
@@ -55,6 +57,8 @@ public struct ConnectionPlan: Sendable {
 
     public var provider: any MarketDataProvider
     public var webSocketBase: String
+    /// Where REST requests of the stream go (book snapshots).
+    public var restBase: String
     public var tracker: FeedTracker.Settings
     public var shards: [Shard]
 
@@ -113,6 +117,14 @@ public struct ConnectionPlan: Sendable {
             tracker.sequenceCheck = .contiguous
         }
         return ConnectionPlan(provider: provider, webSocketBase: feed.webSocketURL ?? defaults.webSocketURL,
+                              restBase: feed.restURL ?? feed.webSocketURL.map(Self.restURL(forStream:)) ?? defaults.restURL,
                               tracker: tracker, shards: shards)
+    }
+
+    /// A stream URL's address as a REST one: `ws://host:port/path` -> `http://host:port/path`.
+    static func restURL(forStream url: String) -> String {
+        if url.hasPrefix("wss://") { return "https://" + url.dropFirst(6) }
+        if url.hasPrefix("ws://") { return "http://" + url.dropFirst(5) }
+        return url
     }
 }

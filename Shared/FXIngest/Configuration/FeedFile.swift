@@ -71,7 +71,7 @@ enum FeedFile {
                                  connectionStaleAfter: try read("connection_stale_after_ms", staleness),
                                  symbolStaleAfter: try read("symbol_stale_after_ms", staleness),
                                  sequenceCheck: try read("sequence_check", sequenceCheck),
-                                 symbolMap: symbolMap, bookDepth: try read("book_depth", .int(1...5_000)))
+                                 symbolMap: symbolMap, bookDepth: try read("book_depth", .int(0...5_000)))
     }
 
     /// `EPIC=BASE/QUOTE` items (a list, or a comma-separated string) as a map.

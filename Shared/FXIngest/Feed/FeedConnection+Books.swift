@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import FXContracts
 import FXCore
 import FXVenues
+import NIOCore
 
 /// Order books on a connection (venues with ``MarketDataProvider/book``): each symbol's ``BookKeeper``
 /// numbers what goes to the books topic; a book that fails a check is published as a `book` gap and
@@ -20,37 +22,155 @@ extension FeedConnection {
                                      reason: .book, detectedAt: receivedAt, detail: detail, instance: instance))
                 let due = monotonic.addingClamped(after.nanosecondsClamped)
                 resubscriptions.withLock { $0[venueSymbol] = due }
+                if provider.book?.snapshots == .rest {
+                    books.withLock { _ in depthSyncs.withLock { $0[venueSymbol]?.restart() } }
+                }
                 logger.warning("book resync", metadata: ["symbol": .string(venueSymbol), "detail": .string(String(detail.prefix(200))),
                                                          "retry_in_ms": .stringConvertible(after.nanosecondsClamped / 1_000_000)])
             }
         }
     }
 
-    /// The frames that resubscribe the books whose backoff is over (removed from the waiting list).
+    /// The frames that resubscribe the books whose backoff is over (removed from the waiting list); none
+    /// for books that start from a REST snapshot (``fetchBookSnapshots()`` takes those).
     func dueBookResubscriptions(monotonic: Int64) -> [String] {
-        let due = resubscriptions.withLock { waiting -> [String] in
+        guard provider.book?.snapshots != .rest else { return [] }
+        return takeDueBooks(monotonic: monotonic).flatMap { provider.bookResubscribeMessages(venueSymbol: $0) }
+    }
+
+    func takeDueBooks(monotonic: Int64) -> [String] {
+        resubscriptions.withLock { waiting -> [String] in
             let due = waiting.filter { $0.value <= monotonic }.map(\.key).sorted()
             for symbol in due { waiting[symbol] = nil }
             return due
         }
-        return due.flatMap { provider.bookResubscribeMessages(venueSymbol: $0) }
     }
 
-    /// Publishes the periodic snapshots that are due.
-    func periodicBookSnapshots(now: Int64) async {
+    /// Applies one venue book message to its symbol's keeper; for a book that starts from a REST snapshot,
+    /// through the symbol's ``BinanceDepthSync`` first (which may buffer it, ask for a snapshot, or find a gap).
+    func applyBook(_ update: BookUpdate, receivedAt: Int64, monotonic: Int64) -> [BookKeeper.Action] {
+        let venue = update.venueSymbol
+        guard provider.book?.snapshots == .rest, update.kind == .update, let first = update.firstUpdateID, let last = update.lastUpdateID else {
+            return books.withLock { $0[venue]?.receive(update, receivedAt: receivedAt) } ?? []
+        }
+        let event = BinanceDepthSync.Update(firstUpdateID: first, finalUpdateID: last, bids: update.bids, asks: update.asks,
+                                            eventTime: update.timestamp ?? receivedAt)
+        return books.withLock { keepers -> [BookKeeper.Action] in
+            guard keepers[venue] != nil, let sync = depthSyncs.withLock({ $0[venue]?.receive(event) }) else { return [] }
+            return follow(sync, keeper: &keepers[venue]!, receivedAt: receivedAt, monotonic: monotonic)
+        }
+    }
+
+    /// A depth sync's actions carried out on the symbol's keeper (called inside `books`' lock).
+    private func follow(_ actions: [BinanceDepthSync.Action], keeper: inout BookKeeper, receivedAt: Int64, monotonic: Int64) -> [BookKeeper.Action] {
+        var out: [BookKeeper.Action] = []
+        for action in actions {
+            switch action {
+            case .requestSnapshot:
+                resubscriptions.withLock { waiting in
+                    if waiting[keeper.venueSymbol] == nil { waiting[keeper.venueSymbol] = monotonic }
+                }
+            case .publishSnapshot(let snapshot):
+                out += keeper.receive(BookUpdate(venueSymbol: keeper.venueSymbol, kind: .snapshot, bids: snapshot.bids, asks: snapshot.asks,
+                                                 firstUpdateID: snapshot.lastUpdateID, lastUpdateID: snapshot.lastUpdateID), receivedAt: receivedAt)
+            case .publishUpdate(let update):
+                out += keeper.receive(BookUpdate(venueSymbol: keeper.venueSymbol, kind: .update, bids: update.bids, asks: update.asks,
+                                                 firstUpdateID: update.firstUpdateID, lastUpdateID: update.finalUpdateID,
+                                                 timestamp: update.eventTime), receivedAt: receivedAt)
+            case .gap(let expected, let received):
+                out += keeper.lost("update ids \(expected) to \(received - 1) never arrived (next U \(received))", at: receivedAt)
+            }
+        }
+        return out
+    }
+
+    /// Work the reading task does before a message's own: REST snapshots fetched since the last message,
+    /// and the periodic snapshots that are due (looked for at most every 250 ms). Done on the reading task so
+    /// that a symbol's books-topic messages are numbered and queued in one order.
+    func pendingBookWork(at receivedAt: Int64, monotonic: Int64, instant: ContinuousClock.Instant,
+                         items: inout [PublishItem], gaps: inout [GapEvent]) {
+        let fetched = snapshotInbox.withLock { inbox in
+            defer { inbox.removeAll() }
+            return inbox
+        }
+        for (venue, snapshot) in fetched {
+            let actions = books.withLock { keepers -> [BookKeeper.Action] in
+                guard keepers[venue] != nil, let lastID = snapshot.lastUpdateID,
+                      let sync = depthSyncs.withLock({ $0[venue]?.receive(snapshot: .init(lastUpdateID: lastID, bids: snapshot.bids, asks: snapshot.asks)) })
+                else { return [] }
+                return follow(sync, keeper: &keepers[venue]!, receivedAt: receivedAt, monotonic: monotonic)
+            }
+            bookActions(actions, venueSymbol: venue, at: receivedAt, monotonic: monotonic, instant: instant, items: &items, gaps: &gaps)
+        }
+        let last = periodicCheckedAt.load(ordering: .relaxed)
+        guard monotonic.subtractingClamped(last) >= 250_000_000 else { return }
+        periodicCheckedAt.store(monotonic, ordering: .relaxed)
         let messages = books.withLock { keepers -> [BookMessage] in
             var messages: [BookMessage] = []
             for key in keepers.keys.sorted() {
-                for case .publish(let published) in keepers[key]!.periodic(now: now) { messages += published }
+                for case .publish(let published) in keepers[key]!.periodic(now: receivedAt) { messages += published }
             }
             return messages
         }
-        guard !messages.isEmpty else { return }
         metrics.bookMessages.increment(by: messages.count)
-        let dropped = await queue.push(messages.map { .book($0, topics: topics, receivedAt: nil) }, maxWait: settings.enqueueMaxWait)
-        if !dropped.isEmpty {
-            metrics.dropped.increment(by: dropped.count)
-            logger.warning("publish queue full: \(dropped.count) periodic book snapshot message(s) not sent (the next ones follow)")
+        for message in messages { items.append(.book(message, topics: topics, receivedAt: nil)) }
+    }
+
+    /// Fetches the REST snapshots that are due, one at a time and spaced by their request weight (half of
+    /// Binance's 6,000 a minute per IP, the rest left to the backfiller), into ``snapshotInbox``. Runs beside
+    /// the reading task, so a slow or late snapshot holds up no symbol but its own (whose updates are buffered).
+    func fetchBookSnapshots() async throws {
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        defer { _ = client.shutdown() }
+        let spacing = Duration.milliseconds(provider.bookSnapshotWeight * 20)
+        var failures: [String: Int] = [:]
+        while true {
+            try await Task.sleep(for: .milliseconds(100))
+            for venue in takeDueBooks(monotonic: clock.monotonic()) {
+                let retryAfter = await fetchSnapshot(venue, client: client)
+                if let retryAfter {
+                    failures[venue, default: 0] += 1
+                    let backoff = Duration.seconds(min(60, 1 << min(failures[venue]!, 6)))
+                    let wait = max(retryAfter, backoff)
+                    resubscriptions.withLock { $0[venue] = clock.monotonic().addingClamped(wait.nanosecondsClamped) }
+                } else {
+                    failures[venue] = nil
+                }
+                try await Task.sleep(for: spacing)
+            }
+        }
+    }
+
+    /// One symbol's snapshot into the inbox; on failure, how long to wait before asking again.
+    private func fetchSnapshot(_ venue: String, client: HTTPClient) async -> Duration? {
+        let request: StreamRequest
+        do {
+            request = try provider.bookSnapshotRequest(base: settings.restBase ?? provider.defaults.restURL, venueSymbol: venue)
+        } catch {
+            logger.error("cannot build the book snapshot request", metadata: ["symbol": .string(venue), "error": .string(error.description)])
+            return .seconds(60)
+        }
+        do {
+            var http = HTTPClientRequest(url: request.url)
+            for (name, value) in request.headers { http.headers.add(name: name, value: value) }
+            let response = try await client.execute(http, deadline: .now() + .seconds(10))
+            let body = try await response.body.collect(upTo: 64 << 20)
+            let bytes = Array(buffer: body)
+            guard response.status == .ok else {
+                // 429: over the request budget; 418: banned for ignoring 429s. Retry-After says how long.
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) } ?? .seconds(2)
+                metrics.providerErrors.increment()
+                logger.warning("book snapshot refused", metadata: ["symbol": .string(venue), "status": .stringConvertible(response.status.code),
+                                                                   "body": .string(String(decoding: bytes.prefix(200), as: UTF8.self))])
+                return retryAfter
+            }
+            let snapshot = try provider.bookSnapshot(venueSymbol: venue, body: bytes)
+            snapshotInbox.withLock { $0.append((venue, snapshot)) }
+            return nil
+        } catch {
+            metrics.providerErrors.increment()
+            logger.warning("book snapshot failed", metadata: ["symbol": .string(venue), "error": .string(redacted(String(describing: error).prefix(300).description))])
+            return .seconds(2)
         }
     }
 
@@ -59,8 +179,12 @@ extension FeedConnection {
     func booksDisconnected() {
         books.withLock { keepers in
             for key in keepers.keys { keepers[key]!.connectionLost() }
+            depthSyncs.withLock { syncs in
+                for key in syncs.keys { syncs[key]!.reset() }
+            }
         }
         resubscriptions.withLock { $0.removeAll() }
+        snapshotInbox.withLock { $0.removeAll() }
     }
 
     /// Each book's state, for the heartbeat (symbols in venue order).

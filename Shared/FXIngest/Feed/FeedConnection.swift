@@ -32,6 +32,8 @@ public final class FeedConnection: Sendable {
         public var connectTimeout: Duration = .seconds(15)
         /// A full snapshot of each order book on the books topic this often (venues with books).
         public var bookSnapshotInterval: Duration = .seconds(30)
+        /// The venue's REST endpoint, for books that start from a REST snapshot (Binance).
+        public var restBase: String?
 
         public init(webSocketBase: String, symbols: [String], credential: ProviderCredential?, maxMessageBytes: Int = 1 << 20,
                     pingInterval: Duration = .seconds(15), watchdogInterval: Duration = .seconds(1),
@@ -73,8 +75,17 @@ public final class FeedConnection: Sendable {
     let books: Mutex<[String: BookKeeper]>
     /// The hot layer of this connection's symbols (published by the ingestor every `latest_interval_ms`).
     let latest: Mutex<LatestBoard>
-    /// Symbols whose book waits to be resubscribed: venue symbol -> monotonic time it is due.
+    /// Symbols whose book waits to be resubscribed (or its REST snapshot fetched): venue symbol -> monotonic
+    /// time it is due.
     let resubscriptions = Mutex<[String: Int64]>([:])
+    /// Books that start from a REST snapshot (Binance): each symbol's alignment of the diff stream with its
+    /// snapshot. Locked only inside `books`' lock.
+    let depthSyncs: Mutex<[String: BinanceDepthSync]>
+    /// REST snapshots fetched and not yet applied: the reading task applies them, so that everything on
+    /// the books topic is numbered and queued by one task, in order.
+    let snapshotInbox = Mutex<[(venueSymbol: String, update: BookUpdate)]>([])
+    /// When periodic book snapshots were last looked for (monotonic ns).
+    let periodicCheckedAt = Atomic<Int64>(0)
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
@@ -82,6 +93,8 @@ public final class FeedConnection: Sendable {
         self.id = id
         self.gapFilter = gapFilter
         self.provider = provider
+        var settings = settings
+        if let largest = provider.largestMessageBytes { settings.maxMessageBytes = max(settings.maxMessageBytes, largest) }
         self.settings = settings
         self.normalizer = provider.makeNormalizer(maxFrameBytes: settings.maxMessageBytes)
         self.subscribed = Set(settings.symbols)
@@ -98,6 +111,8 @@ public final class FeedConnection: Sendable {
             }
         }
         self.books = Mutex(keepers)
+        self.depthSyncs = Mutex(provider.book?.snapshots == .rest
+            ? Dictionary(uniqueKeysWithValues: keepers.keys.map { ($0, BinanceDepthSync()) }) : [:])
         self.latest = Mutex(LatestBoard(source: provider.id, instance: instance,
                                         symbols: Dictionary(symbols.map { ($0.venue, $0.symbol) }, uniquingKeysWith: { first, _ in first })))
         self.circuit = circuit
@@ -151,6 +166,8 @@ public final class FeedConnection: Sendable {
         let retryDelay = Mutex<Duration?>(nil)
         /// Monotonic time of the last line or frame read (a Lightstreamer session's stall check).
         let lastRead = Atomic<Int64>(0)
+        /// The venue asked for a new connection (Binance's `serverShutdown`): stop reading and reconnect.
+        let reconnectNow = Atomic<Bool>(false)
     }
 
     private func connectOnce(_ attempt: Attempt) async -> String {
@@ -176,9 +193,12 @@ public final class FeedConnection: Sendable {
             self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.control(outbound, subscribe: subscribe, attempt: attempt) }
+                if self.provider.book?.snapshots == .rest {
+                    group.addTask { try await self.fetchBookSnapshots() }
+                }
                 try await self.messages(inbound) { message in
                     await self.handle(message, attempt: attempt)
-                    return true
+                    return !attempt.reconnectNow.load(ordering: .relaxed)
                 }
                 group.cancelAll()
             }
@@ -301,8 +321,13 @@ public final class FeedConnection: Sendable {
 
     /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
     private func control(_ outbound: WebSocketOutboundWriter, subscribe: [String], attempt: Attempt) async throws {
-        for message in subscribe { try await outbound.write(.text(message)) }
+        let pacing = provider.outboundMessageInterval
+        for (index, message) in subscribe.enumerated() {
+            if index > 0, pacing > .zero { try await Task.sleep(for: pacing) }
+            try await outbound.write(.text(message))
+        }
         tracker.withLock { $0.subscribed(now: clock.now(), monotonic: clock.monotonic(), acknowledged: false) }
+        let openedAt = ContinuousClock.now
         while true {
             do {
                 try await Task.sleep(for: settings.watchdogInterval)
@@ -318,8 +343,17 @@ public final class FeedConnection: Sendable {
                 try? await outbound.close(.goingAway, reason: "stale feed")
                 return
             }
-            for message in dueBookResubscriptions(monotonic: monotonic) { try await outbound.write(.text(message)) }
-            await periodicBookSnapshots(now: now)
+            if let lifetime = provider.maxConnectionLifetime, ContinuousClock.now - openedAt >= lifetime {
+                logger.notice("replacing the connection before the venue's connection age limit")
+                attempt.closeReason.withLock { $0 = "replaced before the venue's \(lifetime) connection limit" }
+                attempt.retryDelay.withLock { $0 = .zero }
+                try? await outbound.close(.normalClosure, reason: "connection age limit")
+                return
+            }
+            for (index, message) in dueBookResubscriptions(monotonic: monotonic).enumerated() {
+                if index > 0, pacing > .zero { try await Task.sleep(for: pacing) }
+                try await outbound.write(.text(message))
+            }
         }
     }
 
@@ -370,6 +404,9 @@ public final class FeedConnection: Sendable {
         var items: [PublishItem] = []
         items.reserveCapacity(events.count)
         var gaps: [GapEvent] = []
+        if !books.withLock({ $0.isEmpty }) {
+            pendingBookWork(at: receivedAt, monotonic: monotonic, instant: instant, items: &items, gaps: &gaps)
+        }
         tracker.withLock { tracker in
             tracker.frameReceived(now: receivedAt, monotonic: monotonic)
             for event in events {
@@ -391,7 +428,7 @@ public final class FeedConnection: Sendable {
                 case .book(let update):
                     gaps += tracker.observe(venueSymbol: update.venueSymbol, eventTs: update.timestamp ?? receivedAt, sequence: nil,
                                             now: receivedAt, monotonic: monotonic)
-                case .reject, .replayedTick:
+                case .reject, .replayedTick, .reconnect:
                     break
                 }
             }
@@ -406,13 +443,18 @@ public final class FeedConnection: Sendable {
             case .heartbeat:
                 metrics.heartbeats.increment()
             case .book(let update):
-                let actions = books.withLock { $0[update.venueSymbol]?.receive(update, receivedAt: receivedAt) } ?? []
+                let actions = applyBook(update, receivedAt: receivedAt, monotonic: monotonic)
                 bookActions(actions, venueSymbol: update.venueSymbol, at: receivedAt, monotonic: monotonic, instant: instant,
                             items: &items, gaps: &gaps)
             case .marketState:
                 hot = true
             case .control:
                 break
+            case .reconnect(let reason):
+                logger.notice("the venue asks for a new connection", metadata: ["reason": .string(reason)])
+                attempt.closeReason.withLock { $0 = reason }
+                attempt.retryDelay.withLock { $0 = .zero }
+                attempt.reconnectNow.store(true, ordering: .relaxed)
             case .providerError(let message):
                 metrics.providerErrors.increment()
                 let tooMany = message.lowercased().contains("too many symbols")

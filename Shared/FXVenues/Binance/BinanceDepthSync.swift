@@ -128,6 +128,13 @@ public struct BinanceDepthSync: Sendable {
         return [.requestSnapshot]
     }
 
+    /// The book failed a check of its own (a crossed book): the buffer is dropped, a new epoch begins, and a
+    /// snapshot is awaited (the caller fetches it when its backoff is over).
+    public mutating func restart() {
+        epoch += 1
+        state = .buffering([], requested: true)
+    }
+
     /// Starts over after the connection was lost: the buffer is dropped and a new epoch begins.
     public mutating func reset() {
         if case .synced = state { epoch += 1 }

@@ -7,6 +7,8 @@ import FXCore
 ///   side in the tick is the opposite (maker `sell` -> taker `buy`).
 /// - `ticker` -> quote ticks (best bid/ask and sizes).
 /// - `heartbeat` -> heartbeats with `sequence` and `last_trade_id`.
+/// - `snapshot` (`bids`/`asks` as `[["price","size"],…]`) and `l2update` (`changes` as `[["buy"|"sell","price","size"],…]`,
+///   sizes absolute, `"0"` deletes) from `level2_batch` -> book updates (the venue's text kept).
 /// - `subscriptions` -> control; `error` -> provider error; anything else -> reject `unknown_type`.
 ///
 /// Frames are read with ``JSONScanner``: only the fields used here are materialized.
@@ -23,6 +25,7 @@ public struct CoinbaseNormalizer: FrameNormalizer {
     private struct Fields {
         var type, productID, time, sequence, price, size, side, tradeID, lastTradeID: JSONScanner.Token?
         var bestBid, bestAsk, bestBidSize, bestAskSize, message, reason: JSONScanner.Token?
+        var bids, asks, changes: JSONScanner.Token?
     }
 
     public func normalize(_ frame: [UInt8], receivedAt: Int64) -> [NormalizedEvent] {
@@ -37,9 +40,13 @@ public struct CoinbaseNormalizer: FrameNormalizer {
                     else if scanner.name(name, equals: "time") { f.time = value }
                     else if scanner.name(name, equals: "size") { f.size = value }
                     else if scanner.name(name, equals: "side") { f.side = value }
+                    else if scanner.name(name, equals: "bids") { f.bids = value }
+                    else if scanner.name(name, equals: "asks") { f.asks = value }
                 case 5: if scanner.name(name, equals: "price") { f.price = value }
                 case 6: if scanner.name(name, equals: "reason") { f.reason = value }
-                case 7: if scanner.name(name, equals: "message") { f.message = value }
+                case 7:
+                    if scanner.name(name, equals: "message") { f.message = value }
+                    else if scanner.name(name, equals: "changes") { f.changes = value }
                 case 8:
                     if scanner.name(name, equals: "sequence") { f.sequence = value }
                     else if scanner.name(name, equals: "trade_id") { f.tradeID = value }
@@ -67,6 +74,8 @@ public struct CoinbaseNormalizer: FrameNormalizer {
             return [event]
         case "ticker": return [quote(f, scanner, receivedAt: receivedAt)]
         case "heartbeat": return [heartbeat(f, scanner)]
+        case "snapshot": return [book(f, scanner, snapshot: true)]
+        case "l2update": return [book(f, scanner, snapshot: false)]
         case "subscriptions": return [.control("subscriptions")]
         case "error":
             let text = [f.message, f.reason].compactMap { $0.flatMap(scanner.string) }.joined(separator: ": ")
@@ -141,6 +150,67 @@ public struct CoinbaseNormalizer: FrameNormalizer {
         }
         return .tick(Tick(source: source, symbol: base.symbol, venueSymbol: base.venue, timestamp: base.ts, receivedAt: receivedAt,
                           sequence: base.seq, payload: .quote(bid: prices[0], ask: prices[1], bidSize: sizes[0], askSize: sizes[1])))
+    }
+
+    /// A `level2_batch` message as a book update.
+    private func book(_ f: Fields, _ scanner: JSONScanner, snapshot: Bool) -> NormalizedEvent {
+        guard let venue = f.productID.flatMap(scanner.string) else { return .reject(.missingField, detail: "no 'product_id'") }
+        guard symbols.canonical(venue) != nil else { return .reject(.unmappedSymbol, detail: "product '\(venue.prefix(40))'") }
+        var ts: Int64?
+        if let token = f.time, token.kind != .null {
+            guard let time = scanner.string(token), let parsed = Timestamps.nanoseconds(rfc3339: time) else {
+                return .reject(.invalidTimestamp, detail: "\(venue): time is not RFC 3339")
+            }
+            ts = parsed
+        }
+        var bids: [BookLevel] = [], asks: [BookLevel] = []
+        do throws(JSONParser.Error) {
+            if snapshot {
+                guard let bidsToken = f.bids, bidsToken.kind == .array, let asksToken = f.asks, asksToken.kind == .array else {
+                    return .reject(.missingField, detail: "\(venue): snapshot without 'bids' and 'asks' arrays")
+                }
+                for (token, side) in [(bidsToken, 0), (asksToken, 1)] {
+                    var bad = false
+                    try scanner.forEachElement(of: token) { entry throws(JSONParser.Error) in
+                        let texts = Self.texts(entry, scanner)
+                        guard texts.count >= 2 else { bad = true; return }
+                        let level = BookLevel(price: texts[0], quantity: texts[1])
+                        if side == 0 { bids.append(level) } else { asks.append(level) }
+                    }
+                    if bad { return .reject(.invalidPrice, detail: "\(venue): a snapshot level that is not [price, size]") }
+                }
+            } else {
+                guard let changes = f.changes, changes.kind == .array else { return .reject(.missingField, detail: "\(venue): l2update without 'changes'") }
+                var bad = false
+                try scanner.forEachElement(of: changes) { entry throws(JSONParser.Error) in
+                    let texts = Self.texts(entry, scanner)
+                    guard texts.count >= 3 else { bad = true; return }
+                    switch texts[0] {
+                    case "buy": bids.append(BookLevel(price: texts[1], quantity: texts[2]))
+                    case "sell": asks.append(BookLevel(price: texts[1], quantity: texts[2]))
+                    default: bad = true
+                    }
+                }
+                if bad { return .reject(.invalidPrice, detail: "\(venue): a change that is not [buy|sell, price, size]") }
+            }
+        } catch {
+            return Self.reject(for: error)
+        }
+        return .book(BookUpdate(venueSymbol: venue, kind: snapshot ? .snapshot : .update, bids: bids, asks: asks, timestamp: ts))
+    }
+
+    /// The texts of an array of strings or numbers (empty when `token` is not one).
+    private static func texts(_ token: JSONScanner.Token, _ scanner: JSONScanner) -> [String] {
+        guard token.kind == .array else { return [] }
+        var texts: [String] = []
+        do throws(JSONParser.Error) {
+            try scanner.forEachElement(of: token) { element throws(JSONParser.Error) in
+                if let text = scanner.text(element), element.kind != .null { texts.append(text) }
+            }
+        } catch {
+            return []
+        }
+        return texts
     }
 
     private func heartbeat(_ f: Fields, _ scanner: JSONScanner) -> NormalizedEvent {

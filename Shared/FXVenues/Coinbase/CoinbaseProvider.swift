@@ -2,11 +2,21 @@ import Crypto
 import Foundation
 import FXCore
 
-/// Coinbase Exchange: `matches`, `ticker` and `heartbeat` channels on one subscribe message per
-/// connection; sequences tracked per product; optional authenticated subscribe.
+/// Coinbase Exchange: `matches`, `ticker`, `heartbeat` and `level2_batch` channels on one subscribe message
+/// per connection; sequences tracked per product; optional authenticated subscribe.
+///
+/// Order books come from `level2_batch` (changes batched every 50 ms; the unbatched `level2` channel needs an
+/// authenticated connection): a `snapshot` of the whole book, then `l2update`s with absolute sizes (`"0"`
+/// deletes). They carry no sequence number, so a book is trusted only while its connection lasts, no `error`
+/// arrives and it never crosses; a resync resubscribes the product and its new snapshot replaces the book.
 public struct CoinbaseProvider: MarketDataProvider {
     public let id = "coinbase"
-    public init() {}
+    /// Whether `level2_batch` books are streamed (`book_depth: 0` turns them off).
+    public let books: Bool
+
+    public init(books: Bool = true) {
+        self.books = books
+    }
 
     public var defaults: ProviderDefaults {
         ProviderDefaults(webSocketURL: "wss://ws-feed.exchange.coinbase.com", restURL: "https://api.exchange.coinbase.com",
@@ -18,6 +28,31 @@ public struct CoinbaseProvider: MarketDataProvider {
     }
 
     public static let channels = ["matches", "ticker", "heartbeat"]
+    public static let bookChannel = "level2_batch"
+
+    public var book: BookFeed? { books ? BookFeed(depth: nil, crossedIsError: true, snapshots: .stream) : nil }
+
+    /// A whole-book snapshot of a busy product runs to megabytes: messages up to 32 MiB are read.
+    public var largestMessageBytes: Int? { books ? 32 << 20 : nil }
+
+    public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
+        guard depth == 0 else {
+            throw ProviderError(.invalidSetting, provider: id, "Coinbase sends the whole book (level2_batch): book_depth takes only 0, for no books")
+        }
+        return CoinbaseProvider(books: false)
+    }
+
+    public func bookResubscribeMessages(venueSymbol: String) -> [String] {
+        ["unsubscribe", "subscribe"].map { type in
+            var writer = JSONWriter(capacity: 96)
+            writer.beginObject()
+            writer.key("type"); writer.string(type)
+            writer.key("product_ids"); writer.stringArray([venueSymbol])
+            writer.key("channels"); writer.stringArray([Self.bookChannel])
+            writer.endObject()
+            return String(decoding: writer.bytes, as: UTF8.self)
+        }
+    }
 
     public func makeNormalizer(maxFrameBytes: Int) -> (any FrameNormalizer)? {
         CoinbaseNormalizer(maxFrameBytes: maxFrameBytes)
@@ -30,7 +65,7 @@ public struct CoinbaseProvider: MarketDataProvider {
         writer.beginObject()
         writer.key("type"); writer.string("subscribe")
         writer.key("product_ids"); writer.stringArray(symbols)
-        writer.key("channels"); writer.stringArray(Self.channels)
+        writer.key("channels"); writer.stringArray(books ? Self.channels + [Self.bookChannel] : Self.channels)
         if let credential {
             let timestamp = String(now / 1_000_000_000)
             writer.key("signature"); writer.string(try Self.signature(credential: credential, timestamp: timestamp))

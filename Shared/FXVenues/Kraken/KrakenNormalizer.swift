@@ -143,7 +143,7 @@ public struct KrakenNormalizer: FrameNormalizer {
             var levels: [BookLevel] = []
             levels.reserveCapacity(entries.count)
             for entry in entries {
-                guard let price = entry["price"].flatMap(Self.text), let quantity = entry["qty"].flatMap(Self.text) else {
+                guard let price = entry["price"]?.levelText, let quantity = entry["qty"]?.levelText else {
                     return .reject(.invalidPrice, detail: "\(venue): a \(field) level without a numeric price and qty")
                 }
                 levels.append(BookLevel(price: price, quantity: quantity))
@@ -159,19 +159,5 @@ public struct KrakenNormalizer: FrameNormalizer {
         }
         return .book(BookUpdate(venueSymbol: venue, kind: snapshot ? .snapshot : .update, bids: sides[0], asks: sides[1],
                                 checksum: checksum, timestamp: ts))
-    }
-
-    /// A price or quantity as the venue wrote it: a JSON number's own text (an exponent written out in
-    /// full), or a string's text (checked when the level is applied).
-    static func text(_ value: JSONValue) -> String? {
-        switch value {
-        case .number(let literal):
-            if literal.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-                return DecimalText(jsonNumber: literal.utf8)?.description
-            }
-            return literal
-        case .string(let text): return text
-        default: return nil
-        }
     }
 }
