@@ -32,9 +32,9 @@ public protocol MarketDataProvider: Sendable {
     func bookSnapshotRequest(base: String, venueSymbol: String) throws(ProviderError) -> StreamRequest
     var bookSnapshotWeight: Int { get }
     func bookSnapshot(venueSymbol: String, body: [UInt8]) throws(ProviderError) -> BookUpdate
-    /// The largest message the venue may send (a whole-book snapshot), when above the ingestor's
-    /// `max_message_bytes`; nil: that setting.
-    var largestMessageBytes: Int? { get }
+    /// Messages that may exceed the ingestor's `max_message_bytes` (a whole-book snapshot): those that begin
+    /// with `prefix` are read up to `limit` bytes; nil: none.
+    var largeMessages: (prefix: [UInt8], limit: Int)? { get }
     /// The least time between two messages the client sends (Binance: 5 a second); zero: no limit.
     var outboundMessageInterval: Duration { get }
     /// The venue ends connections at this age (Binance: 24 hours): the connection is replaced a little
@@ -75,7 +75,7 @@ extension MarketDataProvider {
 
     public var outboundMessageInterval: Duration { .zero }
 
-    public var largestMessageBytes: Int? { nil }
+    public var largeMessages: (prefix: [UInt8], limit: Int)? { nil }
 
     public var maxConnectionLifetime: Duration? { nil }
 

@@ -16,7 +16,7 @@ struct ProviderConfigurationTests {
         let json = try JSONParser().parse(message[0])
         #expect(json["signature"]?.stringValue == "yF8ueyjea9eeeRVqCyp5n0u0iscynKvHZq2bQEZsjkY=")
         #expect(json["timestamp"]?.stringValue == "1700000000")
-        #expect(json["channels"]?.arrayValue?.compactMap(\.stringValue) == ["matches", "ticker", "heartbeat"])
+        #expect(json["channels"]?.arrayValue?.compactMap(\.stringValue) == ["matches", "ticker", "heartbeat", "level2_batch"])
         #expect(throws: ProviderError.self) { try CoinbaseProvider.signature(credential: ProviderCredential(key: "k", secret: "%%%"), timestamp: "1") }
     }
 
@@ -193,9 +193,57 @@ extension ProviderConfigurationTests {
             _ = try IngestorConfigurationLoading.resolve(["--provider", "kraken", "--symbols", "BTC/USD", "--book-depth", "20"], environment: [:]).plans()
         }
         #expect("\(odd.map { "\($0)" } ?? "")".contains("book_depth 20 is not one of Kraken's: 10, 25, 100, 500, 1000"))
-        let bookless = #expect(throws: (any Error).self) {
+        let whole = #expect(throws: (any Error).self) {
             _ = try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--book-depth", "10"], environment: [:]).plans()
         }
+        #expect("\(whole.map { "\($0)" } ?? "")".contains("Coinbase sends the whole book"))
+        let bookless = #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "oanda", "--symbols", "EUR_USD", "--book-depth", "10"], environment: ["OANDA_API_TOKEN": "t", "OANDA_ACCOUNT_ID": "a"]).plans()
+        }
         #expect("\(bookless.map { "\($0)" } ?? "")".contains("this venue streams no order books"))
+    }
+
+    @Test("book_depth 0 turns a venue's books off (no book channel subscribed); Coinbase keeps the whole book, Binance asks its snapshot limit")
+    func booksOff() throws {
+        let coinbase = try #require(try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD"], environment: [:]).plans().first)
+        #expect(coinbase.provider.book == BookFeed(depth: nil, crossedIsError: true, snapshots: .stream), "whole books by default")
+        let off = try #require(try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--book-depth", "0"], environment: [:]).plans().first)
+        #expect(off.provider.book == nil)
+        let channels = try JSONParser().parse(try off.provider.subscribeMessages(symbols: ["BTC-USD"], credential: nil, now: 0)[0])["channels"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(channels == ["matches", "ticker", "heartbeat"])
+        let kraken = try #require(try IngestorConfigurationLoading.resolve(["--provider", "kraken", "--symbols", "BTC/USD", "--book-depth", "0"], environment: [:]).plans().first)
+        #expect(kraken.provider.book == nil)
+        #expect(try kraken.provider.subscribeMessages(symbols: ["BTC/USD"], credential: nil, now: 0).allSatisfy { !$0.contains("\"book\"") })
+        let binance = try #require(try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "BTCUSDT", "--book-depth", "100"], environment: [:]).plans().first)
+        #expect(binance.provider.book == BookFeed(depth: 100, crossedIsError: true, snapshots: .rest))
+        #expect(try binance.provider.bookSnapshotRequest(base: binance.restBase, venueSymbol: "BTCUSDT").url == "https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=100")
+        #expect(binance.provider.bookSnapshotWeight == 5)
+        let refused = #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "BTCUSDT", "--book-depth", "25"], environment: [:]).plans()
+        }
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("not one of Binance's snapshot limits"))
+    }
+
+    @Test("Binance subscribes by message, 200 streams a message, three per symbol, within 1024 a connection; REST follows ws_url when only it is set")
+    func binanceSubscriptions() throws {
+        let provider = BinanceProvider()
+        let symbols = (0..<150).map { "C\($0)USDT" }
+        let messages = try provider.subscribeMessages(symbols: symbols, credential: nil, now: 0)
+        #expect(messages.count == 3, "450 streams in messages of 200")
+        let first = try JSONParser().parse(messages[0])
+        #expect(first["method"]?.stringValue == "SUBSCRIBE" && first["id"]?.int64Value == 1)
+        #expect(first["params"]?.arrayValue?.prefix(3).compactMap(\.stringValue) == ["c0usdt@trade", "c0usdt@bookTicker", "c0usdt@depth@100ms"])
+        #expect(provider.defaults.maxSymbolsPerConnection * 3 <= 1024)
+        #expect(throws: ProviderError.self) { try provider.subscribeMessages(symbols: (0..<400).map { "C\($0)USDT" }, credential: nil, now: 0) }
+        #expect(try provider.webSocketURL(base: "wss://stream.binance.com:9443", credential: nil) == "wss://stream.binance.com:9443/stream")
+        #expect(try provider.webSocketURL(base: "ws://127.0.0.1:9/binance/ws", credential: nil) == "ws://127.0.0.1:9/binance/ws")
+        #expect(provider.outboundMessageInterval >= .milliseconds(200), "at most 5 messages a second")
+        #expect(try #require(provider.maxConnectionLifetime) < .seconds(24 * 3600))
+        let plan = try #require(try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "BTCUSDT", "--ws-url", "ws://127.0.0.1:9/binance"], environment: [:]).plans().first)
+        #expect(plan.restBase == "http://127.0.0.1:9/binance")
+        let lower = #expect(throws: (any Error).self) {
+            _ = try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "BTCXYZ"], environment: [:]).plans()
+        }
+        #expect(lower != nil, "a symbol without a known quote currency cannot be mapped")
     }
 }

@@ -58,7 +58,8 @@ struct CoinbaseNormalizerTests {
         (#"{"type":"match","product_id":"BTCUSD","time":"2014-11-07T08:19:27Z","size":"1","price":"1"}"#, .unmappedSymbol),
         (#"{"type":"match","time":"2014-11-07T08:19:27Z","size":"1","price":"1"}"#, .missingField),
         (#"{"type":"ticker","product_id":"BTC-USD","time":"2014-11-07T08:19:27Z"}"#, .missingField),
-        (#"{"type":"l2update","product_id":"BTC-USD"}"#, .unknownType),
+        (#"{"type":"l2update","product_id":"BTC-USD"}"#, .missingField),
+        (#"{"type":"level3","product_id":"BTC-USD"}"#, .unknownType),
         (#"{"price":"1"}"#, .missingField),
         (#"{"type":"match""#, .malformedJSON),
         ("not json", .malformedJSON),
@@ -81,5 +82,23 @@ struct CoinbaseNormalizerTests {
         guard case .reject(.tooLarge, _)? = small.normalize(big, receivedAt: 0).first else {
             Issue.record("oversized frame not rejected"); return
         }
+    }
+
+    @Test("level2_batch: a snapshot is the whole book, an l2update its changed levels by side (absolute sizes, '0' deletes), text kept")
+    func level2() throws {
+        let normalizer = CoinbaseNormalizer()
+        let snapshot = normalizer.normalize(Array(#"{"type":"snapshot","product_id":"BTC-USD","bids":[["10101.10","0.45054140"]],"asks":[["10102.55","0.57753524"],["10103.00","1"]]}"#.utf8), receivedAt: 1)
+        guard case .book(let book) = try #require(snapshot.first) else { Issue.record("\(snapshot)"); return }
+        #expect(book.kind == .snapshot && book.venueSymbol == "BTC-USD" && book.timestamp == nil && book.checksum == nil)
+        #expect(book.bids == [BookLevel(price: "10101.10", quantity: "0.45054140")])
+        #expect(book.asks == [BookLevel(price: "10102.55", quantity: "0.57753524"), BookLevel(price: "10103.00", quantity: "1")])
+        let update = normalizer.normalize(Array(#"{"type":"l2update","product_id":"BTC-USD","changes":[["buy","10101.80000000","0.162567"],["sell","10102.55","0"]],"time":"2019-08-14T20:42:27.265Z"}"#.utf8), receivedAt: 1)
+        guard case .book(let changes) = try #require(update.first) else { Issue.record("\(update)"); return }
+        #expect(changes.kind == .update && changes.timestamp == Timestamps.nanoseconds(rfc3339: "2019-08-14T20:42:27.265Z"))
+        #expect(changes.bids == [BookLevel(price: "10101.80000000", quantity: "0.162567")] && changes.asks == [BookLevel(price: "10102.55", quantity: "0")])
+        let badSide = normalizer.normalize(Array(#"{"type":"l2update","product_id":"BTC-USD","changes":[["hold","1","1"]],"time":"2019-08-14T20:42:27.265Z"}"#.utf8), receivedAt: 1)
+        guard case .reject(.invalidPrice, _) = try #require(badSide.first) else { Issue.record("\(badSide)"); return }
+        let noBids = normalizer.normalize(Array(#"{"type":"snapshot","product_id":"BTC-USD","asks":[]}"#.utf8), receivedAt: 1)
+        guard case .reject(.missingField, _) = try #require(noBids.first) else { Issue.record("\(noBids)"); return }
     }
 }

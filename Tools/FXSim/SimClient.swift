@@ -17,6 +17,8 @@ final class SimClient: Sendable {
         var silentUntil: Int64 = 0
         var lastSentAt: Int64
         var heartbeat = false
+        /// Coinbase `level2_batch` products: 0 once the snapshot was sent, else when it is due (ns).
+        var level2: [String: Int64] = [:]
     }
 
     let id: Int

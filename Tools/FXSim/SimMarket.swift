@@ -35,10 +35,12 @@ public final class SimMarket: Sendable {
     let ig = SimIGSessions()
     public let kraken: SimKraken
     public let binance: SimBinance
+    public let coinbaseBooks: SimCoinbaseBooks
 
     public init(configuration: SimConfiguration) {
         kraken = SimKraken(seed: configuration.seed)
         binance = SimBinance(seed: configuration.seed)
+        coinbaseBooks = SimCoinbaseBooks(seed: configuration.seed)
         self.configuration = configuration
         state.withLock { state in
             for product in configuration.coinbaseProducts { state.instruments[Self.key(.coinbase, product)] = SimInstrument(venue: .coinbase, symbol: product, seed: configuration.seed) }

@@ -22,6 +22,22 @@ struct SimRESTRoutes: Sendable {
                                               seconds: Double(String(query["seconds"] ?? "0")) ?? 0)
             return applied > 0 || query["fault"] == "drop" ? json(["applied": applied]) : error(.badRequest, "fault: checksum&symbol=&count=, late_snapshot&seconds=, drop")
         }
+        router.post("/control/coinbase") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let applied = market.coinbaseBooks.fault(String(query["fault"] ?? ""), symbol: query["symbol"].map(String.init),
+                                                     count: Int(String(query["count"] ?? "1")) ?? 1,
+                                                     seconds: Double(String(query["seconds"] ?? "0")) ?? 0)
+            return applied > 0 ? json(["applied": applied]) : error(.badRequest, "fault: cross&symbol=&count=, late_snapshot&seconds=")
+        }
+        router.get("/coinbase/book") { request, _ -> Response in
+            guard let product = request.uri.queryParameters["product"].map(String.init), let book = market.coinbaseBooks.book(product) else {
+                return error(.notFound, "no book for that product yet (nobody subscribed it)")
+            }
+            func levels(_ side: [(price: String, qty: String)]) -> String {
+                "[" + side.map { #"["\#($0.price)","\#($0.qty)"]"# }.joined(separator: ",") + "]"
+            }
+            return self.body(#"{"product_id":"\#(product)","ts":\#(book.ts),"bids":\#(levels(book.bids)),"asks":\#(levels(book.asks))}"#)
+        }
         router.post("/control/binance") { request, _ -> Response in
             let query = request.uri.queryParameters
             let applied = market.binance.fault(String(query["fault"] ?? ""), symbol: query["symbol"].map(String.init),

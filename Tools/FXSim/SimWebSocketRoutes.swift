@@ -156,8 +156,15 @@ struct SimWebSocketRoutes: Sendable {
 
     private func handleCoinbase(_ text: String, client: SimClient) {
         let now = WallClock.nanoseconds()
-        guard let request = try? JSONParser().parse(text), request["type"]?.stringValue == "subscribe" else {
+        guard let request = try? JSONParser().parse(text), let type = request["type"]?.stringValue, type == "subscribe" || type == "unsubscribe" else {
             client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "expected a subscribe message")), now: now, force: true)
+            return
+        }
+        if type == "unsubscribe" {
+            let products = request["product_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let channels = (request["channels"]?.arrayValue ?? []).compactMap { $0.stringValue ?? $0["name"]?.stringValue }
+            if channels.contains("level2_batch") { market.coinbaseBooks.unsubscribe(client, products: products) }
+            client.send(.text(CoinbaseSimProtocol.subscriptions(channels: channels, products: [])), now: now)
             return
         }
         let products = request["product_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -181,8 +188,13 @@ struct SimWebSocketRoutes: Sendable {
             client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "product_ids and channels are required")), now: now, force: true)
             return
         }
+        if channels.contains("level2") && request["signature"] == nil {
+            client.send(.text(CoinbaseSimProtocol.error("Failed to subscribe", reason: "level2 requires authentication")), now: now, force: true)
+            return
+        }
         for product in valid { market.subscribe(client, symbol: product) }
         client.send(.text(CoinbaseSimProtocol.subscriptions(channels: channels, products: valid)), now: now)
+        if channels.contains("level2_batch") { market.coinbaseBooks.subscribe(client, products: valid, now: now) }
         if channels.contains("matches") {
             for product in valid {
                 guard let instrument = market.instrument(.coinbase, product), let last = instrument.lastTrade else { continue }

@@ -28,6 +28,8 @@ import Synchronization
 /// | `GET /binance/api/v3/depth?symbol=&limit=` | Binance's REST depth snapshot (`lastUpdateId`) |
 /// | `GET /binance/api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` | Binance minute candles of the trades streamed |
 /// | `POST /control/binance?fault=` | `skip&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `shutdown`, `drop` |
+/// | `POST /control/coinbase?fault=` | `level2_batch` books: `cross&symbol=&count=` (-1: always), `late_snapshot&seconds=` |
+/// | `GET /coinbase/book?product=` | the venue's whole `level2` book of a product at its latest change (`ts`) |
 /// | `POST /control/kraken?fault=` | `checksum&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `drop` |
 /// | `GET /control/stats` | clients, instruments, messages sent, REST requests |
 public final class SimulatorService: Service, Sendable {
@@ -85,6 +87,7 @@ public final class SimulatorService: Service, Sendable {
                         self.market.step(now: WallClock.nanoseconds())
                         self.market.kraken.step(now: WallClock.nanoseconds())
                         self.market.binance.step(now: WallClock.nanoseconds())
+                        self.market.coinbaseBooks.step(now: WallClock.nanoseconds(), clients: self.market.clients(of: .coinbase))
                         try? await Task.sleep(for: self.configuration.stepInterval)
                     }
                     // Stopping: end every client's stream, so that the server's graceful shutdown does not wait for

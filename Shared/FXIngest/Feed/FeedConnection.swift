@@ -93,10 +93,8 @@ public final class FeedConnection: Sendable {
         self.id = id
         self.gapFilter = gapFilter
         self.provider = provider
-        var settings = settings
-        if let largest = provider.largestMessageBytes { settings.maxMessageBytes = max(settings.maxMessageBytes, largest) }
         self.settings = settings
-        self.normalizer = provider.makeNormalizer(maxFrameBytes: settings.maxMessageBytes)
+        self.normalizer = provider.makeNormalizer(maxFrameBytes: max(settings.maxMessageBytes, provider.largeMessages?.limit ?? 0))
         self.subscribed = Set(settings.symbols)
         let symbols = settings.symbols.map { venue in
             (venue: venue, symbol: provider.canonicalSymbol(venue) ?? venue, hours: provider.marketHours(for: venue))
@@ -211,7 +209,7 @@ public final class FeedConnection: Sendable {
     /// to check), runs `handler` on it, and says how it ended (not redacted).
     func runWebSocket(url: String, headers: HTTPFields = HTTPFields(),
                       _ handler: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void) async -> String {
-        let configuration = WebSocketClientConfiguration(maxFrameSize: settings.hardFrameLimit, additionalHeaders: headers,
+        let configuration = WebSocketClientConfiguration(maxFrameSize: max(settings.hardFrameLimit, provider.largeMessages?.limit ?? 0), additionalHeaders: headers,
                                                          closeTimeout: .seconds(2), autoPing: .enabled(timePeriod: settings.pingInterval),
                                                          validateUTF8: false)
         var wsLogger = logger
@@ -362,11 +360,17 @@ public final class FeedConnection: Sendable {
     func messages(_ inbound: WebSocketInboundStream, _ body: ([UInt8]) async throws -> Bool) async throws {
         var message: [UInt8] = []
         var total = 0
-        let limit = settings.maxMessageBytes
+        var limit = settings.maxMessageBytes
+        let large = provider.largeMessages
         for try await frame in inbound {
             if frame.opcode != .continuation {
                 message.removeAll(keepingCapacity: message.capacity <= 64 * 1024)
                 total = 0
+                limit = settings.maxMessageBytes
+                if let large, frame.data.readableBytes >= large.prefix.count,
+                   frame.data.getBytes(at: frame.data.readerIndex, length: large.prefix.count) == large.prefix {
+                    limit = max(limit, large.limit)
+                }
             }
             let size = frame.data.readableBytes
             total += size
@@ -425,10 +429,12 @@ public final class FeedConnection: Sendable {
                     gaps += tracker.marketState(venueSymbol: venue, open: open, reason: reason, eventTs: timestamp, now: receivedAt, monotonic: monotonic)
                 case .providerError(let message):
                     tracker.providerError(redacted(message))
-                case .book(let update):
+                case .book(let update) where update.kind == .update:
+                    // A snapshot is the book's state, stamped with its last change (perhaps before a
+                    // disconnect): only changes are events that may close a stream gap.
                     gaps += tracker.observe(venueSymbol: update.venueSymbol, eventTs: update.timestamp ?? receivedAt, sequence: nil,
                                             now: receivedAt, monotonic: monotonic)
-                case .reject, .replayedTick, .reconnect:
+                case .reject, .replayedTick, .reconnect, .book:
                     break
                 }
             }

@@ -32,8 +32,9 @@ public struct CoinbaseProvider: MarketDataProvider {
 
     public var book: BookFeed? { books ? BookFeed(depth: nil, crossedIsError: true, snapshots: .stream) : nil }
 
-    /// A whole-book snapshot of a busy product runs to megabytes: messages up to 32 MiB are read.
-    public var largestMessageBytes: Int? { books ? 32 << 20 : nil }
+    /// A whole-book snapshot of a busy product runs to megabytes: snapshots (Coinbase writes `type` first) are
+    /// read up to 32 MiB; every other message keeps the ingestor's `max_message_bytes`.
+    public var largeMessages: (prefix: [UInt8], limit: Int)? { books ? (Array(#"{"type":"snapshot""#.utf8), 32 << 20) : nil }
 
     public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
         guard depth == 0 else {

@@ -6,13 +6,13 @@ import FXCore
 /// message; a symbol whose book fails is resubscribed alone (``bookResubscribeMessages(venueSymbol:)``).
 public struct KrakenProvider: MarketDataProvider {
     public let id = "kraken"
-    /// Book depth subscribed per symbol.
+    /// Book depth subscribed per symbol; 0: no books.
     public let bookDepth: Int
 
     public static let depths = [10, 25, 100, 500, 1000]
 
     public init(bookDepth: Int = 10) {
-        self.bookDepth = Self.depths.contains(bookDepth) ? bookDepth : 10
+        self.bookDepth = bookDepth == 0 || Self.depths.contains(bookDepth) ? bookDepth : 10
     }
 
     public var defaults: ProviderDefaults {
@@ -24,15 +24,15 @@ public struct KrakenProvider: MarketDataProvider {
                          tracker: .init(connectionStaleAfter: .seconds(30), symbolStaleAfter: .seconds(120), sequenceCheck: .tradeID))
     }
 
-    public var book: BookFeed? { BookFeed(depth: bookDepth, crossedIsError: true) }
+    public var book: BookFeed? { bookDepth == 0 ? nil : BookFeed(depth: bookDepth, crossedIsError: true) }
 
     public func makeNormalizer(maxFrameBytes: Int) -> (any FrameNormalizer)? {
         KrakenNormalizer(maxFrameBytes: maxFrameBytes)
     }
 
     public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
-        guard Self.depths.contains(depth) else {
-            throw ProviderError(.invalidSetting, provider: id, "book_depth \(depth) is not one of Kraken's: \(Self.depths.map(String.init).joined(separator: ", "))")
+        guard depth == 0 || Self.depths.contains(depth) else {
+            throw ProviderError(.invalidSetting, provider: id, "book_depth \(depth) is not one of Kraken's: \(Self.depths.map(String.init).joined(separator: ", ")) (0: no books)")
         }
         return KrakenProvider(bookDepth: depth)
     }
@@ -41,9 +41,10 @@ public struct KrakenProvider: MarketDataProvider {
 
     public func subscribeMessages(symbols: [String], credential: ProviderCredential?, now: Int64) throws(ProviderError) -> [String] {
         guard !symbols.isEmpty else { return [] }
-        return [Self.request("subscribe", channel: "trade", symbols: symbols, extra: [("snapshot", "false")]),
-                Self.request("subscribe", channel: "ticker", symbols: symbols),
-                Self.request("subscribe", channel: "book", symbols: symbols, extra: [("depth", String(bookDepth)), ("snapshot", "true")])]
+        let streams = [Self.request("subscribe", channel: "trade", symbols: symbols, extra: [("snapshot", "false")]),
+                       Self.request("subscribe", channel: "ticker", symbols: symbols)]
+        guard bookDepth > 0 else { return streams }
+        return streams + [Self.request("subscribe", channel: "book", symbols: symbols, extra: [("depth", String(bookDepth)), ("snapshot", "true")])]
     }
 
     public func bookResubscribeMessages(venueSymbol: String) -> [String] {
