@@ -14,12 +14,14 @@ public struct BackfillerConfiguration: ConfigSection {
     public var finnhubRESTURL = FinnhubProvider().defaults.restURL
     public var oandaRESTURL = OandaProvider().defaults.restURL
     public var igRESTURL = IGProvider().defaults.restURL
+    public var binanceRESTURL = BinanceProvider().defaults.restURL
     /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
     public var rateLimitOverrides: [KeyedValue<RateLimit>] = []
     public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
     public var finnhubRateLimit = try! RateLimit.reader.parse(FinnhubProvider().defaultRateLimit)
     public var oandaRateLimit = try! RateLimit.reader.parse(OandaProvider().defaultRateLimit)
     public var igRateLimit = try! RateLimit.reader.parse(IGProvider().defaultRateLimit)
+    public var binanceRateLimit = try! RateLimit.reader.parse(BinanceProvider().defaultRateLimit)
     /// IG API key, user name and password (history logs in as the stream does) and the environment (`demo` or `live`).
     public var igAPIKey = ""
     public var igIdentifier = ""
@@ -50,7 +52,7 @@ public struct BackfillerConfiguration: ConfigSection {
     }
 
     /// The sources with a REST history plug-in.
-    public static let historySources = ["coinbase", "finnhub", "oanda", "ig"]
+    public static let historySources = ["coinbase", "finnhub", "oanda", "ig", "binance"]
 
     /// The REST base URL used for `source`.
     public func restURL(for source: String) -> String? {
@@ -60,6 +62,7 @@ public struct BackfillerConfiguration: ConfigSection {
         case "finnhub": return finnhubRESTURL
         case "oanda": return oandaRESTURL
         case "ig": return igRESTURL
+        case "binance": return binanceRESTURL
         default: return nil
         }
     }
@@ -72,6 +75,7 @@ public struct BackfillerConfiguration: ConfigSection {
         case "finnhub": return finnhubRateLimit
         case "oanda": return oandaRateLimit
         case "ig": return igRateLimit
+        case "binance": return binanceRateLimit
         default: return nil
         }
     }
@@ -107,6 +111,8 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "OANDA v20 REST endpoint (M1 bid/ask candles history); the practice host unless `oanda_environment` is live."),
         Setting(\.igRESTURL, key: "ig_rest_url", env: "IG_REST_URL", flag: nil, reader: urlReader,
                 help: "IG REST gateway (login and minute bid/ask prices history); the demo gateway unless `ig_environment` is live."),
+        Setting(\.binanceRESTURL, key: "binance_rest_url", env: "BINANCE_REST_URL", flag: nil, reader: urlReader,
+                help: "Binance spot REST endpoint (1-minute klines history)."),
         Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(RateLimit.reader),
                 help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
                 regroup: regroupSources),
@@ -118,6 +124,8 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "OANDA REST rate limit per token for all replicas together (OANDA allows about 100/s)."),
         Setting(\.igRateLimit, key: "ig_rate_limit", env: "IG_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "IG REST rate limit per API key for all replicas together, logins included (IG allows about 60 non-trading requests a minute)."),
+        Setting(\.binanceRateLimit, key: "binance_rate_limit", env: "BINANCE_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
+                help: "Binance REST rate limit for all replicas together (klines weigh 2 of the 6,000 a minute an IP may spend; the ingestor's depth snapshots share that budget)."),
         Setting(\.oandaAPIToken, key: "oanda_api_token", env: "OANDA_API_TOKEN", flag: nil, reader: .string(nonEmpty: false), secret: true,
                 help: "OANDA API token(s), comma-separated as the ingestor takes them; history uses the first."),
         Setting(\.oandaEnvironment, key: "oanda_environment", env: "OANDA_ENVIRONMENT", flag: nil, reader: .choice(["practice", "live"]),

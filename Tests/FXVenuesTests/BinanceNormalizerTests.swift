@@ -72,3 +72,26 @@ struct BinanceNormalizerTests {
         #expect(throws: ProviderError.self) { try provider.bookSnapshot(venueSymbol: "X", body: Array("<html>".utf8)) }
     }
 }
+
+@Suite("Binance spot: klines history")
+struct BinanceHistoryTests {
+    let provider = BinanceProvider()
+
+    @Test("rows [openTime ms, open, high, low, close, volume, …] become exact trade candles; a minute without trades is none")
+    func klines() throws {
+        let request = try provider.historyRequest(base: "https://api.binance.com", venueSymbol: provider.venueSymbol(forCanonical: "BTC/USDT"),
+                                                  first: 1_796_036_400, last: 1_796_036_460, credential: nil)
+        #expect(request.url == "https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=1796036400000&endTime=1796036519999&limit=1000")
+        let body = #"[[1796036400000,"50000.10","50010.00","49990.00","50005.50","1.25000000",1796036459999,"0",12,"0","0","0"],[1796036460000,"50005.50","50005.50","50005.50","50005.50","0.00000000",1796036519999,"0",0,"0","0","0"]]"#
+        guard case .candles(let candles) = try provider.readHistory(Array(body.utf8), request: request) else { Issue.record("no candles"); return }
+        #expect(candles.count == 1, "the empty minute is not a candle")
+        #expect(candles.first?.start == 1_796_036_400_000_000_000 && candles.first?.open == DecimalText("50000.10") && candles.first?.volume == DecimalText("1.25000000"))
+        #expect(throws: HistoryAnswerError.self) {
+            try provider.readHistory(Array(#"[[1796036430000,"1","1","1","1","1",0,"0",1]]"#.utf8), request: request)
+        }
+        #expect(throws: HistoryAnswerError.self) { try provider.readHistory(Array(#"[["x"]]"#.utf8), request: request) }
+        #expect(provider.readRefusal(status: 400, body: Array(#"{"code":-1121,"msg":"Invalid symbol."}"#.utf8)) == .noAccess("HTTP 400: code -1121: Invalid symbol."))
+        #expect(provider.readRefusal(status: 418, body: []) == .failed("HTTP 418"))
+        #expect(throws: ProviderError.self) { try provider.historyRequest(base: "x", venueSymbol: "btc/usdt", first: 0, last: 0, credential: nil) }
+    }
+}

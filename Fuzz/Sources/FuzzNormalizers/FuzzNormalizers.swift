@@ -9,7 +9,9 @@ import FuzzSupport
 // repeated here). TickRecord (the aggregator's reader, symlinked) checks what the ingestor publishes.
 //
 // Input: byte 0 = provider (bit 0: Coinbase / Finnhub; bit 4: OANDA, whose frames are chunks of its HTTP
-// line stream, read by a LineReader; bit 5: Kraken v2, whose book updates go through a BookKeeper), sequence check (bits 1-2), tracker announces starts (bit 3); the
+// line stream, read by a LineReader; bit 5: Kraken v2, whose book updates go through a BookKeeper; bit 6:
+// Binance, whose depth updates go through a BinanceDepthSync then a BookKeeper; Coinbase's level2_batch
+// books go through a BookKeeper too), sequence check (bits 1-2), tracker announces starts (bit 3); the
 // rest is frames separated by NUL LF. An empty frame = the connection drops and reconnects. Invariants:
 // - every event that passes the contract check keeps the contract (names, times, seq, decimals);
 // - every published tick's message (`Tick.jsonBytes()`) is accepted by the aggregator's TickRecord with
@@ -24,7 +26,11 @@ private let subscribed: [String: [(venue: String, symbol: String, hours: MarketH
     "finnhub": [("OANDA:EUR_USD", "EUR/USD", .forex), ("BINANCE:BTCUSDT", "BTC/USDT", .continuous), ("OANDA:USD_JPY", "USD/JPY", .forex)],
     "oanda": [("EUR_USD", "EUR/USD", .continuous), ("USD_JPY", "USD/JPY", .continuous)],
     "kraken": [("BTC/USD", "BTC/USD", .continuous), ("ETH/USD", "ETH/USD", .continuous)],
+    "binance": [("BTCUSDT", "BTC/USDT", .continuous), ("ETHUSDT", "ETH/USDT", .continuous)],
 ]
+/// Levels per side each venue's books are kept at (nil: whole books).
+private let bookDepths: [String: Int?] = ["kraken": 10, "binance": 1000, "coinbase": nil]
+private let binance = BinanceNormalizer(maxFrameBytes: 65_536)
 private let kraken = KrakenNormalizer(maxFrameBytes: 65_536)
 private let coinbase = CoinbaseNormalizer()
 private let finnhub = FinnhubNormalizer()
@@ -85,12 +91,20 @@ private func checkGap(_ gap: GapEvent) {
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = fuzzBytes(start, count)
     guard let selector = bytes.first else { return 0 }
-    let source = selector & 0x20 != 0 ? "kraken" : selector & 0x10 != 0 ? "oanda" : selector & 1 == 0 ? "coinbase" : "finnhub"
-    let normalizer: any FrameNormalizer = source == "kraken" ? kraken as any FrameNormalizer : source == "oanda" ? oanda as any FrameNormalizer
-        : source == "coinbase" ? coinbase as any FrameNormalizer : finnhub as any FrameNormalizer
-    var keepers = Dictionary(uniqueKeysWithValues: subscribed["kraken"]!.map {
-        ($0.venue, BookKeeper(source: "kraken", symbol: $0.symbol, venueSymbol: $0.venue, instance: "fuzz-1", settings: .init(depth: 10)))
+    let source = selector & 0x40 != 0 ? "binance" : selector & 0x20 != 0 ? "kraken" : selector & 0x10 != 0 ? "oanda"
+        : selector & 1 == 0 ? "coinbase" : "finnhub"
+    let normalizer: any FrameNormalizer = switch source {
+    case "binance": binance
+    case "kraken": kraken
+    case "oanda": oanda
+    case "coinbase": coinbase
+    default: finnhub
+    }
+    let depth = bookDepths[source] ?? nil
+    var keepers: [String: BookKeeper] = bookDepths[source] == nil ? [:] : Dictionary(uniqueKeysWithValues: subscribed[source]!.map {
+        ($0.venue, BookKeeper(source: source, symbol: $0.symbol, venueSymbol: $0.venue, instance: "fuzz-1", settings: .init(depth: depth)))
     })
+    var syncs = source == "binance" ? Dictionary(uniqueKeysWithValues: subscribed[source]!.map { ($0.venue, BinanceDepthSync(maxBuffered: 100)) }) : [:]
     var builder = BookBuilder()
     var lines = LineReader(maxLineBytes: 4_096)
     let check = FeedTracker.SequenceCheck.allCases[Int((selector >> 1) & 3) % FeedTracker.SequenceCheck.allCases.count]
@@ -114,6 +128,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             }
             tracker.disconnected(now: now, detail: "fuzz drop")
             for key in keepers.keys { keepers[key]!.connectionLost() }
+            for key in syncs.keys { syncs[key]!.reset() }
             tracker.connected(now: now)
             tracker.subscribed(now: now, acknowledged: false)
             continue
@@ -152,6 +167,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                                         lastTradeID: lastTradeID.flatMap { Int64($0) }.flatMap(plausibleNumber), now: now)
             case .control(let what):
                 if what == "subscriptions" { tracker.subscribed(now: now, acknowledged: true) }
+            case .reconnect(let reason):
+                require(!reason.isEmpty, "a reconnect without a reason")
             case .providerError(let message):
                 tracker.providerError(message)
             case .marketState(let venue, let open, let reason, let timestamp):
@@ -162,7 +179,33 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 _ = detail
             case .book(let update):
                 require(venues.contains(update.venueSymbol) && keepers[update.venueSymbol] != nil, "book of unsubscribed \(update.venueSymbol)")
-                for action in keepers[update.venueSymbol]!.receive(update, receivedAt: now) {
+                var updates = [update]
+                if source == "binance", let first = update.firstUpdateID, let last = update.lastUpdateID {
+                    // Binance: aligned by update ids first; a requested snapshot is answered at once, empty, just
+                    // before this update (the REST fetch's place).
+                    updates = []
+                    var actions = syncs[update.venueSymbol]!.receive(.init(firstUpdateID: first, finalUpdateID: last, bids: update.bids, asks: update.asks, eventTime: now))
+                    var rounds = 0
+                    while let action = actions.first {
+                        actions.removeFirst()
+                        switch action {
+                        case .requestSnapshot:
+                            rounds += 1
+                            require(rounds < 4, "snapshots asked for again and again")
+                            actions += syncs[update.venueSymbol]!.receive(snapshot: .init(lastUpdateID: first - 1, bids: [], asks: []))
+                        case .publishSnapshot(let snapshot):
+                            updates.append(BookUpdate(venueSymbol: update.venueSymbol, kind: .snapshot, bids: snapshot.bids, asks: snapshot.asks,
+                                                      firstUpdateID: snapshot.lastUpdateID, lastUpdateID: snapshot.lastUpdateID))
+                        case .publishUpdate(let applied):
+                            require(applied.firstUpdateID <= applied.finalUpdateID, "an update applied with U > u")
+                            updates.append(BookUpdate(venueSymbol: update.venueSymbol, kind: .update, bids: applied.bids, asks: applied.asks,
+                                                      firstUpdateID: applied.firstUpdateID, lastUpdateID: applied.finalUpdateID))
+                        case .gap(let expected, let received):
+                            require(received > expected, "a gap that is none: \(expected) \(received)")
+                        }
+                    }
+                }
+                for action in updates.flatMap({ keepers[update.venueSymbol]!.receive($0, receivedAt: now) }) {
                     guard case .publish(let messages) = action else { continue }
                     for message in messages {
                         do {
@@ -176,9 +219,9 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 }
                 let keeper = keepers[update.venueSymbol]!
                 if keeper.status == .inSync {
-                    require(keeper.book.count(.bid) <= 10 && keeper.book.count(.ask) <= 10, "a book deeper than its depth")
+                    require(depth.map { keeper.book.count(.bid) <= $0 && keeper.book.count(.ask) <= $0 } ?? true, "a book deeper than its depth")
                     require(!keeper.book.isCrossed, "a crossed book kept in sync")
-                    if let rebuilt = builder.book("kraken:\(keeper.symbol)") {
+                    if let rebuilt = builder.book("\(source):\(keeper.symbol)") {
                         require(rebuilt == keeper.book, "the builder's book differs from the keeper's: \(rebuilt) vs \(keeper.book)")
                     }
                 }

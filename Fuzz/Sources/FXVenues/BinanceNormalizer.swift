@@ -1,0 +1,1 @@
+../../../Shared/FXVenues/Binance/BinanceNormalizer.swift
