@@ -15,6 +15,7 @@ public struct BackfillerConfiguration: ConfigSection {
     public var oandaRESTURL = OandaProvider().defaults.restURL
     public var igRESTURL = IGProvider().defaults.restURL
     public var binanceRESTURL = BinanceProvider().defaults.restURL
+    public var krakenRESTURL = KrakenProvider().defaults.restURL
     /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
     public var rateLimitOverrides: [KeyedValue<RateLimit>] = []
     public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
@@ -22,6 +23,7 @@ public struct BackfillerConfiguration: ConfigSection {
     public var oandaRateLimit = try! RateLimit.reader.parse(OandaProvider().defaultRateLimit)
     public var igRateLimit = try! RateLimit.reader.parse(IGProvider().defaultRateLimit)
     public var binanceRateLimit = try! RateLimit.reader.parse(BinanceProvider().defaultRateLimit)
+    public var krakenRateLimit = try! RateLimit.reader.parse(KrakenProvider().defaultRateLimit)
     /// IG API key, user name and password (history logs in as the stream does) and the environment (`demo` or `live`).
     public var igAPIKey = ""
     public var igIdentifier = ""
@@ -52,7 +54,7 @@ public struct BackfillerConfiguration: ConfigSection {
     }
 
     /// The sources with a REST history plug-in.
-    public static let historySources = ["coinbase", "finnhub", "oanda", "ig", "binance"]
+    public static let historySources = ["coinbase", "finnhub", "oanda", "ig", "binance", "kraken"]
 
     /// The REST base URL used for `source`.
     public func restURL(for source: String) -> String? {
@@ -63,6 +65,7 @@ public struct BackfillerConfiguration: ConfigSection {
         case "oanda": return oandaRESTURL
         case "ig": return igRESTURL
         case "binance": return binanceRESTURL
+        case "kraken": return krakenRESTURL
         default: return nil
         }
     }
@@ -76,6 +79,7 @@ public struct BackfillerConfiguration: ConfigSection {
         case "oanda": return oandaRateLimit
         case "ig": return igRateLimit
         case "binance": return binanceRateLimit
+        case "kraken": return krakenRateLimit
         default: return nil
         }
     }
@@ -113,6 +117,8 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "IG REST gateway (login and minute bid/ask prices history); the demo gateway unless `ig_environment` is live."),
         Setting(\.binanceRESTURL, key: "binance_rest_url", env: "BINANCE_REST_URL", flag: nil, reader: urlReader,
                 help: "Binance spot REST endpoint (1-minute klines history)."),
+        Setting(\.krakenRESTURL, key: "kraken_rest_url", env: "KRAKEN_REST_URL", flag: nil, reader: urlReader,
+                help: "Kraken spot REST endpoint (1-minute OHLC history: the last 720 minutes only)."),
         Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(RateLimit.reader),
                 help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
                 regroup: regroupSources),
@@ -126,6 +132,8 @@ public struct BackfillerConfiguration: ConfigSection {
                 help: "IG REST rate limit per API key for all replicas together, logins included (IG allows about 60 non-trading requests a minute)."),
         Setting(\.binanceRateLimit, key: "binance_rate_limit", env: "BINANCE_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "Binance REST rate limit for all replicas together (klines weigh 2 of the 6,000 a minute an IP may spend; the ingestor's depth snapshots share that budget)."),
+        Setting(\.krakenRateLimit, key: "kraken_rate_limit", env: "KRAKEN_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
+                help: "Kraken REST rate limit for all replicas together (public endpoints: about 1 call a second)."),
         Setting(\.oandaAPIToken, key: "oanda_api_token", env: "OANDA_API_TOKEN", flag: nil, reader: .string(nonEmpty: false), secret: true,
                 help: "OANDA API token(s), comma-separated as the ingestor takes them; history uses the first."),
         Setting(\.oandaEnvironment, key: "oanda_environment", env: "OANDA_ENVIRONMENT", flag: nil, reader: .choice(["practice", "live"]),

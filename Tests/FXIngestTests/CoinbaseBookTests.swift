@@ -76,6 +76,22 @@ struct CoinbaseBookTests {
         }
     }
 
+    @Test("an error message naming a product resyncs that product's book alone; the other book stays in its epoch")
+    func errorResyncs() async throws {
+        try await IngestHarness.run(feeds: { [Self.feed($0)] }) { h in
+            try await Self.bothBooks(h)
+            #expect(h.market.coinbaseBooks.fault("error", symbol: "ETH-USD", count: 1, seconds: 0) == 1)
+            let gaps = try await h.waitForGaps("a book gap for ETH/USD") { $0.contains { $0.reason == .book } }
+            #expect(gaps.filter { $0.reason == .book }.allSatisfy { $0.symbol == "ETH/USD" && $0.detail.contains("error") }, "\(gaps)")
+            try await h.recorder.waitFor(h.topics.books, timeout: .seconds(20), "ETH-USD in epoch 2") { messages in
+                messages.contains { (try? BookMessage(json: $0.value)).map { $0.venueSymbol == "ETH-USD" && $0.epoch == 2 && $0.reason == .resync } == true }
+            }
+            #expect(try h.books().filter { $0.venueSymbol == "BTC-USD" }.allSatisfy { $0.epoch == 1 })
+            try await Task.sleep(for: .seconds(1))
+            for product in Self.products { try await Self.compare(h, product) }
+        }
+    }
+
     @Test("a product that keeps crossing backs off between resubscriptions, and recovers")
     func crossingProductBacksOff() async throws {
         try await IngestHarness.run(feeds: { [Self.feed($0)] }) { h in

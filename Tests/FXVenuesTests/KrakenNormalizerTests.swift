@@ -67,3 +67,28 @@ struct KrakenNormalizerTests {
         #expect(KrakenProvider(bookDepth: 7).bookDepth == 10, "only Kraken's depths")
     }
 }
+
+@Suite("Kraken: OHLC history (the last 720 minutes)")
+struct KrakenHistoryTests {
+    let provider = KrakenProvider()
+
+    @Test("rows [time, open, high, low, close, vwap, volume, count] become exact candles; minutes without trades are none; BTC is XBT on REST")
+    func ohlc() throws {
+        let request = try provider.historyRequest(base: "https://api.kraken.com", venueSymbol: "BTC/USD", first: 1_796_036_400, last: 1_796_036_460, credential: nil)
+        #expect(request.url == "https://api.kraken.com/0/public/OHLC?pair=XBTUSD&interval=1&since=1796036399")
+        let body = #"{"error":[],"result":{"XXBTZUSD":[[1796036400,"50000.10","50010.00","49990.00","50005.50","50001.0","1.25000000",12],[1796036460,"50005.50","50005.50","50005.50","50005.50","0","0.00000000",0]],"last":1796036460}}"#
+        guard case .candles(let candles) = try provider.readHistory(Array(body.utf8), request: request) else { Issue.record("no candles"); return }
+        #expect(candles.count == 1 && candles.first?.open == DecimalText("50000.10") && candles.first?.volume == DecimalText("1.25000000"))
+    }
+
+    @Test("a window older than Kraken's 720 minutes is unfillable with that reason, never repaired with holes; errors are read")
+    func beyondRetention() throws {
+        let request = try provider.historyRequest(base: "x", venueSymbol: "ETH/USD", first: 1_795_980_000, last: 1_795_980_060, credential: nil)
+        let body = #"{"error":[],"result":{"XETHZUSD":[[1796036400,"1","1","1","1","1","1",1]],"last":1796036400}}"#
+        guard case .noAccess(let reason) = try provider.readHistory(Array(body.utf8), request: request) else { Issue.record("repaired"); return }
+        #expect(reason.contains("only the last 720 minutes"))
+        #expect(try provider.readHistory(Array(#"{"error":["EQuery:Unknown asset pair"]}"#.utf8), request: request) == .noAccess("Kraken: EQuery:Unknown asset pair"))
+        #expect(try provider.readHistory(Array(#"{"error":["EService:Unavailable"]}"#.utf8), request: request) == .failed("Kraken: EService:Unavailable"))
+        #expect(throws: HistoryAnswerError.self) { try provider.readHistory(Array(#"{"error":[],"result":{"X":[["a"]]}}"#.utf8), request: request) }
+    }
+}

@@ -8,13 +8,16 @@ import Synchronization
 /// Faults (`POST /control/coinbase?fault=`): `cross&symbol=&count=` (the next `count` updates of a product also
 /// carry a bid above the best ask that the venue's book does not have: a crossed book for the subscriber;
 /// `count=-1`: every one, a product that keeps failing), `late_snapshot&seconds=` (snapshots sent that much
-/// after the subscription; changes in between are not sent to that subscriber).
+/// after the subscription; changes in between are not sent to that subscriber), `error&symbol=` (an `error`
+/// message naming the product, sent to its subscribers at the next step).
 public final class SimCoinbaseBooks: Sendable {
     struct State: Sendable {
         var books: [String: SimBook] = [:]
         /// Product -> updates still to cross (-1: all).
         var crossed: [String: Int] = [:]
         var snapshotDelay: Int64 = 0
+        /// Products whose subscribers get an `error` message at the next step.
+        var errors: Set<String> = []
     }
 
     let seed: UInt64
@@ -64,8 +67,12 @@ public final class SimCoinbaseBooks: Sendable {
                 let changes = bids.map { #"["buy","\#(SimBook.price($0.0))","\#(SimBook.qty($0.1))"]"# }
                     + change.asks.map { #"["sell","\#(SimBook.price($0.0))","\#(SimBook.qty($0.1))"]"# }
                 let update = #"{"type":"l2update","product_id":"\#(product)","changes":[\#(changes.joined(separator: ","))],"time":"\#(time)"}"#
+                let error = state.errors.remove(product) != nil
                 for (client, level2) in subscriptions {
                     guard let due = level2[product] else { continue }
+                    if error {
+                        outgoing.append((client, #"{"type":"error","message":"Internal error","reason":"level2_batch \#(product) could not be served in order"}"#))
+                    }
                     if due == 0 {
                         outgoing.append((client, update))
                     } else if now >= due {
@@ -86,6 +93,10 @@ public final class SimCoinbaseBooks: Sendable {
             return 1
         case "late_snapshot":
             state.withLock { $0.snapshotDelay = Int64(seconds * 1e9) }
+            return 1
+        case "error":
+            guard let symbol else { return 0 }
+            state.withLock { _ = $0.errors.insert(symbol) }
             return 1
         default:
             return 0

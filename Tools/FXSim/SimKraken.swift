@@ -41,6 +41,7 @@ public final class SimKraken: Sendable {
         /// Pair -> book messages still to corrupt (-1: all).
         var badChecksums: [String: Int] = [:]
         var snapshotDelay: Int64 = 0
+        var candles = SimCandleBook()
     }
 
     let seed: UInt64
@@ -128,17 +129,21 @@ public final class SimKraken: Sendable {
         }
     }
 
-    /// One market step: every pair someone streams changes its book (and may trade); subscribers get what
+    /// One market step: every pair ever subscribed changes its book (and may trade); subscribers get what
     /// their subscriptions ask for.
     func step(now: Int64) {
         let outgoing = state.withLock { state -> [(AsyncStream<String>.Continuation, String)] in
-            var wanted = Set<String>()
-            for client in state.clients.values { wanted.formUnion(client.trades); wanted.formUnion(client.tickers); wanted.formUnion(client.books.keys) }
+            // A pair once subscribed keeps moving and trading whether or not anyone listens (its OHLC history
+            // then has the minutes a disconnected client missed).
             var out: [(AsyncStream<String>.Continuation, String)] = []
-            for symbol in wanted.sorted() {
+            for symbol in state.books.keys.sorted() {
                 guard var book = state.books[symbol] else { continue }
-                let trade = mutate(&book, symbol: symbol, now: now)
+                let change = book.step(now: now)
                 state.books[symbol] = book
+                if let made = change.trade {
+                    state.candles.record(symbol: symbol, atNanoseconds: book.ts / 1_000 * 1_000, priceUnits: made.price, sizeUnits: made.qty)
+                }
+                let trade = change.trade.map { tradeMessage($0, symbol: symbol, ts: book.ts) }
                 for id in state.clients.keys.sorted() {
                     let client = state.clients[id]!
                     if let trade, client.trades.contains(symbol) { out.append((client.send, trade)) }
@@ -186,10 +191,28 @@ public final class SimKraken: Sendable {
         SimBook(venue: "kraken", symbol: symbol, seed: seed, now: now)
     }
 
-    /// One step of the pair's book; the trade it made, if any, in Kraken's form.
-    private func mutate(_ book: inout Book, symbol: String, now: Int64) -> String? {
-        guard let trade = book.step(now: now).trade else { return nil }
-        return #"{"channel":"trade","type":"update","data":[{"symbol":"\#(symbol)","side":"\#(trade.buy ? "buy" : "sell")","price":\#(text(trade.price, Self.priceScale)),"qty":\#(text(trade.qty, Self.qtyScale)),"ord_type":"market","trade_id":\#(trade.id),"timestamp":"\#(Timestamps.rfc3339(nanoseconds: book.ts))"}]}"#
+    /// A trade in Kraken's form.
+    private func tradeMessage(_ trade: SimBook.Trade, symbol: String, ts: Int64) -> String {
+        #"{"channel":"trade","type":"update","data":[{"symbol":"\#(symbol)","side":"\#(trade.buy ? "buy" : "sell")","price":\#(text(trade.price, Self.priceScale)),"qty":\#(text(trade.qty, Self.qtyScale)),"ord_type":"market","trade_id":\#(trade.id),"timestamp":"\#(Timestamps.rfc3339(nanoseconds: ts / 1_000 * 1_000))"}]}"#
+    }
+
+    /// `GET /0/public/OHLC?pair=XBTUSD&interval=1&since=`: the pair's minutes after `since` among the last
+    /// 720 (Kraken keeps no more), `[time, open, high, low, close, vwap, volume, count]` (vwap not computed:
+    /// "0"), only minutes that traded, and `last`, the newest whole minute.
+    public func ohlc(restPair: String, since: Int64, now: Int64) -> String? {
+        state.withLock { state in
+            guard let symbol = state.books.keys.first(where: { $0.split(separator: "/").map { $0 == "BTC" ? "XBT" : $0 == "DOGE" ? "XDG" : String($0) }.joined() == restPair }) else {
+                return nil
+            }
+            let minute = now / 1_000_000_000 / 60 * 60
+            let horizon = minute - 719 * 60
+            let rows = state.candles.candles(symbol: symbol, granularity: 60, start: max(since + 1, horizon), end: minute).filter { $0.time > since }
+            let body = rows.map { row in
+                let c = row.candle
+                return #"[\#(row.time),"\#(SimBook.price(c.open))","\#(SimBook.price(c.high))","\#(SimBook.price(c.low))","\#(SimBook.price(c.close))","0","\#(SimBook.qty(c.volume))",\#(c.ticks)]"#
+            }.joined(separator: ",")
+            return #"{"error":[],"result":{"\#(restPair)":[\#(body)],"last":\#(minute - 60)}}"#
+        }
     }
 
     private func ticker(_ symbol: String, _ book: Book) -> String {

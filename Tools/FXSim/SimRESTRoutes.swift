@@ -27,7 +27,7 @@ struct SimRESTRoutes: Sendable {
             let applied = market.coinbaseBooks.fault(String(query["fault"] ?? ""), symbol: query["symbol"].map(String.init),
                                                      count: Int(String(query["count"] ?? "1")) ?? 1,
                                                      seconds: Double(String(query["seconds"] ?? "0")) ?? 0)
-            return applied > 0 ? json(["applied": applied]) : error(.badRequest, "fault: cross&symbol=&count=, late_snapshot&seconds=")
+            return applied > 0 ? json(["applied": applied]) : error(.badRequest, "fault: cross&symbol=&count=, late_snapshot&seconds=, error&symbol=")
         }
         router.get("/coinbase/book") { request, _ -> Response in
             guard let product = request.uri.queryParameters["product"].map(String.init), let book = market.coinbaseBooks.book(product) else {
@@ -70,6 +70,15 @@ struct SimRESTRoutes: Sendable {
             let limit = min(1000, max(1, Int(String(query["limit"] ?? "500")) ?? 500))
             return self.body(market.binance.klines(symbol, intervalSeconds: interval, start: query["startTime"].flatMap { Int64(String($0)) },
                                                    end: query["endTime"].flatMap { Int64(String($0)) }, limit: limit, now: WallClock.nanoseconds()))
+        }
+        router.get("/kraken/0/public/OHLC") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            guard query["interval"].map(String.init) ?? "1" == "1" else { return body(#"{"error":["EGeneral:Invalid arguments"]}"#) }
+            guard let pair = query["pair"].map(String.init),
+                  let answer = market.kraken.ohlc(restPair: pair, since: Int64(String(query["since"] ?? "0")) ?? 0, now: WallClock.nanoseconds()) else {
+                return body(#"{"error":["EQuery:Unknown asset pair"]}"#)
+            }
+            return body(answer)
         }
         router.get("/kraken/book") { request, _ -> Response in
             let query = request.uri.queryParameters

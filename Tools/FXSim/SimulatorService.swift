@@ -24,11 +24,12 @@ import Synchronization
 /// | `POST /control/ig?fault=` | IG sessions: `drop`, `forget`, `ov`, `end48`, `end35`, `loop`, `refuse-login&count=` |
 /// | `GET /kraken/v2` (WebSocket) | Kraken v2: `trade`, `ticker`, `book` (depth 10/25/100/500/1000, CRC32 checksums) |
 /// | `GET /kraken/book?symbol=&depth=` | the venue's book of a pair at its latest change (`ts`) |
+/// | `GET /kraken/0/public/OHLC?pair=&interval=1&since=` | Kraken's minute OHLC of the pair's trades, the last 720 minutes only |
 /// | `GET /binance/stream`, `GET /binance/ws` (WebSocket) | Binance spot: `SUBSCRIBE` `<symbol>@trade`, `@bookTicker`, `@depth@100ms` (combined / raw) |
 /// | `GET /binance/api/v3/depth?symbol=&limit=` | Binance's REST depth snapshot (`lastUpdateId`) |
 /// | `GET /binance/api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` | Binance minute candles of the trades streamed |
 /// | `POST /control/binance?fault=` | `skip&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `shutdown`, `drop` |
-/// | `POST /control/coinbase?fault=` | `level2_batch` books: `cross&symbol=&count=` (-1: always), `late_snapshot&seconds=` |
+/// | `POST /control/coinbase?fault=` | `level2_batch` books: `cross&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `error&symbol=` |
 /// | `GET /coinbase/book?product=` | the venue's whole `level2` book of a product at its latest change (`ts`) |
 /// | `POST /control/kraken?fault=` | `checksum&symbol=&count=` (-1: always), `late_snapshot&seconds=`, `drop` |
 /// | `GET /control/stats` | clients, instruments, messages sent, REST requests |

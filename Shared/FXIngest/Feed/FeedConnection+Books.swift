@@ -46,6 +46,18 @@ extension FeedConnection {
         }
     }
 
+    /// A venue error that names a symbol whose book is kept (Coinbase: `{"type":"error","reason":"… BTC-USD …"}`)
+    /// leaves that book unproven: it is resynced like a failed check. An error naming no kept symbol changes no book.
+    func bookError(_ message: String, at receivedAt: Int64) -> [(String, [BookKeeper.Action])] {
+        guard provider.book != nil else { return [] }
+        return books.withLock { keepers -> [(String, [BookKeeper.Action])] in
+            keepers.keys.sorted().compactMap { venue -> (String, [BookKeeper.Action])? in
+                guard keepers[venue]!.status == .inSync, message.contains(venue) else { return nil }
+                return (venue, keepers[venue]!.lost("the venue reported an error for it: \(message.prefix(200))", at: receivedAt))
+            }
+        }
+    }
+
     /// Applies one venue book message to its symbol's keeper; for a book that starts from a REST snapshot,
     /// through the symbol's ``BinanceDepthSync`` first (which may buffer it, ask for a snapshot, or find a gap).
     func applyBook(_ update: BookUpdate, receivedAt: Int64, monotonic: Int64) -> [BookKeeper.Action] {

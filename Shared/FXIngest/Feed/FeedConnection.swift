@@ -467,6 +467,10 @@ public final class FeedConnection: Sendable {
                 logger.error(tooMany
                     ? "provider refused symbols: too many on this connection; lower max_symbols_per_connection or add API keys"
                     : "provider error", metadata: ["message": .string(redacted(String(message.prefix(300))))])
+                let actions = bookError(message, at: receivedAt)
+                for (venue, resync) in actions {
+                    bookActions(resync, venueSymbol: venue, at: receivedAt, monotonic: monotonic, instant: instant, items: &items, gaps: &gaps)
+                }
             case .reject(let reason, let detail):
                 items.append(reject(reason.rawValue, detail: detail, payload: frame, rawLength: frame.count, receivedAt: receivedAt))
             }
