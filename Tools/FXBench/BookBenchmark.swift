@@ -22,12 +22,17 @@ private let benchLogger: Logger = {
 ///   ``BookBuilder`` (`BookMessage(json:)` checks every level) vs consuming the same messages without
 ///   reading them. Needs the broker.
 /// - **memory**: the RSS of 1,000 books kept at depth 100 (goal <= 256 MiB).
+/// - **end to end** (``BookEndToEnd``): fxsim's Kraken -> the ingestor -> the books topic -> ``BookBuilder``,
+///   latency from venue time to the library against the same run's ticks.
 struct BookBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "books")
     @OptionGroup var options: BenchOptions
     @Option(help: "Book updates per round.") var updates: Int = 200_000
     @Option(help: "Pairs the updates are spread over.") var pairs: Int = 100
     @Flag(help: "Skip the measure through the broker.") var noKafka = false
+    @Option(help: "End to end: Kraken pairs streamed by fxsim.") var endToEndPairs: Int = 100
+    @Option(help: "End to end: fxsim's step (each pair's book changes once a step).") var endToEndStepMs: Int = 100
+    @Option(help: "End to end: seconds measured (0: skip).") var endToEndSeconds: Int = 20
 
     func run() async throws {
         memory()   // first: before the frames and rounds below take (and free) memory of their own
@@ -68,6 +73,9 @@ struct BookBenchmark: AsyncParsableCommand {
         print(String(format: "  normalize + apply: median %.0f updates/s on one core (goal >= 200,000: %@), CPU %.2f us per update (median)",
                      perCore, perCore >= 200_000 ? "met" : "NOT met", cpu.sorted()[cpu.count / 2]))
         if !noKafka { try await topicToLibrary(frames: frames, snapshots: snapshots) }
+        if !noKafka, endToEndSeconds > 0 {
+            try await BookEndToEnd(options: options, pairs: endToEndPairs, stepMilliseconds: endToEndStepMs, seconds: endToEndSeconds).run()
+        }
     }
 
     /// 100 pairs' snapshots (depth 10) and `updates` updates round-robin over them, each with the CRC32 of

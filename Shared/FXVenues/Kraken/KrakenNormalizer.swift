@@ -24,6 +24,9 @@ public struct KrakenNormalizer: FrameNormalizer {
 
     public func normalize(_ frame: [UInt8], receivedAt: Int64) -> [NormalizedEvent] {
         guard frame.count <= maxFrameBytes else { return [Self.oversized(frame.count, limit: maxFrameBytes)] }
+        // Book frames, the bulk of the traffic, are read without building a tree; anything else (or a book
+        // frame the fast reader does not take) goes through the tree below, which says what is wrong.
+        if let events = bookFrame(frame) { return events }
         let message: JSONValue
         do {
             message = try JSONParser(maxDepth: 8, maxBytes: maxFrameBytes).parse(frame)
@@ -159,5 +162,113 @@ public struct KrakenNormalizer: FrameNormalizer {
         }
         return .book(BookUpdate(venueSymbol: venue, kind: snapshot ? .snapshot : .update, bids: sides[0], asks: sides[1],
                                 checksum: checksum, timestamp: ts))
+    }
+
+    // MARK: Book frames without a tree
+
+    /// A `book` frame read with ``JSONScanner``; nil when the frame is not a well-formed book frame (the tree
+    /// reader then handles it and names the problem).
+    private func bookFrame(_ frame: [UInt8]) -> [NormalizedEvent]? {
+        let scanner = JSONScanner(frame, maxDepth: 8)
+        var channel: JSONScanner.Token?, type: JSONScanner.Token?, data: JSONScanner.Token?
+        do {
+            try scanner.forEachMember { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+                switch name.count {
+                case 4:
+                    if scanner.name(name, equals: "type") { type = value } else if scanner.name(name, equals: "data") { data = value }
+                case 7: if scanner.name(name, equals: "channel") { channel = value }
+                default: break
+                }
+            }
+        } catch {
+            return nil
+        }
+        guard let channel, scanner.name(channel.range, equals: "book"), let data, data.kind == .array else { return nil }
+        let snapshot = type.map { scanner.name($0.range, equals: "snapshot") } ?? false
+        var events: [NormalizedEvent] = []
+        do {
+            try scanner.forEachElement(of: data) { (item: JSONScanner.Token) throws(JSONParser.Error) in
+                events.append(book(item, scanner, snapshot: snapshot) ?? .reject(.missingField, detail: "book data that is not an object"))
+            }
+        } catch {
+            return nil
+        }
+        return events.contains { if case .reject = $0 { true } else { false } } ? nil : (events.isEmpty ? nil : events)
+    }
+
+    private func book(_ item: JSONScanner.Token, _ scanner: JSONScanner, snapshot: Bool) -> NormalizedEvent? {
+        guard item.kind == .object else { return nil }
+        var symbolToken: JSONScanner.Token?, bidsToken: JSONScanner.Token?, asksToken: JSONScanner.Token?
+        var checksumToken: JSONScanner.Token?, timestampToken: JSONScanner.Token?
+        do {
+            try scanner.forEachMember(of: item) { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+                switch name.count {
+                case 4:
+                    if scanner.name(name, equals: "bids") { bidsToken = value } else if scanner.name(name, equals: "asks") { asksToken = value }
+                case 6: if scanner.name(name, equals: "symbol") { symbolToken = value }
+                case 8: if scanner.name(name, equals: "checksum") { checksumToken = value }
+                case 9: if scanner.name(name, equals: "timestamp") { timestampToken = value }
+                default: break
+                }
+            }
+        } catch {
+            return nil
+        }
+        guard let venue = symbolToken.flatMap(scanner.string), symbols.canonical(venue) != nil else { return nil }
+        var ts: Int64?
+        if let token = timestampToken, token.kind != .null {
+            guard let text = scanner.string(token), let parsed = Timestamps.nanoseconds(rfc3339: text) else { return nil }
+            ts = parsed
+        }
+        var sides: [[BookLevel]] = [[], []]
+        for (index, token) in [bidsToken, asksToken].enumerated() {
+            guard let token else {
+                if snapshot { return nil }
+                continue
+            }
+            guard token.kind == .array, let levels = Self.levels(token, scanner) else { return nil }
+            sides[index] = levels
+        }
+        var checksum: (kind: BookChecksum.Kind, value: UInt32)?
+        if let token = checksumToken, token.kind != .null {
+            guard let number = scanner.int64(token), let crc = UInt32(exactly: number) else { return nil }
+            checksum = (.krakenCRC32, crc)
+        }
+        return .book(BookUpdate(venueSymbol: venue, kind: snapshot ? .snapshot : .update, bids: sides[0], asks: sides[1],
+                                checksum: checksum, timestamp: ts))
+    }
+
+    /// `[{"price":…,"qty":…},…]` with each number's own text (an exponent written out in full).
+    private static func levels(_ array: JSONScanner.Token, _ scanner: JSONScanner) -> [BookLevel]? {
+        var levels: [BookLevel] = []
+        var bad = false
+        do {
+            try scanner.forEachElement(of: array) { (entry: JSONScanner.Token) throws(JSONParser.Error) in
+                guard entry.kind == .object else { bad = true; return }
+                var price: String?, quantity: String?
+                try scanner.forEachMember(of: entry) { (name: Range<Int>, value: JSONScanner.Token) throws(JSONParser.Error) in
+                    if name.count == 5, scanner.name(name, equals: "price") { price = text(value, scanner) }
+                    else if name.count == 3, scanner.name(name, equals: "qty") { quantity = text(value, scanner) }
+                }
+                guard let price, let quantity else { bad = true; return }
+                levels.append(BookLevel(price: price, quantity: quantity))
+            }
+        } catch {
+            return nil
+        }
+        return bad ? nil : levels
+    }
+
+    private static func text(_ token: JSONScanner.Token, _ scanner: JSONScanner) -> String? {
+        switch token.kind {
+        case .number:
+            let bytes = scanner.bytes[token.range]
+            if bytes.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                return DecimalText(jsonNumber: bytes)?.description
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        case .string(escaped: false): return String(decoding: scanner.bytes[token.range], as: UTF8.self)
+        default: return nil
+        }
     }
 }
