@@ -8,7 +8,8 @@ Each FILE (or `-` for standard input) holds NDJSON, one message a line:
     {"topic": "ticks", "value": {"v": 1, "kind": "trade", ...}}
     {"topic": "fx.candles", "key": "coinbase:BTC/USD", "partition": 0, "offset": 17, "value": {...}}
 
-`topic` is `ticks`, `gaps`, `health`, `rejects`, `candles`, `alerts` or `books`, with or without the
+`topic` is `ticks`, `gaps`, `health`, `rejects`, `candles`, `alerts`, `books` or `latest` (where a null
+`value` is a tombstone), with or without the
 deployment's prefix (`fx.ticks`, `kit.ticks`); `value` is the message's JSON exactly as read from
 Kafka (a message that is not JSON goes in as a JSON string and fails). `key` (the Kafka key as
 text) is optional: when present it is checked too. Other members (`partition`, `offset`, ...) are
@@ -40,7 +41,7 @@ try:
 except ImportError:  # pragma: no cover
     sys.exit("validate-messages: the Python package 'jsonschema' is missing (pip install jsonschema)")
 
-TOPICS = ["ticks", "gaps", "health", "rejects", "candles", "alerts", "books"]
+TOPICS = ["ticks", "gaps", "health", "rejects", "candles", "alerts", "books", "latest"]
 TIMEFRAME_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -152,6 +153,16 @@ def contract_errors(topic, value, key):
                     errors.append(f"contract: a snapshot holds a zero quantity in {side}")
             if value["depth"] is not None and max(len(value["bids"]), len(value["asks"])) > value["depth"] and value["last_chunk"] and value["chunk"] == 0:
                 errors.append(f"contract: a snapshot deeper than its depth {value['depth']}")
+        expected = f"{value['source']}:{value['symbol']}"
+    elif topic == "latest":
+        if value is None:
+            return [] if key is None or re.fullmatch(r"[a-z0-9_-]{1,32}:[A-Z0-9/._-]{1,32}", key) else [f"contract: tombstone key '{key}' is not source:symbol"]
+        quote = value["quote"]
+        if quote is not None and quote["bid"] is not None and quote["ask"] is not None and decimal(quote["ask"]) < decimal(quote["bid"]):
+            errors.append(f"contract: crossed quote (ask {quote['ask']} < bid {quote['bid']})")
+        newest = max([part["recv_ts"] for part in (quote, value["trade"]) if part is not None], default=None)
+        if newest is not None and value["recv_ts"] != newest:
+            errors.append(f"contract: recv_ts {value['recv_ts']} is not the newer part's ({newest})")
         expected = f"{value['source']}:{value['symbol']}"
     elif topic == "health":
         expected = f"{value['service']}:{value['instance']}"

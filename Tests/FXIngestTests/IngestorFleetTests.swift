@@ -249,15 +249,7 @@ extension IngestorFleetTests {
 
     /// Runs scripts/validate-messages.py over the messages (by topic name), requiring each topic.
     static func validate(_ messages: [String: [KafkaConsumerMessage]]) throws -> (status: Int32, output: String) {
-        let lines = messages.sorted { $0.key < $1.key }.flatMap { name, values in
-            values.map { "{\"topic\":\(JSONWriter.quoted(name)),\"value\":" + String(decoding: $0.value, as: UTF8.self) + "}" }
-        }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestEnvironment.uniqueName("fleet")).ndjson").path
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        return try Subprocess.output("/usr/bin/env", ["python3", root.appendingPathComponent("scripts/validate-messages.py").path,
-                                                      "--schemas", root.appendingPathComponent("docs/schemas").path,
-                                                      "--require", messages.keys.sorted().joined(separator: ","), file])
+        try MessageSchemas.validate(messages)
     }
 }
 

@@ -53,6 +53,8 @@ struct HotLayerTests {
             let value = try LatestQuote(json: message.value)
             #expect(message.keyString == value.key, "keyed source:symbol")
         }
+        let checked = try MessageSchemas.validate(["latest": latest])
+        #expect(checked.status == 0, "values and tombstones keep docs/schemas/latest.schema.json: \(checked.output)")
 
         // A monitor started now reads the compacted topic from its beginning.
         let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix],
