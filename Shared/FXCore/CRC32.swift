@@ -8,6 +8,13 @@ public enum CRC32 {
     }
 
     /// The checksum of `bytes`.
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var running = Running()
+        running.update(bytes)
+        return running.value
+    }
+
+    /// The checksum of `bytes`.
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         var running = Running()
         running.update(bytes)
@@ -20,7 +27,21 @@ public enum CRC32 {
         public init() {}
 
         public mutating func update(_ bytes: some Sequence<UInt8>) {
-            for byte in bytes { state = CRC32.table[Int((state ^ UInt32(byte)) & 0xFF)] ^ (state >> 8) }
+            for byte in bytes { update(byte) }
+        }
+
+        /// The same for bytes in an array: not generic (so fast across modules), the table fetched once.
+        public mutating func update(_ bytes: [UInt8]) {
+            bytes.withUnsafeBufferPointer { update($0) }
+        }
+
+        /// The same for bytes in a buffer.
+        public mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) {
+            var state = self.state
+            CRC32.table.withUnsafeBufferPointer { table in
+                for byte in bytes { state = table[Int((state ^ UInt32(byte)) & 0xFF)] ^ (state >> 8) }
+            }
+            self.state = state
         }
 
         public mutating func update(_ byte: UInt8) {

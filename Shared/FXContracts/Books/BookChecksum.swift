@@ -33,24 +33,32 @@ public struct BookChecksum: Sendable, Equatable {
     /// kept), which ``BookLevel`` preserves.
     public static func kraken(_ book: OrderBook) -> UInt32 {
         var crc = CRC32.Running()
-        func feed(_ text: String) {
-            var leading = true
-            for byte in text.utf8 where byte != UInt8(ascii: ".") {
-                if leading && byte == UInt8(ascii: "0") { continue }
-                leading = false
-                crc.update(byte)
-            }
-        }
         for index in 0..<min(10, book.count(.ask)) {
             let level = book.level(.ask, at: index)
-            feed(level.price)
-            feed(level.quantity)
+            feed(level.price, &crc)
+            feed(level.quantity, &crc)
         }
         for index in 0..<min(10, book.count(.bid)) {
             let level = book.level(.bid, at: index)
-            feed(level.price)
-            feed(level.quantity)
+            feed(level.price, &crc)
+            feed(level.quantity, &crc)
         }
         return crc.value
+    }
+
+    /// `text` into the checksum without its `.` and its leading zeros (`0.00100` -> `100`), a run of bytes
+    /// at a time.
+    private static func feed(_ text: String, _ crc: inout CRC32.Running) {
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count, bytes[start] == UInt8(ascii: "0") || bytes[start] == UInt8(ascii: ".") { start += 1 }
+            var run = start
+            for index in start..<bytes.count where bytes[index] == UInt8(ascii: ".") {
+                crc.update(UnsafeBufferPointer(rebasing: bytes[run..<index]))
+                run = index + 1
+            }
+            if run < bytes.count { crc.update(UnsafeBufferPointer(rebasing: bytes[run...])) }
+        }
     }
 }
