@@ -50,6 +50,8 @@ export COINBASE_REST_URL="${COINBASE_REST_URL:-http://127.0.0.1:8790/coinbase}"
 export FINNHUB_REST_URL="${FINNHUB_REST_URL:-http://127.0.0.1:8790/finnhub/api/v1}"
 export OANDA_REST_URL="${OANDA_REST_URL:-http://127.0.0.1:8790/oanda}"
 export IG_REST_URL="${IG_REST_URL:-http://127.0.0.1:8790/ig}"
+export KRAKEN_REST_URL="${KRAKEN_REST_URL:-http://127.0.0.1:8790/kraken}"
+export BINANCE_REST_URL="${BINANCE_REST_URL:-http://127.0.0.1:8790/binance}"
 export BOOTSTRAP_DAYS="${BOOTSTRAP_DAYS:-1}"
 export BACKFILL_SETTLE_SECONDS="${BACKFILL_SETTLE_SECONDS:-5}"
 # Tansu (the local broker) completes a consumer-group join after about half of session.timeout.ms:

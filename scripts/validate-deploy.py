@@ -19,7 +19,7 @@ def check_feeds(label, document):
     if not feeds:
         failures.append(f"{label}: no feeds")
     for feed in feeds:
-        if feed.get("provider") not in ("coinbase", "finnhub", "oanda", "ig") or not feed.get("symbols"):
+        if feed.get("provider") not in ("coinbase", "finnhub", "oanda", "ig", "kraken", "binance") or not feed.get("symbols"):
             failures.append(f"{label}: feed needs a known provider and symbols: {feed}")
         if any(k in feed for k in ("api_key", "secret", "passphrase", "token")):
             failures.append(f"{label}: secrets belong in the environment or files")

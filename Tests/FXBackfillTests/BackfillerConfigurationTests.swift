@@ -52,7 +52,7 @@ struct BackfillerConfigurationTests {
 
     @Test("an unknown source or a malformed limit is refused naming the key")
     func refusals() {
-        for arguments in [["--rate-limit", "kraken=1/s"], ["--rate-limit", "coinbase=fast"], ["--rest-url", "coinbase=ftp://x"]] {
+        for arguments in [["--rate-limit", "bitstamp=1/s"], ["--rate-limit", "coinbase=fast"], ["--rest-url", "coinbase=ftp://x"]] {
             #expect(throws: ConfigurationError.self, "\(arguments)") { _ = try resolve(arguments) }
         }
     }

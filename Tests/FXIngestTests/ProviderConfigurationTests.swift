@@ -96,7 +96,7 @@ extension ProviderConfigurationTests {
         let path = root.appendingPathComponent("deploy").appendingPathComponent(name).path
         let configuration = try IngestorConfigurationLoading.resolve(["--config", path], environment: [
             "FINNHUB_API_KEY": "k", "OANDA_API_TOKEN": "t", "OANDA_ACCOUNT_ID": "101-1", "IG_API_KEY": "k", "IG_IDENTIFIER": "u", "IG_PASSWORD": "p"])
-        let providers = name == "feeds/live.yaml" ? ["coinbase", "finnhub"] : ["coinbase", "finnhub", "oanda", "ig"]
+        let providers = name == "feeds/live.yaml" ? ["coinbase", "finnhub"] : ["coinbase", "finnhub", "oanda", "ig", "kraken", "binance"]
         #expect(configuration.feeds.map(\.provider) == providers)
         #expect(try configuration.plans().count == providers.count)
         if let oanda = configuration.feeds.first(where: { $0.provider == "oanda" }) {
