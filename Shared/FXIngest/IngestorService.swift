@@ -201,7 +201,8 @@ public final class IngestorService: Service, Sendable {
         for plan in plans where circuits[plan.provider.id] == nil {
             circuits[plan.provider.id] = ProviderCircuit(
                 provider: plan.provider.id,
-                breaker: CircuitBreaker(failureThreshold: configuration.circuitFailures, openDuration: configuration.circuitOpen))
+                breaker: CircuitBreaker(failureThreshold: configuration.circuitFailures, openDuration: configuration.circuitOpen),
+                attemptBudget: plan.provider.connectionAttemptBudget)
         }
         return circuits
     }

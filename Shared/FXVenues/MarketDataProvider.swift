@@ -14,6 +14,8 @@ public protocol MarketDataProvider: Sendable {
     func webSocketURL(base: String, credential: ProviderCredential?) throws(ProviderError) -> String
     /// The text frames that subscribe `symbols` on a fresh connection.
     func subscribeMessages(symbols: [String], credential: ProviderCredential?, now: Int64) throws(ProviderError) -> [String]
+    /// A configured symbol as the venue writes it in its messages (Binance: upper case); the default keeps it.
+    func configuredSymbol(_ symbol: String) -> String
     /// Canonical `BASE/QUOTE` for a venue symbol, nil if it cannot be mapped.
     func canonicalSymbol(_ venueSymbol: String) -> String?
     func marketHours(for venueSymbol: String) -> MarketHours
@@ -37,6 +39,9 @@ public protocol MarketDataProvider: Sendable {
     var largeMessages: (prefix: [UInt8], limit: Int)? { get }
     /// The least time between two messages the client sends (Binance: 5 a second); zero: no limit.
     var outboundMessageInterval: Duration { get }
+    /// At most this many connection attempts in any window, from one ingestor (Binance: 300 per 5 minutes
+    /// per IP); nil: no limit but the circuit breaker's.
+    var connectionAttemptBudget: (count: Int, window: Duration)? { get }
     /// The venue ends connections at this age (Binance: 24 hours): the connection is replaced a little
     /// before; nil: no limit.
     var maxConnectionLifetime: Duration? { get }
@@ -78,6 +83,10 @@ extension MarketDataProvider {
     public var largeMessages: (prefix: [UInt8], limit: Int)? { nil }
 
     public var maxConnectionLifetime: Duration? { nil }
+
+    public var connectionAttemptBudget: (count: Int, window: Duration)? { nil }
+
+    public func configuredSymbol(_ symbol: String) -> String { symbol }
 
     public func withBookDepth(_ depth: Int) throws(ProviderError) -> any MarketDataProvider {
         throw ProviderError(.invalidSetting, provider: id, "this venue streams no order books: book_depth does not apply")

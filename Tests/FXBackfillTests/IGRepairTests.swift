@@ -63,10 +63,7 @@ struct IGRepairTests {
             return Int(rows.first?["n"] ?? "0") ?? 0 >= 2
         }
         #expect(streaming, "mid candles from the stream; ingestor log:\n\(ingestor.log.suffix(2000))")
-        // Quotes withheld for 1.5 s, then the session forgotten (no recovery, so nothing is replayed) and three
-        // logins refused (backoff between them): seconds without quotes, however fast the machine.
-        _ = await sim.post("/control/silence?venue=ig&seconds=5")
-        try await Task.sleep(for: .milliseconds(1500))
+        // The session forgotten (no recovery), then three refused logins (backoff between them): seconds without quotes.
         _ = await sim.post("/control/ig?fault=refuse-login&count=3")
         _ = await sim.post("/control/ig?fault=forget")
         let ledger = GapLedger(connection: connection)

@@ -39,7 +39,7 @@ struct BinanceIngestTests {
     }
 
     static func bothBooks(_ h: IngestHarness) async throws {
-        try await h.recorder.waitFor(h.topics.books, timeout: .seconds(30), "both books") { messages in
+        try await h.recorder.waitFor(h.topics.books, timeout: .seconds(60), "both books") { messages in
             Set(messages.compactMap { try? BookMessage(json: $0.value) }.filter { $0.kind == .delta }.map(\.venueSymbol)) == Set(Self.symbols)
         }
     }

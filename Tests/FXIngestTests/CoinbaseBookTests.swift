@@ -36,7 +36,7 @@ struct CoinbaseBookTests {
     }
 
     static func bothBooks(_ h: IngestHarness, epoch: Int64 = 1) async throws {
-        try await h.recorder.waitFor(h.topics.books, timeout: .seconds(30), "both books in epoch \(epoch)") { messages in
+        try await h.recorder.waitFor(h.topics.books, timeout: .seconds(60), "both books in epoch \(epoch)") { messages in
             Set(messages.compactMap { try? BookMessage(json: $0.value) }.filter { $0.kind == .delta && $0.epoch == epoch }.map(\.venueSymbol)) == Set(Self.products)
         }
     }

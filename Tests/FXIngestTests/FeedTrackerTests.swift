@@ -142,6 +142,18 @@ struct ResilienceTests {
         #expect(backoff.ceiling == .milliseconds(100))
     }
 
+    @Test("a provider's attempt budget (Binance: 300 per 5 minutes) makes the next connection wait for the oldest attempt to leave the window")
+    func attemptBudget() {
+        let circuit = ProviderCircuit(provider: "binance", breaker: CircuitBreaker(failureThreshold: 1_000), attemptBudget: (3, .seconds(300)))
+        let second: Int64 = 1_000_000_000
+        #expect((0..<3).map { circuit.beforeConnecting(now: Int64($0) * second) } == [.proceed, .proceed, .proceed])
+        #expect(circuit.beforeConnecting(now: 10 * second) == .waitUntil(300 * second), "the fourth waits until the first is 5 minutes old")
+        #expect(circuit.beforeConnecting(now: 300 * second) == .proceed)
+        #expect(circuit.beforeConnecting(now: 300 * second) == .waitUntil(301 * second))
+        let unlimited = ProviderCircuit(provider: "coinbase", breaker: CircuitBreaker(failureThreshold: 1_000))
+        #expect((0..<1_000).allSatisfy { unlimited.beforeConnecting(now: Int64($0)) == .proceed })
+    }
+
     @Test("the breaker opens after consecutive failures, lets one trial through, and closes on success")
     func breaker() {
         var breaker = CircuitBreaker(failureThreshold: 3, openDuration: .seconds(10))

@@ -241,6 +241,9 @@ extension ProviderConfigurationTests {
         #expect(try #require(provider.maxConnectionLifetime) < .seconds(24 * 3600))
         let plan = try #require(try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "BTCUSDT", "--ws-url", "ws://127.0.0.1:9/binance"], environment: [:]).plans().first)
         #expect(plan.restBase == "http://127.0.0.1:9/binance")
+        let streamURL = try #require(try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "btcusdt", "--ws-url", "ws://127.0.0.1:9/binance/stream?timeUnit=MILLISECOND"], environment: [:]).plans().first)
+        #expect(streamURL.restBase == "http://127.0.0.1:9/binance", "the stream's own endpoint and query are not the REST base")
+        #expect(streamURL.shards.first?.symbols == ["BTCUSDT"], "Binance's events name symbols in upper case")
         let lower = #expect(throws: (any Error).self) {
             _ = try IngestorConfigurationLoading.resolve(["--provider", "binance", "--symbols", "BTCXYZ"], environment: [:]).plans()
         }

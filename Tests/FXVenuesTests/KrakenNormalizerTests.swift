@@ -87,6 +87,13 @@ struct KrakenHistoryTests {
         let body = #"{"error":[],"result":{"XETHZUSD":[[1796036400,"1","1","1","1","1","1",1]],"last":1796036400}}"#
         guard case .noAccess(let reason) = try provider.readHistory(Array(body.utf8), request: request) else { Issue.record("repaired"); return }
         #expect(reason.contains("only the last 720 minutes"))
+        // Kraken's 720 rows end with the minute in progress after `last`: the oldest is `last` - 718 minutes.
+        let last: Int64 = 1_796_036_400
+        let edge = #"{"error":[],"result":{"XETHZUSD":[],"last":1796036400}}"#
+        let oldest = try provider.historyRequest(base: "x", venueSymbol: "ETH/USD", first: last - 718 * 60, last: last - 718 * 60, credential: nil)
+        #expect(try provider.readHistory(Array(edge.utf8), request: oldest) == .candles([]))
+        let older = try provider.historyRequest(base: "x", venueSymbol: "ETH/USD", first: last - 719 * 60, last: last - 719 * 60, credential: nil)
+        guard case .noAccess = try provider.readHistory(Array(edge.utf8), request: older) else { Issue.record("a minute beyond the 720 repaired"); return }
         #expect(try provider.readHistory(Array(#"{"error":["EQuery:Unknown asset pair"]}"#.utf8), request: request) == .noAccess("Kraken: EQuery:Unknown asset pair"))
         #expect(try provider.readHistory(Array(#"{"error":["EService:Unavailable"]}"#.utf8), request: request) == .failed("Kraken: EService:Unavailable"))
         #expect(throws: HistoryAnswerError.self) { try provider.readHistory(Array(#"{"error":[],"result":{"X":[["a"]]}}"#.utf8), request: request) }

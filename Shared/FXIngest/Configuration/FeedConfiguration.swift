@@ -71,7 +71,7 @@ public struct ConnectionPlan: Sendable {
         var seen = Set<String>()
         var symbols: [String] = []
         for raw in feed.symbols {
-            let symbol = raw.trimmingCharacters(in: .whitespaces)
+            let symbol = provider.configuredSymbol(raw.trimmingCharacters(in: .whitespaces))
             guard !symbol.isEmpty, seen.insert(symbol).inserted else { continue }
             guard provider.canonicalSymbol(symbol) != nil else {
                 throw ProviderError(.invalidSymbol, provider: provider.id, "'\(symbol.prefix(60))' cannot be mapped to BASE/QUOTE")
@@ -121,10 +121,14 @@ public struct ConnectionPlan: Sendable {
                               tracker: tracker, shards: shards)
     }
 
-    /// A stream URL's address as a REST one: `ws://host:port/path` -> `http://host:port/path`.
+    /// A stream URL's address as a REST one: `ws://host:port/path` -> `http://host:port/path`, without a
+    /// query and without a trailing `/stream` or `/ws` (the stream's own endpoint, not the venue's base).
     static func restURL(forStream url: String) -> String {
-        if url.hasPrefix("wss://") { return "https://" + url.dropFirst(6) }
-        if url.hasPrefix("ws://") { return "http://" + url.dropFirst(5) }
-        return url
+        var base = Substring(url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        while base.hasSuffix("/") { base = base.dropLast() }
+        for suffix in ["/stream", "/ws"] where base.hasSuffix(suffix) { base = base.dropLast(suffix.count) }
+        if base.hasPrefix("wss://") { return "https://" + base.dropFirst(6) }
+        if base.hasPrefix("ws://") { return "http://" + base.dropFirst(5) }
+        return String(base)
     }
 }

@@ -52,10 +52,25 @@ extension FeedConnection {
         guard provider.book != nil else { return [] }
         return books.withLock { keepers -> [(String, [BookKeeper.Action])] in
             keepers.keys.sorted().compactMap { venue -> (String, [BookKeeper.Action])? in
-                guard keepers[venue]!.status == .inSync, message.contains(venue) else { return nil }
+                guard keepers[venue]!.status == .inSync, Self.names(message, venue) else { return nil }
                 return (venue, keepers[venue]!.lost("the venue reported an error for it: \(message.prefix(200))", at: receivedAt))
             }
         }
+    }
+
+    /// Whether `text` names `symbol` as a whole word (`BTC-USD` is not named by `BTC-USDT`).
+    static func names(_ text: String, _ symbol: String) -> Bool {
+        func isWordByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
+        }
+        let haystack = Array(text.utf8), needle = Array(symbol.utf8)
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start..<(start + needle.count)].elementsEqual(needle) {
+            let before = start == 0 || !isWordByte(haystack[start - 1])
+            let after = start + needle.count == haystack.count || !isWordByte(haystack[start + needle.count])
+            if before && after { return true }
+        }
+        return false
     }
 
     /// Applies one venue book message to its symbol's keeper; for a book that starts from a REST snapshot,
@@ -76,9 +91,12 @@ extension FeedConnection {
     /// A depth sync's actions carried out on the symbol's keeper (called inside `books`' lock).
     private func follow(_ actions: [BinanceDepthSync.Action], keeper: inout BookKeeper, receivedAt: Int64, monotonic: Int64) -> [BookKeeper.Action] {
         var out: [BookKeeper.Action] = []
+        // After a gap the keeper's resync schedules the snapshot (after its backoff): no request at once.
+        let resyncs = actions.contains { if case .gap = $0 { true } else { false } }
         for action in actions {
             switch action {
             case .requestSnapshot:
+                guard !resyncs else { continue }
                 resubscriptions.withLock { waiting in
                     if waiting[keeper.venueSymbol] == nil { waiting[keeper.venueSymbol] = monotonic }
                 }
@@ -128,27 +146,30 @@ extension FeedConnection {
         for message in messages { items.append(.book(message, topics: topics, receivedAt: nil)) }
     }
 
-    /// Fetches the REST snapshots that are due, one at a time and spaced by their request weight (half of
-    /// Binance's 6,000 a minute per IP, the rest left to the backfiller), into ``snapshotInbox``. Runs beside
-    /// the reading task, so a slow or late snapshot holds up no symbol but its own (whose updates are buffered).
+    /// Fetches the REST snapshots that are due, one at a time, each when the provider's shared request
+    /// schedule allows (``ProviderCircuit/scheduleRequest(weight:weightPerMinute:now:)``: every connection of
+    /// the venue in this ingestor spends from one budget, and a 429 or 418 pauses them all), into
+    /// ``snapshotInbox``. Runs beside the reading task, so a slow or late snapshot holds up no symbol but its
+    /// own (whose updates are buffered).
     func fetchBookSnapshots() async throws {
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         defer { _ = client.shutdown() }
-        let spacing = Duration.milliseconds(provider.bookSnapshotWeight * 20)
         var failures: [String: Int] = [:]
         while true {
             try await Task.sleep(for: .milliseconds(100))
             for venue in takeDueBooks(monotonic: clock.monotonic()) {
-                let retryAfter = await fetchSnapshot(venue, client: client)
-                if let retryAfter {
-                    failures[venue, default: 0] += 1
-                    let backoff = Duration.seconds(min(60, 1 << min(failures[venue]!, 6)))
-                    let wait = max(retryAfter, backoff)
-                    resubscriptions.withLock { $0[venue] = clock.monotonic().addingClamped(wait.nanosecondsClamped) }
-                } else {
+                let at = circuit.scheduleRequest(weight: provider.bookSnapshotWeight, now: clock.now())
+                let wait = at - clock.now()
+                if wait > 0 { try await Task.sleep(for: .nanoseconds(wait)) }
+                guard let retryAfter = await fetchSnapshot(venue, client: client) else {
                     failures[venue] = nil
+                    continue
                 }
-                try await Task.sleep(for: spacing)
+                try Task.checkCancellation()
+                failures[venue, default: 0] += 1
+                let backoff = Duration.seconds(min(60, 1 << min(failures[venue]!, 6)))
+                let delay = max(retryAfter, backoff)
+                resubscriptions.withLock { $0[venue] = clock.monotonic().addingClamped(delay.nanosecondsClamped) }
             }
         }
     }
@@ -171,6 +192,9 @@ extension FeedConnection {
             guard response.status == .ok else {
                 // 429: over the request budget; 418: banned for ignoring 429s. Retry-After says how long.
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) } ?? .seconds(2)
+                if response.status.code == 429 || response.status.code == 418 {
+                    circuit.pauseRequests(until: clock.now().addingClamped(retryAfter.nanosecondsClamped))
+                }
                 metrics.providerErrors.increment()
                 logger.warning("book snapshot refused", metadata: ["symbol": .string(venue), "status": .stringConvertible(response.status.code),
                                                                    "body": .string(String(decoding: bytes.prefix(200), as: UTF8.self))])
@@ -180,6 +204,8 @@ extension FeedConnection {
             snapshotInbox.withLock { $0.append((venue, snapshot)) }
             return nil
         } catch {
+            // Cancelled: the connection ended (its books start over with the next one); not a venue failure.
+            if Task.isCancelled || error is CancellationError { return .seconds(1) }
             metrics.providerErrors.increment()
             logger.warning("book snapshot failed", metadata: ["symbol": .string(venue), "error": .string(redacted(String(describing: error).prefix(300).description))])
             return .seconds(2)

@@ -58,7 +58,7 @@ public final class FeedConnection: Sendable {
     /// The venue symbols subscribed on this connection: ticks for any other product are rejected.
     private let subscribed: Set<String>
     let tracker: Mutex<FeedTracker>
-    private let circuit: ProviderCircuit
+    let circuit: ProviderCircuit
     let queue: PublishQueue
     let topics: TopicNames
     let instance: String

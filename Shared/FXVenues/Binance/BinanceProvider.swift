@@ -4,8 +4,9 @@ import FXCore
 /// (`/stream`, every event wrapped as `{"stream":…,"data":…}`) subscribed by `SUBSCRIBE` messages with
 /// `<symbol>@trade`, `<symbol>@bookTicker` and `<symbol>@depth@100ms` per symbol.
 ///
-/// Binance's connection rules are kept here: at most 1024 streams per connection (3 per symbol: 300 symbols
-/// by default), at most 5 messages a second from the client (``outboundMessageInterval``), a connection
+/// Binance's connection rules are kept here: at most 1024 streams per connection (3 per symbol: 341 symbols
+/// by default), at most 5 messages a second from the client (``outboundMessageInterval``), at most 300
+/// connection attempts per 5 minutes (``connectionAttemptBudget``, shared by the ingestor's connections), a connection
 /// replaced before Binance's 24-hour limit (``maxConnectionLifetime``), `serverShutdown` answered by
 /// reconnecting, and the server's pings answered with pongs (by the WebSocket client). Order books follow
 /// Binance's documented procedure per symbol (``BinanceDepthSync``): the diff stream is buffered while a
@@ -41,6 +42,9 @@ public struct BinanceProvider: MarketDataProvider {
 
     /// At most 5 messages a second to Binance (4, with a margin).
     public var outboundMessageInterval: Duration { .milliseconds(250) }
+
+    /// Binance allows 300 new connections per 5 minutes per IP.
+    public var connectionAttemptBudget: (count: Int, window: Duration)? { (300, .seconds(300)) }
 
     /// Binance closes every connection at 24 hours: this one is replaced a little before.
     public var maxConnectionLifetime: Duration? { .seconds(23 * 3600 + 50 * 60) }
@@ -110,6 +114,9 @@ public struct BinanceProvider: MarketDataProvider {
     public func bookSnapshot(venueSymbol: String, body: [UInt8]) throws(ProviderError) -> BookUpdate {
         try BinanceNormalizer.depthSnapshot(venueSymbol: venueSymbol, body: body)
     }
+
+    /// Binance's events name symbols in upper case (`"s":"BTCUSDT"`); its stream names are lower case.
+    public func configuredSymbol(_ symbol: String) -> String { symbol.uppercased() }
 
     public func canonicalSymbol(_ venueSymbol: String) -> String? { SymbolMapper.binance(venueSymbol) }
 

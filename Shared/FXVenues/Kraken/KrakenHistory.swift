@@ -64,9 +64,9 @@ extension KrakenProvider: MarketHistory {
             candles.append(try HistoryCandle.checked(seconds: time, open: open, high: high, low: low, close: close, volume: volume,
                                                      at: "row \(index)"))
         }
-        // Kraken serves its last 720 minutes, up to `last` (its newest committed minute); a window starting
-        // before them cannot be rebuilt from OHLC.
-        let horizon = result["last"]?.int64Value.map { $0 - 719 * 60 } ?? (rows.count >= 720 ? oldest : nil)
+        // Kraken serves its last 720 minutes: up to `last` (its newest committed minute) and the minute in
+        // progress, so the oldest is `last` - 718 minutes; a window starting before it cannot be rebuilt.
+        let horizon = result["last"]?.int64Value.map { $0 - 718 * 60 } ?? (rows.count >= 720 ? oldest : nil)
         if let horizon, request.first < horizon {
             return .noAccess("Kraken's OHLC keeps only the last 720 minutes: minute \(request.first) is older than its oldest (\(horizon)), not repairable from OHLC")
         }
