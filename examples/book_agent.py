@@ -11,6 +11,8 @@ It applies the topic the way docs/topics.md says (and FXContracts' BookBuilder d
   aside until the next snapshot (a periodic one comes every 30 s); a repeated seq is ignored;
 - a higher `epoch` drops the book and waits for that epoch's snapshot; an older epoch is ignored;
 - a Kraken checksum (`kraken_crc32`) is verified against the rebuilt book: a mismatch sets it aside too;
+- a crossed book (best bid >= best ask: a change the venue's feed missed) is set aside until the next
+  snapshot (the ingestor resyncs that symbol);
 - prices and quantities stay the exact text that was published (Kraken's trailing zeros included);
   levels are ordered by their Decimal value, never by text or float.
 
@@ -139,6 +141,10 @@ def apply(books, message):
                     side[price] = (price_text, quantity_text)
     book.truncate()
     book.ts = message["ts"]
+    if book.in_sync and book.bids and book.asks and max(book.bids) >= min(book.asks):
+        report(f"{key}: crossed book at epoch {epoch} seq {seq}: best bid {max(book.bids)} >= best ask {min(book.asks)}; waiting for the next snapshot")
+        book.in_sync = False
+        return
     checksum = message.get("checksum")
     if book.in_sync and checksum and checksum.get("kind") == "kraken_crc32":
         computed = book.kraken_checksum()

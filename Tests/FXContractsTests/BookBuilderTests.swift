@@ -152,4 +152,18 @@ struct BookBuilderTests {
         #expect(builder.book("kraken:ETH/USD")?.bids == [Self.level("1", "1")])
         #expect(builder.keys == ["kraken:BTC/USD", "kraken:ETH/USD"])
     }
+
+    @Test("a crossed book (a change the venue's feed missed) is never handed out: reported, and waited out until the next snapshot")
+    func crossedBookSetAside() {
+        var builder = BookBuilder()
+        _ = builder.apply(Self.message(.snapshot, seq: 1, bids: [Self.level("100.0", "1")], asks: [Self.level("100.5", "1")], reason: .initial))
+        #expect(builder.book(Self.key) != nil)
+        let events = builder.apply(Self.message(.delta, seq: 2, bids: [Self.level("100.6", "2")]))
+        #expect(events == [.crossed(key: Self.key, epoch: 1, seq: 2)])
+        #expect(builder.book(Self.key) == nil && builder.status(Self.key) == .awaitingSnapshot)
+        _ = builder.apply(Self.message(.delta, seq: 3, asks: [Self.level("100.7", "1")]))
+        #expect(builder.book(Self.key) == nil, "deltas do not bring it back")
+        _ = builder.apply(Self.message(.snapshot, epoch: 2, seq: 1, bids: [Self.level("100.0", "1")], asks: [Self.level("100.5", "1")], reason: .resync))
+        #expect(builder.book(Self.key)?.bids == [Self.level("100.0", "1")], "the resync snapshot replaces it: no ghost of the crossed bid")
+    }
 }

@@ -102,8 +102,12 @@ struct CoinbaseBookTests {
             #expect((2...5).contains(failures.count), "\(failures.count) resyncs in 9 s")
             _ = h.market.coinbaseBooks.fault("cross", symbol: "ETH-USD", count: 0, seconds: 0)
             let healed = WallClock.nanoseconds()
-            try await h.recorder.waitFor(h.topics.books, timeout: .seconds(30), "ETH-USD back in sync") { messages in
-                messages.contains { (try? BookMessage(json: $0.value)).map { $0.venueSymbol == "ETH-USD" && $0.kind == .delta && $0.recvTs > healed } == true }
+            // Back in sync: a resync snapshot after the healing, then a delta of its epoch (a crossed update
+            // already on its way when the fault ended does not count).
+            try await h.recorder.waitFor(h.topics.books, timeout: .seconds(60), "ETH-USD back in sync") { messages in
+                let books = messages.compactMap { try? BookMessage(json: $0.value) }.filter { $0.venueSymbol == "ETH-USD" }
+                guard let reopened = books.last(where: { $0.kind == .snapshot && $0.reason == .resync && $0.recvTs > healed }) else { return false }
+                return books.contains { $0.kind == .delta && $0.epoch == reopened.epoch }
             }
             try await Task.sleep(for: .seconds(1))
             try await Self.compare(h, "ETH-USD")

@@ -2,8 +2,9 @@ import FXCore
 
 /// Rebuilds order books from the `<prefix>books` topic, the way a consumer should: messages are applied in
 /// topic order per `source:symbol`; `seq` is checked within each epoch; a hole, a broken snapshot or a
-/// checksum the rebuilt book does not reproduce marks the symbol out of sync until the next complete
-/// snapshot (a periodic one in the same epoch, or the resync that starts a new epoch).
+/// checksum the rebuilt book does not reproduce, or a crossed book (best bid at or above best ask: a change
+/// the venue's feed missed; the ingestor resyncs such a symbol) marks the symbol out of sync until the next
+/// complete snapshot (a periodic one in the same epoch, or the resync that starts a new epoch).
 ///
 /// A value type: keep one per consumer (or per partition) and feed it every message.
 public struct BookBuilder: Sendable {
@@ -26,6 +27,9 @@ public struct BookBuilder: Sendable {
         case gap(key: String, epoch: Int64, expected: Int64, received: Int64)
         /// The rebuilt book does not give the venue checksum the message carries.
         case checksumMismatch(key: String, epoch: Int64, seq: Int64, venue: UInt32, computed: UInt32)
+        /// The rebuilt book is crossed (best bid >= best ask): a change was missed upstream (the ingestor
+        /// publishes a `book` gap event and resyncs the symbol); the book is not handed out until the next snapshot.
+        case crossed(key: String, epoch: Int64, seq: Int64)
         /// A message that breaks the contract (chunks out of order, a delta inside a snapshot).
         case contractViolation(key: String, epoch: Int64, seq: Int64, detail: String)
     }
@@ -131,6 +135,12 @@ public struct BookBuilder: Sendable {
                 return events
             }
             symbol.book.truncate()
+        }
+        if symbol.status == .inSync, symbol.book.isCrossed {
+            events.append(.crossed(key: key, epoch: symbol.epoch, seq: message.seq))
+            symbol.status = .awaitingSnapshot
+            symbol.nextSeq = 0
+            return events
         }
         if let checksum = message.checksum {
             let computed = BookChecksum.compute(checksum.kind, of: symbol.book)
