@@ -73,6 +73,8 @@ public final class FeedConnection: Sendable {
     let lightstreamer = Mutex(LightstreamerLink())
     /// The order books of this connection's symbols (venues with books), one keeper per venue symbol.
     let books: Mutex<[String: BookKeeper]>
+    /// Whether this connection keeps books (fixed at start: the keepers' keys never change).
+    let keepsBooks: Bool
     /// The hot layer of this connection's symbols (published by the ingestor every `latest_interval_ms`).
     let latest: Mutex<LatestBoard>
     /// Symbols whose book waits to be resubscribed (or its REST snapshot fetched): venue symbol -> monotonic
@@ -109,6 +111,7 @@ public final class FeedConnection: Sendable {
             }
         }
         self.books = Mutex(keepers)
+        self.keepsBooks = !keepers.isEmpty
         self.depthSyncs = Mutex(provider.book?.snapshots == .rest
             ? Dictionary(uniqueKeysWithValues: keepers.keys.map { ($0, BinanceDepthSync()) }) : [:])
         self.latest = Mutex(LatestBoard(source: provider.id, instance: instance,
@@ -382,7 +385,7 @@ public final class FeedConnection: Sendable {
             }
             guard frame.fin else { continue }
             if total > limit {
-                oversized(message, total: total)
+                oversized(message, total: total, limit: limit)
             } else if try await !body(message) {
                 return
             }
@@ -408,7 +411,7 @@ public final class FeedConnection: Sendable {
         var items: [PublishItem] = []
         items.reserveCapacity(events.count)
         var gaps: [GapEvent] = []
-        if !books.withLock({ $0.isEmpty }) {
+        if keepsBooks {
             pendingBookWork(at: receivedAt, monotonic: monotonic, instant: instant, items: &items, gaps: &gaps)
         }
         tracker.withLock { tracker in
@@ -507,11 +510,11 @@ public final class FeedConnection: Sendable {
     /// A numeric trade id the tracker may compare (non-numeric or out-of-range ids are not tracked).
     private static func plausibleNumber(_ value: Int64) -> Int64? { ContractLimits.isPlausibleSequence(value) ? value : nil }
 
-    func oversized(_ prefix: [UInt8], total: Int) {
+    func oversized(_ prefix: [UInt8], total: Int, limit: Int? = nil) {
         let receivedAt = clock.now()
         metrics.frames.increment()
         tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
-        let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(settings.maxMessageBytes)-byte cap",
+        let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(limit ?? settings.maxMessageBytes)-byte cap",
                           payload: prefix, rawLength: total, receivedAt: receivedAt)
         queue.pushUrgent([item])
     }
