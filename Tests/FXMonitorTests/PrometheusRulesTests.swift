@@ -8,7 +8,7 @@ import Testing
 struct PrometheusRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test("promtool accepts deploy/prometheus-alerts.yml and its unit tests pass (stale after 30 s, escalated after 5 more minutes, missing instance at once)")
+    @Test("promtool accepts deploy/prometheus-alerts.yml and its unit tests pass (stale after 30 s, escalated after 5 more minutes, missing instance at once; the monitor absent, consumer lag, backfill age, a dependency down, dropped ticks, lost gaps, flush failures)")
     func promtool() throws {
         let rules = Self.root.appendingPathComponent("deploy/prometheus-alerts.yml").path
         let unitTests = Self.root.appendingPathComponent("Tests/FXMonitorTests/prometheus-alerts.test.yml").path
@@ -20,8 +20,8 @@ struct PrometheusRulesTests {
     func equivalent() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("deploy/prometheus-alerts.yml"), encoding: .utf8)
         let expected: [(String, String, String)] = [
-            ("StreamStale", "30s", "warning"), ("StreamStaleEscalated", "330s", "critical"), ("StreamDown", "15s", "critical"),
-            ("LatencyP99High", "60s", "warning"), ("FleetShardsUnowned", "30s", "critical"),
+            ("FXStreamStreamStale", "30s", "warning"), ("FXStreamStreamStaleEscalated", "330s", "critical"), ("FXStreamStreamDown", "15s", "critical"),
+            ("FXStreamLatencyP99High", "60s", "warning"), ("FXStreamFleetShardsUnowned", "30s", "critical"),
         ]
         for (alert, holdFor, severity) in expected {
             guard let range = text.range(of: "- alert: \(alert)\n") else { Issue.record("\(alert) missing"); continue }
@@ -34,5 +34,23 @@ struct PrometheusRulesTests {
         #expect(AlertRule.defaults[5].holdFor == .seconds(30) && AlertRule.defaults[5].severity == .critical)
         #expect(AlertRule.defaults[0].holdFor == .seconds(30) && AlertRule.defaults[0].escalateAfter == .seconds(300))
         #expect(AlertRule.defaults[1].holdFor == .seconds(15) && AlertRule.defaults[3].holdFor == .seconds(60))
+    }
+
+    @Test("every rule is named FXStream..., has a severity, a summary, a description and a runbook link to a section of docs/runbooks.md")
+    func annotated() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("deploy/prometheus-alerts.yml"), encoding: .utf8)
+        let runbooks = try String(contentsOf: Self.root.appendingPathComponent("docs/runbooks.md"), encoding: .utf8)
+        let blocks = text.components(separatedBy: "- alert: ").dropFirst()
+        #expect(blocks.count >= 15)
+        for block in blocks {
+            let name = String(block.prefix { $0 != "\n" })
+            #expect(name.hasPrefix("FXStream"), "\(name)")
+            for key in ["severity: ", "summary: ", "description: ", "runbook_url: docs/runbooks.md#"] {
+                #expect(block.contains(key), "\(name) lacks \(key)")
+            }
+            guard let anchor = block.components(separatedBy: "runbook_url: docs/runbooks.md#").dropFirst().first?.prefix(while: { $0 != "\n" }) else { continue }
+            // GitHub's anchors: the heading lower-cased.
+            #expect(runbooks.contains("\n## \(anchor)") || runbooks.lowercased().contains("\n## \(anchor)"), "docs/runbooks.md has no section #\(anchor) (\(name))")
+        }
     }
 }
