@@ -39,7 +39,7 @@ for name in services:
 
 # Kubernetes: render the kustomize base and the production overlay, validate every manifest strictly
 # against the Kubernetes schemas, and check what docs/operations.md promises of them.
-custom_kinds = {"ScaledObject"}
+custom_kinds = {"ScaledObject", "PrometheusRule", "ServiceMonitor"}
 
 def render(directory):
     try:
@@ -60,18 +60,82 @@ def render(directory):
     os.unlink(rendered.name)
     return documents
 
+def allowed(policies, labels, direction, predicate):
+    """Whether any policy selecting a pod with `labels` allows a peer/port in `direction` matching predicate(peer, ports)."""
+    def selects(selector):
+        ok = all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+        for e in selector.get("matchExpressions", []):
+            if e["operator"] == "In":
+                ok = ok and labels.get(e["key"]) in e["values"]
+        return ok
+    for policy in policies.values():
+        spec = policy["spec"]
+        if not selects(spec.get("podSelector", {})):
+            continue
+        for rule in spec.get(direction, []):
+            peers = rule.get("to" if direction == "egress" else "from", [])
+            if any(predicate(peer, rule.get("ports", [])) for peer in peers):
+                return True
+    return False
+
+def namespace_peer(name, port):
+    def predicate(peer, ports):
+        return peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == name \
+            and any(p.get("port", 0) <= port <= p.get("endPort", p.get("port", 0)) for p in ports)
+    return predicate
+
+def internet(peer, ports):
+    return peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" and any(p.get("port") == 443 for p in ports)
+
+def check_network_policies(directory, policies, workloads, jobs):
+    deny = [p for p in policies.values() if p["spec"].get("podSelector") == {} and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+            and not p["spec"].get("ingress") and not p["spec"].get("egress")]
+    if not deny:
+        failures.append(f"{directory}: no default-deny NetworkPolicy (ingress and egress)")
+    # The flows each workload needs, and the ones it must not have.
+    expected = {"ingestor-coinbase": {"kafka", "internet"}, "ingestor-finnhub": {"kafka", "internet"},
+                "aggregator": {"kafka", "postgres"}, "backfiller": {"kafka", "postgres", "internet"},
+                "monitor": {"kafka", "postgres", "internet"}, "fxstream-setup": {"kafka", "postgres"}}
+    pods = {n: w["spec"]["template"]["metadata"].get("labels", {}) for n, w in list(workloads.items()) + list(jobs.items())}
+    for name, labels in pods.items():
+        base = "fxstream-setup" if name.startswith("fxstream-setup") else name
+        flows = {flow for flow, predicate in (("kafka", namespace_peer("kafka", 9092)), ("postgres", namespace_peer("postgres", 5432)),
+                                               ("internet", internet)) if allowed(policies, labels, "egress", predicate)}
+        if flows != expected.get(base, flows):
+            failures.append(f"{directory}: {name} may reach {sorted(flows)}, expected exactly {sorted(expected[base])}")
+        if not allowed(policies, labels, "egress", namespace_peer("kube-system", 53)):
+            failures.append(f"{directory}: {name} cannot resolve names (no DNS egress)")
+        if not allowed(policies, labels, "ingress", namespace_peer("monitoring", 9100)):
+            failures.append(f"{directory}: Prometheus cannot scrape {name}")
+    if "monitor" in pods and not allowed(policies, pods["monitor"], "ingress", namespace_peer("ingress-nginx", 9100)):
+        failures.append(f"{directory}: the ingress controller cannot reach the monitor")
+    for name in ("aggregator", "backfiller", "ingestor-coinbase"):
+        if name in pods and allowed(policies, pods[name], "ingress", namespace_peer("ingress-nginx", 9100)):
+            failures.append(f"{directory}: the ingress controller may reach {name}")
+
 for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
     docs = render(directory)
     if not docs:
         continue
     kinds = {}
+    generated = {}   # a generated ConfigMap's base name -> its hashed name
     for d in docs:
         kinds.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    for name in kinds.get("ConfigMap", {}):
+        base = name.rsplit("-", 1)[0]
+        if base in ("fxstream-config", "ingestor-coinbase-feeds", "ingestor-finnhub-feeds"):
+            generated[base] = name
+    for base in ("fxstream-config", "ingestor-coinbase-feeds", "ingestor-finnhub-feeds"):
+        if base not in generated:
+            failures.append(f"{directory}: ConfigMap {base} is not generated with a content hash (configMapGenerator), so edits would restart nothing")
+    kinds.setdefault("ConfigMap", {}).update({base: kinds["ConfigMap"][name] for base, name in generated.items()})
     if "Secret" in kinds:
         failures.append(f"{directory}: a Secret is rendered (secrets are referenced, never committed)")
     settings = kinds.get("ConfigMap", {}).get("fxstream-config", {}).get("data", {})
-    if "DATABASE_URL" in settings or not settings.get("DATABASE_URL_FILE"):
-        failures.append(f"{directory}: the database URL must come from a mounted secret file")
+    if "DATABASE_URL" in settings or "DATABASE_URL_FILE" in settings:
+        failures.append(f"{directory}: the database URL must come from each workload's own secret file, not the shared settings")
+    if settings.get("MIGRATE_ON_START") != "false":
+        failures.append(f"{directory}: services must run no DDL in Kubernetes (MIGRATE_ON_START=false); the setup Job migrates")
     partitions = int(settings.get("FX_PARTITIONS", "0"))
     hpa = kinds.get("HorizontalPodAutoscaler", {}).get("aggregator")
     scaled = kinds.get("ScaledObject", {}).get("aggregator")
@@ -116,6 +180,27 @@ for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
                     failures.append(f"{directory}: {name} livenessProbe is not /health/live")
                 if workload["spec"]["template"]["metadata"].get("annotations", {}).get("prometheus.io/scrape") != "true":
                     failures.append(f"{directory}: {name} has no Prometheus scrape annotation")
+    # Least privilege: each pod mounts only its own Secret, <workload>-secrets; only the database users get a URL.
+    database_users = {"aggregator", "backfiller", "monitor", "fxstream-setup"}
+    for name, workload in list(workloads.items()) + list(kinds.get("Job", {}).items()):
+        base = "fxstream-setup" if name.startswith("fxstream-setup") else name
+        pod = workload["spec"]["template"]["spec"]
+        secrets = [v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v]
+        if secrets != [f"{base}-secrets"]:
+            failures.append(f"{directory}: {name} must mount only its own Secret {base}-secrets, mounts {secrets}")
+        env = {e["name"]: e.get("value") for e in pod["containers"][0].get("env", [])}
+        if (base in database_users) != ("DATABASE_URL_FILE" in env):
+            failures.append(f"{directory}: {name} {'needs' if base in database_users else 'must not get'} a DATABASE_URL_FILE")
+        if workload["kind"] == "Deployment":
+            spread = {c.get("topologyKey") for c in pod.get("topologySpreadConstraints", [])
+                      if c.get("labelSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == base}
+            if spread != {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}:
+                failures.append(f"{directory}: {name} lacks topology spread over zones and nodes: {spread}")
+        if workload["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") != "fxstream":
+            failures.append(f"{directory}: {name}'s pods lack the label app.kubernetes.io/part-of (the NetworkPolicies select by it)")
+    if workloads.get("monitor", {}).get("spec", {}).get("strategy", {}).get("type") != "Recreate":
+        failures.append(f"{directory}: the monitor must use the Recreate strategy (two monitors would send every webhook twice)")
+    check_network_policies(directory, kinds.get("NetworkPolicy", {}), workloads, kinds.get("Job", {}))
     if "replicas" in workloads.get("aggregator", {}).get("spec", {}):
         failures.append(f"{directory}: the aggregator Deployment fixes replicas, which its autoscaler owns")
     for name in ("ingestor-coinbase", "ingestor-finnhub"):
@@ -129,6 +214,39 @@ for directory in ("deploy/k8s/base", "deploy/k8s/overlays/production"):
             failures.append(f"{directory}: ConfigMap {name} missing")
         else:
             check_feeds(f"{directory} {name}", yaml.safe_load(feeds["data"]["ingestor.yaml"]))
+
+# The production overlay: the Ingress (TLS; only the page and the API), the setup Job named per release,
+# the Prometheus Operator resources generated from the rule file, the dashboards as sidecar ConfigMaps.
+production = {}
+for d in render("deploy/k8s/overlays/production"):
+    production.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+ingress = production.get("Ingress", {}).get("monitor")
+if not ingress:
+    failures.append("production: the monitor's Ingress is missing")
+else:
+    spec = ingress["spec"]
+    hosts = {h for t in spec.get("tls", []) for h in t.get("hosts", [])}
+    paths = {(p["path"], p["pathType"]) for r in spec.get("rules", []) for p in r.get("http", {}).get("paths", [])}
+    if not hosts or not all(r.get("host") in hosts for r in spec.get("rules", [])):
+        failures.append("production: the Ingress must serve every host over TLS")
+    if paths != {("/", "Exact"), ("/api/", "Prefix")}:
+        failures.append(f"production: the Ingress must expose only / and /api/ (not /metrics, /health): {sorted(paths)}")
+    if not any(k.endswith("/auth-url") for k in ingress["metadata"].get("annotations", {})):
+        failures.append("production: the Ingress lacks the auth annotation example")
+tag = next((c["image"].rsplit(":", 1)[1] for d in production.get("Deployment", {}).values() for c in d["spec"]["template"]["spec"]["containers"]), "")
+jobs = list(production.get("Job", {}))
+if jobs != [f"fxstream-setup-{tag.replace('.', '-')}"]:
+    failures.append(f"production: the setup Job must be named per release (fxstream-setup-{tag.replace('.', '-')}), is {jobs}")
+rules = production.get("PrometheusRule", {}).get("fxstream")
+if not rules or rules["spec"]["groups"] != yaml.safe_load(open(f"{root}/deploy/prometheus-alerts.yml"))["groups"]:
+    failures.append("production: the PrometheusRule differs from deploy/prometheus-alerts.yml")
+if "fxstream" not in production.get("ServiceMonitor", {}):
+    failures.append("production: no ServiceMonitor")
+dashboards = [c for c in production.get("ConfigMap", {}).values() if c["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+if len(dashboards) != 2:
+    failures.append(f"production: expected the two dashboards as grafana_dashboard ConfigMaps, found {len(dashboards)}")
+if subprocess.run([sys.executable, f"{root}/scripts/gen-k8s-monitoring.py", "--check", root]).returncode != 0:
+    failures.append("generated monitoring resources are stale: run python3 scripts/gen-k8s-monitoring.py")
 
 for path in ("deploy/ingestor.local.yaml", "deploy/feeds/simulator.yaml", "deploy/feeds/live.yaml"):
     check_feeds(path, yaml.safe_load(open(f"{root}/{path}")))

@@ -17,7 +17,8 @@ struct DashboardTests {
     /// Every target of every panel, and the template variables' queries.
     static func queries(_ dashboard: JSONValue) -> (promQL: [String], sql: [String]) {
         let targets = (dashboard["panels"]?.arrayValue ?? []).flatMap { $0["targets"]?.arrayValue ?? [] }
-        let variables = (dashboard["templating"]?["list"]?.arrayValue ?? []).compactMap { $0["query"]?.stringValue }
+        let variables = (dashboard["templating"]?["list"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == "query" }
+            .compactMap { $0["query"]?.stringValue }
         return (targets.compactMap { $0["expr"]?.stringValue }, targets.compactMap { $0["rawSql"]?.stringValue } + variables)
     }
 
@@ -31,14 +32,19 @@ struct DashboardTests {
         })
     }
 
-    @Test("both dashboards are valid JSON with a title, a uid and panels that name their data source")
+    @Test("both dashboards are valid JSON with a title, a uid and panels on the ${datasource} variable; every candle query picks one $price_type")
     func shape() throws {
         for name in ["feed-health.json", "candles.json"] {
             let board = try Self.dashboard(name)
             #expect(board["uid"]?.stringValue?.hasPrefix("fxstream-") == true && board["title"]?.stringValue != nil, "\(name)")
             let panels = board["panels"]?.arrayValue ?? []
-            #expect(!panels.isEmpty && panels.allSatisfy { $0["datasource"]?["uid"]?.stringValue != nil }, "\(name): panels with data sources")
+            #expect(!panels.isEmpty && panels.allSatisfy { $0["datasource"]?["uid"]?.stringValue == "${datasource}" }, "\(name): panels on the data source variable")
+            let variables = board["templating"]?["list"]?.arrayValue ?? []
+            #expect(variables.contains { $0["name"]?.stringValue == "datasource" && $0["type"]?.stringValue == "datasource" }, "\(name): a datasource variable")
         }
+        // Coinbase has trade and mid candles per bucket: a panel drawing both would show two candles a bucket.
+        let candleSQL = Self.queries(try Self.dashboard("candles.json")).sql.filter { $0.contains("FROM candles") && $0.contains("timeframe = '$timeframe'") }
+        #expect(candleSQL.count >= 2 && candleSQL.allSatisfy { $0.contains("price_type = '$price_type'") }, "\(candleSQL)")
         #expect(Self.queries(try Self.dashboard("feed-health.json")).promQL.count >= 10)
     }
 
@@ -93,7 +99,7 @@ struct DashboardTests {
         for sql in wanted.flatMap(\.sql) {
             let filled = sql.replacingOccurrences(of: "$__timeFilter(bucket)", with: "bucket > now() - interval '1 day'")
                 .replacingOccurrences(of: "$source", with: "coinbase").replacingOccurrences(of: "$symbol", with: "BTC/USD")
-                .replacingOccurrences(of: "$timeframe", with: "1m")
+                .replacingOccurrences(of: "$timeframe", with: "1m").replacingOccurrences(of: "$price_type", with: "trade")
             do {
                 let rows = try await connection.query(filled)
                 if sql.contains("AS time, open") { #expect(!rows.rows.isEmpty, "the candlestick query finds the stored candles") }
