@@ -5,8 +5,9 @@ import FXDatabaseChassis
 struct FXAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fxadmin",
-        abstract: "Operates an FXStream deployment: topics and database migrations. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
-        subcommands: [SetupCommand.self, CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self])
+        abstract: "Operates an FXStream deployment: topics, database migrations and roles. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
+        subcommands: [SetupCommand.self, CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self,
+                      RolesCommand.self, GrantsCommand.self])
 }
 
 /// The subcommands' flags go to the configuration resolver (`--brokers`, `--database-url`, `--partitions`, ...).
@@ -19,13 +20,14 @@ struct AdminFlags: ParsableArguments {
 
 /// What a deployment's one-shot init step runs (compose `setup`, the Kubernetes setup Job): both idempotent.
 struct SetupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "setup", abstract: "Create the missing topics, then apply pending migrations.")
+    static let configuration = CommandConfiguration(commandName: "setup", abstract: "Create the missing topics, apply pending migrations, then the service roles' grants (for the roles that exist).")
     @OptionGroup var options: AdminFlags
 
     func run() async throws {
         guard let tasks = options.tasks else { return }
         try await tasks.createTopics()
         try await tasks.migrate()
+        try await tasks.grantRoles()
     }
 }
 
@@ -62,5 +64,32 @@ struct PendingMigrationsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await options.tasks?.pendingMigrations()
+    }
+}
+
+/// Once per database, by its owner with CREATEROLE (or a superuser): the per-service roles.
+struct RolesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roles",
+        abstract: "Create the per-service database roles (fx_migrator, fx_ingest, fx_aggregator, fx_backfiller, fx_monitor), hand the schema to fx_migrator and grant each role its tables. --print-sql prints the SQL instead, for a DBA to review and run.")
+    @Flag(name: .customLong("print-sql"), help: "Print the SQL (roles, then grants) and exit.")
+    var printSQL = false
+    @OptionGroup var options: AdminFlags
+
+    func run() async throws {
+        if printSQL {
+            print(DatabaseRoles.setupScript + "\n-- After the migrations (fxadmin setup runs this as fx_migrator):\n" + DatabaseRoles.grantScript)
+            return
+        }
+        try await options.tasks?.createRoles()
+    }
+}
+
+struct GrantsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "grants", abstract: "Apply the service roles' table grants (as the schema's owner; setup does it after migrating).")
+    @OptionGroup var options: AdminFlags
+
+    func run() async throws {
+        try await options.tasks?.grantRoles()
     }
 }

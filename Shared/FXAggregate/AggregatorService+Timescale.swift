@@ -50,6 +50,15 @@ extension AggregatorService {
             }
             logger.info("TimescaleDB policies: compression after \(compressDays) days (candles\(configuration.storeTicks ? " and the tick archive" : "")); retention \(dropDays > 0 ? "drops chunks after \(dropDays) days" : "off")")
             return true
+        } catch let error as PostgresError where error.sqlState == .insufficientPrivilege {
+            // A least-privilege role (fx_aggregator) does not own the tables: the policies stay as the schema's
+            // owner left them, and compression is on when a compression policy exists.
+            let compressing = (try? await connection.query("""
+                    SELECT count(*) AS policies FROM timescaledb_information.jobs
+                    WHERE proc_name = 'policy_compression' AND hypertable_name = 'candles'
+                """).rows.first?.decode(Int64.self, "policies")) ?? 0
+            logger.notice("TimescaleDB policies left as they are: this role does not own the tables (\(error.message)); compression \(compressing > 0 ? "on" : "off"). To change them, start one aggregator as the schema's owner")
+            return compressing > 0
         } catch {
             logger.warning("TimescaleDB policies not set up: \(error)")
             return false

@@ -77,6 +77,33 @@ public struct AdminTasks: Sendable {
         print("timescaledb\t\(report.capabilities.timescaleSummary)")
     }
 
+    /// The service roles' table grants (``DatabaseRoles/grantScript``), as the schema's owner: `fxadmin setup`
+    /// runs it after migrating, so tables a migration adds are granted too. Roles that do not exist are skipped.
+    public func grantRoles() async throws {
+        let connection = try await PostgresConnection.connect(database.postgres, logger: logger)
+        do { try await connection.transaction { try await $0.executeScript(DatabaseRoles.grantScript) } }
+        catch { await connection.close(); throw error }
+        await connection.close()
+        print("grants\tapplied")
+    }
+
+    /// Creates the per-service roles and hands the schema to `fx_migrator` (``DatabaseRoles/setupScript``),
+    /// then grants when the schema exists. Needs a role with CREATEROLE that owns the database, or a superuser.
+    public func createRoles() async throws {
+        let connection = try await PostgresConnection.connect(database.postgres, logger: logger)
+        do {
+            try await connection.transaction { session in
+                try await session.executeScript(DatabaseRoles.setupScript)
+                let migrated = try await session.query("SELECT to_regclass('public.candles') IS NOT NULL AS migrated").rows.first
+                if try migrated?.decode(Bool.self, "migrated") == true {
+                    try await session.executeScript(DatabaseRoles.grantScript)
+                }
+            }
+        } catch { await connection.close(); throw error }
+        await connection.close()
+        print("roles\t\(([DatabaseRoles.migrator] + DatabaseRoles.services).joined(separator: ","))")
+    }
+
     public func pendingMigrations() async throws {
         let connection = try await PostgresConnection.connect(database.postgres, logger: logger)
         let pending: [Migration]

@@ -44,10 +44,12 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Versions not yet applied.
+    /// Versions not yet applied. Runs no DDL (a role that may not create tables can ask): without the
+    /// bookkeeping table, every migration is pending.
     public func pending() async throws -> [Migration] {
         try await connection.withSession { session in
-            try await ensureTable(session)
+            let exists = try await session.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").first?.decode(Bool.self, "present")
+            guard exists == true else { return migrations }
             let applied = try await appliedChecksums(session)
             return migrations.filter { applied[$0.version] == nil }
         }

@@ -33,7 +33,12 @@ public struct PostgresCapabilities: Sendable, Equatable {
         let row = try await session.query("""
             SELECT current_setting('server_version_num')::int AS version,
                    EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
-                   current_setting('shared_preload_libraries') ~ '(^|[ ,])"?timescaledb"?($|[ ,])' AS preloaded,
+                   -- A created extension is preloaded; the setting itself is readable only with pg_read_all_settings
+                   -- (a least-privilege role has not: then unknown, read as not preloaded).
+                   CASE WHEN EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN true
+                        WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
+                        THEN current_setting('shared_preload_libraries') ~ '(^|[ ,])"?timescaledb"?($|[ ,])'
+                        ELSE false END AS preloaded,
                    (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS extversion,
                    current_setting('timescaledb.license', true) AS license
             """).first

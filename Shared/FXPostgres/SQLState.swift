@@ -16,6 +16,7 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let syntaxError = SQLState("42601")
     public static let undefinedTable = SQLState("42P01")
     public static let undefinedColumn = SQLState("42703")
+    public static let insufficientPrivilege = SQLState("42501")
     public static let invalidTextRepresentation = SQLState("22P02")
     public static let numericValueOutOfRange = SQLState("22003")
     public static let divisionByZero = SQLState("22012")
@@ -27,7 +28,7 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     private static let names: [String: String] = [
         "23505": "unique_violation", "23503": "foreign_key_violation", "23502": "not_null_violation",
         "23514": "check_violation", "40001": "serialization_failure", "40P01": "deadlock_detected",
-        "42601": "syntax_error", "42P01": "undefined_table", "42703": "undefined_column",
+        "42601": "syntax_error", "42P01": "undefined_table", "42703": "undefined_column", "42501": "insufficient_privilege",
         "22P02": "invalid_text_representation", "22021": "character_not_in_repertoire", "22003": "numeric_value_out_of_range", "22012": "division_by_zero",
         "57P01": "admin_shutdown", "57P03": "cannot_connect_now", "57014": "query_canceled",
         "55P03": "lock_not_available",
