@@ -16,4 +16,8 @@ public enum IgnoreReason: String, Sendable, CaseIterable {
     case instanceCap = "instance_cap"
     /// A new source (rates, latency) while `max_sources` are known.
     case sourceCap = "source_cap"
+    /// A heartbeat of a service that is not one of the pipeline's (``HeartbeatTrust``).
+    case unknownService = "unknown_service"
+    /// A heartbeat of an instance that `expected_instances` does not list (``HeartbeatTrust``).
+    case unexpectedInstance = "unexpected_instance"
 }

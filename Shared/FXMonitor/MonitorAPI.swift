@@ -1,12 +1,14 @@
 import FXContracts
 import FXCore
+import FXPostgres
 import Hummingbird
 
 /// The monitor's JSON API on its HTTP server:
 /// - `GET /api/streams`: `{"ts":..., "streams":[{"source","symbol","venue_symbol","state","since","reason",
 ///   "last_event_ts","last_received_ts","ticks","gaps"}]}`
-/// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}]}` (ingestors in a
-///   fleet add `"fleet"` and `"shards"`)
+/// - `GET /api/instances`: `{"ts":..., "instances":[{"service","instance","alive","last_seen_ts","heartbeat_ts"}],
+///   "untrusted":[{"key","reason","count","last_seen_ts"}]}` (ingestors in a fleet add `"fleet"` and `"shards"`;
+///   `untrusted`: heartbeat senders set aside, see ``HeartbeatTrust``)
 /// - `GET /api/books`: `{"ts":..., "books":[{"source","symbol","venue_symbol","state","epoch","seq","resyncs",
 ///   "resyncs_last_hour","last_checksum_failure_ts","last_error","instance","connection"}]}`: the order books the live
 ///   ingestors keep (see ``BookStatus``)
@@ -16,40 +18,57 @@ import Hummingbird
 /// - `GET /api/latency`: `{"ts":..., "window_ms":..., "exchange_to_receive":{"<source>":{"count","p50_us","p90_us","p99_us","p999_us"}},
 ///   "receive_to_ack":{"all":{...}}, "tick_to_candle":{"all":{...}}}` (over the last `latency_window`)
 /// - `GET /api/pipeline`: rates, consumer lag and the backfill queue (see ``pipeline(_:now:)``)
-/// - `GET /api/candles?source=&symbol=&timeframe=`: the latest candles of a stream (see ``candles(_:service:)``)
+/// - `GET /api/candles?source=&symbol=&timeframe=&price_type=&limit=`: the latest candles of a stream (see ``candles(_:service:)``)
 /// - `GET /`: the status page (``StatusPage``)
+///
+/// With a token configured, every one of these needs it (``MonitorHTTPAccess``).
 /// - `GET /api/alerts`: `{"ts":..., "firing":[<alert event>...], "recent":[<alert event>...]}` (the `<prefix>alerts` JSON)
 ///
 /// `ts`, `since`, `last_seen_ts`, `last_received_ts` and `reported_ts` are read on the monitor's clock
 /// (``MonitorClock``: wall time at start, advanced monotonically), so their differences are true durations.
 public enum MonitorAPI {
     public static func routes(_ service: MonitorService) -> @Sendable (Router<BasicRequestContext>) -> Void {
-        { router in
-            router.get("/api/streams") { _, _ -> Response in json(streams(service.state.withLock { $0.board.snapshot }, now: service.clock.now())) }
-            router.get("/api/instances") { _, _ -> Response in
-                json(instances(service.state.withLock { $0.board.instanceSnapshot }, now: service.clock.now()))
-            }
-            router.get("/api/latency") { _, _ -> Response in json(latency(service.state.withLock { $0.latency }, now: service.clock.now())) }
-            router.get("/api/pipeline") { _, _ -> Response in json(pipeline(service.state.withLock { $0.pipeline }, now: service.clock.now())) }
-            router.get("/api/candles") { request, _ -> Response in try await candles(request, service: service) }
-            router.get("/api/books") { _, _ -> Response in
+        let access = MonitorHTTPAccess(token: service.configuration.authToken)
+        let candleGate = RequestGate(limit: service.configuration.candlesConcurrency)
+        /// A JSON endpoint behind the token.
+        @Sendable func api(_ body: @escaping @Sendable (Request) async throws -> Response) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+            { request, _ in access.allows(request) ? try await body(request) : access.denied(page: false) }
+        }
+        return { router in
+            router.get("/api/streams", use: api { _ in json(streams(service.state.withLock { $0.board.snapshot }, now: service.clock.now())) })
+            router.get("/api/instances", use: api { _ in
+                let (known, untrusted) = service.state.withLock { ($0.board.instanceSnapshot, $0.trust.untrusted) }
+                return json(instances(known, untrusted: untrusted, now: service.clock.now()))
+            })
+            router.get("/api/latency", use: api { _ in json(latency(service.state.withLock { $0.latency }, now: service.clock.now())) })
+            router.get("/api/pipeline", use: api { _ in json(pipeline(service.state.withLock { $0.pipeline }, now: service.clock.now())) })
+            router.get("/api/candles", use: api { request in
+                guard candleGate.enter() else {
+                    var headers = HTTPFields()
+                    headers[.retryAfter] = "1"
+                    return Response(status: .serviceUnavailable, headers: headers,
+                                    body: .init(byteBuffer: ByteBuffer(string: "too many candle requests at once (api_candles_concurrency \(candleGate.limit))\n")))
+                }
+                defer { candleGate.leave() }
+                return try await candles(request, service: service)
+            })
+            router.get("/api/books", use: api { _ in
                 let now = service.clock.now()
                 return json(books(service.state.withLock { $0.board.books(now: now) }, now: now))
-            }
-            router.get("/api/quotes") { _, _ -> Response in
+            })
+            router.get("/api/quotes", use: api { _ in
                 json(quotes(service.quotes.withLock { $0.snapshot }, now: WallClock.nanoseconds()))
-            }
-            router.get("/api/fleets") { _, _ -> Response in
+            })
+            router.get("/api/fleets", use: api { _ in
                 json(fleets(FleetStatus.fleets(service.state.withLock { $0.board.instanceSnapshot }), now: service.clock.now()))
+            })
+            router.get("/") { request, _ -> Response in
+                access.allows(request) ? MonitorHTTPAccess.html(StatusPage.html) : access.denied(page: true)
             }
-            router.get("/") { _, _ -> Response in
-                Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                         body: .init(byteBuffer: ByteBuffer(string: StatusPage.html)))
-            }
-            router.get("/api/alerts") { _, _ -> Response in
+            router.get("/api/alerts", use: api { _ in
                 let (firing, recent) = service.state.withLock { ($0.engine.firing, $0.recentAlerts) }   // one consistent view
                 return json(alerts(firing: firing, recent: recent, now: service.clock.now()))
-            }
+            })
         }
     }
 
@@ -77,7 +96,7 @@ public enum MonitorAPI {
         return w.bytes
     }
 
-    static func instances(_ instances: [InstanceStatus], now: Int64) -> [UInt8] {
+    static func instances(_ instances: [InstanceStatus], untrusted: [String: HeartbeatTrust.Sender] = [:], now: Int64) -> [UInt8] {
         var w = JSONWriter(capacity: 128 + instances.count * 128)
         w.beginObject()
         w.key("ts"); w.number(now)
@@ -93,6 +112,17 @@ public enum MonitorAPI {
                 w.key("fleet"); w.string(fleet.group)
                 w.key("shards"); w.stringArray(fleet.shards)
             }
+            w.endObject()
+        }
+        w.endArray()
+        // Heartbeat senders set aside (HeartbeatTrust): shown, never applied.
+        w.key("untrusted"); w.beginArray()
+        for (key, sender) in untrusted.sorted(by: { $0.key < $1.key }) {
+            w.beginObject()
+            w.key("key"); w.string(key)
+            w.key("reason"); w.string(sender.reason.rawValue)
+            w.key("count"); w.number(sender.count)
+            w.key("last_seen_ts"); w.number(sender.lastSeen)
             w.endObject()
         }
         w.endArray()
@@ -229,10 +259,12 @@ public enum MonitorAPI {
 }
 
 extension MonitorAPI {
-    /// `GET /api/candles?source=&symbol=&timeframe=1m&limit=60`: the latest `trade` candles of a stream,
-    /// oldest first: `{"source","symbol","timeframe","candles":[{"start","open","high","low","close","volume","origin","revision"}]}`
-    /// (exact decimals as strings). 400 without source and symbol, or with a source, symbol or timeframe outside the
-    /// topic contract; `limit` is clamped to 1...500 (anything else reads 60); 503 while the database is not reachable.
+    /// `GET /api/candles?source=&symbol=&timeframe=1m&price_type=&limit=60`: the latest candles of a stream in one
+    /// price type (`price_type`, else `trade` where the stream has trades, else `mid`), oldest first:
+    /// `{"source","symbol","timeframe","price_type","candles":[{"start","open","high","low","close","volume","origin","revision"}]}`
+    /// (exact decimals as strings). 400 without source and symbol, or with a source, symbol, timeframe or price type outside
+    /// the topic contract; `limit` is clamped to 1...500 (anything else reads 60); 503 while the database is not reachable,
+    /// when `api_candles_concurrency` requests are already being served, or when the query outlives `api_candles_timeout_ms`.
     static func candles(_ request: Request, service: MonitorService) async throws -> Response {
         let query = request.uri.queryParameters
         guard let source = query["source"].map(String.init), let symbol = query["symbol"].map(String.init) else {
@@ -246,19 +278,37 @@ extension MonitorAPI {
         guard let connection = service.candleReader.withLock({ $0 }) else {
             return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database not reachable yet\n")))
         }
-        let rows = try await connection.query("""
-            SELECT * FROM (
-                SELECT (extract(epoch FROM bucket))::bigint * 1000000000 AS start, open::text, high::text, low::text, close::text,
-                       volume::text, origin, revision
-                FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = $3 AND price_type = 'trade'
-                ORDER BY bucket DESC LIMIT $4) latest
-            ORDER BY start
-            """, [source, symbol, timeframe, limit])
+        let priceType = query["price_type"].map(String.init)
+        guard priceType.map(ContractLimits.isValidSource) ?? true else {
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "price_type outside the topic contract\n")))
+        }
+        let timeoutMs = Int(service.configuration.candlesTimeout.components.seconds * 1_000
+                            + service.configuration.candlesTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let rows: PostgresRows
+        do {
+            rows = try await connection.transaction { session in
+                try await session.executeScript("SET LOCAL statement_timeout = \(timeoutMs)")
+                // One price type: the one asked for, else trades where the stream has them, else mid (forex).
+                return try await session.query("""
+                    SELECT * FROM (
+                        SELECT (extract(epoch FROM bucket))::bigint * 1000000000 AS start, open::text, high::text, low::text, close::text,
+                               volume::text, origin, revision, price_type
+                        FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = $3
+                          AND price_type = coalesce($5, (SELECT price_type FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = $3
+                                                         AND price_type IN ('trade', 'mid') ORDER BY price_type = 'trade' DESC, bucket DESC LIMIT 1))
+                        ORDER BY bucket DESC LIMIT $4) latest
+                    ORDER BY start
+                    """, [source, symbol, timeframe, limit, priceType])
+            }
+        } catch let error as PostgresError where error.sqlState == .queryCanceled {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "the candle query ran out of time (api_candles_timeout_ms)\n")))
+        }
         var w = JSONWriter(capacity: 256 + rows.count * 160)
         w.beginObject()
         w.key("source"); w.string(source)
         w.key("symbol"); w.string(symbol)
         w.key("timeframe"); w.string(timeframe)
+        w.key("price_type"); w.string(rows.rows.first?["price_type"] ?? priceType)
         w.key("candles"); w.beginArray()
         for row in rows.rows {
             w.beginObject()

@@ -22,6 +22,14 @@ public struct MonitorConfiguration: ConfigSection {
     public var maxStreams = 10_000
     public var maxInstances = 256
     public var maxSources = 64
+    /// `service:pattern` items (``HeartbeatTrust``); empty: any instance of the pipeline's services.
+    public var expectedInstances: [String] = []
+    /// Empty: the status page and `/api/*` are open (as on a laptop). Else the bearer token they require.
+    public var authToken = ""
+    /// `/api/candles` requests served at once (each holds the database connection); more get 503.
+    public var candlesConcurrency = 4
+    /// `/api/candles`' statement timeout.
+    public var candlesTimeout: Duration = .seconds(2)
 
     public init() {}
 
@@ -86,6 +94,15 @@ public struct MonitorConfiguration: ConfigSection {
                 help: "Service instances the monitor tracks at most; heartbeats of further instances are ignored (counted)."),
         Setting(\.maxSources, key: "max_sources", env: "MAX_SOURCES", flag: "max-sources", reader: .int(1...10_000),
                 help: "Sources per rate and per latency measure the monitor tracks at most (latency: about 1 MB each)."),
+        Setting(list: \.expectedInstances, key: "expected_instances", env: "EXPECTED_INSTANCES", flag: "expected-instance", item: .string(),
+                help: "`service:instance` heartbeat senders to believe (repeatable; a trailing `*` matches a prefix, e.g. `ingestor:ingestor-coinbase-*`); empty: any instance of ingestor, aggregator, backfiller. Others are ignored, counted and listed on /api/instances."),
+        Setting(\.authToken, key: "auth_token", env: "MONITOR_AUTH_TOKEN", flag: nil, reader: .string(nonEmpty: false), secret: true,
+                help: "Bearer token the status page and /api/* require (header `Authorization: Bearer <token>`, or the page's login cookie); empty: open. /health/* and /metrics never ask."),
+        Setting(\.candlesConcurrency, key: "api_candles_concurrency", env: "API_CANDLES_CONCURRENCY", flag: "api-candles-concurrency", reader: .int(1...64),
+                help: "/api/candles requests served at once; more are answered 503 with Retry-After."),
+        Setting(\.candlesTimeout, key: "api_candles_timeout_ms", env: "API_CANDLES_TIMEOUT_MS", flag: "api-candles-timeout-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .milliseconds(100), max: .seconds(60)),
+                help: "Statement timeout of one /api/candles query (503 when it runs out)."),
     ]
 
     static let webhookItem = ValueReader<String>.httpURL

@@ -57,7 +57,8 @@ public final class MonitorService: Service, Sendable {
             latency: LatencyBook(window: configuration.latencyWindow, maxSources: configuration.maxSources),
             pipeline: PipelineBook(maxSources: configuration.maxSources, maxInstances: configuration.maxInstances,
                                    forgetAfter: configuration.instanceForgetAfter),
-            engine: AlertEngine(rules: rules)))
+            engine: AlertEngine(rules: rules),
+            trust: HeartbeatTrust(expectedInstances: configuration.expectedInstances)))
         self.metricsFactory = metricsFactory
         self.quotes = Mutex(QuoteBoard(limit: configuration.boardSettings.maxStreams))
         self.subjects = MonitorMetrics(factory: metricsFactory)

@@ -10,15 +10,18 @@ public struct MonitorState: Sendable {
     public var latency: LatencyBook
     public var pipeline: PipelineBook
     public var engine: AlertEngine
+    /// Which heartbeats are believed, and the senders set aside.
+    public var trust: HeartbeatTrust
     /// The latest alert events, newest last (at most ``maxRecentAlerts``), for `/api/alerts`.
     public private(set) var recentAlerts: [AlertEvent] = []
     public static let maxRecentAlerts = 200
 
-    public init(board: StreamBoard, latency: LatencyBook, pipeline: PipelineBook, engine: AlertEngine) {
+    public init(board: StreamBoard, latency: LatencyBook, pipeline: PipelineBook, engine: AlertEngine, trust: HeartbeatTrust = HeartbeatTrust()) {
         self.board = board
         self.latency = latency
         self.pipeline = pipeline
         self.engine = engine
+        self.trust = trust
     }
 
     /// Which watched topic a message came from.
@@ -110,6 +113,10 @@ public struct MonitorState: Sendable {
                 applied.ignored += [pipeline.count(.gaps, source: gap.source, now: now)].compactMap { $0 }
             }
         case .heartbeat(let beat, let ignored):
+            if let refusal = trust.refusal(service: beat.service, instance: beat.instance) {
+                trust.refused(key: beat.key, reason: refusal, now: now)
+                return Applied(ignored: [refusal])
+            }
             if let reason = board.heartbeat(beat, now: now) { return Applied(ignored: [reason]) }
             applied.ignored += ignored
             applied.ignored += pipeline.heartbeat(beat, now: now)

@@ -79,6 +79,18 @@ public final class ServiceProcess: @unchecked Sendable {
         return (http.statusCode, String(decoding: data, as: UTF8.self))
     }
 
+    /// GET a path of its HTTP server with the response's headers (names lower-cased); nil while it does not answer.
+    public func fetch(_ path: String, headers: [String: String] = [:]) async -> (status: Int, body: String, headers: [String: String])? {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpShouldHandleCookies = false
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+              let http = response as? HTTPURLResponse else { return nil }
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
+        return (http.statusCode, String(decoding: data, as: UTF8.self), fields)
+    }
+
     /// POST to a path of its HTTP server: status and body, nil while it does not answer.
     public func post(_ path: String) async -> (status: Int, body: String)? {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
