@@ -18,6 +18,8 @@ public struct BackfillerConfiguration: ConfigSection {
     public var krakenRESTURL = KrakenProvider().defaults.restURL
     /// `SOURCE=N/s[,burst=B]` items of the repeatable `--rate-limit` flag; they win over the per-source keys.
     public var rateLimitOverrides: [KeyedValue<RateLimit>] = []
+    /// `SOURCE=NAME` items: the shared rate bucket's name of a source's credential (default `<source>:credential`).
+    public var rateBucketNames: [KeyedValue<String>] = []
     public var coinbaseRateLimit = try! RateLimit.reader.parse(CoinbaseProvider().defaultRateLimit)
     public var finnhubRateLimit = try! RateLimit.reader.parse(FinnhubProvider().defaultRateLimit)
     public var oandaRateLimit = try! RateLimit.reader.parse(OandaProvider().defaultRateLimit)
@@ -122,6 +124,8 @@ public struct BackfillerConfiguration: ConfigSection {
         Setting(list: \.rateLimitOverrides, key: "rate_limit", env: nil, flag: "rate-limit", item: sourceItem(RateLimit.reader),
                 help: "REST rate limit of a source, `SOURCE=N/s[,burst=B]` or `N/m` (repeatable), shared by every replica; wins over the per-source keys below.",
                 regroup: regroupSources),
+        Setting(list: \.rateBucketNames, key: "rate_bucket", env: "RATE_BUCKETS", flag: "rate-bucket", item: sourceItem(.string()),
+                help: "Name of a source's shared rate bucket, `SOURCE=NAME` (repeatable): replicas with the same credential must use the same name, deployments sharing a database with different credentials different ones. Default `<source>:credential` (`<source>:public` without a credential); never derived from the key, so /metrics and the database reveal nothing of it."),
         Setting(\.coinbaseRateLimit, key: "coinbase_rate_limit", env: "COINBASE_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
                 help: "Coinbase REST rate limit for all replicas together (public limit: about 10/s)."),
         Setting(\.finnhubRateLimit, key: "finnhub_rate_limit", env: "FINNHUB_RATE_LIMIT", flag: nil, reader: RateLimit.reader,
@@ -147,7 +151,7 @@ public struct BackfillerConfiguration: ConfigSection {
         Setting(\.igEnvironment, key: "ig_environment", env: "IG_ENVIRONMENT", flag: nil, reader: .choice(["demo", "live"]),
                 help: "IG environment of the account: `demo` or `live` (picks the default gateway)."),
         Setting(\.finnhubAPIKey, key: "finnhub_api_key", env: "FINNHUB_API_KEY", flag: nil, reader: .string(nonEmpty: false), secret: true,
-                help: "Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first (its rate bucket is named after a hash of it)."),
+                help: "Finnhub API key(s), comma-separated as the ingestor takes them; REST uses the first (its rate bucket: rate_bucket)."),
         Setting(\.timeframes, key: "timeframes", env: "TIMEFRAMES", flag: "timeframes", reader: Timeframe.listReader,
                 help: "The aggregator's candle timeframes: repaired minutes are rolled up into every whole-minute one."),
         Setting(\.bidAskCandles, key: "bid_ask_candles", env: "BID_ASK_CANDLES", flag: "bid-ask-candles", reader: .bool,

@@ -9,17 +9,20 @@ public struct HistorySource: Sendable {
     public var history: any MarketHistory
     public var restURL: String
     public var rateLimit: RateLimit
-    /// The rate bucket's name: the source, plus a hash of the credential when there is one (never the key).
+    /// The rate bucket's name: configured (`rate_bucket`), else `<source>:credential` with a credential and
+    /// `<source>:public` without. Nothing of the key is in it: the name shows on /metrics and in the database,
+    /// and even a hash of a key lets anyone who reads it confirm a guessed key.
     public var bucket: String
     public var credential: ProviderCredential?
 
-    public init(id: String, history: any MarketHistory, restURL: String, rateLimit: RateLimit, credential: ProviderCredential?) {
+    public init(id: String, history: any MarketHistory, restURL: String, rateLimit: RateLimit, credential: ProviderCredential?,
+                bucket: String? = nil) {
         self.id = id
         self.history = history
         self.restURL = restURL
         self.rateLimit = rateLimit
         self.credential = credential
-        self.bucket = credential.map { "\(id):\(String(FNV1a.hash64($0.key), radix: 16))" } ?? "\(id):public"
+        self.bucket = bucket ?? (credential == nil ? "\(id):public" : "\(id):credential")
     }
 
     /// Every source with a history plug-in, as configured.
@@ -39,7 +42,8 @@ public struct HistorySource: Sendable {
                 credential = ProviderCredential(key: key, secret: configuration.igPassword, account: configuration.igIdentifier,
                                                 live: configuration.igEnvironment == "live")
             }
-            sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential)
+            sources[id] = HistorySource(id: id, history: history, restURL: url, rateLimit: limit, credential: credential,
+                                        bucket: configuration.rateBucketNames.byKey()[id])
         }
         return sources
     }

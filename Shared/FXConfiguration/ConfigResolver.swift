@@ -1,3 +1,5 @@
+import FXCore
+
 /// Resolves ``ConfigSection`` structs from one ``ConfigInput``: flag, then environment variable,
 /// then YAML file, then the default. Keeps, for `--print-config`, each value with its origin; refuses
 /// the file's keys that no section claimed (``finish()``).
@@ -95,7 +97,10 @@ public struct ConfigResolver: Sendable {
         let width = entries.map(\.key.count).max() ?? 0
         let valueWidth = min(48, entries.map(\.value.count).max() ?? 0)
         var section = ""
-        for entry in entries {
+        for var entry in entries {
+            // Credentials inside URLs and conninfo strings of settings that are not secret themselves
+            // (a venue URL with ?token=, a URL with a password) are redacted too.
+            if entry.value.contains("=") || entry.value.contains("@") { entry.value = Redaction.redactURL(entry.value) }
             if entry.section != section {
                 section = entry.section
                 text += "\n[\(section)]\n"

@@ -40,16 +40,31 @@ public enum Redaction {
                 }
             }
         }
-        // keyword=value forms (libpq conninfo or URL query parameters)
+        // name=value forms (libpq conninfo, URL query parameters) whose name is credential-like:
+        // password=, sslpassword=, token=, apikey=, api_key=, access_token=, secret=, signature=, auth=, key=.
         var output = ""
         var remainder = Substring(result)
-        while let range = remainder.range(of: "password=", options: .caseInsensitive) {
-            output += remainder[..<range.upperBound]
-            output += placeholder
-            remainder = remainder[range.upperBound...]
-            let end = remainder.firstIndex { $0 == "&" || $0 == " " } ?? remainder.endIndex
+        while let equals = remainder.firstIndex(of: "=") {
+            let nameStart = remainder[..<equals].lastIndex { !isNameCharacter($0) }.map { remainder.index(after: $0) } ?? remainder.startIndex
+            let name = remainder[nameStart..<equals].lowercased()
+            output += remainder[...equals]
+            remainder = remainder[remainder.index(after: equals)...]
+            guard isCredentialParameter(name) else { continue }
+            let end = remainder.firstIndex { $0 == "&" || $0 == " " || $0 == "#" || $0 == ";" || $0 == "," } ?? remainder.endIndex
+            if end > remainder.startIndex { output += placeholder }
             remainder = remainder[end...]
         }
         return output + remainder
+    }
+
+    /// Query or conninfo parameter names that carry a credential (lower-cased).
+    static let credentialParameterMarkers = ["password", "token", "apikey", "api_key", "api-key", "secret", "signature", "auth", "credential", "passphrase"]
+
+    static func isCredentialParameter(_ name: String) -> Bool {
+        name == "key" || name == "sig" || credentialParameterMarkers.contains { name.contains($0) }
+    }
+
+    private static func isNameCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber || character == "_" || character == "-" || character == "."
     }
 }

@@ -1,5 +1,6 @@
 import FXBackfill
 import FXConfiguration
+import FXCore
 import FXDatabaseChassis
 import FXServiceChassis
 import Foundation
@@ -55,5 +56,17 @@ struct BackfillerConfigurationTests {
         for arguments in [["--rate-limit", "bitstamp=1/s"], ["--rate-limit", "coinbase=fast"], ["--rest-url", "coinbase=ftp://x"]] {
             #expect(throws: ConfigurationError.self, "\(arguments)") { _ = try resolve(arguments) }
         }
+    }
+
+    @Test("a credential's rate bucket is named by configuration, never from the key (not even a hash of it, which /metrics would let anyone check a guess against)")
+    func bucketNames() throws {
+        let key = "d3adb33fkey0042"
+        let plain = HistorySource.configured(try resolve(env: ["FINNHUB_API_KEY": key]))
+        #expect(plain["finnhub"]?.bucket == "finnhub:credential" && plain["coinbase"]?.bucket == "coinbase:public")
+        let bucket = plain["finnhub"]?.bucket ?? ""
+        #expect(bucket.contains(String(FNV1a.hash64(key), radix: 16)) == false && bucket.contains(key) == false)
+        let named = HistorySource.configured(try resolve(["--rate-bucket", "finnhub=team-a"], env: ["FINNHUB_API_KEY": key]))
+        #expect(named["finnhub"]?.bucket == "team-a" && named["coinbase"]?.bucket == "coinbase:public")
+        #expect(throws: ConfigurationError.self) { _ = try resolve(["--rate-bucket", "bitstamp=x"]) }
     }
 }
