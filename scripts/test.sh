@@ -22,6 +22,7 @@ python3 scripts/validate-deploy.py "$FX_ROOT"
 hadolint deploy/Dockerfile && echo "[test] hadolint: deploy/Dockerfile clean"
 check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/compose.secrets.yaml
 promtool check config deploy/prometheus/compose.yml deploy/prometheus/local.yml >/dev/null && echo "[test] promtool: Prometheus configurations valid"
+amtool check-config deploy/alertmanager/compose.yml >/dev/null && echo "[test] amtool: the Alertmanager configuration is valid"
 swift build --build-tests
 # Which back-end the main database runs on (the suite covers both: see below).
 TIMESCALE="$(psql "$DATABASE_URL" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'" 2>/dev/null || true)"

@@ -30,6 +30,7 @@ for name in services + ["kafka", "postgres", "setup"]:
         failures.append(f"docker-compose.yml: service {name} missing")
 for name in services:
     service = compose["services"].get(name, {})
+    service = service if service else compose["services"].get(name + "-live", {})
     if service.get("command", [None])[0] != name:
         failures.append(f"docker-compose.yml: {name} does not run its executable")
     env = service.get("environment", {})
@@ -273,9 +274,46 @@ if compose["services"]["setup"].get("command") != ["fxadmin", "setup"]:
     failures.append("docker-compose.yml: setup does not run `fxadmin setup`")
 if "HOST://localhost:9094" not in compose["services"]["kafka"]["environment"].get("KAFKA_ADVERTISED_LISTENERS", ""):
     failures.append("docker-compose.yml: Kafka has no listener for the host (localhost:9094)")
-for name in ("prometheus", "grafana"):
+for name in ("prometheus", "grafana", "alertmanager", "alert-receiver"):
     if name not in compose["services"]:
         failures.append(f"docker-compose.yml: {name} missing")
+
+# Compose, what a laptop user relies on: data that survives a recreate, ports on 127.0.0.1 unless FX_BIND
+# says otherwise, pinned images, monitoring that does not wait for the services, two feed profiles.
+import re
+for name, service in compose["services"].items():
+    for port in service.get("ports", []):
+        if not str(port).startswith("${FX_BIND:-127.0.0.1}:"):
+            failures.append(f"docker-compose.yml: {name} publishes {port} on every interface (bind ${{FX_BIND:-127.0.0.1}})")
+    image = service.get("image", "")
+    if not image.startswith("${FX_IMAGE") and not re.search(r":v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?(@sha256:[0-9a-f]{64})?$", image):
+        failures.append(f"docker-compose.yml: {name}'s image {image} is not pinned to an exact version")
+kafka = compose["services"]["kafka"]
+mounts = [v.split(":")[1] for v in kafka.get("volumes", []) if v.startswith("kafka-data:")]
+if kafka["environment"].get("KAFKA_LOG_DIRS") not in mounts or not kafka["environment"].get("CLUSTER_ID"):
+    failures.append(f"docker-compose.yml: Kafka must keep its log directory (KAFKA_LOG_DIRS) on the kafka-data volume {mounts}, with a fixed CLUSTER_ID")
+for name in ("prometheus", "alertmanager", "grafana"):
+    for dependency, condition in (compose["services"].get(name, {}).get("depends_on") or {}).items():
+        if dependency in services or condition.get("condition") == "service_healthy":
+            failures.append(f"docker-compose.yml: {name} waits for {dependency}: monitoring must start on its own")
+profiles = {name: service.get("profiles", []) for name, service in compose["services"].items()}
+if profiles.get("fxsim") != ["simulator"] or profiles.get("ingestor") != ["simulator"] or profiles.get("backfiller") != ["simulator"] \
+        or profiles.get("ingestor-live") != ["live"] or profiles.get("backfiller-live") != ["live"]:
+    failures.append(f"docker-compose.yml: profiles simulator (fxsim, ingestor, backfiller) and live (ingestor-live, backfiller-live) expected: {profiles}")
+for name in ("ingestor-live", "backfiller-live"):
+    service = compose["services"].get(name, {})
+    if "fxsim" in (service.get("depends_on") or {}) or "fxsim" in str(service.get("environment", {})):
+        failures.append(f"docker-compose.yml: {name} must not need the simulator")
+    if service.get("networks", {}).get("default", {}).get("aliases") != [name.removesuffix("-live")]:
+        failures.append(f"docker-compose.yml: {name} must answer to {name.removesuffix('-live')} (Prometheus scrapes that name)")
+overlay = yaml.safe_load(open(f"{root}/deploy/compose.secrets.yaml"))
+for name, service in overlay.get("services", {}).items():
+    if compose["services"].get(name, {}).get("profiles") == ["simulator"]:
+        failures.append(f"deploy/compose.secrets.yaml: overriding {name}'s credentials breaks the simulator's feeds")
+prometheus_compose = yaml.safe_load(open(f"{root}/deploy/prometheus/compose.yml"))
+targets = [t for a in prometheus_compose.get("alerting", {}).get("alertmanagers", []) for c in a.get("static_configs", []) for t in c.get("targets", [])]
+if targets != ["alertmanager:9093"]:
+    failures.append("deploy/prometheus/compose.yml: fired alerts must go to the stack's Alertmanager")
 
 for failure in failures:
     print("deploy check failed:", failure)

@@ -1,5 +1,7 @@
 import ArgumentParser
 import FXDatabaseChassis
+import FXServiceChassis
+import Logging
 
 @main
 struct FXAdminCommand: AsyncParsableCommand {
@@ -7,7 +9,7 @@ struct FXAdminCommand: AsyncParsableCommand {
         commandName: "fxadmin",
         abstract: "Operates an FXStream deployment: topics, database migrations and roles. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
         subcommands: [SetupCommand.self, CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self,
-                      RolesCommand.self, GrantsCommand.self])
+                      RolesCommand.self, GrantsCommand.self, AlertReceiverCommand.self])
 }
 
 /// The subcommands' flags go to the configuration resolver (`--brokers`, `--database-url`, `--partitions`, ...).
@@ -91,5 +93,20 @@ struct GrantsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await options.tasks?.grantRoles()
+    }
+}
+
+/// A webhook receiver for a laptop stack: logs and keeps what Alertmanager and the monitor post.
+struct AlertReceiverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alert-receiver",
+        abstract: "Receive alert webhooks (any POST path) and show them: one log line each, and GET /received for the latest 200.")
+    @Option(name: .customLong("http-host"), help: "Address to listen on.") var host = "0.0.0.0"
+    @Option(name: .customLong("http-port"), help: "Port to listen on (0: any free one, logged).") var port = 8799
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "fxstream.alert-receiver")
+        try await AlertReceiver.make(host: host, port: port, logger: logger).runService()
     }
 }
