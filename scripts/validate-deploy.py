@@ -249,6 +249,24 @@ if len(dashboards) != 2:
 if subprocess.run([sys.executable, f"{root}/scripts/gen-k8s-monitoring.py", "--check", root]).returncode != 0:
     failures.append("generated monitoring resources are stale: run python3 scripts/gen-k8s-monitoring.py")
 
+# The Strimzi examples: who may write each topic is exactly docs/topics.md's "written by" (checked here by
+# hand against the CRDs' schemas: no CRD validator can fetch them on this machine).
+writers_expected = {"fx.ticks": {"ingestor"}, "fx.gaps": {"ingestor", "aggregator"}, "fx.health": {"ingestor", "aggregator", "backfiller"},
+                    "fx.rejects": {"ingestor", "aggregator", "backfiller"}, "fx.candles": {"aggregator", "backfiller"}, "fx.alerts": {"monitor"},
+                    "fx.latest": {"ingestor"}, "fx.books": {"ingestor"}}
+users = [d for d in yaml.safe_load_all(open(f"{root}/deploy/k8s/examples/strimzi-users.yaml")) if d]
+writers = {}
+for user in users:
+    for rule in user["spec"]["authorization"]["acls"]:
+        resource = rule["resource"]
+        if resource["type"] == "topic" and resource.get("patternType") == "literal" and "Write" in rule["operations"]:
+            writers.setdefault(resource["name"], set()).add(user["metadata"]["name"].removeprefix("fxstream-"))
+if writers != writers_expected:
+    failures.append(f"deploy/k8s/examples/strimzi-users.yaml: topic writers {writers} differ from docs/topics.md {writers_expected}")
+topics_example = {d["spec"]["topicName"] for d in yaml.safe_load_all(open(f"{root}/deploy/k8s/examples/strimzi-topics.yaml")) if d}
+if topics_example != set(writers_expected):
+    failures.append(f"deploy/k8s/examples/strimzi-topics.yaml: topics {sorted(topics_example)}")
+
 for path in ("deploy/ingestor.local.yaml", "deploy/feeds/simulator.yaml", "deploy/feeds/live.yaml"):
     check_feeds(path, yaml.safe_load(open(f"{root}/{path}")))
 if compose["services"].get("ingestor", {}).get("environment", {}).get("INGESTOR_CONFIG") is None:
