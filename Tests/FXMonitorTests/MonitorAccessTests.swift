@@ -38,6 +38,18 @@ struct MonitorAccessTests {
         #expect(trust.untrusted.count == HeartbeatTrust.maxListed && trust.untrusted["intruder:0"] == nil, "the oldest senders are forgotten first")
     }
 
+    @Test("the candle endpoint's gate admits its limit at once and refuses the next until one leaves; the token comparison needs every byte")
+    func gateAndComparison() {
+        let gate = RequestGate(limit: 2)
+        #expect(gate.enter() && gate.enter())
+        #expect(!gate.enter(), "a third request at once is refused (503)")
+        gate.leave()
+        #expect(gate.enter(), "a freed slot admits again")
+        let token = Array("abcdef".utf8)
+        #expect(MonitorHTTPAccess.equal(token, token))
+        #expect(!MonitorHTTPAccess.equal(Array("abcdeg".utf8), token) && !MonitorHTTPAccess.equal(Array("abcde".utf8), token))
+    }
+
     @Test("with a token: the page and /api/* answer 401 without it (the page with its login form), 200 with the bearer header or the cookie; /health and /metrics stay open; the page carries a strict CSP", .tags(.integration))
     func token() async throws {
         let topics = try await KafkaTestKit.pipelineTopics("access")
