@@ -11,6 +11,16 @@ import Testing
 struct MonitorAccessTests {
     typealias S = MonitorTestSupport
 
+    /// A monitor executable that asks for `token`, once it answers.
+    static func monitor(token: String, topicPrefix: String) async throws -> ServiceProcess {
+        let topics = try await KafkaTestKit.pipelineTopics(topicPrefix)
+        let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix],
+                                               environment: ["MONITOR_AUTH_TOKEN": token, "DATABASE_URL": TestEnvironment.databaseURL,
+                                                             "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
+        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/live")?.status == 200 })
+        return monitor
+    }
+
     @Test("a heartbeat of an unknown service, or of an instance expected_instances does not list, is set aside, counted and listed; an expected one is believed")
     func untrustedHeartbeats() {
         let service = S.service { $0.expectedInstances = ["ingestor:ingestor-coinbase-*", "backfiller:bf-1"] }
@@ -52,12 +62,8 @@ struct MonitorAccessTests {
 
     @Test("with a token: the page and /api/* answer 401 without it (the page with its login form), 200 with the bearer header or the cookie; /health and /metrics stay open; the page carries a strict CSP", .tags(.integration))
     func token() async throws {
-        let topics = try await KafkaTestKit.pipelineTopics("access")
         let token = "s3cret-\(UUID().uuidString)"
-        let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix],
-                                               environment: ["MONITOR_AUTH_TOKEN": token, "DATABASE_URL": TestEnvironment.databaseURL,
-                                                             "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
-        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/live")?.status == 200 })
+        let monitor = try await Self.monitor(token: token, topicPrefix: "access")
         for path in ["/api/streams", "/api/instances", "/api/alerts", "/api/candles?source=coinbase&symbol=BTC/USD"] {
             let anonymous = await monitor.fetch(path)
             #expect(anonymous?.status == 401 && anonymous?.headers["www-authenticate"]?.hasPrefix("Bearer") == true, "\(path): \(String(describing: anonymous))")
@@ -90,12 +96,8 @@ struct MonitorAccessTests {
     @Test("in a real browser the login form takes the token, then the page loads its data under its Content-Security-Policy", .tags(.integration))
     func browserLogin() async throws {
         guard HeadlessBrowser.executable != nil else { Issue.record("no Chromium: the browser specs need it (scripts/install-deps.sh)"); return }
-        let topics = try await KafkaTestKit.pipelineTopics("accessui")
         let token = "tok-\(UUID().uuidString)"
-        let monitor = try await ServiceProcess("monitor", arguments: ["--topic-prefix", topics.prefix],
-                                               environment: ["MONITOR_AUTH_TOKEN": token, "DATABASE_URL": TestEnvironment.databaseURL,
-                                                             "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"])
-        try #require(try await TestEnvironment.eventually(timeout: .seconds(30)) { await monitor.get("/health/live")?.status == 200 })
+        let monitor = try await Self.monitor(token: token, topicPrefix: "accessui")
         let browser = try HeadlessBrowser("http://127.0.0.1:\(monitor.port)/")
         defer { browser.close() }
         let form = try await TestEnvironment.eventually(timeout: .seconds(20)) {
