@@ -232,7 +232,7 @@ else:
         failures.append("production: the Ingress must serve every host over TLS")
     if paths != {("/", "Exact"), ("/api/", "Prefix")}:
         failures.append(f"production: the Ingress must expose only / and /api/ (not /metrics, /health): {sorted(paths)}")
-    if not any(k.endswith("/auth-url") for k in ingress["metadata"].get("annotations", {})):
+    if "nginx.ingress.kubernetes.io/auth-url" not in open(f"{root}/deploy/k8s/overlays/production/monitor-ingress.yaml").read():
         failures.append("production: the Ingress lacks the auth annotation example")
 tag = next((c["image"].rsplit(":", 1)[1] for d in production.get("Deployment", {}).values() for c in d["spec"]["template"]["spec"]["containers"]), "")
 jobs = list(production.get("Job", {}))
@@ -274,10 +274,13 @@ if compose["services"].get("ingestor", {}).get("environment", {}).get("INGESTOR_
 if "fxsim" not in compose.get("services", {}):
     failures.append("docker-compose.yml: the fxsim simulator is missing")
 
-prometheus = yaml.safe_load(open(f"{root}/deploy/prometheus/local.yml"))
-targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
-if len(targets) != 4:
-    failures.append("deploy/prometheus/local.yml: expected the four services")
+# Both Prometheus configurations label each target with its service (the rules read up{service="monitor"})
+# and honor the monitor's own service/instance labels.
+for path in ("deploy/prometheus/local.yml", "deploy/prometheus/compose.yml"):
+    job = yaml.safe_load(open(f"{root}/{path}"))["scrape_configs"][0]
+    labelled = {c.get("labels", {}).get("service") for c in job["static_configs"]}
+    if labelled != set(services) or not job.get("honor_labels"):
+        failures.append(f"{path}: every service's target needs its `service` label, with honor_labels: {labelled}")
 prometheus = yaml.safe_load(open(f"{root}/deploy/prometheus/compose.yml"))
 scraped = {t.split(":")[0] for c in prometheus["scrape_configs"][0]["static_configs"] for t in c["targets"]}
 if scraped != set(services):

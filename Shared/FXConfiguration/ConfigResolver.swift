@@ -100,7 +100,7 @@ public struct ConfigResolver: Sendable {
         for var entry in entries {
             // Credentials inside URLs and conninfo strings of settings that are not secret themselves
             // (a venue URL with ?token=, a URL with a password) are redacted too.
-            if entry.value.contains("=") || entry.value.contains("@") { entry.value = Redaction.redactURL(entry.value) }
+            if entry.value.contains("://") { entry.value = Redaction.redactURL(entry.value) }
             if entry.section != section {
                 section = entry.section
                 text += "\n[\(section)]\n"

@@ -32,8 +32,11 @@ public enum Redaction {
     public static func redactURL(_ url: String) -> String {
         var result = url
         if let schemeEnd = result.range(of: "://") {
+            // The user info ends at the last `@` before the query or fragment (an `@` inside a query value is
+            // not a password's end); a password with a raw `@` or `/` is still covered.
             let rest = result[schemeEnd.upperBound...]
-            if let at = rest.lastIndex(of: "@") {
+            let authority = rest[..<(rest.firstIndex { $0 == "?" || $0 == "#" } ?? rest.endIndex)]
+            if let at = authority.lastIndex(of: "@") {
                 let userInfo = rest[rest.startIndex..<at]
                 if let colon = userInfo.firstIndex(of: ":") {
                     result.replaceSubrange(result.index(after: colon)..<at, with: placeholder)
@@ -50,7 +53,7 @@ public enum Redaction {
             output += remainder[...equals]
             remainder = remainder[remainder.index(after: equals)...]
             guard isCredentialParameter(name) else { continue }
-            let end = remainder.firstIndex { $0 == "&" || $0 == " " || $0 == "#" || $0 == ";" || $0 == "," } ?? remainder.endIndex
+            let end = remainder.firstIndex { $0 == "&" || $0.isWhitespace } ?? remainder.endIndex
             if end > remainder.startIndex { output += placeholder }
             remainder = remainder[end...]
         }

@@ -16,8 +16,9 @@
 ///   role with CREATEROLE that owns the database (or a superuser). Creates the roles (without passwords:
 ///   set them, or use certificates, as the server's authentication requires), takes CONNECT and TEMPORARY
 ///   on the database away from PUBLIC and gives them to the service roles, gives `fx_migrator` the right to
-///   create in schema `public`, moves FXStream's existing tables and functions to `fx_migrator` (an
-///   existing deployment's owner becomes a member of it), then grants as ``grantScript``.
+///   create in schema `public`, moves FXStream's existing tables and functions to `fx_migrator` (each
+///   previous owner that is not a superuser becomes a member of it, so it keeps working), refuses when
+///   `PUBLIC` could still create in `public` (PostgreSQL before 15, run by a non-owner), then grants as ``grantScript``.
 /// - ``grantScript`` (`fxadmin setup` runs it after every migration, as the schema's owner): the table
 ///   grants of the roles that exist; a database without the roles is left as it is.
 public enum DatabaseRoles {
@@ -60,6 +61,8 @@ public enum DatabaseRoles {
                 r text;
                 db text := current_database();
                 object text;
+                owner text;
+                owner_is_superuser boolean;
                 superuser boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
             BEGIN
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fx_migrator') THEN
@@ -87,13 +90,20 @@ public enum DatabaseRoles {
                         CREATE EXTENSION IF NOT EXISTS timescaledb;
                     END IF;
                 END IF;
-                -- An existing deployment: its objects move to the migrator (their owner must be able to act as it).
+                -- An existing deployment: its objects move to the migrator. Whoever runs this must be able to act
+                -- as fx_migrator; each previous owner that is not a superuser becomes a member of it, so a
+                -- service still connecting as that owner keeps working (through the membership) until moved.
                 IF NOT superuser AND NOT pg_has_role(current_user, 'fx_migrator', 'MEMBER') THEN
                     EXECUTE format('GRANT fx_migrator TO %I', current_user);
                 END IF;
                 FOREACH object IN ARRAY ARRAY[\(tableList)] LOOP
-                    IF to_regclass('public.' || object) IS NOT NULL
-                       AND (SELECT relowner::regrole::text FROM pg_class WHERE oid = to_regclass('public.' || object)) <> 'fx_migrator' THEN
+                    owner := NULL;
+                    SELECT r.rolname, r.rolsuper INTO owner, owner_is_superuser
+                    FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = to_regclass('public.' || object);
+                    IF owner IS NOT NULL AND owner <> 'fx_migrator' THEN
+                        IF NOT owner_is_superuser AND NOT pg_has_role(owner, 'fx_migrator', 'MEMBER') THEN
+                            EXECUTE format('GRANT fx_migrator TO %I', owner);
+                        END IF;
                         EXECUTE format('ALTER TABLE public.%I OWNER TO fx_migrator', object);
                     END IF;
                 END LOOP;
@@ -102,6 +112,12 @@ public enum DatabaseRoles {
                         EXECUTE format('ALTER FUNCTION public.%s OWNER TO fx_migrator', object);
                     END IF;
                 END LOOP;
+                -- Before PostgreSQL 15 schema public belongs to the bootstrap superuser: a database owner's REVOKE
+                -- above is then only a warning, and every role could still create tables. Refuse to pretend.
+                IF has_schema_privilege('fx_aggregator', 'public', 'CREATE') THEN
+                    RAISE EXCEPTION 'PUBLIC can still create in schema public (it belongs to %): run fxadmin roles as a superuser or as that schema''s owner',
+                        (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public');
+                END IF;
             END
             $fxstream_roles$;
             """

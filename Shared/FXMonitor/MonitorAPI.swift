@@ -265,6 +265,9 @@ extension MonitorAPI {
     /// (exact decimals as strings). 400 without source and symbol, or with a source, symbol, timeframe or price type outside
     /// the topic contract; `limit` is clamped to 1...500 (anything else reads 60); 503 while the database is not reachable,
     /// when `api_candles_concurrency` requests are already being served, or when the query outlives `api_candles_timeout_ms`.
+    /// The candles' price types (tables.md).
+    static let priceTypes: Set<String> = ["trade", "mid", "bid", "ask"]
+
     static func candles(_ request: Request, service: MonitorService) async throws -> Response {
         let query = request.uri.queryParameters
         guard let source = query["source"].map(String.init), let symbol = query["symbol"].map(String.init) else {
@@ -279,8 +282,8 @@ extension MonitorAPI {
             return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database not reachable yet\n")))
         }
         let priceType = query["price_type"].map(String.init)
-        guard priceType.map(ContractLimits.isValidSource) ?? true else {
-            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "price_type outside the topic contract\n")))
+        guard priceType.map(Self.priceTypes.contains) ?? true else {
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "price_type is one of trade, mid, bid, ask\n")))
         }
         let timeoutMs = Int(service.configuration.candlesTimeout.components.seconds * 1_000
                             + service.configuration.candlesTimeout.components.attoseconds / 1_000_000_000_000_000)
@@ -294,8 +297,9 @@ extension MonitorAPI {
                         SELECT (extract(epoch FROM bucket))::bigint * 1000000000 AS start, open::text, high::text, low::text, close::text,
                                volume::text, origin, revision, price_type
                         FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = $3
-                          AND price_type = coalesce($5, (SELECT price_type FROM candles WHERE source = $1 AND symbol = $2 AND timeframe = $3
-                                                         AND price_type IN ('trade', 'mid') ORDER BY price_type = 'trade' DESC, bucket DESC LIMIT 1))
+                          AND price_type = coalesce($5, CASE WHEN EXISTS (SELECT 1 FROM candles WHERE source = $1 AND symbol = $2
+                                                                          AND timeframe = $3 AND price_type = 'trade')
+                                                             THEN 'trade' ELSE 'mid' END)
                         ORDER BY bucket DESC LIMIT $4) latest
                     ORDER BY start
                     """, [source, symbol, timeframe, limit, priceType])

@@ -72,6 +72,8 @@ struct MonitorAccessTests {
             let status = await monitor.fetch(path, headers: ["Authorization": "Bearer \(token)"])?.status
             #expect(status == 200 || (path.contains("candles") && status == 503), "\(path) with the token: \(String(describing: status))")
         }
+        let badPrice = await monitor.fetch("/api/candles?source=coinbase&symbol=BTC/USD&price_type=foo", headers: ["Authorization": "Bearer \(token)"])
+        #expect(badPrice?.status == 400, "a price type outside trade, mid, bid, ask: \(String(describing: badPrice))")
         let cookie = await monitor.fetch("/api/streams", headers: ["Cookie": "theme=dark; fxstream_token=\(token)"])
         #expect(cookie?.status == 200, "the login cookie opens the API")
         let login = await monitor.fetch("/")

@@ -91,18 +91,41 @@ struct DatabaseRolesTests {
         await PostgresTestKit.dropDatabase(database)
     }
 
-    @Test("an existing deployment's tables move to fx_migrator, and their old owner keeps working through it")
+    @Test("an existing deployment's tables, owned by an ordinary role, move to fx_migrator; that owner becomes a member and keeps working")
     func existingDeployment() async throws {
-        let database = try await PostgresTestKit.freshDatabase("fxrolesold")   // migrated by the superuser, as before roles
+        let legacy = "fxlegacy_" + UUID().uuidString.prefix(8).lowercased()
+        let name = PostgresTestKit.uniqueTable("fxrolesold")
+        let admin = try await PostgresTestKit.connect()
+        try await admin.query("CREATE ROLE \(legacy) LOGIN")
+        try await admin.query("CREATE DATABASE \(name) OWNER \(legacy)")
+        let plain = ProcessInfo.processInfo.environment["FX_TEST_TIMESCALEDB"] == "off"
+        if plain { try await admin.query("ALTER DATABASE \(name) SET fxstream.timescaledb = 'off'") }
+        let database = TestEnvironment.databaseURL.replacingOccurrences(of: #"/[^/]+$"#, with: "/\(name)", options: .regularExpression)
+        if !plain {   // as on a managed server: the extension made by the administrator, the schema by the application's role
+            let superuser = try await PostgresTestKit.connect(url: database)
+            _ = try? await superuser.query("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            await superuser.close()
+        }
+        let migrated = try Self.fxadmin(["migrate", "--database-url", Self.url(database, user: legacy)])
+        #expect(migrated.status == 0, "\(migrated.output)")
         let roles = try Self.fxadmin(["roles", "--database-url", database])
         #expect(roles.status == 0, "\(roles.output)")
-        let admin = try await PostgresTestKit.connect(url: database)
-        let owners = try await admin.query("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+        let check = try await PostgresTestKit.connect(url: database)
+        let owners = try await check.query("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
         #expect(owners.rows.map { $0["tableowner"] } == ["fx_migrator"])
-        let granted = try await admin.query("SELECT has_table_privilege('fx_aggregator', 'public.candles', 'INSERT') AS held").first?.decode(Bool.self, "held")
+        let member = try await check.query("SELECT pg_has_role($1, 'fx_migrator', 'MEMBER') AS member", [legacy]).first?.decode(Bool.self, "member")
+        #expect(member == true, "the previous owner acts as fx_migrator")
+        let granted = try await check.query("SELECT has_table_privilege('fx_aggregator', 'public.candles', 'INSERT') AS held").first?.decode(Bool.self, "held")
         #expect(granted == true, "the grants are applied at once when the schema exists")
-        await admin.close()
+        await check.close()
+        // A service still using the old owner's URL works on.
+        let old = try await PostgresTestKit.connect(url: Self.url(database, user: legacy))
+        try await old.query("INSERT INTO rate_buckets (bucket, tat) VALUES ('legacy', now())")
+        _ = try await old.query("SELECT count(*) AS n FROM candles")
+        await old.close()
         await PostgresTestKit.dropDatabase(database)
+        try await admin.query("DROP ROLE IF EXISTS \(legacy)")
+        await admin.close()
     }
 
     @Test("the aggregator, backfiller and monitor run with their own roles: ticks become candles, a bootstrap gap is repaired, the API serves the candles")
