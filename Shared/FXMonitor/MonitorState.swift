@@ -64,17 +64,10 @@ public struct MonitorState: Sendable {
         if topic == .gaps {
             do { return .gap(try GapEvent(json: value)) } catch { return .ignored(reason(of: error)) }
         }
+        if topic == .ticks { return decodeTick(value) }
         guard let message = try? JSONParser().parse(value) else { return .ignored(.malformed) }
         switch topic {
-        case .ticks:
-            guard let source = message["source"]?.stringValue, let symbol = message["symbol"]?.stringValue,
-                  let ts = message["ts"]?.int64Value else { return .ignored(.malformed) }
-            let received = message["recv_ts"]?.int64Value
-            // Both times inside the consumers' window: their difference cannot overflow.
-            guard ContractLimits.isPlausibleEventTime(ts), received.map(ContractLimits.isPlausibleEventTime) ?? true else {
-                return .ignored(.invalidTimestamp)
-            }
-            return .tick(source: source, symbol: symbol, venueSymbol: message["venue_symbol"]?.stringValue ?? symbol, ts: ts, received: received)
+        case .ticks: return decodeTick(value)
         case .health:
             let reading = Heartbeat.read(message, receivedAt: now)
             guard let beat = reading.heartbeat else { return .ignored(reason(reading.refused ?? .malformed)) }
@@ -82,6 +75,34 @@ public struct MonitorState: Sendable {
         case .rejects: return .counted(.rejects, source: message["source"]?.stringValue ?? "unknown")
         case .candles, .gaps: return .counted(.candles, source: message["source"]?.stringValue ?? "unknown")
         }
+    }
+
+    /// A tick's few fields the monitor needs, read with ``JSONScanner`` (no tree: the whole document is
+    /// still checked to be one valid object). A repeated member counts as its last occurrence, as in the tree.
+    static func decodeTick(_ value: [UInt8]) -> Message {
+        let scanner = JSONScanner(value)
+        var source: String?, symbol: String?, venueSymbol: String?
+        var ts: Int64?, received: Int64?
+        do {
+            try scanner.forEachMember { name, token throws(JSONParser.Error) in
+                switch name.count {
+                case 2 where scanner.name(name, equals: "ts"): ts = scanner.int64(token)
+                case 6 where scanner.name(name, equals: "source"): source = scanner.string(token)
+                case 6 where scanner.name(name, equals: "symbol"): symbol = scanner.string(token)
+                case 7 where scanner.name(name, equals: "recv_ts"): received = scanner.int64(token)
+                case 12 where scanner.name(name, equals: "venue_symbol"): venueSymbol = scanner.string(token)
+                default: break
+                }
+            }
+        } catch {
+            return .ignored(.malformed)
+        }
+        guard let source, let symbol, let ts else { return .ignored(.malformed) }
+        // Both times inside the consumers' window: their difference cannot overflow.
+        guard ContractLimits.isPlausibleEventTime(ts), received.map(ContractLimits.isPlausibleEventTime) ?? true else {
+            return .ignored(.invalidTimestamp)
+        }
+        return .tick(source: source, symbol: symbol, venueSymbol: venueSymbol ?? symbol, ts: ts, received: received)
     }
 
     /// Decodes and applies one message (``decode(_:_:now:)`` then ``apply(_:now:)``).

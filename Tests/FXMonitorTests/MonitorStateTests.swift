@@ -70,4 +70,38 @@ struct MonitorStateTests {
                             now: Self.start).ignored == [.invalidName])
         #expect(state.board.streamCount == 0 && state.board.instanceCount == 0)
     }
+
+    @Test("a tick is read field by field: the whole value must still be one valid object with text names and integer times")
+    func tickFields() {
+        let ts = Self.start
+        func decode(_ text: String) -> MonitorState.Message { MonitorState.decode(.ticks, Array(text.utf8), now: ts) }
+        func isMalformed(_ text: String) -> Bool {
+            if case .ignored(.malformed) = decode(text) { return true }
+            return false
+        }
+        let body = #""source":"coinbase","symbol":"BTC/USD","ts":\#(ts)"#
+        // Truncated, trailing data, not an object, a broken value after the needed fields.
+        #expect(isMalformed("{\(body)"))
+        #expect(isMalformed("{\(body)} {}"))
+        #expect(isMalformed("[{\(body)}]"))
+        #expect(isMalformed(#"{\#(body),"price":"1.5",}"#))
+        #expect(isMalformed(#"{\#(body),"price":1.5.5}"#))
+        // A required field missing or of the wrong kind.
+        #expect(isMalformed(#"{"source":"coinbase","ts":\#(ts)}"#))
+        #expect(isMalformed(#"{"source":"coinbase","symbol":"BTC/USD","ts":"\#(ts)"}"#))
+        #expect(isMalformed(#"{"source":7,"symbol":"BTC/USD","ts":\#(ts)}"#))
+        #expect(isMalformed(#"{"source":"coinbase","symbol":"BTC/USD","ts":\#(ts).5}"#))
+        // Escapes decoded; venue_symbol defaults to the symbol; a repeated member counts as its last occurrence.
+        guard case .tick(let source, let symbol, let venueSymbol, let time, let received) =
+                decode(#"{"ts":1,"source":"coinbase","symbol":"BTC\/USD","ts":\#(ts),"recv_ts":\#(ts + 5)}"#) else {
+            Issue.record("a valid tick was refused")
+            return
+        }
+        #expect(source == "coinbase" && symbol == "BTC/USD" && venueSymbol == "BTC/USD" && time == ts && received == ts + 5)
+        guard case .tick(_, _, let venue, _, let noReceived) = decode(#"{\#(body),"venue_symbol":"BTC-USD","recv_ts":null}"#) else {
+            Issue.record("a valid tick was refused")
+            return
+        }
+        #expect(venue == "BTC-USD" && noReceived == nil)
+    }
 }
