@@ -47,6 +47,16 @@ public struct Tick: Sendable, Equatable {
     /// The Kafka message key: `<source>:<symbol>`.
     public var key: String { "\(source):\(symbol)" }
 
+    /// ``key`` as bytes, written straight into one array (no intermediate `String`).
+    public var keyBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(source.utf8.count + symbol.utf8.count + 1)
+        bytes.append(contentsOf: source.utf8)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(contentsOf: symbol.utf8)
+        return bytes
+    }
+
     /// The JSON message, fields in contract order.
     public func jsonBytes() -> [UInt8] {
         var writer = JSONWriter(capacity: 256)

@@ -24,6 +24,8 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds of the paced latency run.") var pacedSeconds: Int = 5
     @Option(help: "Where the frames come from: `process` (fxbench blast-sender, a process of its own: the figure is the ingestor's) or `in-process` (a server in this process, sharing its CPU).")
     var sender: String = "process"
+    @Option(help: "The core the sender process is pinned to with taskset (its CPU is never counted; -1: not pinned).")
+    var senderCore: Int = ProcessInfo.processInfo.activeProcessorCount - 1
 
     func run() async throws {
         var logger = Logger(label: "fxbench")
@@ -37,21 +39,35 @@ struct IngestBenchmark: AsyncParsableCommand {
         let tickBytes = sample.jsonBytes()
         var report = RatioReport(name: "ingest frames -> kafka-acked ticks (\(messages) Coinbase matches, \(tickBytes.count) B ticks)", unit: "msg/s")
         var saturated: [Duration] = []
+        var cpu = RatioReport(name: "ingest CPU per frame vs a raw producer's CPU per message (µs; the sender's CPU not counted)", unit: "frames per CPU s")
         for round in 0..<options.rounds {
             let topic = "bench-ingest-raw-\(round)-\(UUID().uuidString.prefix(6))"
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: options.brokers), logger: logger)
             _ = try await admin.createTopics([KafkaTopicSpec(name: topic, partitions: 3)])
+            let rawCPU = processCPUSeconds()
             let raw = try KafkaProduceBenchmark.rawProduce(brokers: options.brokers, topic: topic, value: tickBytes, count: messages)
-            let (elapsed, latencies) = try await pipeline(frames: frames, symbols: symbols, rate: nil, logger: logger)
-            saturated += latencies
+            let rawMicros = (processCPUSeconds() - rawCPU) / Double(messages) * 1e6
+            let run = try await pipelineRun(frames: frames, symbols: symbols, rate: nil, logger: logger)
+            saturated += run.latencies
             print("round \(round + 1):")
-            report.add(baseline: Double(messages) / raw, bridge: Double(messages) / elapsed)
+            report.add(baseline: Double(messages) / raw, bridge: Double(messages) / run.seconds)
+            if let micros = run.cpuMicrosPerFrame {
+                print(String(format: "  CPU: ingestor %.2f µs per frame (librdkafka's threads included), raw producer %.2f µs per message", micros, rawMicros))
+                cpu.add(baseline: 1e6 / rawMicros, bridge: 1e6 / micros)
+            }
         }
         report.printSummary(goal: 0.50)
+        if !cpu.rows.isEmpty {
+            let micros = cpu.rows.map { 1e6 / $0.bridge }.sorted()
+            cpu.printSummary(goal: nil)
+            print(String(format: "ingest CPU per frame: median %.2f µs (goal <= 5 µs: %@); 100k frames/s need %.2f cores", micros[micros.count / 2],
+                         micros[micros.count / 2] <= 5 ? "met" : "NOT met", micros[micros.count / 2] * 0.1))
+        }
         Self.printLatency("frame received -> delivery report at saturation", saturated)
         let paced = Array(frames.prefix(pacedRate * pacedSeconds))
-        let (_, pacedLatencies) = try await pipeline(frames: paced, symbols: symbols, rate: pacedRate, logger: logger)
-        Self.printLatency("frame received -> delivery report at \(pacedRate) frames/s", pacedLatencies)
+        let pacedRun = try await pipelineRun(frames: paced, symbols: symbols, rate: pacedRate, logger: logger)
+        Self.printLatency("frame received -> delivery report at \(pacedRate) frames/s", pacedRun.latencies)
+        if let micros = pacedRun.cpuMicrosPerFrame { print(String(format: "  CPU at %d frames/s: %.2f µs per frame", pacedRate, micros)) }
     }
 
     static func printLatency(_ name: String, _ latencies: [Duration]) {
@@ -73,9 +89,22 @@ struct IngestBenchmark: AsyncParsableCommand {
         }
     }
 
+    /// One run: seconds from the first frame sent (or acknowledged) to the last tick acknowledged, every
+    /// tick's latency, and (sender in its own process) this process's CPU per frame over the same span.
+    struct Run {
+        var seconds: Double
+        var latencies: [Duration]
+        var cpuMicrosPerFrame: Double?
+    }
+
+    func pipelineRun(frames: [String], symbols: [String], rate: Int?, logger: Logger) async throws -> Run {
+        if sender == "process" { return try await pipelineFromProcess(count: frames.count, symbols: symbols, rate: rate, logger: logger) }
+        let (elapsed, latencies) = try await pipeline(frames: frames, symbols: symbols, rate: rate, logger: logger)
+        return Run(seconds: elapsed, latencies: latencies)
+    }
+
     /// Seconds from the first frame sent to the last tick acknowledged, and every tick's latency.
     func pipeline(frames: [String], symbols: [String], rate: Int?, logger: Logger) async throws -> (Double, [Duration]) {
-        if sender == "process" { return try await pipelineFromProcess(count: frames.count, symbols: symbols, rate: rate, logger: logger) }
         let server = BlastServer(frames: frames, rate: rate)
         let latencies = Mutex<[Duration]>([])
         let done = Atomic<Int>(0)
@@ -120,21 +149,23 @@ extension IngestBenchmark {
 
     /// The same run with `fxbench blast-sender` as the sender, in its own process: timed from the first
     /// tick acknowledged to the `count`-th.
-    func pipelineFromProcess(count: Int, symbols: [String], rate: Int?, logger: Logger) async throws -> (Double, [Duration]) {
+    func pipelineFromProcess(count: Int, symbols: [String], rate: Int?, logger: Logger) async throws -> Run {
         let port = try PipelineBenchmark.freePort()
-        let sender = try Child(CommandLine.arguments[0], ["blast-sender", "--port", String(port), "--symbols", String(symbols.count),
-                                                          "--rate=\(rate ?? -1)"], environment: [:])
+        let arguments = ["blast-sender", "--port", String(port), "--symbols", String(symbols.count), "--rate=\(rate ?? -1)"]
+        let pin = senderCore >= 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")
+        let sender = pin ? try Child("/usr/bin/taskset", ["-c", String(senderCore), CommandLine.arguments[0]] + arguments, environment: [:])
+                         : try Child(CommandLine.arguments[0], arguments, environment: [:])
         defer { sender.stop() }
         try await Task.sleep(for: .seconds(1))
         let latencies = Mutex<[Duration]>([])
         let done = Atomic<Int>(0)
-        let marks = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((nil, nil))
+        let marks = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?, firstCPU: Double, lastCPU: Double)>((nil, nil, 0, 0))
         let ingestor = ingestorService(port: port, symbols: symbols, logger: logger) { latency in
             let acknowledged = done.add(1, ordering: .relaxed).newValue
             guard acknowledged <= count else { return }
             latencies.withLock { $0.append(latency) }
-            if acknowledged == 1 { marks.withLock { $0.first = .now } }
-            if acknowledged == count { marks.withLock { $0.last = .now } }
+            if acknowledged == 1 { marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds() } }
+            if acknowledged == count { marks.withLock { $0.last = .now; $0.lastCPU = processCPUSeconds() } }
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: ingestor)], logger: logger))
         let task = Task { try await group.run() }
@@ -145,7 +176,8 @@ extension IngestBenchmark {
         guard let first = marks.withLock({ $0.first }), let last = marks.withLock({ $0.last }) else {
             throw ValidationError("ingest run incomplete: \(done.load(ordering: .relaxed)) of \(count) ticks acknowledged")
         }
-        return (seconds(last - first), latencies.withLock { $0 })
+        let cpu = marks.withLock { $0.lastCPU - $0.firstCPU }
+        return Run(seconds: seconds(last - first), latencies: latencies.withLock { $0 }, cpuMicrosPerFrame: cpu / Double(max(1, count - 1)) * 1e6)
     }
 }
 

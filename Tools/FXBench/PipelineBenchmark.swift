@@ -39,6 +39,9 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Phases to run, in this order: latency, sustained, catch-up.") var phases: [String] = ["latency", "sustained", "catch-up"]
     @Flag(help: "Print every heartbeat's latency sample and the lag after the latency phase's rate step (stderr).") var trace = false
     @Option(help: "More environment for the aggregator (k=v,k=v), e.g. FLUSH_INTERVAL_MS=100.") var aggregatorEnv: String?
+    @Option(help: "Messages of each same-run baseline (raw producer, raw consumer, JSON scan, COPY).") var baselineMessages: Int = 200_000
+    @Option(parsing: .upToNextOption, help: "Ticks/s to size a deployment for from the measured CPU per tick (replicas of the services, cores of the broker and PostgreSQL).")
+    var cores: [Int] = [100_000]
 
     func validate() throws {
         if let unknown = phases.first(where: { !["latency", "sustained", "catch-up"].contains($0) }) {
@@ -69,6 +72,11 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let env = ["KAFKA_BROKERS": options.brokers, "DATABASE_URL": database.url, "TOPIC_PREFIX": prefix, "LOG_LEVEL": "warning",
                    "KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500" + (kafkaProperties.map { "," + $0 } ?? "")]
         try Child.run("\(bin)/fxadmin", ["setup", "--partitions", String(partitions)], environment: env)
+        // The floors, before any service runs.
+        let tick = Array(#"{"v":1,"kind":"trade","source":"coinbase","symbol":"B0/USD","venue_symbol":"B0-USD","ts":1795000000000000000,"recv_ts":1795000000001500000,"seq":1001,"price":"50000.01","size":"0.00000001","side":"buy","trade_id":"1"}"#.utf8)
+        let baselines = try await StageBaselines.measure(brokers: options.brokers, database: database.connection, tick: tick,
+                                                         messages: baselineMessages, logger: logger)
+        print(baselines.report())
 
         let senderPort = try Self.freePort()
         let sender = try Child("\(bin)/fxbench", ["blast-sender", "--port", String(senderPort), "--symbols", String(symbols), "--rate", "100"] + (quotes ? ["--quotes"] : []), environment: [:])
@@ -78,6 +86,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
                                                     "--http-port", String(try Self.freePort())], environment: env)
         let aggregatorEnvironment = try aggregatorEnvironment(env)
         var aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
+        let monitor = try Child("\(bin)/monitor", ["--http-port", String(try Self.freePort())], environment: env)
         let probe = try LagProbe(brokers: options.brokers, topic: ticksTopic, partitions: partitions, consumerGroup: prefix + "aggregator",
                                  database: database.connection)
         let health = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: [
@@ -87,7 +96,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let healthTask = Task { try await whileRunning(health) { try await latencies.read(health) } }
         defer {
             healthTask.cancel()
-            for child in [sender, ingestor, aggregator] { child.stop() }
+            for child in [sender, ingestor, aggregator, monitor] { child.stop() }
         }
         func setRate(_ rate: Int) async throws {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(senderPort)/rate/\(rate)")!)
@@ -133,7 +142,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         for rate in phases.contains("sustained") ? rates : [] {
             try await setRate(100)
             try await probe.waitUntilCaughtUp(within: .seconds(180), slack: 2_000)
-            let cpu = PhaseCPU([("ingestor", ingestor), ("aggregator", aggregator), ("sender", sender)])
+            let cpu = PhaseCPU([("ingestor", ingestor), ("aggregator", aggregator), ("monitor", monitor), ("sender", sender)])
             let start = try await probe.sample()
             try await setRate(rate)
             var lags: [(Double, Int64)] = []
@@ -152,6 +161,18 @@ struct PipelineBenchmark: AsyncParsableCommand {
             let bounded = growth < 0.02 * Double(rate)
             print(String(format: "sustained at %d ticks/s asked: input %.0f ticks/s into Kafka, aggregator %.0f ticks/s, lag at end %d, lag growth over the second half %.0f ticks/s -> %@; %@; aggregator peak RSS %.1f MiB",
                          rate, input, counted, end.lag, growth, bounded ? "bounded" : "NOT bounded", cpu.report(), aggregator.peakResidentMiB))
+            let used = cpu.used()
+            let produced = Double(end.produced - start.produced), consumed = Double(end.counted - start.counted)
+            let stages = [
+                StageRow(stage: "ingestor (frames -> acknowledged ticks)", micros: used.children["ingestor", default: 0] / produced * 1e6,
+                         baselineName: "raw producer", baseline: baselines.producer),
+                StageRow(stage: "broker", micros: used.broker / produced * 1e6, baselineName: "raw produce + consume", baseline: baselines.broker),
+                StageRow(stage: "aggregator (consumed -> committed)", micros: used.children["aggregator", default: 0] / consumed * 1e6,
+                         baselineName: "raw consumer", baseline: baselines.consumer),
+                StageRow(stage: "monitor (ticks read)", micros: used.children["monitor", default: 0] / produced * 1e6,
+                         baselineName: "JSON scan", baseline: baselines.scan),
+                StageRow(stage: "PostgreSQL", micros: used.postgres / consumed * 1e6, baselineName: "COPY row", baseline: baselines.copyRow)]
+            printStages(stages, baselines: baselines, title: "CPU per tick at \(rate) ticks/s asked")
             if bounded { break }
         }
 
@@ -167,7 +188,7 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let backlog = try await probe.sample()
         aggregator = try Child("\(bin)/aggregator", ["--http-port", String(try Self.freePort())], environment: aggregatorEnvironment)
         let restarted = ContinuousClock.now
-        let processes = [("aggregator", aggregator), ("ingestor", ingestor), ("sender", sender)]
+        let processes = [("aggregator", aggregator), ("ingestor", ingestor), ("monitor", monitor), ("sender", sender)]
         let cpu = PhaseCPU(processes)
         var firstProgress: (ContinuousClock.Instant, Int64)?
         var caughtUp: (ContinuousClock.Instant, Int64)?
@@ -184,6 +205,15 @@ struct PipelineBenchmark: AsyncParsableCommand {
             if now.lag < 1_000 {
                 caughtUp = (.now, now.counted)
                 drainReport = drainCPU?.report() ?? ""
+                if let used = drainCPU?.used(), let first = firstProgress {
+                    let drained = Double(now.counted - first.1)
+                    print(StageRow.table([
+                        StageRow(stage: "aggregator (consumed -> committed)", micros: used.children["aggregator", default: 0] / drained * 1e6,
+                                 baselineName: "raw consumer", baseline: baselines.consumer),
+                        StageRow(stage: "broker (fetches)", micros: used.broker / drained * 1e6, baselineName: "raw produce + consume", baseline: baselines.broker),
+                        StageRow(stage: "PostgreSQL", micros: used.postgres / drained * 1e6, baselineName: "COPY row", baseline: baselines.copyRow)],
+                        rate: 100_000).replacingOccurrences(of: "| stage |", with: "| catch-up drain: stage |"))
+                }
                 break
             }
         }
@@ -196,13 +226,23 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print("  from the restart: \(cpu.report()); aggregator peak RSS \(String(format: "%.1f", aggregator.peakResidentMiB)) MiB")
         }
         healthTask.cancel()
-        for child in [sender, ingestor, aggregator] { child.stop() }
+        for child in [sender, ingestor, aggregator, monitor] { child.stop() }
         await database.connection.close()
         _ = try? await admin.query("DROP DATABASE \(database.name) WITH (FORCE)")
         await admin.close()
     }
 
     static func seconds(_ duration: Duration) -> Double { FXBench.seconds(duration) }
+
+    /// The per-stage table, the services together, and a sizing per `--cores` rate.
+    func printStages(_ stages: [StageRow], baselines: StageBaselines, title: String) {
+        let services = stages.filter { !$0.stage.hasPrefix("broker") && !$0.stage.hasPrefix("PostgreSQL") }
+        let whole = StageRow(stage: "ingestor + aggregator + monitor", micros: services.map(\.micros).reduce(0, +),
+                             baselineName: "producer + consumer + scan", baseline: baselines.producer + baselines.consumer + baselines.scan)
+        print(title + ":")
+        print(StageRow.table(stages + [whole], rate: 100_000))
+        for rate in cores { print(StageRow.sizing(stages, rate: Double(rate))) }
+    }
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

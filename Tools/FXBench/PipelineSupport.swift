@@ -223,6 +223,13 @@ struct PhaseCPU {
         machine = MachineCPU.jiffies()
     }
 
+    /// CPU seconds since `init`: per child (by name), the broker, PostgreSQL; and the seconds elapsed.
+    func used() -> (children: [String: Double], broker: Double, postgres: Double, elapsed: Double) {
+        let children = Dictionary(zip(children, childSeconds).map { ($0.0.name, $0.0.child.cpuSeconds - $0.1) }) { $1 }
+        return (children, MachineCPU.seconds(named: "tansu") - others[0], MachineCPU.seconds(named: "postgres") - others[1],
+                FXBench.seconds(ContinuousClock.now - start))
+    }
+
     /// `CPU (cores): ingestor 0.62, ..., broker 0.36, postgres 0.36, machine busy 1.99 of 2` since `init`.
     func report() -> String {
         let elapsed = FXBench.seconds(ContinuousClock.now - start)

@@ -33,7 +33,7 @@ public struct PublishItem: Sendable {
     }
 
     public static func tick(_ tick: Tick, topics: TopicNames, receivedAt: ContinuousClock.Instant?) -> PublishItem {
-        PublishItem(message: KafkaProducerMessage(topic: topics.ticks, key: Array(tick.key.utf8), value: tick.jsonBytes()),
+        PublishItem(message: KafkaProducerMessage(topic: topics.ticks, key: tick.keyBytes, value: tick.jsonBytes()),
                     kind: .tick(source: tick.source, symbol: tick.symbol, venueSymbol: tick.venueSymbol, ts: tick.timestamp),
                     receivedAt: receivedAt)
     }
