@@ -1,4 +1,7 @@
 import FXCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The candle changes of one flush, combined in memory from its new distinct ticks before PostgreSQL
 /// sees them: one row per candle key (source, symbol, timeframe, price type, bucket) instead of one per
@@ -48,6 +51,21 @@ struct CandleAccumulator {
             self.partition = partition
         }
 
+        /// Adds one tick: ``combine(_:)`` with a one-tick point, without building it (no copies of the
+        /// price and order key into a point that is dropped).
+        mutating func add(price: DecimalText, size: ExactDecimal, notional: ExactDecimal, orderKey: String, ts: Int64, partition: Int32) {
+            if Self.precedes(orderKey, openKey) { (open, openKey) = (price, orderKey) }
+            if Self.precedes(closeKey, orderKey) { (close, closeKey) = (price, orderKey) }
+            openTs = min(openTs, ts)
+            closeTs = max(closeTs, ts)
+            if price > high { high = price }
+            if price < low { low = price }
+            volume += size
+            self.notional += notional
+            tickCount += 1
+            self.partition = max(self.partition, partition)
+        }
+
         mutating func combine(_ other: Point) {
             if Self.precedes(other.openKey, openKey) { (open, openKey) = (other.open, other.openKey) }
             if Self.precedes(closeKey, other.closeKey) { (close, closeKey) = (other.close, other.closeKey) }
@@ -61,8 +79,20 @@ struct CandleAccumulator {
             partition = max(partition, other.partition)
         }
 
-        /// Byte order, as PostgreSQL's `COLLATE "C"` compares the stored keys.
-        static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+        /// Byte order, as PostgreSQL's `COLLATE "C"` compares the stored keys (`memcmp` over the UTF-8).
+        static func precedes(_ a: String, _ b: String) -> Bool {
+            var a = a, b = b
+            return a.withUTF8 { x in
+                b.withUTF8 { y in
+                    let common = min(x.count, y.count)
+                    if common > 0, let left = x.baseAddress, let right = y.baseAddress {
+                        let order = memcmp(left, right, common)
+                        if order != 0 { return order < 0 }
+                    }
+                    return x.count < y.count
+                }
+            }
+        }
     }
 
     let timeframes: [Timeframe]
@@ -81,9 +111,12 @@ struct CandleAccumulator {
     mutating func add(_ tick: TickRecord, orderKey: String, partition: Int32) {
         let bucket = (tick.ts / 1_000_000_000) / baseSeconds * baseSeconds
         func add(_ type: PriceType, _ price: DecimalText, size: ExactDecimal, notional: ExactDecimal) {
-            let point = Point(price: price, size: size, notional: notional, orderKey: orderKey, ts: tick.ts, partition: partition)
             let key = Key(source: tick.source, symbol: tick.symbol, priceType: type, bucket: bucket)
-            if points[key]?.combine(point) == nil { points[key] = point }
+            if let index = points.index(forKey: key) {
+                points.values[index].add(price: price, size: size, notional: notional, orderKey: orderKey, ts: tick.ts, partition: partition)
+            } else {
+                points[key] = Point(price: price, size: size, notional: notional, orderKey: orderKey, ts: tick.ts, partition: partition)
+            }
         }
         switch tick.kind {
         case .trade:

@@ -75,7 +75,7 @@ public struct CandleStore: Sendable {
     /// The `stage_candles` rows of these ticks.
     static func combine(_ ticks: [FlushTicks.Staged], timeframes: [Timeframe], bidAsk: Bool) -> [[String?]] {
         var accumulator = CandleAccumulator(timeframes: timeframes, bidAsk: bidAsk)
-        for tick in ticks { accumulator.add(tick.record, orderKey: tick.orderKey, partition: tick.partition) }
+        for index in ticks.indices { accumulator.add(ticks[index].record, orderKey: ticks[index].record.orderKey, partition: ticks[index].partition) }
         return accumulator.stageRows()
     }
 
@@ -142,18 +142,23 @@ public struct CandleStore: Sendable {
             ticks = FlushTicks(batches)
             columns = storeTicks ? CandleStore.tickColumns : "source, symbol, tick_key, ts"
             rows = CopyTextBuffer(reservingCapacity: ticks.distinct.count * (storeTicks ? 160 : 64))
-            for tick in ticks.distinct {
-                let record = tick.record
-                rows.append(record.source)
-                rows.append(record.symbol)
-                rows.append(tick.tickKey)
-                rows.append(record.ts)
+            // Fields read in place (no copy of each record, no array of its six optional decimals per tick).
+            for index in ticks.distinct.indices {
+                rows.append(ticks.distinct[index].record.source)
+                rows.append(ticks.distinct[index].record.symbol)
+                rows.append(ticks.distinct[index].record.identity)
+                rows.append(ticks.distinct[index].record.ts)
                 if storeTicks {
-                    rows.append(record.kind.rawValue)
-                    for value in [record.price, record.size, record.bid, record.ask, record.bidSize, record.askSize] { rows.append(value?.text) }
-                    rows.append(record.seq)
-                    rows.append(record.tradeID)
-                    rows.append(Int64(tick.partition))
+                    rows.append(ticks.distinct[index].record.kind.rawValue)
+                    rows.append(ticks.distinct[index].record.price?.text)
+                    rows.append(ticks.distinct[index].record.size?.text)
+                    rows.append(ticks.distinct[index].record.bid?.text)
+                    rows.append(ticks.distinct[index].record.ask?.text)
+                    rows.append(ticks.distinct[index].record.bidSize?.text)
+                    rows.append(ticks.distinct[index].record.askSize?.text)
+                    rows.append(ticks.distinct[index].record.seq)
+                    rows.append(ticks.distinct[index].record.tradeID)
+                    rows.append(Int64(ticks.distinct[index].partition))
                 }
                 rows.endRow()
             }

@@ -22,6 +22,11 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// Parses plain decimal text from a slice of a message (the common case: no generic copy).
     public init?(bytes: ArraySlice<UInt8>) {
+        // Usually canonical already: the text is taken straight from the message, no copy to check it.
+        if let text = bytes.withUnsafeBufferPointer({ Self.isCanonical($0) ? String(decoding: $0, as: UTF8.self) : nil }) {
+            self.text = text
+            return
+        }
         guard let canonical = Self.canonicalize(Array(bytes), allowExponent: false) else { return nil }
         self.text = canonical
     }
@@ -41,7 +46,7 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
     static let maxExponent = 64
 
     private static func canonicalize(_ bytes: [UInt8], allowExponent: Bool) -> String? {
-        if isCanonical(bytes) { return String(decoding: bytes, as: UTF8.self) }
+        if bytes.withUnsafeBufferPointer({ isCanonical($0) }) { return String(decoding: bytes, as: UTF8.self) }
         var index = 0
         var negative = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
@@ -100,7 +105,7 @@ public struct DecimalText: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     /// Already canonical: `-`? then `0` or a non-zero-led integer, then optionally `.digits` not ending in 0.
-    private static func isCanonical(_ bytes: [UInt8]) -> Bool {
+    private static func isCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         let integerStart = index

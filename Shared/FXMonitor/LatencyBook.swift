@@ -46,6 +46,9 @@ public struct LatencyBook: Sendable {
     public static let maxBuckets = 4_096
     public static let maxBucketCount: UInt64 = 1_000_000_000
     private var series: [String: [Slot]] = [:]
+    /// Each series' key by measure and source, so a sample finds its series without building the key.
+    /// Entries of dropped series are removed with them.
+    private var keys: [Measure: [String: String]] = [:]
     /// Samples below zero (clock skew between venue and ingestor) are counted, not recorded.
     public private(set) var negative: [String: Int64] = [:]
 
@@ -63,6 +66,13 @@ public struct LatencyBook: Sendable {
     /// Records one sample, `nanoseconds` long, seen at `now`; nil when recorded (or counted as negative), else why not.
     @discardableResult
     public mutating func record(_ measure: Measure, source: String, nanoseconds: Int64, now: Int64) -> IgnoreReason? {
+        // The common case, a known series whose newest slot is now's: in place, without building its key.
+        if nanoseconds >= 0, let key = keys[measure]?[source], let position = series.index(forKey: key),
+           series.values[position].last?.index == now / (window / slots) {
+            let last = series.values[position].count - 1
+            _ = series.values[position][last].histogram.record(min(UInt64(nanoseconds / 1_000), Self.highest), count: 1)
+            return nil
+        }
         let key = Self.key(measure, source)
         guard admits(key, measure: measure) else { return .sourceCap }
         guard nanoseconds >= 0 else { negative[key, default: 0] = (negative[key] ?? 0).addingClamped(1); return nil }
@@ -96,6 +106,7 @@ public struct LatencyBook: Sendable {
             series[key] = nil
             negative[key] = nil
         }
+        for (measure, sources) in keys { keys[measure] = sources.filter { series[$0.value] != nil } }
     }
 
     private mutating func record(_ key: String, micros: UInt64, count: UInt64, now: Int64) {
@@ -107,6 +118,9 @@ public struct LatencyBook: Sendable {
     /// The position of `now`'s slot in `key`'s series, opened (and slots beyond the window dropped) if new.
     private mutating func currentSlot(_ key: String, now: Int64) -> Int {
         let index = now / (window / slots)
+        if series[key] == nil, let separator = key.firstIndex(of: "|"), let measure = Measure(rawValue: String(key[..<separator])) {
+            keys[measure, default: [:]][String(key[key.index(after: separator)...])] = key
+        }
         if series[key]?.last?.index != index {
             series[key, default: []].removeAll { $0.index <= index.subtractingClamped(self.slots) }
             series[key, default: []].append(Slot(index: index, histogram: Histogram<UInt64>(highestTrackableValue: Self.highest,

@@ -77,9 +77,21 @@ public struct PipelineBook: Sendable {
     /// Counts `count` events of `kind` for `source` at `now`; nil when counted, else why not.
     @discardableResult
     public mutating func count(_ kind: Kind, source: String, _ count: Int64 = 1, now: Int64) -> IgnoreReason? {
+        let maxSources = maxSources
+        return Self.add(count, source: source, now: now, to: &rates[kind, default: [:]], maxSources: maxSources)
+    }
+
+    /// Adds to `source`'s meter in place (one lookup for a known source; a new one is checked and capped).
+    private static func add(_ count: Int64, source: String, now: Int64, to meters: inout [String: RateMeter], maxSources: Int) -> IgnoreReason? {
+        if let index = meters.index(forKey: source) {
+            meters.values[index].add(count, now: now)
+            return nil
+        }
         guard ContractLimits.isValidSource(source) else { return .invalidName }
-        guard rates[kind]?[source] != nil || (rates[kind]?.count ?? 0) < maxSources else { return .sourceCap }
-        rates[kind, default: [:]][source, default: RateMeter()].add(count, now: now)
+        guard meters.count < maxSources else { return .sourceCap }
+        var meter = RateMeter()
+        meter.add(count, now: now)
+        meters[source] = meter
         return nil
     }
 

@@ -89,10 +89,21 @@ public struct StreamBoard: Sendable {
     /// A tick of `<prefix>ticks`; nil when applied, else why it was ignored.
     @discardableResult
     public mutating func tick(source: String, symbol: String, venueSymbol: String, eventTs: Int64, now: Int64) -> IgnoreReason? {
-        guard ContractLimits.isValidSource(source), ContractLimits.isValidSymbol(symbol),
-              ContractLimits.isValidVenueSymbol(venueSymbol) else { return .invalidName }
         guard ContractLimits.isPlausibleEventTime(eventTs) else { return .invalidTimestamp }
         let key = Self.key(source, symbol)
+        // A known stream with the same names (checked when it was created): updated in place, one lookup.
+        if let index = streams.index(forKey: key) {
+            let status = streams.values[index].status
+            if status.source == source, status.symbol == symbol, status.venueSymbol == venueSymbol {
+                streams.values[index].status.lastEventTs = max(status.lastEventTs ?? eventTs, eventTs)
+                streams.values[index].status.lastReceivedAt = now
+                streams.values[index].status.ticks = status.ticks.addingClamped(1)
+                streams.values[index].lastHeard = now
+                return nil
+            }
+        }
+        guard ContractLimits.isValidSource(source), ContractLimits.isValidSymbol(symbol),
+              ContractLimits.isValidVenueSymbol(venueSymbol) else { return .invalidName }
         guard var stream = streams[key] ?? newStream(key, source: source, symbol: symbol, venueSymbol: venueSymbol, now: now) else {
             return .streamCap
         }

@@ -23,9 +23,13 @@ struct AggregateBenchmark: AsyncParsableCommand {
         _ = try await Migrator(connection: db, migrations: Migration.bundled(), logger: logger).migrate()
         try await db.query("VACUUM ticks, candles")  // see the end of a round
         var report = RatioReport(name: "aggregate flush (\(ticks) ticks, \(batch)/flush, 6 timeframes) vs COPY only", unit: "ticks/s")
+        var cpu: [(decode: Double, flush: Double, postgres: Double)] = []
         for round in 0..<options.rounds {
-            let source = "bench-\(UUID().uuidString.prefix(8))"
-            let records = Self.records(source: source, count: ticks, symbols: symbols)
+            let source = "bench-\(UUID().uuidString.prefix(8).lowercased())"
+            let messages = Self.messages(source: source, count: ticks, symbols: symbols)
+            let decodeStart = processCPUSeconds()
+            let records = messages.map { try! TickRecord(json: $0) }
+            let decode = (processCPUSeconds() - decodeStart) / Double(ticks) * 1e6
             let store = FencedCandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench")
             let table = "bench_agg_copy_\(round)"
             try await db.query("DROP TABLE IF EXISTS \(table)")
@@ -41,6 +45,7 @@ struct AggregateBenchmark: AsyncParsableCommand {
             let baseline = seconds(ContinuousClock.now - start)
             let lease = try await store.claim(partition: 0, owner: "bench", on: db)
             start = ContinuousClock.now
+            let flushCPU = processCPUSeconds(), postgresCPU = MachineCPU.seconds(named: "postgres")
             var offset: Int64 = 0
             for chunk in stride(from: 0, to: records.count, by: batch) {
                 let slice = Array(records[chunk..<min(chunk + batch, records.count)])
@@ -48,7 +53,10 @@ struct AggregateBenchmark: AsyncParsableCommand {
                 _ = try await store.flush([.init(partition: 0, generation: lease.generation, nextOffset: offset, ticks: slice)], on: db)
             }
             let flushed = seconds(ContinuousClock.now - start)
+            cpu.append((decode, (processCPUSeconds() - flushCPU) / Double(ticks) * 1e6, (MachineCPU.seconds(named: "postgres") - postgresCPU) / Double(ticks) * 1e6))
             report.add(baseline: Double(ticks) / baseline, bridge: Double(ticks) / flushed)
+            print(String(format: "  CPU µs per tick: decode (TickRecord) %.2f, flush in the aggregator's process %.2f, PostgreSQL %.2f",
+                         cpu.last!.decode, cpu.last!.flush, cpu.last!.postgres))
             try await db.query("DROP TABLE \(table)")
             try await db.query("DELETE FROM candles WHERE source = $1", [source])
             try await db.query("DELETE FROM ticks WHERE source = $1", [source])
@@ -59,13 +67,19 @@ struct AggregateBenchmark: AsyncParsableCommand {
         }
         await db.close()
         report.printSummary(goal: nil)
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        print(String(format: "aggregate CPU µs per tick, medians: decode %.2f + flush %.2f = %.2f in the aggregator's process; PostgreSQL %.2f",
+                     median(cpu.map(\.decode)), median(cpu.map(\.flush)), median(cpu.map(\.decode)) + median(cpu.map(\.flush)), median(cpu.map(\.postgres))))
     }
 
     static func records(source: String, count: Int, symbols: Int) -> [TickRecord] {
+        messages(source: source, count: count, symbols: symbols).map { try! TickRecord(json: $0) }
+    }
+
+    static func messages(source: String, count: Int, symbols: Int) -> [[UInt8]] {
         (0..<count).map { index in
             let ts = 1_795_300_000_000_000_000 + Int64(index) * 10_000_000
-            let json = #"{"v":1,"kind":"trade","source":"\#(source)","symbol":"S\#(index % symbols)/USD","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(index),"price":"\#(100 + index % 97).\#(index % 100)","size":"0.\#(1 + index % 9999)","side":"buy","trade_id":"\#(index)"}"#
-            return try! TickRecord(json: Array(json.utf8))
+            return Array(#"{"v":1,"kind":"trade","source":"\#(source)","symbol":"S\#(index % symbols)/USD","venue_symbol":"x","ts":\#(ts),"recv_ts":\#(ts),"seq":\#(index),"price":"\#(100 + index % 97).\#(index % 100)","size":"0.\#(1 + index % 9999)","side":"buy","trade_id":"\#(index)"}"#.utf8)
         }
     }
 }

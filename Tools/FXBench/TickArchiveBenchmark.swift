@@ -34,7 +34,7 @@ struct TickArchiveBenchmark: AsyncParsableCommand {
 
     /// Seconds to flush `ticks` fresh ticks; cleans up after itself.
     private func flush(storeTicks: Bool, on db: PostgresConnection) async throws -> Double {
-        let source = "bench-\(UUID().uuidString.prefix(8))"
+        let source = "bench-\(UUID().uuidString.prefix(8).lowercased())"
         let records = AggregateBenchmark.records(source: source, count: ticks, symbols: 20)
         let store = FencedCandleStore(timeframes: Timeframe.defaults, bidAskCandles: false, consumerGroup: source, topic: "bench",
                                 storeTicks: storeTicks)
