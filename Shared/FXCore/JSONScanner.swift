@@ -211,6 +211,20 @@ public struct JSONScanner: Sendable {
             let start = index
             var escaped = false
             var ascii = true
+            // The common run (no escape, no control character) found over the raw buffer: no bounds check
+            // per byte; what ends it is then handled below, byte by byte, exactly as before.
+            index = bytes.withUnsafeBufferPointer { buffer in
+                var position = start
+                var high: UInt8 = 0
+                while position < buffer.count {
+                    let byte = buffer[position]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                    high |= byte
+                    position += 1
+                }
+                if high >= 0x80 { ascii = false }
+                return position
+            }
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {

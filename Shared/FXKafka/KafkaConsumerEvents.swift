@@ -7,18 +7,17 @@ public struct KafkaConsumerEvents: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let buffer: BackpressuredBuffer<KafkaConsumerEvent>
-        /// Events taken from the shared buffer in one go, handed out one by one.
+        /// Events taken from the shared buffer in one go, in reverse order, handed out one by one from the
+        /// end: `popLast` moves each event out (no copy of its message's references, no release later).
         var local: [KafkaConsumerEvent] = []
-        var position = 0
 
         public mutating func next() async throws -> KafkaConsumerEvent? {
-            if position == local.count {
+            if local.isEmpty {
                 local = try await buffer.nextBatch()
-                position = 0
                 if local.isEmpty { return nil }
+                local.reverse()
             }
-            defer { position += 1 }
-            return local[position]
+            return local.popLast()
         }
     }
 
