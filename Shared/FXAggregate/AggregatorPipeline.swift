@@ -74,6 +74,10 @@ extension AggregatorService {
                 if case .offsetsBelowLogStart(let skips) = event {
                     try await reportRetentionLoss(skips, connection: connection, producer: producer)
                 }
+                if case .partitionsAssigned(let assigned) = event {
+                    let ticks = assigned.filter { $0.topic == topics.ticks }.map(\.partition)
+                    state.withLock { $0.assignmentDelivered(ticks) }
+                }
                 guard case .message(let message) = event else { continue }
                 var tick: TickRecord?
                 var reject: RejectRecord?

@@ -159,7 +159,7 @@ public final class AggregatorService: Service, Sendable {
             while true {
                 do {
                     let lease = try await store.claim(partition: partition.partition, owner: instance, on: connection)
-                    state.withLock { $0.assigned(partition.partition, generation: lease.generation, now: .now) }
+                    state.withLock { $0.claimed(partition.partition, generation: lease.generation, now: .now) }
                     if let next = lease.nextOffset { offsets[partition] = next }
                     logger.info("partition claimed", metadata: ["partition": .stringConvertible(partition.partition),
                                                                "generation": .stringConvertible(lease.generation),

@@ -148,4 +148,25 @@ struct AggregatorStateTests {
         let (taken, _) = state.take()
         #expect(taken.latencies(committedAt: Self.epoch + 10_000).sorted() == [5_000, 9_000])
     }
+
+    @Test("after a claim, messages still in the stream from an earlier assignment are set aside until the stream delivers each assignment made")
+    func staleMessagesAfterReassignment() {
+        var state = AggregatorState(limits: .init(flushMaxTicks: 100, maxPending: 100, lateness: 5 * Self.second,
+                                                  idleTimeout: .seconds(10), closeStep: Self.minute))
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        // Two rebalances ran in the callback (claims at generations 2 and 3) before the stream caught up.
+        state.claimed(0, generation: 2, now: .now)
+        _ = state.revoked([0])
+        state.claimed(0, generation: 3, now: .now)
+        // Fetched under the first assignment: they would store offset 51 under generation 3.
+        #expect(state.received(partition: 0, offset: 50, tick: tick(ts: base), reject: nil, now: .now).0 == .notOwned)
+        state.assignmentDelivered([0])
+        // Fetched under generation 2's assignment, delivered after its event: still not this claim's.
+        #expect(state.received(partition: 0, offset: 20, tick: tick(ts: base), reject: nil, now: .now).0 == .notOwned)
+        #expect(state.take().0.batches.isEmpty)
+        state.assignmentDelivered([0])
+        #expect(state.received(partition: 0, offset: 10, tick: tick(ts: base), reject: nil, now: .now).0 == .accepted)
+        let taken = state.take().0
+        #expect(taken.batches.first?.generation == 3 && taken.batches.first?.nextOffset == 11 && taken.batches.first?.ticks.count == 1)
+    }
 }

@@ -23,7 +23,8 @@ struct CandleAccumulatorTests {
             let count = Int.random(in: 1...40, using: &generator)
             let ticks: [(price: DecimalText, size: ExactDecimal, key: String, ts: Int64, partition: Int32)] = try (0..<count).map { index in
                 let price = try #require(DecimalText("\(Int.random(in: 1...500, using: &generator)).\(Int.random(in: 0...99, using: &generator))"))
-                let size = try #require(ExactDecimal(try #require(DecimalText("0.\(Int.random(in: 1...999, using: &generator))"))))
+                let sizeText = try #require(DecimalText("0.\(Int.random(in: 1...999, using: &generator))"))
+                let size = try #require(ExactDecimal(sizeText))
                 let ts = Int64.random(in: 0...1_000, using: &generator)
                 let digits = String(ts)
                 return (price, size, String(repeating: "0", count: 20 - digits.count) + digits + "|\(index)", ts, Int32.random(in: 0...3, using: &generator))
