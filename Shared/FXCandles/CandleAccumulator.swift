@@ -1,7 +1,4 @@
 import FXCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The candle changes of one flush, combined in memory from its new distinct ticks before PostgreSQL
 /// sees them: one row per candle key (source, symbol, timeframe, price type, bucket) instead of one per
@@ -35,14 +32,14 @@ struct CandleAccumulator {
 
     /// One candle's worth of ticks, combinable with another in any order.
     struct Point {
-        var open: DecimalText, openKey: String, openTs: Int64
-        var close: DecimalText, closeKey: String, closeTs: Int64
+        var open: DecimalText, openKey: TickOrder, openTs: Int64
+        var close: DecimalText, closeKey: TickOrder, closeTs: Int64
         var high: DecimalText, low: DecimalText
         var volume: ExactDecimal, notional: ExactDecimal
         var tickCount: Int64
         var partition: Int32
 
-        init(price: DecimalText, size: ExactDecimal, notional: ExactDecimal, orderKey: String, ts: Int64, partition: Int32) {
+        init(price: DecimalText, size: ExactDecimal, notional: ExactDecimal, orderKey: TickOrder, ts: Int64, partition: Int32) {
             (open, openKey, openTs) = (price, orderKey, ts)
             (close, closeKey, closeTs) = (price, orderKey, ts)
             (high, low) = (price, price)
@@ -53,9 +50,9 @@ struct CandleAccumulator {
 
         /// Adds one tick: ``combine(_:)`` with a one-tick point, without building it (no copies of the
         /// price and order key into a point that is dropped).
-        mutating func add(price: DecimalText, size: ExactDecimal, notional: ExactDecimal, orderKey: String, ts: Int64, partition: Int32) {
-            if Self.precedes(orderKey, openKey) { (open, openKey) = (price, orderKey) }
-            if Self.precedes(closeKey, orderKey) { (close, closeKey) = (price, orderKey) }
+        mutating func add(price: DecimalText, size: ExactDecimal, notional: ExactDecimal, orderKey: TickOrder, ts: Int64, partition: Int32) {
+            if orderKey < openKey { (open, openKey) = (price, orderKey) }
+            if closeKey < orderKey { (close, closeKey) = (price, orderKey) }
             openTs = min(openTs, ts)
             closeTs = max(closeTs, ts)
             if price > high { high = price }
@@ -67,8 +64,8 @@ struct CandleAccumulator {
         }
 
         mutating func combine(_ other: Point) {
-            if Self.precedes(other.openKey, openKey) { (open, openKey) = (other.open, other.openKey) }
-            if Self.precedes(closeKey, other.closeKey) { (close, closeKey) = (other.close, other.closeKey) }
+            if other.openKey < openKey { (open, openKey) = (other.open, other.openKey) }
+            if closeKey < other.closeKey { (close, closeKey) = (other.close, other.closeKey) }
             openTs = min(openTs, other.openTs)
             closeTs = max(closeTs, other.closeTs)
             if other.high > high { high = other.high }
@@ -79,20 +76,8 @@ struct CandleAccumulator {
             partition = max(partition, other.partition)
         }
 
-        /// Byte order, as PostgreSQL's `COLLATE "C"` compares the stored keys (`memcmp` over the UTF-8).
-        static func precedes(_ a: String, _ b: String) -> Bool {
-            var a = a, b = b
-            return a.withUTF8 { x in
-                b.withUTF8 { y in
-                    let common = min(x.count, y.count)
-                    if common > 0, let left = x.baseAddress, let right = y.baseAddress {
-                        let order = memcmp(left, right, common)
-                        if order != 0 { return order < 0 }
-                    }
-                    return x.count < y.count
-                }
-            }
-        }
+        /// Byte order, as PostgreSQL's `COLLATE "C"` compares the stored keys.
+        static func precedes(_ a: String, _ b: String) -> Bool { TickOrder.compareBytes(a, b) < 0 }
     }
 
     let timeframes: [Timeframe]
@@ -108,7 +93,7 @@ struct CandleAccumulator {
     }
 
     /// Adds one new distinct tick (its price types: trade; mid, and bid/ask when enabled, for quotes).
-    mutating func add(_ tick: TickRecord, orderKey: String, partition: Int32) {
+    mutating func add(_ tick: TickRecord, orderKey: TickOrder, partition: Int32) {
         let bucket = (tick.ts / 1_000_000_000) / baseSeconds * baseSeconds
         func add(_ type: PriceType, _ price: DecimalText, size: ExactDecimal, notional: ExactDecimal) {
             let key = Key(source: tick.source, symbol: tick.symbol, priceType: type, bucket: bucket)
@@ -149,7 +134,7 @@ struct CandleAccumulator {
             [key.base.source, key.base.symbol, timeframes[key.frame].name, key.base.priceType.name, String(key.base.bucket),
              String(point.partition), point.open.text, point.high.text, point.low.text, point.close.text,
              point.volume.decimalText.text, String(point.tickCount), point.notional.decimalText.text,
-             String(point.openTs), String(point.closeTs), point.openKey, point.closeKey]
+             String(point.openTs), String(point.closeTs), point.openKey.text, point.closeKey.text]
         }
     }
 }

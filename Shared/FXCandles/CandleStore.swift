@@ -75,7 +75,7 @@ public struct CandleStore: Sendable {
     /// The `stage_candles` rows of these ticks.
     static func combine(_ ticks: [FlushTicks.Staged], timeframes: [Timeframe], bidAsk: Bool) -> [[String?]] {
         var accumulator = CandleAccumulator(timeframes: timeframes, bidAsk: bidAsk)
-        for index in ticks.indices { accumulator.add(ticks[index].record, orderKey: ticks[index].record.orderKey, partition: ticks[index].partition) }
+        for index in ticks.indices { accumulator.add(ticks[index].record, orderKey: ticks[index].record.order, partition: ticks[index].partition) }
         return accumulator.stageRows()
     }
 
@@ -92,7 +92,7 @@ public struct CandleStore: Sendable {
             var record: TickRecord
             var partition: Int32
             var tickKey: String { record.identity }
-            var orderKey: String { record.orderKey }
+            var order: TickOrder { record.order }
             var identity: Identity { Identity(source: record.source, symbol: record.symbol, tickKey: record.identity) }
         }
 
@@ -107,7 +107,7 @@ public struct CandleStore: Sendable {
                     let staged = Staged(record: record, partition: batch.partition)
                     let identity = staged.identity
                     if let position = index[identity] {
-                        if CandleAccumulator.Point.precedes(staged.orderKey, distinct[position].orderKey) { distinct[position] = staged }
+                        if staged.order < distinct[position].order { distinct[position] = staged }
                     } else {
                         index[identity] = distinct.count
                         distinct.append(staged)

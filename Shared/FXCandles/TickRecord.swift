@@ -23,8 +23,11 @@ public struct TickRecord: Sendable, Equatable {
     /// Computed once, when the message is parsed (on the consumer's task, not on the flush path).
     public private(set) var identity = ""
     /// Byte-comparable order: event time, then sequence, then trade id (numeric ids in numeric order),
-    /// then identity — so open/close do not depend on arrival order. Computed once, like `identity`.
-    public private(set) var orderKey = ""
+    /// then identity — so open/close do not depend on arrival order. Built on demand from ``order``
+    /// (ticks are compared by ``order``, without building this text).
+    public var orderKey: String { order.text }
+    /// The tick's place in that order, compared field by field.
+    public var order: TickOrder { TickOrder(ts: ts, seq: seq, tradeID: tradeID, identity: identity) }
 
     /// Why a message is not a valid tick (the `<prefix>rejects` reason).
     public struct Invalid: Error, Sendable, Equatable {
@@ -128,7 +131,6 @@ public struct TickRecord: Sendable, Equatable {
             if let bid, let ask, ask < bid { throw Invalid(reason: "crossed_quote", detail: "ask \(ask) < bid \(bid)") }
         }
         identity = computedIdentity
-        orderKey = computedOrderKey
     }
 
     /// The tick as a `<prefix>ticks` message with the members the aggregator read (for a reject's `raw`).
@@ -176,11 +178,8 @@ public struct TickRecord: Sendable, Equatable {
         var b = KeyBytes()
         switch kind {
         case .trade:
-            if let tradeID {
-                b.append("t:")
-                b.append(tradeID)
-                return b.string
-            }
+            // "t:" and a short id fit a small string: no buffer, no allocation.
+            if let tradeID { return "t:" + tradeID }
             b.append("T:"); b.append(ts, width: 0); b.append(":"); if let seq { b.append(seq, width: 0) }
             b.append(":"); b.append(price?.text); b.append(":"); b.append(size?.text)
         case .quote:
@@ -188,17 +187,6 @@ public struct TickRecord: Sendable, Equatable {
             b.append(":"); b.append(bid?.text); b.append(":"); b.append(ask?.text)
             b.append(":"); b.append(bidSize?.text); b.append(":"); b.append(askSize?.text)
         }
-        return b.string
-    }
-
-    /// `<ts, 20 digits>|<seq + 1, 20 digits>|<trade id length, 4 digits><trade id>|<identity>`. After `identity` is set.
-    private var computedOrderKey: String {
-        var b = KeyBytes()
-        let id = tradeID ?? ""
-        b.append(ts, width: 20); b.append("|")
-        b.append((seq ?? -1) + 1, width: 20); b.append("|")
-        b.append(Int64(id.utf8.count), width: 4); b.append(id); b.append("|")
-        b.append(identity)
         return b.string
     }
 }

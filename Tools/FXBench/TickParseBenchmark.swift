@@ -36,7 +36,7 @@ struct TickParseBenchmark: ParsableCommand {
             let scan = seconds(ContinuousClock.now - start)
             var keys = 0
             start = ContinuousClock.now
-            for payload in payloads { keys &+= try TickRecord(json: payload).orderKey.utf8.count }
+            for payload in payloads { keys &+= try TickRecord(json: payload).identity.utf8.count }
             let records = seconds(ContinuousClock.now - start)
             var values = 0
             start = ContinuousClock.now

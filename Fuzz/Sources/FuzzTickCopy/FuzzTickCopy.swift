@@ -96,7 +96,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         require(again == record,
                 "jsonBytes() of \(record) reads back as \(String(describing: again)): \(preview(record.jsonBytes()))")
         let partition = Int32(position % 3)
-        accumulator.add(record, orderKey: record.orderKey, partition: partition)
+        accumulator.add(record, orderKey: record.order, partition: partition)
         // The `ticks` row with the archive (CandleStore.PreparedTicks' layout; CandleStore itself needs FXPostgres).
         var row: [String?] = [record.source, record.symbol, record.identity, String(record.ts), record.kind.rawValue]
         for value in [record.price, record.size, record.bid, record.ask, record.bidSize, record.askSize] { row.append(value?.text) }
