@@ -175,12 +175,16 @@ struct IngestorIntegrationTests {
 
     @Test("forex silence during the weekly close raises no stale gap and no reconnect")
     func weekendSilence() async throws {
-        // Shift the ingestor's clock to Saturday 12:00 UTC of this week.
+        // Shift the ingestor's clock forward to the next Saturday 12:00 UTC. Never back: the simulator stamps
+        // ticks with the real time, and a clock more than a day behind them would refuse them as from the
+        // future (a shift back to this week's Saturday failed every Sunday afternoon).
         let now = WallClock.nanoseconds()
         let seconds = now / 1_000_000_000
         let days = seconds / 86_400
         let mondayStart = (days - (days + 3) % 7) * 86_400
-        let offset = (mondayStart + 5 * 86_400 + 12 * 3_600) * 1_000_000_000 - now
+        var saturdayNoon = mondayStart + 5 * 86_400 + 12 * 3_600
+        if saturdayNoon * 1_000_000_000 <= now { saturdayNoon += 7 * 86_400 }
+        let offset = saturdayNoon * 1_000_000_000 - now
         try await IngestHarness.run(feeds: { [finnhub($0, ["OANDA:EUR_USD", "OANDA:GBP_USD"], connectionStale: .seconds(2), symbolStale: .seconds(2))] },
                                     clock: .shifted(by: offset)) { h in
             try await h.waitForTicks("first ticks") { !$0.isEmpty }
