@@ -21,7 +21,10 @@ import Logging
 ///    `--catch-up-rate`, the sender slowed to 100/s, the aggregator restarted: its drain rate
 ///    (backlog / time from its first progress to a lag under one second of input).
 /// Lag = the ticks topic's high watermarks - the aggregator's stored offsets (`aggregator_offsets`,
-/// the database's own record of what it has counted). CPU per process is read from /proc.
+/// the database's own record of what it has counted). CPU per process is read from /proc: before the
+/// phases, same-run baselines (``StageBaselines``: raw producer, raw consumer, the broker for both, a JSON
+/// scan, a COPY row); after each sustained rate and the drain, a table of CPU µs per tick per stage
+/// (ingestor, broker, aggregator, monitor, PostgreSQL) and, per `--cores` rate, a sizing.
 struct PipelineBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pipeline")
     @OptionGroup var options: BenchOptions
