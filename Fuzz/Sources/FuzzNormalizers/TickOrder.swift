@@ -1,0 +1,1 @@
+../../../Shared/FXCandles/TickOrder.swift
