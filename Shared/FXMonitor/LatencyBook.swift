@@ -76,6 +76,7 @@ public struct LatencyBook: Sendable {
         let key = Self.key(measure, source)
         guard admits(key, measure: measure) else { return .sourceCap }
         guard nanoseconds >= 0 else { negative[key, default: 0] = (negative[key] ?? 0).addingClamped(1); return nil }
+        keys[measure, default: [:]][source] = key
         record(key, micros: UInt64(nanoseconds / 1_000), count: 1, now: now)
         return nil
     }
@@ -88,6 +89,7 @@ public struct LatencyBook: Sendable {
         guard buckets.count <= Self.maxBuckets, buckets.allSatisfy({ $0.count <= Self.maxBucketCount }) else { return .invalidNumber }
         let key = Self.key(measure, source)
         guard admits(key, measure: measure) else { return .sourceCap }
+        keys[measure, default: [:]][source] = key
         let last = currentSlot(key, now: now)
         for bucket in buckets { _ = series[key]![last].histogram.record(min(bucket.micros, Self.highest), count: bucket.count) }
         return nil
@@ -118,9 +120,6 @@ public struct LatencyBook: Sendable {
     /// The position of `now`'s slot in `key`'s series, opened (and slots beyond the window dropped) if new.
     private mutating func currentSlot(_ key: String, now: Int64) -> Int {
         let index = now / (window / slots)
-        if series[key] == nil, let separator = key.firstIndex(of: "|"), let measure = Measure(rawValue: String(key[..<separator])) {
-            keys[measure, default: [:]][String(key[key.index(after: separator)...])] = key
-        }
         if series[key]?.last?.index != index {
             series[key, default: []].removeAll { $0.index <= index.subtractingClamped(self.slots) }
             series[key, default: []].append(Slot(index: index, histogram: Histogram<UInt64>(highestTrackableValue: Self.highest,
