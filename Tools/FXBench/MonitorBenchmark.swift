@@ -125,15 +125,8 @@ struct MonitorBenchmark: AsyncParsableCommand {
     func perTick(service: MonitorService, topic: String, ring: [[UInt8]], count: Int) {
         var micros: [(scan: Double, apply: Double)] = []
         for _ in 0..<options.rounds {
-            var cpu = processCPUSeconds()
-            var found = 0
-            for index in 0..<count {
-                let scanner = JSONScanner(ring[index % ring.count])
-                try? scanner.forEachMember { name, _ in if scanner.name(name, equals: "ts") { found += 1 } }
-            }
-            precondition(found == count)
-            let scan = (processCPUSeconds() - cpu) / Double(count) * 1e6
-            cpu = processCPUSeconds()
+            let scan = jsonScanMicros(ring, count: count)
+            let cpu = processCPUSeconds()
             for index in 0..<count { service.apply(topic: topic, value: ring[index % ring.count], now: WallClock.nanoseconds()) }
             micros.append((scan, (processCPUSeconds() - cpu) / Double(count) * 1e6))
             print(String(format: "  round %d: JSON scan %.2f µs per tick, monitor %.2f µs per tick, ratio %.2f", micros.count, scan, micros.last!.apply,

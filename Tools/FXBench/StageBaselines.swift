@@ -12,6 +12,19 @@ func processCPUSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
+/// CPU µs per value of one `JSONScanner` pass (every byte validated, the `ts` member found) over `count`
+/// values taken in turn from `values`: the floor of any reader of ticks.
+func jsonScanMicros(_ values: [[UInt8]], count: Int) -> Double {
+    let start = processCPUSeconds()
+    var found = 0
+    for index in 0..<count {
+        let scanner = JSONScanner(values[index % values.count])
+        try? scanner.forEachMember { name, _ in if scanner.name(name, equals: "ts") { found += 1 } }
+    }
+    precondition(found == count, "every value has a ts member")
+    return (processCPUSeconds() - start) / Double(count) * 1e6
+}
+
 /// The floors each pipeline stage is compared with, measured in the same run as the stages, in CPU µs
 /// per message: a raw librdkafka producer and consumer (C loops, this process's CPU with librdkafka's
 /// threads), the broker's CPU while they run, a `JSONScanner` pass over a tick, and PostgreSQL's CPU
@@ -37,14 +50,7 @@ struct StageBaselines {
         let consumer = (processCPUSeconds() - cpu) / Double(messages) * 1e6
         let broker = (MachineCPU.seconds(named: "tansu") - brokerBefore) / Double(messages) * 1e6
 
-        cpu = processCPUSeconds()
-        var found = 0
-        for _ in 0..<messages {
-            let scanner = JSONScanner(tick)
-            try? scanner.forEachMember { name, _ in if scanner.name(name, equals: "ts") { found += 1 } }
-        }
-        precondition(found == messages)
-        let scan = (processCPUSeconds() - cpu) / Double(messages) * 1e6
+        let scan = jsonScanMicros([tick], count: messages)
 
         // COPY into a table with the ticks table's key and types; PostgreSQL's own CPU (every backend).
         let table = "bench_baseline_copy_\(UUID().uuidString.prefix(6).lowercased())"
