@@ -56,6 +56,9 @@ let package = Package(
                        providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        // zstd, for the raw capture's export files (librdkafka links it already).
+        .systemLibrary(name: "CZstd", path: "Shared/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
 
         // Shared libraries.
         .target(name: "FXCore", path: "Shared/FXCore"),
@@ -78,7 +81,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/FXVenues"),
         .target(name: "FXIngest", dependencies: [
-            "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics", "FXServiceChassis",
+            "FXContracts", "FXCore", "FXVenues", "FXKafka", "FXConfiguration", "FXMetrics", "FXServiceChassis", "CZstd",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -171,7 +174,7 @@ let package = Package(
         .executableTarget(name: "Monitor", dependencies: ["FXServiceChassis", "FXDatabaseChassis", "FXMonitor", "FXConfiguration",
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Services/Monitor"),
-        .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis",
+        .executableTarget(name: "FXAdmin", dependencies: ["FXDatabaseChassis", "FXIngest", "FXContracts", "FXCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/FXAdmin"),
         .executableTarget(name: "FXBench", dependencies: ["FXContracts", "FXKafka", "FXPostgres", "FXVenues", "FXIngest", "FXCandles", "FXAggregate", "FXBackfill", "FXMonitor", "FXSim", "FXCore", "FXMetrics", "CRdKafka", "CLibPQ",

@@ -7,9 +7,9 @@ import Logging
 struct FXAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fxadmin",
-        abstract: "Operates an FXStream deployment: topics, database migrations and roles. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
+        abstract: "Operates an FXStream deployment: topics, database migrations and roles, raw capture replays and exports. Takes the services' flags and environment (see --help of a subcommand's flags with `fxadmin migrate --help-config`).",
         subcommands: [SetupCommand.self, CreateTopicsCommand.self, DescribeTopicsCommand.self, MigrateCommand.self, PendingMigrationsCommand.self,
-                      RolesCommand.self, GrantsCommand.self, AlertReceiverCommand.self])
+                      RolesCommand.self, GrantsCommand.self, AlertReceiverCommand.self, ReplayCommand.self, CaptureExportCommand.self])
 }
 
 /// The subcommands' flags go to the configuration resolver (`--brokers`, `--database-url`, `--partitions`, ...).

@@ -6,7 +6,7 @@ import Metrics
 @main
 enum IngestorMain: ServiceDefinition {
     static let role = ServiceRole(name: "ingestor", defaultHTTPPort: 9101,
-                                  requiredTopics: { [$0.ticks, $0.gaps, $0.health, $0.rejects] }, metricHelp: IngestMetrics.help)
+                                  requiredTopics: { [$0.ticks, $0.gaps, $0.health, $0.rejects] }, metricHelp: IngestMetrics.help.merging(RawCapture.help) { first, _ in first })
     static let sections: [any ConfigSection.Type] = [IngestorConfiguration.self, CommandLineFeed.self]
 
     static func configure(_ resolver: inout ConfigResolver, settings: ServiceSettings) throws(ConfigurationError) -> IngestorConfiguration {

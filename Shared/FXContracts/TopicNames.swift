@@ -11,6 +11,7 @@ import FXCore
 /// | `<prefix>rejects` | ingestor, aggregator, backfiller | monitor (rates), people and their agents |
 /// | `<prefix>candles` | aggregator, backfiller (repairs) | monitor (rates), downstream agents |
 /// | `<prefix>alerts` | monitor | people, their agents, pagers |
+/// | `<prefix>raw` | ingestor (feeds with `capture_raw`) | `fxadmin replay`, `fxadmin capture-export` |
 public struct TopicNames: Sendable, Hashable {
     public static let defaultPrefix = "fx."
 
@@ -30,6 +31,8 @@ public struct TopicNames: Sendable, Hashable {
     public var books: String { prefix + "books" }
     /// The hot layer: the latest quote and trade per symbol, keyed `source:symbol`, compacted.
     public var latest: String { prefix + "latest" }
+    /// The raw capture: every frame of the feeds with `capture_raw`, verbatim (``RawRecord``).
+    public var raw: String { prefix + "raw" }
 
     /// Topic configuration a topic needs when it is created: the hot layer is compacted (one value per
     /// key is kept) and never deleted by time; the others take the broker's defaults.
@@ -38,5 +41,5 @@ public struct TopicNames: Sendable, Hashable {
     }
 
     /// Every topic of the pipeline, in a stable order.
-    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts, books, latest] }
+    public var all: [String] { [ticks, gaps, health, rejects, candles, alerts, books, latest, raw] }
 }

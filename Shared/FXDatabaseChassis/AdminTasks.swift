@@ -11,7 +11,7 @@ public struct AdminTasks: Sendable {
     public let settings: ServiceSettings
     public let database: DatabaseSettings
     public let admin: AdminSettings
-    let logger: Logger
+    public let logger: Logger
 
     /// Resolves the configuration from `arguments` (flags only); nil when `--help`/`--print-config` was
     /// answered. Exits with status 78 (64 for an unknown flag) on bad configuration.

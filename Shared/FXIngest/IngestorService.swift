@@ -25,6 +25,8 @@ public final class IngestorService: Service, Sendable {
     private let receiveToAck = LatencyWindow()
     /// The fleet this instance belongs to (nil: it streams every configured shard).
     let fleet: IngestorFleet?
+    /// The raw capture (nil: no feed has `capture_raw`).
+    public let capture: RawCapture?
 
     public init(configuration: IngestorConfiguration, kafka: KafkaConfiguration, topics: TopicNames, instance: String,
                 metricsFactory: any MetricsFactory, clock: IngestClock = .system, logger: Logger,
@@ -38,6 +40,9 @@ public final class IngestorService: Service, Sendable {
         self.logger = logger
         self.latencyObserver = latencyObserver
         self.queue = PublishQueue(capacity: configuration.queueCapacity)
+        self.capture = configuration.feeds.contains(where: \.captureRaw)
+            ? RawCapture(settings: configuration.capture, topics: topics, instance: instance, metricsFactory: metricsFactory, logger: logger)
+            : nil
         // The configuration's plans were checked when it was resolved.
         self.fleet = configuration.fleetGroup.isEmpty ? nil : (try? configuration.plans()).map { plans in
             IngestorFleet(group: configuration.fleetGroup, layout: ShardLayout(plans: plans, redundancy: configuration.redundancy), topics: topics,
@@ -90,6 +95,9 @@ public final class IngestorService: Service, Sendable {
         let fleetFailure = Mutex<(any Error)?>(nil)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await publisher.run() }
+            if let capture {
+                group.addTask { [kafka] in try await capture.run(kafka: kafka) }
+            }
             await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { feeds in
                     feeds.addTask { await self.heartbeats(connections, circuits, fleet: fleet, startedAt: startedAt) }
@@ -116,6 +124,7 @@ public final class IngestorService: Service, Sendable {
             queue.pushUrgent(connections().flatMap { $0.latest.withLock { $0.take() } }.map { .latest($0, topics: topics) })
             queue.pushUrgent([heartbeat(connections(), circuits, fleet: fleet, startedAt: startedAt, stopping: true)])
             queue.finish()
+            capture?.finish()
         }
         logger.info("ingestor drained", metadata: counters.snapshot.reduce(into: Logger.Metadata()) { $0[$1.0] = .stringConvertible($1.1) })
         if let failure = fleetFailure.withLock({ $0 }) { throw failure }
@@ -217,7 +226,8 @@ public final class IngestorService: Service, Sendable {
         settings.restBase = plan.restBase
         return FeedConnection(id: shard.id, provider: plan.provider, settings: settings, tracker: plan.tracker,
                               circuit: circuits[plan.provider.id]!, queue: queue, topics: topics, instance: instance,
-                              metrics: metrics, clock: clock, logger: logger, gapFilter: gapFilter)
+                              metrics: metrics, clock: clock, logger: logger, gapFilter: gapFilter,
+                              capture: plan.captureRaw ? capture?.tap(source: plan.provider.id, connection: shard.id) : nil)
     }
 
     /// Creates the ingestor's topics if missing; retries while the broker is unreachable. False if the
@@ -226,6 +236,9 @@ public final class IngestorService: Service, Sendable {
         var specs = configuration.createTopics ? [topics.ticks, topics.gaps, topics.health, topics.rejects, topics.books].map {
             KafkaTopicSpec(name: $0, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor)
         } : []
+        if configuration.createTopics, capture != nil {
+            specs.append(KafkaTopicSpec(name: topics.raw, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor))
+        }
         if configuration.createTopics {
             specs.append(KafkaTopicSpec(name: topics.latest, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor,
                                         configs: topics.configs(for: topics.latest)))

@@ -56,7 +56,7 @@ struct LoggingTests {
     @Test("topic names derive from the prefix")
     func topics() {
         let topics = TopicNames(prefix: "lab.")
-        #expect(topics.all == ["lab.ticks", "lab.gaps", "lab.health", "lab.rejects", "lab.candles", "lab.alerts", "lab.books", "lab.latest"])
+        #expect(topics.all == ["lab.ticks", "lab.gaps", "lab.health", "lab.rejects", "lab.candles", "lab.alerts", "lab.books", "lab.latest", "lab.raw"])
         #expect(TopicNames().ticks == "fx.ticks")
     }
 }

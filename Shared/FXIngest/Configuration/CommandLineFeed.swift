@@ -12,6 +12,7 @@ public struct CommandLineFeed: ConfigSection {
     public var maxSymbolsPerConnection: Int?
     public var symbolMap: [String] = []
     public var bookDepth: Int?
+    public var captureRaw = false
 
     public init() {}
 
@@ -31,6 +32,8 @@ public struct CommandLineFeed: ConfigSection {
                 help: "IG only: canonical symbols of epics that do not name a currency pair, `EPIC=BASE/QUOTE` comma-separated (e.g. IX.D.FTSE.DAILY.IP=FTSE/GBP)."),
         Setting(\.bookDepth, key: "book_depth", env: "BOOK_DEPTH", flag: "book-depth", reader: ValueReader.int(0...5_000).optional,
                 help: "Venues with order books: levels per side, 0 for no books (default and choices per venue: kraken 10 of 10, 25, 100, 500, 1000; binance 1000 of 5, 10, 20, 50, 100, 500, 1000, 5000; coinbase 0 or the whole book)."),
+        Setting(\.captureRaw, key: "capture_raw", env: "CAPTURE_RAW", flag: "capture-raw", reader: .bool,
+                help: "Publish every frame the feed receives, verbatim (with control records of its connections), to <prefix>raw, for `fxadmin replay` and `fxadmin capture-export`."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {
@@ -48,6 +51,6 @@ public struct CommandLineFeed: ConfigSection {
         return FeedConfiguration(provider: provider, symbols: symbols, webSocketURL: webSocketURL, restURL: restURL,
                                  credentials: try FeedFile.credentials(prefix: provider.uppercased(), environment: environment),
                                  maxSymbolsPerConnection: maxSymbolsPerConnection,
-                                 symbolMap: try FeedFile.symbolMap(symbolMap, key: "symbol_map"), bookDepth: bookDepth)
+                                 symbolMap: try FeedFile.symbolMap(symbolMap, key: "symbol_map"), bookDepth: bookDepth, captureRaw: captureRaw)
     }
 }

@@ -27,11 +27,15 @@ public struct FeedConfiguration: Sendable {
     public var symbolMap: [String: String]
     /// Levels per side of the order books (venues with books; nil: the venue's default, Kraken 10).
     public var bookDepth: Int?
+    /// Publish every frame this feed receives, verbatim, to `<prefix>raw` (the raw capture, for replays).
+    public var captureRaw = false
 
     public init(provider: String, symbols: [String], webSocketURL: String? = nil, restURL: String? = nil,
                 credentials: [ProviderCredential] = [], maxSymbolsPerConnection: Int? = nil,
                 connectionStaleAfter: Duration? = nil, symbolStaleAfter: Duration? = nil,
-                sequenceCheck: FeedTracker.SequenceCheck? = nil, symbolMap: [String: String] = [:], bookDepth: Int? = nil) {
+                sequenceCheck: FeedTracker.SequenceCheck? = nil, symbolMap: [String: String] = [:], bookDepth: Int? = nil,
+                captureRaw: Bool = false) {
+        self.captureRaw = captureRaw
         self.symbolMap = symbolMap
         self.bookDepth = bookDepth
         self.provider = provider
@@ -61,6 +65,8 @@ public struct ConnectionPlan: Sendable {
     public var restBase: String
     public var tracker: FeedTracker.Settings
     public var shards: [Shard]
+    /// The feed's frames go to the raw capture.
+    public var captureRaw = false
 
     /// - Throws: ``ProviderError`` with a clear message: unknown provider, unmappable symbol, missing
     ///   credentials, or more symbols than the credentials allow.
@@ -118,7 +124,7 @@ public struct ConnectionPlan: Sendable {
         }
         return ConnectionPlan(provider: provider, webSocketBase: feed.webSocketURL ?? defaults.webSocketURL,
                               restBase: feed.restURL ?? feed.webSocketURL.map(Self.restURL(forStream:)) ?? defaults.restURL,
-                              tracker: tracker, shards: shards)
+                              tracker: tracker, shards: shards, captureRaw: feed.captureRaw)
     }
 
     /// A stream URL's address as a REST one: `ws://host:port/path` -> `http://host:port/path`, without a

@@ -9,10 +9,11 @@ import FXConfiguration
 /// `sequence_check` (`off`, `contiguous`, `trade_id`), `credentials_env` (the prefix of the
 /// credential variables, default the provider id upper-cased) and `symbol_map` (IG: `EPIC=BASE/QUOTE`
 /// items for epics that do not name a currency pair) and `book_depth` (venues with order books: levels per
-/// side, Kraken 10, 25, 100, 500 or 1000). Unknown keys are refused with their line.
+/// side, Kraken 10, 25, 100, 500 or 1000) and `capture_raw` (true: every frame of the feed, verbatim, to
+/// `<prefix>raw`). Unknown keys are refused with their line.
 enum FeedFile {
     static let keys: Set<String> = ["provider", "symbols", "ws_url", "stream_url", "rest_url", "max_symbols_per_connection", "credentials_env",
-                                    "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check", "symbol_map", "book_depth"]
+                                    "connection_stale_after_ms", "symbol_stale_after_ms", "sequence_check", "symbol_map", "book_depth", "capture_raw"]
 
     static func feeds(_ resolver: inout ConfigResolver) throws(ConfigurationError) -> [FeedConfiguration] {
         guard let list = resolver.claimFileKey("feeds"), let file = resolver.input.file else { return [] }
@@ -71,7 +72,8 @@ enum FeedFile {
                                  connectionStaleAfter: try read("connection_stale_after_ms", staleness),
                                  symbolStaleAfter: try read("symbol_stale_after_ms", staleness),
                                  sequenceCheck: try read("sequence_check", sequenceCheck),
-                                 symbolMap: symbolMap, bookDepth: try read("book_depth", .int(0...5_000)))
+                                 symbolMap: symbolMap, bookDepth: try read("book_depth", .int(0...5_000)),
+                                 captureRaw: try read("capture_raw", .bool) ?? false)
     }
 
     /// `EPIC=BASE/QUOTE` items (a list, or a comma-separated string) as a map.

@@ -30,6 +30,8 @@ public struct IngestorConfiguration: ConfigSection {
     public var fleetSessionTimeout: Duration = .seconds(6)
     public var createTopics = true
     public var replicationFactor: Int32 = 1
+    /// The raw capture's producer and queue (feeds with `capture_raw`).
+    public var capture = RawCapture.Settings()
 
     public init() {}
 
@@ -80,6 +82,12 @@ public struct IngestorConfiguration: ConfigSection {
         Setting(\.fleetSessionTimeout, key: "fleet_session_timeout_ms", env: "INGEST_FLEET_SESSION_TIMEOUT_MS", flag: "fleet-session-timeout-ms",
                 reader: .duration(bareUnit: .milliseconds, min: .seconds(1), max: .seconds(300)),
                 help: "In a fleet: how long a silent replica keeps its shards before the others take them (the group's session.timeout.ms)."),
+        Setting(\.capture.compression, key: "capture_compression", env: "CAPTURE_COMPRESSION", flag: "capture-compression",
+                reader: .choice(["zstd", "lz4", "gzip", "snappy", "none"]),
+                help: "Compression of the raw capture topic (feeds with capture_raw)."),
+        Setting(\.capture.queueBytes, key: "capture_queue_bytes", env: "CAPTURE_QUEUE_BYTES", flag: "capture-queue-bytes",
+                reader: .byteSize((1 << 16)...(4 << 30)),
+                help: "Frame bytes the raw capture holds while Kafka takes them; when full, frames are dropped from the capture only (counted, and recorded as a capture gap in the raw topic)."),
     ]
 
     public mutating func validate(_ context: ConfigContext) throws(ConfigurationError) {

@@ -33,9 +33,10 @@ extension FeedConnection {
 
     /// The frames that resubscribe the books whose backoff is over (removed from the waiting list); none
     /// for books that start from a REST snapshot (``fetchBookSnapshots()`` takes those).
-    func dueBookResubscriptions(monotonic: Int64) -> [String] {
-        guard provider.book?.snapshots != .rest else { return [] }
-        return takeDueBooks(monotonic: monotonic).flatMap { provider.bookResubscribeMessages(venueSymbol: $0) }
+    func dueBookResubscriptions(monotonic: Int64) -> (symbols: [String], messages: [String]) {
+        guard provider.book?.snapshots != .rest else { return ([], []) }
+        let due = takeDueBooks(monotonic: monotonic)
+        return (due, due.flatMap { provider.bookResubscribeMessages(venueSymbol: $0) })
     }
 
     func takeDueBooks(monotonic: Int64) -> [String] {

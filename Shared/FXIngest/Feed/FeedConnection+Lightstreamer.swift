@@ -50,12 +50,12 @@ extension FeedConnection {
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = TLCPSession.subprotocol
         var detail = await runWebSocket(url: url, headers: headers) { inbound, outbound in
-            self.tracker.withLock { $0.connected(now: self.clock.now(), monotonic: self.clock.monotonic()) }
+            self.opened()
             attempt.lastRead.store(self.clock.monotonic(), ordering: .releasing)
             self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
             let opened = self.lightstreamer.withLock { $0.session?.opened() ?? [] }
             guard await self.perform(opened, outbound: outbound, attempt: attempt) else { return }
-            self.tracker.withLock { $0.subscribed(now: self.clock.now(), monotonic: self.clock.monotonic(), acknowledged: false) }
+            self.subscriptionsSent()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.watchLightstreamer(outbound, attempt: attempt) }
                 try await self.readLightstreamer(inbound, outbound: outbound, attempt: attempt)
@@ -166,9 +166,11 @@ extension FeedConnection {
     private func readLightstreamer(_ inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Attempt) async throws {
         try await messages(inbound) { message in
             attempt.lastRead.store(clock.monotonic(), ordering: .releasing)
+            // One receive time for the message's lines (the capture keeps the message whole).
+            let receivedAt = clock.now()
+            capture?.frame(message, receivedAt: receivedAt)
             let text = String(decoding: message, as: UTF8.self)
             for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
-                let receivedAt = clock.now()
                 metrics.frames.increment()
                 tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
                 let actions = lightstreamer.withLock { $0.session?.received(line) ?? [] }

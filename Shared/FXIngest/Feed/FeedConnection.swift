@@ -88,11 +88,15 @@ public final class FeedConnection: Sendable {
     let snapshotInbox = Mutex<[(venueSymbol: String, update: BookUpdate)]>([])
     /// When periodic book snapshots were last looked for (monotonic ns).
     let periodicCheckedAt = Atomic<Int64>(0)
+    /// The raw capture of this connection (feeds with `capture_raw`): every frame and what happened to the socket.
+    let capture: CaptureTap?
 
     public init(id: String, provider: any MarketDataProvider, settings: Settings, tracker: FeedTracker.Settings,
                 circuit: ProviderCircuit, queue: PublishQueue, topics: TopicNames, instance: String,
-                metrics: IngestMetrics, clock: IngestClock, logger: Logger, gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])? = nil) {
+                metrics: IngestMetrics, clock: IngestClock, logger: Logger, gapFilter: (@Sendable ([GapEvent]) -> [GapEvent])? = nil,
+                capture: CaptureTap? = nil, keepsBooks: Bool = true) {
         self.id = id
+        self.capture = capture
         self.gapFilter = gapFilter
         self.provider = provider
         self.settings = settings
@@ -101,10 +105,18 @@ public final class FeedConnection: Sendable {
         let symbols = settings.symbols.map { venue in
             (venue: venue, symbol: provider.canonicalSymbol(venue) ?? venue, hours: provider.marketHours(for: venue))
         }
+        let startedAt = clock.now()
         self.tracker = Mutex(FeedTracker(source: provider.id, connectionID: id, instance: instance, settings: tracker,
-                                         symbols: symbols, now: clock.now(), monotonic: clock.monotonic(), announcesStart: true))
+                                         symbols: symbols, now: startedAt, monotonic: clock.monotonic(), announcesStart: true))
+        capture?.control(.start(RawControl.Start(
+            provider: provider.id, symbols: settings.symbols,
+            canonical: Dictionary(symbols.map { ($0.venue, $0.symbol) }, uniquingKeysWith: { first, _ in first }),
+            sequenceCheck: tracker.sequenceCheck.rawValue,
+            connectionStaleAfterMs: tracker.connectionStaleAfter.nanosecondsClamped / 1_000_000,
+            symbolStaleAfterMs: tracker.symbolStaleAfter.nanosecondsClamped / 1_000_000,
+            maxMessageBytes: Int64(settings.maxMessageBytes))), at: startedAt)
         var keepers: [String: BookKeeper] = [:]
-        if let feed = provider.book {
+        if let feed = provider.book, keepsBooks {
             let keeping = BookKeeper.Settings(depth: feed.depth, crossedIsError: feed.crossedIsError, snapshotInterval: settings.bookSnapshotInterval)
             for entry in symbols {
                 keepers[entry.venue] = BookKeeper(source: provider.id, symbol: entry.symbol, venueSymbol: entry.venue, instance: instance, settings: keeping)
@@ -145,6 +157,7 @@ public final class FeedConnection: Sendable {
             if Task.isCancelled { break }
             let now = clock.now()
             tracker.withLock { $0.disconnected(now: now, detail: detail) }
+            capture?.control(.close(detail: detail), at: now)
             booksDisconnected()
             metrics.reconnects.increment()
             if attempt.deliveredData.load(ordering: .acquiring) {
@@ -190,7 +203,7 @@ public final class FeedConnection: Sendable {
             return redacted(error.description)
         }
         var detail = await runWebSocket(url: url) { inbound, outbound in
-            self.tracker.withLock { $0.connected(now: self.clock.now(), monotonic: self.clock.monotonic()) }
+            self.opened()
             self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.control(outbound, subscribe: subscribe, attempt: attempt) }
@@ -267,10 +280,8 @@ public final class FeedConnection: Sendable {
                 logger.error("stream refused", metadata: ["status": .stringConvertible(response.status.code), "url": .string(stream.redactedURL)])
                 return redacted(message)
             }
-            tracker.withLock {
-                $0.connected(now: clock.now(), monotonic: clock.monotonic())
-                $0.subscribed(now: clock.now(), monotonic: clock.monotonic(), acknowledged: false)
-            }
+            opened()
+            subscriptionsSent()
             logger.info("connected", metadata: ["symbols": .stringConvertible(settings.symbols.count)])
             return try await withThrowingTaskGroup(of: String?.self) { group in
                 group.addTask {
@@ -307,10 +318,11 @@ public final class FeedConnection: Sendable {
         }
     }
 
-    private func handle(_ line: LineReader.Line, attempt: Attempt, truncated: Bool = false) async {
+    func handle(_ line: LineReader.Line, attempt: Attempt, truncated: Bool = false) async {
         switch line {
         case .line(let bytes) where truncated:
             let receivedAt = clock.now()
+            capture?.frame(bytes, receivedAt: receivedAt, truncated: true)
             queue.pushUrgent([reject(ConnectionRejectReason.truncatedLine, detail: "the connection ended inside a line of \(bytes.count) bytes",
                                      payload: Array(bytes.prefix(RejectRecord.maxRawBytes)), rawLength: bytes.count, receivedAt: receivedAt)])
         case .line(let bytes):
@@ -327,7 +339,7 @@ public final class FeedConnection: Sendable {
             if index > 0, pacing > .zero { try await Task.sleep(for: pacing) }
             try await outbound.write(.text(message))
         }
-        tracker.withLock { $0.subscribed(now: clock.now(), monotonic: clock.monotonic(), acknowledged: false) }
+        subscriptionsSent()
         let openedAt = ContinuousClock.now
         while true {
             do {
@@ -351,10 +363,12 @@ public final class FeedConnection: Sendable {
                 try? await outbound.close(.normalClosure, reason: "connection age limit")
                 return
             }
-            for (index, message) in dueBookResubscriptions(monotonic: monotonic).enumerated() {
+            let due = dueBookResubscriptions(monotonic: monotonic)
+            for (index, message) in due.messages.enumerated() {
                 if index > 0, pacing > .zero { try await Task.sleep(for: pacing) }
                 try await outbound.write(.text(message))
             }
+            if !due.symbols.isEmpty { capture?.control(.resubscribe(symbols: due.symbols), at: clock.now()) }
         }
     }
 
@@ -394,8 +408,9 @@ public final class FeedConnection: Sendable {
 
     // MARK: Frames
 
-    private func handle(_ frame: [UInt8], attempt: Attempt) async {
+    func handle(_ frame: [UInt8], attempt: Attempt) async {
         let receivedAt = clock.now()
+        capture?.frame(frame, receivedAt: receivedAt)
         metrics.frames.increment()
         let events = normalizer?.normalize(frame, receivedAt: receivedAt) ?? [.reject(.unknownType, detail: "no reader for this venue's frames")]
         await process(events, raw: frame, receivedAt: receivedAt, attempt: attempt)
@@ -512,6 +527,7 @@ public final class FeedConnection: Sendable {
 
     func oversized(_ prefix: [UInt8], total: Int, limit: Int? = nil) {
         let receivedAt = clock.now()
+        capture?.frame(prefix, receivedAt: receivedAt, fullLength: total, limit: limit ?? settings.maxMessageBytes)
         metrics.frames.increment()
         tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
         let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(limit ?? settings.maxMessageBytes)-byte cap",
@@ -548,7 +564,23 @@ public final class FeedConnection: Sendable {
 
     /// At shutdown (after ``run()`` returned): publishes the gaps still open.
     public func closeOpenGaps() {
-        publish(gaps: tracker.withLock { $0.closeAll(now: clock.now()) })
+        let now = clock.now()
+        publish(gaps: tracker.withLock { $0.closeAll(now: now) })
+        capture?.control(.stop, at: now)
+    }
+
+    /// A socket (or stream) opened: the tracker and the capture are told, at one time.
+    func opened() {
+        let now = clock.now()
+        tracker.withLock { $0.connected(now: now, monotonic: clock.monotonic()) }
+        capture?.control(.open, at: now)
+    }
+
+    /// The subscriptions were sent (not yet confirmed).
+    func subscriptionsSent() {
+        let now = clock.now()
+        tracker.withLock { $0.subscribed(now: now, monotonic: clock.monotonic(), acknowledged: false) }
+        capture?.control(.subscribe(symbols: settings.symbols), at: now)
     }
 
     /// This connection's part of the health heartbeat.

@@ -82,6 +82,13 @@ public final class PublishQueue: Sendable {
         }
     }
 
+    /// Everything queued now, without waiting (a replay drains the queue after each record).
+    public func takeAvailable() -> [PublishItem] {
+        guard case .items(let batch, let writers) = state.withLock({ $0.take(max: Int.max) }) else { return [] }
+        for writer in writers { writer.resume() }
+        return batch
+    }
+
     /// No more pushes: the consumer drains what is queued, then gets nil; waiting writers give up.
     public func finish() {
         for waiter in state.withLock({ $0.finish() }) { waiter.resume() }

@@ -1,0 +1,101 @@
+import FXCore
+
+/// One message of `<prefix>raw`, the raw capture: a frame exactly as a venue sent it, or a control record
+/// that tells a replay what happened to the connection (see ``RawControl``).
+///
+/// - Key: `<source>:<connection>` (the connection id, e.g. `coinbase-0`), so one connection's records stay
+///   in order on one partition.
+/// - Value: a frame's bytes exactly as received (a message's WebSocket frames joined; one line of an HTTP
+///   line stream), or a control record's JSON.
+/// - Headers (values are ASCII text): `kind` (`frame` | `control`), `recv_ts` (ns since the epoch, the
+///   receive time the ingestor stamped on what the frame produced), `connection`, `instance`, `session`
+///   (sockets this connection opened so far), `sub_version` (the subscription set's version: 1 at each
+///   subscribe, +1 at each resubscribe), `seq` (the record's number within its connection, frames and
+///   control records alike, from 1: a hole is a record the capture lost). A frame over the size cap adds
+///   `frame_bytes` (its full length; the value holds its first bytes only) and `frame_limit`; a line cut
+///   off by a dropped connection adds `truncated` = `1`.
+public struct RawRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable { case frame, control }
+
+    public var kind: Kind
+    public var source: String
+    public var connection: String
+    public var instance: String
+    public var session: Int64
+    public var subscriptionVersion: Int64
+    public var sequence: Int64
+    public var receivedAt: Int64
+    public var value: [UInt8]
+    /// A frame over the cap: its full length (``value`` holds its first bytes) and the cap it broke.
+    public var fullLength: Int64?
+    public var limit: Int64?
+    /// A line cut off by the end of its connection.
+    public var truncated = false
+
+    public init(kind: Kind, source: String, connection: String, instance: String, session: Int64, subscriptionVersion: Int64,
+                sequence: Int64, receivedAt: Int64, value: [UInt8], fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) {
+        self.kind = kind
+        self.source = source
+        self.connection = connection
+        self.instance = instance
+        self.session = session
+        self.subscriptionVersion = subscriptionVersion
+        self.sequence = sequence
+        self.receivedAt = receivedAt
+        self.value = value
+        self.fullLength = fullLength
+        self.limit = limit
+        self.truncated = truncated
+    }
+
+    /// The Kafka key: `<source>:<connection>`.
+    public var key: String { "\(source):\(connection)" }
+
+    /// The headers, in a fixed order (name, ASCII value).
+    public var headers: [(String, [UInt8])] {
+        var headers: [(String, [UInt8])] = [
+            ("kind", Array(kind.rawValue.utf8)),
+            ("recv_ts", Self.decimal(receivedAt)),
+            ("connection", Array(connection.utf8)),
+            ("instance", Array(instance.utf8)),
+            ("session", Self.decimal(session)),
+            ("sub_version", Self.decimal(subscriptionVersion)),
+            ("seq", Self.decimal(sequence)),
+        ]
+        if let fullLength { headers.append(("frame_bytes", Self.decimal(fullLength))) }
+        if let limit { headers.append(("frame_limit", Self.decimal(limit))) }
+        if truncated { headers.append(("truncated", [UInt8(ascii: "1")])) }
+        return headers
+    }
+
+    /// Reads a record from its Kafka key, value and headers.
+    /// - Throws: ``ContractError`` naming the missing or invalid header.
+    public init(key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8]?)]) throws {
+        func header(_ name: String) -> [UInt8]? { headers.last(where: { $0.0 == name })?.1 }
+        func text(_ name: String) throws -> String {
+            guard let bytes = header(name), let text = String(validating: bytes, as: UTF8.self), !text.isEmpty else {
+                throw ContractError(message: "raw record: missing or invalid header '\(name)'")
+            }
+            return text
+        }
+        func number(_ name: String) throws -> Int64 {
+            guard let value = Int64(try text(name)) else { throw ContractError(message: "raw record: header '\(name)' is not an integer") }
+            return value
+        }
+        guard let kind = Kind(rawValue: try text("kind")) else { throw ContractError(message: "raw record: unknown kind") }
+        let keyText = key.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
+        guard let colon = keyText.firstIndex(of: ":") else { throw ContractError(message: "raw record: the key is not source:connection") }
+        let connection = try text("connection")
+        guard keyText[keyText.index(after: colon)...] == connection else {
+            throw ContractError(message: "raw record: the key's connection is not the header's")
+        }
+        self.init(kind: kind, source: String(keyText[..<colon]), connection: connection, instance: try text("instance"),
+                  session: try number("session"), subscriptionVersion: try number("sub_version"), sequence: try number("seq"),
+                  receivedAt: try number("recv_ts"), value: value,
+                  fullLength: header("frame_bytes") == nil ? nil : try number("frame_bytes"),
+                  limit: header("frame_limit") == nil ? nil : try number("frame_limit"),
+                  truncated: header("truncated") == [UInt8(ascii: "1")])
+    }
+
+    static func decimal(_ value: Int64) -> [UInt8] { Array(String(value).utf8) }
+}

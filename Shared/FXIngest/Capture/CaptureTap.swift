@@ -1,0 +1,94 @@
+import FXContracts
+import FXKafka
+import Synchronization
+
+/// One connection's entry into the raw capture: numbers its records (`seq`), keeps its session and
+/// subscription version, and offers each record to the capture's bounded queue without ever waiting.
+/// Records the queue refuses are counted, and the next record that finds room is preceded by a `gap`
+/// control record (``RawControl/gap(dropped:from:to:)``) that says how many were lost and when.
+public final class CaptureTap: Sendable {
+    private struct State {
+        var sequence: Int64 = 0
+        var session: Int64 = 0
+        var version: Int64 = 0
+        var lost: (count: Int64, from: Int64, to: Int64)?
+    }
+
+    let source: String
+    let connection: String
+    let instance: String
+    private let topic: String
+    private let key: [UInt8]
+    private let queue: RawCaptureQueue
+    private let metrics: RawCapture.Metrics
+    private let state = Mutex(State())
+
+    init(source: String, connection: String, instance: String, topic: String, queue: RawCaptureQueue, metrics: RawCapture.Metrics) {
+        self.source = source
+        self.connection = connection
+        self.instance = instance
+        self.topic = topic
+        self.key = Array("\(source):\(connection)".utf8)
+        self.queue = queue
+        self.metrics = metrics
+    }
+
+    /// A frame as received. `fullLength`/`limit`: a message over the cap (`bytes` are its first bytes);
+    /// `truncated`: a line cut off by the end of its connection.
+    public func frame(_ bytes: [UInt8], receivedAt: Int64, fullLength: Int? = nil, limit: Int? = nil, truncated: Bool = false) {
+        state.withLock { state in
+            offer(&state, kind: .frame, value: bytes, receivedAt: receivedAt, fullLength: fullLength.map(Int64.init),
+                  limit: limit.map(Int64.init), truncated: truncated)
+        }
+    }
+
+    /// A control record at `receivedAt`; `open`, `subscribe` and `resubscribe` move the session and the
+    /// subscription version first, so the record carries the new ones.
+    public func control(_ event: RawControl, at receivedAt: Int64) {
+        state.withLock { state in
+            switch event {
+            case .open: state.session += 1; state.version = 0
+            case .subscribe: state.version = 1
+            case .resubscribe: state.version += 1
+            default: break
+            }
+            offer(&state, kind: .control, value: event.jsonBytes(), receivedAt: receivedAt)
+        }
+    }
+
+    private func offer(_ state: inout State, kind: RawRecord.Kind, value: [UInt8], receivedAt: Int64,
+                       fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) {
+        if let lost = state.lost {
+            state.sequence += 1
+            let gap = RawControl.gap(dropped: lost.count, from: lost.from, to: lost.to)
+            if queue.offer(message(state, kind: .control, value: gap.jsonBytes(), receivedAt: receivedAt)) {
+                state.lost = nil
+                metrics.records.increment()
+            } else {
+                state.lost = (lost.count + 1, lost.from, receivedAt)   // the gap record itself is lost too
+                metrics.dropped.increment()
+            }
+        }
+        state.sequence += 1
+        let record = message(state, kind: kind, value: value, receivedAt: receivedAt, fullLength: fullLength, limit: limit, truncated: truncated)
+        if queue.offer(record) {
+            metrics.records.increment()
+        } else {
+            metrics.dropped.increment()
+            if let lost = state.lost {
+                state.lost = (lost.count + 1, lost.from, receivedAt)
+            } else {
+                state.lost = (1, receivedAt, receivedAt)
+            }
+        }
+    }
+
+    private func message(_ state: State, kind: RawRecord.Kind, value: [UInt8], receivedAt: Int64,
+                         fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) -> KafkaProducerMessage {
+        let record = RawRecord(kind: kind, source: source, connection: connection, instance: instance, session: state.session,
+                               subscriptionVersion: state.version, sequence: state.sequence, receivedAt: receivedAt, value: [],
+                               fullLength: fullLength, limit: limit, truncated: truncated)
+        return KafkaProducerMessage(topic: topic, key: key, value: value,
+                                    headers: record.headers.map { KafkaHeader(key: $0.0, value: $0.1) })
+    }
+}

@@ -1,0 +1,172 @@
+import FXContracts
+import FXCore
+import FXKafka
+import FXVenues
+import Logging
+import Metrics
+
+/// Feeds captured records (``RawRecord``, in each connection's order) through the current normalizers and
+/// feed trackers, exactly as the live connection did: the same receive times, the same session events,
+/// and the watchdog's checks on the capture's time. The result is the ticks, gap events and rejects the
+/// current code makes of the capture, on `topics` (another prefix).
+///
+/// Deterministic: the same records give the same messages, byte for byte, every time. Records of one
+/// connection must come in capture order; connections are independent of each other.
+///
+/// A connection is replayed from its `start` record (the feed state is built from there); records of a
+/// connection whose `start` was not seen (before the topic's retention, or the files given) are counted
+/// in ``Report/unreplayable`` and skipped. Output is kept for records received in `[since, until)`; the
+/// records before `since` only build the feed state. Order books are not rebuilt; a Lightstreamer
+/// session's frames (IG) are counted in ``Report/unsupported``.
+public final class RawReplay {
+    /// What a replay read and made.
+    public struct Report: Sendable, Equatable {
+        public var records = 0
+        public var frames = 0
+        public var ticks = 0
+        public var gaps = 0
+        public var rejects = 0
+        /// Records missing from the capture: holes in a connection's `seq`.
+        public var missingRecords: Int64 = 0
+        /// Records the capture itself dropped (its `gap` control records).
+        public var captureDropped: Int64 = 0
+        public var unreplayable = 0
+        public var unsupported = 0
+        public var unreadable = 0
+        public init() {}
+    }
+
+    private final class Feed {
+        let connection: FeedConnection
+        let clock: ReplayClock
+        let attempt = FeedConnection.Attempt()
+        let watchdogInterval: Duration
+        var lastSequence: Int64
+        var nextWatchdog: Int64?
+
+        init(connection: FeedConnection, clock: ReplayClock, watchdogInterval: Duration, sequence: Int64) {
+            self.connection = connection
+            self.clock = clock
+            self.watchdogInterval = watchdogInterval
+            self.lastSequence = sequence
+        }
+    }
+
+    public let topics: TopicNames
+    public let since: Int64?
+    public let until: Int64?
+    public let sources: Set<String>
+    public private(set) var report = Report()
+    private var feeds: [String: Feed] = [:]
+    private let queue = PublishQueue(capacity: 1 << 30)
+    private let metrics = IngestMetrics(factory: NOOPMetricsHandler.instance)
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - topics: where the results go (the target prefix's `ticks`, `gaps`, `rejects`).
+    ///   - since, until: receive times (ns) of the records whose results are kept, `[since, until)`.
+    ///   - sources: only these sources (empty: all).
+    public init(topics: TopicNames, since: Int64? = nil, until: Int64? = nil, sources: Set<String> = [], logger: Logger) {
+        self.topics = topics
+        self.since = since
+        self.until = until
+        self.sources = sources
+        self.logger = logger
+    }
+
+    /// Replays one record; returns the messages it produced (ticks, gaps, rejects, in the live order).
+    public func replay(_ record: RawRecord) async -> [KafkaProducerMessage] {
+        guard sources.isEmpty || sources.contains(record.source) else { return [] }
+        if let until, record.receivedAt >= until { return [] }
+        report.records += 1
+        let key = "\(record.instance)|\(record.source):\(record.connection)"
+        var control: RawControl?
+        if record.kind == .control {
+            do { control = try RawControl(json: record.value) } catch {
+                report.unreadable += 1
+                logger.warning("replay: a control record could not be read; skipped", metadata: ["key": .string(key), "error": .string("\(error)")])
+                return []
+            }
+        }
+        if case .start(let start)? = control {
+            do {
+                feeds[key] = try makeFeed(record, start)
+            } catch {
+                report.unreplayable += 1
+                feeds[key] = nil
+                logger.warning("replay: the connection cannot be rebuilt", metadata: ["key": .string(key), "error": .string("\(error)")])
+            }
+            return take(keep: isKept(record))
+        }
+        guard let feed = feeds[key] else {
+            report.unreplayable += 1
+            return []
+        }
+        if record.sequence > feed.lastSequence + 1 { report.missingRecords += record.sequence - feed.lastSequence - 1 }
+        feed.lastSequence = max(feed.lastSequence, record.sequence)
+        // The live watchdog ran every interval after the subscriptions went out: run it on the capture's time.
+        if var due = feed.nextWatchdog {
+            let step = max(1, feed.watchdogInterval.nanosecondsClamped)
+            while due <= record.receivedAt, feed.connection.replayWatchdogRuns {
+                feed.clock.set(due)
+                feed.connection.replayWatchdog(at: due)
+                due += step
+            }
+            feed.nextWatchdog = due
+        }
+        feed.clock.set(record.receivedAt)
+        switch control {
+        case .subscribe?: feed.nextWatchdog = record.receivedAt + feed.watchdogInterval.nanosecondsClamped
+        case .close?, .stop?: feed.nextWatchdog = nil
+        case .gap(let dropped, _, _)?: report.captureDropped += dropped
+        default: break
+        }
+        if record.kind == .frame { report.frames += 1 }
+        if await !feed.connection.replay(record, control: control, attempt: feed.attempt) { report.unsupported += 1 }
+        if case .stop? = control { feeds[key] = nil }
+        return take(keep: isKept(record))
+    }
+
+    private func isKept(_ record: RawRecord) -> Bool {
+        since.map { record.receivedAt >= $0 } ?? true
+    }
+
+    /// The ticks, gaps and rejects queued by the last record (health, hot layer and books left out).
+    private func take(keep: Bool) -> [KafkaProducerMessage] {
+        var messages: [KafkaProducerMessage] = []
+        for item in queue.takeAvailable() {
+            switch item.kind {
+            case .tick: if keep { report.ticks += 1; messages.append(item.message) }
+            case .gap: if keep { report.gaps += 1; messages.append(item.message) }
+            case .reject: if keep { report.rejects += 1; messages.append(item.message) }
+            case .health, .control, .book, .latest: break
+            }
+        }
+        return messages
+    }
+
+    private func makeFeed(_ record: RawRecord, _ start: RawControl.Start) throws -> Feed {
+        let base = try ProviderRegistry.provider(start.provider)
+        // Only the canonical symbols the venue's own naming does not give were configured (IG's symbol_map).
+        let overrides = start.canonical.filter { base.canonicalSymbol($0.key) != $0.value }
+        let provider = try base.mapping(overrides)
+        guard let check = FeedTracker.SequenceCheck(rawValue: start.sequenceCheck) else {
+            throw ContractError(message: "unknown sequence check '\(start.sequenceCheck.prefix(20))'")
+        }
+        var tracker = provider.defaults.tracker
+        tracker.sequenceCheck = check
+        tracker.connectionStaleAfter = .milliseconds(start.connectionStaleAfterMs)
+        tracker.symbolStaleAfter = .milliseconds(start.symbolStaleAfterMs)
+        let settings = FeedConnection.Settings(webSocketBase: "", symbols: start.symbols, credential: nil,
+                                               maxMessageBytes: Int(clamping: start.maxMessageBytes))
+        let clock = ReplayClock()
+        clock.set(record.receivedAt)
+        let connection = FeedConnection(
+            id: record.connection, provider: provider, settings: settings, tracker: tracker,
+            circuit: ProviderCircuit(provider: provider.id, breaker: CircuitBreaker(failureThreshold: 1_000, openDuration: .seconds(1)),
+                                     attemptBudget: nil),
+            queue: queue, topics: topics, instance: record.instance, metrics: metrics, clock: clock.clock, logger: logger,
+            keepsBooks: false)
+        return Feed(connection: connection, clock: clock, watchdogInterval: settings.watchdogInterval, sequence: record.sequence)
+    }
+}
