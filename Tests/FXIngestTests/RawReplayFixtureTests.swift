@@ -58,7 +58,7 @@ struct RawReplayFixtureTests {
             let gaps = try String(contentsOfFile: Self.root + "/" + name + "/expected/gaps.jsonl", encoding: .utf8)
             let rejects = try String(contentsOfFile: Self.root + "/" + name + "/expected/rejects.jsonl", encoding: .utf8)
             for reason in [#""reason":"sequence""#, #""reason":"disconnect""#] { #expect(gaps.contains(reason), "\(name): \(reason)") }
-            for reason in ["malformed_json", "oversized_frame", "truncated_line", "invalid_utf8"] { #expect(rejects.contains(reason), "\(name): \(reason)") }
+            for reason in ["malformed_json", "invalid_price", "unsubscribed_symbol", "oversized_frame", "truncated_line"] { #expect(rejects.contains(#""reason":"\#(reason)""#), "\(name): \(reason)") }
         }
     }
 }
