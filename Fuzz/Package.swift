@@ -49,5 +49,6 @@ let package = Package(
         fuzzTarget("FuzzMonitor", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues", "FXMonitor"]),
         fuzzTarget("FuzzHistory", ["FXCore", "FXContracts", "FuzzSupport", "FXVenues"]),
         fuzzTarget("FuzzTLCP", ["FXCore", "FuzzSupport", "FXVenues"]),
+        fuzzTarget("FuzzRawRecord", ["FXCore", "FXContracts", "FuzzSupport"]),
     ]
 )

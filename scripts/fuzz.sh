@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-20}"
 shift || true
-all=(FuzzJSON FuzzNormalizers FuzzTickCopy FuzzGapEvent FuzzMonitor FuzzHistory FuzzTLCP)
+all=(FuzzJSON FuzzNormalizers FuzzTickCopy FuzzGapEvent FuzzMonitor FuzzHistory FuzzTLCP FuzzRawRecord)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 if ! command -v swift >/dev/null && [ -x /opt/swift/usr/bin/swift ]; then export PATH="/opt/swift/usr/bin:$PATH"; fi

@@ -253,7 +253,7 @@ if subprocess.run([sys.executable, f"{root}/scripts/gen-k8s-monitoring.py", "--c
 # hand against the CRDs' schemas: no CRD validator can fetch them on this machine).
 writers_expected = {"fx.ticks": {"ingestor"}, "fx.gaps": {"ingestor", "aggregator"}, "fx.health": {"ingestor", "aggregator", "backfiller"},
                     "fx.rejects": {"ingestor", "aggregator", "backfiller"}, "fx.candles": {"aggregator", "backfiller"}, "fx.alerts": {"monitor"},
-                    "fx.latest": {"ingestor"}, "fx.books": {"ingestor"}}
+                    "fx.latest": {"ingestor"}, "fx.books": {"ingestor"}, "fx.raw": {"ingestor"}}
 users = [d for d in yaml.safe_load_all(open(f"{root}/deploy/k8s/examples/strimzi-users.yaml")) if d]
 writers = {}
 for user in users:

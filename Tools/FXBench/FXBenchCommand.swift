@@ -9,7 +9,7 @@ struct FXBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fxbench",
         abstract: "Benchmarks of the bridges against raw baselines measured in the same run (ratios go to BENCHMARKS.md).",
-        subcommands: [PipelineBenchmark.self, BookBenchmark.self, FleetBenchmark.self, BlastSenderCommand.self, KafkaProduceBenchmark.self, KafkaConsumeBenchmark.self, CopyBenchmark.self, NormalizeBenchmark.self, QuoteStreamBenchmark.self, IngestBenchmark.self, AggregateBenchmark.self, TickParseBenchmark.self, TickArchiveBenchmark.self, BackfillBenchmark.self, MonitorBenchmark.self])
+        subcommands: [PipelineBenchmark.self, BookBenchmark.self, FleetBenchmark.self, BlastSenderCommand.self, KafkaProduceBenchmark.self, KafkaConsumeBenchmark.self, CopyBenchmark.self, NormalizeBenchmark.self, QuoteStreamBenchmark.self, IngestBenchmark.self, CaptureBenchmark.self, AggregateBenchmark.self, TickParseBenchmark.self, TickArchiveBenchmark.self, BackfillBenchmark.self, MonitorBenchmark.self])
 }
 
 /// Options every benchmark shares.

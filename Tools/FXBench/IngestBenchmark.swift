@@ -95,6 +95,11 @@ struct IngestBenchmark: AsyncParsableCommand {
         var seconds: Double
         var latencies: [Duration]
         var cpuMicrosPerFrame: Double?
+        /// CPU µs per frame from the first acknowledgement until the ingestor has stopped (its producers,
+        /// the raw capture's included, flushed), and the bytes this process wrote meanwhile (`wchar`).
+        var cpuMicrosToStopped: Double?
+        var writtenBytes: Int64?
+        var captureRecords: Int64?
     }
 
     func pipelineRun(frames: [String], symbols: [String], rate: Int?, logger: Logger) async throws -> Run {
@@ -136,11 +141,12 @@ struct IngestBenchmark: AsyncParsableCommand {
 
 extension IngestBenchmark {
     /// A full ingestor service reading the Coinbase feed at `port`, on topics of its own.
-    func ingestorService(port: Int, symbols: [String], logger: Logger,
+    func ingestorService(port: Int, symbols: [String], logger: Logger, capture: String? = nil,
                          observer: @escaping @Sendable (Duration) -> Void) -> IngestorService {
         var configuration = IngestorConfiguration(feeds: [
-            FeedConfiguration(provider: "coinbase", symbols: symbols, webSocketURL: "ws://127.0.0.1:\(port)/feed")])
+            FeedConfiguration(provider: "coinbase", symbols: symbols, webSocketURL: "ws://127.0.0.1:\(port)/feed", captureRaw: capture != nil)])
         configuration.queueCapacity = 100_000
+        if let capture { configuration.capture.compression = capture }
         return IngestorService(
             configuration: configuration, kafka: KafkaConfiguration(bootstrapServers: options.brokers),
             topics: TopicNames(prefix: "bench-ingest-\(UUID().uuidString.prefix(6))."), instance: "bench",
@@ -149,7 +155,7 @@ extension IngestBenchmark {
 
     /// The same run with `fxbench blast-sender` as the sender, in its own process: timed from the first
     /// tick acknowledged to the `count`-th.
-    func pipelineFromProcess(count: Int, symbols: [String], rate: Int?, logger: Logger) async throws -> Run {
+    func pipelineFromProcess(count: Int, symbols: [String], rate: Int?, logger: Logger, capture: String? = nil) async throws -> Run {
         let port = try PipelineBenchmark.freePort()
         let arguments = ["blast-sender", "--port", String(port), "--symbols", String(symbols.count), "--rate=\(rate ?? -1)"]
         let pin = senderCore >= 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")
@@ -160,11 +166,15 @@ extension IngestBenchmark {
         let latencies = Mutex<[Duration]>([])
         let done = Atomic<Int>(0)
         let marks = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?, firstCPU: Double, lastCPU: Double)>((nil, nil, 0, 0))
-        let ingestor = ingestorService(port: port, symbols: symbols, logger: logger) { latency in
+        let firstWritten = Atomic<Int64>(0)
+        let ingestor = ingestorService(port: port, symbols: symbols, logger: logger, capture: capture) { latency in
             let acknowledged = done.add(1, ordering: .relaxed).newValue
             guard acknowledged <= count else { return }
             latencies.withLock { $0.append(latency) }
-            if acknowledged == 1 { marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds() } }
+            if acknowledged == 1 {
+                firstWritten.store(processWrittenBytes(), ordering: .relaxed)
+                marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds() }
+            }
             if acknowledged == count { marks.withLock { $0.last = .now; $0.lastCPU = processCPUSeconds() } }
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: ingestor)], logger: logger))
@@ -173,11 +183,15 @@ extension IngestBenchmark {
         while marks.withLock({ $0.last }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         await group.triggerGracefulShutdown()
         try await task.value
+        let stoppedCPU = processCPUSeconds(), written = processWrittenBytes() - firstWritten.load(ordering: .relaxed)
         guard let first = marks.withLock({ $0.first }), let last = marks.withLock({ $0.last }) else {
             throw ValidationError("ingest run incomplete: \(done.load(ordering: .relaxed)) of \(count) ticks acknowledged")
         }
         let cpu = marks.withLock { $0.lastCPU - $0.firstCPU }
-        return Run(seconds: seconds(last - first), latencies: latencies.withLock { $0 }, cpuMicrosPerFrame: cpu / Double(max(1, count - 1)) * 1e6)
+        let frames = Double(max(1, count - 1))
+        return Run(seconds: seconds(last - first), latencies: latencies.withLock { $0 }, cpuMicrosPerFrame: cpu / frames * 1e6,
+                   cpuMicrosToStopped: (stoppedCPU - marks.withLock { $0.firstCPU }) / frames * 1e6, writtenBytes: written,
+                   captureRecords: ingestor.capture?.totals.records)
     }
 }
 

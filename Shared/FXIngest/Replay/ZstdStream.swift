@@ -54,6 +54,8 @@ final class ZstdLineReader {
     private var context: OpaquePointer?
     private var output: [UInt8]
     private var pending: [UInt8] = []
+    /// Where the unread part of `pending` starts (compacted when the buffer is refilled).
+    private var start = 0
     private var finished = false
 
     init(path: String) throws {
@@ -70,17 +72,21 @@ final class ZstdLineReader {
 
     /// The next line (without its newline); nil at the end of the file.
     func nextLine() throws -> [UInt8]? {
+        var searched = start
         while true {
-            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(pending[..<newline])
-                pending.removeFirst(newline + 1)
+            if let newline = pending[searched...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[start..<newline])
+                start = newline + 1
                 return line
             }
             if finished {
-                guard !pending.isEmpty else { return nil }
-                defer { pending = [] }
-                return pending
+                guard start < pending.count else { return nil }
+                defer { pending = []; start = 0 }
+                return Array(pending[start...])
             }
+            pending.removeFirst(start)
+            start = 0
+            searched = pending.count
             try fill()
         }
     }
