@@ -25,6 +25,7 @@ echo "# $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cp
 "$BIN/fxbench" backfill --rounds "$ROUNDS"
 "$BIN/fxbench" monitor --rounds "$ROUNDS"
 "$BIN/fxbench" ingest --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
+"$BIN/fxbench" capture --rounds "$ROUNDS" --messages "${FX_BENCH_MESSAGES:-100000}"
 swift build -c release >/dev/null
 bash scripts/bench-ingest-rss.sh
 # End to end (sender process -> ingestor -> broker -> aggregator -> PostgreSQL; every executable built

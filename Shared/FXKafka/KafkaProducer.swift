@@ -28,6 +28,10 @@ public final class KafkaProducer: Service, Sendable {
         self.flushTimeout = flushTimeout
     }
 
+    /// librdkafka's newest statistics (JSON, STATISTICS.md), when `statistics.interval.ms` is set; served
+    /// by the poll thread, so only while the producer runs.
+    public var statistics: String? { core.client.latestStatistics }
+
     /// Sends one message and waits for the broker's acknowledgement.
     @discardableResult
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {

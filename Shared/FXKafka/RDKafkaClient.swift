@@ -16,6 +16,8 @@ protocol RDKafkaEventHandler: AnyObject, Sendable {
 private final class RDKafkaCallbackBox {
     let logger: Logger
     weak var handler: (any RDKafkaEventHandler)?
+    /// The newest statistics JSON (with `statistics.interval.ms` set), kept as librdkafka emits it.
+    let statistics = Mutex<String?>(nil)
     init(logger: Logger) {
         self.logger = logger
     }
@@ -38,6 +40,9 @@ final class RDKafkaClient: @unchecked Sendable {
     let kind: Kind
     let logger: Logger
     private let box: Unmanaged<RDKafkaCallbackBox>
+
+    /// librdkafka's newest statistics JSON (nil until `statistics.interval.ms` has passed once, or without it).
+    var latestStatistics: String? { box.takeUnretainedValue().statistics.withLock { $0 } }
     /// Topic handles by name, created once and destroyed before the client.
     private let topics = Mutex(TopicHandles())
     private let usage = Mutex(Usage())
@@ -65,6 +70,7 @@ final class RDKafkaClient: @unchecked Sendable {
         rd_kafka_conf_set_opaque(conf, box.toOpaque())
         rd_kafka_conf_set_log_cb(conf, rdkafkaLogCallback)
         rd_kafka_conf_set_error_cb(conf, rdkafkaErrorCallback)
+        if let interval = properties["statistics.interval.ms"], interval != "0" { rd_kafka_conf_set_stats_cb(conf, rdkafkaStatisticsCallback) }
         switch kind {
         case .producer: rd_kafka_conf_set_dr_msg_cb(conf, rdkafkaDeliveryCallback)
         case .consumer: rd_kafka_conf_set_rebalance_cb(conf, rdkafkaRebalanceCallback)
@@ -198,6 +204,14 @@ private let rdkafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafeP
     } else {
         target.logger.warning("librdkafka error: \(text)")
     }
+}
+
+private let rdkafkaStatisticsCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+    _, json, length, opaque in
+    guard let json, let target = box(opaque) else { return 0 }
+    let text = String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
+    target.statistics.withLock { $0 = text }
+    return 0   // librdkafka frees the JSON
 }
 
 private let rdkafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {

@@ -3,10 +3,10 @@ import FXContracts
 import Foundation
 import Logging
 
-/// The raw capture's cost: the ingestor's CPU per frame and the bytes it writes, with the capture off and
-/// on (zstd, lz4, uncompressed), in the same round with the same frames (the sender in its own process,
-/// pinned). The capture's CPU per frame is the difference to the run without it; its bytes on the wire
-/// per frame are the difference of the bytes written (`wchar`), Kafka's framing included.
+/// The raw capture's cost: the ingestor's CPU per frame with the capture off and on (zstd, lz4,
+/// uncompressed), in the same round with the same frames (the sender in its own process, pinned), and the
+/// raw producer's bytes on the wire per record (librdkafka's statistics: `tx_bytes` / `txmsgs`). The
+/// capture's CPU per frame is the difference to the run without it.
 struct CaptureBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "capture")
     @OptionGroup var options: BenchOptions
@@ -14,6 +14,8 @@ struct CaptureBenchmark: AsyncParsableCommand {
     @Option(help: "Products the frames are spread over.") var products: Int = 10
     @Option(help: "The core the sender process is pinned to with taskset (-1: not pinned).")
     var senderCore: Int = ProcessInfo.processInfo.activeProcessorCount - 1
+    @Option(parsing: .upToNextOption, help: "The compressions to run after the run without capture (zstd, lz4, none; `off` alone: only the run without capture, e.g. for a profile).")
+    var compressions: [String] = ["zstd", "lz4", "none"]
 
     func run() async throws {
         var logger = Logger(label: "fxbench")
@@ -27,26 +29,25 @@ struct CaptureBenchmark: AsyncParsableCommand {
                                sequence: Int64(messages / 2), receivedAt: 1_796_594_903_477_098_317, value: [])
         let envelope = Double(sample.key.utf8.count + sample.headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.count })
         print(String(format: "frames: %.1f B on average; with the key and headers, %.1f B per record before compression", frameBytes, frameBytes + envelope))
-        let variants: [String?] = [nil, "zstd", "lz4", "none"]
+        let variants: [String?] = compressions == ["off"] ? [nil] : [nil] + compressions.map { Optional($0) }
         var cpu: [String: [Double]] = [:], extraCPU: [String: [Double]] = [:], wire: [String: [Double]] = [:]
         for round in 0..<options.rounds {
-            var off: IngestBenchmark.Run?
+            var offMicros: Double?
             print("round \(round + 1):")
             for variant in variants {
                 let run = try await ingest.pipelineFromProcess(count: messages, symbols: symbols, rate: nil, logger: logger, capture: variant)
                 let name = variant ?? "off"
-                let micros = run.cpuMicrosToStopped ?? 0
+                let micros = run.cpuMicrosPerFrame ?? .nan
                 cpu[name, default: []].append(micros)
-                var line = String(format: "  capture %@: %.2f µs CPU per frame (first ack -> stopped), %.1f B written per frame", name, micros,
-                                  Double(run.writtenBytes ?? 0) / Double(messages))
-                if let off, let offMicros = off.cpuMicrosToStopped {
+                var line = String(format: "  capture %@: %.2f µs CPU per frame (first to last tick acknowledged)", name, micros)
+                if let offMicros {
                     extraCPU[name, default: []].append(micros - offMicros)
-                    let bytes = Double((run.writtenBytes ?? 0) - (off.writtenBytes ?? 0)) / Double(messages)
+                    let bytes = run.captureWireBytesPerRecord ?? .nan
                     wire[name, default: []].append(bytes)
-                    line += String(format: "; the capture: +%.2f µs, %.1f B on the wire per frame (%lld records)", micros - offMicros, bytes,
+                    line += String(format: "; the capture: +%.2f µs per frame, %.1f B on the wire per record (%lld records)", micros - offMicros, bytes,
                                    run.captureRecords ?? 0)
                 } else {
-                    off = run
+                    offMicros = micros
                 }
                 print(line)
             }
@@ -58,8 +59,8 @@ struct CaptureBenchmark: AsyncParsableCommand {
         print("medians over \(options.rounds) round(s):")
         print(String(format: "  without capture: %.2f µs CPU per frame", median(cpu["off"])))
         let uncompressed = median(wire["none"])
-        for name in ["zstd", "lz4", "none"] {
-            print(String(format: "  capture %@: +%.2f µs CPU per frame (%.2f of the ingest without it), %.1f B on the wire per frame (%.3f of uncompressed)",
+        for name in compressions where name != "off" {
+            print(String(format: "  capture %@: +%.2f µs CPU per frame (%.2f of the ingest without it), %.1f B on the wire per record (%.3f of uncompressed)",
                          name, median(extraCPU[name]), median(extraCPU[name]) / median(cpu["off"]), median(wire[name]), median(wire[name]) / uncompressed))
         }
     }

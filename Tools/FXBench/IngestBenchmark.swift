@@ -95,11 +95,9 @@ struct IngestBenchmark: AsyncParsableCommand {
         var seconds: Double
         var latencies: [Duration]
         var cpuMicrosPerFrame: Double?
-        /// CPU µs per frame from the first acknowledgement until the ingestor has stopped (its producers,
-        /// the raw capture's included, flushed), and the bytes this process wrote meanwhile (`wchar`).
-        var cpuMicrosToStopped: Double?
-        var writtenBytes: Int64?
         var captureRecords: Int64?
+        /// The raw producer's bytes on the wire per record (librdkafka's `tx_bytes` / `txmsgs`, requests included).
+        var captureWireBytesPerRecord: Double?
     }
 
     func pipelineRun(frames: [String], symbols: [String], rate: Int?, logger: Logger) async throws -> Run {
@@ -147,8 +145,10 @@ extension IngestBenchmark {
             FeedConfiguration(provider: "coinbase", symbols: symbols, webSocketURL: "ws://127.0.0.1:\(port)/feed", captureRaw: capture != nil)])
         configuration.queueCapacity = 100_000
         if let capture { configuration.capture.compression = capture }
+        // With a capture, every producer reports librdkafka's statistics (the raw one's bytes on the wire).
         return IngestorService(
-            configuration: configuration, kafka: KafkaConfiguration(bootstrapServers: options.brokers),
+            configuration: configuration,
+            kafka: KafkaConfiguration(bootstrapServers: options.brokers, properties: capture == nil ? [:] : ["statistics.interval.ms": "100"]),
             topics: TopicNames(prefix: "bench-ingest-\(UUID().uuidString.prefix(6))."), instance: "bench",
             metricsFactory: NOOPMetricsHandler.instance, logger: logger, latencyObserver: observer)
     }
@@ -166,32 +166,35 @@ extension IngestBenchmark {
         let latencies = Mutex<[Duration]>([])
         let done = Atomic<Int>(0)
         let marks = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?, firstCPU: Double, lastCPU: Double)>((nil, nil, 0, 0))
-        let firstWritten = Atomic<Int64>(0)
         let ingestor = ingestorService(port: port, symbols: symbols, logger: logger, capture: capture) { latency in
             let acknowledged = done.add(1, ordering: .relaxed).newValue
             guard acknowledged <= count else { return }
             latencies.withLock { $0.append(latency) }
-            if acknowledged == 1 {
-                firstWritten.store(processWrittenBytes(), ordering: .relaxed)
-                marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds() }
-            }
+            if acknowledged == 1 { marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds() } }
             if acknowledged == count { marks.withLock { $0.last = .now; $0.lastCPU = processCPUSeconds() } }
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: ingestor)], logger: logger))
         let task = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(300)
         while marks.withLock({ $0.last }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        // The raw producer's last statistics before it stops (its totals grow until the flush).
+        var wire: Double?
+        if capture != nil {
+            try await Task.sleep(for: .milliseconds(500))
+            if let json = ingestor.capture?.producerStatistics, let stats = try? JSONParser(maxBytes: 1 << 24).parse(json),
+               let bytes = stats["tx_bytes"]?.int64Value, let sent = stats["txmsgs"]?.int64Value, sent > 0 {
+                wire = Double(bytes) / Double(sent)
+            }
+        }
         await group.triggerGracefulShutdown()
         try await task.value
-        let stoppedCPU = processCPUSeconds(), written = processWrittenBytes() - firstWritten.load(ordering: .relaxed)
         guard let first = marks.withLock({ $0.first }), let last = marks.withLock({ $0.last }) else {
             throw ValidationError("ingest run incomplete: \(done.load(ordering: .relaxed)) of \(count) ticks acknowledged")
         }
         let cpu = marks.withLock { $0.lastCPU - $0.firstCPU }
         let frames = Double(max(1, count - 1))
         return Run(seconds: seconds(last - first), latencies: latencies.withLock { $0 }, cpuMicrosPerFrame: cpu / frames * 1e6,
-                   cpuMicrosToStopped: (stoppedCPU - marks.withLock { $0.firstCPU }) / frames * 1e6, writtenBytes: written,
-                   captureRecords: ingestor.capture?.totals.records)
+                   captureRecords: ingestor.capture?.totals.records, captureWireBytesPerRecord: wire)
     }
 }
 

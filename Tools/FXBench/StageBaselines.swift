@@ -12,14 +12,6 @@ func processCPUSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-/// Bytes this process has passed to write/send system calls so far (`wchar` of `/proc/self/io`; sockets
-/// included), or 0 where it cannot be read.
-func processWrittenBytes() -> Int64 {
-    guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("wchar:") }) else { return 0 }
-    return Int64(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
-}
-
 /// CPU µs per value of one `JSONScanner` pass (every byte validated, the `ts` member found) over `count`
 /// values taken in turn from `values`: the floor of any reader of ticks.
 func jsonScanMicros(_ values: [[UInt8]], count: Int) -> Double {

@@ -1,4 +1,5 @@
 import FXContracts
+import FXCore
 import FXKafka
 import Synchronization
 
@@ -12,6 +13,9 @@ public final class CaptureTap: Sendable {
         var session: Int64 = 0
         var version: Int64 = 0
         var lost: (count: Int64, from: Int64, to: Int64)?
+        /// The headers that change only with the session or the subscription, encoded once.
+        var sessionHeader = KafkaHeader(key: "session", value: [UInt8(ascii: "0")])
+        var versionHeader = KafkaHeader(key: "sub_version", value: [UInt8(ascii: "0")])
     }
 
     let source: String
@@ -22,6 +26,11 @@ public final class CaptureTap: Sendable {
     private let queue: RawCaptureQueue
     private let metrics: RawCapture.Metrics
     private let state = Mutex(State())
+    /// The headers that never change, encoded once (their bytes are shared by every record).
+    private let frameKind = KafkaHeader(key: "kind", string: RawRecord.Kind.frame.rawValue)
+    private let controlKind = KafkaHeader(key: "kind", string: RawRecord.Kind.control.rawValue)
+    private let connectionHeader: KafkaHeader
+    private let instanceHeader: KafkaHeader
 
     init(source: String, connection: String, instance: String, topic: String, queue: RawCaptureQueue, metrics: RawCapture.Metrics) {
         self.source = source
@@ -31,6 +40,8 @@ public final class CaptureTap: Sendable {
         self.key = Array("\(source):\(connection)".utf8)
         self.queue = queue
         self.metrics = metrics
+        self.connectionHeader = KafkaHeader(key: "connection", string: connection)
+        self.instanceHeader = KafkaHeader(key: "instance", string: instance)
     }
 
     /// A frame as received. `fullLength`/`limit`: a message over the cap (`bytes` are its first bytes);
@@ -52,6 +63,8 @@ public final class CaptureTap: Sendable {
             case .resubscribe: state.version += 1
             default: break
             }
+            state.sessionHeader.value = Self.decimal(state.session)
+            state.versionHeader.value = Self.decimal(state.version)
             offer(&state, kind: .control, value: event.jsonBytes(), receivedAt: receivedAt)
         }
     }
@@ -83,12 +96,30 @@ public final class CaptureTap: Sendable {
         }
     }
 
+    /// The record as a Kafka message: the headers of ``RawRecord/headers``, in its order, built from the
+    /// parts encoded once and the two numbers that change with every record.
     private func message(_ state: State, kind: RawRecord.Kind, value: [UInt8], receivedAt: Int64,
                          fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) -> KafkaProducerMessage {
-        let record = RawRecord(kind: kind, source: source, connection: connection, instance: instance, session: state.session,
-                               subscriptionVersion: state.version, sequence: state.sequence, receivedAt: receivedAt, value: [],
-                               fullLength: fullLength, limit: limit, truncated: truncated)
-        return KafkaProducerMessage(topic: topic, key: key, value: value,
-                                    headers: record.headers.map { KafkaHeader(key: $0.0, value: $0.1) })
+        var headers: [KafkaHeader] = []
+        headers.reserveCapacity(fullLength == nil && !truncated ? 7 : 10)
+        headers.append(kind == .frame ? frameKind : controlKind)
+        headers.append(KafkaHeader(key: "recv_ts", value: Self.decimal(receivedAt)))
+        headers.append(connectionHeader)
+        headers.append(instanceHeader)
+        headers.append(state.sessionHeader)
+        headers.append(state.versionHeader)
+        headers.append(KafkaHeader(key: "seq", value: Self.decimal(state.sequence)))
+        if let fullLength { headers.append(KafkaHeader(key: "frame_bytes", value: Self.decimal(fullLength))) }
+        if let limit { headers.append(KafkaHeader(key: "frame_limit", value: Self.decimal(limit))) }
+        if truncated { headers.append(KafkaHeader(key: "truncated", value: [UInt8(ascii: "1")])) }
+        return KafkaProducerMessage(topic: topic, key: key, value: value, headers: headers)
+    }
+
+    /// `value` in ASCII decimal.
+    static func decimal(_ value: Int64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20)
+        bytes.appendDecimal(value)
+        return bytes
     }
 }
