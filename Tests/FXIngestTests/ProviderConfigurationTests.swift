@@ -70,6 +70,20 @@ struct ProviderConfigurationTests {
         #expect(plans[1].tracker.symbolStaleAfter == .milliseconds(5000))
         #expect(plans[0].webSocketBase == "ws://127.0.0.1:1/coinbase")
 
+        #expect(configuration.feeds.allSatisfy { !$0.captureRaw } && !plans.contains(where: \.captureRaw), "no capture unless a feed asks")
+
+        try "feeds:\n  - provider: coinbase\n    symbols: [BTC-USD]\n    capture_raw: true\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try resolve([:]).plans().map(\.captureRaw) == [true])
+        #expect(try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--capture-raw"], environment: [:]).plans()
+                    .map(\.captureRaw) == [true])
+        #expect(try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--capture-compression", "lz4"], environment: [:])
+                    .capture.compression == "lz4")
+        #expect(throws: ConfigurationError.self, "an unknown compression is refused") {
+            try IngestorConfigurationLoading.resolve(["--provider", "coinbase", "--symbols", "BTC-USD", "--capture-compression", "brotli"], environment: [:])
+        }
+        try "feeds:\n  - provider: coinbase\n    symbols: [BTC-USD]\n    capture_raw: maybe\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.self, "capture_raw takes a boolean") { try resolve([:]) }
+
         try "feeds:\n  - provider: finnhub\n    symbols: [OANDA:EUR_USD]\n    api_key: inline-secret\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: ConfigurationError.self) { try resolve(["FINNHUB_API_KEY": "a"]) }
     }
@@ -98,6 +112,8 @@ extension ProviderConfigurationTests {
             "FINNHUB_API_KEY": "k", "OANDA_API_TOKEN": "t", "OANDA_ACCOUNT_ID": "101-1", "IG_API_KEY": "k", "IG_IDENTIFIER": "u", "IG_PASSWORD": "p"])
         let providers = name == "feeds/live.yaml" ? ["coinbase", "finnhub"] : ["coinbase", "finnhub", "oanda", "ig", "kraken", "binance"]
         #expect(configuration.feeds.map(\.provider) == providers)
+        #expect(configuration.feeds.filter(\.captureRaw).map(\.provider) == (name == "feeds/simulator.yaml" ? ["coinbase"] : []),
+                "the simulator stack captures Coinbase's frames, so a replay can be tried at once")
         #expect(try configuration.plans().count == providers.count)
         if let oanda = configuration.feeds.first(where: { $0.provider == "oanda" }) {
             #expect(oanda.credentials.first?.account == "101-1" && oanda.credentials.first?.live == false)
