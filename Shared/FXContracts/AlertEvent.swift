@@ -65,10 +65,7 @@ public struct AlertEvent: Sendable, Equatable {
     /// Reads a message written by ``jsonBytes()`` (for consumers and tests).
     public init(json: [UInt8]) throws {
         let value = try JSONParser().parse(json)
-        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
-            guard let member = value[name], let result = read(member) else { throw ContractError(message: "alert: missing or invalid '\(name)'") }
-            return result
-        }
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T { try value.contractField(name, in: "alert", read) }
         func strings(_ name: String) throws -> [String: String] {
             guard case .object(let members)? = value[name] else { throw ContractError(message: "alert: missing or invalid '\(name)'") }
             var result: [String: String] = [:]

@@ -85,12 +85,7 @@ public struct GapEvent: Sendable, Equatable {
     /// Reads a message written by ``jsonBytes()`` (for consumers: backfiller, monitor, tests).
     public init(json: [UInt8]) throws {
         let value = try JSONParser().parse(json)
-        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
-            guard let member = value[name], let result = read(member) else {
-                throw ContractError(message: "gap event: missing or invalid '\(name)'")
-            }
-            return result
-        }
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T { try value.contractField(name, in: "gap event", read) }
         guard try field("v", { $0.int64Value }) == Int64(Self.schemaVersion) else {
             throw ContractError(message: "gap event: unsupported version")
         }

@@ -92,12 +92,7 @@ public enum RawControl: Sendable, Equatable {
     /// - Throws: ``ContractError`` naming what is missing or unknown.
     public init(json: [UInt8]) throws {
         let value = try JSONParser().parse(json)
-        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
-            guard let member = value[name], let result = read(member) else {
-                throw ContractError(message: "raw control record: missing or invalid '\(name)'")
-            }
-            return result
-        }
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T { try value.contractField(name, in: "raw control record", read) }
         func strings(_ name: String) throws -> [String] {
             try field(name) { $0.arrayValue.flatMap { items in
                 let texts = items.compactMap(\.stringValue)

@@ -53,12 +53,7 @@ public struct RejectRecord: Sendable, Equatable {
     /// Reads a message written by ``jsonBytes()`` (for consumers and tests); `key` is the message's key.
     public init(json: [UInt8], key: String? = nil) throws {
         let value = try JSONParser().parse(json)
-        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
-            guard let member = value[name], let result = read(member) else {
-                throw ContractError(message: "reject: missing or invalid '\(name)'")
-            }
-            return result
-        }
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T { try value.contractField(name, in: "reject", read) }
         guard try field("v", { $0.int64Value }) == Int64(Self.schemaVersion) else { throw ContractError(message: "reject: unsupported version") }
         let text = try field("raw", { $0.stringValue })
         let payload: [UInt8]

@@ -121,12 +121,7 @@ public struct BookMessage: Sendable, Equatable {
         do { value = try JSONParser().parse(json) } catch {
             throw ContractError(message: "book message: not JSON (\(error))")
         }
-        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws(ContractError) -> T {
-            guard let member = value[name], let result = read(member) else {
-                throw ContractError(message: "book message: missing or invalid '\(name)'")
-            }
-            return result
-        }
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws(ContractError) -> T { try value.contractField(name, in: "book message", read) }
         func optional<T>(_ name: String, _ read: (JSONValue) -> T?) throws(ContractError) -> T? {
             guard let member = value[name] else { throw ContractError(message: "book message: missing '\(name)'") }
             if member.isNull { return nil }
