@@ -10,6 +10,7 @@ import FXCore
 /// | `subscribe` | the subscriptions were sent | `symbols` |
 /// | `resubscribe` | symbols were subscribed again on the open socket (an order book's resync) | `symbols` |
 /// | `close` | the socket ended | `detail` (why, credentials scrubbed) |
+/// | `watchdog` | the silence check opened a gap or dropped the connection (a replay runs the check then) | — |
 /// | `stop` | the connection stopped (shutdown, shard moved): its open gaps were published | — |
 /// | `gap` | the capture itself lost records (its queue was full) | `reason` (`capture`), `dropped`, `from_ts`, `to_ts` (receive times of the first and last lost record) |
 public enum RawControl: Sendable, Equatable {
@@ -39,6 +40,7 @@ public enum RawControl: Sendable, Equatable {
     case subscribe(symbols: [String])
     case resubscribe(symbols: [String])
     case close(detail: String)
+    case watchdog
     case stop
     case gap(dropped: Int64, from: Int64, to: Int64)
 
@@ -51,6 +53,7 @@ public enum RawControl: Sendable, Equatable {
         case .subscribe: "subscribe"
         case .resubscribe: "resubscribe"
         case .close: "close"
+        case .watchdog: "watchdog"
         case .stop: "stop"
         case .gap: "gap"
         }
@@ -81,7 +84,7 @@ public enum RawControl: Sendable, Equatable {
             writer.key("dropped"); writer.number(dropped)
             writer.key("from_ts"); writer.number(from)
             writer.key("to_ts"); writer.number(to)
-        case .open, .stop:
+        case .open, .watchdog, .stop:
             break
         }
         writer.endObject()
@@ -108,18 +111,23 @@ public enum RawControl: Sendable, Equatable {
             if case .object(let members)? = value["canonical"] {
                 for (venue, symbol) in members { if let text = symbol.stringValue { map[venue] = text } }
             }
+            // Bounded as the ingestor's own settings are (a day of silence, 1 GiB messages at most).
+            func positive(_ name: String, max: Int64) throws -> Int64 {
+                try field(name) { $0.int64Value.flatMap { (1...max).contains($0) ? $0 : nil } }
+            }
             self = .start(Start(provider: try field("provider", { $0.stringValue }), symbols: try strings("symbols"), canonical: map,
                                 sequenceCheck: try field("sequence_check", { $0.stringValue }),
-                                connectionStaleAfterMs: try field("connection_stale_after_ms", { $0.int64Value }),
-                                symbolStaleAfterMs: try field("symbol_stale_after_ms", { $0.int64Value }),
-                                maxMessageBytes: try field("max_message_bytes", { $0.int64Value })))
+                                connectionStaleAfterMs: try positive("connection_stale_after_ms", max: 86_400_000),
+                                symbolStaleAfterMs: try positive("symbol_stale_after_ms", max: 86_400_000),
+                                maxMessageBytes: try positive("max_message_bytes", max: 1 << 30)))
         case "open": self = .open
         case "subscribe": self = .subscribe(symbols: try strings("symbols"))
         case "resubscribe": self = .resubscribe(symbols: try strings("symbols"))
         case "close": self = .close(detail: try field("detail", { $0.stringValue }))
+        case "watchdog": self = .watchdog
         case "stop": self = .stop
         case "gap":
-            self = .gap(dropped: try field("dropped", { $0.int64Value }), from: try field("from_ts", { $0.int64Value }),
+            self = .gap(dropped: try field("dropped", { $0.int64Value.flatMap { $0 >= 0 ? $0 : nil } }), from: try field("from_ts", { $0.int64Value }),
                         to: try field("to_ts", { $0.int64Value }))
         case let other:
             throw ContractError(message: "raw control record: unknown event '\(other.prefix(40))'")

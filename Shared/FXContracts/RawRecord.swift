@@ -13,7 +13,8 @@ import FXCore
 ///   subscribe, +1 at each resubscribe), `seq` (the record's number within its connection, frames and
 ///   control records alike, from 1: a hole is a record the capture lost). A frame over the size cap adds
 ///   `frame_bytes` (its full length; the value holds its first bytes only) and `frame_limit`; a line cut
-///   off by a dropped connection adds `truncated` = `1`.
+///   off by a dropped connection adds `truncated` = `1`; a frame over the capture's record limit keeps its
+///   first 4 KiB and adds `cut` = `1` and `frame_bytes`.
 public struct RawRecord: Sendable, Equatable {
     public enum Kind: String, Sendable { case frame, control }
 
@@ -31,9 +32,17 @@ public struct RawRecord: Sendable, Equatable {
     public var limit: Int64?
     /// A line cut off by the end of its connection.
     public var truncated = false
+    /// A frame the capture kept only the first bytes of (over its record size limit, ``fullLength`` its
+    /// length): the ingestor read it whole; a replay skips it.
+    public var cut = false
+    /// Only in export files: a copy of an earlier record (the connection's `start`, `open`, `subscribe`) put
+    /// where the connection first appears in a file, so the file replays on its own.
+    public var context = false
 
     public init(kind: Kind, source: String, connection: String, instance: String, session: Int64, subscriptionVersion: Int64,
-                sequence: Int64, receivedAt: Int64, value: [UInt8], fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) {
+                sequence: Int64, receivedAt: Int64, value: [UInt8], fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false,
+                cut: Bool = false) {
+        self.cut = cut
         self.kind = kind
         self.source = source
         self.connection = connection
@@ -65,6 +74,7 @@ public struct RawRecord: Sendable, Equatable {
         if let fullLength { headers.append(("frame_bytes", Self.decimal(fullLength))) }
         if let limit { headers.append(("frame_limit", Self.decimal(limit))) }
         if truncated { headers.append(("truncated", [UInt8(ascii: "1")])) }
+        if cut { headers.append(("cut", [UInt8(ascii: "1")])) }
         return headers
     }
 
@@ -83,6 +93,14 @@ public struct RawRecord: Sendable, Equatable {
             return value
         }
         guard let kind = Kind(rawValue: try text("kind")) else { throw ContractError(message: "raw record: unknown kind") }
+        func bounded(_ name: String, _ range: ClosedRange<Int64>) throws -> Int64 {
+            let value = try number(name)
+            guard range.contains(value) else { throw ContractError(message: "raw record: header '\(name)' \(value) is outside \(range.lowerBound)...\(range.upperBound)") }
+            return value
+        }
+        // Receive times within the consumers' window (2000 to 2100); counters positive and far from overflowing.
+        let times = ContractLimits.earliestEventTime...ContractLimits.latestEventTime
+        let counters: ClosedRange<Int64> = 0...(1 << 62)
         let keyText = key.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
         guard let colon = keyText.firstIndex(of: ":") else { throw ContractError(message: "raw record: the key is not source:connection") }
         let connection = try text("connection")
@@ -90,11 +108,11 @@ public struct RawRecord: Sendable, Equatable {
             throw ContractError(message: "raw record: the key's connection is not the header's")
         }
         self.init(kind: kind, source: String(keyText[..<colon]), connection: connection, instance: try text("instance"),
-                  session: try number("session"), subscriptionVersion: try number("sub_version"), sequence: try number("seq"),
-                  receivedAt: try number("recv_ts"), value: value,
-                  fullLength: header("frame_bytes") == nil ? nil : try number("frame_bytes"),
-                  limit: header("frame_limit") == nil ? nil : try number("frame_limit"),
-                  truncated: header("truncated") == [UInt8(ascii: "1")])
+                  session: try bounded("session", counters), subscriptionVersion: try bounded("sub_version", counters),
+                  sequence: try bounded("seq", 1...(1 << 62)), receivedAt: try bounded("recv_ts", times), value: value,
+                  fullLength: header("frame_bytes") == nil ? nil : try bounded("frame_bytes", counters),
+                  limit: header("frame_limit") == nil ? nil : try bounded("frame_limit", counters),
+                  truncated: header("truncated") == [UInt8(ascii: "1")], cut: header("cut") == [UInt8(ascii: "1")])
     }
 
     static func decimal(_ value: Int64) -> [UInt8] { Array(String(value).utf8) }

@@ -66,23 +66,27 @@ struct RawReplayFixtureTests {
 /// The capture's bounds: a full queue drops from the capture only, and says so in the connection's records.
 @Suite("Raw capture tap")
 struct CaptureTapTests {
+    /// 2026-12-06, as receive times are.
+    static let t0: Int64 = 1_796_594_903_000_000_000
+
     @Test("records the queue refuses are counted and become one capture gap record before the next record that fits")
     func dropsBecomeACaptureGap() async throws {
         let queue = RawCaptureQueue(capacityBytes: 1 << 20, capacityMessages: 2)
         let metrics = RawCapture.Metrics(factory: NOOPMetricsHandler.instance)
         let tap = CaptureTap(source: "coinbase", connection: "coinbase-0", instance: "i-1", topic: "fx.raw", queue: queue, metrics: metrics)
-        tap.control(.open, at: 1_000)
-        tap.frame(Array("a".utf8), receivedAt: 2_000)
-        tap.frame(Array("b".utf8), receivedAt: 3_000)   // full: dropped
-        tap.frame(Array("c".utf8), receivedAt: 4_000)   // dropped, and the gap record tried before it too
+        let t = Self.t0
+        tap.control(.open, at: t + 1_000)
+        tap.frame(Array("a".utf8), receivedAt: t + 2_000)
+        tap.frame(Array("b".utf8), receivedAt: t + 3_000)   // full: dropped
+        tap.frame(Array("c".utf8), receivedAt: t + 4_000)   // dropped, and the gap record tried before it too
         #expect(metrics.dropped.value == 3 && metrics.records.value == 2)
         let first = try #require(await queue.next(max: 10))
         #expect(first.count == 2)
-        tap.frame(Array("d".utf8), receivedAt: 5_000)
+        tap.frame(Array("d".utf8), receivedAt: t + 5_000)
         let second = try #require(await queue.next(max: 10))
         let records = try second.map { try RawRecord(key: $0.key, value: $0.value, headers: $0.headers.map { ($0.key, $0.value) }) }
         #expect(records.map(\.kind) == [.control, .frame])
-        #expect(try RawControl(json: records[0].value) == .gap(dropped: 3, from: 3_000, to: 4_000))
+        #expect(try RawControl(json: records[0].value) == .gap(dropped: 3, from: t + 3_000, to: t + 4_000))
         #expect(records.map(\.sequence) == [6, 7], "the lost records keep their numbers: seq 3 to 5 are the hole the gap explains")
         #expect(records[1].value == Array("d".utf8) && records[1].session == 1 && records[1].key == "coinbase:coinbase-0")
     }
@@ -102,6 +106,17 @@ struct CaptureTapTests {
         #expect(try RawCaptureFile.record(line: RawCaptureFile.line(text)) == text)
     }
 
+    @Test("a frame over the record limit keeps its first 4 KiB, marked cut with its length; a replay skips it")
+    func oversizedForKafkaIsCut() async throws {
+        let queue = RawCaptureQueue(capacityBytes: 1 << 24, capacityMessages: 10)
+        let tap = CaptureTap(source: "coinbase", connection: "coinbase-0", instance: "i-1", topic: "fx.raw", queue: queue,
+                             metrics: RawCapture.Metrics(factory: NOOPMetricsHandler.instance), maxRecordBytes: 10_000)
+        tap.frame([UInt8](repeating: 0x61, count: 20_000), receivedAt: Self.t0)
+        let message = try #require(await queue.next(max: 1)?.first)
+        let record = try RawRecord(key: message.key, value: message.value, headers: message.headers.map { ($0.key, $0.value) })
+        #expect(record.cut && record.fullLength == 20_000 && record.value.count == RejectRecord.maxRawBytes)
+    }
+
     @Test("a record whose key and connection header disagree, or without a receive time, is refused with the field named")
     func malformedRecordsAreRefused() {
         #expect(throws: ContractError.self) {
@@ -111,6 +126,79 @@ struct CaptureTapTests {
             try RawRecord(key: Array("coinbase:coinbase-0".utf8), value: [], headers: [("kind", Array("frame".utf8)), ("connection", Array("coinbase-0".utf8)),
                                                                                      ("instance", Array("i".utf8)), ("session", Array("1".utf8)),
                                                                                      ("sub_version", Array("1".utf8)), ("seq", Array("1".utf8))])
+        }
+        let valid: [(String, [UInt8]?)] = [("kind", Array("frame".utf8)), ("connection", Array("c-0".utf8)), ("instance", Array("i".utf8)),
+                                          ("session", Array("1".utf8)), ("sub_version", Array("1".utf8)), ("seq", Array("1".utf8)),
+                                          ("recv_ts", Array(String(Self.t0).utf8))]
+        #expect((try? RawRecord(key: Array("c:c-0".utf8), value: [], headers: valid)) != nil)
+        for (name, value) in [("recv_ts", "-9223372036854775808"), ("recv_ts", "12"), ("seq", "0"), ("seq", "9223372036854775807"), ("session", "-1")] {
+            #expect(throws: ContractError.self, "\(name) = \(value) is refused, never trapping later") {
+                try RawRecord(key: Array("c:c-0".utf8), value: [], headers: valid + [(name, Array(value.utf8))])
+            }
+        }
+    }
+}
+
+/// Export files stand on their own: a connection that spans midnight starts the second day's file with its
+/// `start`, `open` and `subscribe` records, copied as context.
+@Suite("Raw capture files")
+struct RawCaptureFileTests {
+    static let midnight: Int64 = 1_796_601_600_000_000_000   // 2026-12-07T00:00:00Z
+
+    static func record(_ sequence: Int64, at time: Int64, _ kind: RawRecord.Kind, _ value: [UInt8]) -> RawRecord {
+        RawRecord(kind: kind, source: "coinbase", connection: "coinbase-0", instance: "i-1", session: 1, subscriptionVersion: 1,
+                  sequence: sequence, receivedAt: time, value: value)
+    }
+
+    static func match(_ id: Int, at time: Int64) -> [UInt8] {
+        Array(#"{"type":"match","trade_id":\#(id),"side":"buy","size":"0.5","price":"50000.10","product_id":"BTC-USD","sequence":\#(100 + id),"time":"\#(Timestamps.rfc3339(nanoseconds: time))"}"#.utf8)
+    }
+
+    @Test("the second day's file replays alone to the same ticks that day gave in the replay of both files")
+    func dayFilesReplayAlone() async throws {
+        let start = RawControl.start(.init(provider: "coinbase", symbols: ["BTC-USD"], canonical: ["BTC-USD": "BTC/USD"], sequenceCheck: "contiguous",
+                                           connectionStaleAfterMs: 30_000, symbolStaleAfterMs: 30_000, maxMessageBytes: 1 << 20))
+        let t = Self.midnight - 2_000_000_000
+        let records = [Self.record(1, at: t, .control, start.jsonBytes()), Self.record(2, at: t + 1, .control, RawControl.open.jsonBytes()),
+                       Self.record(3, at: t + 2, .control, RawControl.subscribe(symbols: ["BTC-USD"]).jsonBytes()),
+                       Self.record(4, at: t + 1_000_000_000, .frame, Self.match(1, at: t + 1_000_000_000)),
+                       Self.record(5, at: Self.midnight + 1_000_000_000, .frame, Self.match(2, at: Self.midnight + 1_000_000_000)),
+                       Self.record(6, at: Self.midnight + 2_000_000_000, .frame, Self.match(3, at: Self.midnight + 2_000_000_000))]
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fx-days-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let writer = try RawCaptureFile.Writer(directory: directory)
+        var context: [RawRecord] = []
+        for record in records {
+            if record.kind == .control { context.append(record) }
+            try writer.write(record, context: context)
+        }
+        try writer.close()
+        #expect(writer.paths.map { ($0 as NSString).lastPathComponent } == ["coinbase-2026-12-06.raw.jsonl.zst", "coinbase-2026-12-07.raw.jsonl.zst"])
+
+        func replay(_ paths: [String]) async throws -> (RawReplay.Report, [String]) {
+            let replay = RawReplay(topics: TopicNames(prefix: "fix."), since: Self.midnight, logger: TestEnvironment.logger("days"))
+            var values: [String] = []
+            try await RawCaptureFile.read(paths) { record in values += await replay.replay(record).filter { $0.topic == "fix.ticks" }.map { String(decoding: $0.value, as: UTF8.self) } }
+            return (replay.report, values)
+        }
+        let (both, bothTicks) = try await replay([directory])
+        let (second, secondTicks) = try await replay([writer.paths[1]])
+        #expect(both.missingRecords == 0 && both.unreplayable == 0 && second.missingRecords == 0 && second.unreplayable == 0, "\(both) \(second)")
+        #expect(bothTicks.count == 2 && secondTicks == bothTicks, "the ticks of 2026-12-07: the same from one file as from both")
+    }
+
+    @Test("a file cut off inside its compressed data is an error naming the file, not a shorter replay")
+    func cutFileIsAnError() async throws {
+        let fixture = RawReplayFixtureTests.root + "/simulator-faults/capture/coinbase-2026-12-06.raw.jsonl.zst"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: fixture))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fx-cut-\(UUID().uuidString).raw.jsonl.zst").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try bytes.prefix(bytes.count * 2 / 3).write(to: URL(fileURLWithPath: path))
+        await #expect(throws: RawCaptureFileError.self) {
+            try await RawCaptureFile.read([path]) { _ in }
+        }
+        do { try await RawCaptureFile.read([path]) { _ in } } catch {
+            #expect("\(error)".contains(path), "the error names the file: \(error)")
         }
     }
 }

@@ -25,6 +25,7 @@ public final class CaptureTap: Sendable {
     private let key: [UInt8]
     private let queue: RawCaptureQueue
     private let metrics: RawCapture.Metrics
+    private let maxRecordBytes: Int
     private let state = Mutex(State())
     /// The headers that never change, encoded once (their bytes are shared by every record).
     private let frameKind = KafkaHeader(key: "kind", string: RawRecord.Kind.frame.rawValue)
@@ -32,7 +33,9 @@ public final class CaptureTap: Sendable {
     private let connectionHeader: KafkaHeader
     private let instanceHeader: KafkaHeader
 
-    init(source: String, connection: String, instance: String, topic: String, queue: RawCaptureQueue, metrics: RawCapture.Metrics) {
+    init(source: String, connection: String, instance: String, topic: String, queue: RawCaptureQueue, metrics: RawCapture.Metrics,
+         maxRecordBytes: Int = RawCapture.Settings().maxRecordBytes) {
+        self.maxRecordBytes = maxRecordBytes
         self.source = source
         self.connection = connection
         self.instance = instance
@@ -46,10 +49,13 @@ public final class CaptureTap: Sendable {
 
     /// A frame as received. `fullLength`/`limit`: a message over the cap (`bytes` are its first bytes);
     /// `truncated`: a line cut off by the end of its connection.
+    /// A frame over `maxRecordBytes` keeps its first 4 KiB, marked `cut` (Kafka would refuse it whole).
     public func frame(_ bytes: [UInt8], receivedAt: Int64, fullLength: Int? = nil, limit: Int? = nil, truncated: Bool = false) {
+        let cut = bytes.count > maxRecordBytes
+        let value = cut ? Array(bytes.prefix(RejectRecord.maxRawBytes)) : bytes
         state.withLock { state in
-            offer(&state, kind: .frame, value: bytes, receivedAt: receivedAt, fullLength: fullLength.map(Int64.init),
-                  limit: limit.map(Int64.init), truncated: truncated)
+            offer(&state, kind: .frame, value: value, receivedAt: receivedAt, fullLength: cut ? Int64(bytes.count) : fullLength.map(Int64.init),
+                  limit: limit.map(Int64.init), truncated: truncated, cut: cut)
         }
     }
 
@@ -70,7 +76,7 @@ public final class CaptureTap: Sendable {
     }
 
     private func offer(_ state: inout State, kind: RawRecord.Kind, value: [UInt8], receivedAt: Int64,
-                       fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) {
+                       fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false, cut: Bool = false) {
         if let lost = state.lost {
             state.sequence += 1
             let gap = RawControl.gap(dropped: lost.count, from: lost.from, to: lost.to)
@@ -83,7 +89,8 @@ public final class CaptureTap: Sendable {
             }
         }
         state.sequence += 1
-        let record = message(state, kind: kind, value: value, receivedAt: receivedAt, fullLength: fullLength, limit: limit, truncated: truncated)
+        let record = message(state, kind: kind, value: value, receivedAt: receivedAt, fullLength: fullLength, limit: limit, truncated: truncated,
+                             cut: cut)
         if queue.offer(record) {
             metrics.records.increment()
         } else {
@@ -99,9 +106,9 @@ public final class CaptureTap: Sendable {
     /// The record as a Kafka message: the headers of ``RawRecord/headers``, in its order, built from the
     /// parts encoded once and the two numbers that change with every record.
     private func message(_ state: State, kind: RawRecord.Kind, value: [UInt8], receivedAt: Int64,
-                         fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false) -> KafkaProducerMessage {
+                         fullLength: Int64? = nil, limit: Int64? = nil, truncated: Bool = false, cut: Bool = false) -> KafkaProducerMessage {
         var headers: [KafkaHeader] = []
-        headers.reserveCapacity(fullLength == nil && !truncated ? 7 : 10)
+        headers.reserveCapacity(fullLength == nil && !truncated ? 7 : 11)
         headers.append(kind == .frame ? frameKind : controlKind)
         headers.append(KafkaHeader(key: "recv_ts", value: Self.decimal(receivedAt)))
         headers.append(connectionHeader)
@@ -112,6 +119,7 @@ public final class CaptureTap: Sendable {
         if let fullLength { headers.append(KafkaHeader(key: "frame_bytes", value: Self.decimal(fullLength))) }
         if let limit { headers.append(KafkaHeader(key: "frame_limit", value: Self.decimal(limit))) }
         if truncated { headers.append(KafkaHeader(key: "truncated", value: [UInt8(ascii: "1")])) }
+        if cut { headers.append(KafkaHeader(key: "cut", value: [UInt8(ascii: "1")])) }
         return KafkaProducerMessage(topic: topic, key: key, value: value, headers: headers)
     }
 

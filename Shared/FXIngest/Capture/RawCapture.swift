@@ -25,6 +25,9 @@ public final class RawCapture: Sendable {
         public var queueMessages = 200_000
         /// librdkafka's `linger.ms` for the raw topic (bigger batches compress better).
         public var lingerMilliseconds = 100
+        /// The largest frame kept whole (librdkafka's and Kafka's default message limit is 1,000,000 bytes,
+        /// headers and framing included); a larger one keeps its first 4 KiB, marked `cut`.
+        public var maxRecordBytes = 990_000
         /// How long the capture lets frames gather in its queue after draining it.
         public var gatherInterval: Duration = .milliseconds(10)
 
@@ -77,7 +80,8 @@ public final class RawCapture: Sendable {
 
     /// The entry of one connection (`source`, connection id).
     public func tap(source: String, connection: String) -> CaptureTap {
-        CaptureTap(source: source, connection: connection, instance: instance, topic: topics.raw, queue: queue, metrics: metrics)
+        CaptureTap(source: source, connection: connection, instance: instance, topic: topics.raw, queue: queue, metrics: metrics,
+                   maxRecordBytes: settings.maxRecordBytes)
     }
 
     /// The raw topic's producer properties: the service's, with compression and a longer linger.

@@ -196,7 +196,7 @@ extension FeedConnection {
             let now = clock.now(), monotonic = clock.monotonic()
             let limit = lightstreamer.withLock { $0.session?.stallLimit ?? .seconds(7) }
             let silent = monotonic.subtractingClamped(attempt.lastRead.load(ordering: .acquiring))
-            var reason = tracker.withLock { $0.watchdog(now: now, monotonic: monotonic) }
+            var reason = watchdog(now: now, monotonic: monotonic)
             if reason == nil, silent > limit.nanosecondsClamped {
                 reason = "stalled: nothing for \(silent / 1_000_000)ms (keepalive + 2 s is \(limit.nanosecondsClamped / 1_000_000)ms)"
             }

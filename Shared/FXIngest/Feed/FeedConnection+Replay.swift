@@ -10,7 +10,9 @@ extension FeedConnection {
         let now = clock.now()
         switch record.kind {
         case .frame:
-            if record.truncated {
+            if record.cut {
+                return true   // the capture kept only its first bytes: the replay cannot read it (counted by the caller)
+            } else if record.truncated {
                 await handle(.line(record.value), attempt: attempt, truncated: true)
             } else if let fullLength = record.fullLength {
                 oversized(record.value, total: Int(clamping: fullLength), limit: record.limit.map { Int(clamping: $0) })
@@ -30,6 +32,8 @@ extension FeedConnection {
                 tracker.withLock { $0.subscribed(now: now, monotonic: now, acknowledged: false) }
             case .close(let detail)?:
                 tracker.withLock { $0.disconnected(now: now, detail: detail) }
+            case .watchdog?:
+                _ = tracker.withLock { $0.watchdog(now: now, monotonic: now) }
             case .stop?:
                 closeOpenGaps()
             case .start?, .resubscribe?, .gap?, nil:
@@ -37,15 +41,5 @@ extension FeedConnection {
             }
         }
         return true
-    }
-
-    /// The live watchdog's check at `now` (a replay runs it on the capture's time).
-    func replayWatchdog(at now: Int64) {
-        _ = tracker.withLock { $0.watchdog(now: now, monotonic: now) }
-    }
-
-    /// Whether the tracker is in a state the live watchdog runs in.
-    var replayWatchdogRuns: Bool {
-        tracker.withLock { [.subscribing, .streaming, .stale].contains($0.state) }
     }
 }

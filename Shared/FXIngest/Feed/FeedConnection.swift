@@ -156,8 +156,11 @@ public final class FeedConnection: Sendable {
             let detail = await connectOnce(attempt)
             if Task.isCancelled { break }
             let now = clock.now()
-            tracker.withLock { $0.disconnected(now: now, detail: detail) }
-            capture?.control(.close(detail: detail), at: now)
+            // The capture's records are written under the tracker's lock: a replay sees them in the tracker's order.
+            tracker.withLock {
+                $0.disconnected(now: now, detail: detail)
+                capture?.control(.close(detail: detail), at: now)
+            }
             booksDisconnected()
             metrics.reconnects.increment()
             if attempt.deliveredData.load(ordering: .acquiring) {
@@ -303,7 +306,7 @@ public final class FeedConnection: Sendable {
                     while true {
                         try await Task.sleep(for: self.settings.watchdogInterval)
                         let now = self.clock.now(), monotonic = self.clock.monotonic()
-                        if let reason = self.tracker.withLock({ $0.watchdog(now: now, monotonic: monotonic) }) {
+                        if let reason = self.watchdog(now: now, monotonic: monotonic) {
                             self.logger.warning("feed stale; reconnecting", metadata: ["reason": .string(reason)])
                             return "stale: \(reason)"
                         }
@@ -350,7 +353,7 @@ public final class FeedConnection: Sendable {
                 return
             }
             let now = clock.now(), monotonic = clock.monotonic()
-            if let reason = tracker.withLock({ $0.watchdog(now: now, monotonic: monotonic) }) {
+            if let reason = watchdog(now: now, monotonic: monotonic) {
                 logger.warning("feed stale; reconnecting", metadata: ["reason": .string(reason)])
                 attempt.closeReason.withLock { $0 = "stale: \(reason)" }
                 try? await outbound.close(.goingAway, reason: "stale feed")
@@ -410,15 +413,15 @@ public final class FeedConnection: Sendable {
 
     func handle(_ frame: [UInt8], attempt: Attempt) async {
         let receivedAt = clock.now()
-        capture?.frame(frame, receivedAt: receivedAt)
         metrics.frames.increment()
         let events = normalizer?.normalize(frame, receivedAt: receivedAt) ?? [.reject(.unknownType, detail: "no reader for this venue's frames")]
-        await process(events, raw: frame, receivedAt: receivedAt, attempt: attempt)
+        await process(events, raw: frame, receivedAt: receivedAt, attempt: attempt, captured: true)
     }
 
     /// The events of one message (`raw`, kept in its rejects): checked against the contract, tracked for
-    /// gaps, queued for Kafka. The message counts as a frame for the connection's liveness.
-    func process(_ normalized: [NormalizedEvent], raw frame: [UInt8], receivedAt: Int64, attempt: Attempt) async {
+    /// gaps, queued for Kafka. The message counts as a frame for the connection's liveness. `captured`: the
+    /// message is a whole frame, written to the raw capture (under the tracker's lock, in the tracker's order).
+    func process(_ normalized: [NormalizedEvent], raw frame: [UInt8], receivedAt: Int64, attempt: Attempt, captured: Bool = false) async {
         let monotonic = clock.monotonic()
         let instant = ContinuousClock.now
         let subscribed = self.subscribed
@@ -430,6 +433,7 @@ public final class FeedConnection: Sendable {
             pendingBookWork(at: receivedAt, monotonic: monotonic, instant: instant, items: &items, gaps: &gaps)
         }
         tracker.withLock { tracker in
+            if captured { capture?.frame(frame, receivedAt: receivedAt) }
             tracker.frameReceived(now: receivedAt, monotonic: monotonic)
             for event in events {
                 switch event {
@@ -527,9 +531,11 @@ public final class FeedConnection: Sendable {
 
     func oversized(_ prefix: [UInt8], total: Int, limit: Int? = nil) {
         let receivedAt = clock.now()
-        capture?.frame(prefix, receivedAt: receivedAt, fullLength: total, limit: limit ?? settings.maxMessageBytes)
         metrics.frames.increment()
-        tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
+        tracker.withLock {
+            capture?.frame(prefix, receivedAt: receivedAt, fullLength: total, limit: limit ?? settings.maxMessageBytes)
+            $0.frameReceived(now: receivedAt, monotonic: clock.monotonic())
+        }
         let item = reject(ConnectionRejectReason.oversizedFrame, detail: "message of \(total) bytes exceeds the \(limit ?? settings.maxMessageBytes)-byte cap",
                           payload: prefix, rawLength: total, receivedAt: receivedAt)
         queue.pushUrgent([item])
@@ -565,22 +571,39 @@ public final class FeedConnection: Sendable {
     /// At shutdown (after ``run()`` returned): publishes the gaps still open.
     public func closeOpenGaps() {
         let now = clock.now()
-        publish(gaps: tracker.withLock { $0.closeAll(now: now) })
-        capture?.control(.stop, at: now)
+        publish(gaps: tracker.withLock {
+            capture?.control(.stop, at: now)
+            return $0.closeAll(now: now)
+        })
     }
 
     /// A socket (or stream) opened: the tracker and the capture are told, at one time.
     func opened() {
         let now = clock.now()
-        tracker.withLock { $0.connected(now: now, monotonic: clock.monotonic()) }
-        capture?.control(.open, at: now)
+        tracker.withLock {
+            $0.connected(now: now, monotonic: clock.monotonic())
+            capture?.control(.open, at: now)
+        }
     }
 
     /// The subscriptions were sent (not yet confirmed).
     func subscriptionsSent() {
         let now = clock.now()
-        tracker.withLock { $0.subscribed(now: now, monotonic: clock.monotonic(), acknowledged: false) }
-        capture?.control(.subscribe(symbols: settings.symbols), at: now)
+        tracker.withLock {
+            $0.subscribed(now: now, monotonic: clock.monotonic(), acknowledged: false)
+            capture?.control(.subscribe(symbols: settings.symbols), at: now)
+        }
+    }
+
+    /// The tracker's silence check; when it opens a gap or asks for a new connection, the capture records
+    /// it (a `watchdog` record: a replay runs the check at that time).
+    func watchdog(now: Int64, monotonic: Int64) -> String? {
+        tracker.withLock { tracker in
+            let open = tracker.symbolsWithOpenGaps
+            let reason = tracker.watchdog(now: now, monotonic: monotonic)
+            if reason != nil || tracker.symbolsWithOpenGaps != open { capture?.control(.watchdog, at: now) }
+            return reason
+        }
     }
 
     /// This connection's part of the health heartbeat.

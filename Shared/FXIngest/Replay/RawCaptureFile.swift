@@ -8,8 +8,10 @@ import Foundation
 /// The first line describes the file: `{"format":"fxstream-raw","v":1,"source":"coinbase","day":"2026-12-06"}`.
 /// Every other line is one record of the raw topic, in its connection's order, with the topic's headers as
 /// fields: `key`, `kind`, `recv_ts`, `connection`, `instance`, `session`, `sub_version`, `seq`, optional
-/// `frame_bytes`, `frame_limit`, `truncated`, and the value as `text` (when it is valid UTF-8: the JSON
-/// string decodes to exactly its bytes) or `base64`. `zstd -dc FILE | jq` reads it.
+/// `frame_bytes`, `frame_limit`, `truncated`, `cut`, and the value as `text` (when it is valid UTF-8: the JSON
+/// string decodes to exactly its bytes) or `base64`. Where a connection first appears in a file, its
+/// `start`, `open` and `subscribe` records come first, copied with `"context":true`, so each file replays on
+/// its own. `zstd -dc FILE | jq` reads it.
 public enum RawCaptureFile {
     public static let format = "fxstream-raw"
     public static let version: Int64 = 1
@@ -43,6 +45,7 @@ public enum RawCaptureFile {
             let text = String(decoding: value, as: UTF8.self)
             if let number = Int64(text), name != "connection", name != "instance" { writer.number(number) } else { writer.string(text) }
         }
+        if record.context { writer.key("context"); writer.bool(true) }
         if let text = String(validating: record.value, as: UTF8.self) {
             writer.key("text"); writer.string(text)
         } else {
@@ -57,7 +60,7 @@ public enum RawCaptureFile {
         let value = try JSONParser(maxBytes: 1 << 30).parse(line)
         guard case .object(let members) = value else { throw ContractError(message: "raw file: a line is not an object") }
         var headers: [(String, [UInt8]?)] = []
-        for (name, member) in members where name != "key" && name != "text" && name != "base64" {
+        for (name, member) in members where !["key", "text", "base64", "context"].contains(name) {
             switch member {
             case .number(let literal): headers.append((name, Array(literal.utf8)))
             case .string(let text): headers.append((name, Array(text.utf8)))
@@ -72,13 +75,17 @@ public enum RawCaptureFile {
         } else {
             throw ContractError(message: "raw file: a record has neither 'text' nor 'base64'")
         }
-        return try RawRecord(key: members["key"]?.stringValue.map { Array($0.utf8) }, value: payload, headers: headers)
+        var record = try RawRecord(key: members["key"]?.stringValue.map { Array($0.utf8) }, value: payload, headers: headers)
+        record.context = members["context"]?.boolValue == true
+        return record
     }
 
     /// Writes records into one file per source and day under `directory` (existing files are replaced).
     public final class Writer {
         private let directory: String
         private var files: [String: ZstdFileWriter] = [:]
+        /// The connections (instance, key) each file holds so far.
+        private var connections: [String: Set<String>] = [:]
         public private(set) var paths: [String] = []
         public private(set) var records = 0
 
@@ -87,7 +94,9 @@ public enum RawCaptureFile {
             self.directory = directory
         }
 
-        public func write(_ record: RawRecord) throws {
+        /// Writes `record`; where its connection first appears in the file, `context` (its latest `start`,
+        /// `open`, `subscribe`) goes first, marked as context.
+        public func write(_ record: RawRecord, context: [RawRecord] = []) throws {
             let day = RawCaptureFile.day(of: record.receivedAt)
             let name = RawCaptureFile.fileName(source: record.source, day: day)
             let file: ZstdFileWriter
@@ -99,6 +108,13 @@ public enum RawCaptureFile {
                 try file.write(RawCaptureFile.headerLine(source: record.source, day: day) + [UInt8(ascii: "\n")])
                 files[name] = file
                 paths.append(path)
+            }
+            let connection = record.instance + "|" + record.key
+            if connections[name, default: []].insert(connection).inserted {
+                for var earlier in context where earlier.sequence < record.sequence {
+                    earlier.context = true
+                    try file.write(RawCaptureFile.line(earlier) + [UInt8(ascii: "\n")])
+                }
             }
             try file.write(RawCaptureFile.line(record) + [UInt8(ascii: "\n")])
             records += 1
@@ -126,18 +142,27 @@ public enum RawCaptureFile {
             }
         }
         for file in files.sorted(by: { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }) {
-            let reader = try ZstdLineReader(path: file)
-            guard let first = try reader.nextLine(), let header = try? JSONParser().parse(first),
-                  header["format"]?.stringValue == format, header["v"]?.int64Value == version else {
-                throw RawCaptureFileError("\(file): not an \(format) v\(version) file")
-            }
-            var number = 1
-            while let line = try reader.nextLine() {
-                number += 1
-                if line.isEmpty { continue }
-                do { try await body(try record(line: line)) } catch let error as ContractError {
-                    throw RawCaptureFileError("\(file):\(number): \(error.message)")
+            var number = 0
+            do {
+                let reader = try ZstdLineReader(path: file)
+                guard let first = try reader.nextLine(), let header = try? JSONParser().parse(first),
+                      header["format"]?.stringValue == format, header["v"]?.int64Value == version else {
+                    throw RawCaptureFileError("not an \(format) v\(version) file")
                 }
+                number = 1
+                while let line = try reader.nextLine() {
+                    number += 1
+                    if line.isEmpty { continue }
+                    let parsed: RawRecord
+                    do { parsed = try record(line: line) } catch let error as ContractError {
+                        throw RawCaptureFileError(error.message)
+                    } catch {
+                        throw RawCaptureFileError("not a record: \(error)")
+                    }
+                    try await body(parsed)
+                }
+            } catch let error as RawCaptureFileError {
+                throw RawCaptureFileError("\(file)\(number > 0 ? ":\(number)" : ""): \(error.description)")
             }
         }
     }

@@ -7,7 +7,7 @@ import Metrics
 
 /// Feeds captured records (``RawRecord``, in each connection's order) through the current normalizers and
 /// feed trackers, exactly as the live connection did: the same receive times, the same session events,
-/// and the watchdog's checks on the capture's time. The result is the ticks, gap events and rejects the
+/// and the watchdog's checks where the capture recorded them. The result is the ticks, gap events and rejects the
 /// current code makes of the capture, on `topics` (another prefix).
 ///
 /// Deterministic: the same records give the same messages, byte for byte, every time. Records of one
@@ -31,7 +31,10 @@ public final class RawReplay {
         /// Records the capture itself dropped (its `gap` control records).
         public var captureDropped: Int64 = 0
         public var unreplayable = 0
+        /// Records of connections the replay cannot run (Lightstreamer sessions).
         public var unsupported = 0
+        /// Frames the capture kept only the first bytes of (over its record limit): not replayed.
+        public var cut = 0
         public var unreadable = 0
         public init() {}
     }
@@ -40,15 +43,18 @@ public final class RawReplay {
         let connection: FeedConnection
         let clock: ReplayClock
         let attempt = FeedConnection.Attempt()
-        let watchdogInterval: Duration
+        /// False for a transport the replay cannot run (Lightstreamer): its records are only counted.
+        let supported: Bool
         var lastSequence: Int64
-        var nextWatchdog: Int64?
+        /// The last record was copied context (an export file's head): the next one's `seq` is not a hole.
+        var afterContext: Bool
 
-        init(connection: FeedConnection, clock: ReplayClock, watchdogInterval: Duration, sequence: Int64) {
+        init(connection: FeedConnection, clock: ReplayClock, supported: Bool, sequence: Int64, context: Bool) {
             self.connection = connection
             self.clock = clock
-            self.watchdogInterval = watchdogInterval
+            self.supported = supported
             self.lastSequence = sequence
+            self.afterContext = context
         }
     }
 
@@ -78,8 +84,10 @@ public final class RawReplay {
     public func replay(_ record: RawRecord) async -> [KafkaProducerMessage] {
         guard sources.isEmpty || sources.contains(record.source) else { return [] }
         if let until, record.receivedAt >= until { return [] }
-        report.records += 1
         let key = "\(record.instance)|\(record.source):\(record.connection)"
+        // A copy at the head of an export file, of a record this replay has already applied: nothing to do.
+        if record.context, let feed = feeds[key], record.sequence <= feed.lastSequence { return [] }
+        report.records += 1
         var control: RawControl?
         if record.kind == .control {
             do { control = try RawControl(json: record.value) } catch {
@@ -102,26 +110,21 @@ public final class RawReplay {
             report.unreplayable += 1
             return []
         }
-        if record.sequence > feed.lastSequence + 1 { report.missingRecords += record.sequence - feed.lastSequence - 1 }
+        if !feed.afterContext, !record.context, record.sequence > feed.lastSequence.addingClamped(1) {
+            report.missingRecords = report.missingRecords.addingClamped(record.sequence.subtractingClamped(feed.lastSequence).subtractingClamped(1))
+        }
+        feed.afterContext = record.context
         feed.lastSequence = max(feed.lastSequence, record.sequence)
-        // The live watchdog ran every interval after the subscriptions went out: run it on the capture's time.
-        if var due = feed.nextWatchdog {
-            let step = max(1, feed.watchdogInterval.nanosecondsClamped)
-            while due <= record.receivedAt, feed.connection.replayWatchdogRuns {
-                feed.clock.set(due)
-                feed.connection.replayWatchdog(at: due)
-                due += step
-            }
-            feed.nextWatchdog = due
+        guard feed.supported else {
+            report.unsupported += 1
+            return []
         }
         feed.clock.set(record.receivedAt)
-        switch control {
-        case .subscribe?: feed.nextWatchdog = record.receivedAt + feed.watchdogInterval.nanosecondsClamped
-        case .close?, .stop?: feed.nextWatchdog = nil
-        case .gap(let dropped, _, _)?: report.captureDropped += dropped
-        default: break
+        if case .gap(let dropped, _, _)? = control { report.captureDropped = report.captureDropped.addingClamped(dropped) }
+        if record.kind == .frame {
+            report.frames += 1
+            if record.cut { report.cut += 1 }
         }
-        if record.kind == .frame { report.frames += 1 }
         if await !feed.connection.replay(record, control: control, attempt: feed.attempt) { report.unsupported += 1 }
         if case .stop? = control { feeds[key] = nil }
         return take(keep: isKept(record))
@@ -147,9 +150,10 @@ public final class RawReplay {
 
     private func makeFeed(_ record: RawRecord, _ start: RawControl.Start) throws -> Feed {
         let base = try ProviderRegistry.provider(start.provider)
-        // Only the canonical symbols the venue's own naming does not give were configured (IG's symbol_map).
+        // The canonical symbols the venue's own naming does not give were configured (IG's symbol_map); a
+        // venue that takes no map names its symbols with the current code (a fixed mapping is a fix).
         let overrides = start.canonical.filter { base.canonicalSymbol($0.key) != $0.value }
-        let provider = try base.mapping(overrides)
+        let provider = (try? base.mapping(overrides)) ?? base
         guard let check = FeedTracker.SequenceCheck(rawValue: start.sequenceCheck) else {
             throw ContractError(message: "unknown sequence check '\(start.sequenceCheck.prefix(20))'")
         }
@@ -161,12 +165,19 @@ public final class RawReplay {
                                                maxMessageBytes: Int(clamping: start.maxMessageBytes))
         let clock = ReplayClock()
         clock.set(record.receivedAt)
+        // What the live connection logged (each gap, each reject) is the replay's output, not news: errors only.
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .error)
         let connection = FeedConnection(
             id: record.connection, provider: provider, settings: settings, tracker: tracker,
             circuit: ProviderCircuit(provider: provider.id, breaker: CircuitBreaker(failureThreshold: 1_000, openDuration: .seconds(1)),
                                      attemptBudget: nil),
-            queue: queue, topics: topics, instance: record.instance, metrics: metrics, clock: clock.clock, logger: logger,
+            queue: queue, topics: topics, instance: record.instance, metrics: metrics, clock: clock.clock, logger: quiet,
             keepsBooks: false)
-        return Feed(connection: connection, clock: clock, watchdogInterval: settings.watchdogInterval, sequence: record.sequence)
+        if provider.transport == .lightstreamer {
+            logger.warning("replay: Lightstreamer sessions are not replayed; their records are counted only", metadata: ["connection": .string(record.connection)])
+        }
+        return Feed(connection: connection, clock: clock, supported: provider.transport != .lightstreamer, sequence: record.sequence,
+                    context: record.context)
     }
 }

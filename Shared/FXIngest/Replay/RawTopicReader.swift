@@ -3,17 +3,18 @@ import FXKafka
 import Logging
 import Synchronization
 
-/// Reads the raw capture topic from its beginning to its end (as of the read: each assigned partition
-/// read up to the high watermark its fetches reported, or 3 s without a message), handing each record to
-/// `body` in partition order (so in each connection's order). A reader of its own group, committing
-/// nothing. Messages outside the raw contract are counted and skipped.
+/// Reads the raw capture topic from its beginning to its end as of the read (each assigned partition up to
+/// the first high watermark its fetches reported: records written meanwhile are left for the next read),
+/// handing each record to `body` in partition order (so in each connection's order). A reader of its own
+/// group, committing nothing. Messages outside the raw contract are counted and skipped. Throws when a
+/// partition makes no progress for `stallTimeout` before its end: a replay is never cut short silently.
 public enum RawTopicReader {
     public struct Summary: Sendable {
         public var messages = 0
         public var unreadable = 0
     }
 
-    public static func read(kafka: KafkaConfiguration, topic: String, groupID: String, timeout: Duration = .seconds(3_600),
+    public static func read(kafka: KafkaConfiguration, topic: String, groupID: String, stallTimeout: Duration = .seconds(60),
                             logger: Logger, _ body: (RawRecord) async throws -> Void) async throws -> Summary {
         var properties = kafka
         properties.properties["enable.auto.commit"] = "false"
@@ -28,15 +29,17 @@ public enum RawTopicReader {
         let progress = ProgressBox()
         let caughtUp = CaughtUp()
         async let running: Void = consumer.run()
-        async let watching: Void = watch(consumer, progress: progress, caughtUp: caughtUp, timeout: timeout)
+        async let watching: Void = watch(consumer, progress: progress, caughtUp: caughtUp, stallTimeout: stallTimeout)
         // The records are handed over on this task, one at a time, in each partition's order.
         do {
             for try await event in consumer.events {
                 switch event {
                 case .message(let message):
                     let record = try? RawRecord(key: message.key, value: message.value, headers: message.headers.map { ($0.key, $0.value) })
+                    progress.state.withLock { $0.busy = true }
                     if let record { try await body(record) }
                     progress.state.withLock { progress in
+                        progress.busy = false
                         progress.lastMessage = .now
                         progress.summary.messages += 1
                         if record == nil { progress.summary.unreadable += 1 }
@@ -57,31 +60,36 @@ public enum RawTopicReader {
         try await running
         await watching
         guard caughtUp.value.load(ordering: .acquiring) else {
-            throw KafkaError(code: .consume, message: "\(topic) was not read to its end within \(timeout)")
+            throw KafkaError(code: .consume, message: "\(topic) was not read to its end: no progress for \(stallTimeout)")
         }
         return progress.state.withLock { $0.summary }
     }
 
-    /// Closes the consumer once every assigned partition is read to its end (or nothing came for 3 s),
-    /// or when `timeout` passes.
-    private static func watch(_ consumer: KafkaConsumer, progress: ProgressBox, caughtUp: CaughtUp, timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, !Task.isCancelled {
+    /// Closes the consumer once every assigned partition is read up to its end as first seen (or, with
+    /// nothing left to read there, positioned at it), or when no progress comes for `stallTimeout`.
+    private static func watch(_ consumer: KafkaConsumer, progress: ProgressBox, caughtUp: CaughtUp, stallTimeout: Duration) async {
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(200))
             let lags = consumer.lag()
-            let (assignedAt, last, processed) = progress.state.withLock { ($0.assignedAt, $0.lastMessage, $0.processed) }
+            let (assignedAt, last, processed, busy) = progress.state.withLock { ($0.assignedAt, $0.lastMessage, $0.processed, $0.busy) }
             guard let assignedAt, !lags.isEmpty else { continue }
-            let idle = ContinuousClock.now - max(assignedAt, last ?? assignedAt)
-            let atEnd = lags.allSatisfy { lag in
-                guard let high = consumer.cachedHighWatermark(lag.partition) ?? lag.highWatermark else { return false }
-                let read = (processed[lag.partition] ?? 0) >= high
-                let positioned = (lag.position ?? -1) >= high && idle >= .seconds(1)
-                return high == 0 || read || positioned
+            let idle = busy ? .zero : ContinuousClock.now - max(assignedAt, last ?? assignedAt)
+            for lag in lags where ends[lag.partition] == nil {
+                ends[lag.partition] = consumer.cachedHighWatermark(lag.partition) ?? lag.highWatermark
             }
-            if atEnd || idle >= .seconds(3) {
+            let atEnd = lags.allSatisfy { lag in
+                guard let end = ends[lag.partition] else { return false }
+                let read = (processed[lag.partition] ?? 0) >= end
+                // Retention may have deleted the whole partition: nothing comes, the position is at the end.
+                let positioned = (lag.position ?? -1) >= end && idle >= .seconds(1)
+                return end == 0 || read || positioned
+            }
+            if atEnd {
                 caughtUp.value.store(true, ordering: .releasing)
                 break
             }
+            if idle >= stallTimeout { break }
         }
         await consumer.close()
     }
@@ -99,5 +107,7 @@ public enum RawTopicReader {
         var assignedAt: ContinuousClock.Instant?
         var lastMessage: ContinuousClock.Instant?
         var processed: [KafkaTopicPartition: Int64] = [:]
+        /// `body` is running (a slow one is not a stall).
+        var busy = false
     }
 }

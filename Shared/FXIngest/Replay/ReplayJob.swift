@@ -63,11 +63,21 @@ public enum ReplayJob {
     /// Writes the capture's records in `[since, until)` to files under `directory` (one per source and day).
     public static func export(_ options: Options, directory: String, kafka: KafkaConfiguration, logger: Logger) async throws -> [String] {
         let writer = try RawCaptureFile.Writer(directory: directory)
+        // Each connection's latest start, open and subscribe records: the head of its part of every file.
+        var context: [String: [RawRecord]] = [:]
         try await records(options, kafka: kafka, logger: logger) { record in
-            guard options.sources.isEmpty || options.sources.contains(record.source),
-                  options.since.map({ record.receivedAt >= $0 }) ?? true,
-                  options.until.map({ record.receivedAt < $0 }) ?? true else { return }
-            try writer.write(record)
+            guard options.sources.isEmpty || options.sources.contains(record.source) else { return }
+            let connection = record.instance + "|" + record.key
+            if record.kind == .control, let control = try? RawControl(json: record.value) {
+                switch control {
+                case .start: context[connection] = [record]
+                case .open: context[connection] = Array((context[connection] ?? []).prefix(1)) + [record]
+                case .subscribe: context[connection] = Array((context[connection] ?? []).prefix(2)) + [record]
+                default: break
+                }
+            }
+            guard options.since.map({ record.receivedAt >= $0 }) ?? true, options.until.map({ record.receivedAt < $0 }) ?? true else { return }
+            try writer.write(record, context: context[connection] ?? [])
         }
         try writer.close()
         return writer.paths

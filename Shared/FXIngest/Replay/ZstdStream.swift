@@ -57,6 +57,8 @@ final class ZstdLineReader {
     /// Where the unread part of `pending` starts (compacted when the buffer is refilled).
     private var start = 0
     private var finished = false
+    /// zstd's last answer: 0 when a frame has just been completed (anything else at the end: a cut file).
+    private var pendingFrame = 0
 
     init(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw RawCaptureFileError("cannot open \(path)") }
@@ -93,6 +95,7 @@ final class ZstdLineReader {
 
     private func fill() throws {
         guard let chunk = try handle.read(upToCount: 1 << 17), !chunk.isEmpty else {
+            guard pendingFrame == 0 else { throw RawCaptureFileError("the file ends inside its compressed data (cut off?)") }
             finished = true
             return
         }
@@ -106,6 +109,7 @@ final class ZstdLineReader {
                     var out = ZSTD_outBuffer(dst: target.baseAddress, size: target.count, pos: 0)
                     let result = ZSTD_decompressStream(context, &out, &input)
                     if ZSTD_isError(result) != 0 { throw RawCaptureFileError("zstd: \(String(cString: ZSTD_getErrorName(result)))") }
+                    pendingFrame = result
                     return out.pos
                 }
                 pending.append(contentsOf: output[0..<produced])
