@@ -80,7 +80,7 @@ struct ReplayCommand: AsyncParsableCommand {
             print("the capture is incomplete: \(report.missingRecords) record(s) missing (holes in seq), of which the capture recorded dropping \(report.captureDropped)")
         }
         if report.unreplayable > 0 { print("\(report.unreplayable) record(s) of connections whose start is not in the capture read: not replayed") }
-        if report.unsupported > 0 { print("\(report.unsupported) frame(s) of Lightstreamer sessions: not replayed (not supported yet)") }
+        if report.cut > 0 { print("\(report.cut) frame(s) larger than a Kafka message were captured cut: not replayed") }
         if report.unreadable > 0 { print("\(report.unreadable) control record(s) could not be read") }
     }
 }

@@ -11,6 +11,7 @@ import FXCore
 /// | `resubscribe` | symbols were subscribed again on the open socket (an order book's resync) | `symbols` |
 /// | `close` | the socket ended | `detail` (why, credentials scrubbed) |
 /// | `watchdog` | the silence check opened a gap or dropped the connection (a replay runs the check then) | — |
+/// | `session_lost` | a Lightstreamer session lost its socket (to be recovered on the next one, or given up) | `reason` |
 /// | `stop` | the connection stopped (shutdown, shard moved): its open gaps were published | — |
 /// | `gap` | the capture itself lost records (its queue was full) | `reason` (`capture`), `dropped`, `from_ts`, `to_ts` (receive times of the first and last lost record) |
 public enum RawControl: Sendable, Equatable {
@@ -41,6 +42,7 @@ public enum RawControl: Sendable, Equatable {
     case resubscribe(symbols: [String])
     case close(detail: String)
     case watchdog
+    case sessionLost(reason: String)
     case stop
     case gap(dropped: Int64, from: Int64, to: Int64)
 
@@ -54,6 +56,7 @@ public enum RawControl: Sendable, Equatable {
         case .resubscribe: "resubscribe"
         case .close: "close"
         case .watchdog: "watchdog"
+        case .sessionLost: "session_lost"
         case .stop: "stop"
         case .gap: "gap"
         }
@@ -79,6 +82,8 @@ public enum RawControl: Sendable, Equatable {
             writer.key("symbols"); writer.stringArray(symbols)
         case .close(let detail):
             writer.key("detail"); writer.string(detail)
+        case .sessionLost(let reason):
+            writer.key("reason"); writer.string(reason)
         case .gap(let dropped, let from, let to):
             writer.key("reason"); writer.string("capture")
             writer.key("dropped"); writer.number(dropped)
@@ -125,6 +130,7 @@ public enum RawControl: Sendable, Equatable {
         case "resubscribe": self = .resubscribe(symbols: try strings("symbols"))
         case "close": self = .close(detail: try field("detail", { $0.stringValue }))
         case "watchdog": self = .watchdog
+        case "session_lost": self = .sessionLost(reason: try field("reason", { $0.stringValue }))
         case "stop": self = .stop
         case "gap":
             self = .gap(dropped: try field("dropped", { $0.int64Value.flatMap { $0 >= 0 ? $0 : nil } }), from: try field("from_ts", { $0.int64Value }),

@@ -21,7 +21,9 @@ struct RawCaptureReplayTests {
          FeedConfiguration(provider: "oanda", symbols: ["EUR_USD", "USD_JPY"], webSocketURL: "http://127.0.0.1:\(port)/oanda",
                            credentials: [ProviderCredential(key: "practice-token", account: "101-004-1234567-001")], captureRaw: true),
          FeedConfiguration(provider: "kraken", symbols: ["BTC/USD"], webSocketURL: "ws://127.0.0.1:\(port)/kraken/v2", captureRaw: true),
-         FeedConfiguration(provider: "binance", symbols: ["BTCUSDT"], webSocketURL: "ws://127.0.0.1:\(port)/binance", captureRaw: true)]
+         FeedConfiguration(provider: "binance", symbols: ["BTCUSDT"], webSocketURL: "ws://127.0.0.1:\(port)/binance", captureRaw: true),
+         FeedConfiguration(provider: "ig", symbols: ["CS.D.EURUSD.CFD.IP", "CS.D.USDJPY.CFD.IP"], webSocketURL: "http://127.0.0.1:\(port)/ig",
+                           credentials: [ProviderCredential(key: "demo-api-key", secret: "demo-password", account: "demo-user")], captureRaw: true)]
     }
 
     /// The live topics' messages, read once the ingestor has stopped (until nothing new comes for 3 s).
@@ -54,7 +56,7 @@ struct RawCaptureReplayTests {
         try await IngestHarness.run(feeds: Self.feeds, tune: { $0.maxMessageBytes = ByteSize(bytes: 64 * 1024) }) { h in
             captured = h.topics
             try await h.waitForTicks("ticks of the three venues") { ticks in
-                Set(ticks.compactMap { $0["source"]?.stringValue }) == ["coinbase", "finnhub", "oanda", "kraken", "binance"]
+                Set(ticks.compactMap { $0["source"]?.stringValue }) == ["coinbase", "finnhub", "oanda", "kraken", "binance", "ig"]
             }
             let now = WallClock.nanoseconds()
             h.market.skip(venue: "coinbase", symbol: "BTC-USD", count: 3)
@@ -62,15 +64,17 @@ struct RawCaptureReplayTests {
             _ = try h.market.sendMalformed("coinbase", kind: "oversized", size: 100_000, now: now)
             _ = try h.market.sendMalformed("finnhub", kind: "nan", size: 0, now: now)
             _ = try h.market.sendMalformed("oanda", kind: "half_line", size: 0, now: now)
+            #expect(try h.market.igFault("ov") == 1)   // the server dropped updates: a sequence gap of that epic
             try await h.waitForGaps("a sequence gap and the OANDA cut") { gaps in
                 gaps.contains { $0.reason == .sequence && $0.source == "coinbase" } && gaps.contains { $0.reason == .disconnect && $0.source == "oanda" }
             }
             #expect(h.market.dropConnections("coinbase") == 1)
             #expect(h.market.kraken.drop() == 1 && h.market.binance.drop() == 1)
+            #expect(try h.market.igFault("drop") == 1)   // a lost socket: the session is recovered, nothing lost
             let droppedAt = WallClock.nanoseconds()
             try await h.waitForTicks("ticks after the reconnects") { ticks in
                 Set(ticks.filter { ($0["recv_ts"]?.int64Value ?? 0) > droppedAt + 500_000_000 }.compactMap { $0["source"]?.stringValue })
-                    .isSuperset(of: ["coinbase", "kraken", "binance"])
+                    .isSuperset(of: ["coinbase", "kraken", "binance", "ig"])
             }
             try await h.recorder.waitFor(h.topics.rejects, "the malformed frames' rejects") { $0.count >= 7 }
         }
@@ -96,7 +100,7 @@ struct RawCaptureReplayTests {
         export.fromTopic = topics.raw
         let files = try await ReplayJob.export(export, directory: directory + "/files", kafka: kafka, logger: logger)
         #expect(Set(files.map { ($0 as NSString).lastPathComponent.split(separator: "-").first.map(String.init) ?? "" })
-                == ["coinbase", "finnhub", "oanda", "kraken", "binance"])
+                == ["coinbase", "finnhub", "oanda", "kraken", "binance", "ig"])
         var fromFiles = ReplayJob.Options()
         fromFiles.files = [directory + "/files"]
         fromFiles.toDirectory = directory + "/out"

@@ -66,10 +66,16 @@ extension FeedConnection {
             detail = forced
         } else if !Task.isCancelled {
             // The socket ended without the session asking: it is recovered on the next one.
-            let actions = lightstreamer.withLock { $0.session?.socketLost(redacted(detail)) ?? [] }
+            let actions = sessionLost(redacted(detail))
             for case .reconnect(let delay, _) in actions { attempt.retryDelay.withLock { $0 = delay } }
         }
         return redacted(detail)
+    }
+
+    /// The socket is lost for the session (recovered on the next one, or given up): recorded for a replay.
+    func sessionLost(_ reason: String) -> [TLCPSession.Action] {
+        tracker.withLock { _ in capture?.control(.sessionLost(reason: reason), at: clock.now()) }
+        return lightstreamer.withLock { $0.session?.socketLost(reason) ?? [] }
     }
 
     struct LoginFailure: Error {
@@ -114,13 +120,15 @@ extension FeedConnection {
     }
 
     /// Carries out the session's actions; false when the socket is to be closed (a reconnect or a fatal error).
-    private func perform(_ actions: [TLCPSession.Action], outbound: WebSocketOutboundWriter, attempt: Attempt,
-                         line: Substring? = nil, receivedAt: Int64? = nil) async -> Bool {
+    /// Without `outbound` (a replay) nothing is sent.
+    func perform(_ actions: [TLCPSession.Action], outbound: WebSocketOutboundWriter?, attempt: Attempt,
+                 line: Substring? = nil, receivedAt: Int64? = nil) async -> Bool {
         let receivedAt = receivedAt ?? clock.now()
         var keepOpen = true
         for action in actions {
             switch action {
             case .send(let text):
+                guard let outbound else { continue }
                 do { try await outbound.write(.text(text)) } catch { keepOpen = false }
             case .reconnect(let delay, let reason):
                 attempt.retryDelay.withLock { $0 = delay }
@@ -166,21 +174,28 @@ extension FeedConnection {
     private func readLightstreamer(_ inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Attempt) async throws {
         try await messages(inbound) { message in
             attempt.lastRead.store(clock.monotonic(), ordering: .releasing)
-            // One receive time for the message's lines (the capture keeps the message whole).
-            let receivedAt = clock.now()
-            capture?.frame(message, receivedAt: receivedAt)
-            let text = String(decoding: message, as: UTF8.self)
-            for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
-                metrics.frames.increment()
-                tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
-                let actions = lightstreamer.withLock { $0.session?.received(line) ?? [] }
-                guard await perform(actions, outbound: outbound, attempt: attempt, line: line, receivedAt: receivedAt) else {
-                    try? await outbound.close(.normalClosure, reason: "new session")
-                    return false
-                }
+            guard await lightstreamerMessage(message, outbound: outbound, attempt: attempt, captured: true) else {
+                try? await outbound.close(.normalClosure, reason: "new session")
+                return false
             }
             return true
         }
+    }
+
+    /// One message of the server (a frame may carry several lines, each ending in CRLF), with one receive time
+    /// for its lines; false when the session asks for the socket to be closed (the rest is not read).
+    /// `captured`: the message goes to the raw capture (a replay's does not).
+    func lightstreamerMessage(_ message: [UInt8], outbound: WebSocketOutboundWriter?, attempt: Attempt, captured: Bool) async -> Bool {
+        let receivedAt = clock.now()
+        if captured { tracker.withLock { _ in capture?.frame(message, receivedAt: receivedAt) } }
+        let text = String(decoding: message, as: UTF8.self)
+        for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
+            metrics.frames.increment()
+            tracker.withLock { $0.frameReceived(now: receivedAt, monotonic: clock.monotonic()) }
+            let actions = lightstreamer.withLock { $0.session?.received(line) ?? [] }
+            guard await perform(actions, outbound: outbound, attempt: attempt, line: line, receivedAt: receivedAt) else { return false }
+        }
+        return true
     }
 
     /// Every watchdog interval: a session silent past its keepalive (no data, no `PROBE`) is stalled and
@@ -202,7 +217,7 @@ extension FeedConnection {
             }
             guard let reason else { continue }
             logger.warning("feed stale; recovering the session", metadata: ["reason": .string(reason)])
-            let actions = lightstreamer.withLock { $0.session?.socketLost(reason) ?? [] }
+            let actions = sessionLost(reason)
             for case .reconnect(let delay, _) in actions { attempt.retryDelay.withLock { $0 = delay } }
             attempt.closeReason.withLock { $0 = "stale: \(reason)" }
             try? await outbound.close(.goingAway, reason: "stalled")

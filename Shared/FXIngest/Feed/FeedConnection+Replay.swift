@@ -5,19 +5,20 @@ extension FeedConnection {
     /// Replays one captured record on this connection (its clock reads the record's receive time): a frame
     /// goes through the same path as a live one; a control record moves the feed tracker as the live socket
     /// did. Order books are not rebuilt (a replaying connection keeps none).
-    /// - Returns: false for a frame this transport cannot replay (a Lightstreamer session's lines).
-    func replay(_ record: RawRecord, control: RawControl?, attempt: Attempt) async -> Bool {
+    /// A Lightstreamer session is driven by its captured messages and losses, as live; what it would send is
+    /// dropped.
+    func replay(_ record: RawRecord, control: RawControl?, attempt: Attempt) async {
         let now = clock.now()
         switch record.kind {
         case .frame:
             if record.cut {
-                return true   // the capture kept only its first bytes: the replay cannot read it (counted by the caller)
+                return   // the capture kept only its first bytes: the replay cannot read it (counted by the caller)
             } else if record.truncated {
                 await handle(.line(record.value), attempt: attempt, truncated: true)
             } else if let fullLength = record.fullLength {
                 oversized(record.value, total: Int(clamping: fullLength), limit: record.limit.map { Int(clamping: $0) })
             } else if provider.transport == .lightstreamer {
-                return false
+                _ = await lightstreamerMessage(record.value, outbound: nil, attempt: attempt, captured: false)
             } else {
                 await handle(record.value, attempt: attempt)
             }
@@ -28,6 +29,9 @@ extension FeedConnection {
                     $0.connecting()
                     $0.connected(now: now, monotonic: now)
                 }
+                if provider.transport == .lightstreamer { replayLightstreamerOpen() }
+            case .sessionLost(let reason)?:
+                _ = lightstreamer.withLock { $0.session?.socketLost(reason) }
             case .subscribe?:
                 tracker.withLock { $0.subscribed(now: now, monotonic: now, acknowledged: false) }
             case .close(let detail)?:
@@ -40,6 +44,23 @@ extension FeedConnection {
                 break
             }
         }
-        return true
+    }
+
+    /// A socket opened on a Lightstreamer feed: as live, a new login's session (or the renewed one) when
+    /// there is no endpoint or the session is gone, then the session's handshake (not sent).
+    private func replayLightstreamerOpen() {
+        let subscriptions = (try? provider.lightstreamerSubscriptions(symbols: settings.symbols)) ?? []
+        lightstreamer.withLock { link in
+            if link.endpoint == nil || link.session?.needsNewSession != false {
+                let endpoint = LightstreamerEndpoint(url: "replay", user: "replay", password: "replay")
+                link.endpoint = endpoint
+                if link.session == nil {
+                    link.session = TLCPSession(user: endpoint.user, password: endpoint.password, adapterSet: nil, subscriptions: subscriptions)
+                } else {
+                    link.session?.renew(user: endpoint.user, password: endpoint.password)
+                }
+            }
+            _ = link.session?.opened()
+        }
     }
 }

@@ -16,8 +16,7 @@ import Metrics
 /// A connection is replayed from its `start` record (the feed state is built from there); records of a
 /// connection whose `start` was not seen (before the topic's retention, or the files given) are counted
 /// in ``Report/unreplayable`` and skipped. Output is kept for records received in `[since, until)`; the
-/// records before `since` only build the feed state. Order books are not rebuilt; a Lightstreamer
-/// session's frames (IG) are counted in ``Report/unsupported``.
+/// records before `since` only build the feed state. Order books are not rebuilt.
 public final class RawReplay {
     /// What a replay read and made.
     public struct Report: Sendable, Equatable {
@@ -31,8 +30,6 @@ public final class RawReplay {
         /// Records the capture itself dropped (its `gap` control records).
         public var captureDropped: Int64 = 0
         public var unreplayable = 0
-        /// Records of connections the replay cannot run (Lightstreamer sessions).
-        public var unsupported = 0
         /// Frames the capture kept only the first bytes of (over its record limit): not replayed.
         public var cut = 0
         public var unreadable = 0
@@ -43,16 +40,13 @@ public final class RawReplay {
         let connection: FeedConnection
         let clock: ReplayClock
         let attempt = FeedConnection.Attempt()
-        /// False for a transport the replay cannot run (Lightstreamer): its records are only counted.
-        let supported: Bool
         var lastSequence: Int64
         /// The last record was copied context (an export file's head): the next one's `seq` is not a hole.
         var afterContext: Bool
 
-        init(connection: FeedConnection, clock: ReplayClock, supported: Bool, sequence: Int64, context: Bool) {
+        init(connection: FeedConnection, clock: ReplayClock, sequence: Int64, context: Bool) {
             self.connection = connection
             self.clock = clock
-            self.supported = supported
             self.lastSequence = sequence
             self.afterContext = context
         }
@@ -115,17 +109,13 @@ public final class RawReplay {
         }
         feed.afterContext = record.context
         feed.lastSequence = max(feed.lastSequence, record.sequence)
-        guard feed.supported else {
-            report.unsupported += 1
-            return []
-        }
         feed.clock.set(record.receivedAt)
         if case .gap(let dropped, _, _)? = control { report.captureDropped = report.captureDropped.addingClamped(dropped) }
         if record.kind == .frame {
             report.frames += 1
             if record.cut { report.cut += 1 }
         }
-        if await !feed.connection.replay(record, control: control, attempt: feed.attempt) { report.unsupported += 1 }
+        await feed.connection.replay(record, control: control, attempt: feed.attempt)
         if case .stop? = control { feeds[key] = nil }
         return take(keep: isKept(record))
     }
@@ -174,10 +164,6 @@ public final class RawReplay {
                                      attemptBudget: nil),
             queue: queue, topics: topics, instance: record.instance, metrics: metrics, clock: clock.clock, logger: quiet,
             keepsBooks: false)
-        if provider.transport == .lightstreamer {
-            logger.warning("replay: Lightstreamer sessions are not replayed; their records are counted only", metadata: ["connection": .string(record.connection)])
-        }
-        return Feed(connection: connection, clock: clock, supported: provider.transport != .lightstreamer, sequence: record.sequence,
-                    context: record.context)
+        return Feed(connection: connection, clock: clock, sequence: record.sequence, context: record.context)
     }
 }
