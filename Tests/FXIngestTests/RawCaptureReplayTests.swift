@@ -8,7 +8,7 @@ import FXVenues
 import Foundation
 import Testing
 
-/// The raw capture and its replay against the real local broker: a session of three venues with faults
+/// The raw capture and its replay against the real local broker: a session of six venues with faults
 /// is captured, replayed twice (from the topic, and from exported files) and compared, byte for byte,
 /// with itself and with what the ingestor published live.
 @Suite("Raw capture and replay", .serialized, .tags(.integration))
@@ -55,7 +55,7 @@ struct RawCaptureReplayTests {
         var captured: TopicNames?
         try await IngestHarness.run(feeds: Self.feeds, tune: { $0.maxMessageBytes = ByteSize(bytes: 64 * 1024) }) { h in
             captured = h.topics
-            try await h.waitForTicks("ticks of the three venues") { ticks in
+            try await h.waitForTicks("ticks of the six venues") { ticks in
                 Set(ticks.compactMap { $0["source"]?.stringValue }) == ["coinbase", "finnhub", "oanda", "kraken", "binance", "ig"]
             }
             let now = WallClock.nanoseconds()
