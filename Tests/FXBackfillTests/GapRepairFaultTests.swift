@@ -161,7 +161,9 @@ struct GapRepairFaultTests {
         }
         let gap = try await ledger.gaps(source: "coinbase", symbol: "BTC/USD").first
         #expect(filled, "\(String(describing: gap)); log:\n\(second.log.suffix(3000))")
-        #expect(gap?.attempts == 2, "claimed again after the lease")
+        // At least once more after the lease; on a loaded machine the second backfiller's own 5 s lease may lapse
+        // too (a third claim). What must hold either way is below: every minute once, nothing written twice.
+        #expect((gap?.attempts ?? 0) >= 2, "claimed again after the lease")
         let rows = try await connection.query("""
             SELECT count(*) AS n, max(revision) AS max_revision FROM candles
             WHERE source = 'coinbase' AND symbol = 'BTC/USD' AND timeframe = '1m'
