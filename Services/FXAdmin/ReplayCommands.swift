@@ -21,9 +21,8 @@ struct CaptureSelection: ParsableArguments {
 
     func validate() throws {
         if fromTopic != nil, !files.isEmpty { throw ValidationError("give --from-topic or --from-file, not both") }
-        _ = try Self.time(since, "--since")
-        _ = try Self.time(until, "--until")
-        if let start = try Self.time(since, "--since"), let end = try Self.time(until, "--until"), start >= end {
+        let start = try Self.time(since, "--since"), end = try Self.time(until, "--until")
+        if let start, let end, start >= end {
             throw ValidationError("--since must be before --until")
         }
     }

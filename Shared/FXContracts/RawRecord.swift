@@ -57,24 +57,42 @@ public struct RawRecord: Sendable, Equatable {
         self.truncated = truncated
     }
 
+    /// The header names, for every writer and reader of the topic.
+    public enum Header {
+        public static let kind = "kind", receivedAt = "recv_ts", connection = "connection", instance = "instance"
+        public static let session = "session", subscriptionVersion = "sub_version", sequence = "seq"
+        public static let fullLength = "frame_bytes", limit = "frame_limit", truncated = "truncated", cut = "cut"
+    }
+
+    /// A numeric header's value: ASCII decimal digits.
+    public static func headerNumber(_ value: Int64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20)
+        bytes.appendDecimal(value)
+        return bytes
+    }
+
+    /// A flag header's value (present only when set).
+    public static let headerFlag: [UInt8] = [UInt8(ascii: "1")]
+
     /// The Kafka key: `<source>:<connection>`.
     public var key: String { "\(source):\(connection)" }
 
     /// The headers, in a fixed order (name, ASCII value).
     public var headers: [(String, [UInt8])] {
         var headers: [(String, [UInt8])] = [
-            ("kind", Array(kind.rawValue.utf8)),
-            ("recv_ts", Self.decimal(receivedAt)),
-            ("connection", Array(connection.utf8)),
-            ("instance", Array(instance.utf8)),
-            ("session", Self.decimal(session)),
-            ("sub_version", Self.decimal(subscriptionVersion)),
-            ("seq", Self.decimal(sequence)),
+            (Header.kind, Array(kind.rawValue.utf8)),
+            (Header.receivedAt, Self.headerNumber(receivedAt)),
+            (Header.connection, Array(connection.utf8)),
+            (Header.instance, Array(instance.utf8)),
+            (Header.session, Self.headerNumber(session)),
+            (Header.subscriptionVersion, Self.headerNumber(subscriptionVersion)),
+            (Header.sequence, Self.headerNumber(sequence)),
         ]
-        if let fullLength { headers.append(("frame_bytes", Self.decimal(fullLength))) }
-        if let limit { headers.append(("frame_limit", Self.decimal(limit))) }
-        if truncated { headers.append(("truncated", [UInt8(ascii: "1")])) }
-        if cut { headers.append(("cut", [UInt8(ascii: "1")])) }
+        if let fullLength { headers.append((Header.fullLength, Self.headerNumber(fullLength))) }
+        if let limit { headers.append((Header.limit, Self.headerNumber(limit))) }
+        if truncated { headers.append((Header.truncated, Self.headerFlag)) }
+        if cut { headers.append((Header.cut, Self.headerFlag)) }
         return headers
     }
 
@@ -92,7 +110,7 @@ public struct RawRecord: Sendable, Equatable {
             guard let value = Int64(try text(name)) else { throw ContractError(message: "raw record: header '\(name)' is not an integer") }
             return value
         }
-        guard let kind = Kind(rawValue: try text("kind")) else { throw ContractError(message: "raw record: unknown kind") }
+        guard let kind = Kind(rawValue: try text(Header.kind)) else { throw ContractError(message: "raw record: unknown kind") }
         func bounded(_ name: String, _ range: ClosedRange<Int64>) throws -> Int64 {
             let value = try number(name)
             guard range.contains(value) else { throw ContractError(message: "raw record: header '\(name)' \(value) is outside \(range.lowerBound)...\(range.upperBound)") }
@@ -103,17 +121,16 @@ public struct RawRecord: Sendable, Equatable {
         let counters: ClosedRange<Int64> = 0...(1 << 62)
         let keyText = key.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
         guard let colon = keyText.firstIndex(of: ":") else { throw ContractError(message: "raw record: the key is not source:connection") }
-        let connection = try text("connection")
+        let connection = try text(Header.connection)
         guard keyText[keyText.index(after: colon)...] == connection else {
             throw ContractError(message: "raw record: the key's connection is not the header's")
         }
-        self.init(kind: kind, source: String(keyText[..<colon]), connection: connection, instance: try text("instance"),
-                  session: try bounded("session", counters), subscriptionVersion: try bounded("sub_version", counters),
-                  sequence: try bounded("seq", 1...(1 << 62)), receivedAt: try bounded("recv_ts", times), value: value,
-                  fullLength: header("frame_bytes") == nil ? nil : try bounded("frame_bytes", counters),
-                  limit: header("frame_limit") == nil ? nil : try bounded("frame_limit", counters),
-                  truncated: header("truncated") == [UInt8(ascii: "1")], cut: header("cut") == [UInt8(ascii: "1")])
+        self.init(kind: kind, source: String(keyText[..<colon]), connection: connection, instance: try text(Header.instance),
+                  session: try bounded(Header.session, counters), subscriptionVersion: try bounded(Header.subscriptionVersion, counters),
+                  sequence: try bounded(Header.sequence, 1...(1 << 62)), receivedAt: try bounded(Header.receivedAt, times), value: value,
+                  fullLength: header(Header.fullLength) == nil ? nil : try bounded(Header.fullLength, counters),
+                  limit: header(Header.limit) == nil ? nil : try bounded(Header.limit, counters),
+                  truncated: header(Header.truncated) == Self.headerFlag, cut: header(Header.cut) == Self.headerFlag)
     }
 
-    static func decimal(_ value: Int64) -> [UInt8] { Array(String(value).utf8) }
 }

@@ -1,5 +1,4 @@
 import FXContracts
-import FXCore
 import FXKafka
 import Synchronization
 
@@ -14,8 +13,8 @@ public final class CaptureTap: Sendable {
         var version: Int64 = 0
         var lost: (count: Int64, from: Int64, to: Int64)?
         /// The headers that change only with the session or the subscription, encoded once.
-        var sessionHeader = KafkaHeader(key: "session", value: [UInt8(ascii: "0")])
-        var versionHeader = KafkaHeader(key: "sub_version", value: [UInt8(ascii: "0")])
+        var sessionHeader = KafkaHeader(key: RawRecord.Header.session, value: RawRecord.headerNumber(0))
+        var versionHeader = KafkaHeader(key: RawRecord.Header.subscriptionVersion, value: RawRecord.headerNumber(0))
     }
 
     let source: String
@@ -28,8 +27,8 @@ public final class CaptureTap: Sendable {
     private let maxRecordBytes: Int
     private let state = Mutex(State())
     /// The headers that never change, encoded once (their bytes are shared by every record).
-    private let frameKind = KafkaHeader(key: "kind", string: RawRecord.Kind.frame.rawValue)
-    private let controlKind = KafkaHeader(key: "kind", string: RawRecord.Kind.control.rawValue)
+    private let frameKind = KafkaHeader(key: RawRecord.Header.kind, string: RawRecord.Kind.frame.rawValue)
+    private let controlKind = KafkaHeader(key: RawRecord.Header.kind, string: RawRecord.Kind.control.rawValue)
     private let connectionHeader: KafkaHeader
     private let instanceHeader: KafkaHeader
 
@@ -43,8 +42,8 @@ public final class CaptureTap: Sendable {
         self.key = Array("\(source):\(connection)".utf8)
         self.queue = queue
         self.metrics = metrics
-        self.connectionHeader = KafkaHeader(key: "connection", string: connection)
-        self.instanceHeader = KafkaHeader(key: "instance", string: instance)
+        self.connectionHeader = KafkaHeader(key: RawRecord.Header.connection, string: connection)
+        self.instanceHeader = KafkaHeader(key: RawRecord.Header.instance, string: instance)
     }
 
     /// A frame as received. `fullLength`/`limit`: a message over the cap (`bytes` are its first bytes);
@@ -69,8 +68,8 @@ public final class CaptureTap: Sendable {
             case .resubscribe: state.version += 1
             default: break
             }
-            state.sessionHeader.value = Self.decimal(state.session)
-            state.versionHeader.value = Self.decimal(state.version)
+            state.sessionHeader.value = RawRecord.headerNumber(state.session)
+            state.versionHeader.value = RawRecord.headerNumber(state.version)
             offer(&state, kind: .control, value: event.jsonBytes(), receivedAt: receivedAt)
         }
     }
@@ -110,24 +109,16 @@ public final class CaptureTap: Sendable {
         var headers: [KafkaHeader] = []
         headers.reserveCapacity(fullLength == nil && !truncated ? 7 : 11)
         headers.append(kind == .frame ? frameKind : controlKind)
-        headers.append(KafkaHeader(key: "recv_ts", value: Self.decimal(receivedAt)))
+        headers.append(KafkaHeader(key: RawRecord.Header.receivedAt, value: RawRecord.headerNumber(receivedAt)))
         headers.append(connectionHeader)
         headers.append(instanceHeader)
         headers.append(state.sessionHeader)
         headers.append(state.versionHeader)
-        headers.append(KafkaHeader(key: "seq", value: Self.decimal(state.sequence)))
-        if let fullLength { headers.append(KafkaHeader(key: "frame_bytes", value: Self.decimal(fullLength))) }
-        if let limit { headers.append(KafkaHeader(key: "frame_limit", value: Self.decimal(limit))) }
-        if truncated { headers.append(KafkaHeader(key: "truncated", value: [UInt8(ascii: "1")])) }
-        if cut { headers.append(KafkaHeader(key: "cut", value: [UInt8(ascii: "1")])) }
+        headers.append(KafkaHeader(key: RawRecord.Header.sequence, value: RawRecord.headerNumber(state.sequence)))
+        if let fullLength { headers.append(KafkaHeader(key: RawRecord.Header.fullLength, value: RawRecord.headerNumber(fullLength))) }
+        if let limit { headers.append(KafkaHeader(key: RawRecord.Header.limit, value: RawRecord.headerNumber(limit))) }
+        if truncated { headers.append(KafkaHeader(key: RawRecord.Header.truncated, value: RawRecord.headerFlag)) }
+        if cut { headers.append(KafkaHeader(key: RawRecord.Header.cut, value: RawRecord.headerFlag)) }
         return KafkaProducerMessage(topic: topic, key: key, value: value, headers: headers)
-    }
-
-    /// `value` in ASCII decimal.
-    static func decimal(_ value: Int64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(20)
-        bytes.appendDecimal(value)
-        return bytes
     }
 }

@@ -14,6 +14,19 @@ import WSClient
 struct LightstreamerLink: Sendable {
     var session: TLCPSession?
     var endpoint: LightstreamerEndpoint?
+
+    /// No endpoint yet (or a refusal dropped it), or the session was given up: log in first.
+    var needsLogin: Bool { endpoint == nil || session?.needsNewSession != false }
+
+    /// A login succeeded: its endpoint, and the session made with its credentials (or renewed with them).
+    mutating func loggedIn(_ endpoint: LightstreamerEndpoint, subscriptions: [TLCPSession.Subscription]) {
+        self.endpoint = endpoint
+        if session == nil {
+            session = TLCPSession(user: endpoint.user, password: endpoint.password, adapterSet: endpoint.adapterSet, subscriptions: subscriptions)
+        } else {
+            session?.renew(user: endpoint.user, password: endpoint.password)
+        }
+    }
 }
 
 extension FeedConnection {
@@ -30,21 +43,13 @@ extension FeedConnection {
             logger.error("cannot build the subscriptions: \(redacted(error.description))")
             return redacted(error.description)
         }
-        if lightstreamer.withLock({ $0.endpoint == nil || $0.session?.needsNewSession != false }) {
+        if lightstreamer.withLock({ $0.needsLogin }) {
             let endpoint: LightstreamerEndpoint
             switch await login() {
             case .success(let value): endpoint = value
             case .failure(let failure): return failure.detail
             }
-            lightstreamer.withLock { link in
-                link.endpoint = endpoint
-                if link.session == nil {
-                    link.session = TLCPSession(user: endpoint.user, password: endpoint.password, adapterSet: endpoint.adapterSet,
-                                               subscriptions: subscriptions)
-                } else {
-                    link.session?.renew(user: endpoint.user, password: endpoint.password)
-                }
-            }
+            lightstreamer.withLock { $0.loggedIn(endpoint, subscriptions: subscriptions) }
         }
         guard let url = lightstreamer.withLock({ $0.endpoint?.url }) else { return "no Lightstreamer endpoint" }
         var headers = HTTPFields()

@@ -51,15 +51,7 @@ extension FeedConnection {
     private func replayLightstreamerOpen() {
         let subscriptions = (try? provider.lightstreamerSubscriptions(symbols: settings.symbols)) ?? []
         lightstreamer.withLock { link in
-            if link.endpoint == nil || link.session?.needsNewSession != false {
-                let endpoint = LightstreamerEndpoint(url: "replay", user: "replay", password: "replay")
-                link.endpoint = endpoint
-                if link.session == nil {
-                    link.session = TLCPSession(user: endpoint.user, password: endpoint.password, adapterSet: nil, subscriptions: subscriptions)
-                } else {
-                    link.session?.renew(user: endpoint.user, password: endpoint.password)
-                }
-            }
+            if link.needsLogin { link.loggedIn(LightstreamerEndpoint(url: "replay", user: "replay", password: "replay"), subscriptions: subscriptions) }
             _ = link.session?.opened()
         }
     }
