@@ -122,6 +122,16 @@ public struct KafkaPendingBatch: Sendable {
         guard let batch else { return [] }
         return await core.results(of: batch)
     }
+
+    /// Calls `handler` once with one result per message, in hand-over order, when the last delivery
+    /// report is in: on the producer's poll thread (or at once, on this thread, when they already are:
+    /// an empty or refused batch, or reports that came before this call). Needs no waiting task: the
+    /// handler must be quick and must not block (it delays the producer's other reports). Use either this
+    /// or ``results()``, once.
+    public func onResults(_ handler: @escaping @Sendable ([Result<KafkaDeliveryReport, KafkaError>]) -> Void) {
+        guard let batch else { return handler([]) }
+        core.onResults(of: batch, handler)
+    }
 }
 
 /// The producer's internals: the librdkafka handle, the state machine and the poll thread.
@@ -280,12 +290,19 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         if batch.refused { return batch.results.map { $0! } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                state.withLock { $0.awaitBatch(batch, continuation: continuation) }.resume()
+                state.withLock { $0.awaitBatch(batch, completion: .continuation(continuation)) }.resume()
             }
         } onCancel: {
             let error = KafkaError(code: .produce, message: "stopped waiting for the delivery report (cancelled)", persistence: .possiblyPersisted)
             state.withLock { $0.abandonWait(batch, error: error) }.resume()
         }
+    }
+
+    /// Calls `handler` with every result of a batch handed over by ``startBatch(_:)`` once they are all
+    /// in: on the poll thread, or at once on this thread when they already are. It must not block.
+    func onResults(of batch: ProducerBatch, _ handler: @escaping @Sendable ([ProducerStateMachine.DeliveryResult]) -> Void) {
+        if batch.refused { return handler(batch.results.map { $0! }) }
+        state.withLock { $0.awaitBatch(batch, completion: .handler(handler)) }.resume()
     }
 
     private func settle(_ batch: ProducerBatch, _ index: Int, _ result: ProducerStateMachine.DeliveryResult) {

@@ -27,14 +27,15 @@ struct ProducerStateMachine {
     enum Resumption {
         case none
         case single(DeliveryContinuation, DeliveryResult)
-        case batch(ProducerBatch.Continuation, [DeliveryResult])
+        case batch(ProducerBatch.Completion, [DeliveryResult])
 
         func resume() {
             switch self {
             case .none: break
             case .single(let continuation, .success(let report)): continuation.resume(returning: .delivered(report))
             case .single(let continuation, .failure(let error)): continuation.resume(throwing: error)
-            case .batch(let continuation, let results): continuation.resume(returning: results)
+            case .batch(.continuation(let continuation), let results): continuation.resume(returning: results)
+            case .batch(.handler(let handler), let results): handler(results)
             }
         }
     }
@@ -104,10 +105,11 @@ struct ProducerStateMachine {
         finishIfDone(batch, batch.settle(index: index, with: result))
     }
 
-    /// The sender has handed over every message of the batch and now waits for the rest. A batch whose
-    /// wait was abandoned (the waiting task was cancelled) resumes at once.
-    mutating func awaitBatch(_ batch: ProducerBatch, continuation: ProducerBatch.Continuation) -> Resumption {
-        batch.continuation = continuation
+    /// The sender has handed over every message of the batch and now waits for the rest (a task's
+    /// continuation, or a handler the poll thread calls). A batch whose wait was abandoned (the waiting
+    /// task was cancelled) resumes at once.
+    mutating func awaitBatch(_ batch: ProducerBatch, completion: ProducerBatch.Completion) -> Resumption {
+        batch.continuation = completion
         if let abandoned = batch.abandonedWith {
             return abandonWait(batch, error: abandoned)
         }
@@ -168,12 +170,18 @@ struct ProducerStateMachine {
 /// `remaining` counts unfinished messages plus one for the sender until it has handed over all of them.
 final class ProducerBatch: @unchecked Sendable {
     typealias Continuation = CheckedContinuation<[ProducerStateMachine.DeliveryResult], Never>
+    /// Who is told the results: a waiting task, or a handler run by whoever records the last result
+    /// (the poll thread, as a rule), outside the lock.
+    enum Completion {
+        case continuation(Continuation)
+        case handler(@Sendable ([ProducerStateMachine.DeliveryResult]) -> Void)
+    }
 
     var results: [ProducerStateMachine.DeliveryResult?]
     /// Set when the producer refused the whole batch at registration: `results` are all filled in.
     var refused = false
     var remaining: Int
-    var continuation: Continuation?
+    var continuation: Completion?
     /// The registration id, once registered.
     var id: UInt?
     /// Set when the waiting task was cancelled: the results still missing, failed with this.

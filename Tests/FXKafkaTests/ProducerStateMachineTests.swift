@@ -1,4 +1,5 @@
 @testable import FXKafka
+import Synchronization
 import Testing
 
 /// The producer's bookkeeping: who waits for which delivery report.
@@ -20,12 +21,32 @@ struct ProducerStateMachineTests {
             }
         }
         let results = await withCheckedContinuation { continuation in
-            machine.awaitBatch(batch, continuation: continuation).resume()
+            machine.awaitBatch(batch, completion: .continuation(continuation)).resume()
         }
         #expect(results.count == 3)
         #expect((try? results[0].get()) == report)
         #expect((try? results[1].get()) == nil)
         #expect((try? results[2].get()) == report)
+    }
+
+    @Test("a batch with a handler: called once, by whoever records the last result, with the results in hand-over order")
+    func batchHandler() {
+        var machine = ProducerStateMachine()
+        let batch = ProducerBatch(count: 2)
+        guard case .produce(let id) = machine.register(.batch(batch)) else { Issue.record("refused"); return }
+        batch.id = id
+        let calls = Mutex<[[Int64?]]>([])
+        let handler: @Sendable ([ProducerStateMachine.DeliveryResult]) -> Void = { results in
+            calls.withLock { $0.append(results.map { try? $0.get().offset }) }
+        }
+        machine.awaitBatch(batch, completion: .handler(handler)).resume()
+        #expect(calls.withLock { $0.isEmpty }, "not before the reports")
+        machine.complete(id: ProducerStateMachine.batchMessageID(batch: id, index: 1), with: .success(report)).resume()
+        #expect(calls.withLock { $0.isEmpty })
+        machine.complete(id: ProducerStateMachine.batchMessageID(batch: id, index: 0),
+                         with: .failure(KafkaError(code: .delivery, message: "x", persistence: .notPersisted))).resume()
+        machine.complete(id: ProducerStateMachine.batchMessageID(batch: id, index: 0), with: .success(report)).resume()
+        #expect(calls.withLock { $0 } == [[nil, 5]], "once, in order; a late duplicate report changes nothing")
     }
 
     @Test("a waiter that stops waiting gets the missing results as possibly persisted; late reports are ignored")
@@ -39,7 +60,7 @@ struct ProducerStateMachineTests {
         let results = await withCheckedContinuation { continuation in
             batch.continuation = nil
             _ = machine.abandonWait(batch, error: stopped)   // cancelled before waiting
-            machine.awaitBatch(batch, continuation: continuation).resume()
+            machine.awaitBatch(batch, completion: .continuation(continuation)).resume()
         }
         #expect((try? results[0].get()) == report)
         #expect(results[1].failureValue?.persistence == .possiblyPersisted)
@@ -67,7 +88,7 @@ struct ProducerStateMachineTests {
         guard case .produce(let id) = machine.register(.batch(batch)) else { Issue.record("refused"); return }
         batch.id = id
         let results = await withCheckedContinuation { continuation in
-            machine.awaitBatch(batch, continuation: continuation).resume()
+            machine.awaitBatch(batch, completion: .continuation(continuation)).resume()
             let error = KafkaError(code: .shutdown, message: "gone", persistence: .possiblyPersisted)
             for resumption in machine.close(failing: error) { resumption.resume() }
         }
