@@ -85,9 +85,11 @@ public final class IngestorService: Service, Sendable {
                 "providers": .string(circuits.keys.sorted().joined(separator: ","))])
         }
         let startedAt = clock.now()
+        var publishing = KafkaPublisher.Settings()
+        publishing.linger = configuration.publishLinger
         let publisher = KafkaPublisher(makeProducer: { [kafka, logger] in try KafkaProducer(configuration: kafka, logger: logger) },
                                        queue: queue, topics: topics, instance: instance,
-                                       metrics: metrics, logger: logger,
+                                       metrics: metrics, settings: publishing, logger: logger,
                                        latencyObserver: { [receiveToAck, latencyObserver] latency in
                                            receiveToAck.record(nanoseconds: latency.nanosecondsClamped)
                                            latencyObserver?(latency)

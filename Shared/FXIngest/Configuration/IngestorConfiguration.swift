@@ -13,6 +13,7 @@ public struct IngestorConfiguration: ConfigSection {
     public var feeds: [FeedConfiguration] = []
     public var partitions: Int32 = 3
     public var queueCapacity = 100_000
+    public var publishLinger: Duration = .milliseconds(1)
     public var maxMessageBytes = ByteSize(bytes: 1 << 20)
     public var healthInterval: Duration = .seconds(5)
     public var pingInterval: Duration = .seconds(15)
@@ -44,6 +45,9 @@ public struct IngestorConfiguration: ConfigSection {
                 help: "Partitions of the topics the ingestor creates at start."),
         Setting(\.queueCapacity, key: "queue_capacity", env: "QUEUE_CAPACITY", flag: "queue-capacity", reader: .int(1...100_000_000),
                 help: "Messages the publish queue holds before the WebSocket readers wait (then drop into delivery gaps)."),
+        Setting(\.publishLinger, key: "publish_linger_ms", env: "PUBLISH_LINGER_MS", flag: "publish-linger-ms",
+                reader: .duration(bareUnit: .milliseconds, min: .zero, max: .milliseconds(100)),
+                help: "After handing Kafka a batch of more than one message, the publisher waits this long before the next, so batches grow under load (fewer wake-ups per tick; adds up to this much latency); 0: never waits."),
         Setting(\.maxMessageBytes, key: "max_message_bytes", env: "MAX_MESSAGE_BYTES", flag: "max-message-bytes",
                 reader: .byteSize(1_024...(64 << 20)), help: "Largest accepted WebSocket message; larger ones become rejects."),
         Setting(\.healthInterval, key: "health_interval_ms", env: "HEALTH_INTERVAL_MS", flag: "health-interval-ms",
