@@ -95,6 +95,19 @@ public struct JSONScanner: Sendable {
         }
     }
 
+    /// An RFC 3339 string token as nanoseconds since the epoch (``Timestamps/nanoseconds(rfc3339:)``),
+    /// read in place; nil for other kinds or text that is not a valid time.
+    public func timestamp(_ token: Token) -> Int64? {
+        switch token.kind {
+        case .string(escaped: false):
+            return bytes.withUnsafeBufferPointer { Timestamps.nanoseconds(rfc3339UTF8: UnsafeBufferPointer(rebasing: $0[token.range])) }
+        case .string(escaped: true):
+            return string(token).flatMap { Timestamps.nanoseconds(rfc3339: $0) }
+        default:
+            return nil
+        }
+    }
+
     /// A whole-number token that fits Int64.
     public func int64(_ token: Token) -> Int64? {
         guard token.kind == .number, !token.range.isEmpty else { return nil }

@@ -2,7 +2,10 @@
 /// contracts (stable field order) and for JSON log lines.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = []
+    /// Per open object or array (bit `depth - 1`): whether its next member or element needs a comma.
+    /// A bit set instead of an array: no allocation per message. At most 64 levels open.
+    private var needsComma: UInt64 = 0
+    private var depth = 0
 
     public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
@@ -11,22 +14,22 @@ public struct JSONWriter {
     public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endObject() {
-        needsComma.removeLast()
+        close()
         bytes.append(UInt8(ascii: "}"))
     }
 
     public mutating func beginArray() {
         separate()
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endArray() {
-        needsComma.removeLast()
+        close()
         bytes.append(UInt8(ascii: "]"))
     }
 
@@ -34,6 +37,20 @@ public struct JSONWriter {
         beginArray()
         for value in values { string(value) }
         endArray()
+    }
+
+    /// A member name fixed at compile time: plain ASCII with nothing to escape (checked in debug builds),
+    /// copied without the scan ``key(_:)`` makes. For the contracts' hot encoders (one call per field per tick).
+    public mutating func member(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { utf8 in
+            assert(utf8.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }, "member name needs escaping")
+            bytes.append(contentsOf: utf8)
+        }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        pendingValueAfterKey = true
     }
 
     public mutating func key(_ name: String) {
@@ -81,9 +98,21 @@ public struct JSONWriter {
             pendingValueAfterKey = false
             return
         }
-        guard !needsComma.isEmpty else { return }
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        guard depth > 0 else { return }
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        if needsComma & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+        needsComma |= bit
+    }
+
+    private mutating func open() {
+        precondition(depth < 64, "JSONWriter: more than 64 levels open")
+        depth += 1
+        needsComma &= ~(1 << UInt64(depth - 1))
+    }
+
+    private mutating func close() {
+        precondition(depth > 0, "JSONWriter: nothing open to close")
+        depth -= 1
     }
 
     /// A JSON string literal with quotes, backslashes and every control character escaped.

@@ -4,7 +4,17 @@ public enum Timestamps {
     /// Parses RFC 3339 / ISO 8601 UTC-or-offset timestamps such as `2014-11-07T08:19:27.028459Z` or
     /// `2026-11-25T07:00:00.5+01:00`. Fractions beyond nanoseconds are refused rather than rounded.
     public static func nanoseconds(rfc3339 text: some StringProtocol) -> Int64? {
-        let b = Array(text.utf8)
+        nanoseconds(rfc3339: String(text))
+    }
+
+    /// The same for a `String` (no generic call, no copy of a native string's bytes).
+    public static func nanoseconds(rfc3339 text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { nanoseconds(rfc3339UTF8: $0) }
+    }
+
+    /// The same over UTF-8 bytes (e.g. a string token of a frame, read in place).
+    public static func nanoseconds(rfc3339UTF8 b: UnsafeBufferPointer<UInt8>) -> Int64? {
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= b.count else { return nil }
             var value = 0

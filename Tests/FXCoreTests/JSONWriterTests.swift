@@ -16,6 +16,27 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("compile-time member names, nested objects and arrays: commas exactly where JSON needs them")
+    func nesting() throws {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("a"); writer.number(Int64(1))
+        writer.member("list"); writer.beginArray()
+        for level in 0..<3 { writer.beginObject(); writer.member("n"); writer.number(Int64(level)); writer.endObject() }
+        writer.beginArray(); writer.endArray()
+        writer.endArray()
+        writer.key("dynamic"); writer.beginObject(); writer.endObject()
+        writer.member("deep")
+        for _ in 0..<60 { writer.beginArray() }
+        writer.string("x")
+        for _ in 0..<60 { writer.endArray() }
+        writer.member("z"); writer.string(nil)
+        writer.endObject()
+        let text = String(decoding: writer.bytes, as: UTF8.self)
+        let deep = String(repeating: "[", count: 60) + "\"x\"" + String(repeating: "]", count: 60)
+        #expect(text == #"{"a":1,"list":[{"n":0},{"n":1},{"n":2},[]],"dynamic":{},"deep":"# + deep + #","z":null}"#)
+    }
+
     @Test("integers are written exactly, extremes and negatives included", arguments: [Int64.min, -1, 0, 7, 1_795_300_000_000_000_000, Int64.max])
     func integers(value: Int64) throws {
         var writer = JSONWriter()

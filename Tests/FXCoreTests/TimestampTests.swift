@@ -12,6 +12,14 @@ struct TimestampTests {
     ])
     func rfc3339(text: String, expected: Int64) {
         #expect(Timestamps.nanoseconds(rfc3339: text) == expected)
+        #expect(Timestamps.nanoseconds(rfc3339: text.dropFirst(0)) == expected, "a substring reads the same")
+        // Read in place from a frame: a plain string token, and one with an escape (decoded first).
+        let escaped = text.replacingOccurrences(of: "T", with: #"\u0054"#)
+        let frame = Array(#"{"time":"\#(text)","escaped":"\#(escaped)"}"#.utf8)
+        let scanner = JSONScanner(frame)
+        var tokens: [JSONScanner.Token] = []
+        try? scanner.forEachMember { _, value in tokens.append(value) }
+        #expect(tokens.map { scanner.timestamp($0) } == [expected, expected])
     }
 
     @Test("malformed or impossible timestamps are refused", arguments: [
@@ -20,6 +28,10 @@ struct TimestampTests {
     ])
     func refused(text: String) {
         #expect(Timestamps.nanoseconds(rfc3339: text) == nil)
+        let scanner = JSONScanner(Array(#"{"time":"\#(text)","n":20141107}"#.utf8))
+        var tokens: [JSONScanner.Token] = []
+        try? scanner.forEachMember { _, value in tokens.append(value) }
+        #expect(tokens.count == 2 && tokens.allSatisfy { scanner.timestamp($0) == nil }, "nor from a frame, nor from a number")
     }
 
     @Test("milliseconds convert to nanoseconds; negative or overflowing input is refused")

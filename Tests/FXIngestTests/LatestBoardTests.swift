@@ -27,5 +27,20 @@ struct LatestBoardTests {
         #expect(board.take().isEmpty, "the same statement again changes nothing")
         board.apply(quote("XRP-USD", bid: "1", ts: t0))
         #expect(board.take().isEmpty, "a symbol the connection does not carry is not published")
+        board.market(venueSymbol: "BTC-USD", open: true, reason: "")
+        #expect(board.take().isEmpty, "an open market that was never closed is no change")
+    }
+
+    @Test("values come in symbol order whatever order they changed in; an older tick does not replace a newer one")
+    func order() {
+        var board = LatestBoard(source: "coinbase", instance: "i", symbols: ["SOL-USD": "SOL/USD", "ADA-USD": "ADA/USD", "BTC-USD": "BTC/USD"])
+        board.apply(quote("SOL-USD", bid: "150", ts: t0 + 10))
+        board.market(venueSymbol: "BTC-USD", open: false, reason: "maintenance")
+        board.apply(quote("ADA-USD", bid: "1", ts: t0))
+        board.apply(quote("SOL-USD", bid: "149", ts: t0 + 5))
+        let values = board.take()
+        #expect(values.map(\.venueSymbol) == ["ADA-USD", "BTC-USD", "SOL-USD"])
+        #expect(values.last?.quote?.bid == DecimalText("150"))
+        #expect(values[1].quote == nil && values[1].marketOpen == false)
     }
 }

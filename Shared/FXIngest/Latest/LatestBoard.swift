@@ -6,45 +6,68 @@ import FXVenues
 /// it behind a lock and the ingestor publishes what ``take()`` returns, at most once per interval per
 /// symbol: the values are conflated, the ticks topic has every tick).
 public struct LatestBoard: Sendable {
-    private var entries: [String: LatestQuote] = [:]
-    private var changed: Set<String> = []
+    /// Venue symbol -> its slot; slots are in venue-symbol order (the order ``take()`` returns them in).
+    private let slots: [String: Int]
+    /// Per slot: the symbol's values (nil until its first tick or market state), and whether they changed
+    /// since the last ``take()``. Updated in place: one lookup per tick, no copy of the entry.
+    private var entries: [LatestQuote?]
+    private var changed: [Bool]
+    private var changes = 0
+    private let venueSymbols: [String]
+    private let canonical: [String]
     private let source: String
     private let instance: String
-    private let canonical: [String: String]
 
     /// - Parameter symbols: venue symbol -> canonical symbol of the connection.
     public init(source: String, instance: String, symbols: [String: String]) {
         self.source = source
         self.instance = instance
-        self.canonical = symbols
+        let ordered = symbols.keys.sorted()
+        self.venueSymbols = ordered
+        self.canonical = ordered.map { symbols[$0]! }
+        self.slots = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        self.entries = Array(repeating: nil, count: ordered.count)
+        self.changed = Array(repeating: false, count: ordered.count)
     }
 
     public mutating func apply(_ tick: Tick) {
-        guard var entry = entry(tick.venueSymbol) else { return }
-        entry.apply(tick)
-        entries[tick.venueSymbol] = entry
-        changed.insert(tick.venueSymbol)
+        guard let slot = slots[tick.venueSymbol] else { return }
+        if entries[slot] == nil { entries[slot] = newEntry(slot) }
+        entries[slot]!.apply(tick)
+        markChanged(slot)
     }
 
     /// The venue said the symbol's market opened or closed.
     public mutating func market(venueSymbol: String, open: Bool, reason: String) {
-        guard var entry = entry(venueSymbol), entry.marketOpen != open || (open ? nil : reason) != entry.marketReason else { return }
-        entry.marketOpen = open
-        entry.marketReason = open ? nil : reason
-        entries[venueSymbol] = entry
-        changed.insert(venueSymbol)
+        guard let slot = slots[venueSymbol] else { return }
+        let entry = entries[slot] ?? newEntry(slot)
+        guard entry.marketOpen != open || (open ? nil : reason) != entry.marketReason else { return }
+        if entries[slot] == nil { entries[slot] = entry }
+        entries[slot]!.marketOpen = open
+        entries[slot]!.marketReason = open ? nil : reason
+        markChanged(slot)
     }
 
     /// The values changed since the last call, in symbol order.
     public mutating func take() -> [LatestQuote] {
-        guard !changed.isEmpty else { return [] }
-        defer { changed.removeAll(keepingCapacity: true) }
-        return changed.sorted().compactMap { entries[$0] }
+        guard changes > 0 else { return [] }
+        var values: [LatestQuote] = []
+        values.reserveCapacity(changes)
+        for slot in changed.indices where changed[slot] {
+            changed[slot] = false
+            if let entry = entries[slot] { values.append(entry) }
+        }
+        changes = 0
+        return values
     }
 
-    private func entry(_ venueSymbol: String) -> LatestQuote? {
-        if let existing = entries[venueSymbol] { return existing }
-        guard let symbol = canonical[venueSymbol] else { return nil }
-        return LatestQuote(source: source, symbol: symbol, venueSymbol: venueSymbol, instance: instance)
+    private mutating func markChanged(_ slot: Int) {
+        guard !changed[slot] else { return }
+        changed[slot] = true
+        changes += 1
+    }
+
+    private func newEntry(_ slot: Int) -> LatestQuote {
+        LatestQuote(source: source, symbol: canonical[slot], venueSymbol: venueSymbols[slot], instance: instance)
     }
 }

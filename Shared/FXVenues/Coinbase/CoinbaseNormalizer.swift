@@ -99,11 +99,11 @@ public struct CoinbaseNormalizer: FrameNormalizer {
         guard let symbol = symbols.canonical(venue) else {
             return .failure(Rejected(.reject(.unmappedSymbol, detail: "product '\(venue.prefix(40))'")))
         }
-        guard let time = f.time.flatMap(scanner.string) else {
+        guard let time = f.time, case .string = time.kind else {
             return .failure(Rejected(.reject(.missingField, detail: "no 'time'")))
         }
-        guard let ts = Timestamps.nanoseconds(rfc3339: time) else {
-            return .failure(Rejected(.reject(.invalidTimestamp, detail: "time '\(time.prefix(40))'")))
+        guard let ts = scanner.timestamp(time) else {
+            return .failure(Rejected(.reject(.invalidTimestamp, detail: "time '\((scanner.string(time) ?? "").prefix(40))'")))
         }
         return .success(Common(venue: venue, symbol: symbol, ts: ts, seq: f.sequence.flatMap(scanner.int64)))
     }
