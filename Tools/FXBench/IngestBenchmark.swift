@@ -24,6 +24,8 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds of the paced latency run.") var pacedSeconds: Int = 5
     @Option(help: "Where the frames come from: `process` (fxbench blast-sender, a process of its own: the figure is the ingestor's) or `in-process` (a server in this process, sharing its CPU).")
     var sender: String = "process"
+    @Option(help: "The ingestor's publish linger in microseconds (its `publish_linger_ms`; default: the ingestor's default).")
+    var publishLingerMicros: Int?
     @Option(help: "The core the sender process is pinned to with taskset (its CPU is never counted; -1: not pinned).")
     var senderCore: Int = ProcessInfo.processInfo.activeProcessorCount - 1
 
@@ -52,7 +54,8 @@ struct IngestBenchmark: AsyncParsableCommand {
             print("round \(round + 1):")
             report.add(baseline: Double(messages) / raw, bridge: Double(messages) / run.seconds)
             if let micros = run.cpuMicrosPerFrame {
-                print(String(format: "  CPU: ingestor %.2f µs per frame (librdkafka's threads included), raw producer %.2f µs per message", micros, rawMicros))
+                print(String(format: "  CPU: ingestor %.2f µs per frame (librdkafka's threads included), raw producer %.2f µs per message; %.3f context switches per frame",
+                             micros, rawMicros, run.switchesPerFrame ?? 0))
                 cpu.add(baseline: 1e6 / rawMicros, bridge: 1e6 / micros)
             }
         }
@@ -67,7 +70,9 @@ struct IngestBenchmark: AsyncParsableCommand {
         let paced = Array(frames.prefix(pacedRate * pacedSeconds))
         let pacedRun = try await pipelineRun(frames: paced, symbols: symbols, rate: pacedRate, logger: logger)
         Self.printLatency("frame received -> delivery report at \(pacedRate) frames/s", pacedRun.latencies)
-        if let micros = pacedRun.cpuMicrosPerFrame { print(String(format: "  CPU at %d frames/s: %.2f µs per frame", pacedRate, micros)) }
+        if let micros = pacedRun.cpuMicrosPerFrame {
+            print(String(format: "  CPU at %d frames/s: %.2f µs per frame, %.2f context switches per frame", pacedRate, micros, pacedRun.switchesPerFrame ?? 0))
+        }
     }
 
     static func printLatency(_ name: String, _ latencies: [Duration]) {
@@ -95,6 +100,8 @@ struct IngestBenchmark: AsyncParsableCommand {
         var seconds: Double
         var latencies: [Duration]
         var cpuMicrosPerFrame: Double?
+        /// Context switches of the ingestor's threads per frame over the same span (each is a wake-up or a preemption).
+        var switchesPerFrame: Double?
         var captureRecords: Int64?
         /// The raw producer's bytes on the wire per record (librdkafka's `tx_bytes` / `txmsgs`, requests included).
         var captureWireBytesPerRecord: Double?
@@ -144,6 +151,7 @@ extension IngestBenchmark {
         var configuration = IngestorConfiguration(feeds: [
             FeedConfiguration(provider: "coinbase", symbols: symbols, webSocketURL: "ws://127.0.0.1:\(port)/feed", captureRaw: capture != nil)])
         configuration.queueCapacity = 100_000
+        if let publishLingerMicros { configuration.publishLinger = .microseconds(publishLingerMicros) }
         if let capture { configuration.capture.compression = capture }
         // With a capture, every producer reports librdkafka's statistics (the raw one's bytes on the wire).
         return IngestorService(
@@ -165,13 +173,14 @@ extension IngestBenchmark {
         try await Task.sleep(for: .seconds(1))
         let latencies = Mutex<[Duration]>([])
         let done = Atomic<Int>(0)
-        let marks = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?, firstCPU: Double, lastCPU: Double)>((nil, nil, 0, 0))
+        let marks = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?, firstCPU: Double, lastCPU: Double,
+                           firstSwitches: Int, lastSwitches: Int)>((nil, nil, 0, 0, 0, 0))
         let ingestor = ingestorService(port: port, symbols: symbols, logger: logger, capture: capture) { latency in
             let acknowledged = done.add(1, ordering: .relaxed).newValue
             guard acknowledged <= count else { return }
             latencies.withLock { $0.append(latency) }
-            if acknowledged == 1 { marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds() } }
-            if acknowledged == count { marks.withLock { $0.last = .now; $0.lastCPU = processCPUSeconds() } }
+            if acknowledged == 1 { marks.withLock { $0.first = .now; $0.firstCPU = processCPUSeconds(); $0.firstSwitches = processContextSwitches() } }
+            if acknowledged == count { marks.withLock { $0.last = .now; $0.lastCPU = processCPUSeconds(); $0.lastSwitches = processContextSwitches() } }
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: ingestor)], logger: logger))
         let task = Task { try await group.run() }
@@ -193,7 +202,9 @@ extension IngestBenchmark {
         }
         let cpu = marks.withLock { $0.lastCPU - $0.firstCPU }
         let frames = Double(max(1, count - 1))
+        let switches = marks.withLock { $0.lastSwitches - $0.firstSwitches }
         return Run(seconds: seconds(last - first), latencies: latencies.withLock { $0 }, cpuMicrosPerFrame: cpu / frames * 1e6,
+                   switchesPerFrame: Double(switches) / frames,
                    captureRecords: ingestor.capture?.totals.records, captureWireBytesPerRecord: wire)
     }
 }

@@ -12,6 +12,21 @@ func processCPUSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
+/// Context switches (voluntary + involuntary) of this process's live threads so far, from
+/// `/proc/self/task/*/status`: each is a thread that slept and was woken, or was preempted. A thread that
+/// exits takes its count with it.
+func processContextSwitches() -> Int {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return 0 }
+    var total = 0
+    for task in tasks {
+        guard let status = try? String(contentsOfFile: "/proc/self/task/\(task)/status", encoding: .utf8) else { continue }
+        for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+            total += Int(line.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
+        }
+    }
+    return total
+}
+
 /// CPU µs per value of one `JSONScanner` pass (every byte validated, the `ts` member found) over `count`
 /// values taken in turn from `values`: the floor of any reader of ticks.
 func jsonScanMicros(_ values: [[UInt8]], count: Int) -> Double {
