@@ -514,7 +514,9 @@ public final class FeedConnection: Sendable {
         }
         publish(gaps: gaps)
         guard !items.isEmpty else { return }
-        let dropped = await queue.push(items, maxWait: settings.enqueueMaxWait)
+        let rest = queue.pushWithoutWaiting(items)
+        guard !rest.isEmpty else { return }
+        let dropped = await queue.push(rest, maxWait: settings.enqueueMaxWait)
         if !dropped.isEmpty {
             metrics.dropped.increment(by: dropped.count)
             let lost = DeliveryGaps.make(lost: dropped, detail: "dropped: the publish queue stayed full (Kafka slower than the feed)",

@@ -24,10 +24,21 @@ public final class PublishQueue: Sendable {
         return rest
     }
 
+    /// Queues what fits of `items`, in order, without waiting; returns the rest (empty when all fit):
+    /// give it to ``push(_:maxWait:)``. The common case (room) needs no async call.
+    public func pushWithoutWaiting(_ items: [PublishItem]) -> ArraySlice<PublishItem> {
+        tryPush(items[...], force: false)
+    }
+
     /// Queues `items` in order, waiting up to `maxWait` for room. Returns the items that were dropped
     /// (empty unless the queue stayed full for the whole wait, was finished, or the task was cancelled).
     public func push(_ items: [PublishItem], maxWait: Duration) async -> [PublishItem] {
-        var rest = tryPush(items[...], force: false)
+        await push(items[...], maxWait: maxWait)
+    }
+
+    /// The same for a slice (e.g. what ``pushWithoutWaiting(_:)`` left).
+    public func push(_ items: ArraySlice<PublishItem>, maxWait: Duration) async -> [PublishItem] {
+        var rest = tryPush(items, force: false)
         guard !rest.isEmpty else { return [] }
         let deadline = ContinuousClock.now + maxWait
         while !rest.isEmpty, !Task.isCancelled, ContinuousClock.now < deadline {
