@@ -109,7 +109,7 @@ struct ProducerStateMachine {
     /// continuation, or a handler the poll thread calls). A batch whose wait was abandoned (the waiting
     /// task was cancelled) resumes at once.
     mutating func awaitBatch(_ batch: ProducerBatch, completion: ProducerBatch.Completion) -> Resumption {
-        batch.continuation = completion
+        batch.completion = completion
         if let abandoned = batch.abandonedWith {
             return abandonWait(batch, error: abandoned)
         }
@@ -120,11 +120,11 @@ struct ProducerStateMachine {
     /// messages may still be delivered: nobody waits for their reports any more), and the waiter resumes.
     mutating func abandonWait(_ batch: ProducerBatch, error: KafkaError) -> Resumption {
         batch.abandonedWith = error
-        guard let continuation = batch.continuation else { return .none }
-        batch.continuation = nil
+        guard let completion = batch.completion else { return .none }
+        batch.completion = nil
         if let id = batch.id { pending[id] = nil }
         for index in batch.results.indices where batch.results[index] == nil { batch.results[index] = .failure(error) }
-        return .batch(continuation, batch.results.map { $0! })
+        return .batch(completion, batch.results.map { $0! })
     }
 
     private mutating func finishIfDone(_ batch: ProducerBatch, _ resumption: Resumption) -> Resumption {
@@ -181,7 +181,7 @@ final class ProducerBatch: @unchecked Sendable {
     /// Set when the producer refused the whole batch at registration: `results` are all filled in.
     var refused = false
     var remaining: Int
-    var continuation: Completion?
+    var completion: Completion?
     /// The registration id, once registered.
     var id: UInt?
     /// Set when the waiting task was cancelled: the results still missing, failed with this.
@@ -202,9 +202,9 @@ final class ProducerBatch: @unchecked Sendable {
     /// One part is done; returns the resumption when it was the last.
     func release() -> ProducerStateMachine.Resumption {
         remaining -= 1
-        guard remaining == 0, let continuation else { return .none }
-        self.continuation = nil
-        return .batch(continuation, results.map { $0! })
+        guard remaining == 0, let completion else { return .none }
+        self.completion = nil
+        return .batch(completion, results.map { $0! })
     }
 }
 

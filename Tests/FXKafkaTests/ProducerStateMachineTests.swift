@@ -58,7 +58,7 @@ struct ProducerStateMachineTests {
         _ = machine.complete(id: ProducerStateMachine.batchMessageID(batch: id, index: 0), with: .success(report))
         let stopped = KafkaError(code: .produce, message: "stopped waiting", persistence: .possiblyPersisted)
         let results = await withCheckedContinuation { continuation in
-            batch.continuation = nil
+            batch.completion = nil
             _ = machine.abandonWait(batch, error: stopped)   // cancelled before waiting
             machine.awaitBatch(batch, completion: .continuation(continuation)).resume()
         }
