@@ -158,7 +158,7 @@ public struct CoinbaseNormalizer: FrameNormalizer {
         guard symbols.canonical(venue) != nil else { return .reject(.unmappedSymbol, detail: "product '\(venue.prefix(40))'") }
         var ts: Int64?
         if let token = f.time, token.kind != .null {
-            guard let time = scanner.string(token), let parsed = Timestamps.nanoseconds(rfc3339: time) else {
+            guard let parsed = scanner.timestamp(token) else {
                 return .reject(.invalidTimestamp, detail: "\(venue): time is not RFC 3339")
             }
             ts = parsed
@@ -216,6 +216,6 @@ public struct CoinbaseNormalizer: FrameNormalizer {
     private func heartbeat(_ f: Fields, _ scanner: JSONScanner) -> NormalizedEvent {
         guard let venue = f.productID.flatMap(scanner.string) else { return .reject(.missingField, detail: "no 'product_id'") }
         return .heartbeat(venueSymbol: venue, sequence: f.sequence.flatMap(scanner.int64), lastTradeID: f.lastTradeID.flatMap(scanner.text),
-                          timestamp: f.time.flatMap(scanner.string).flatMap { Timestamps.nanoseconds(rfc3339: $0) })
+                          timestamp: f.time.flatMap(scanner.timestamp))
     }
 }

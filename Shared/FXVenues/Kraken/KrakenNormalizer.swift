@@ -217,7 +217,7 @@ public struct KrakenNormalizer: FrameNormalizer {
         guard let venue = symbolToken.flatMap(scanner.string), symbols.canonical(venue) != nil else { return nil }
         var ts: Int64?
         if let token = timestampToken, token.kind != .null {
-            guard let text = scanner.string(token), let parsed = Timestamps.nanoseconds(rfc3339: text) else { return nil }
+            guard let parsed = scanner.timestamp(token) else { return nil }
             ts = parsed
         }
         var sides: [[BookLevel]] = [[], []]

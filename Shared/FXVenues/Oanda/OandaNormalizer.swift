@@ -57,7 +57,7 @@ public struct OandaNormalizer: FrameNormalizer {
         guard let symbol = symbols.canonical(venue) else {
             return [.reject(.unmappedSymbol, detail: "instrument '\(venue.prefix(40))'")]
         }
-        guard let ts = time.flatMap(scanner.string).flatMap({ Timestamps.nanoseconds(rfc3339: $0) }) else {
+        guard let ts = time.flatMap(scanner.timestamp) else {
             return [.reject(.invalidTimestamp, detail: "\(venue): 'time' missing or not RFC 3339")]
         }
         if let tradeable, tradeable.kind == .bool(false) {
