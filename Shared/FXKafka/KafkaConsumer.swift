@@ -8,7 +8,9 @@ import Synchronization
 
 /// A consumer-group member with manual offset management.
 ///
-/// - ``events`` yields messages and rebalance events in order, with backpressure.
+/// - ``events`` yields messages and rebalance events in order, with backpressure; or, for a consumer made
+///   with a message handler, the messages go to that handler on the poll thread (lent, not copied) and
+///   ``events`` carries the rest.
 /// - On assignment, ``KafkaRebalanceHandler/partitionsAssigned`` chooses the start offsets (e.g. offsets
 ///   stored in a database), and the partitions are assigned at exactly those offsets.
 /// - Offsets are committed only when the caller says so (``commit(_:)``); `enable.auto.commit=false`.
@@ -26,13 +28,36 @@ public final class KafkaConsumer: Service, Sendable {
     ///   - topics: topics to subscribe to.
     ///   - rebalanceHandler: where start offsets come from; nil uses committed offsets.
     ///   - bufferCapacity: events held for the caller before the poll thread waits.
-    public init(configuration: KafkaConfiguration, groupID: String, topics: [String],
-                rebalanceHandler: KafkaRebalanceHandler? = nil, bufferCapacity: Int = 10_000, logger: Logger) throws {
+    public convenience init(configuration: KafkaConfiguration, groupID: String, topics: [String],
+                            rebalanceHandler: KafkaRebalanceHandler? = nil, bufferCapacity: Int = 10_000, logger: Logger) throws {
+        try self.init(configuration: configuration, groupID: groupID, topics: topics, rebalanceHandler: rebalanceHandler,
+                      bufferCapacity: bufferCapacity, logger: logger, handler: nil)
+    }
+
+    /// A consumer whose messages go to `messageHandler` on the poll thread, in batches (up to 512, in
+    /// the order taken from librdkafka), lent for the call (``KafkaMessageView``): no copy of a key, value
+    /// or headers, no hand-off to a task. ``events`` then carries everything else (rebalances, the end and
+    /// a failure), never a message.
+    ///
+    /// The handler runs on the poll thread: it must not block for long (the group's heartbeats and
+    /// rebalances wait for it) and must not call back into this consumer's blocking operations. A
+    /// rebalance event may be read from ``events`` after messages of the partitions it assigned were
+    /// handled: for readers that do not tie their state to partition ownership (a watcher, a cache), not
+    /// for exactly-once processing.
+    public convenience init(configuration: KafkaConfiguration, groupID: String, topics: [String],
+                            bufferCapacity: Int = 1_000, logger: Logger,
+                            messageHandler: @escaping @Sendable ([KafkaMessageView]) -> Void) throws {
+        try self.init(configuration: configuration, groupID: groupID, topics: topics, rebalanceHandler: nil,
+                      bufferCapacity: bufferCapacity, logger: logger, handler: messageHandler)
+    }
+
+    private init(configuration: KafkaConfiguration, groupID: String, topics: [String], rebalanceHandler: KafkaRebalanceHandler?,
+                 bufferCapacity: Int, logger: Logger, handler: (@Sendable ([KafkaMessageView]) -> Void)?) throws {
         var properties = configuration.merged(withDefaults: KafkaConfiguration.consumerDefaults)
         properties["group.id"] = groupID
         let buffer = BackpressuredBuffer<KafkaConsumerEvent>(capacity: bufferCapacity)
         self.core = try ConsumerCore(properties: properties, topics: topics, rebalanceHandler: rebalanceHandler,
-                                     buffer: buffer, logger: logger)
+                                     buffer: buffer, messageHandler: handler, logger: logger)
         self.events = KafkaConsumerEvents(buffer: buffer)
     }
 
@@ -103,13 +128,17 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     private let closed = DispatchSemaphore(value: 0)
     private let topics: [String]
     private let pastEnd: PastEndOffsets
+    /// Set: messages go here (lent, on the poll thread) instead of into ``buffer``.
+    private let messageHandler: (@Sendable ([KafkaMessageView]) -> Void)?
     /// Opened when the consumer has left the group and its handle is destroyed.
     let stopped = AsyncLatch<Bool>()
 
     init(properties: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler?,
-         buffer: BackpressuredBuffer<KafkaConsumerEvent>, logger: Logger) throws {
+         buffer: BackpressuredBuffer<KafkaConsumerEvent>, messageHandler: (@Sendable ([KafkaMessageView]) -> Void)? = nil,
+         logger: Logger) throws {
         self.client = try RDKafkaClient(kind: .consumer, properties: properties, logger: logger)
         self.rebalanceHandler = rebalanceHandler
+        self.messageHandler = messageHandler
         self.buffer = buffer
         self.logger = logger
         self.topics = topics
@@ -170,13 +199,20 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             }
             takingBatch = false
             let batch = UnsafeMutableBufferPointer(rebasing: slots[0..<max(count, 0)])
-            if deferredEvents.isEmpty {
+            if let messageHandler {
+                lend(batch, to: messageHandler)
+                gathered.append(contentsOf: deferredEvents)
+                deferredEvents.removeAll()
+                assignedInBatch.removeAll()
+                handOver()
+            } else if deferredEvents.isEmpty {
                 take(batch) { _ in true }
             } else {
                 // A rebalance happened during the call: messages of partitions it did not assign were taken
                 // before it; those of partitions it assigned, after it.
                 take(batch) { !assignedInBatch.contains($0) }
                 gathered.append(contentsOf: deferredEvents)
+                handOver()
                 take(batch, errors: false) { assignedInBatch.contains($0) }
                 deferredEvents.removeAll()
                 assignedInBatch.removeAll()
@@ -210,6 +246,29 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             let partition = KafkaTopicPartition(topic: topicNames.name(of: message.pointee.rkt), partition: message.pointee.partition)
             if include(partition) { gathered.append(.message(copy(message, topic: partition.topic))) }
         }
+    }
+
+    /// Views of the batch's messages, reused from call to call (poll thread only).
+    private var views: [KafkaMessageView] = []
+
+    /// Lends the batch's messages to the handler (and handles its error events), in the order taken.
+    private func lend(_ batch: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>,
+                      to handler: @Sendable ([KafkaMessageView]) -> Void) {
+        for case let message? in batch {
+            let m = message.pointee
+            guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                handleConsumeError(message)
+                continue
+            }
+            views.append(KafkaMessageView(
+                topic: topicNames.name(of: m.rkt), partition: m.partition, offset: m.offset,
+                key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
+                value: UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len),
+                isTombstone: m.payload == nil))
+        }
+        guard !views.isEmpty else { return }
+        handler(views)
+        views.removeAll(keepingCapacity: true)
     }
 
     /// Pushes the gathered events, waiting while the caller's buffer is full.

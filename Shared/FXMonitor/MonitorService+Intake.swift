@@ -4,8 +4,10 @@ import FXKafka
 import ServiceLifecycle
 
 extension MonitorService {
-    /// Applies the consumer's events until graceful shutdown. Returns only then: when the events end or
-    /// fail otherwise, logs the cause and throws, so the process exits non-zero instead of watching nothing.
+    /// Follows the consumer's events until graceful shutdown: the assignment, and the messages of a consumer
+    /// that delivers them as events (the service's own consumer applies its messages on its poll thread,
+    /// ``apply(_:now:)``). Returns only then: when the events end or fail otherwise, logs the cause and
+    /// throws, so the process exits non-zero instead of watching nothing.
     public func intake<Events: AsyncSequence & Sendable>(_ events: Events) async throws where Events.Element == KafkaConsumerEvent {
         var failure: (any Error)?
         do {

@@ -103,8 +103,12 @@ public final class MonitorService: Service, Sendable {
         properties.properties["auto.offset.reset"] = "latest"
         properties.properties["enable.partition.eof"] = "false"
         let watched = [topics.health, topics.gaps, topics.ticks, topics.rejects, topics.candles]
+        // Messages are applied on the consumer's poll thread, in batches (no copy out, no hand-off per
+        // message); its events carry the assignment and the end.
         let consumer = try KafkaConsumer(configuration: properties, groupID: "\(topics.prefix)monitor.\(instance)",
-                                         topics: watched, logger: logger)
+                                         topics: watched, logger: logger) { [self] messages in
+            apply(messages, now: clock.now())
+        }
         let quoteConsumer = try makeQuoteConsumer()
         let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)
         let alerts = AlertDispatcher(webhooks: configuration.webhooks, timeout: configuration.webhookTimeout,
@@ -133,20 +137,50 @@ public final class MonitorService: Service, Sendable {
     /// counted (`fx_monitor_ignored_total{reason}`).
     public func apply(topic: String, value: [UInt8], now: Int64) {
         events.increment()
-        let kind: MonitorState.Topic
-        switch topic {
-        case topics.ticks: kind = .ticks
-        case topics.gaps: kind = .gaps
-        case topics.health: kind = .health
-        case topics.rejects: kind = .rejects
-        case topics.candles: kind = .candles
-        default:
+        guard let kind = kind(of: topic) else {
             ignored.record(.malformed, topic: topic)
             return
         }
         // Parsed and checked outside the lock; only the book-keeping happens under it.
         let message = MonitorState.decode(kind, value, now: now)
         let applied = state.withLock { $0.apply(message, now: now) }
+        settle(applied, topic: topic)
+    }
+
+    /// Applies a batch of messages of the watched topics as lent by the consumer (on its poll thread):
+    /// each one decoded outside the lock, like ``apply(topic:value:now:)``, and the batch applied under one
+    /// acquisition of it.
+    public func apply(_ messages: [KafkaMessageView], now: Int64) {
+        events.increment(by: messages.count)
+        var decoded: [MonitorState.Message] = []
+        decoded.reserveCapacity(messages.count)
+        for message in messages {
+            guard let kind = kind(of: message.topic) else {
+                decoded.append(.ignored(.malformed))
+                continue
+            }
+            decoded.append(MonitorState.decode(kind, Array(message.value), now: now))
+        }
+        let applied = state.withLock { state in decoded.map { state.apply($0, now: now) } }
+        for (index, outcome) in applied.enumerated() where !outcome.isEmpty {
+            settle(outcome, topic: messages[index].topic)
+        }
+    }
+
+    private func kind(of topic: String) -> MonitorState.Topic? {
+        switch topic {
+        case topics.ticks: .ticks
+        case topics.gaps: .gaps
+        case topics.health: .health
+        case topics.rejects: .rejects
+        case topics.candles: .candles
+        default: nil
+        }
+    }
+
+    /// The side effects of one applied message, outside the lock: ignored inputs counted, gap and resync
+    /// series, a stopping instance logged.
+    private func settle(_ applied: MonitorState.Applied, topic: String) {
         for reason in applied.ignored { ignored.record(reason, topic: topic) }
         if let gap = applied.gap { subjects.gap(source: gap.source, symbol: gap.symbol) }
         if let resync = applied.bookResync { subjects.gap(source: resync.source, symbol: resync.symbol, family: "fx_monitor_book_resyncs_total") }

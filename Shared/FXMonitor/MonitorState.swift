@@ -40,6 +40,9 @@ public struct MonitorState: Sendable {
         /// The instance whose last heartbeat said it is stopping.
         public var stoppedInstance: String?
 
+        /// Nothing to do outside the lock.
+        public var isEmpty: Bool { ignored.isEmpty && gap == nil && bookResync == nil && stoppedInstance == nil }
+
         public static func == (lhs: Applied, rhs: Applied) -> Bool {
             lhs.ignored == rhs.ignored && lhs.gap?.source == rhs.gap?.source && lhs.gap?.symbol == rhs.gap?.symbol
                 && lhs.stoppedInstance == rhs.stoppedInstance
@@ -121,9 +124,9 @@ public struct MonitorState: Sendable {
             if let reason = board.tick(source: source, symbol: symbol, venueSymbol: venueSymbol, eventTs: ts, now: now) {
                 return Applied(ignored: [reason])
             }
-            applied.ignored += [pipeline.count(.ticks, source: source, now: now)].compactMap { $0 }
-            if let received {
-                applied.ignored += [latency.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now)].compactMap { $0 }
+            if let reason = pipeline.count(.ticks, source: source, now: now) { applied.ignored.append(reason) }
+            if let received, let reason = latency.record(.exchangeToReceive, source: source, nanoseconds: received - ts, now: now) {
+                applied.ignored.append(reason)
             }
         case .gap(let gap):
             if let reason = board.gap(gap, now: now) { return Applied(ignored: [reason]) }

@@ -1,0 +1,17 @@
+/// A consumed message lent to a consumer's message handler (``KafkaConsumer/init(configuration:groupID:topics:bufferCapacity:logger:messageHandler:)``)
+/// for the length of one call, on the consumer's poll thread.
+///
+/// Lifetime: ``key`` and ``value`` point into librdkafka's copy of the message, which is destroyed when the
+/// handler returns. Copy what must outlive the call; never keep the pointers.
+public struct KafkaMessageView {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    public let key: UnsafeRawBufferPointer?
+    /// Empty for a null value too (see ``isTombstone``).
+    public let value: UnsafeRawBufferPointer
+    /// The value was null (a compacted topic's tombstone), not merely empty.
+    public let isTombstone: Bool
+
+    public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+}
