@@ -49,6 +49,18 @@ final class BackpressuredBuffer<Element: Sendable>: @unchecked Sendable {
         return true
     }
 
+    /// ``push(contentsOf:shouldStop:)`` that takes the batch's elements, leaving `batch` empty (with
+    /// capacity): into an empty buffer they move with no copy of each element.
+    func push(taking batch: inout [Element], shouldStop: () -> Bool) -> Bool {
+        condition.lock()
+        let moved = !finished && waiter == nil && count == 0 && head == 0
+        if moved { swap(&elements, &batch) }
+        condition.unlock()
+        if moved { return true }
+        defer { batch.removeAll(keepingCapacity: true) }
+        return push(contentsOf: batch, shouldStop: shouldStop)
+    }
+
     /// Ends the sequence after the buffered elements, with `error` if given.
     func finish(error: (any Error)? = nil) {
         condition.lock()

@@ -274,8 +274,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// Pushes the gathered events, waiting while the caller's buffer is full.
     private func handOver() {
         guard !gathered.isEmpty else { return }
-        _ = buffer.push(contentsOf: gathered, shouldStop: { self.shouldStop })
-        gathered.removeAll(keepingCapacity: true)
+        _ = buffer.push(taking: &gathered, shouldStop: { self.shouldStop })
     }
 
     private func handleConsumeError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {

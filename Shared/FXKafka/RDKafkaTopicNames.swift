@@ -4,12 +4,21 @@ import CRdKafka
 /// do not copy the same C string again and again. Owned by one thread or kept behind its owner's lock.
 struct RDKafkaTopicNames {
     private var names: [OpaquePointer: String] = [:]
+    /// The last topic asked for: consecutive messages mostly share one, and a pointer compare costs less
+    /// than hashing it.
+    private var last: (topic: OpaquePointer, name: String)?
 
     mutating func name(of topic: OpaquePointer?) -> String {
         guard let topic else { return "" }
-        if let name = names[topic] { return name }
-        let name = String(cString: rd_kafka_topic_name(topic))
-        names[topic] = name
+        if let last, last.topic == topic { return last.name }
+        let name: String
+        if let known = names[topic] {
+            name = known
+        } else {
+            name = String(cString: rd_kafka_topic_name(topic))
+            names[topic] = name
+        }
+        last = (topic, name)
         return name
     }
 }

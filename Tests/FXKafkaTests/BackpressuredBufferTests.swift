@@ -14,6 +14,22 @@ struct BackpressuredBufferTests {
         #expect(try await buffer.nextBatch() == [2, 3])
     }
 
+    @Test("a batch handed over by taking it arrives in order after what is buffered, and the caller's array is left empty for reuse")
+    func pushTaking() async throws {
+        let buffer = BackpressuredBuffer<Int>(capacity: 10)
+        var batch = [1, 2, 3]
+        #expect(buffer.push(taking: &batch, shouldStop: { false }))
+        #expect(batch.isEmpty)
+        batch = [4, 5]
+        #expect(buffer.push(taking: &batch, shouldStop: { false }))
+        #expect(batch.isEmpty)
+        #expect(try await buffer.nextBatch() == [1, 2, 3, 4, 5])
+        buffer.finish()
+        batch = [6]
+        #expect(!buffer.push(taking: &batch, shouldStop: { false }))
+        #expect(try await buffer.nextBatch() == [])
+    }
+
     @Test("a full buffer blocks the producing thread until the reader takes elements")
     func blocksProducer() async throws {
         let buffer = BackpressuredBuffer<Int>(capacity: 2)
