@@ -13,5 +13,16 @@ public struct KafkaMessageView {
     /// The value was null (a compacted topic's tombstone), not merely empty.
     public let isTombstone: Bool
 
+    /// A view of bytes the caller keeps alive for as long as the view is used (tests, tools).
+    public init(topic: String, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                isTombstone: Bool = false) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.isTombstone = isTombstone
+    }
+
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }

@@ -1,6 +1,6 @@
 import FXCore
 import FXKafka
-import FXMonitor
+@testable import FXMonitor
 import FXTestSupport
 import Testing
 
@@ -53,5 +53,51 @@ struct MonitorIntakeTests {
         #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { await !check.check().ready })
         input.finish()
         await intake.value
+    }
+
+    @Test("a batch of messages lent by the consumer is applied exactly as the same messages one by one: streams, latency, rates and every ignored input counted")
+    func batchEqualsOneByOne() {
+        let now = S.wednesday
+        let messages: [(topic: String, value: [UInt8])] = [
+            (S.topics.ticks, S.tick(ts: now - S.second, recv: now)),
+            (S.topics.health, S.ingestorHeartbeat(ts: now, lastMessage: now)),
+            (S.topics.ticks, S.tick(source: "finnhub", symbol: "EUR/USD", ts: now - 2 * S.second, recv: now)),
+            (S.topics.ticks, S.bytes(#"{"v":1,"kind":"trade","source":"coinbase""#)),   // truncated
+            ("spec.unknown", S.tick(ts: now, recv: now)),
+            (S.topics.ticks, S.tick(ts: .max, recv: now)),
+            (S.topics.rejects, S.bytes(#"{"v":1,"source":"coinbase","reason":"bad_price"}"#)),
+            (S.topics.ticks, S.tick(ts: now - S.second / 2, recv: now)),
+        ]
+        let oneByOne = S.service()
+        for message in messages { oneByOne.apply(topic: message.topic, value: message.value, now: now) }
+
+        let batched = S.service()
+        let storage = messages.flatMap(\.value)
+        storage.withUnsafeBytes { bytes in
+            var offset = 0
+            var views: [KafkaMessageView] = []
+            for (index, message) in messages.enumerated() {
+                views.append(KafkaMessageView(topic: message.topic, partition: 0, offset: Int64(index), key: nil,
+                                              value: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + message.value.count])))
+                offset += message.value.count
+            }
+            batched.apply(views, now: now)
+        }
+
+        for service in [oneByOne, batched] { service.evaluate(now: now) }
+        #expect(batched.counters.map(\.0) == oneByOne.counters.map(\.0))
+        #expect(batched.counters.map(\.1) == oneByOne.counters.map(\.1))
+        for reason in [IgnoreReason.malformed, .invalidTimestamp] {
+            #expect(batched.ignoredCount(reason) == oneByOne.ignoredCount(reason), "\(reason)")
+        }
+        #expect(batched.ignoredCount(.malformed) == 2, "the truncated tick and the unknown topic")
+        #expect(batched.ignoredCount(.invalidTimestamp) == 1)
+        #expect(batched.stateSizes == oneByOne.stateSizes)
+        #expect(batched.stateSizes.streams == 2)
+        let latency = { (service: MonitorService) in
+            service.state.withLock { $0.latency.percentiles(.exchangeToReceive, source: "coinbase", now: now) }
+        }
+        #expect(latency(batched)?.count == 2 && latency(batched)?.count == latency(oneByOne)?.count)
+        #expect(latency(batched)?.p99 == latency(oneByOne)?.p99)
     }
 }
