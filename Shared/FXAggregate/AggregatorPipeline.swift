@@ -14,7 +14,7 @@ struct AggregatorPipeline: Service {
     let connection: PostgresConnection
     let producer: KafkaProducer
     let consumer: KafkaConsumer
-    let compression: Bool
+    let intake: TickIntake
 
     func run() async throws {
         // The tick stream ending (or failing) ends the service with that error: the process exits non-zero
@@ -23,7 +23,7 @@ struct AggregatorPipeline: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask { try await service.consume(consumer, compression: compression, connection: connection, producer: producer) }
+                    group.addTask { try await service.consume(consumer, intake: intake) }
                     group.addTask { await service.flushLoop(connection: connection, producer: producer, consumer: consumer) }
                     group.addTask { await service.closeLoop(connection: connection, producer: producer) }
                     group.addTask { await service.maintenanceLoop(connection: connection) }
@@ -67,55 +67,32 @@ struct TickStreamEnded: Error, CustomStringConvertible {
 extension AggregatorService {
     // MARK: Consuming
 
-    func consume(_ consumer: KafkaConsumer, compression: Bool, connection: PostgresConnection, producer: KafkaProducer) async throws {
-        let horizon = configuration.compressAfter.nanosecondsClamped
+    /// Runs while the consumer gives its messages to `intake` (on its poll thread); returns when cancelled
+    /// (graceful shutdown), after which nothing more is applied. The consumer's events carry only its end:
+    /// an end or a failure while running, or a failed retention report, throws ``TickStreamEnded``.
+    func consume(_ consumer: KafkaConsumer, intake: TickIntake) async throws {
+        defer { intake.stop() }
         do {
-            for try await event in consumer.events {
-                if case .offsetsBelowLogStart(let skips) = event {
-                    try await reportRetentionLoss(skips, connection: connection, producer: producer)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await _ in consumer.events {}
+                    if !Task.isCancelled { throw TickStreamEnded(cause: nil) }
                 }
-                if case .partitionsAssigned(let assigned) = event {
-                    let ticks = assigned.filter { $0.topic == topics.ticks }.map(\.partition)
-                    state.withLock { $0.assignmentDelivered(ticks) }
-                }
-                guard case .message(let message) = event else { continue }
-                var tick: TickRecord?
-                var reject: RejectRecord?
-                do throws(TickRecord.Invalid) {
-                    let decoded = try TickRecord(json: message.value)
-                    if compression, decoded.ts < WallClock.nanoseconds().subtractingClamped(horizon) {
-                        throw TickRecord.Invalid(reason: "beyond_compression_horizon",
-                                                 detail: "ts older than the compressed chunks (\(configuration.compressAfter))")
-                    }
-                    tick = decoded
-                } catch {
-                    reject = RejectRecord(source: "aggregator", stage: .aggregate, reason: error.reason, detail: error.detail,
-                                          receivedAt: WallClock.nanoseconds(), payload: message.value, instance: instance,
-                                          key: message.keyString ?? "aggregator")
-                }
-                let (receipt, actions) = state.withLock {
-                    $0.received(partition: message.partition, offset: message.offset, tick: tick, reject: reject, now: .now)
-                }
-                if receipt != .notOwned {
-                    if tick != nil { metrics.ticks.increment() }
-                    if reject != nil { metrics.rejects.increment() }
-                    if receipt == .late { metrics.lateTicks.increment() }
-                }
-                apply(actions)
-                // Backpressure: while the database is behind (or down), take no more messages.
-                while state.withLock({ $0.intakePaused }), !Task.isCancelled {
-                    await intakeBell.wait()
-                }
+                group.addTask { throw TickStreamEnded(cause: try await intake.failed.wait()) }
+                _ = try await group.next()
+                group.cancelAll()
             }
         } catch is CancellationError {
             return
+        } catch let ended as TickStreamEnded {
+            if Task.isCancelled { return }
+            logger.error("\(ended.description) while the aggregator was running")
+            throw ended
         } catch {
+            if Task.isCancelled { return }
             logger.error("tick stream failed: \(error)")
             throw TickStreamEnded(cause: error)
         }
-        if Task.isCancelled { return }
-        logger.error("tick stream ended while the aggregator was running")
-        throw TickStreamEnded(cause: nil)
     }
 
     // MARK: Flushing

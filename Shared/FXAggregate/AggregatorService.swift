@@ -110,11 +110,13 @@ public final class AggregatorService: Service, Sendable {
         if consumerProperties.properties["queued.max.messages.kbytes"] == nil {
             consumerProperties.properties["queued.max.messages.kbytes"] = "16384"
         }
+        // Ticks are decoded and applied on the consumer's poll thread, in its order (``TickIntake``).
+        let intake = TickIntake(service: self, compression: compression, connection: connection, producer: producer)
         let consumer = try KafkaConsumer(configuration: consumerProperties, groupID: configuration.consumerGroup, topics: [topics.ticks],
-                                         rebalanceHandler: handler, bufferCapacity: 20_000, logger: logger)
+                                         rebalanceHandler: handler, logger: logger) { delivery in intake.deliver(delivery) }
         logger.info("aggregating", metadata: ["group": .string(configuration.consumerGroup),
                                               "timeframes": .string(configuration.timeframes.map(\.name).joined(separator: ","))])
-        let pipeline = AggregatorPipeline(service: self, connection: connection, producer: producer, consumer: consumer, compression: compression)
+        let pipeline = AggregatorPipeline(service: self, connection: connection, producer: producer, consumer: consumer, intake: intake)
         // Shut down in reverse order: the pipeline (final flush), then the consumer (leaves the group),
         // then the producer (flushes).
         let group = ServiceGroup(configuration: .init(services: [

@@ -9,8 +9,8 @@ import Synchronization
 /// A consumer-group member with manual offset management.
 ///
 /// - ``events`` yields messages and rebalance events in order, with backpressure; or, for a consumer made
-///   with a message handler, the messages go to that handler on the poll thread (lent, not copied) and
-///   ``events`` carries the rest.
+///   with a handler, both go to that handler on the poll thread, in the same order (messages lent, not
+///   copied), and ``events`` carries only the end.
 /// - On assignment, ``KafkaRebalanceHandler/partitionsAssigned`` chooses the start offsets (e.g. offsets
 ///   stored in a database), and the partitions are assigned at exactly those offsets.
 /// - Offsets are committed only when the caller says so (``commit(_:)``); `enable.auto.commit=false`.
@@ -34,30 +34,31 @@ public final class KafkaConsumer: Service, Sendable {
                       bufferCapacity: bufferCapacity, logger: logger, handler: nil)
     }
 
-    /// A consumer whose messages go to `messageHandler` on the poll thread, in batches (up to 512, in
-    /// the order taken from librdkafka), lent for the call (``KafkaMessageView``): no copy of a key, value
-    /// or headers, no hand-off to a task. ``events`` then carries everything else (rebalances, the end and
-    /// a failure), never a message.
+    /// A consumer that gives everything to `handler` on the poll thread, in the order it happened:
+    /// messages in batches (up to 512, in the order taken from librdkafka), lent for the call
+    /// (``KafkaMessageView``: no copy of a key, value or headers, no hand-off to a task), and the
+    /// rebalance events between them (``KafkaConsumerDelivery``). ``events`` then carries only the end
+    /// (with the error, when the consumer failed).
     ///
-    /// The handler runs on the poll thread: it must not block for long (the group's heartbeats and
-    /// rebalances wait for it) and must not call back into this consumer's blocking operations. A
-    /// rebalance event may be read from ``events`` after messages of the partitions it assigned were
-    /// handled: for readers that do not tie their state to partition ownership (a watcher, a cache), not
-    /// for exactly-once processing.
+    /// The order is the one ``events`` gives: an assignment comes before the messages of the partitions it
+    /// assigned; ``KafkaRebalanceHandler`` runs first, as for ``events``. The handler runs on the poll
+    /// thread: while it runs (or waits) the consumer takes no more messages, which is its backpressure;
+    /// it must not call this consumer's blocking operations, and must return within
+    /// `max.poll.interval.ms` (librdkafka's default 5 minutes) or the group counts the consumer gone.
     public convenience init(configuration: KafkaConfiguration, groupID: String, topics: [String],
-                            bufferCapacity: Int = 1_000, logger: Logger,
-                            messageHandler: @escaping @Sendable ([KafkaMessageView]) -> Void) throws {
-        try self.init(configuration: configuration, groupID: groupID, topics: topics, rebalanceHandler: nil,
-                      bufferCapacity: bufferCapacity, logger: logger, handler: messageHandler)
+                            rebalanceHandler: KafkaRebalanceHandler? = nil, logger: Logger,
+                            handler: @escaping @Sendable (KafkaConsumerDelivery) -> Void) throws {
+        try self.init(configuration: configuration, groupID: groupID, topics: topics, rebalanceHandler: rebalanceHandler,
+                      bufferCapacity: 16, logger: logger, handler: handler)
     }
 
     private init(configuration: KafkaConfiguration, groupID: String, topics: [String], rebalanceHandler: KafkaRebalanceHandler?,
-                 bufferCapacity: Int, logger: Logger, handler: (@Sendable ([KafkaMessageView]) -> Void)?) throws {
+                 bufferCapacity: Int, logger: Logger, handler: (@Sendable (KafkaConsumerDelivery) -> Void)?) throws {
         var properties = configuration.merged(withDefaults: KafkaConfiguration.consumerDefaults)
         properties["group.id"] = groupID
         let buffer = BackpressuredBuffer<KafkaConsumerEvent>(capacity: bufferCapacity)
         self.core = try ConsumerCore(properties: properties, topics: topics, rebalanceHandler: rebalanceHandler,
-                                     buffer: buffer, messageHandler: handler, logger: logger)
+                                     buffer: buffer, handler: handler, logger: logger)
         self.events = KafkaConsumerEvents(buffer: buffer)
     }
 
@@ -128,17 +129,17 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     private let closed = DispatchSemaphore(value: 0)
     private let topics: [String]
     private let pastEnd: PastEndOffsets
-    /// Set: messages go here (lent, on the poll thread) instead of into ``buffer``.
-    private let messageHandler: (@Sendable ([KafkaMessageView]) -> Void)?
+    /// Set: messages (lent) and rebalance events go here, on the poll thread, instead of into ``buffer``.
+    private let handler: (@Sendable (KafkaConsumerDelivery) -> Void)?
     /// Opened when the consumer has left the group and its handle is destroyed.
     let stopped = AsyncLatch<Bool>()
 
     init(properties: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler?,
-         buffer: BackpressuredBuffer<KafkaConsumerEvent>, messageHandler: (@Sendable ([KafkaMessageView]) -> Void)? = nil,
+         buffer: BackpressuredBuffer<KafkaConsumerEvent>, handler: (@Sendable (KafkaConsumerDelivery) -> Void)? = nil,
          logger: Logger) throws {
         self.client = try RDKafkaClient(kind: .consumer, properties: properties, logger: logger)
         self.rebalanceHandler = rebalanceHandler
-        self.messageHandler = messageHandler
+        self.handler = handler
         self.buffer = buffer
         self.logger = logger
         self.topics = topics
@@ -199,12 +200,18 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             }
             takingBatch = false
             let batch = UnsafeMutableBufferPointer(rebasing: slots[0..<max(count, 0)])
-            if let messageHandler {
-                lend(batch, to: messageHandler)
-                gathered.append(contentsOf: deferredEvents)
-                deferredEvents.removeAll()
-                assignedInBatch.removeAll()
-                handOver()
+            if let handler {
+                if deferredEvents.isEmpty {
+                    lend(batch, to: handler)
+                } else {
+                    // As below: messages of partitions the rebalance did not assign, the rebalance, the rest.
+                    let assigned = assignedInBatch
+                    lend(batch, to: handler) { !assigned.contains($0) }
+                    for event in deferredEvents { handler(.event(event)) }
+                    lend(batch, errors: false, to: handler) { assigned.contains($0) }
+                    deferredEvents.removeAll()
+                    assignedInBatch.removeAll()
+                }
             } else if deferredEvents.isEmpty {
                 take(batch) { _ in true }
             } else {
@@ -251,24 +258,42 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// Views of the batch's messages, reused from call to call (poll thread only).
     private var views: [KafkaMessageView] = []
 
-    /// Lends the batch's messages to the handler (and handles its error events), in the order taken.
-    private func lend(_ batch: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>,
-                      to handler: @Sendable ([KafkaMessageView]) -> Void) {
+    /// Lends the batch's messages whose partition passes `include` (all when nil) to the handler, in the
+    /// order taken (and, with `errors`, handles its error events).
+    private func lend(_ batch: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>, errors: Bool = true,
+                      to handler: @Sendable (KafkaConsumerDelivery) -> Void, where include: ((KafkaTopicPartition) -> Bool)? = nil) {
         for case let message? in batch {
             let m = message.pointee
             guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                handleConsumeError(message)
+                if errors { handleConsumeError(message) }
                 continue
             }
+            let topic = topicNames.name(of: m.rkt)
+            if let include, !include(KafkaTopicPartition(topic: topic, partition: m.partition)) { continue }
             views.append(KafkaMessageView(
-                topic: topicNames.name(of: m.rkt), partition: m.partition, offset: m.offset,
+                topic: topic, partition: m.partition, offset: m.offset,
                 key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
                 value: UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len),
                 isTombstone: m.payload == nil))
         }
         guard !views.isEmpty else { return }
-        handler(views)
+        handler(.messages(views))
         views.removeAll(keepingCapacity: true)
+    }
+
+    /// Rebalance events: after the messages taken before them (inside a batch call), else at once, to the
+    /// handler or the caller's buffer.
+    private func emit(_ events: [KafkaConsumerEvent], assigned: [KafkaTopicPartition] = [], revoked: [KafkaTopicPartition] = []) {
+        if takingBatch {
+            deferredEvents.append(contentsOf: events)
+            assignedInBatch.formUnion(assigned)
+            assignedInBatch.subtract(revoked)
+        } else if let handler {
+            for event in events { handler(.event(event)) }
+        } else {
+            gathered.append(contentsOf: events)
+            handOver()
+        }
     }
 
     /// Pushes the gathered events, waiting while the caller's buffer is full.
@@ -364,26 +389,14 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             }
             logger.info("kafka partitions assigned", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
             let assignedEvents: [KafkaConsumerEvent] = [.partitionsAssigned(partitions)] + (skipped.isEmpty ? [] : [.offsetsBelowLogStart(skipped)])
-            if takingBatch {
-                deferredEvents.append(contentsOf: assignedEvents)
-                assignedInBatch.formUnion(partitions)
-            } else {
-                gathered.append(contentsOf: assignedEvents)
-                handOver()
-            }
+            emit(assignedEvents, assigned: partitions)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             if let handler = rebalanceHandler {
                 _ = BlockingBridge.wait({ await handler.partitionsRevoked(partitions) })
             }
             _ = cooperative ? takeError(rd_kafka_incremental_unassign(handle, list)) : rd_kafka_assign(handle, nil)
             logger.info("kafka partitions revoked", metadata: ["partitions": .string(partitions.map(\.description).joined(separator: ","))])
-            if takingBatch {
-                deferredEvents.append(.partitionsRevoked(partitions))
-                assignedInBatch.subtract(partitions)
-            } else {
-                gathered.append(.partitionsRevoked(partitions))
-                handOver()
-            }
+            emit([.partitionsRevoked(partitions)], revoked: partitions)
         default:
             logger.error("kafka rebalance error: \(KafkaError(code: .rebalance, rdkafka: error))")
             _ = rd_kafka_assign(handle, nil)

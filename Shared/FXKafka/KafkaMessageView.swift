@@ -1,4 +1,4 @@
-/// A consumed message lent to a consumer's message handler (``KafkaConsumer/init(configuration:groupID:topics:bufferCapacity:logger:messageHandler:)``)
+/// A consumed message lent to a consumer's handler (``KafkaConsumer/init(configuration:groupID:topics:rebalanceHandler:logger:handler:)``)
 /// for the length of one call, on the consumer's poll thread.
 ///
 /// Lifetime: ``key`` and ``value`` point into librdkafka's copy of the message, which is destroyed when the

@@ -104,10 +104,13 @@ public final class MonitorService: Service, Sendable {
         properties.properties["enable.partition.eof"] = "false"
         let watched = [topics.health, topics.gaps, topics.ticks, topics.rejects, topics.candles]
         // Messages are applied on the consumer's poll thread, in batches (no copy out, no hand-off per
-        // message); its events carry the assignment and the end.
+        // message), the assignment followed there too; its events carry only the end.
         let consumer = try KafkaConsumer(configuration: properties, groupID: "\(topics.prefix)monitor.\(instance)",
-                                         topics: watched, logger: logger) { [self] messages in
-            apply(messages, now: clock.now())
+                                         topics: watched, logger: logger) { [self] delivery in
+            switch delivery {
+            case .messages(let messages): apply(messages, now: clock.now())
+            case .event(let event): follow(event)
+            }
         }
         let quoteConsumer = try makeQuoteConsumer()
         let producer = try KafkaProducer(configuration: kafka, flushTimeout: .seconds(5), logger: logger)

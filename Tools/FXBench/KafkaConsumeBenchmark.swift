@@ -10,7 +10,7 @@ import Synchronization
 /// vs a raw `rd_kafka_consumer_poll` loop, both in a fresh consumer group over the same topic. Timing
 /// starts at the first message, so the group join is not measured. Also the CPU per message of each
 /// (this process, librdkafka's threads included, first message to last), and of a consumer that lends
-/// its messages to a handler on the poll thread (`KafkaConsumer(...messageHandler:)`).
+/// its messages to a handler on the poll thread (`KafkaConsumer(..., handler:)`).
 struct KafkaConsumeBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "kafka-consume")
     @OptionGroup var options: BenchOptions
@@ -99,7 +99,8 @@ struct KafkaConsumeBenchmark: AsyncParsableCommand {
         let total = messages
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: options.brokers, properties: Self.groupProperties.merging(extraProperties) { $1 }),
-            groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], logger: logger) { lent in
+            groupID: "bench-\(UUID().uuidString.prefix(8))", topics: [topic], logger: logger) { delivery in
+                guard case .messages(let lent) = delivery else { return }
                 let finished = progress.withLock { progress -> Bool in
                     if progress.start == nil { progress.start = (.now, processCPUSeconds()) }
                     for message in lent { progress.bytes += message.value.count }
