@@ -158,6 +158,14 @@ struct IngestorFleetTests {
         var fleet = try await Fleet(name: "fleet-ab")
         for instance in ["ing-a", "ing-b"] { try await fleet.start(instance, redundancy: 2) }
         _ = try await fleet.waitForCoverage(["ing-a", "ing-b"], copies: 2, since: 0, timeout: .seconds(60))
+        // A shard's connection streams before each of its symbols has traded: the survivor's first data of
+        // every symbol (its bootstrap gap event) comes before the kill, so anything it announces afterwards
+        // is a restart.
+        let everySymbol = Set(Self.symbols.map { $0.replacingOccurrences(of: "-", with: "/") })
+        _ = try await fleet.recorder.waitFor(fleet.prefix + "gaps", "the first data of every symbol on ing-a") { messages in
+            let started = messages.compactMap { try? GapEvent(json: $0.value) }.filter { $0.instance == "ing-a" && $0.reason == .bootstrap }
+            return everySymbol.isSubset(of: Set(started.map(\.symbol)))
+        }
         let killedAt = WallClock.nanoseconds()
         fleet.kill("ing-b")
         // Past the session timeout and the rebalance that gives the survivor every partition.
