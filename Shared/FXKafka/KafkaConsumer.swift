@@ -200,27 +200,15 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             }
             takingBatch = false
             let batch = UnsafeMutableBufferPointer(rebasing: slots[0..<max(count, 0)])
-            if let handler {
-                if deferredEvents.isEmpty {
-                    lend(batch, to: handler)
-                } else {
-                    // As below: messages of partitions the rebalance did not assign, the rebalance, the rest.
-                    let assigned = assignedInBatch
-                    lend(batch, to: handler) { !assigned.contains($0) }
-                    for event in deferredEvents { handler(.event(event)) }
-                    lend(batch, errors: false, to: handler) { assigned.contains($0) }
-                    deferredEvents.removeAll()
-                    assignedInBatch.removeAll()
-                }
-            } else if deferredEvents.isEmpty {
-                take(batch) { _ in true }
+            if deferredEvents.isEmpty {
+                forward(batch)
             } else {
                 // A rebalance happened during the call: messages of partitions it did not assign were taken
                 // before it; those of partitions it assigned, after it.
-                take(batch) { !assignedInBatch.contains($0) }
-                gathered.append(contentsOf: deferredEvents)
-                handOver()
-                take(batch, errors: false) { assignedInBatch.contains($0) }
+                let assigned = assignedInBatch
+                forward(batch) { !assigned.contains($0) }
+                deliver(deferredEvents)
+                forward(batch, errors: false) { assigned.contains($0) }
                 deferredEvents.removeAll()
                 assignedInBatch.removeAll()
                 handOver()
@@ -241,27 +229,14 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
         stopped.open(true)
     }
 
-    /// Gathers the batch's messages whose partition passes `include` (and, with `errors`, handles its
-    /// error events).
-    private func take(_ batch: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>, errors: Bool = true,
-                      where include: (KafkaTopicPartition) -> Bool) {
-        for case let message? in batch {
-            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if errors { handleConsumeError(message) }
-                continue
-            }
-            let partition = KafkaTopicPartition(topic: topicNames.name(of: message.pointee.rkt), partition: message.pointee.partition)
-            if include(partition) { gathered.append(.message(copy(message, topic: partition.topic))) }
-        }
-    }
-
     /// Views of the batch's messages, reused from call to call (poll thread only).
     private var views: [KafkaMessageView] = []
 
-    /// Lends the batch's messages whose partition passes `include` (all when nil) to the handler, in the
-    /// order taken (and, with `errors`, handles its error events).
-    private func lend(_ batch: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>, errors: Bool = true,
-                      to handler: @Sendable (KafkaConsumerDelivery) -> Void, where include: ((KafkaTopicPartition) -> Bool)? = nil) {
+    /// Passes on the batch's messages whose partition passes `include` (all when nil), in the order taken:
+    /// lent to the handler as one call, or copied into the gathered events. With `errors`, handles the
+    /// batch's error events.
+    private func forward(_ batch: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>, errors: Bool = true,
+                         where include: ((KafkaTopicPartition) -> Bool)? = nil) {
         for case let message? in batch {
             let m = message.pointee
             guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -270,15 +245,29 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             }
             let topic = topicNames.name(of: m.rkt)
             if let include, !include(KafkaTopicPartition(topic: topic, partition: m.partition)) { continue }
-            views.append(KafkaMessageView(
-                topic: topic, partition: m.partition, offset: m.offset,
-                key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
-                value: UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len),
-                isTombstone: m.payload == nil))
+            if handler == nil {
+                gathered.append(.message(copy(message, topic: topic)))
+            } else {
+                views.append(KafkaMessageView(
+                    topic: topic, partition: m.partition, offset: m.offset,
+                    key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
+                    value: UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len),
+                    isTombstone: m.payload == nil))
+            }
         }
-        guard !views.isEmpty else { return }
+        guard let handler, !views.isEmpty else { return }
         handler(.messages(views))
         views.removeAll(keepingCapacity: true)
+    }
+
+    /// Rebalance events, at once: to the handler, or handed over to the caller's buffer.
+    private func deliver(_ events: [KafkaConsumerEvent]) {
+        if let handler {
+            for event in events { handler(.event(event)) }
+        } else {
+            gathered.append(contentsOf: events)
+            handOver()
+        }
     }
 
     /// Rebalance events: after the messages taken before them (inside a batch call), else at once, to the
@@ -288,11 +277,8 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
             deferredEvents.append(contentsOf: events)
             assignedInBatch.formUnion(assigned)
             assignedInBatch.subtract(revoked)
-        } else if let handler {
-            for event in events { handler(.event(event)) }
         } else {
-            gathered.append(contentsOf: events)
-            handOver()
+            deliver(events)
         }
     }
 
