@@ -49,16 +49,61 @@ public struct Tick: Sendable, Equatable {
 
     /// ``key`` as bytes, written straight into one array (no intermediate `String`).
     public var keyBytes: [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(source.utf8.count + symbol.utf8.count + 1)
-        bytes.append(contentsOf: source.utf8)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: symbol.utf8)
-        return bytes
+        var source = source, symbol = symbol
+        return source.withUTF8 { source in
+            symbol.withUTF8 { symbol in
+                [UInt8](unsafeUninitializedCapacity: source.count + symbol.count + 1) { buffer, count in
+                    _ = buffer.initialize(fromContentsOf: source)
+                    buffer[source.count] = UInt8(ascii: ":")
+                    _ = UnsafeMutableBufferPointer(rebasing: buffer[(source.count + 1)...]).initialize(fromContentsOf: symbol)
+                    count = source.count + symbol.count + 1
+                }
+            }
+        }
     }
 
-    /// The JSON message, fields in contract order.
+    /// The JSON message, fields in contract order: written into one array sized in advance
+    /// (``JSONBufferWriter``), the same bytes as ``jsonBytesWithWriter()``.
     public func jsonBytes() -> [UInt8] {
+        // Member names and punctuation: 111 bytes for a trade, 112 for a quote; 4 numbers.
+        var capacity = 112 + 4 * JSONBufferWriter.numberLength + JSONBufferWriter.quotedLength(kind.rawValue)
+            + JSONBufferWriter.quotedLength(source) + JSONBufferWriter.quotedLength(symbol) + JSONBufferWriter.quotedLength(venueSymbol)
+        switch payload {
+        case .trade(let price, let size, let side, let tradeID):
+            capacity += JSONBufferWriter.quotedLength(price.text) + JSONBufferWriter.quotedLength(size.text)
+                + JSONBufferWriter.quotedLength(side?.rawValue) + JSONBufferWriter.quotedLength(tradeID)
+        case .quote(let bid, let ask, let bidSize, let askSize):
+            capacity += JSONBufferWriter.quotedLength(bid?.text) + JSONBufferWriter.quotedLength(ask?.text)
+                + JSONBufferWriter.quotedLength(bidSize?.text) + JSONBufferWriter.quotedLength(askSize?.text)
+        }
+        let written = JSONBufferWriter.bytes(capacity: capacity) { writer in
+            writer.raw(#"{"v":"#); writer.number(Int64(Self.schemaVersion))
+            writer.raw(#","kind":"#); writer.string(kind.rawValue)
+            writer.raw(#","source":"#); writer.string(source)
+            writer.raw(#","symbol":"#); writer.string(symbol)
+            writer.raw(#","venue_symbol":"#); writer.string(venueSymbol)
+            writer.raw(#","ts":"#); writer.number(timestamp)
+            writer.raw(#","recv_ts":"#); writer.number(receivedAt)
+            writer.raw(#","seq":"#); writer.number(sequence)
+            switch payload {
+            case .trade(let price, let size, let side, let tradeID):
+                writer.raw(#","price":"#); writer.string(price.text)
+                writer.raw(#","size":"#); writer.string(size.text)
+                writer.raw(#","side":"#); writer.string(side?.rawValue)
+                writer.raw(#","trade_id":"#); writer.string(tradeID)
+            case .quote(let bid, let ask, let bidSize, let askSize):
+                writer.raw(#","bid":"#); writer.string(bid?.text)
+                writer.raw(#","ask":"#); writer.string(ask?.text)
+                writer.raw(#","bid_size":"#); writer.string(bidSize?.text)
+                writer.raw(#","ask_size":"#); writer.string(askSize?.text)
+            }
+            writer.raw("}")
+        }
+        return written ?? jsonBytesWithWriter()
+    }
+
+    /// The JSON message written with ``JSONWriter`` (the reference for ``jsonBytes()``, and its fallback).
+    public func jsonBytesWithWriter() -> [UInt8] {
         var writer = JSONWriter(capacity: 256)
         writer.beginObject()
         writer.member("v"); writer.number(Int64(Self.schemaVersion))

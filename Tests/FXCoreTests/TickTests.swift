@@ -37,4 +37,38 @@ struct TickTests {
         #expect(parsed["venue_symbol"]?.stringValue == "line\nbreak\u{01}")
         #expect(parsed["side"]?.isNull == true)
     }
+
+    @Test("the sized encoding writes exactly the bytes of the JSON writer, for any strings, numbers and nulls")
+    func sizedEncodingMatchesWriter() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["coinbase", "BTC/USD", "", "a\"b", "back\\slash", "tab\tnew\nline\r", "\u{01}\u{1F}", "é€😀", "x"]
+        func text() -> String {
+            (0..<Int.random(in: 0...3, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+        }
+        let numbers: [Int64] = [0, 1, -1, 9, 10, Int64.max, Int64.min, 1_415_348_367_028_459_000, -42]
+        let decimals = ["0", "1", "-0.5", "400.23", "123456789012345678901234567890.000000000000000001"].map { DecimalText($0)! }
+        for _ in 0..<2_000 {
+            let payload: Tick.Payload = Bool.random(using: &generator)
+                ? .trade(price: decimals.randomElement()!, size: decimals.randomElement()!, side: [Tick.Side.buy, .sell, nil].randomElement()!,
+                         tradeID: Bool.random() ? text() : nil)
+                : .quote(bid: Bool.random() ? decimals.randomElement()! : nil, ask: Bool.random() ? decimals.randomElement()! : nil,
+                         bidSize: Bool.random() ? decimals.randomElement()! : nil, askSize: Bool.random() ? decimals.randomElement()! : nil)
+            let tick = Tick(source: text(), symbol: text(), venueSymbol: text(), timestamp: numbers.randomElement()!,
+                            receivedAt: numbers.randomElement()!, sequence: Bool.random() ? numbers.randomElement()! : nil, payload: payload)
+            let sized = tick.jsonBytes()
+            #expect(sized == tick.jsonBytesWithWriter())
+            _ = try JSONParser().parse(sized)
+            #expect(tick.keyBytes == Array(tick.key.utf8))
+        }
+    }
+
+    @Test("the sized writer refuses to write past the size it was given")
+    func sizedWriterOverflow() {
+        let fits = JSONBufferWriter.bytes(capacity: 9) { $0.raw("{\"a\":"); $0.number(1); $0.raw("}") }
+        #expect(fits.map { String(decoding: $0, as: UTF8.self) } == #"{"a":1}"#)
+        let tooLong = JSONBufferWriter.bytes(capacity: 6) { $0.raw("{\"a\":"); $0.string("long text"); $0.raw("}") }
+        #expect(tooLong == nil)
+        #expect(JSONBufferWriter.quotedLength("a\"\u{01}") == 2 + 1 + 2 + 6)
+        #expect(JSONBufferWriter.quotedLength(nil) == 4)
+    }
 }

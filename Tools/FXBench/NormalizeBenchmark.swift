@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FXContracts
 import FXCore
 import FXVenues
 
@@ -30,6 +31,8 @@ struct NormalizeBenchmark: AsyncParsableCommand {
         var finnhubReport = RatioReport(name: "normalize Finnhub trade vs JSONDecoder", unit: "msg/s")
         // What the ingestor does per frame since the contract limits: normalize, then check each event.
         var checkedReport = RatioReport(name: "normalize + contract check vs normalize (Coinbase match)", unit: "msg/s")
+        // The tick's message for the ticks topic: written into one array sized in advance vs with JSONWriter.
+        var encodeReport = RatioReport(name: "encode a tick: sized buffer vs JSONWriter", unit: "msg/s")
         let now: Int64 = 1_800_000_000_000_000_000
         let subscribed: Set<String> = ["BTC-USD"]
         for _ in 0..<options.rounds {
@@ -54,10 +57,17 @@ struct NormalizeBenchmark: AsyncParsableCommand {
                 }
             }
             finnhubReport.add(baseline: Double(messages) / baseF, bridge: Double(messages) / oursF)
+            guard case .tick(let tick)? = coinbase.normalize(Self.coinbaseMatch, receivedAt: now).first else { throw ValidationError("not a tick") }
+            var written = 0
+            let withWriter = time { for _ in 0..<messages { written &+= tick.jsonBytesWithWriter().count } }
+            let sized = time { for _ in 0..<messages { written &+= tick.jsonBytes().count } }
+            encodeReport.add(baseline: Double(messages) / withWriter, bridge: Double(messages) / sized)
+            if written == 0 { throw ValidationError("nothing encoded") }
         }
         coinbaseReport.printSummary(goal: 5)
         finnhubReport.printSummary(goal: 5)
         checkedReport.printSummary(goal: nil)
+        encodeReport.printSummary(goal: nil)
     }
 
     private func time(_ body: () throws -> Void) rethrows -> Double {
