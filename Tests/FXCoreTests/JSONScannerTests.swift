@@ -41,4 +41,29 @@ struct JSONScannerTests {
             ($0 as? JSONParser.Error)?.code == .invalidUTF8
         }
     }
+
+    @Test("a string's end, escapes, control bytes and non-ASCII are found at every position of a long string, as the full parser finds them")
+    func everyPositionInLongStrings() throws {
+        // Strings are read eight bytes at a time: put each kind of byte at every offset of those words.
+        let specials: [[UInt8]] = [[0x5C, 0x6E], [0x5C, 0x22], [0x01], [0x1F], [0x7F], [0xC3, 0xBC], [0xFF], [0xE2, 0x28, 0xA1], [0x80], [0x20]]
+        for length in 0..<40 {
+            for position in 0...length {
+                for special in specials {
+                    var inner = Array(repeating: UInt8(ascii: "a"), count: length)
+                    inner.insert(contentsOf: special, at: position)
+                    let bytes = Array(#"{"k":""#.utf8) + inner + Array(#"","n":1}"#.utf8)
+                    let reference = try? JSONParser().parse(bytes)
+                    var value: JSONScanner.Token?
+                    let scanner = JSONScanner(bytes)
+                    let scanned: Void? = try? scanner.forEachMember { (name: Range<Int>, token: JSONScanner.Token) throws(JSONParser.Error) in
+                        if scanner.name(name, equals: "k") { value = token }
+                    }
+                    #expect((scanned != nil) == (reference != nil), "length \(length), \(special) at \(position)")
+                    if let reference, let value {
+                        #expect(scanner.string(value) == reference["k"]?.stringValue, "length \(length), \(special) at \(position)")
+                    }
+                }
+            }
+        }
+    }
 }
