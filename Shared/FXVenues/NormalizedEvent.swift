@@ -53,6 +53,13 @@ extension NormalizedEvent {
     /// connection. Heartbeats: sequence, numeric trade id and time bounded. Applied to every provider's
     /// output, so a normalizer cannot let an out-of-range value through.
     public func checkedAgainstContract(now: Int64, isSubscribed: (String) -> Bool) -> NormalizedEvent {
+        contractReplacement(now: now, isSubscribed: isSubscribed) ?? self
+    }
+
+    /// What replaces the event when it breaks the contract's limits (see
+    /// ``checkedAgainstContract(now:isSubscribed:)``); nil when it keeps them (the common case: nothing
+    /// is copied).
+    public func contractReplacement(now: Int64, isSubscribed: (String) -> Bool) -> NormalizedEvent? {
         do throws(ContractLimits.Violation) {
             switch self {
             case .tick(let tick), .replayedTick(let tick):
@@ -96,6 +103,6 @@ extension NormalizedEvent {
         } catch {
             return .reject(RejectReason(rawValue: error.reason) ?? .invalidTimestamp, detail: error.detail)
         }
-        return self
+        return nil
     }
 }

@@ -45,8 +45,9 @@ struct NormalizeBenchmark: AsyncParsableCommand {
             coinbaseReport.add(baseline: Double(messages) / baseC, bridge: Double(messages) / ours)
             let checked = try time {
                 for _ in 0..<messages {
-                    guard case .tick = coinbase.normalize(Self.coinbaseMatch, receivedAt: 0).first?
-                        .checkedAgainstContract(now: now, isSubscribed: { subscribed.contains($0) }) else { throw ValidationError("not a tick") }
+                    let events = coinbase.normalize(Self.coinbaseMatch, receivedAt: 0)
+                    guard case .tick? = events.first, events[0].contractReplacement(now: now, isSubscribed: { subscribed.contains($0) }) == nil
+                    else { throw ValidationError("not a tick") }
                 }
             }
             checkedReport.add(baseline: Double(messages) / ours, bridge: Double(messages) / checked)

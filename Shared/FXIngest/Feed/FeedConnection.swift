@@ -425,7 +425,13 @@ public final class FeedConnection: Sendable {
         let monotonic = clock.monotonic()
         let instant = ContinuousClock.now
         let subscribed = self.subscribed
-        let events = normalized.map { $0.checkedAgainstContract(now: receivedAt, isSubscribed: { subscribed.contains($0) }) }
+        // Checked in place: an event that keeps the contract's limits (all, as a rule) is not copied.
+        var events = normalized
+        for index in events.indices {
+            if let replacement = events[index].contractReplacement(now: receivedAt, isSubscribed: { subscribed.contains($0) }) {
+                events[index] = replacement
+            }
+        }
         var items: [PublishItem] = []
         items.reserveCapacity(events.count)
         var gaps: [GapEvent] = []
