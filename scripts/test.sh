@@ -27,9 +27,9 @@ swift build --build-tests
 # Which back-end the main database runs on (the suite covers both: see below).
 TIMESCALE="$(psql "$DATABASE_URL" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'" 2>/dev/null || true)"
 if [ -n "$TIMESCALE" ]; then echo "[test] database back-end: TimescaleDB $TIMESCALE"; else echo "[test] database back-end: plain PostgreSQL"; fi
-# At most FX_TEST_PARALLELISM tests at a time (default 8): every integration spec starts processes of
+# At most FX_TEST_PARALLELISM tests at a time (default 6): every integration spec starts processes of
 # its own, and an unbounded start on 2 cores starves brokers and simulators into timing failures.
-swift test --skip-build --experimental-maximum-parallelization-width "${FX_TEST_PARALLELISM:-8}" "$@" 2>&1 \
+swift test --skip-build --experimental-maximum-parallelization-width "${FX_TEST_PARALLELISM:-6}" "$@" 2>&1 \
   | tee "$FX_ROOT/.stack/test.log"
 status="${PIPESTATUS[0]}"
 # With TimescaleDB on the main database, the candle suites (store, end to end, faults) run again on
@@ -37,7 +37,7 @@ status="${PIPESTATUS[0]}"
 if [ "$status" = 0 ] && [ $# -eq 0 ] && [ -n "$TIMESCALE" ]; then
   echo "[test] the candle suites again, on plain PostgreSQL"
   DATABASE_URL="$DATABASE_URL_PLAIN" FX_TEST_TIMESCALEDB=off \
-    swift test --skip-build --experimental-maximum-parallelization-width "${FX_TEST_PARALLELISM:-8}" --filter 'CandleStoreTests|CandleRepairTests|CandleRetentionTests|AggregatorIntegrationTests|AggregatorFaultTests|AggregatorMetricsTests' 2>&1 \
+    swift test --skip-build --experimental-maximum-parallelization-width "${FX_TEST_PARALLELISM:-6}" --filter 'CandleStoreTests|CandleRepairTests|CandleRetentionTests|AggregatorIntegrationTests|AggregatorFaultTests|AggregatorMetricsTests' 2>&1 \
     | tee "$FX_ROOT/.stack/test-plain.log"
   status="${PIPESTATUS[0]}"
 fi
