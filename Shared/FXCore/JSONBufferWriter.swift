@@ -2,7 +2,7 @@
 /// encoders (one message per tick): the caller sizes the message in advance (the fixed text, at most
 /// ``numberLength`` bytes per number, ``quotedLength(_:)`` per string), so no byte is written with an
 /// array's capacity and uniqueness checks. The output is byte for byte what ``JSONWriter`` writes for the
-/// same calls (strings escaped per RFC 8259 the same way).
+/// same calls (strings escaped by the same rule, ``JSONEscape``).
 ///
 /// The caller writes separators and member names itself, as fixed text (``raw(_:)``). Writing past the
 /// size given is never done: the writer stops writing and ``bytes(capacity:_:)`` returns nil, for the
@@ -39,9 +39,7 @@ public struct JSONBufferWriter {
         guard var string else { return 4 }
         return string.withUTF8 { utf8 in
             var length = utf8.count + 2
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                length += escapedLength(byte) - 1
-            }
+            for byte in utf8 where JSONEscape.isNeeded(byte) { length += JSONEscape.length(of: byte) - 1 }
             return length
         }
     }
@@ -59,9 +57,9 @@ public struct JSONBufferWriter {
             var start = 0
             for index in 0..<utf8.count {
                 let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                guard JSONEscape.isNeeded(byte) else { continue }
                 copy(UnsafeBufferPointer(rebasing: utf8[start..<index]))
-                escape(byte)
+                JSONEscape.forEachByte(of: byte) { put($0) }
                 start = index + 1
             }
             copy(UnsafeBufferPointer(rebasing: utf8[start...]))
@@ -107,29 +105,5 @@ public struct JSONBufferWriter {
         guard !bytes.isEmpty, reserve(bytes.count) else { return }
         (base + count).update(from: bytes.baseAddress!, count: bytes.count)
         count += bytes.count
-    }
-
-    private static func escapedLength(_ byte: UInt8) -> Int {
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09: 2
-        default: 6
-        }
-    }
-
-    private mutating func escape(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\""): raw("\\\"")
-        case UInt8(ascii: "\\"): raw("\\\\")
-        case 0x0A: raw("\\n")
-        case 0x0D: raw("\\r")
-        case 0x09: raw("\\t")
-        default:
-            raw("\\u00")
-            let hex: StaticString = "0123456789abcdef"
-            hex.withUTF8Buffer { digits in
-                put(digits[Int(byte >> 4)])
-                put(digits[Int(byte & 0xF)])
-            }
-        }
     }
 }
