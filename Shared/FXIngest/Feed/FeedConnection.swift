@@ -195,35 +195,6 @@ public final class FeedConnection: Sendable {
         }
     }
 
-    private func connectWebSocket(_ attempt: Attempt) async -> String {
-        let url: String
-        let subscribe: [String]
-        do {
-            url = try provider.webSocketURL(base: settings.webSocketBase, credential: settings.credential)
-            subscribe = try provider.subscribeMessages(symbols: settings.symbols, credential: settings.credential, now: clock.now())
-        } catch {
-            logger.error("cannot build the connection: \(redacted(error.description))")
-            return redacted(error.description)
-        }
-        var detail = await runWebSocket(url: url) { inbound, outbound in
-            self.opened()
-            self.logger.info("connected", metadata: ["symbols": .stringConvertible(self.settings.symbols.count)])
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.control(outbound, subscribe: subscribe, attempt: attempt) }
-                if self.provider.book?.snapshots == .rest {
-                    group.addTask { try await self.fetchBookSnapshots() }
-                }
-                try await self.messages(inbound) { message in
-                    await self.handle(message, attempt: attempt)
-                    return !attempt.reconnectNow.load(ordering: .relaxed)
-                }
-                group.cancelAll()
-            }
-        }
-        if let forced = attempt.closeReason.withLock({ $0 }) { detail = forced }
-        return redacted(detail)
-    }
-
     /// Opens a WebSocket to `url` (frames up to the hard limit, pings, raw bytes: UTF-8 is the readers'
     /// to check), runs `handler` on it, and says how it ended (not redacted).
     func runWebSocket(url: String, headers: HTTPFields = HTTPFields(),
@@ -335,93 +306,56 @@ public final class FeedConnection: Sendable {
         }
     }
 
-    /// Subscribes, then runs the watchdog until the connection ends or the task is cancelled.
-    private func control(_ outbound: WebSocketOutboundWriter, subscribe: [String], attempt: Attempt) async throws {
-        let pacing = provider.outboundMessageInterval
-        for (index, message) in subscribe.enumerated() {
-            if index > 0, pacing > .zero { try await Task.sleep(for: pacing) }
-            try await outbound.write(.text(message))
-        }
-        subscriptionsSent()
-        let openedAt = ContinuousClock.now
-        while true {
-            do {
-                try await Task.sleep(for: settings.watchdogInterval)
-            } catch {
-                // Cancelled: the read loop ended (its reason stands) or the service is stopping.
-                try? await outbound.close(.normalClosure, reason: "closing")
-                return
-            }
-            let now = clock.now(), monotonic = clock.monotonic()
-            if let reason = watchdog(now: now, monotonic: monotonic) {
-                logger.warning("feed stale; reconnecting", metadata: ["reason": .string(reason)])
-                attempt.closeReason.withLock { $0 = "stale: \(reason)" }
-                try? await outbound.close(.goingAway, reason: "stale feed")
-                return
-            }
-            if let lifetime = provider.maxConnectionLifetime, ContinuousClock.now - openedAt >= lifetime {
-                logger.notice("replacing the connection before the venue's connection age limit")
-                attempt.closeReason.withLock { $0 = "replaced before the venue's \(lifetime) connection limit" }
-                attempt.retryDelay.withLock { $0 = .zero }
-                try? await outbound.close(.normalClosure, reason: "connection age limit")
-                return
-            }
-            let due = dueBookResubscriptions(monotonic: monotonic)
-            for (index, message) in due.messages.enumerated() {
-                if index > 0, pacing > .zero { try await Task.sleep(for: pacing) }
-                try await outbound.write(.text(message))
-            }
-            if !due.symbols.isEmpty { capture?.control(.resubscribe(symbols: due.symbols), at: clock.now()) }
-        }
-    }
-
     /// Reads whole messages (a message's frames joined) and gives each to `body` until the socket ends or
     /// `body` returns false; a message over `maxMessageBytes` is rejected (``oversized(_:total:)``) instead.
     func messages(_ inbound: WebSocketInboundStream, _ body: ([UInt8]) async throws -> Bool) async throws {
-        var message: [UInt8] = []
-        var total = 0
-        var limit = settings.maxMessageBytes
-        let large = provider.largeMessages
+        var assembler = messageAssembler
         for try await frame in inbound {
-            if frame.opcode != .continuation {
-                message.removeAll(keepingCapacity: message.capacity <= 64 * 1024)
-                total = 0
-                limit = settings.maxMessageBytes
-                if let large, frame.data.readableBytes >= large.prefix.count,
-                   frame.data.getBytes(at: frame.data.readerIndex, length: large.prefix.count) == large.prefix {
-                    limit = max(limit, large.limit)
-                }
-            }
-            let size = frame.data.readableBytes
-            total += size
-            if total <= limit {
-                frame.data.withUnsafeReadableBytes { message.append(contentsOf: $0) }
-            } else if message.count < RejectRecord.maxRawBytes {
-                let keep = RejectRecord.maxRawBytes - message.count
-                frame.data.withUnsafeReadableBytes { message.append(contentsOf: $0.prefix(keep)) }
-            }
-            guard frame.fin else { continue }
-            if total > limit {
-                oversized(message, total: total, limit: limit)
-            } else if try await !body(message) {
-                return
+            switch assembler.add(frame.data, continues: frame.opcode == .continuation, fin: frame.fin) {
+            case .message(let message):
+                if try await !body(message) { return }
+            case .oversized(let prefix, let total, let limit):
+                oversized(prefix, total: total, limit: limit)
+            case nil:
+                break
             }
         }
+    }
+
+    /// Joins messages within this connection's limits.
+    var messageAssembler: MessageAssembler {
+        MessageAssembler(maxMessageBytes: settings.maxMessageBytes, large: provider.largeMessages)
     }
 
     // MARK: Frames
 
     func handle(_ frame: [UInt8], attempt: Attempt) async {
+        var items: [PublishItem] = []
+        read(frame, attempt: attempt, into: &items)
+        await enqueue(items)
+    }
+
+    /// One whole frame: normalized, then ``process(_:raw:receivedAt:attempt:captured:into:)``.
+    func read(_ frame: [UInt8], attempt: Attempt, into items: inout [PublishItem]) {
         let receivedAt = clock.now()
         metrics.frames.increment()
         let events = normalizer?.normalize(frame, receivedAt: receivedAt) ?? [.reject(.unknownType, detail: "no reader for this venue's frames")]
-        await process(events, raw: frame, receivedAt: receivedAt, attempt: attempt, captured: true)
+        process(events, raw: frame, receivedAt: receivedAt, attempt: attempt, captured: true, into: &items)
+    }
+
+    /// ``process(_:raw:receivedAt:attempt:captured:into:)``, then queues what it made.
+    func process(_ normalized: [NormalizedEvent], raw frame: [UInt8], receivedAt: Int64, attempt: Attempt, captured: Bool = false) async {
+        var items: [PublishItem] = []
+        process(normalized, raw: frame, receivedAt: receivedAt, attempt: attempt, captured: captured, into: &items)
+        await enqueue(items)
     }
 
     /// The events of one message (`raw`, kept in its rejects): checked against the contract, tracked for
-    /// gaps, queued for Kafka. The message counts as a frame for the connection's liveness. `captured`: the
-    /// message is a whole frame, written to the raw capture (under the tracker's lock, in the tracker's order).
-    func process(_ normalized: [NormalizedEvent], raw frame: [UInt8], receivedAt: Int64, attempt: Attempt, captured: Bool = false) async {
+    /// gaps (published at once), and what goes to Kafka appended to `items`. The message counts as a frame
+    /// for the connection's liveness. `captured`: the message is a whole frame, written to the raw capture
+    /// (under the tracker's lock, in the tracker's order). Never waits: it runs on a socket's event loop.
+    func process(_ normalized: [NormalizedEvent], raw frame: [UInt8], receivedAt: Int64, attempt: Attempt, captured: Bool,
+                 into items: inout [PublishItem]) {
         let monotonic = clock.monotonic()
         let instant = ContinuousClock.now
         let subscribed = self.subscribed
@@ -432,8 +366,6 @@ public final class FeedConnection: Sendable {
                 events[index] = replacement
             }
         }
-        var items: [PublishItem] = []
-        items.reserveCapacity(events.count)
         var gaps: [GapEvent] = []
         if keepsBooks {
             pendingBookWork(at: receivedAt, monotonic: monotonic, instant: instant, items: &items, gaps: &gaps)
@@ -519,18 +451,32 @@ public final class FeedConnection: Sendable {
             circuit.recordSuccess()
         }
         publish(gaps: gaps)
+    }
+
+    /// Queues `items`, waiting for room up to `enqueueMaxWait`; what finds none is dropped and recorded as
+    /// `delivery` gaps.
+    func enqueue(_ items: [PublishItem]) async {
         guard !items.isEmpty else { return }
         let rest = queue.pushWithoutWaiting(items)
         guard !rest.isEmpty else { return }
-        let dropped = await queue.push(rest, maxWait: settings.enqueueMaxWait)
-        if !dropped.isEmpty {
-            metrics.dropped.increment(by: dropped.count)
-            let lost = DeliveryGaps.make(lost: dropped, detail: "dropped: the publish queue stayed full (Kafka slower than the feed)",
-                                         instance: instance, now: clock.now())
-            publish(gaps: lost)
-            if rejectLog.allow() {
-                logger.error("publish queue full: dropped \(dropped.count) item(s), recorded as delivery gaps")
-            }
+        await enqueue(rest)
+    }
+
+    /// What ``PublishQueue/pushWithoutWaiting(_:)`` left: waits for room up to `enqueueMaxWait`, then drops
+    /// the rest as `delivery` gaps.
+    func enqueue(_ rest: ArraySlice<PublishItem>) async {
+        dropped(await queue.push(rest, maxWait: settings.enqueueMaxWait))
+    }
+
+    /// Items that found no room in the publish queue: counted, and recorded as `delivery` gaps.
+    func dropped(_ dropped: [PublishItem]) {
+        guard !dropped.isEmpty else { return }
+        metrics.dropped.increment(by: dropped.count)
+        let lost = DeliveryGaps.make(lost: dropped, detail: "dropped: the publish queue stayed full (Kafka slower than the feed)",
+                                     instance: instance, now: clock.now())
+        publish(gaps: lost)
+        if rejectLog.allow() {
+            logger.error("publish queue full: dropped \(dropped.count) item(s), recorded as delivery gaps")
         }
     }
 
