@@ -7,35 +7,8 @@ import Testing
 /// makes: the right CA and host name connect over TLS; anything else fails closed with libpq's reason.
 @Suite("PostgreSQL over TLS: verify-full", .serialized, .tags(.integration))
 struct TLSConnectionTests {
-    /// A CA, a server certificate for DNS:localhost signed by it, and an unrelated CA.
-    struct Certificates {
-        let directory: URL
-        var ca: String { directory.appendingPathComponent("ca.crt").path }
-        var otherCA: String { directory.appendingPathComponent("other-ca.crt").path }
-        var serverCertificate: String { directory.appendingPathComponent("server.crt").path }
-        var serverKey: String { directory.appendingPathComponent("server.key").path }
-
-        init(in directory: URL) throws {
-            self.directory = directory
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            func openssl(_ arguments: [String]) throws {
-                let (status, output) = try Subprocess.output("/usr/bin/openssl", arguments)
-                guard status == 0 else { throw TestSupportError("openssl \(arguments.first ?? ""): \(output)") }
-            }
-            let path = directory.path
-            for name in ["ca", "other-ca"] {
-                try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=FXStream test \(name)",
-                             "-keyout", "\(path)/\(name).key", "-out", "\(path)/\(name).crt"])
-            }
-            try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", serverKey, "-out", "\(path)/server.csr"])
-            try "subjectAltName=DNS:localhost\n".write(toFile: "\(path)/san.ext", atomically: true, encoding: .utf8)
-            try openssl(["x509", "-req", "-in", "\(path)/server.csr", "-CA", ca, "-CAkey", "\(path)/ca.key", "-CAcreateserial",
-                         "-days", "2", "-extfile", "\(path)/san.ext", "-out", serverCertificate])
-        }
-    }
-
     /// A private server with TLS on (the key readable by the server's user only, as PostgreSQL demands).
-    static func server(_ certificates: Certificates) async throws -> PrivatePostgres {
+    static func server(_ certificates: TestCertificates) async throws -> PrivatePostgres {
         let server = try PrivatePostgres(timescale: false)
         if getuid() == 0 { _ = try Subprocess.run(["chown", "-R", "postgres:postgres", certificates.directory.path]) }
         _ = try Subprocess.run(["chmod", "600", certificates.serverKey])
@@ -50,7 +23,7 @@ struct TLSConnectionTests {
 
     @Test("the right CA and host name connect over TLS (verify-full); a wrong CA, a wrong host name or no CA file fail closed, naming why")
     func verifyFull() async throws {
-        let certificates = try Certificates(in: FileManager.default.temporaryDirectory.appendingPathComponent("fx-tls-\(UUID().uuidString.prefix(8))"))
+        let certificates = try TestCertificates(in: FileManager.default.temporaryDirectory.appendingPathComponent("fx-tls-\(UUID().uuidString.prefix(8))"))
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         let server = try await Self.server(certificates)
         func url(host: String, rootCert: String?) -> String {

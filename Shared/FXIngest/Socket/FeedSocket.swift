@@ -23,6 +23,9 @@ final class FeedSocket: Sendable {
         var closeTimeout: Duration = .seconds(2)
         /// Bound on the TCP connect, and again on the TLS and WebSocket handshakes.
         var connectTimeout: Duration = .seconds(15)
+        /// The certificates a `wss` server's chain must lead to (the system's by default); its name is
+        /// verified too.
+        var trustRoots: NIOSSLTrustRoots = .default
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -51,7 +54,9 @@ final class FeedSocket: Sendable {
         }
         let tls = scheme == "wss"
         let port = url.port ?? (tls ? 443 : 80)
-        let sslContext = try tls ? NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+        tlsConfiguration.trustRoots = settings.trustRoots
+        let sslContext = try tls ? NIOSSLContext(configuration: tlsConfiguration) : nil
         let path = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?\($0)" } ?? "")
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)

@@ -1,0 +1,169 @@
+import Foundation
+@testable import FXIngest
+import FXKafka
+import FXTestSupport
+import NIOCore
+import NIOSSL
+import NIOWebSocket
+import Synchronization
+import Testing
+
+/// The WebSocket client under every venue's feed (``FeedSocket``), against a scripted server: the
+/// protocol's duties (frames joined, pings answered, the close handshake, masking), its bounds (an
+/// unanswered upgrade, an unanswered ping) and its pushback (reads withheld while the reader has no room).
+@Suite("Feed socket: the WebSocket protocol under every venue's feed")
+struct FeedSocketTests {
+    /// Records what the socket delivers; hands over a batch only while it has room.
+    final class Reader: FeedSocketReader {
+        let messages = Mutex<[String]>([])
+        let opens = Atomic<Int>(0)
+        let hasRoom = Atomic<Bool>(true)
+
+        func opened() { opens.add(1, ordering: .relaxed) }
+        func message(_ bytes: [UInt8], into batch: inout [PublishItem]) -> Bool {
+            messages.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) }
+            batch.append(PublishItem(message: KafkaProducerMessage(topic: "t", key: nil, value: bytes), kind: .health))
+            return true
+        }
+        func oversized(_ prefix: [UInt8], total: Int, limit: Int) {
+            messages.withLock { $0.append("oversized \(total) > \(limit)") }
+        }
+        func flush(_ batch: [PublishItem]) -> Bool { hasRoom.load(ordering: .relaxed) }
+        var received: [String] { messages.withLock { $0 } }
+    }
+
+    static func settings(port: Int, scheme: String = "ws", host: String = "127.0.0.1", pingInterval: Duration? = nil,
+                         connectTimeout: Duration = .seconds(5), trustRoots: NIOSSLTrustRoots = .default) -> FeedSocket.Settings {
+        FeedSocket.Settings(url: "\(scheme)://\(host):\(port)/feed?token=secret", maxFrameSize: 1 << 16,
+                            assembler: MessageAssembler(maxMessageBytes: 64, large: nil), pingInterval: pingInterval,
+                            closeTimeout: .milliseconds(500), connectTimeout: connectTimeout, trustRoots: trustRoots)
+    }
+
+    @Test("fragments are joined into one message; an over-limit message is reported with its size; a ping is answered with its payload; every client frame is masked; the server's close code and reason are the socket's end")
+    func protocolDuties() async throws {
+        // The server closes once the client has subscribed (and answered the ping sent before).
+        let server = try await ScriptedWebSocketServer(onFrame: { frame, channel in
+            guard frame.opcode == .text else { return }
+            var close = ByteBuffer()
+            close.writeInteger(UInt16(4001))
+            close.writeString("maintenance")
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: close), promise: nil)
+        }) { channel in
+            channel.write(WebSocketFrame.text(#"{"type":"#, fin: false), promise: nil)
+            channel.write(WebSocketFrame.text(#""match"}"#, continuation: true), promise: nil)
+            channel.write(WebSocketFrame.text(String(repeating: "x", count: 100)), promise: nil)
+            channel.write(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "p-1")), promise: nil)
+            channel.writeAndFlush(WebSocketFrame.text("after"), promise: nil)
+        }
+        let reader = Reader()
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: reader)
+        do { try await socket.send(text: #"{"type":"subscribe"}"#) } catch { Issue.record("send: \(error); \(await socket.end())") }
+        let end = await socket.end()
+        #expect(reader.opens.load(ordering: .relaxed) == 1)
+        #expect(reader.received == [#"{"type":"match"}"#, "oversized 100 > 64", "after"])
+        #expect(end.contains("closed by the server") && end.contains("4001") && end.contains("maintenance"), "\(end)")
+        // The server reads the echo on its own loop, perhaps after the client's end.
+        _ = try await TestEnvironment.eventually(timeout: .seconds(5)) { server.received.count >= 3 }
+        let sent = server.received
+        #expect(sent.allSatisfy { $0.maskKey != nil }, "a client masks every frame")
+        #expect(sent.count == 3 && sent.last?.opcode == .connectionClose)
+        #expect(sent.contains { $0.opcode == .text && String(buffer: $0.unmaskedData) == #"{"type":"subscribe"}"# })
+        #expect(sent.contains { $0.opcode == .pong && String(buffer: $0.unmaskedData) == "p-1" }, "the pong carries the ping's payload")
+        #expect(sent.last.flatMap { $0.unmaskedData.getInteger(at: $0.unmaskedData.readerIndex, as: UInt16.self) } == 4001,
+                "the close is echoed with its code")
+        await server.stop()
+    }
+
+    @Test("closing starts the handshake with the given code; the socket ends once the close timeout passes without an answer")
+    func clientClose() async throws {
+        let server = try await ScriptedWebSocketServer { _ in }
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: Reader())
+        let started = ContinuousClock.now
+        socket.close(code: .goingAway, reason: "stale feed")
+        let end = await socket.end()
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(end == "connection closed")
+        _ = try await TestEnvironment.eventually(timeout: .seconds(5)) { !server.received.isEmpty }
+        let close = try #require(server.received.last)
+        #expect(close.opcode == .connectionClose)
+        var data = close.unmaskedData
+        #expect(data.readInteger(as: UInt16.self) == 1001)
+        #expect(data.readString(length: data.readableBytes) == "stale feed")
+        await server.stop()
+    }
+
+    @Test("a peer that accepts TCP but never answers the upgrade is given up after the connect timeout")
+    func unansweredUpgrade() async throws {
+        let blackHole = try BlackHoleListener()
+        let started = ContinuousClock.now
+        await #expect(throws: FeedSocket.Failure.self) {
+            _ = try await FeedSocket.connect(Self.settings(port: blackHole.port, connectTimeout: .milliseconds(300)), reader: Reader())
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
+
+    @Test("a peer that stops answering pings ends the socket by the next ping, saying so")
+    func unansweredPing() async throws {
+        let server = try await ScriptedWebSocketServer { _ in }
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port, pingInterval: .milliseconds(100)), reader: Reader())
+        let started = ContinuousClock.now
+        let end = await socket.end()
+        #expect(end.contains("no answer to a ping"), "\(end)")
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(server.received.contains { $0.opcode == .ping && $0.maskKey != nil })
+        await server.stop()
+    }
+
+    @Test("while the reader has no room nothing more is read; resumed, the rest arrives in order")
+    func readsWithheld() async throws {
+        let script = Mutex<(any Channel)?>(nil)
+        let server = try await ScriptedWebSocketServer { channel in script.withLock { $0 = channel } }
+        let reader = Reader()
+        reader.hasRoom.store(false, ordering: .relaxed)
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: reader)
+        // The server's side opens once it has sent its answer: perhaps after the client's.
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { script.withLock { $0 } != nil })
+        let channel = try #require(script.withLock { $0 })
+        try await channel.writeAndFlush(WebSocketFrame.text("m0"))
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received == ["m0"] })
+        for index in 1...200 { channel.write(WebSocketFrame.text("m\(index)"), promise: nil) }
+        channel.flush()
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(reader.received == ["m0"], "no read while the reader has no room")
+        reader.hasRoom.store(true, ordering: .relaxed)
+        socket.resumeReading()
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received.count == 201 })
+        #expect(reader.received == (0...200).map { "m\($0)" })
+        socket.close(code: .normalClosure, reason: "done")
+        _ = await socket.end()
+        await server.stop()
+    }
+
+    @Test("over TLS the server's certificate must lead to a trusted root and carry the host's name")
+    func tls() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fx-wss-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificates = try TestCertificates(in: directory)
+        let context = try NIOSSLContext(configuration: .makeServerConfiguration(
+            certificateChain: NIOSSLCertificate.fromPEMFile(certificates.serverCertificate).map { .certificate($0) },
+            privateKey: .privateKey(NIOSSLPrivateKey(file: certificates.serverKey, format: .pem))))
+        let server = try await ScriptedWebSocketServer(tls: context) { channel in
+            channel.writeAndFlush(WebSocketFrame.text("secure"), promise: nil)
+        }
+        let trusted = NIOSSLTrustRoots.file(certificates.ca)
+        let reader = Reader()
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port, scheme: "wss", host: "localhost", trustRoots: trusted), reader: reader)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received == ["secure"] })
+        socket.close(code: .normalClosure, reason: "done")
+        _ = await socket.end()
+        await #expect(throws: (any Error).self, "a root the client does not trust") {
+            _ = try await FeedSocket.connect(Self.settings(port: server.port, scheme: "wss", host: "localhost",
+                                                           trustRoots: .file(certificates.otherCA)), reader: Reader())
+        }
+        await #expect(throws: (any Error).self, "a name the certificate does not carry") {
+            _ = try await FeedSocket.connect(Self.settings(port: server.port, scheme: "wss", host: "127.0.0.1", trustRoots: trusted),
+                                             reader: Reader())
+        }
+        await server.stop()
+    }
+}
