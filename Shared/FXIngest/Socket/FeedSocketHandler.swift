@@ -64,6 +64,9 @@ final class FeedSocketHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // What the last read made is handed over (frames still waiting for room are not read: the
+        // connection's disconnect gap covers their time).
+        if !paused { handOver(context: context) }
         finish()
         context.fireChannelInactive()
     }
