@@ -373,8 +373,8 @@ public final class FeedConnection: Sendable {
         tracker.withLock { tracker in
             if captured { capture?.frame(frame, receivedAt: receivedAt) }
             tracker.frameReceived(now: receivedAt, monotonic: monotonic)
-            for event in events {
-                switch event {
+            for index in events.indices {
+                switch events[index] {
                 case .tick(let tick):
                     var tradeID: Int64?
                     if case .trade(_, _, _, let id) = tick.payload { tradeID = id.flatMap { Int64($0) }.flatMap(Self.plausibleNumber) }
@@ -400,8 +400,8 @@ public final class FeedConnection: Sendable {
             }
         }
         var hot = false
-        for event in events {
-            switch event {
+        for index in events.indices {
+            switch events[index] {
             case .tick(let tick), .replayedTick(let tick):
                 if tick.kind == .trade { metrics.trades.increment() } else { metrics.quotes.increment() }
                 items.append(.tick(tick, topics: topics, receivedAt: instant))
@@ -437,8 +437,8 @@ public final class FeedConnection: Sendable {
         }
         if hot {
             latest.withLock { board in
-                for event in events {
-                    switch event {
+                for index in events.indices {
+                    switch events[index] {
                     case .tick(let tick), .replayedTick(let tick): board.apply(tick)
                     case .marketState(let venue, let open, let reason, _): board.market(venueSymbol: venue, open: open, reason: reason)
                     default: break
