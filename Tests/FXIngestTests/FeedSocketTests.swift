@@ -18,10 +18,12 @@ struct FeedSocketTests {
         let messages = Mutex<[String]>([])
         let opens = Atomic<Int>(0)
         let hasRoom = Atomic<Bool>(true)
+        /// Items handed over after the socket closed.
+        let lastItems = Atomic<Int>(0)
 
         func opened() { opens.add(1, ordering: .relaxed) }
         func message(_ bytes: [UInt8], into batch: inout [PublishItem]) -> Bool {
-            messages.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) }
+            messages.withLock { $0.append(String(decoding: bytes.prefix(32), as: UTF8.self)) }
             batch.append(PublishItem(message: KafkaProducerMessage(topic: "t", key: nil, value: bytes), kind: .health))
             return true
         }
@@ -29,13 +31,15 @@ struct FeedSocketTests {
             messages.withLock { $0.append("oversized \(total) > \(limit)") }
         }
         func flush(_ batch: [PublishItem]) -> Bool { hasRoom.load(ordering: .relaxed) }
+        func last(_ batch: [PublishItem]) { lastItems.add(batch.count, ordering: .relaxed) }
         var received: [String] { messages.withLock { $0 } }
     }
 
     static func settings(port: Int, scheme: String = "ws", host: String = "127.0.0.1", pingInterval: Duration? = nil,
-                         connectTimeout: Duration = .seconds(5), trustRoots: NIOSSLTrustRoots = .default) -> FeedSocket.Settings {
+                         connectTimeout: Duration = .seconds(5), trustRoots: NIOSSLTrustRoots = .default,
+                         maxMessageBytes: Int = 64) -> FeedSocket.Settings {
         FeedSocket.Settings(url: "\(scheme)://\(host):\(port)/feed?token=secret", maxFrameSize: 1 << 16,
-                            assembler: MessageAssembler(maxMessageBytes: 64, large: nil), pingInterval: pingInterval,
+                            assembler: MessageAssembler(maxMessageBytes: maxMessageBytes, large: nil), pingInterval: pingInterval,
                             closeTimeout: .milliseconds(500), connectTimeout: connectTimeout, trustRoots: trustRoots)
     }
 
@@ -110,33 +114,87 @@ struct FeedSocketTests {
         let end = await socket.end()
         #expect(end.contains("no answer to a ping"), "\(end)")
         #expect(ContinuousClock.now - started < .seconds(2))
-        #expect(server.received.contains { $0.opcode == .ping && $0.maskKey != nil })
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) {
+            server.received.contains { $0.opcode == .ping && $0.maskKey != nil }
+        })
         await server.stop()
     }
 
-    @Test("while the reader has no room nothing more is read; resumed, the rest arrives in order")
+    @Test("while the reader has no room the socket is not read (TCP pushes back on the server); resumed, the rest arrives in order")
     func readsWithheld() async throws {
         let script = Mutex<(any Channel)?>(nil)
         let server = try await ScriptedWebSocketServer { channel in script.withLock { $0 = channel } }
         let reader = Reader()
         reader.hasRoom.store(false, ordering: .relaxed)
-        let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: reader)
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port, maxMessageBytes: 1 << 16), reader: reader)
         // The server's side opens once it has sent its answer: perhaps after the client's.
         #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { script.withLock { $0 } != nil })
         let channel = try #require(script.withLock { $0 })
         try await channel.writeAndFlush(WebSocketFrame.text("m0"))
         #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received == ["m0"] })
-        for index in 1...200 { channel.write(WebSocketFrame.text("m\(index)"), promise: nil) }
+        // 32 MB: far more than the sockets' buffers hold, so the server's writes back up.
+        let padding = String(repeating: ".", count: 16_000)
+        for index in 1...2_000 { channel.write(WebSocketFrame.text("m\(index):\(padding)"), promise: nil) }
         channel.flush()
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(reader.received == ["m0"], "no read while the reader has no room")
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { !channel.isWritable })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!channel.isWritable, "the client still reads nothing")
+        #expect(reader.received == ["m0"], "no message while the reader has no room")
         reader.hasRoom.store(true, ordering: .relaxed)
         socket.resumeReading()
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received.count == 201 })
-        #expect(reader.received == (0...200).map { "m\($0)" })
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(20)) { reader.received.count == 2_001 })
+        #expect(reader.received.dropFirst().map { $0.prefix { $0 != ":" } } == (1...2_000).map { "m\($0)"[...] })
         socket.close(code: .normalClosure, reason: "done")
         _ = await socket.end()
         await server.stop()
+    }
+
+    @Test("a peer that closes while the reader has no room: every frame it sent is still given to the reader, after the wait, and its close is the socket's end")
+    func closedWhileWithheld() async throws {
+        let script = Mutex<(any Channel)?>(nil)
+        let server = try await ScriptedWebSocketServer { channel in script.withLock { $0 = channel } }
+        let reader = Reader()
+        reader.hasRoom.store(false, ordering: .relaxed)
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: reader)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { script.withLock { $0 } != nil })
+        let channel = try #require(script.withLock { $0 })
+        try await channel.writeAndFlush(WebSocketFrame.text("m0"))
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received == ["m0"] })
+        for index in 1...50 { channel.write(WebSocketFrame.text("m\(index)"), promise: nil) }
+        var close = ByteBuffer()
+        close.writeInteger(UInt16(4002))
+        close.writeString("going down")
+        try await channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: close))
+        try await channel.close()
+        let end = await socket.end()
+        #expect(reader.received == (0...50).map { "m\($0)" })
+        #expect(reader.lastItems.load(ordering: .relaxed) == 50, "handed over behind the wait")
+        #expect(end.contains("4002") && end.contains("going down"), "\(end)")
+        await server.stop()
+    }
+
+    @Test("frames no client may receive end the socket with a protocol error (close 1002), never a wrong message: a continuation outside a message, reserved bits, a masked frame")
+    func protocolErrors() async throws {
+        let cases: [(String, [WebSocketFrame])] = [
+            ("a continuation frame outside a message", [.text("a"), .text("b", continuation: true)]),
+            ("reserved bits set", [.text("a"), WebSocketFrame(fin: true, rsv1: true, opcode: .text, data: ByteBuffer(string: "b"))]),
+            ("a masked frame from the server", [.text("a"), WebSocketFrame(fin: true, opcode: .text, maskKey: [1, 2, 3, 4], data: ByteBuffer(string: "b"))]),
+        ]
+        for (what, frames) in cases {
+            let server = try await ScriptedWebSocketServer { channel in
+                for frame in frames { channel.write(frame, promise: nil) }
+                channel.flush()
+            }
+            let reader = Reader()
+            let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: reader)
+            let end = await socket.end()
+            #expect(end == "protocol error: \(what)", "\(what)")
+            #expect(reader.received == ["a"], "\(what)")
+            #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) {
+                server.received.contains { $0.opcode == .connectionClose && $0.unmaskedData.getInteger(at: $0.unmaskedData.readerIndex, as: UInt16.self) == 1002 }
+            }, "\(what)")
+            await server.stop()
+        }
     }
 
     @Test("over TLS the server's certificate must lead to a trusted root and carry the host's name")

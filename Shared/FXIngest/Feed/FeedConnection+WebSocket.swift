@@ -23,26 +23,31 @@ extension FeedConnection {
                 pingInterval: settings.pingInterval, connectTimeout: settings.connectTimeout),
                 reader: SocketReader(connection: self, attempt: attempt, waiting: waiting))
         } catch {
+            // A socket that failed after its first read (cancelled at once) may have handed a batch over.
+            waiting.finish()
+            for await rest in waits { await enqueue(rest) }
             return redacted("\(error)")
         }
         logger.info("connected", metadata: ["symbols": .stringConvertible(settings.symbols.count)])
+        // Batches that found no room wait here, in order, while the socket reads nothing; after the
+        // socket's end this drains what is left (each wait bounded by `enqueueMaxWait`).
+        async let drained: Void = {
+            for await rest in waits {
+                await self.enqueue(rest)
+                socket.resumeReading()
+            }
+        }()
         var detail = await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await self.control(socket, subscribe: subscribe, attempt: attempt) }
             if provider.book?.snapshots == .rest {
                 group.addTask { try? await self.fetchBookSnapshots() }
             }
-            group.addTask {
-                // Reads are withheld while this waits: one wait at a time.
-                for await rest in waits {
-                    await self.enqueue(rest)
-                    socket.resumeReading()
-                }
-            }
             let end = await socket.end()
-            waiting.finish()
             group.cancelAll()
             return end
         }
+        waiting.finish()
+        await drained
         if let forced = attempt.closeReason.withLock({ $0 }) { detail = forced }
         return redacted(detail)
     }
@@ -111,9 +116,14 @@ extension FeedConnection {
             let rest = connection.queue.pushWithoutWaiting(batch)
             guard !rest.isEmpty else { return true }
             if case .enqueued = waiting.yield(rest) { return false }
-            // The connection is ending: nothing waits any more; what did not fit is dropped as gaps.
+            // Nothing waits any more (the connection is over): what did not fit is dropped as gaps.
             connection.dropped(Array(rest))
             return true
+        }
+
+        func last(_ batch: [PublishItem]) {
+            if case .enqueued = waiting.yield(batch[...]) { return }
+            connection.dropped(batch)
         }
     }
 }

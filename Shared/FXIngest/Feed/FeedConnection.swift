@@ -316,6 +316,8 @@ public final class FeedConnection: Sendable {
                 if try await !body(message) { return }
             case .oversized(let prefix, let total, let limit):
                 oversized(prefix, total: total, limit: limit)
+            case .outOfSequence(let what):
+                throw FeedSocket.Failure(description: "protocol error: \(what)")
             case nil:
                 break
             }

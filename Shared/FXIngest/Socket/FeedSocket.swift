@@ -78,6 +78,7 @@ final class FeedSocket: Sendable {
         }
         let (channel, upgraded) = connection
         // A peer that accepts TCP but never answers the upgrade must not hold the connection forever.
+        let upgradeStarted = ContinuousClock.now
         let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { deadline.cancel() }
         let accepted: Bool
@@ -90,6 +91,9 @@ final class FeedSocket: Sendable {
         } catch {
             channel.close(promise: nil)
             ended.succeed("connection closed")
+            if ContinuousClock.now - upgradeStarted >= settings.connectTimeout {
+                throw Failure(description: "no answer to the WebSocket upgrade within \(settings.connectTimeout)")
+            }
             throw Failure(description: "the WebSocket handshake failed: \(error)")
         }
         guard accepted else {

@@ -36,6 +36,10 @@ final class FeedSocketHandler: ChannelDuplexHandler {
     /// Why the socket ends, once known (the first reason wins).
     private var end: String?
     private var finished = false
+    /// The channel closed: what is handed over now goes behind any wait for room.
+    private var inactive = false
+    /// The peer's close came.
+    private var closeReceived = false
 
     init(reader: any FeedSocketReader, assembler: MessageAssembler, pingInterval: Duration?, closeTimeout: Duration,
          ended: EventLoopPromise<String>) {
@@ -64,9 +68,12 @@ final class FeedSocketHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // What the last read made is handed over (frames still waiting for room are not read: the
-        // connection's disconnect gap covers their time).
-        if !paused { handOver(context: context) }
+        // Nothing read is lost: frames that waited for room (at the end NIO reads all the peer sent)
+        // are given to the reader now, and what they and the last read made goes behind any wait.
+        inactive = true
+        for frame in waiting { receive(frame, context: context) }
+        waiting.removeAll()
+        handOver(context: context)
         finish()
         context.fireChannelInactive()
     }
@@ -90,7 +97,11 @@ final class FeedSocketHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        if paused {
+        // Whatever follows a close is not read (what came before it and waits for room is).
+        guard !closeReceived else { return }
+        if paused, !frame.opcode.isControlOpcode {
+            // Data waits for room; pings, pongs and a close are answered at once (a close then ends
+            // the socket, and the data that waited is given to the reader then).
             waiting.append(frame)
         } else {
             receive(frame, context: context)
@@ -103,10 +114,13 @@ final class FeedSocketHandler: ChannelDuplexHandler {
     }
 
     private func receive(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        // No extension is negotiated, and a server never masks.
+        guard frame.reservedBits.isEmpty else { return protocolError("reserved bits set", context: context) }
+        guard frame.maskKey == nil else { return protocolError("a masked frame from the server", context: context) }
         switch frame.opcode {
         case .text, .binary, .continuation:
             guard !stopped else { return }
-            switch assembler.add(frame.unmaskedData, continues: frame.opcode == .continuation, fin: frame.fin) {
+            switch assembler.add(frame.data, continues: frame.opcode == .continuation, fin: frame.fin) {
             case .message(let bytes):
                 if !reader.message(bytes, into: &batch) {
                     stopped = true
@@ -116,16 +130,19 @@ final class FeedSocketHandler: ChannelDuplexHandler {
                 }
             case .oversized(let prefix, let total, let limit):
                 reader.oversized(prefix, total: total, limit: limit)
+            case .outOfSequence(let what):
+                protocolError(what, context: context)
             case nil:
                 break
             }
         case .ping:
             guard frame.fin else { return protocolError("a fragmented ping", context: context) }
-            write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData), context: context)
+            write(WebSocketFrame(fin: true, opcode: .pong, data: frame.data), context: context)
         case .pong:
-            if let expected = unansweredPing, frame.unmaskedData == expected { unansweredPing = nil }
+            if let expected = unansweredPing, frame.data == expected { unansweredPing = nil }
         case .connectionClose:
-            var data = frame.unmaskedData
+            closeReceived = true
+            var data = frame.data
             let code = data.readInteger(as: UInt16.self)
             let reason = data.readString(length: data.readableBytes).flatMap { $0.isEmpty ? nil : $0 }
             if closeSent {
@@ -134,13 +151,10 @@ final class FeedSocketHandler: ChannelDuplexHandler {
                 if end == nil {
                     end = "closed by the server (code \(code.map { "\(WebSocketErrorCode(codeNumber: Int($0)))" } ?? "none")\(reason.map { ": \($0)" } ?? ""))"
                 }
-                // Echo the close (its code only), then close: the peer is done.
-                var echo = context.channel.allocator.buffer(capacity: 2)
-                if let code { echo.writeInteger(code) }
-                closeSent = true
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                context.writeAndFlush(wrapOutboundOut(masked(WebSocketFrame(fin: true, opcode: .connectionClose, data: echo)))).whenComplete { _ in
-                    loopBound.value.close(promise: nil)
+                // Answered with its code (1002 for one a peer may not send), then closed once written (or
+                // after the close timeout, if the peer no longer reads): the peer is done.
+                startClose(code: code.map { Self.mayBeSent($0) ? $0 : 1002 } ?? 1000, reason: "", context: context) {
+                    $0.close(promise: nil)
                 }
             }
         default:
@@ -150,9 +164,13 @@ final class FeedSocketHandler: ChannelDuplexHandler {
 
     private func handOver(context: ChannelHandlerContext) {
         guard !batch.isEmpty else { return }
-        let fits = reader.flush(batch)
+        if inactive {
+            // The socket is gone: in order, behind any wait for room.
+            reader.last(batch)
+        } else if !reader.flush(batch) {
+            paused = true
+        }
         batch.removeAll(keepingCapacity: batch.capacity <= 4_096)
-        if !fits { paused = true }
     }
 
     private func resume(context: ChannelHandlerContext) {
@@ -230,21 +248,37 @@ final class FeedSocketHandler: ChannelDuplexHandler {
 
     private func protocolError(_ what: String, context: ChannelHandlerContext) {
         if end == nil { end = "protocol error: \(what)" }
+        stopped = true
         startClose(code: WebSocketErrorCode.protocolError.code, reason: "protocol error", context: context)
     }
 
-    /// Sends a close frame (once) and closes the socket when the peer answers or after `closeTimeout`.
-    private func startClose(code: UInt16, reason: String, context: ChannelHandlerContext) {
+    /// Sends a close frame (once) and closes the socket when the peer answers or after `closeTimeout`;
+    /// `written` runs once the frame is written (or failed).
+    private func startClose(code: UInt16, reason: String, context: ChannelHandlerContext,
+                            written: ((ChannelHandlerContext) -> Void)? = nil) {
         guard !closeSent else { return }
         closeSent = true
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.writeInteger(code)
-        data.writeString(String(reason.prefix(120)))
-        write(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), context: context)
+        // A control frame carries at most 125 bytes (our reasons are short ASCII).
+        data.writeBytes(reason.utf8.prefix(123))
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let write = context.writeAndFlush(wrapOutboundOut(masked(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))))
+        if let written {
+            let callback = NIOLoopBound(written, eventLoop: context.eventLoop)
+            write.whenComplete { _ in callback.value(loopBound.value) }
+        }
         closeTimer = context.eventLoop.scheduleTask(in: closeTimeout) {
             loopBound.value.close(promise: nil)
         }
+    }
+}
+
+extension FeedSocketHandler {
+    /// Whether a close frame may carry `code` (RFC 6455 7.4: 1004-1006 and 1015 are never sent; below
+    /// 1000 and above 4999 are not defined).
+    static func mayBeSent(_ code: UInt16) -> Bool {
+        (1000...4999).contains(code) && ![1004, 1005, 1006, 1015].contains(code)
     }
 }
 

@@ -11,6 +11,9 @@ protocol FeedSocketReader: Sendable {
     /// Hands over what one read produced. Returns false when not all of it fit: the socket stops reading
     /// until the reader calls ``FeedSocket/resumeReading()`` (TCP then pushes back on the venue).
     func flush(_ batch: [PublishItem]) -> Bool
+    /// The socket closed: what its last frames made, queued behind any wait for room (never dropped
+    /// without one).
+    func last(_ batch: [PublishItem])
 }
 
 /// A command for a socket's handler, sent through its pipeline (any thread).

@@ -11,6 +11,8 @@ struct MessageAssembler {
     enum Output {
         case message([UInt8])
         case oversized(prefix: [UInt8], total: Int, limit: Int)
+        /// A continuation with no message to continue, or a new message before the last one ended.
+        case outOfSequence(String)
     }
 
     let maxMessageBytes: Int
@@ -18,6 +20,8 @@ struct MessageAssembler {
     private var message: [UInt8] = []
     private var total = 0
     private var limit: Int
+    /// A message's first frame came and its last not yet.
+    private var inMessage = false
 
     init(maxMessageBytes: Int, large: (prefix: [UInt8], limit: Int)?) {
         self.maxMessageBytes = maxMessageBytes
@@ -28,6 +32,10 @@ struct MessageAssembler {
     /// Adds one data frame's payload: `continues` for a continuation frame, `fin` for a message's last
     /// frame. Returns the message once its last frame is in.
     mutating func add(_ data: ByteBuffer, continues: Bool, fin: Bool) -> Output? {
+        guard continues == inMessage else {
+            return .outOfSequence(continues ? "a continuation frame outside a message" : "a new message inside a fragmented one")
+        }
+        inMessage = !fin
         if !continues {
             // The buffer is reused unless a large message grew it (or its last reader kept it).
             message.removeAll(keepingCapacity: message.capacity <= 64 * 1024)
