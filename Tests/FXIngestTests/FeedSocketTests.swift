@@ -120,18 +120,26 @@ struct FeedSocketTests {
         await server.stop()
     }
 
-    @Test("while the reader has no room the socket is not read (TCP pushes back on the server); resumed, the rest arrives in order")
-    func readsWithheld() async throws {
+    /// A socket whose reader has no room, once the server's first message ("m0") is in: the server, its
+    /// side of the connection (to script), the socket and its reader.
+    static func withoutRoom(maxMessageBytes: Int = 64) async throws
+        -> (ScriptedWebSocketServer, any Channel, FeedSocket, Reader) {
         let script = Mutex<(any Channel)?>(nil)
         let server = try await ScriptedWebSocketServer { channel in script.withLock { $0 = channel } }
         let reader = Reader()
         reader.hasRoom.store(false, ordering: .relaxed)
-        let socket = try await FeedSocket.connect(Self.settings(port: server.port, maxMessageBytes: 1 << 16), reader: reader)
+        let socket = try await FeedSocket.connect(Self.settings(port: server.port, maxMessageBytes: maxMessageBytes), reader: reader)
         // The server's side opens once it has sent its answer: perhaps after the client's.
         #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { script.withLock { $0 } != nil })
         let channel = try #require(script.withLock { $0 })
         try await channel.writeAndFlush(WebSocketFrame.text("m0"))
         #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received == ["m0"] })
+        return (server, channel, socket, reader)
+    }
+
+    @Test("while the reader has no room the socket is not read (TCP pushes back on the server); resumed, the rest arrives in order")
+    func readsWithheld() async throws {
+        let (server, channel, socket, reader) = try await Self.withoutRoom(maxMessageBytes: 1 << 16)
         // 32 MB: far more than the sockets' buffers hold, so the server's writes back up.
         let padding = String(repeating: ".", count: 16_000)
         for index in 1...2_000 { channel.write(WebSocketFrame.text("m\(index):\(padding)"), promise: nil) }
@@ -151,15 +159,7 @@ struct FeedSocketTests {
 
     @Test("a peer that closes while the reader has no room: every frame it sent is still given to the reader, after the wait, and its close is the socket's end")
     func closedWhileWithheld() async throws {
-        let script = Mutex<(any Channel)?>(nil)
-        let server = try await ScriptedWebSocketServer { channel in script.withLock { $0 = channel } }
-        let reader = Reader()
-        reader.hasRoom.store(false, ordering: .relaxed)
-        let socket = try await FeedSocket.connect(Self.settings(port: server.port), reader: reader)
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { script.withLock { $0 } != nil })
-        let channel = try #require(script.withLock { $0 })
-        try await channel.writeAndFlush(WebSocketFrame.text("m0"))
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { reader.received == ["m0"] })
+        let (server, channel, socket, reader) = try await Self.withoutRoom()
         for index in 1...50 { channel.write(WebSocketFrame.text("m\(index)"), promise: nil) }
         var close = ByteBuffer()
         close.writeInteger(UInt16(4002))
