@@ -15,7 +15,6 @@ import NIOWebSocket
 final class FeedSocket: Sendable {
     struct Settings: Sendable {
         var url: String
-        var headers: [(name: String, value: String)] = []
         /// Largest single frame accepted; a larger one is a protocol error that ends the socket.
         var maxFrameSize: Int
         var assembler: MessageAssembler
@@ -61,7 +60,6 @@ final class FeedSocket: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
         headers.add(name: "Origin", value: "\(scheme)://\(host)")
-        for header in settings.headers { headers.add(name: header.name, value: header.value) }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
         let timeout = TimeAmount.nanoseconds(settings.connectTimeout.nanosecondsClamped)
         let loop = eventLoopGroup.next()
@@ -144,10 +142,7 @@ final class FeedSocket: Sendable {
 
     /// Starts the close handshake (once): the socket closes when the peer answers or after the close timeout.
     func close(code: WebSocketErrorCode, reason: String) {
-        var buffer = ByteBuffer()
-        buffer.write(webSocketErrorCode: code)
-        let number = buffer.readInteger(as: UInt16.self) ?? 1000
-        channel.triggerUserOutboundEvent(FeedSocketCommand.close(code: number, reason: reason), promise: nil)
+        channel.triggerUserOutboundEvent(FeedSocketCommand.close(code: code.number, reason: reason), promise: nil)
     }
 
     /// The reader has room again (after its ``FeedSocketReader/flush(_:)`` returned false).

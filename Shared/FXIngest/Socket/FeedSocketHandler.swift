@@ -236,7 +236,7 @@ final class FeedSocketHandler: ChannelDuplexHandler {
         }
         if unansweredPing != nil {
             if end == nil { end = "no answer to a ping within \(pingInterval.map { "\($0.nanoseconds / 1_000_000) ms" } ?? "")" }
-            startClose(code: WebSocketErrorCode.goingAway.code, reason: "ping timeout", context: context)
+            startClose(code: WebSocketErrorCode.goingAway.number, reason: "ping timeout", context: context)
             return
         }
         pingCounter &+= 1
@@ -249,7 +249,7 @@ final class FeedSocketHandler: ChannelDuplexHandler {
     private func protocolError(_ what: String, context: ChannelHandlerContext) {
         if end == nil { end = "protocol error: \(what)" }
         stopped = true
-        startClose(code: WebSocketErrorCode.protocolError.code, reason: "protocol error", context: context)
+        startClose(code: WebSocketErrorCode.protocolError.number, reason: "protocol error", context: context)
     }
 
     /// Sends a close frame (once) and closes the socket when the peer answers or after `closeTimeout`;
@@ -282,8 +282,9 @@ extension FeedSocketHandler {
     }
 }
 
-private extension WebSocketErrorCode {
-    var code: UInt16 {
+extension WebSocketErrorCode {
+    /// The code's number, as a close frame carries it.
+    var number: UInt16 {
         var buffer = ByteBuffer()
         buffer.write(webSocketErrorCode: self)
         return buffer.readInteger() ?? 1000
