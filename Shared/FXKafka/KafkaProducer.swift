@@ -229,7 +229,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         let batchID: UInt
         switch state.withLock({ $0.register(.batch(batch)) }) {
         case .fail(let error):
-            for index in 0..<messages.count { batch.results[index] = .failure(error) }
+            batch.fillMissing(with: .failure(error))
             batch.refused = true
             return batch
         case .produce(let id):
@@ -287,7 +287,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// Waits for every result of a batch handed over by ``startBatch(_:)``.
     /// Cancelling the waiting task stops the wait: the results not in yet fail as `possibly_persisted`.
     func results(of batch: ProducerBatch) async -> [ProducerStateMachine.DeliveryResult] {
-        if batch.refused { return batch.results.map { $0! } }
+        if batch.refused { return batch.takeResults() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 state.withLock { $0.awaitBatch(batch, completion: .continuation(continuation)) }.resume()
@@ -301,7 +301,7 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     /// Calls `handler` with every result of a batch handed over by ``startBatch(_:)`` once they are all
     /// in: on the poll thread, or at once on this thread when they already are. It must not block.
     func onResults(of batch: ProducerBatch, _ handler: @escaping @Sendable ([ProducerStateMachine.DeliveryResult]) -> Void) {
-        if batch.refused { return handler(batch.results.map { $0! }) }
+        if batch.refused { return handler(batch.takeResults()) }
         state.withLock { $0.awaitBatch(batch, completion: .handler(handler)) }.resume()
     }
 

@@ -92,7 +92,7 @@ struct ProducerStateMachine {
             return .single(continuation, result)
         case .batch(let batch):
             var last = Resumption.none
-            for index in batch.results.indices {
+            for index in 0..<batch.count {
                 let resumption = batch.settle(index: index, with: result)
                 if case .batch = resumption { last = resumption }
             }
@@ -123,8 +123,8 @@ struct ProducerStateMachine {
         guard let completion = batch.completion else { return .none }
         batch.completion = nil
         if let id = batch.id { pending[id] = nil }
-        for index in batch.results.indices where batch.results[index] == nil { batch.results[index] = .failure(error) }
-        return .batch(completion, batch.results.map { $0! })
+        batch.fillMissing(with: .failure(error))
+        return .batch(completion, batch.takeResults())
     }
 
     private mutating func finishIfDone(_ batch: ProducerBatch, _ resumption: Resumption) -> Resumption {
@@ -177,7 +177,13 @@ final class ProducerBatch: @unchecked Sendable {
         case handler(@Sendable ([ProducerStateMachine.DeliveryResult]) -> Void)
     }
 
-    var results: [ProducerStateMachine.DeliveryResult?]
+    /// What a result reads before its message is finished (never handed out: ``filled`` says which are real).
+    private static let unset = ProducerStateMachine.DeliveryResult.failure(
+        KafkaError(code: .produce, message: "no delivery report yet", persistence: .possiblyPersisted))
+
+    /// One per message; real where ``filled`` is set. Handed to the completion as it is (moved out, not copied).
+    private(set) var results: [ProducerStateMachine.DeliveryResult]
+    private var filled: [Bool]
     /// Set when the producer refused the whole batch at registration: `results` are all filled in.
     var refused = false
     var remaining: Int
@@ -188,13 +194,31 @@ final class ProducerBatch: @unchecked Sendable {
     var abandonedWith: KafkaError?
 
     init(count: Int) {
-        results = Array(repeating: nil, count: count)
+        results = Array(repeating: Self.unset, count: count)
+        filled = Array(repeating: false, count: count)
         remaining = count + 1
+    }
+
+    var count: Int { filled.count }
+
+    /// Every result still missing becomes `result` (the batch was refused, or its wait abandoned).
+    func fillMissing(with result: ProducerStateMachine.DeliveryResult) {
+        for index in filled.indices where !filled[index] {
+            filled[index] = true
+            results[index] = result
+        }
+    }
+
+    /// The results, once all are filled in (moved out: call once).
+    func takeResults() -> [ProducerStateMachine.DeliveryResult] {
+        defer { results = [] }
+        return results
     }
 
     /// Records the first result for `index` (later ones are ignored) and releases its part.
     func settle(index: Int, with result: ProducerStateMachine.DeliveryResult) -> ProducerStateMachine.Resumption {
-        if case .some = results[index] { return .none }
+        if filled[index] { return .none }
+        filled[index] = true
         results[index] = result
         return release()
     }
@@ -204,7 +228,7 @@ final class ProducerBatch: @unchecked Sendable {
         remaining -= 1
         guard remaining == 0, let completion else { return .none }
         self.completion = nil
-        return .batch(completion, results.map { $0! })
+        return .batch(completion, takeResults())
     }
 }
 

@@ -114,13 +114,13 @@ public final class KafkaPublisher: Sendable {
         var retryGaps: [PublishItem] = []
         var firstError: KafkaError?
         var delivered = 0, lost = 0, deliveredTicks = 0, deliveredOther = 0
-        for (item, result) in zip(items, results) {
-            switch result {
-            case .success:
+        // Read in place by index: an item is copied only when it is kept (a lost tick, a gap to retry).
+        for index in 0..<min(items.count, results.count) {
+            guard case .failure(let error) = results[index] else {
                 delivered += 1
-                if case .tick = item.kind {
+                if case .tick = items[index].kind {
                     deliveredTicks += 1
-                    if let receivedAt = item.receivedAt {
+                    if let receivedAt = items[index].receivedAt {
                         let latency = now - receivedAt
                         timer.recordNanoseconds(latency.nanosecondsClamped)
                         latencyObserver?(latency)
@@ -128,36 +128,36 @@ public final class KafkaPublisher: Sendable {
                 } else {
                     deliveredOther += 1
                 }
-            case .failure(let error):
-                firstError = firstError ?? error
-                if error.requiresNewProducer { needsNewProducer.store(true, ordering: .releasing) }
-                switch item.kind {
-                case .tick:
-                    metrics.failedTicks.increment()
-                    lostTicks.withLock { $0.append(item) }
-                    lost += 1
-                case .gap(let gap):
-                    metrics.failedControl.increment()
-                    var retry = item
-                    retry.attempts += 1
-                    if retry.attempts <= settings.gapRetryLimit {
-                        retryGaps.append(retry)
-                    } else {
-                        metrics.gapsLost.increment()
-                        logger.critical("gap event could not be delivered; recorded here only",
-                                        metadata: ["gap": .string(String(decoding: gap.jsonBytes(), as: UTF8.self)),
-                                                   "error": .string(error.description)])
-                    }
-                case .book(let source, let symbol):
-                    metrics.failedControl.increment()
-                    metrics.booksLost.increment()
-                    if rateLimiter.allow() {
-                        logger.error("book message not delivered: consumers see a hole in seq until the next snapshot",
-                                     metadata: ["source": .string(source), "symbol": .string(symbol)])
-                    }
-                case .reject, .health, .control, .latest:
-                    metrics.failedControl.increment()
+                continue
+            }
+            firstError = firstError ?? error
+            if error.requiresNewProducer { needsNewProducer.store(true, ordering: .releasing) }
+            switch items[index].kind {
+            case .tick:
+                metrics.failedTicks.increment()
+                lostTicks.withLock { $0.append(items[index]) }
+                lost += 1
+            case .gap(let gap):
+                metrics.failedControl.increment()
+                var retry = items[index]
+                retry.attempts += 1
+                if retry.attempts <= settings.gapRetryLimit {
+                    retryGaps.append(retry)
+                } else {
+                    metrics.gapsLost.increment()
+                    logger.critical("gap event could not be delivered; recorded here only",
+                                    metadata: ["gap": .string(String(decoding: gap.jsonBytes(), as: UTF8.self)),
+                                               "error": .string(error.description)])
                 }
+            case .book(let source, let symbol):
+                metrics.failedControl.increment()
+                metrics.booksLost.increment()
+                if rateLimiter.allow() {
+                    logger.error("book message not delivered: consumers see a hole in seq until the next snapshot",
+                                 metadata: ["source": .string(source), "symbol": .string(symbol)])
+                }
+            case .reject, .health, .control, .latest:
+                metrics.failedControl.increment()
             }
         }
         if deliveredTicks > 0 { metrics.deliveredTicks.increment(by: deliveredTicks) }

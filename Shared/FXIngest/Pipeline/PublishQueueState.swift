@@ -39,9 +39,10 @@ struct PublishQueueState {
     /// Up to `max` items; taking them makes room, so every parked writer is woken to try again.
     mutating func take(max: Int) -> TakeResult {
         guard !items.isEmpty else { return finished ? .finished : .empty }
-        let count = Swift.min(max, items.count)
-        let batch = Array(items.prefix(count))
-        items.removeFirst(count)
+        // Moved out one by one: no retain and release of each item's buffers.
+        var batch: [PublishItem] = []
+        batch.reserveCapacity(Swift.min(max, items.count))
+        while batch.count < max, let item = items.popFirst() { batch.append(item) }
         defer { writers = [] }
         return .items(batch, wakeWriters: writers.map(\.waiter))
     }
