@@ -66,7 +66,7 @@ final class TickIntake: Sendable {
     /// Decodes the batch outside the lock, then records every message under one acquisition of it.
     private func receive(_ messages: [KafkaMessageView]) {
         let horizon = compression ? WallClock.nanoseconds().subtractingClamped(service.configuration.compressAfter.nanosecondsClamped) : nil
-        var decoded: [(tick: TickRecord?, reject: RejectRecord?)] = []
+        var decoded: [AggregatorState.Consumed] = []
         decoded.reserveCapacity(messages.count)
         for message in messages {
             let value = Array(message.value)
@@ -76,27 +76,34 @@ final class TickIntake: Sendable {
                     throw TickRecord.Invalid(reason: "beyond_compression_horizon",
                                              detail: "ts older than the compressed chunks (\(service.configuration.compressAfter))")
                 }
-                decoded.append((tick, nil))
+                decoded.append(AggregatorState.Consumed(offset: message.offset, tick: tick))
             } catch {
                 let key = message.key.map { String(decoding: $0, as: UTF8.self) } ?? "aggregator"
-                decoded.append((nil, RejectRecord(source: "aggregator", stage: .aggregate, reason: error.reason, detail: error.detail,
-                                                  receivedAt: WallClock.nanoseconds(), payload: value, instance: service.instance, key: key)))
+                decoded.append(AggregatorState.Consumed(offset: message.offset, reject: RejectRecord(
+                    source: "aggregator", stage: .aggregate, reason: error.reason, detail: error.detail,
+                    receivedAt: WallClock.nanoseconds(), payload: value, instance: service.instance, key: key)))
             }
         }
         let now = ContinuousClock.now
-        var ticks = 0, rejects = 0, late = 0
-        let actions = service.state.withLock { state in
+        // A batch holds runs of one partition's messages: each run is recorded with one lookup of its partition.
+        let (counts, actions) = service.state.withLock { state in
+            var counts = AggregatorState.Counts()
             var actions: [AggregatorState.Action] = []
-            for (message, record) in zip(messages, decoded) {
-                let (receipt, more) = state.received(partition: message.partition, offset: message.offset,
-                                                     tick: record.tick, reject: record.reject, now: now)
+            var start = 0
+            while start < messages.count {
+                let partition = messages[start].partition
+                var end = start + 1
+                while end < messages.count, messages[end].partition == partition { end += 1 }
+                let (run, more) = state.received(partition: partition, &decoded, start..<end, now: now)
+                counts.ticks += run.ticks
+                counts.rejects += run.rejects
+                counts.late += run.late
                 actions += more
-                guard receipt != .notOwned else { continue }
-                if record.tick != nil { ticks += 1 } else { rejects += 1 }
-                if receipt == .late { late += 1 }
+                start = end
             }
-            return actions
+            return (counts, actions)
         }
+        let (ticks, rejects, late) = (counts.ticks, counts.rejects, counts.late)
         service.metrics.ticks.increment(by: ticks)
         service.metrics.rejects.increment(by: rejects)
         service.metrics.lateTicks.increment(by: late)

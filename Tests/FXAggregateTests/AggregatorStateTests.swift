@@ -1,4 +1,5 @@
 import FXCandles
+import FXContracts
 @testable import FXAggregate
 import FXCore
 import Testing
@@ -168,5 +169,45 @@ struct AggregatorStateTests {
         #expect(state.received(partition: 0, offset: 10, tick: tick(ts: base), reject: nil, now: .now).0 == .accepted)
         let taken = state.take().0
         #expect(taken.batches.first?.generation == 3 && taken.batches.first?.nextOffset == 11 && taken.batches.first?.ticks.count == 1)
+    }
+
+    @Test("a run of one partition's messages recorded at once does what recording them one by one does: counts, actions, pending ticks, offsets")
+    func runEqualsOneByOne() throws {
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        let reject = RejectRecord(source: "aggregator", stage: .aggregate, reason: "malformed_json", detail: "spec",
+                                  receivedAt: base, payload: Array("{".utf8), instance: "spec", key: "spec")
+        // A first close, a late tick, a reject, a flush at the batch size, a pause at the pending limit, a later close.
+        let run: [AggregatorState.Consumed] = [
+            .init(offset: 7, tick: tick(ts: base)), .init(offset: 8, tick: tick(ts: base - 6 * Self.second)),
+            .init(offset: 9, reject: reject), .init(offset: 10, tick: tick(ts: base + 70 * Self.second)),
+            .init(offset: 11, tick: tick(ts: base + 71 * Self.second)), .init(offset: 12, tick: tick(ts: base + 72 * Self.second)),
+        ]
+        let now = ContinuousClock.now
+        var single = state(flushMaxTicks: 3, maxPending: 5, assignedAt: now)
+        var singleActions: [AggregatorState.Action] = []
+        var singleCounts = AggregatorState.Counts()
+        for message in run {
+            let (receipt, actions) = single.received(partition: 0, offset: message.offset, tick: message.tick, reject: message.reject, now: now)
+            singleActions += actions
+            if message.tick != nil { singleCounts.ticks += 1 } else { singleCounts.rejects += 1 }
+            if receipt == .late { singleCounts.late += 1 }
+        }
+        var batched = state(flushMaxTicks: 3, maxPending: 5, assignedAt: now)
+        var messages = run
+        let (counts, actions) = batched.received(partition: 0, &messages, 0..<messages.count, now: now)
+
+        #expect(counts == AggregatorState.Counts(ticks: 5, rejects: 1, late: 1))
+        #expect(counts == singleCounts)
+        #expect(actions == singleActions)
+        #expect(actions.contains(.pauseIntake) && actions.filter { $0 == .flush }.count == 2)
+        #expect(batched.pendingCount == single.pendingCount && batched.intakePaused == single.intakePaused)
+        let (fromRun, fromSingles) = (batched.take().0, single.take().0)
+        let batch = try #require(fromRun.batches.first)
+        #expect(batch.nextOffset == 13 && batch.ticks.map(\.ts) == run.compactMap { $0.tick?.ts })
+        #expect(batch.ticks == fromSingles.batches.first?.ticks && fromRun.allRejects == fromSingles.allRejects)
+
+        var elsewhere = run
+        #expect(batched.received(partition: 3, &elsewhere, 0..<elsewhere.count, now: now) == (AggregatorState.Counts(), []),
+                "a partition not owned counts nothing")
     }
 }
