@@ -32,7 +32,8 @@ public struct LatestBoard: Sendable {
 
     public mutating func apply(_ tick: Tick) {
         guard let slot = slots[tick.venueSymbol] else { return }
-        if entries[slot] == nil { entries[slot] = newEntry(slot) }
+        // A pattern match, not `== nil`: LatestQuote is Equatable, and that comparison copied the entry.
+        if case .none = entries[slot] { entries[slot] = newEntry(slot) }
         entries[slot]!.apply(tick)
         markChanged(slot)
     }
@@ -42,7 +43,7 @@ public struct LatestBoard: Sendable {
         guard let slot = slots[venueSymbol] else { return }
         let entry = entries[slot] ?? newEntry(slot)
         guard entry.marketOpen != open || (open ? nil : reason) != entry.marketReason else { return }
-        if entries[slot] == nil { entries[slot] = entry }
+        if case .none = entries[slot] { entries[slot] = entry }
         entries[slot]!.marketOpen = open
         entries[slot]!.marketReason = open ? nil : reason
         markChanged(slot)
