@@ -16,23 +16,33 @@ public struct TopicNames: Sendable, Hashable {
     public static let defaultPrefix = "fx."
 
     public let prefix: String
+    // Stored, not computed: per-message paths (a tick's topic, the monitor's dispatch by topic) read them,
+    // and joining the prefix on every read cost a string append each time.
+    public let ticks: String
+    public let gaps: String
+    public let health: String
+    public let rejects: String
+    public let candles: String
+    public let alerts: String
+    /// Order book snapshots and deltas, keyed `source:symbol` (never compacted).
+    public let books: String
+    /// The hot layer: the latest quote and trade per symbol, keyed `source:symbol`, compacted.
+    public let latest: String
+    /// The raw capture: every frame of the feeds with `capture_raw`, verbatim (``RawRecord``).
+    public let raw: String
 
     public init(prefix: String = TopicNames.defaultPrefix) {
         self.prefix = prefix
+        ticks = prefix + "ticks"
+        gaps = prefix + "gaps"
+        health = prefix + "health"
+        rejects = prefix + "rejects"
+        candles = prefix + "candles"
+        alerts = prefix + "alerts"
+        books = prefix + "books"
+        latest = prefix + "latest"
+        raw = prefix + "raw"
     }
-
-    public var ticks: String { prefix + "ticks" }
-    public var gaps: String { prefix + "gaps" }
-    public var health: String { prefix + "health" }
-    public var rejects: String { prefix + "rejects" }
-    public var candles: String { prefix + "candles" }
-    public var alerts: String { prefix + "alerts" }
-    /// Order book snapshots and deltas, keyed `source:symbol` (never compacted).
-    public var books: String { prefix + "books" }
-    /// The hot layer: the latest quote and trade per symbol, keyed `source:symbol`, compacted.
-    public var latest: String { prefix + "latest" }
-    /// The raw capture: every frame of the feeds with `capture_raw`, verbatim (``RawRecord``).
-    public var raw: String { prefix + "raw" }
 
     /// Topic configuration a topic needs when it is created: the hot layer is compacted (one value per
     /// key is kept) and never deleted by time; the others take the broker's defaults.
