@@ -209,5 +209,36 @@ struct AggregatorStateTests {
         var elsewhere = run
         #expect(batched.received(partition: 3, &elsewhere, 0..<elsewhere.count, now: now) == (AggregatorState.Counts(), []),
                 "a partition not owned counts nothing")
+        #expect(elsewhere.compactMap(\.tick).count == 5, "and takes nothing out of the messages")
+    }
+
+    @Test("a batch with runs of two partitions: each run takes only its own range, in order, and leaves the other messages alone")
+    func runsOfTwoPartitions() throws {
+        let base: Int64 = Self.epoch + 10 * Self.minute
+        var state = AggregatorState(limits: .init(flushMaxTicks: 100, maxPending: 100, lateness: 5 * Self.second,
+                                                  idleTimeout: .seconds(10), closeStep: Self.minute))
+        let now = ContinuousClock.now
+        state.assigned(0, generation: 1, now: now)
+        state.assigned(1, generation: 1, now: now)
+        // One consumer batch: partition 0 (offsets 3...4), partition 1 (20...22), partition 0 again (5).
+        var batch: [AggregatorState.Consumed] = [
+            .init(offset: 3, tick: tick(ts: base)), .init(offset: 4, tick: tick(ts: base + 1)),
+            .init(offset: 20, tick: tick(ts: base + 70 * Self.second, symbol: "ETH/USD")),
+            .init(offset: 21, tick: tick(ts: base + 71 * Self.second, symbol: "ETH/USD")),
+            .init(offset: 22, tick: tick(ts: base + 72 * Self.second, symbol: "ETH/USD")),
+            .init(offset: 5, tick: tick(ts: base + 2)),
+        ]
+        let (middle, middleActions) = state.received(partition: 1, &batch, 2..<5, now: now)
+        #expect(middle == AggregatorState.Counts(ticks: 3, rejects: 0, late: 0))
+        #expect(middleActions == [.flush, .close(partition: 1, watermark: base + 65 * Self.second)])
+        #expect(batch[0..<2].allSatisfy { $0.tick != nil } && batch[5].tick != nil, "messages outside the range are left alone")
+        #expect(batch[2..<5].allSatisfy { $0.tick == nil }, "the run's ticks were moved into the state")
+        _ = state.received(partition: 0, &batch, 0..<2, now: now)
+        _ = state.received(partition: 0, &batch, 5..<6, now: now)
+
+        let taken = state.take().0.batches.sorted { $0.partition < $1.partition }
+        #expect(taken.map(\.partition) == [0, 1])
+        #expect(taken[0].nextOffset == 6 && taken[0].ticks.map(\.ts) == [base, base + 1, base + 2])
+        #expect(taken[1].nextOffset == 23 && taken[1].ticks.map(\.symbol) == ["ETH/USD", "ETH/USD", "ETH/USD"])
     }
 }
