@@ -108,31 +108,35 @@ public final class SimKraken: Sendable {
                 send(id, #"{"error":"Currency pair not supported \#(symbol.prefix(20))","method":"\#(method)","success":false,"symbol":"\#(symbol.prefix(20))"\#(reqID)}"#)
                 continue
             }
-            let lines = state.withLock { state -> [String] in
-                guard state.clients[id] != nil else { return [] }
-                if state.books[symbol] == nil { state.books[symbol] = makeBook(symbol, now: now) }
-                let depthText = channel == "book" ? #","depth":\#(depth)"# : ""
-                let ack = #"{"method":"\#(method)","result":{"channel":"\#(channel)"\#(depthText),"symbol":"\#(symbol)"},"success":true,"time_in":"\#(Timestamps.rfc3339(nanoseconds: now))","time_out":"\#(Timestamps.rfc3339(nanoseconds: now))"\#(reqID)}"#
-                switch (method, channel) {
-                case ("subscribe", "trade"): state.clients[id]!.trades.insert(symbol)
-                case ("subscribe", "ticker"): state.clients[id]!.tickers.insert(symbol)
-                case ("subscribe", "book"):
-                    state.clients[id]!.books[symbol] = View(depth: depth, snapshotAt: now + state.snapshotDelay)
-                    if state.snapshotDelay == 0 { return [ack] + snapshot(&state, client: id, symbol: symbol) }
-                case ("unsubscribe", "trade"): state.clients[id]!.trades.remove(symbol)
-                case ("unsubscribe", "ticker"): state.clients[id]!.tickers.remove(symbol)
-                default: state.clients[id]!.books[symbol] = nil
-                }
-                return [ack]
+            // Sent under the lock: a market step between building the snapshot and sending it would send
+            // the client an update of a book it does not have yet (its next checksum then fails).
+            state.withLock { state in
+                let lines: [String] = {
+                    guard state.clients[id] != nil else { return [] }
+                    if state.books[symbol] == nil { state.books[symbol] = makeBook(symbol, now: now) }
+                    let depthText = channel == "book" ? #","depth":\#(depth)"# : ""
+                    let ack = #"{"method":"\#(method)","result":{"channel":"\#(channel)"\#(depthText),"symbol":"\#(symbol)"},"success":true,"time_in":"\#(Timestamps.rfc3339(nanoseconds: now))","time_out":"\#(Timestamps.rfc3339(nanoseconds: now))"\#(reqID)}"#
+                    switch (method, channel) {
+                    case ("subscribe", "trade"): state.clients[id]!.trades.insert(symbol)
+                    case ("subscribe", "ticker"): state.clients[id]!.tickers.insert(symbol)
+                    case ("subscribe", "book"):
+                        state.clients[id]!.books[symbol] = View(depth: depth, snapshotAt: now + state.snapshotDelay)
+                        if state.snapshotDelay == 0 { return [ack] + snapshot(&state, client: id, symbol: symbol) }
+                    case ("unsubscribe", "trade"): state.clients[id]!.trades.remove(symbol)
+                    case ("unsubscribe", "ticker"): state.clients[id]!.tickers.remove(symbol)
+                    default: state.clients[id]!.books[symbol] = nil
+                    }
+                    return [ack]
+                }()
+                if let send = state.clients[id]?.send { for line in lines { send.yield(line) } }
             }
-            for line in lines { send(id, line) }
         }
     }
 
     /// One market step: every pair ever subscribed changes its book (and may trade); subscribers get what
     /// their subscriptions ask for.
     func step(now: Int64) {
-        let outgoing = state.withLock { state -> [(AsyncStream<String>.Continuation, String)] in
+        state.withLock { state in
             // A pair once subscribed keeps moving and trading whether or not anyone listens (its OHLC history
             // then has the minutes a disconnected client missed).
             var out: [(AsyncStream<String>.Continuation, String)] = []
@@ -156,9 +160,9 @@ public final class SimKraken: Sendable {
                     if let line = update(&state, client: id, symbol: symbol) { out.append((client.send, line)) }
                 }
             }
-            return out
+            // Under the lock, like a subscription's snapshot: each client's lines go out in book order.
+            for (send, line) in out { send.yield(line) }
         }
-        for (send, line) in outgoing { send.yield(line) }
     }
 
     public func fault(_ kind: String, symbol: String?, count: Int, seconds: Double) -> Int {
