@@ -335,7 +335,7 @@ final class ConsumerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     // MARK: RDKafkaEventHandler (called on the poll thread)
 
-    func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {}
+    func delivered(_ messages: UnsafeBufferPointer<UnsafePointer<rd_kafka_message_t>?>) {}
 
     func clientError(_ error: rd_kafka_resp_err_t, reason: String) {
         logger.warning("kafka consumer error: \(reason)",

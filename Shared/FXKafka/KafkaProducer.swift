@@ -12,11 +12,12 @@ import Synchronization
 ///   ``KafkaError`` saying whether the message may be persisted anyway.
 /// - When librdkafka's local queue is full (`queue.buffering.max.messages`/`.kbytes`), `send` waits for
 ///   room instead of dropping.
-/// - Lifetime: ``run()`` starts a dedicated thread that polls librdkafka (delivery reports, logs,
-///   errors) and, once the producer is shut down, destroys the handle at the end of its loop. Run it
-///   in a `ServiceGroup` (or a task of its owner): delivery reports arrive only while it runs. Flushes
+/// - Lifetime: ``run()`` starts a dedicated thread that polls librdkafka (delivery reports, a produce
+///   response's at a time, logs, errors) and, once the producer is shut down, destroys the handle at the
+///   end of its loop. Run it in a `ServiceGroup` (or a task of its owner): delivery reports arrive only
+///   while it runs (``shutdown(flushTimeout:)`` starts the thread of a producer that never ran). Flushes
 ///   run on a dispatch queue of their own: nothing here blocks Swift's cooperative pool. A producer
-///   that never ran is destroyed off the caller's thread when its last reference goes.
+///   that never ran nor was shut down is destroyed off the caller's thread when its last reference goes.
 /// - ``run()`` returns after graceful shutdown (it flushes first) or after ``shutdown(flushTimeout:)``.
 public final class KafkaProducer: Service, Sendable {
     private let core: ProducerCore
@@ -164,12 +165,12 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     private func pollLoop() {
         while !stopPolling.load(ordering: .acquiring) {
-            rd_kafka_poll(client.handle, 100)
+            client.serveEvents(timeoutMilliseconds: 100)
             let waiters = state.withLock { $0.takeCapacityWaiters() }
             for waiter in waiters { waiter.resume() }
         }
         // Serve what the final purge produced, then destroy the handle here, on the poll thread.
-        rd_kafka_poll(client.handle, 0)
+        while client.serveEvents(timeoutMilliseconds: 0) > 0 {}
         client.destroy()
         pollThreadDone.signal()
     }
@@ -236,50 +237,64 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
             batchID = id
             batch.id = id
         }
-        var topics: [String: OpaquePointer] = [:]
-        for (index, message) in messages.enumerated() {
-            attempts: while true {
-                if Task.isCancelled || closing.load(ordering: .acquiring) {
-                    settle(batch, index, .failure(KafkaError(code: .produce, message: Task.isCancelled ? "send cancelled" : "producer is shutting down",
-                                                             persistence: .notPersisted)))
-                    break
+        var topic: (name: String, handle: OpaquePointer)?
+        var position = 0
+        while position < messages.count {
+            // As many as librdkafka takes, in one use of the handle (its topic looked up when it changes).
+            let stop = client.withHandle { _ -> ProduceStop in
+                while position < messages.count {
+                    if Task.isCancelled || closing.load(ordering: .acquiring) { return .stopped }
+                    let index = messages.startIndex + position
+                    let handle: OpaquePointer
+                    if let topic, topic.name == messages[index].topic {
+                        handle = topic.handle
+                    } else if let created = client.topicHandle(messages[index].topic) {
+                        handle = created
+                        topic = (messages[index].topic, created)
+                    } else {
+                        return .refusedTopic
+                    }
+                    let id = ProducerStateMachine.batchMessageID(batch: batchID, index: position)
+                    if let error = produce(messages[index], topic: handle, id: id) { return .failed(error) }
+                    position += 1
                 }
-                let id = ProducerStateMachine.batchMessageID(batch: batchID, index: index)
-                let attempt = client.withHandle { _ -> ProduceAttempt in
-                    guard let topic = topics[message.topic] ?? client.topicHandle(message.topic) else { return .refusedTopic }
-                    topics[message.topic] = topic
-                    return produce(message, topic: topic, id: id).map(ProduceAttempt.failed) ?? .handedOver
+                return .done
+            }
+            switch stop {
+            case .done?:
+                break
+            case .stopped?, nil:
+                let error = if case .stopped? = stop {
+                    KafkaError(code: .produce, message: Task.isCancelled ? "send cancelled" : "producer is shutting down", persistence: .notPersisted)
+                } else {
+                    KafkaError(code: .shutdown, message: "producer shut down", persistence: .notPersisted)
                 }
-                let error: OpaquePointer
-                switch attempt {
-                case .handedOver?:
-                    break attempts
-                case .refusedTopic?:
-                    settle(batch, index, .failure(KafkaError(code: .produce, message: "librdkafka refused the topic name",
-                                                             persistence: .notPersisted, context: ["topic": message.topic])))
-                    break attempts
-                case nil:
-                    settle(batch, index, .failure(KafkaError(code: .shutdown, message: "producer shut down", persistence: .notPersisted)))
-                    break attempts
-                case .failed(let failure)?:
-                    error = failure
-                }
+                for rest in position..<messages.count { settle(batch, rest, .failure(error)) }
+                position = messages.count
+            case .refusedTopic?:
+                settle(batch, position, .failure(KafkaError(code: .produce, message: "librdkafka refused the topic name", persistence: .notPersisted,
+                                                            context: ["topic": messages[messages.startIndex + position].topic])))
+                position += 1
+            case .failed(let error)?:
                 if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     rd_kafka_error_destroy(error)
                     await waitForCapacity()
                     continue
                 }
-                var kafkaError = KafkaError(code: .produce, consuming: error, context: ["topic": message.topic])
+                var kafkaError = KafkaError(code: .produce, consuming: error, context: ["topic": messages[messages.startIndex + position].topic])
                 kafkaError.persistence = .notPersisted
-                settle(batch, index, .failure(kafkaError))
-                break
+                settle(batch, position, .failure(kafkaError))
+                position += 1
             }
         }
         return batch
     }
 
-    private enum ProduceAttempt {
-        case handedOver
+    /// Why a run of hand-overs stopped.
+    private enum ProduceStop {
+        case done
+        /// Cancelled, or the producer is shutting down: the rest are not handed over.
+        case stopped
         case refusedTopic
         case failed(OpaquePointer)
     }
@@ -361,31 +376,29 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
 
     // MARK: RDKafkaEventHandler (called on the poll thread)
 
-    func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
-        let id = UInt(bitPattern: message.pointee._private)
-        let rkt = message.pointee.rkt.map(UnsafeTransferPointer.init)
-        if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let partition = message.pointee.partition
-            let offset = message.pointee.offset
-            state.withLock { state in
-                let report = KafkaDeliveryReport(topic: state.topicName(rkt), partition: partition, offset: offset)
-                return state.complete(id: id, with: .success(report))
-            }.resume()
-            return
+    /// One produce response's reports: recorded under one lock; what they finish is resumed after it.
+    func delivered(_ messages: UnsafeBufferPointer<UnsafePointer<rd_kafka_message_t>?>) {
+        var reports: [DeliveryFields] = []
+        reports.reserveCapacity(messages.count)
+        var failed = false
+        for case let message? in messages {
+            let fields = DeliveryFields(message)
+            failed = failed || fields.error != RD_KAFKA_RESP_ERR_NO_ERROR
+            reports.append(fields)
         }
-        let topic = state.withLock { $0.topicName(rkt) }
-        var error = KafkaError(code: .delivery, rdkafka: message.pointee.err,
-                               context: ["topic": topic, "partition": String(message.pointee.partition)])
-        switch rd_kafka_message_status(message) {
-        case RD_KAFKA_MSG_STATUS_PERSISTED: error.persistence = .persisted
-        case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED: error.persistence = .possiblyPersisted
-        default: error.persistence = .notPersisted
+        // A failed report asks whether the instance has raised a fatal error (once per event).
+        let fatal = failed ? client.fatalError() : nil
+        let resumptions = state.withLock { state in
+            var resumptions: [ProducerStateMachine.Resumption] = []
+            if let fatal { state.recordFatal(fatal) }
+            for report in reports {
+                let resumption = state.complete(id: report.id, with: report.result(fatal: fatal != nil, state: &state))
+                if case .none = resumption { continue }
+                resumptions.append(resumption)
+            }
+            return resumptions
         }
-        if let fatal = client.fatalError() {
-            error.isFatal = true
-            state.withLock { $0.recordFatal(fatal) }
-        }
-        state.withLock { $0.complete(id: id, with: .failure(error)) }.resume()
+        for resumption in resumptions { resumption.resume() }
     }
 
     func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
@@ -416,6 +429,8 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
     }
 
     func shutdown(flushTimeout: Duration) async {
+        // A producer that never ran gets its poll thread now: the flush only waits for reports, served there.
+        startPolling()
         closing.store(true, ordering: .releasing)
         let waiters = state.withLock { $0.beginClosing() }
         for waiter in waiters { waiter.resume() }
@@ -427,16 +442,9 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         // Whatever is left fails with its persistence status via delivery reports.
         _ = client.withHandle { rd_kafka_purge($0, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)) }
         if !stopPolling.exchange(true, ordering: .acquiringAndReleasing) {
-            let polled = pollingStarted.exchange(true, ordering: .acquiringAndReleasing)
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                blockingQueue.async { [client, pollThreadDone] in
-                    if polled {
-                        pollThreadDone.wait()   // the poll thread destroys the handle
-                    } else {
-                        client.attach(handler: self)
-                        _ = client.withHandle { rd_kafka_poll($0, 0) }
-                        client.destroy()
-                    }
+                blockingQueue.async { [pollThreadDone] in
+                    pollThreadDone.wait()   // the poll thread destroys the handle
                     continuation.resume()
                 }
             }
@@ -447,6 +455,41 @@ final class ProducerCore: RDKafkaEventHandler, @unchecked Sendable {
         }
         for resumption in abandoned { resumption.resume() }
         stopped.open(true)
+    }
+}
+
+/// What the producer keeps of one delivery report (read from librdkafka's message during the event).
+private struct DeliveryFields: Sendable {
+    let id: UInt
+    let error: rd_kafka_resp_err_t
+    let topic: UnsafeTransferPointer?
+    let partition: Int32
+    let offset: Int64
+    let status: rd_kafka_msg_status_t
+
+    init(_ message: UnsafePointer<rd_kafka_message_t>) {
+        id = UInt(bitPattern: message.pointee._private)
+        error = message.pointee.err
+        topic = message.pointee.rkt.map(UnsafeTransferPointer.init)
+        partition = message.pointee.partition
+        offset = message.pointee.offset
+        status = error == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_MSG_STATUS_PERSISTED : rd_kafka_message_status(message)
+    }
+
+    /// The partition and offset, or the error with its persistence status.
+    func result(fatal: Bool, state: inout ProducerStateMachine) -> ProducerStateMachine.DeliveryResult {
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else {
+            return .success(KafkaDeliveryReport(topic: state.topicName(topic), partition: partition, offset: offset))
+        }
+        var failure = KafkaError(code: .delivery, rdkafka: error,
+                                 context: ["topic": state.topicName(topic), "partition": String(partition)])
+        switch status {
+        case RD_KAFKA_MSG_STATUS_PERSISTED: failure.persistence = .persisted
+        case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED: failure.persistence = .possiblyPersisted
+        default: failure.persistence = .notPersisted
+        }
+        failure.isFatal = fatal
+        return .failure(failure)
     }
 }
 

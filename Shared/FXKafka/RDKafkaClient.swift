@@ -6,7 +6,9 @@ import Synchronization
 /// What librdkafka's callbacks call into. Implemented by the producer and consumer internals.
 /// Every method runs on the thread that polls the handle (never on Swift's cooperative pool).
 protocol RDKafkaEventHandler: AnyObject, Sendable {
-    func delivered(_ message: UnsafePointer<rd_kafka_message_t>)
+    /// One event's delivery reports (a producer's, served by ``RDKafkaClient/serveEvents(timeoutMilliseconds:maxEvents:)``):
+    /// the messages of one produce response, valid only during the call.
+    func delivered(_ messages: UnsafeBufferPointer<UnsafePointer<rd_kafka_message_t>?>)
     func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
                    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>)
     func clientError(_ error: rd_kafka_resp_err_t, reason: String)
@@ -21,6 +23,15 @@ private final class RDKafkaCallbackBox {
     init(logger: Logger) {
         self.logger = logger
     }
+
+    /// A client-level error: to the handler, or logged when there is none.
+    func clientError(_ code: rd_kafka_resp_err_t, reason: String) {
+        if let handler {
+            handler.clientError(code, reason: reason)
+        } else {
+            logger.warning("librdkafka error: \(reason)")
+        }
+    }
 }
 
 /// A thin owner of one `rd_kafka_t` handle.
@@ -31,7 +42,9 @@ private final class RDKafkaCallbackBox {
 /// reference goes. Callers other than the poll thread reach the handle through ``withHandle(_:)``, which
 /// answers nil once the handle is destroyed; ``destroy()`` waits for calls in progress. The callback
 /// box is retained from `rd_kafka_new` until after the destroy, so no callback can reach freed memory.
-/// Logs are queued (`log.queue=true`) and served by the owner's poll loop.
+/// Logs are queued (`log.queue=true`) and served by the owner's poll loop. A producer's delivery reports
+/// come as events, a produce response's reports in one (``serveEvents(timeoutMilliseconds:maxEvents:)``,
+/// which serves its errors, logs and statistics too); a consumer's are served by callbacks.
 final class RDKafkaClient: @unchecked Sendable {
     enum Kind { case producer, consumer }
 
@@ -40,6 +53,8 @@ final class RDKafkaClient: @unchecked Sendable {
     let kind: Kind
     let logger: Logger
     private let box: Unmanaged<RDKafkaCallbackBox>
+    /// A producer's main queue (its events), released before the handle is destroyed.
+    private let mainQueue: UnsafeTransferPointer?
 
     /// librdkafka's newest statistics JSON (nil until `statistics.interval.ms` has passed once, or without it).
     var latestStatistics: String? { box.takeUnretainedValue().statistics.withLock { $0 } }
@@ -72,7 +87,8 @@ final class RDKafkaClient: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(conf, rdkafkaErrorCallback)
         if let interval = properties["statistics.interval.ms"], interval != "0" { rd_kafka_conf_set_stats_cb(conf, rdkafkaStatisticsCallback) }
         switch kind {
-        case .producer: rd_kafka_conf_set_dr_msg_cb(conf, rdkafkaDeliveryCallback)
+        // Delivery reports as events: one per produce response (a batch), not a callback per message.
+        case .producer: rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR))
         case .consumer: rd_kafka_conf_set_rebalance_cb(conf, rdkafkaRebalanceCallback)
         }
 
@@ -85,6 +101,7 @@ final class RDKafkaClient: @unchecked Sendable {
             throw KafkaError(code: .clientCreation, message: String(errorBuffer: errorBuffer))
         }
         if queueLogs { rd_kafka_set_log_queue(handle, nil) }
+        self.mainQueue = kind == .producer ? rd_kafka_queue_get_main(handle).map(UnsafeTransferPointer.init) : nil
         self.handle = handle
         self.kind = kind
         self.logger = logger
@@ -129,7 +146,7 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         guard first else { return }
         callsInProgress.wait()
-        Self.release(handle: UnsafeTransferPointer(handle), topics: takeTopics(), box: box)
+        Self.release(handle: UnsafeTransferPointer(handle), queue: mainQueue, topics: takeTopics(), box: box)
     }
 
     private func takeTopics() -> [UnsafeTransferPointer] {
@@ -139,7 +156,9 @@ final class RDKafkaClient: @unchecked Sendable {
         }
     }
 
-    private static func release(handle: UnsafeTransferPointer, topics: [UnsafeTransferPointer], box: Unmanaged<RDKafkaCallbackBox>) {
+    private static func release(handle: UnsafeTransferPointer, queue: UnsafeTransferPointer?, topics: [UnsafeTransferPointer],
+                                box: Unmanaged<RDKafkaCallbackBox>) {
+        if let queue { rd_kafka_queue_destroy(queue.pointer) }
         for topic in topics { rd_kafka_topic_destroy(topic.pointer) }
         rd_kafka_destroy(handle.pointer)
         box.release()
@@ -149,9 +168,60 @@ final class RDKafkaClient: @unchecked Sendable {
         guard !isDestroyed else { return }
         // Never polled: nobody destroyed it. No call can be in progress (no reference is left).
         let handle = UnsafeTransferPointer(handle)
+        let queue = mainQueue
         let topics = takeTopics()
         let box = UnsafeTransferBox(box)
-        Self.destroyQueue.async { Self.release(handle: handle, topics: topics, box: box.box) }
+        Self.destroyQueue.async { Self.release(handle: handle, queue: queue, topics: topics, box: box.box) }
+    }
+
+    /// Serves a producer's main queue (call only from its poll thread, or where ``withHandle(_:)`` is
+    /// held): waits up to `timeoutMilliseconds` for an event, then takes those already there, up to
+    /// `maxEvents` in all. Delivery reports go to the handler one event (produce response) at a time;
+    /// errors, logs and statistics are served as the callbacks serve them. Returns how many were served.
+    @discardableResult
+    func serveEvents(timeoutMilliseconds: Int32, maxEvents: Int = 64) -> Int {
+        guard let queue = mainQueue?.pointer else { return 0 }
+        var served = 0
+        var timeout = timeoutMilliseconds
+        while served < maxEvents, let event = rd_kafka_queue_poll(queue, timeout) {
+            served += 1
+            timeout = 0
+            serve(event)
+            rd_kafka_event_destroy(event)
+        }
+        return served
+    }
+
+    private func serve(_ event: OpaquePointer) {
+        let target = box.takeUnretainedValue()
+        switch Int32(rd_kafka_event_type(event)) {
+        case RD_KAFKA_EVENT_DR:
+            let count = rd_kafka_event_message_count(event)
+            guard count > 0, let handler = target.handler else { return }
+            withUnsafeTemporaryAllocation(of: UnsafePointer<rd_kafka_message_t>?.self, capacity: count) { messages in
+                let filled = rd_kafka_event_message_array(event, messages.baseAddress, count)
+                handler.delivered(UnsafeBufferPointer(rebasing: messages[..<filled]))
+            }
+        case RD_KAFKA_EVENT_ERROR:
+            // An event carries a fatal error's underlying code; the callback gets ERR__FATAL for it.
+            let code = rd_kafka_event_error_is_fatal(event) != 0 ? RD_KAFKA_RESP_ERR__FATAL : rd_kafka_event_error(event)
+            let reason = rd_kafka_event_error_string(event).map { String(cString: $0) } ?? ""
+            target.clientError(code, reason: reason)
+        case RD_KAFKA_EVENT_LOG:
+            var facility: UnsafePointer<CChar>?
+            var message: UnsafePointer<CChar>?
+            var level: Int32 = 0
+            if rd_kafka_event_log(event, &facility, &message, &level) == 0 {
+                RDKafkaLogging.log(target.logger, level: level, facility: facility, message: message)
+            }
+        case RD_KAFKA_EVENT_STATS:
+            if let json = rd_kafka_event_stats(event) {
+                let text = String(cString: json)
+                target.statistics.withLock { $0 = text }
+            }
+        default:
+            break
+        }
     }
 
     /// The name librdkafka gave this client instance (e.g. `rdkafka#producer-1`).
@@ -197,13 +267,7 @@ private let rdkafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoi
 private let rdkafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
     _, error, reason, opaque in
     guard let target = box(opaque) else { return }
-    let code = rd_kafka_resp_err_t(rawValue: error)
-    let text = reason.map { String(cString: $0) } ?? ""
-    if let handler = target.handler {
-        handler.clientError(code, reason: text)
-    } else {
-        target.logger.warning("librdkafka error: \(text)")
-    }
+    target.clientError(rd_kafka_resp_err_t(rawValue: error), reason: reason.map { String(cString: $0) } ?? "")
 }
 
 private let rdkafkaStatisticsCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
@@ -212,12 +276,6 @@ private let rdkafkaStatisticsCallback: @convention(c) (OpaquePointer?, UnsafeMut
     let text = String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
     target.statistics.withLock { $0 = text }
     return 0   // librdkafka frees the JSON
-}
-
-private let rdkafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
-    _, message, opaque in
-    guard let message, let target = box(opaque) else { return }
-    target.handler?.delivered(message)
 }
 
 private let rdkafkaRebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
