@@ -39,7 +39,11 @@ public struct JSONBufferWriter {
         guard var string else { return 4 }
         return string.withUTF8 { utf8 in
             var length = utf8.count + 2
-            for byte in utf8 where JSONEscape.isNeeded(byte) { length += JSONEscape.length(of: byte) - 1 }
+            var index = JSONEscape.firstNeeded(in: utf8, from: 0)
+            while index < utf8.count {
+                length += JSONEscape.length(of: utf8[index]) - 1
+                index = JSONEscape.firstNeeded(in: utf8, from: index + 1)
+            }
             return length
         }
     }
@@ -55,33 +59,47 @@ public struct JSONBufferWriter {
         value.withUTF8 { utf8 in
             put(UInt8(ascii: "\""))
             var start = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard JSONEscape.isNeeded(byte) else { continue }
+            var index = JSONEscape.firstNeeded(in: utf8, from: 0)
+            while index < utf8.count {
                 copy(UnsafeBufferPointer(rebasing: utf8[start..<index]))
-                JSONEscape.forEachByte(of: byte) { put($0) }
+                JSONEscape.forEachByte(of: utf8[index]) { put($0) }
                 start = index + 1
+                index = JSONEscape.firstNeeded(in: utf8, from: start)
             }
             copy(UnsafeBufferPointer(rebasing: utf8[start...]))
             put(UInt8(ascii: "\""))
         }
     }
 
-    /// An integer in decimal; `null` for nil.
+    /// An integer in decimal; `null` for nil. Written in place, two digits per division, from the end.
     public mutating func number(_ value: Int64?) {
         guard let value else { return raw("null") }
-        var digits = InlineArray<20, UInt8>(repeating: 0)
-        var index = 20
         var magnitude = value.magnitude
-        repeat {
-            index -= 1
-            digits[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
-        if value < 0 { put(UInt8(ascii: "-")) }
-        let length = 20 - index
+        var digits = 1
+        var bound: UInt64 = 10
+        while digits < 20, magnitude >= bound {
+            digits += 1
+            bound = bound &* 10
+        }
+        let length = digits + (value < 0 ? 1 : 0)
         guard reserve(length) else { return }
-        for offset in 0..<length { base[count + offset] = digits[index + offset] }
+        if value < 0 { base[count] = UInt8(ascii: "-") }
+        var position = count + length
+        while magnitude >= 100 {
+            let quotient = magnitude / 100
+            let pair = UInt8(truncatingIfNeeded: magnitude &- quotient &* 100)
+            position -= 2
+            base[position] = UInt8(ascii: "0") &+ pair / 10
+            base[position + 1] = UInt8(ascii: "0") &+ pair % 10
+            magnitude = quotient
+        }
+        let last = UInt8(truncatingIfNeeded: magnitude)
+        if last >= 10 {
+            base[position - 2] = UInt8(ascii: "0") &+ last / 10
+            base[position - 1] = UInt8(ascii: "0") &+ last % 10
+        } else {
+            base[position - 1] = UInt8(ascii: "0") &+ last
+        }
         count += length
     }
 

@@ -7,6 +7,28 @@ enum JSONEscape {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
+    /// The index of the first byte of `bytes`, at or after `start`, that ``isNeeded(_:)``; `bytes.count` if
+    /// none. Eight bytes at a time: a word holds such a byte exactly when one is below 0x20 (`(w - 0x20…) &
+    /// ~w & 0x80…`) or equals `"` or `\` (a zero byte after xor: `(v - 0x01…) & ~v & 0x80…`); the word that
+    /// does is then read byte by byte.
+    @inline(__always)
+    static func firstNeeded(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return bytes.count }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = start
+        while index &+ 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let control = (word &- ones &* 0x20) & ~word
+            if (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highs != 0 { break }
+            index &+= 8
+        }
+        while index < bytes.count, !isNeeded(base[index]) { index &+= 1 }
+        return index
+    }
+
     /// Gives `body` the bytes of the escape sequence of `byte` (one that ``isNeeded(_:)``), in order:
     /// `\"`, `\\`, `\n`, `\r`, `\t`, else `\u00XX` (lower-case hex).
     static func forEachByte(of byte: UInt8, _ body: (UInt8) -> Void) {

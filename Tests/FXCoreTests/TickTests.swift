@@ -62,6 +62,33 @@ struct TickTests {
         }
     }
 
+    @Test("the sized writer escapes a byte at any position of any length, and writes every integer's digits")
+    func sizedWriterEdges() {
+        func sized(_ body: (inout JSONBufferWriter) -> Void) -> [UInt8]? { JSONBufferWriter.bytes(capacity: 200, body) }
+        // Strings are read eight bytes at a time: escapes before, inside and across words, and UTF-8.
+        for length in 0...26 {
+            for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}", " ", "!", "#", "[", "]", "é", "\u{7F}"] {
+                for position in 0...length {
+                    let text = String(repeating: "a", count: position) + special + String(repeating: "b", count: length - position)
+                    var reference = JSONWriter()
+                    reference.string(text)
+                    #expect(sized { $0.string(text) } == reference.bytes, "\(text.debugDescription)")
+                    #expect(JSONBufferWriter.quotedLength(text) == reference.bytes.count, "\(text.debugDescription)")
+                }
+            }
+        }
+        var numbers: [Int64] = [0, Int64.max, Int64.min, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 0...18 {
+            numbers += [power - 1, power, power + 1, -power, -(power - 1), -(power + 1)]
+            if power <= Int64.max / 10 { power *= 10 }
+        }
+        numbers += (0..<2_000).map { _ in Int64.random(in: .min ... .max) >> Int64.random(in: 0...63) }
+        for number in numbers {
+            #expect(sized { $0.number(number) }.map { String(decoding: $0, as: UTF8.self) } == String(number))
+        }
+    }
+
     @Test("the sized writer refuses to write past the size it was given")
     func sizedWriterOverflow() {
         let fits = JSONBufferWriter.bytes(capacity: 9) { $0.raw("{\"a\":"); $0.number(1); $0.raw("}") }
