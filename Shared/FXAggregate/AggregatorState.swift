@@ -114,6 +114,12 @@ struct AggregatorState: Sendable {
     /// What a run of messages counted (nothing when the partition is not owned).
     struct Counts: Sendable, Equatable {
         var ticks = 0, rejects = 0, late = 0
+
+        static func += (total: inout Counts, run: Counts) {
+            total.ticks += run.ticks
+            total.rejects += run.rejects
+            total.late += run.late
+        }
     }
 
     /// Records one consumed message: a valid tick or a reject. `late`: a tick older than the partition's

@@ -95,18 +95,15 @@ final class TickIntake: Sendable {
                 var end = start + 1
                 while end < messages.count, messages[end].partition == partition { end += 1 }
                 let (run, more) = state.received(partition: partition, &decoded, start..<end, now: now)
-                counts.ticks += run.ticks
-                counts.rejects += run.rejects
-                counts.late += run.late
+                counts += run
                 actions += more
                 start = end
             }
             return (counts, actions)
         }
-        let (ticks, rejects, late) = (counts.ticks, counts.rejects, counts.late)
-        service.metrics.ticks.increment(by: ticks)
-        service.metrics.rejects.increment(by: rejects)
-        service.metrics.lateTicks.increment(by: late)
+        service.metrics.ticks.increment(by: counts.ticks)
+        service.metrics.rejects.increment(by: counts.rejects)
+        service.metrics.lateTicks.increment(by: counts.late)
         service.apply(actions)
     }
 }
