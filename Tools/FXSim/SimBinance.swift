@@ -121,7 +121,7 @@ public final class SimBinance: Sendable {
 
     /// One market step: every book moves; subscribers get their streams' events.
     func step(now: Int64) {
-        let outgoing = state.withLock { state -> [(AsyncStream<String>.Continuation, String)] in
+        state.withLock { state in
             var out: [(AsyncStream<String>.Continuation, String)] = []
             for symbol in state.books.keys.sorted() {
                 var book = state.books[symbol]!
@@ -157,9 +157,9 @@ public final class SimBinance: Sendable {
                     }
                 }
             }
-            return out
+            // Under the lock, like the answers to subscriptions: each client's lines go out in step order.
+            for (send, line) in out { send.yield(line) }
         }
-        for (send, line) in outgoing { send.yield(line) }
     }
 
     public func fault(_ kind: String, symbol: String?, count: Int, seconds: Double) -> Int {
