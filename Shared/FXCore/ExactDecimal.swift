@@ -22,26 +22,30 @@ public struct ExactDecimal: Sendable, CustomStringConvertible {
     }
 
     /// The exact value of `value`; nil when it is negative (only non-negative amounts are summed here).
+    /// Read straight into limbs, from the last digit (no array of digits in between).
     public init?(_ value: DecimalText) {
         guard !value.isNegative else { return nil }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(value.text.utf8.count)
-        var scale = 0
-        var afterPoint = false
-        for byte in value.text.utf8 {
-            if byte == UInt8(ascii: ".") { afterPoint = true; continue }
-            digits.append(byte &- UInt8(ascii: "0"))
-            if afterPoint { scale += 1 }
-        }
-        var limbs: [UInt32] = []
-        limbs.reserveCapacity(digits.count / 9 + 1)
-        var end = digits.count
-        while end > 0 {
-            let start = max(0, end - 9)
-            var limb: UInt32 = 0
-            for index in start..<end { limb = limb * 10 + UInt32(digits[index]) }
-            limbs.append(limb)
-            end = start
+        var text = value.text
+        let (limbs, scale) = text.withUTF8 { utf8 -> ([UInt32], Int) in
+            var scale = 0
+            if let point = utf8.firstIndex(of: UInt8(ascii: ".")) {
+                for byte in utf8[(point + 1)...] where byte != UInt8(ascii: ".") { scale += 1 }
+            }
+            var limbs: [UInt32] = []
+            limbs.reserveCapacity(utf8.count / 9 + 1)
+            var limb: UInt32 = 0, multiplier: UInt32 = 1, filled = 0
+            for byte in utf8.reversed() where byte != UInt8(ascii: ".") {
+                limb += UInt32(byte &- UInt8(ascii: "0")) * multiplier
+                filled += 1
+                if filled == 9 {
+                    limbs.append(limb)
+                    (limb, multiplier, filled) = (0, 1, 0)
+                } else {
+                    multiplier *= 10
+                }
+            }
+            if filled > 0 { limbs.append(limb) }
+            return (limbs, scale)
         }
         self.init(limbs: limbs, scale: scale)
     }
@@ -63,7 +67,25 @@ public struct ExactDecimal: Sendable, CustomStringConvertible {
         return ExactDecimal(limbs: sum, scale: scale)
     }
 
-    public static func += (lhs: inout ExactDecimal, rhs: ExactDecimal) { lhs = lhs + rhs }
+    /// The same sum as `+`, added in place (a running total's limbs are reused, not copied per term).
+    public static func += (lhs: inout ExactDecimal, rhs: ExactDecimal) {
+        if rhs.scale > lhs.scale { lhs = lhs.rescaled(to: rhs.scale) }
+        lhs.addMantissa(rhs.scale < lhs.scale ? rhs.rescaled(to: lhs.scale).limbs : rhs.limbs)
+    }
+
+    /// Adds a mantissa of the same scale to this one.
+    private mutating func addMantissa(_ other: [UInt32]) {
+        if limbs.count < other.count { limbs.append(contentsOf: repeatElement(0, count: other.count - limbs.count)) }
+        var carry: UInt64 = 0
+        var index = 0
+        while index < limbs.count, index < other.count || carry > 0 {
+            let digit = UInt64(limbs[index]) + UInt64(index < other.count ? other[index] : 0) + carry
+            limbs[index] = UInt32(digit % Self.radix)
+            carry = digit / Self.radix
+            index += 1
+        }
+        if carry > 0 { limbs.append(UInt32(carry)) }
+    }
 
     public static func * (lhs: ExactDecimal, rhs: ExactDecimal) -> ExactDecimal {
         guard !lhs.isZero, !rhs.isZero else { return ExactDecimal(limbs: [], scale: lhs.scale + rhs.scale) }

@@ -48,6 +48,36 @@ struct ExactDecimalTests {
         }
     }
 
+    @Test("a running total (+=) equals the sum (+) for any scales, carries and zeros")
+    func runningTotal() {
+        var random = SplitMix64(seed: 7)
+        func text() -> String {
+            let whole = ["0", "1", "999999999", "1000000000", "\(random.next() % 1_000_000_000_000)"][Int(random.next() % 5)]
+            let fraction = ["", ".5", ".999999999", ".000000001", ".\(random.next() % 10_000_000_000)", ".10000000"][Int(random.next() % 6)]
+            return whole + fraction
+        }
+        for _ in 0..<2_000 {
+            var total = exact(text())
+            var sum = total
+            for _ in 0..<(1 + Int(random.next() % 6)) {
+                let term = exact(text())
+                total += term
+                sum = sum + term
+                #expect(total.decimalText.text == sum.decimalText.text)
+                #expect(total.scale == sum.scale)
+            }
+        }
+    }
+
+    @Test("a decimal's text is read exactly, whole limbs and partial ones", arguments: [
+        "0", "7", "123456789", "1234567890", "000000001.000000001", "999999999999999999", "0.000000000000000001",
+        "98765432109876543210.0123456789",
+    ])
+    func reads(_ text: String) {
+        #expect(Decimal(string: exact(text).decimalText.text)! == Decimal(string: text)!)
+        #expect(exact(text).scale == (text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? 0))
+    }
+
     @Test("negative amounts are refused")
     func negative() {
         #expect(ExactDecimal(DecimalText("-1.5")!) == nil)
