@@ -88,7 +88,11 @@ final class RDKafkaClient: @unchecked Sendable {
         if let interval = properties["statistics.interval.ms"], interval != "0" { rd_kafka_conf_set_stats_cb(conf, rdkafkaStatisticsCallback) }
         switch kind {
         // Delivery reports as events: one per produce response (a batch), not a callback per message.
-        case .producer: rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR))
+        // Its SASL/OAUTHBEARER token refreshes would come as events too: they get a queue of their own,
+        // served on librdkafka's background thread (below).
+        case .producer:
+            rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR))
+            rd_kafka_conf_enable_sasl_queue(conf, 1)
         case .consumer: rd_kafka_conf_set_rebalance_cb(conf, rdkafkaRebalanceCallback)
         }
 
@@ -101,6 +105,9 @@ final class RDKafkaClient: @unchecked Sendable {
             throw KafkaError(code: .clientCreation, message: String(errorBuffer: errorBuffer))
         }
         if queueLogs { rd_kafka_set_log_queue(handle, nil) }
+        if kind == .producer, let notConfigured = rd_kafka_sasl_background_callbacks_enable(handle) {
+            rd_kafka_error_destroy(notConfigured)   // no SASL mechanism with callbacks (OAUTHBEARER) is configured
+        }
         self.mainQueue = kind == .producer ? rd_kafka_queue_get_main(handle).map(UnsafeTransferPointer.init) : nil
         self.handle = handle
         self.kind = kind

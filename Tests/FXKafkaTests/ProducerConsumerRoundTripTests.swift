@@ -36,6 +36,33 @@ struct ProducerConsumerRoundTripTests {
         }
     }
 
+    @Test("a producer shut down without having run still delivers what it handed over, and reports it")
+    func shutdownWithoutRun() async throws {
+        let topic = try await KafkaTestKit.makeTopic("norun")
+        let producer = try KafkaProducer(configuration: KafkaTestKit.configuration(), logger: TestEnvironment.logger("producer"))
+        let pending = await producer.enqueue(contentsOf: (0..<50).map { KafkaProducerMessage(topic: topic, key: "k", value: "m\($0)") })
+        let clock = ContinuousClock()
+        let started = clock.now
+        await producer.shutdown(flushTimeout: .seconds(20))
+        let results = await pending.results()
+        #expect(clock.now - started < .seconds(10), "the flush did not wait for its timeout")
+        #expect(results.count == 50)
+        #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
+    }
+
+    @Test("a running producer serves librdkafka's statistics")
+    func statistics() async throws {
+        let topic = try await KafkaTestKit.makeTopic("stats")
+        let producer = KafkaTestKit.started(try KafkaProducer(configuration: KafkaTestKit.configuration(["statistics.interval.ms": "100"]),
+                                                              logger: TestEnvironment.logger("producer")))
+        try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: "v"))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while producer.statistics == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let statistics = try #require(producer.statistics)
+        await producer.shutdown()
+        #expect(statistics.contains(#""type": "producer""#) || statistics.contains(#""type":"producer""#))
+    }
+
     @Test("delivery reports of the idempotent producer give distinct, increasing offsets per partition")
     func deliveryReports() async throws {
         let topic = try await KafkaTestKit.makeTopic("reports", partitions: 2)
