@@ -105,8 +105,13 @@ final class RDKafkaClient: @unchecked Sendable {
             throw KafkaError(code: .clientCreation, message: String(errorBuffer: errorBuffer))
         }
         if queueLogs { rd_kafka_set_log_queue(handle, nil) }
-        if kind == .producer, let notConfigured = rd_kafka_sasl_background_callbacks_enable(handle) {
-            rd_kafka_error_destroy(notConfigured)   // no SASL mechanism with callbacks (OAUTHBEARER) is configured
+        if kind == .producer, let error = rd_kafka_sasl_background_callbacks_enable(handle) {
+            // "Not configured": no SASL mechanism with callbacks (OAUTHBEARER). Anything else leaves token
+            // refreshes unserved: said loudly, since the broker will refuse the client once its token expires.
+            if rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__NOT_CONFIGURED {
+                logger.error("kafka SASL token refreshes cannot be served: \(String(cString: rd_kafka_error_string(error)))")
+            }
+            rd_kafka_error_destroy(error)
         }
         self.mainQueue = kind == .producer ? rd_kafka_queue_get_main(handle).map(UnsafeTransferPointer.init) : nil
         self.handle = handle
