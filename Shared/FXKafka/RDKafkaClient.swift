@@ -186,9 +186,8 @@ final class RDKafkaClient: @unchecked Sendable {
         Self.destroyQueue.async { Self.release(handle: handle, queue: queue, topics: topics, box: box.box) }
     }
 
-    /// Serves a producer's main queue (call only from its poll thread, or where ``withHandle(_:)`` is
-    /// held): waits up to `timeoutMilliseconds` for an event, then takes those already there, up to
-    /// `maxEvents` in all. Delivery reports go to the handler one event (produce response) at a time;
+    /// Serves a producer's main queue (call only from its poll thread): waits up to `timeoutMilliseconds`
+    /// for an event, then takes those already there, up to `maxEvents` in all. Delivery reports go to the handler one event (produce response) at a time;
     /// errors, logs and statistics are served as the callbacks serve them. Returns how many were served.
     @discardableResult
     func serveEvents(timeoutMilliseconds: Int32, maxEvents: Int = 64) -> Int {
