@@ -7,22 +7,29 @@ enum JSONEscape {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
+    /// Whether one of the eight bytes of `word` ``isNeeded(_:)``: a quote, a backslash or a control byte.
+    /// Exact for "none" (a byte at or above 0x80 never counts: its high bit is masked out): one is below
+    /// 0x20 when `(w - 0x20…) & ~w & 0x80…` is set, equals `"` or `\` when xor leaves a zero byte
+    /// (`(v - 0x01…) & ~v & 0x80…`).
+    @inline(__always)
+    static func isNeeded(inWord word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control) & highs != 0
+    }
+
     /// The index of the first byte of `bytes`, at or after `start`, that ``isNeeded(_:)``; `bytes.count` if
-    /// none. Eight bytes at a time: a word holds such a byte exactly when one is below 0x20 (`(w - 0x20…) &
-    /// ~w & 0x80…`) or equals `"` or `\` (a zero byte after xor: `(v - 0x01…) & ~v & 0x80…`); the word that
-    /// does is then read byte by byte.
+    /// none. Eight bytes at a time (``isNeeded(inWord:)``); the word that has one is then read byte by byte.
     @inline(__always)
     static func firstNeeded(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         guard let base = bytes.baseAddress else { return bytes.count }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var index = start
-        while index &+ 8 <= bytes.count {
-            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            let control = (word &- ones &* 0x20) & ~word
-            if (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highs != 0 { break }
+        while index &+ 8 <= bytes.count, !isNeeded(inWord: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
             index &+= 8
         }
         while index < bytes.count, !isNeeded(base[index]) { index &+= 1 }

@@ -217,20 +217,6 @@ public struct JSONScanner: Sendable {
 
         mutating func number() throws(JSONParser.Error) { _ = try JSONLexing.number(bytes, &index) }
 
-        /// Whether one of the eight bytes of `word` is a quote, a backslash or a control byte (< 0x20).
-        /// Exact for "none"; a byte at or above 0x80 never counts (its high bit is masked out).
-        @inline(__always)
-        static func endsRun(_ word: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            let zeroQuote = (quote &- ones) & ~quote
-            let zeroBackslash = (backslash &- ones) & ~backslash
-            let control = (word &- ones &* 0x20) & ~word
-            return (zeroQuote | zeroBackslash | control) & highs != 0
-        }
-
         /// Reads a string at `index` ('"'): the range inside the quotes and whether it has escapes.
         /// Validates escapes, control characters and UTF-8.
         mutating func string() throws(JSONParser.Error) -> (Range<Int>, Bool) {
@@ -243,15 +229,15 @@ public struct JSONScanner: Sendable {
             index = bytes.withUnsafeBufferPointer { buffer in
                 var position = start
                 var high: UInt8 = 0
-                // Eight bytes at a time while none of them ends the run (SWAR: a word has a quote, a
-                // backslash or a control byte when one of these tests sets a byte's high bit; the tests
-                // may only err towards "yes", and a "yes" word is then read byte by byte below).
+                // Eight bytes at a time while none of them ends the run (a quote, a backslash or a control
+                // byte: the bytes JSON escapes, ``JSONEscape/isNeeded(inWord:)``); the word that has one is
+                // then read byte by byte below.
                 if let base = buffer.baseAddress {
                     let raw = UnsafeRawPointer(base)
                     var highWords: UInt64 = 0
                     while position + 8 <= buffer.count {
                         let word = raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)
-                        if Self.endsRun(word) { break }
+                        if JSONEscape.isNeeded(inWord: word) { break }
                         highWords |= word
                         position += 8
                     }
@@ -259,7 +245,7 @@ public struct JSONScanner: Sendable {
                 }
                 while position < buffer.count {
                     let byte = buffer[position]
-                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                    if JSONEscape.isNeeded(byte) { break }
                     high |= byte
                     position += 1
                 }
